@@ -1,0 +1,122 @@
+"""Turn the development datasets in ../shared/data into FAQ and cases files for ``tandem eval``.
+
+Usage: python bench/datasets.py OUT_DIR [--data ../shared/data]
+
+Writes ``clinc150.faq.jsonl`` / ``clinc150.cases.jsonl``, the same for ``bitext`` and
+``banking77``, and ``goemotions.cases.jsonl`` (frustration labels). Splits are seeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ESCALATING_BITEXT_INTENTS = {"contact_human_agent", "complaint"}
+BITEXT_VARIANTS = 10
+BANKING_VARIANTS = 20
+BANKING_OOS_INTENTS = 10
+FRUSTRATED = {"anger", "annoyance", "disappointment", "disapproval", "disgust"}
+CALM = {"neutral", "approval", "gratitude"}
+
+
+def _write(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _title(intent: str) -> str:
+    return intent.replace("_", " ").capitalize()
+
+
+def clinc(data: Path, out: Path) -> None:
+    dataset = json.loads((data / "clinc150_dev.json").read_text())
+    faq = [
+        {"id": intent, "title": _title(intent), "question": text,
+         "answer": f"[{intent}] answer article for: {_title(intent)}."}
+        for text, intent in dataset["train"]
+    ]
+    cases = [{"text": t, "expect": "answer", "article": i} for t, i in dataset["val"]]
+    cases += [{"text": t, "expect": "escalate"} for t, _ in dataset["oos_val"]]
+    _write(out / "clinc150.faq.jsonl", faq)
+    _write(out / "clinc150.cases.jsonl", cases)
+
+
+def bitext(data: Path, out: Path) -> None:
+    rows = list(csv.DictReader((data / "bitext_customer_support.csv").open(encoding="utf-8")))
+    by_intent: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        by_intent[row["intent"]].append(row)
+    rng = random.Random(7)
+    faq, cases = [], []
+    for intent, items in sorted(by_intent.items()):
+        if intent in ESCALATING_BITEXT_INTENTS:
+            cases += [{"text": r["instruction"], "expect": "escalate"} for r in items]
+            continue
+        rng.shuffle(items)
+        for row in items[:BITEXT_VARIANTS]:
+            faq.append({"id": intent, "title": _title(intent), "question": row["instruction"],
+                        "answer": row["response"], "tags": row["category"].lower()})
+        cases += [{"text": r["instruction"], "expect": "answer", "article": intent}
+                  for r in items[BITEXT_VARIANTS:]]
+    _write(out / "bitext.faq.jsonl", faq)
+    _write(out / "bitext.cases.jsonl", cases)
+
+
+def banking77(data: Path, out: Path) -> None:
+    rows = list(csv.DictReader((data / "banking77_train.csv").open(encoding="utf-8")))
+    by_intent: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        by_intent[row["category"]].append(row["text"])
+    rng = random.Random(77)
+    intents = sorted(by_intent)
+    held_out = set(rng.sample(intents, BANKING_OOS_INTENTS))
+    faq, cases = [], []
+    for intent in intents:
+        texts = by_intent[intent]
+        rng.shuffle(texts)
+        if intent in held_out:
+            cases += [{"text": t, "expect": "escalate"} for t in texts[:30]]
+            continue
+        faq += [{"id": intent, "title": _title(intent), "question": t,
+                 "answer": f"[{intent}] answer article."} for t in texts[:BANKING_VARIANTS]]
+        cases += [{"text": t, "expect": "answer", "article": intent}
+                  for t in texts[BANKING_VARIANTS:BANKING_VARIANTS + 30]]
+    _write(out / "banking77.faq.jsonl", faq)
+    _write(out / "banking77.cases.jsonl", cases)
+
+
+def goemotions(data: Path, out: Path, limit: int = 2000) -> None:
+    labels = (data / "goemotions_labels.txt").read_text().split()
+    cases = []
+    with (data / "goemotions_dev.tsv").open(encoding="utf-8") as handle:
+        for line in handle:
+            text, indices, _ = line.rstrip("\n").split("\t")
+            names = {labels[int(i)] for i in indices.split(",")}
+            if names & FRUSTRATED and not names & CALM:
+                cases.append({"text": text, "frustrated": True})
+            elif names & CALM and not names & FRUSTRATED:
+                cases.append({"text": text, "frustrated": False})
+    random.Random(3).shuffle(cases)
+    _write(out / "goemotions.cases.jsonl", cases[:limit])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--data", type=Path,
+                        default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for build in (clinc, bitext, banking77, goemotions):
+        build(args.data, args.out)
+        print(f"wrote {build.__name__}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Domain types shared by the core and its adapters. No platform or vector-store types here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class ArticleMatch:
+    """A knowledge article that matched a question, with the passages that support it.
+
+    Attributes:
+        article_id: The article's id in the knowledge base.
+        title: Its title, shown as the citation.
+        url: A public link, if the article has one.
+        source: The file or URL it was ingested from.
+        similarity: Cosine similarity of the best matching chunk.
+        passages: The article's answer passages, best first.
+    """
+
+    article_id: str
+    title: str
+    url: str | None
+    source: str
+    similarity: float
+    passages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What the knowledge base found for one question.
+
+    Attributes:
+        query: The question as searched.
+        matches: Articles, best first.
+        confidence: Calibrated probability that the top article answers the question.
+        threshold: The confidence the knowledge base needs before the bot answers.
+        margin: Similarity gap between the top two articles (1.0 when only one matched).
+    """
+
+    query: str
+    matches: tuple[ArticleMatch, ...]
+    confidence: float
+    threshold: float
+    margin: float
+
+    @property
+    def best(self) -> ArticleMatch | None:
+        return self.matches[0] if self.matches else None
+
+
+class EscalationReason(StrEnum):
+    """Why the bot hands a conversation to a person."""
+
+    LOW_CONFIDENCE = "low_confidence"
+    AMBIGUOUS = "ambiguous"
+    HUMAN_REQUEST = "human_request"
+    COMPLAINT = "complaint"
+    FRUSTRATION = "frustration"
+    SENSITIVE = "sensitive"
+    REPEATED_FAILURE = "repeated_failure"
+
+
+REASON_LABELS: dict[EscalationReason, str] = {
+    EscalationReason.LOW_CONFIDENCE: "Low confidence or out of scope",
+    EscalationReason.AMBIGUOUS: "Two articles match about equally",
+    EscalationReason.HUMAN_REQUEST: "Customer asked for a person",
+    EscalationReason.COMPLAINT: "Complaint",
+    EscalationReason.FRUSTRATION: "Customer is frustrated",
+    EscalationReason.SENSITIVE: "Sensitive topic",
+    EscalationReason.REPEATED_FAILURE: "Answers did not help",
+}
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the core read from the customer's words.
+
+    Attributes:
+        human_request: The customer asked for a person.
+        complaint: The customer wants to complain.
+        frustration: 0..1, how frustrated the customer sounds.
+        sensitive_topics: Configured sensitive topics that the text touches.
+    """
+
+    human_request: bool = False
+    complaint: bool = False
+    frustration: float = 0.0
+    sensitive_topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The core's answer-or-escalate decision for one customer message.
+
+    Attributes:
+        action: ``"answer"`` or ``"escalate"``.
+        reasons: Why it escalated (empty when it answers).
+        answer: The article it answers with.
+        retrieval: What the knowledge base found.
+        signals: What it read from the customer's words.
+    """
+
+    action: Literal["answer", "escalate"]
+    retrieval: Retrieval
+    signals: Signals
+    reasons: tuple[EscalationReason, ...] = field(default=())
+    answer: ArticleMatch | None = None

@@ -1,0 +1,61 @@
+"""Build the settings once, and turn validation errors into one readable line."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+
+from config.settings import Settings
+
+
+class SettingsError(Exception):
+    """An invalid or missing setting. ``str(error)`` names the setting and says why."""
+
+
+def _env_name(location: tuple[int | str, ...]) -> str:
+    parts = [str(part) for part in location if not isinstance(part, int)]
+    return "TANDEM_" + "__".join(parts).upper() if parts else "TANDEM_*"
+
+
+def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Settings:
+    """Read settings from the environment and ``env_file``.
+
+    Args:
+        env_file: A dotenv file to read; missing files are ignored.
+        **overrides: Values that win over the environment (used by tests and the CLI).
+
+    Raises:
+        SettingsError: with one line per invalid setting.
+    """
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            name = _env_name(tuple(item.get("loc", ())))
+            problems.append(f"{name}: {item.get('msg', 'invalid')} (got {item.get('input')!r})")
+        raise SettingsError("invalid setting " + "; ".join(problems)) from None
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return "**********" if value.get_secret_value() else ""
+    if isinstance(value, Mapping):
+        return {key: _mask(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mask(item) for item in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def masked_settings(settings: Settings) -> dict[str, Any]:
+    """The effective settings as plain data, with every secret masked."""
+    raw = {name: getattr(settings, name) for name in type(settings).model_fields}
+    return {
+        name: _mask(dict(section)) if hasattr(section, "model_fields") else _mask(section)
+        for name, section in raw.items()
+    }

@@ -1,0 +1,145 @@
+"""The settings model. Environment variables use the prefix ``TANDEM_`` and ``__`` for nesting.
+
+Example: ``TANDEM_KNOWLEDGE__DATA_DIR=/var/lib/tandem`` sets ``settings.knowledge.data_dir``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KnowledgeSettings(BaseModel):
+    """Where the knowledge base lives and how it is searched."""
+
+    data_dir: Path = Field(default=Path("./data"), description="Directory for the embedded stores.")
+    chroma_url: str | None = Field(
+        default=None, description="A Chroma server (http://host:8000); unset uses embedded Chroma."
+    )
+    collection: str = Field(default="tandem_kb", min_length=3, max_length=63)
+    top_k: int = Field(default=20, ge=1, le=200, description="Neighbours fetched per query.")
+    answer_threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Confidence needed to answer. Unset: the calibrated value, else 0.5.",
+    )
+    ingest_sample_on_first_start: bool = True
+    max_file_mb: float = Field(default=20.0, gt=0, description="Larger files are refused.")
+    chunk_size: int = Field(default=1200, ge=200, le=8000, description="Characters per chunk.")
+    chunk_overlap: int = Field(default=150, ge=0, le=2000)
+
+
+class EmbeddingsSettings(BaseModel):
+    """Which embedding model turns text into vectors."""
+
+    provider: Literal["minilm-onnx", "sentence-transformers", "openai", "ollama"] = "minilm-onnx"
+    model: str | None = Field(
+        default=None,
+        description="Model name or path (sentence-transformers, openai and ollama providers).",
+    )
+    base_url: str | None = Field(default=None, description="Endpoint for openai/ollama providers.")
+    api_key: SecretStr | None = None
+    batch_size: int = Field(default=32, ge=1, le=1024)
+    threads: int = Field(default=2, ge=1, le=64)
+
+
+class StorageSettings(BaseModel):
+    """The conversation store."""
+
+    url: str = Field(
+        default="sqlite+aiosqlite:///./data/tandem.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…",
+    )
+    redis_url: str | None = Field(default=None, description="Redis event bus for replicas.")
+
+
+class SlackSettings(BaseModel):
+    """Slack as the agent channel. Off unless a bot token and signing secret are set."""
+
+    bot_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    app_token: SecretStr | None = Field(default=None, description="For Socket Mode.")
+    socket_mode: bool = False
+    api_url: str = "https://slack.com/api/"
+    default_channel: str | None = None
+    admin_user_ids: list[str] = Field(default_factory=list)
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None and self.signing_secret is not None
+
+
+class TeamsSettings(BaseModel):
+    """Microsoft Teams / Bot Framework. An empty app id turns authentication off."""
+
+    app_id: str = ""
+    app_password: SecretStr | None = None
+    tenant_id: str | None = None
+    agent_team_id: str | None = None
+    agent_channel_id: str | None = None
+    admin_object_ids: list[str] = Field(default_factory=list)
+
+
+class LLMSettings(BaseModel):
+    """An optional LLM (through langchain) for drafts and summaries; off by default."""
+
+    provider: Literal["none", "openai", "ollama"] = "none"
+    model: str | None = None
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(default=20.0, gt=0)
+
+
+class EscalationSettings(BaseModel):
+    """When the bot hands a conversation to a person."""
+
+    ambiguity_margin: float = Field(
+        default=0.03, ge=0.0, le=1.0, description="Cosine margin under which two articles tie."
+    )
+    frustration_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    max_failed_turns: int = Field(default=2, ge=1, le=20)
+    sensitive_topics: list[str] = Field(
+        default_factory=lambda: ["legal", "fraud", "safety", "personal_data", "contract_cancel"]
+    )
+    mask_personal_data: bool = True
+
+
+class ServerSettings(BaseModel):
+    """The HTTP server."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str = "http://127.0.0.1:8080"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["console", "json"] = "console"
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+class Settings(BaseSettings):
+    """All of Tandem's settings, built once at start and passed down through constructors."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TANDEM_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
+    embeddings: EmbeddingsSettings = Field(default_factory=EmbeddingsSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    teams: TeamsSettings = Field(default_factory=TeamsSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)

@@ -1,0 +1,251 @@
+"""The Chroma-backed chunk store: embedded (persistent) or a Chroma server."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+import numpy as np
+
+from knowledge.documents import Chunk, SourceDocument, chunks_of
+from knowledge.embeddings.base import EmbeddingModel, Vectors
+from knowledge.errors import EmbeddingMismatch
+
+logger = logging.getLogger(__name__)
+
+UpsertOutcome = Literal["added", "updated", "unchanged"]
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One chunk found by a vector query."""
+
+    chunk_id: str
+    article_id: str
+    kind: str
+    text: str
+    title: str
+    source: str
+    url: str | None
+    similarity: float
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """An article as listed by ``tandem kb list``."""
+
+    id: str
+    title: str
+    source: str
+    url: str | None
+    questions: int
+    passages: int
+
+
+def _metadata(chunk: Chunk) -> dict[str, str]:
+    return {
+        "article_id": chunk.article_id,
+        "kind": chunk.kind,
+        "title": chunk.title,
+        "source": chunk.source,
+        "source_digest": chunk.source_digest,
+        "url": chunk.url or "",
+        "tags": ",".join(chunk.tags),
+        "hash": chunk.hash,
+    }
+
+
+class KnowledgeStore:
+    """Chunks with their vectors in one Chroma collection (cosine space).
+
+    Args:
+        embeddings: The model that embeds chunks and queries.
+        collection: The collection name.
+        path: Directory of an embedded persistent Chroma (used when ``url`` is unset).
+        url: A Chroma server, ``http://host:port``.
+
+    Raises:
+        EmbeddingMismatch: if the collection was built with another embedding model.
+    """
+
+    def __init__(
+        self,
+        *,
+        embeddings: EmbeddingModel,
+        collection: str,
+        path: Path | None = None,
+        url: str | None = None,
+    ) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        from knowledge.chroma_function import TandemEmbeddingFunction
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        if url:
+            parsed = urlparse(url)
+            self._client: Any = chromadb.HttpClient(
+                host=parsed.hostname or "localhost",
+                port=parsed.port or 8000,
+                ssl=parsed.scheme == "https",
+                settings=chroma_settings,
+            )
+        else:
+            assert path is not None, "path or url is required"
+            path.mkdir(parents=True, exist_ok=True)
+            self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        self.embeddings = embeddings
+        self.name = collection
+        existing = {c.name: c for c in self._client.list_collections()}
+        if collection in existing:
+            built_with = (existing[collection].metadata or {}).get("embedding_model")
+            if built_with and built_with != embeddings.name:
+                raise EmbeddingMismatch(
+                    f"collection {collection!r} was built with the embedding model {built_with!r}, "
+                    f"but the settings use {embeddings.name!r}; switch back, or ingest into a new "
+                    "collection (TANDEM_KNOWLEDGE__COLLECTION)"
+                )
+        self._collection = self._client.get_or_create_collection(
+            collection,
+            embedding_function=TandemEmbeddingFunction(embeddings),
+            metadata={"embedding_model": embeddings.name},
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+        self._batch = int(self._client.get_max_batch_size())
+
+    def count(self) -> int:
+        """How many chunks are stored."""
+        return int(self._collection.count())
+
+    def source_digest(self, source: str) -> str | None:
+        """The digest of the stored version of ``source``, or ``None`` if it is not stored."""
+        found = self._collection.get(where={"source": source}, limit=1, include=["metadatas"])
+        metadatas = found.get("metadatas") or []
+        return str(metadatas[0]["source_digest"]) if metadatas else None
+
+    def upsert_source(
+        self, document: SourceDocument, progress: ProgressCallback | None = None
+    ) -> UpsertOutcome:
+        """Store a source's chunks, replacing the old ones if the source changed.
+
+        Args:
+            document: The parsed source.
+            progress: Called with the number of chunks embedded after each batch.
+        """
+        previous = self.source_digest(document.source)
+        if previous == document.digest:
+            return "unchanged"
+        chunks = chunks_of(document)
+        vectors = self._embed([chunk.text for chunk in chunks], progress)
+        if previous is not None:
+            self._collection.delete(where={"source": document.source})
+        for start in range(0, len(chunks), self._batch):
+            part = chunks[start : start + self._batch]
+            self._collection.add(
+                ids=[chunk.id for chunk in part],
+                documents=[chunk.text for chunk in part],
+                metadatas=[_metadata(chunk) for chunk in part],  # type: ignore[misc]
+                embeddings=vectors[start : start + len(part)],
+            )
+        return "added" if previous is None else "updated"
+
+    def _embed(self, texts: Sequence[str], progress: ProgressCallback | None) -> Vectors:
+        step = 256
+        parts = []
+        for start in range(0, len(texts), step):
+            parts.append(self.embeddings.embed(texts[start : start + step]))
+            if progress:
+                progress(min(step, len(texts) - start))
+        return np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
+
+    def remove_article(self, article_id: str) -> int:
+        """Delete an article's chunks; returns how many were removed."""
+        found = self._collection.get(where={"article_id": article_id}, include=[])
+        ids = list(found.get("ids") or [])
+        if ids:
+            self._collection.delete(ids=ids)
+        return len(ids)
+
+    def query(self, vector: Vectors, k: int) -> list[Hit]:
+        """The ``k`` chunks nearest to one query vector, best first."""
+        if self.count() == 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[vector],
+            n_results=k,
+            include=["metadatas", "documents", "distances"],
+        )
+        hits = []
+        for chunk_id, meta, text, distance in zip(
+            result["ids"][0],
+            (result["metadatas"] or [[]])[0],
+            (result["documents"] or [[]])[0],
+            (result["distances"] or [[]])[0],
+            strict=True,
+        ):
+            hits.append(
+                Hit(
+                    chunk_id=chunk_id,
+                    article_id=str(meta["article_id"]),
+                    kind=str(meta["kind"]),
+                    text=text,
+                    title=str(meta["title"]),
+                    source=str(meta["source"]),
+                    url=str(meta.get("url") or "") or None,
+                    similarity=1.0 - float(distance),
+                )
+            )
+        return hits
+
+    def everything(self) -> tuple[list[str], Vectors, list[dict[str, Any]]]:
+        """All chunk ids, vectors and metadata (for calibration and listing)."""
+        ids: list[str] = []
+        vectors: list[Any] = []
+        metadatas: list[dict[str, Any]] = []
+        total = self.count()
+        page = 5000
+        for offset in range(0, total, page):
+            found = self._collection.get(
+                limit=page, offset=offset, include=["embeddings", "metadatas"]
+            )
+            ids.extend(found["ids"])
+            vectors.extend(found["embeddings"] if found["embeddings"] is not None else [])
+            metadatas.extend(dict(m) for m in found["metadatas"] or [])
+        array = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1)
+        return ids, array, metadatas
+
+    def articles(self) -> list[ArticleInfo]:
+        """Every article with its chunk counts, sorted by id."""
+        found = self._collection.get(include=["metadatas"])
+        info: dict[str, dict[str, Any]] = {}
+        for meta in found.get("metadatas") or []:
+            entry = info.setdefault(
+                str(meta["article_id"]),
+                {"title": meta["title"], "source": meta["source"], "url": meta.get("url"),
+                 "question": 0, "passage": 0},
+            )
+            entry[str(meta["kind"])] += 1
+        return [
+            ArticleInfo(
+                id=article_id,
+                title=str(entry["title"]),
+                source=str(entry["source"]),
+                url=str(entry["url"]) or None,
+                questions=int(entry["question"]),
+                passages=int(entry["passage"]),
+            )
+            for article_id, entry in sorted(info.items())
+        ]
+
+    def article_passages(self, article_id: str) -> list[str]:
+        """The answer passages of one article, in order."""
+        found = self._collection.get(
+            where={"$and": [{"article_id": article_id}, {"kind": "passage"}]},
+            include=["documents"],
+        )
+        return list(found.get("documents") or [])
