@@ -6,12 +6,17 @@ its own default function (which downloads a model at first use).
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
 
 from knowledge.embeddings.base import EmbeddingModel
+
+# Chroma rebuilds the function from its config on every add; hand it the live model instead
+# of loading the weights again.
+_live_models: weakref.WeakValueDictionary[str, EmbeddingModel] = weakref.WeakValueDictionary()
 
 
 @register_embedding_function
@@ -24,6 +29,7 @@ class TandemEmbeddingFunction(EmbeddingFunction[Documents]):
 
     def __init__(self, model: EmbeddingModel) -> None:
         self._model = model
+        _live_models[model.name] = model
 
     def __call__(self, input: Documents) -> Embeddings:
         return list(self._model.embed(list(input)))
@@ -45,6 +51,9 @@ class TandemEmbeddingFunction(EmbeddingFunction[Documents]):
     def build_from_config(config: dict[str, Any]) -> TandemEmbeddingFunction:
         from knowledge.embeddings.minilm_onnx import MODEL_NAME, MiniLMOnnxEmbeddings
 
+        live = _live_models.get(str(config.get("model")))
+        if live is not None:
+            return TandemEmbeddingFunction(live)
         if config.get("model") != MODEL_NAME:
             raise ValueError(f"open this collection with the model {config.get('model')!r}")
         return TandemEmbeddingFunction(MiniLMOnnxEmbeddings())

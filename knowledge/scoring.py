@@ -1,7 +1,7 @@
-"""Turn nearest-neighbour chunks into ranked articles and confidence features.
+"""Turn classifier probabilities and nearest neighbours into ranked articles and features.
 
-Live search and calibration both call ``rank_articles`` and ``features``, so the confidence
-that calibration fits is exactly the one live traffic sees.
+Live search and calibration both call ``score``, so the confidence that calibration fits is
+exactly the one live traffic sees.
 """
 
 from __future__ import annotations
@@ -13,61 +13,66 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-VOTE_TEMPERATURE = 0.05
-FEATURE_NAMES = ("bias", "similarity", "margin", "vote_share")
+FEATURE_NAMES = ("bias", "probability", "probability_margin", "similarity", "similarity_margin")
 
 
 @dataclass(frozen=True)
 class ArticleScore:
-    """One article's standing among a query's neighbours.
+    """One candidate article.
 
     Attributes:
         article_id: The article.
-        similarity: Its best chunk's cosine similarity.
-        vote: Its share of the neighbours' softmax-weighted votes (0..1).
+        probability: The classifier's probability for it.
+        similarity: Its best neighbouring chunk's cosine similarity (0 if none was near).
     """
 
     article_id: str
+    probability: float
     similarity: float
-    vote: float
 
 
-def rank_articles(article_ids: Sequence[str], similarities: Sequence[float]) -> list[ArticleScore]:
-    """Group neighbours (best first) by article and rank by best similarity.
+@dataclass(frozen=True)
+class Scored:
+    """Ranked candidates and the confidence features of the top one."""
 
-    Every neighbour votes for its article with weight ``exp((sim - top) / T)``, so close
-    neighbours count most and a crowd of far ones cannot outvote one near match.
+    ranked: list[ArticleScore]
+    features: npt.NDArray[np.float64]
+    similarity_margin: float
+
+
+def score(
+    classes: npt.NDArray[np.str_],
+    probabilities: npt.NDArray[np.float64],
+    neighbour_articles: Sequence[str],
+    neighbour_similarities: Sequence[float],
+    *,
+    limit: int = 5,
+) -> Scored:
+    """Rank articles by classifier probability and describe how sure the ranking is.
+
+    Args:
+        classes: Article ids of the probability columns.
+        probabilities: The classifier's probabilities for one question.
+        neighbour_articles: Article ids of the nearest chunks, best first.
+        neighbour_similarities: Their cosine similarities.
+        limit: Candidates to keep.
     """
-    if not article_ids:
-        return []
-    top = max(similarities)
-    best: dict[str, float] = {}
-    votes: dict[str, float] = {}
-    for article_id, similarity in zip(article_ids, similarities, strict=True):
-        best[article_id] = max(best.get(article_id, -1.0), similarity)
-        votes[article_id] = votes.get(article_id, 0.0) + math.exp(
-            (similarity - top) / VOTE_TEMPERATURE
-        )
-    total = sum(votes.values())
-    ranked = [ArticleScore(a, best[a], votes[a] / total) for a in best]
-    ranked.sort(key=lambda score: (score.similarity, score.vote), reverse=True)
-    return ranked
-
-
-def features(ranked: Sequence[ArticleScore]) -> npt.NDArray[np.float64]:
-    """The confidence features of the top article: bias, similarity, margin, vote share."""
+    best_sim: dict[str, float] = {}
+    for article_id, similarity in zip(neighbour_articles, neighbour_similarities, strict=True):
+        best_sim[article_id] = max(best_sim.get(article_id, -1.0), similarity)
+    order = np.argsort(-probabilities)[:limit]
+    ranked = [
+        ArticleScore(str(classes[i]), float(probabilities[i]), best_sim.get(str(classes[i]), 0.0))
+        for i in order
+    ]
     if not ranked:
-        return np.array([1.0, 0.0, 0.0, 0.0])
-    first = ranked[0]
-    second = ranked[1].similarity if len(ranked) > 1 else 0.0
-    return np.array([1.0, first.similarity, first.similarity - second, first.vote])
-
-
-def margin(ranked: Sequence[ArticleScore]) -> float:
-    """Similarity gap between the top two articles (1.0 when fewer than two)."""
-    if len(ranked) < 2:
-        return 1.0
-    return ranked[0].similarity - ranked[1].similarity
+        return Scored([], np.zeros(len(FEATURE_NAMES)), 0.0)
+    top = ranked[0]
+    second_p = ranked[1].probability if len(ranked) > 1 else 0.0
+    others = [s for a, s in best_sim.items() if a != top.article_id]
+    sim_margin = top.similarity - max(others, default=0.0)
+    values = np.array([1.0, top.probability, top.probability - second_p, top.similarity, sim_margin])
+    return Scored(ranked, values, sim_margin)
 
 
 def sigmoid(value: float) -> float:

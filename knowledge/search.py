@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
 
 from bot.model import ArticleMatch, Retrieval
 from knowledge.calibration import ConfidenceModel
-from knowledge.scoring import features, margin, rank_articles
+from knowledge.classifier import ArticleClassifier
+from knowledge.scoring import score
 from knowledge.store import Hit, KnowledgeStore
 
 
 class KnowledgeSearcher:
-    """Embed a question, fetch its neighbours from Chroma, rank articles and score confidence.
+    """Embed a question, fetch its neighbours from Chroma, rank articles, score confidence.
 
     Args:
         store: The chunk store.
+        classifier: The article classifier fitted on the store.
         confidence: The (calibrated) confidence model.
         top_k: Neighbours per query.
         threshold: Overrides the calibrated answer threshold when set.
@@ -24,48 +27,54 @@ class KnowledgeSearcher:
         self,
         *,
         store: KnowledgeStore,
+        classifier: ArticleClassifier,
         confidence: ConfidenceModel,
         top_k: int = 20,
         threshold: float | None = None,
     ) -> None:
         self._store = store
+        self._classifier = classifier
         self._confidence = confidence
         self._top_k = top_k
-        self._threshold = confidence.threshold if threshold is None else threshold
-
-    @property
-    def threshold(self) -> float:
-        return self._threshold
+        self.threshold = confidence.threshold if threshold is None else threshold
+        self._passages = lru_cache(maxsize=4096)(store.article_passages)
 
     def search(self, text: str, *, limit: int = 3) -> Retrieval:
         """Find the articles that answer ``text``, best first, with a calibrated confidence."""
-        vector = self._store.embeddings.embed([text])[0]
-        hits = self._store.query(vector, self._top_k)
-        ranked = rank_articles([h.article_id for h in hits], [h.similarity for h in hits])
+        vector = self._store.embeddings.embed([text])
+        hits = self._store.query(vector[0], self._top_k)
+        if not hits:
+            return Retrieval(query=text, matches=(), confidence=0.0,
+                             threshold=self.threshold, margin=0.0)
+        probabilities = self._classifier.probabilities(vector)[0]
+        scored = score(self._classifier.classes, probabilities,
+                       [h.article_id for h in hits], [h.similarity for h in hits], limit=limit)
         by_article: dict[str, list[Hit]] = defaultdict(list)
         for hit in hits:
             by_article[hit.article_id].append(hit)
-        matches = tuple(self._match(score.article_id, by_article[score.article_id])
-                        for score in ranked[:limit])
-        confidence = self._confidence.confidence(features(ranked)) if ranked else 0.0
+        matches = tuple(
+            self._match(candidate.article_id, candidate.similarity, by_article[candidate.article_id])
+            for candidate in scored.ranked
+        )
         return Retrieval(
             query=text,
             matches=matches,
-            confidence=confidence,
-            threshold=self._threshold,
-            margin=margin(ranked),
+            confidence=self._confidence.confidence(scored.features),
+            threshold=self.threshold,
+            margin=scored.similarity_margin,
         )
 
-    def _match(self, article_id: str, hits: list[Hit]) -> ArticleMatch:
-        first = hits[0]
-        passages = [h.text for h in hits if h.kind == "passage"]
-        if not passages:
-            passages = self._store.article_passages(article_id)
+    def _match(self, article_id: str, similarity: float, hits: list[Hit]) -> ArticleMatch:
+        passages = tuple(h.text for h in hits if h.kind == "passage")
+        if hits:
+            title, url, source = hits[0].title, hits[0].url, hits[0].source
+        else:
+            title, url, source = self._store.article_header(article_id)
         return ArticleMatch(
             article_id=article_id,
-            title=first.title,
-            url=first.url,
-            source=first.source,
-            similarity=max(h.similarity for h in hits),
-            passages=tuple(passages),
+            title=title,
+            url=url,
+            source=source,
+            similarity=similarity,
+            passages=passages or tuple(self._passages(article_id)),
         )

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from knowledge.documents import Chunk, SourceDocument, chunks_of
+from knowledge.documents import Chunk, SourceDocument, chunks_of, content_hash
 from knowledge.embeddings.base import EmbeddingModel, Vectors
 from knowledge.errors import EmbeddingMismatch
 
@@ -173,8 +173,6 @@ class KnowledgeStore:
 
     def query(self, vector: Vectors, k: int) -> list[Hit]:
         """The ``k`` chunks nearest to one query vector, best first."""
-        if self.count() == 0:
-            return []
         result = self._collection.query(
             query_embeddings=[vector],
             n_results=k,
@@ -216,6 +214,8 @@ class KnowledgeStore:
             ids.extend(found["ids"])
             vectors.extend(found["embeddings"] if found["embeddings"] is not None else [])
             metadatas.extend(dict(m) for m in found["metadatas"] or [])
+        if not ids:
+            return [], np.zeros((0, 0), dtype=np.float32), []
         array = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1)
         return ids, array, metadatas
 
@@ -241,6 +241,19 @@ class KnowledgeStore:
             )
             for article_id, entry in sorted(info.items())
         ]
+
+    def article_header(self, article_id: str) -> tuple[str, str | None, str]:
+        """An article's title, URL and source."""
+        found = self._collection.get(where={"article_id": article_id}, limit=1, include=["metadatas"])
+        metas = found.get("metadatas") or []
+        if not metas:
+            return article_id, None, ""
+        return str(metas[0]["title"]), str(metas[0].get("url") or "") or None, str(metas[0]["source"])
+
+    def fingerprint(self) -> str:
+        """Changes whenever a chunk is added or removed."""
+        ids = sorted(self._collection.get(include=[]).get("ids") or [])
+        return content_hash("\n".join(ids))
 
     def article_passages(self, article_id: str) -> list[str]:
         """The answer passages of one article, in order."""

@@ -1,0 +1,145 @@
+"""The evaluation harness behind ``tandem eval`` (DESIGN §5): cases through the live path."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.model import Decision, EscalationReason
+from bot.policy import Responder, decide
+
+
+class CasesError(Exception):
+    """The cases file is unreadable or malformed (names the file and line)."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One evaluation case."""
+
+    text: str
+    expect: str | None
+    article: str | None = None
+    frustrated: bool | None = None
+    turns: tuple[str, ...] = ()
+
+
+def read_cases(path: Path) -> list[Case]:
+    """Parse a cases JSONL file."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise CasesError(f"{path}: cannot read ({error})") from error
+    cases = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise CasesError(f"{path}: line {number}: invalid JSON ({error.msg})") from error
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise CasesError(f"{path}: line {number}: a case needs a string 'text'")
+        expect = row.get("expect")
+        if expect not in (None, "answer", "escalate"):
+            raise CasesError(f"{path}: line {number}: 'expect' must be 'answer' or 'escalate'")
+        if expect == "answer" and not row.get("article"):
+            raise CasesError(f"{path}: line {number}: an 'answer' case needs 'article'")
+        if expect is None and "frustrated" not in row:
+            raise CasesError(f"{path}: line {number}: a case needs 'expect' or 'frustrated'")
+        cases.append(Case(row["text"], expect, row.get("article"), row.get("frustrated"),
+                          tuple(str(t) for t in row.get("turns") or ())))
+    if not cases:
+        raise CasesError(f"{path}: no cases")
+    return cases
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def score_decisions(cases: list[Case], decisions: list[Decision]) -> dict[str, Any]:
+    """The answer-quality counts and ratios of DESIGN §5."""
+    pairs = [(c, d) for c, d in zip(cases, decisions, strict=True) if c.expect]
+    in_scope = sum(1 for c, _ in pairs if c.expect == "answer")
+    out_scope = sum(1 for c, _ in pairs if c.expect == "escalate")
+    answered = [(c, d) for c, d in pairs if d.action == "answer"]
+    correct = sum(1 for c, d in answered
+                  if c.expect == "answer" and d.answer and d.answer.article_id == c.article)
+    escalated_oos = sum(1 for c, d in pairs if c.expect == "escalate" and d.action == "escalate")
+    return {
+        "cases": len(cases),
+        "in_scope": in_scope,
+        "out_of_scope": out_scope,
+        "answered": len(answered),
+        "correct": correct,
+        "wrong": len(answered) - correct,
+        "escalated": sum(1 for _, d in pairs if d.action == "escalate"),
+        "answer_precision": _ratio(correct, len(answered)),
+        "deflection": _ratio(correct, in_scope),
+        "oos_escalation_recall": _ratio(escalated_oos, out_scope),
+    }
+
+
+def evaluate(
+    responder: Responder,
+    cases: list[Case],
+    *,
+    sweep: bool = False,
+    progress: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Run every case through ``responder`` and score the results.
+
+    Args:
+        responder: The same responder that live conversations use.
+        cases: Parsed cases.
+        sweep: Also report precision and deflection over a grid of thresholds.
+        progress: Called after each case.
+    """
+    decisions: list[Decision] = []
+    latencies: list[float] = []
+    for case in cases:
+        start = time.perf_counter()
+        decisions.append(responder.respond(case.text, case.turns))
+        latencies.append((time.perf_counter() - start) * 1000)
+        if progress:
+            progress()
+    result = score_decisions(cases, decisions)
+    labelled = [(c.frustrated, d) for c, d in zip(cases, decisions, strict=True)
+                if c.frustrated is not None]
+    flagged = [(label, d) for label, d in labelled if _frustrated(d)]
+    true_positive = sum(1 for label, _ in flagged if label)
+    result["frustration_precision"] = _ratio(true_positive, len(flagged)) if labelled else None
+    result["frustration_recall"] = (
+        _ratio(true_positive, sum(1 for label, _ in labelled if label)) if labelled else None
+    )
+    result["threshold"] = round(decisions[0].retrieval.threshold, 4) if decisions else None
+    result["latency_ms_p50"] = round(float(np.percentile(latencies, 50)), 2)
+    result["latency_ms_p95"] = round(float(np.percentile(latencies, 95)), 2)
+    if sweep:
+        result["sweep"] = list(_sweep(cases, decisions, responder, np.linspace(0.05, 0.95, 19)))
+    return result
+
+
+def _frustrated(decision: Decision) -> bool:
+    return any(r in (EscalationReason.FRUSTRATION, EscalationReason.COMPLAINT)
+               for r in decision.reasons)
+
+
+def _sweep(
+    cases: list[Case], decisions: list[Decision], responder: Responder, grid: Iterable[float]
+) -> Iterable[dict[str, Any]]:
+    for threshold in grid:
+        redone = [decide(d.retrieval, d.signals, responder.config, float(threshold))
+                  for d in decisions]
+        scores = score_decisions(cases, redone)
+        yield {"threshold": round(float(threshold), 3),
+               "answer_precision": scores["answer_precision"],
+               "deflection": scores["deflection"],
+               "oos_escalation_recall": scores["oos_escalation_recall"]}

@@ -1,0 +1,73 @@
+"""``tandem eval``: measure answer quality and escalation on a temporary knowledge base."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from bot.evaluation import CasesError, evaluate, read_cases
+from integrations.cli.main import Context, pass_context
+from integrations.cli.progress import IngestBars, bar
+from knowledge.ingest import IngestProgress
+
+console = Console(stderr=True)
+
+
+@click.command("eval")
+@click.option("--kb", "kb_file", required=True, type=click.Path(path_type=Path),
+              help="FAQ file (JSONL/CSV) or documents for the temporary knowledge base.")
+@click.option("--cases", "cases_file", required=True, type=click.Path(path_type=Path),
+              help="Cases JSONL: {text, expect, article?, frustrated?, turns?}.")
+@click.option("--json", "as_json", is_flag=True, help="Print only the JSON result.")
+@click.option("--sweep", is_flag=True, help="Add the precision/deflection curve.")
+@click.option("--target-precision", type=click.FloatRange(0.5, 0.999), default=0.9,
+              show_default=True, help="Calibration target for the answer threshold.")
+@pass_context
+def eval_command(
+    context: Context, kb_file: Path, cases_file: Path, as_json: bool, sweep: bool,
+    target_precision: float,
+) -> None:
+    """Run cases through the live decision path on a temporary copy of a knowledge base.
+
+    The user's own knowledge base is never touched. The threshold is the one calibration
+    picks from the knowledge base alone.
+    """
+    from integrations.composition import build_responder, open_knowledge_base
+
+    settings = context.settings
+    try:
+        cases = read_cases(cases_file)
+    except CasesError as error:
+        click.echo(f"tandem: {error}", err=True)
+        sys.exit(2)
+    with tempfile.TemporaryDirectory(prefix="tandem-eval-") as temp:
+        knowledge = settings.knowledge.model_copy(
+            update={"data_dir": Path(temp), "chroma_url": None, "collection": "tandem_eval"})
+        knowledge_base = open_knowledge_base(settings, knowledge=knowledge)
+        knowledge_base.confidence.target_precision = target_precision
+        if as_json:
+            report = knowledge_base.ingest([kb_file], progress=IngestProgress())
+        else:
+            with IngestBars(console) as bars:
+                report = knowledge_base.ingest([kb_file], progress=bars)
+        if report.failed:
+            for path, reason in report.failed:
+                click.echo(f"tandem: {path}: {reason}", err=True)
+            sys.exit(2)
+        responder = build_responder(settings, knowledge_base)
+        with bar(console, enabled=not as_json) as progress:
+            task = progress.add_task("evaluating", total=len(cases))
+            result = evaluate(responder, cases, sweep=sweep,
+                              progress=lambda: progress.advance(task))
+        result["calibration"] = {
+            key: value for key, value in dataclasses.asdict(knowledge_base.confidence).items()
+            if key in {"threshold", "target_precision", "expected_precision",
+                       "expected_deflection", "probes"}
+        }
+    click.echo(json.dumps(result, indent=None if as_json else 2))

@@ -1,0 +1,161 @@
+"""``tandem kb``: manage the knowledge base."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from integrations.cli.main import Context, pass_context
+from integrations.cli.progress import IngestBars, bar
+from knowledge.base import KnowledgeBase
+from knowledge.errors import KnowledgeError
+
+console = Console(stderr=True)
+out = Console()
+
+
+def _open(context: Context) -> KnowledgeBase:
+    from integrations.composition import open_knowledge_base
+
+    try:
+        return open_knowledge_base(context.settings)
+    except KnowledgeError as error:
+        click.echo(f"tandem: {error}", err=True)
+        sys.exit(2)
+
+
+@click.group()
+def kb() -> None:
+    """Manage the knowledge base (ingest, search, list, remove, stats, calibrate)."""
+
+
+@kb.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@pass_context
+def ingest(context: Context, paths: tuple[Path, ...]) -> None:
+    """Ingest Markdown, text and HTML files, FAQ CSV/JSONL files, and whole folders.
+
+    A changed file replaces its old chunks; an unchanged file is skipped. A bad file is
+    reported and the rest still go in. Exit code 1 if any file failed.
+    """
+    knowledge_base = _open(context)
+    with IngestBars(console) as bars:
+        report = knowledge_base.ingest(paths, progress=bars)
+    click.echo(
+        f"added {len(report.added)}, updated {len(report.updated)}, "
+        f"unchanged {len(report.unchanged)}, failed {len(report.failed)} "
+        f"({report.chunks} chunks embedded)"
+    )
+    for path, reason in report.failed:
+        click.echo(f"failed: {path}: {reason}", err=True)
+    if report.changed:
+        stats = knowledge_base.stats()
+        click.echo(f"answer threshold {stats.threshold:.3f} "
+                   f"(calibrated: {'yes' if stats.calibrated else 'no'})")
+    sys.exit(1 if report.failed else 0)
+
+
+@kb.command()
+@click.argument("question")
+@click.option("--limit", default=3, show_default=True, help="Articles to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def search(context: Context, question: str, limit: int, as_json: bool) -> None:
+    """Search the knowledge base and show what the bot would decide."""
+    from integrations.composition import build_responder
+
+    responder = build_responder(context.settings, _open(context))
+    decision = responder.respond(question)
+    retrieval = decision.retrieval
+    if as_json:
+        click.echo(json.dumps({
+            "decision": decision.action,
+            "reasons": [str(r) for r in decision.reasons],
+            "confidence": round(retrieval.confidence, 4),
+            "threshold": round(retrieval.threshold, 4),
+            "articles": [{"id": m.article_id, "title": m.title, "url": m.url,
+                          "similarity": round(m.similarity, 4), "passages": list(m.passages)}
+                         for m in retrieval.matches[:limit]],
+        }, indent=2))
+        return
+    reasons = ", ".join(str(r) for r in decision.reasons)
+    out.print(f"decision: [bold]{decision.action}[/bold] "
+              f"(confidence {retrieval.confidence:.2f}, threshold {retrieval.threshold:.2f})"
+              + (f" reasons: {reasons}" if reasons else ""))
+    for rank, match in enumerate(retrieval.matches[:limit], start=1):
+        out.print(f"{rank}. [bold]{escape(match.title)}[/bold] {escape(f'[{match.article_id}]')} "
+                  f"similarity {match.similarity:.2f}", highlight=False)
+        if match.passages:
+            out.print("   " + match.passages[0][:300].replace("\n", " "), highlight=False)
+
+
+@kb.command("list")
+@pass_context
+def list_articles(context: Context) -> None:
+    """List the articles."""
+    table = Table("id", "title", "questions", "passages", "source")
+    for article in _open(context).store.articles():
+        table.add_row(article.id, article.title, str(article.questions), str(article.passages),
+                      article.url or article.source)
+    out.print(table)
+
+
+@kb.command()
+@click.argument("article_id")
+@pass_context
+def remove(context: Context, article_id: str) -> None:
+    """Remove an article by id."""
+    removed = _open(context).remove(article_id)
+    if not removed:
+        click.echo(f"tandem: no article {article_id!r}", err=True)
+        sys.exit(1)
+    click.echo(f"removed {article_id} ({removed} chunks)")
+
+
+@kb.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def stats(context: Context, as_json: bool) -> None:
+    """Show counts, the embedding model and the answer threshold."""
+    figures = _open(context).describe()
+    if as_json:
+        click.echo(json.dumps(figures, indent=2))
+        return
+    for key, value in figures.items():
+        out.print(f"{key:20} {value}", highlight=False)
+
+
+@kb.command()
+@click.option("--target-precision", type=click.FloatRange(0.5, 0.999), default=0.9,
+              show_default=True, help="Share of the bot's answers that must be right.")
+@pass_context
+def calibrate(context: Context, target_precision: float) -> None:
+    """Pick the answer threshold from the knowledge base alone.
+
+    Holds out the knowledge base's own question variants (and whole articles, to stand in for
+    out-of-scope questions), fits the confidence model and stores the threshold.
+    """
+    knowledge_base = _open(context)
+    if knowledge_base.store.count() == 0:
+        click.echo("tandem: the knowledge base is empty; run 'tandem kb ingest' first", err=True)
+        sys.exit(1)
+    with bar(console) as progress:
+        task = progress.add_task("calibrating", total=None)
+        model = knowledge_base.calibrate(
+            target_precision,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    if model.expected_precision is None:
+        click.echo(f"no threshold reaches precision {target_precision}; the bot will escalate "
+                   "everything until the knowledge base grows")
+    else:
+        click.echo(f"threshold {model.threshold:.3f}: expected precision "
+                   f"{model.expected_precision:.3f}, expected deflection "
+                   f"{model.expected_deflection:.3f} ({model.probes.get('in_scope', 0)} in-scope, "
+                   f"{model.probes.get('out_of_scope', 0)} out-of-scope probes)")

@@ -1,0 +1,55 @@
+"""``tandem``: the command-line entry point."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from config import Settings, SettingsError, load_settings
+from integrations.logs import configure_logging
+
+
+class Context:
+    """Lazily built settings shared by subcommands."""
+
+    def __init__(self, env_file: Path | None) -> None:
+        self.env_file = env_file
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings(self.env_file)
+            except SettingsError as error:
+                click.echo(f"tandem: {error}", err=True)
+                sys.exit(2)
+            configure_logging(self._settings.server.log_level, self._settings.server.log_format)
+        return self._settings
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--env-file", type=click.Path(path_type=Path), default=Path(".env"),
+              show_default=True, help="A dotenv file with TANDEM_* settings.")
+@click.version_option(package_name="tandem")
+@click.pass_context
+def cli(ctx: click.Context, env_file: Path) -> None:
+    """Tandem: a customer-service bot that answers from a knowledge base and hands over to
+    people when it should not answer."""
+    ctx.obj = Context(env_file)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from integrations.cli import config_cmd, evaluate, kb, serve
+
+    cli.add_command(config_cmd.config)
+    cli.add_command(kb.kb)
+    cli.add_command(evaluate.eval_command)
+    cli.add_command(serve.serve)
+    cli(prog_name="tandem")

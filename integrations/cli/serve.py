@@ -1,0 +1,26 @@
+"""``tandem serve``: run the HTTP service."""
+
+from __future__ import annotations
+
+import click
+
+from integrations.cli.main import Context, pass_context
+
+
+@click.command()
+@click.option("--host", default=None, help="Overrides TANDEM_SERVER__HOST.")
+@click.option("--port", type=int, default=None, help="Overrides TANDEM_SERVER__PORT.")
+@pass_context
+def serve(context: Context, host: str | None, port: int | None) -> None:
+    """Start the service. On first start an empty knowledge base gets the sample articles."""
+    from aiohttp import web
+
+    from integrations.web.app import create_app
+
+    settings = context.settings
+    web.run_app(
+        create_app(settings),
+        host=host or settings.server.host,
+        port=port if port is not None else settings.server.port,
+        print=lambda message: click.echo(message, err=True),
+    )

@@ -1,0 +1,1 @@
+"""The web connector: the aiohttp server, customer API and health endpoints."""

@@ -1,0 +1,163 @@
+"""The knowledge base: store, article classifier and confidence model kept in step."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from config import KnowledgeSettings
+from knowledge.calibration import ConfidenceModel, calibrate
+from knowledge.classifier import ArticleClassifier
+from knowledge.embeddings.base import EmbeddingModel
+from knowledge.ingest import IngestProgress, IngestReport, ingest_paths
+from knowledge.search import KnowledgeSearcher
+from knowledge.store import KnowledgeStore
+
+logger = logging.getLogger(__name__)
+DEFAULT_TARGET_PRECISION = 0.9
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Figures for ``tandem kb stats``."""
+
+    articles: int
+    chunks: int
+    embedding_model: str
+    collection: str
+    threshold: float
+    calibrated: bool
+    target_precision: float | None
+    expected_precision: float | None
+    expected_deflection: float | None
+
+
+class KnowledgeBase:
+    """Everything the rest of Tandem needs from the knowledge side.
+
+    Args:
+        settings: The knowledge settings.
+        embeddings: The embedding model.
+        data_dir: Overrides ``settings.data_dir`` (evaluation uses a temporary one).
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: KnowledgeSettings,
+        embeddings: EmbeddingModel,
+        data_dir: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        root = data_dir or settings.data_dir
+        self.store = KnowledgeStore(
+            embeddings=embeddings,
+            collection=settings.collection,
+            path=None if settings.chroma_url else root / "chroma",
+            url=settings.chroma_url,
+        )
+        self._models = root / "models" / settings.collection
+        self.classifier = ArticleClassifier(np.array([], dtype=str), np.zeros((0, 0)), np.zeros(0))
+        self.confidence = ConfidenceModel()
+        self._load_or_refresh()
+
+    # -- model files -------------------------------------------------------------------------
+    def _load_or_refresh(self) -> None:
+        state = self._models / "state.json"
+        try:
+            saved = json.loads(state.read_text())
+            if saved.get("fingerprint") == self.store.fingerprint():
+                self.classifier = ArticleClassifier.load(self._models / "classifier.npz")
+                self.confidence = ConfidenceModel.load(self._models / "confidence.json")
+                return
+        except (OSError, ValueError, KeyError):
+            pass
+        self.refresh()
+
+    def _save(self) -> None:
+        self.classifier.save(self._models / "classifier.npz")
+        self.confidence.save(self._models / "confidence.json")
+        (self._models / "state.json").write_text(
+            json.dumps({"fingerprint": self.store.fingerprint(),
+                        "embedding_model": self.store.embeddings.name})
+        )
+
+    def refresh(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Refit the classifier and recalibrate after the knowledge base changed."""
+        _, vectors, metadatas = self.store.everything()
+        articles = np.array([m["article_id"] for m in metadatas], dtype=str)
+        self.classifier = ArticleClassifier.fit(vectors, articles) if len(articles) else (
+            ArticleClassifier(articles, np.zeros((0, 0)), np.zeros(0))
+        )
+        target = self.confidence.target_precision or DEFAULT_TARGET_PRECISION
+        if len(np.unique(articles)) >= 3:
+            is_question = np.array([m["kind"] == "question" for m in metadatas])
+            self.confidence = calibrate(vectors, articles, is_question,
+                                        target_precision=target, top_k=self.settings.top_k,
+                                        progress=progress)
+        else:
+            self.confidence = ConfidenceModel()
+        self._save()
+
+    # -- operations --------------------------------------------------------------------------
+    def ingest(self, paths: Iterable[Path], progress: IngestProgress | None = None) -> IngestReport:
+        """Ingest files and folders; refits the models if anything changed."""
+        report = ingest_paths(
+            self.store,
+            paths,
+            max_bytes=int(self.settings.max_file_mb * 1_000_000),
+            chunk_size=self.settings.chunk_size,
+            chunk_overlap=self.settings.chunk_overlap,
+            progress=progress,
+        )
+        if report.changed:
+            self.refresh()
+        return report
+
+    def remove(self, article_id: str) -> int:
+        """Remove an article; returns the number of chunks removed."""
+        removed = self.store.remove_article(article_id)
+        if removed:
+            self.refresh()
+        return removed
+
+    def calibrate(
+        self, target_precision: float, progress: Callable[[int, int], None] | None = None
+    ) -> ConfidenceModel:
+        """Recalibrate for a new target precision and keep it."""
+        self.confidence.target_precision = target_precision
+        self.refresh(progress)
+        return self.confidence
+
+    def searcher(self) -> KnowledgeSearcher:
+        """The ``Retriever`` for the core, with the settings' threshold override if any."""
+        return KnowledgeSearcher(
+            store=self.store,
+            classifier=self.classifier,
+            confidence=self.confidence,
+            top_k=self.settings.top_k,
+            threshold=self.settings.answer_threshold,
+        )
+
+    def stats(self) -> Stats:
+        threshold = self.settings.answer_threshold
+        return Stats(
+            articles=len(self.store.articles()),
+            chunks=self.store.count(),
+            embedding_model=self.store.embeddings.name,
+            collection=self.store.name,
+            threshold=self.confidence.threshold if threshold is None else threshold,
+            calibrated=self.confidence.calibrated,
+            target_precision=self.confidence.target_precision,
+            expected_precision=self.confidence.expected_precision,
+            expected_deflection=self.confidence.expected_deflection,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return self.stats().__dict__
