@@ -37,8 +37,12 @@ def _title(intent: str) -> str:
 def clinc(data: Path, out: Path) -> None:
     dataset = json.loads((data / "clinc150_dev.json").read_text())
     faq = [
-        {"id": intent, "title": _title(intent), "question": text,
-         "answer": f"[{intent}] answer article for: {_title(intent)}."}
+        {
+            "id": intent,
+            "title": _title(intent),
+            "question": text,
+            "answer": f"[{intent}] answer article for: {_title(intent)}.",
+        }
         for text, intent in dataset["train"]
     ]
     cases = [{"text": t, "expect": "answer", "article": i} for t, i in dataset["val"]]
@@ -60,10 +64,19 @@ def bitext(data: Path, out: Path) -> None:
             continue
         rng.shuffle(items)
         for row in items[:BITEXT_VARIANTS]:
-            faq.append({"id": intent, "title": _title(intent), "question": row["instruction"],
-                        "answer": row["response"], "tags": row["category"].lower()})
-        cases += [{"text": r["instruction"], "expect": "answer", "article": intent}
-                  for r in items[BITEXT_VARIANTS:]]
+            faq.append(
+                {
+                    "id": intent,
+                    "title": _title(intent),
+                    "question": row["instruction"],
+                    "answer": row["response"],
+                    "tags": row["category"].lower(),
+                }
+            )
+        cases += [
+            {"text": r["instruction"], "expect": "answer", "article": intent}
+            for r in items[BITEXT_VARIANTS:]
+        ]
     _write(out / "bitext.faq.jsonl", faq)
     _write(out / "bitext.cases.jsonl", cases)
 
@@ -83,10 +96,19 @@ def banking77(data: Path, out: Path) -> None:
         if intent in held_out:
             cases += [{"text": t, "expect": "escalate"} for t in texts[:30]]
             continue
-        faq += [{"id": intent, "title": _title(intent), "question": t,
-                 "answer": f"[{intent}] answer article."} for t in texts[:BANKING_VARIANTS]]
-        cases += [{"text": t, "expect": "answer", "article": intent}
-                  for t in texts[BANKING_VARIANTS:BANKING_VARIANTS + 30]]
+        faq += [
+            {
+                "id": intent,
+                "title": _title(intent),
+                "question": t,
+                "answer": f"[{intent}] answer article.",
+            }
+            for t in texts[:BANKING_VARIANTS]
+        ]
+        cases += [
+            {"text": t, "expect": "answer", "article": intent}
+            for t in texts[BANKING_VARIANTS : BANKING_VARIANTS + 30]
+        ]
     _write(out / "banking77.faq.jsonl", faq)
     _write(out / "banking77.cases.jsonl", cases)
 
@@ -109,8 +131,9 @@ def goemotions(data: Path, out: Path, limit: int = 2000) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
-    parser.add_argument("--data", type=Path,
-                        default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     for build in (clinc, bitext, banking77, goemotions):

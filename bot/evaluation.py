@@ -53,8 +53,15 @@ def read_cases(path: Path) -> list[Case]:
             raise CasesError(f"{path}: line {number}: an 'answer' case needs 'article'")
         if expect is None and "frustrated" not in row:
             raise CasesError(f"{path}: line {number}: a case needs 'expect' or 'frustrated'")
-        cases.append(Case(row["text"], expect, row.get("article"), row.get("frustrated"),
-                          tuple(str(t) for t in row.get("turns") or ())))
+        cases.append(
+            Case(
+                row["text"],
+                expect,
+                row.get("article"),
+                row.get("frustrated"),
+                tuple(str(t) for t in row.get("turns") or ()),
+            )
+        )
     if not cases:
         raise CasesError(f"{path}: no cases")
     return cases
@@ -70,8 +77,11 @@ def score_decisions(cases: list[Case], decisions: list[Decision]) -> dict[str, A
     in_scope = sum(1 for c, _ in pairs if c.expect == "answer")
     out_scope = sum(1 for c, _ in pairs if c.expect == "escalate")
     answered = [(c, d) for c, d in pairs if d.action == "answer"]
-    correct = sum(1 for c, d in answered
-                  if c.expect == "answer" and d.answer and d.answer.article_id == c.article)
+    correct = sum(
+        1
+        for c, d in answered
+        if c.expect == "answer" and d.answer and d.answer.article_id == c.article
+    )
     escalated_oos = sum(1 for c, d in pairs if c.expect == "escalate" and d.action == "escalate")
     return {
         "cases": len(cases),
@@ -111,8 +121,9 @@ def evaluate(
         if progress:
             progress()
     result = score_decisions(cases, decisions)
-    labelled = [(c.frustrated, d) for c, d in zip(cases, decisions, strict=True)
-                if c.frustrated is not None]
+    labelled = [
+        (c.frustrated, d) for c, d in zip(cases, decisions, strict=True) if c.frustrated is not None
+    ]
     flagged = [(label, d) for label, d in labelled if _frustrated(d)]
     true_positive = sum(1 for label, _ in flagged if label)
     result["frustration_precision"] = _ratio(true_positive, len(flagged)) if labelled else None
@@ -128,18 +139,22 @@ def evaluate(
 
 
 def _frustrated(decision: Decision) -> bool:
-    return any(r in (EscalationReason.FRUSTRATION, EscalationReason.COMPLAINT)
-               for r in decision.reasons)
+    return any(
+        r in (EscalationReason.FRUSTRATION, EscalationReason.COMPLAINT) for r in decision.reasons
+    )
 
 
 def _sweep(
     cases: list[Case], decisions: list[Decision], responder: Responder, grid: Iterable[float]
 ) -> Iterable[dict[str, Any]]:
     for threshold in grid:
-        redone = [decide(d.retrieval, d.signals, responder.config, float(threshold))
-                  for d in decisions]
+        redone = [
+            decide(d.retrieval, d.signals, responder.config, float(threshold)) for d in decisions
+        ]
         scores = score_decisions(cases, redone)
-        yield {"threshold": round(float(threshold), 3),
-               "answer_precision": scores["answer_precision"],
-               "deflection": scores["deflection"],
-               "oos_escalation_recall": scores["oos_escalation_recall"]}
+        yield {
+            "threshold": round(float(threshold), 3),
+            "answer_precision": scores["answer_precision"],
+            "deflection": scores["deflection"],
+            "oos_escalation_recall": scores["oos_escalation_recall"],
+        }

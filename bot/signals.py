@@ -47,8 +47,9 @@ _NEGATIVE = re.compile(
     r"what\s+the|seriously|come\s+on|wrong|bad|poor|lousy|shame\w*|lie|lied|lying)\b",
     re.IGNORECASE,
 )
-_CALM = re.compile(r"\b(?:thanks?|thank\s+you|great|perfect|awesome|appreciate\w*|love)\b",
-                   re.IGNORECASE)
+_CALM = re.compile(
+    r"\b(?:thanks?|thank\s+you|great|perfect|awesome|appreciate\w*|love)\b", re.IGNORECASE
+)
 
 DEFAULT_SENSITIVE_TOPICS: dict[str, str] = {
     "legal": r"\b(?:lawyer|attorney|solicitor|sue|suing|lawsuit|legal\s+action|court|tribunal|"
@@ -84,7 +85,9 @@ def frustration(text: str) -> float:
     return max(0.0, min(1.0, score))
 
 
-def compile_topics(patterns: Mapping[str, str], enabled: Iterable[str]) -> dict[str, re.Pattern[str]]:
+def compile_topics(
+    patterns: Mapping[str, str], enabled: Iterable[str]
+) -> dict[str, re.Pattern[str]]:
     """Compile the enabled sensitive topics (names without a pattern are ignored)."""
     return {name: re.compile(patterns[name], re.IGNORECASE) for name in enabled if name in patterns}
 

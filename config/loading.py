@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from config.settings import Settings
 
@@ -56,6 +56,6 @@ def masked_settings(settings: Settings) -> dict[str, Any]:
     """The effective settings as plain data, with every secret masked."""
     raw = {name: getattr(settings, name) for name in type(settings).model_fields}
     return {
-        name: _mask(dict(section)) if hasattr(section, "model_fields") else _mask(section)
+        name: _mask(dict(section)) if isinstance(section, BaseModel) else _mask(section)
         for name, section in raw.items()
     }

@@ -46,6 +46,7 @@ def ingest_sample_if_empty(settings: Settings, knowledge_base: KnowledgeBase) ->
     if not settings.knowledge.ingest_sample_on_first_start or knowledge_base.store.count():
         return False
     report = knowledge_base.ingest([SAMPLE_KB])
-    logger.info("sample knowledge base ingested: %d files, %d chunks",
-                len(report.added), report.chunks)
+    logger.info(
+        "sample knowledge base ingested: %d files, %d chunks", len(report.added), report.chunks
+    )
     return True

@@ -84,23 +84,34 @@ class KnowledgeBase:
         self.classifier.save(self._models / "classifier.npz")
         self.confidence.save(self._models / "confidence.json")
         (self._models / "state.json").write_text(
-            json.dumps({"fingerprint": self.store.fingerprint(),
-                        "embedding_model": self.store.embeddings.name})
+            json.dumps(
+                {
+                    "fingerprint": self.store.fingerprint(),
+                    "embedding_model": self.store.embeddings.name,
+                }
+            )
         )
 
     def refresh(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Refit the classifier and recalibrate after the knowledge base changed."""
         _, vectors, metadatas = self.store.everything()
         articles = np.array([m["article_id"] for m in metadatas], dtype=str)
-        self.classifier = ArticleClassifier.fit(vectors, articles) if len(articles) else (
-            ArticleClassifier(articles, np.zeros((0, 0)), np.zeros(0))
+        self.classifier = (
+            ArticleClassifier.fit(vectors, articles)
+            if len(articles)
+            else (ArticleClassifier(articles, np.zeros((0, 0)), np.zeros(0)))
         )
         target = self.confidence.target_precision or DEFAULT_TARGET_PRECISION
         if len(np.unique(articles)) >= 3:
             is_question = np.array([m["kind"] == "question" for m in metadatas])
-            self.confidence = calibrate(vectors, articles, is_question,
-                                        target_precision=target, top_k=self.settings.top_k,
-                                        progress=progress)
+            self.confidence = calibrate(
+                vectors,
+                articles,
+                is_question,
+                target_precision=target,
+                top_k=self.settings.top_k,
+                progress=progress,
+            )
         else:
             self.confidence = ConfidenceModel()
         self._save()

@@ -97,8 +97,12 @@ def _probe_fold(
     probabilities = classifier.probabilities(vectors[query_ids])
     neighbours, sims = nearest(vectors[query_ids], vectors[index], top_k)
     for row, (chunk, scoped) in enumerate(queries):
-        scored = score(classifier.classes, probabilities[row],
-                       [str(a) for a in articles[index[neighbours[row]]]], list(sims[row]))
+        scored = score(
+            classifier.classes,
+            probabilities[row],
+            [str(a) for a in articles[index[neighbours[row]]]],
+            list(sims[row]),
+        )
         probes.rows.append(scored.features)
         probes.correct.append(scoped and scored.ranked[0].article_id == articles[chunk])
         probes.in_scope.append(scoped)
@@ -147,8 +151,11 @@ def calibrate(
         held_articles = article_group == fold
         train = (chunk_fold != fold) & ~held_articles
         trained = set(articles[train])
-        scoped = [i for i in np.flatnonzero(probe_pool & (chunk_fold == fold) & ~held_articles)
-                  if articles[i] in trained]
+        scoped = [
+            i
+            for i in np.flatnonzero(probe_pool & (chunk_fold == fold) & ~held_articles)
+            if articles[i] in trained
+        ]
         outside = list(np.flatnonzero(probe_pool & held_articles))
         queries = [(int(i), True) for i in rng.permutation(scoped)[: max_probes // folds]]
         queries += [(int(i), False) for i in rng.permutation(outside)[: max_probes // (2 * folds)]]
@@ -191,8 +198,11 @@ def _fit(probes: _Probes, target_precision: float, oos_share: float) -> Confiden
         model.threshold, model.expected_precision, model.expected_deflection = 1.0, None, 0.0
     picks = np.linspace(0, len(order) - 1, num=min(21, len(order))).astype(int)
     model.curve = [
-        {"threshold": float(confidence[order][i]), "precision": float(precision[i]),
-         "deflection": float(deflection[i])}
+        {
+            "threshold": float(confidence[order][i]),
+            "precision": float(precision[i]),
+            "deflection": float(deflection[i]),
+        }
         for i in picks
     ]
     return model

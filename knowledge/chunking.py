@@ -24,8 +24,9 @@ def split_markdown(text: str, *, chunk_size: int, chunk_overlap: int) -> list[st
         body = section.page_content.strip()
         if not body:
             continue
-        heading = " › ".join(str(section.metadata[key]) for key in ("h1", "h2", "h3")
-                             if key in section.metadata)
+        heading = " › ".join(
+            str(section.metadata[key]) for key in ("h1", "h2", "h3") if key in section.metadata
+        )
         for piece in splitter.split_text(body):
             passages.append(f"{heading}\n{piece}" if heading else piece)
     return passages

@@ -33,7 +33,9 @@ class ArticleClassifier:
         self._intercept = intercept
 
     @classmethod
-    def fit(cls, vectors: npt.NDArray[np.float32], labels: npt.NDArray[np.str_]) -> ArticleClassifier:
+    def fit(
+        cls, vectors: npt.NDArray[np.float32], labels: npt.NDArray[np.str_]
+    ) -> ArticleClassifier:
         """Fit on chunk vectors labelled with their article ids."""
         classes = np.unique(labels)
         if len(classes) < 2:

@@ -1,8 +1,8 @@
 """Knowledge-base errors.
 
-    KnowledgeError
-    ├── SourceError          a file could not be read or parsed (names the file and why)
-    └── EmbeddingMismatch    a collection built with one embedding model met another
+KnowledgeError
+├── SourceError          a file could not be read or parsed (names the file and why)
+└── EmbeddingMismatch    a collection built with one embedding model met another
 """
 
 from __future__ import annotations

@@ -54,8 +54,9 @@ def read_text(path: Path, *, max_bytes: int) -> str:
         raise SourceError(name, "not a file")
     if size > max_bytes:
         raise SourceError(
-            name, f"file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB "
-            "(TANDEM_KNOWLEDGE__MAX_FILE_MB)"
+            name,
+            f"file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB "
+            "(TANDEM_KNOWLEDGE__MAX_FILE_MB)",
         )
     try:
         raw = path.read_bytes()
@@ -97,7 +98,7 @@ def _csv_rows(text: str, source: str) -> list[tuple[int, dict[str, Any]]]:
         rows = [(number + 2, row) for number, row in enumerate(reader)]
     except csv.Error as error:
         raise SourceError(source, f"invalid CSV ({error})") from error
-    _require_columns(reader.fieldnames or [], source)
+    _require_columns(list(reader.fieldnames or []), source)
     return rows
 
 
@@ -112,13 +113,18 @@ def _jsonl_rows(text: str, source: str) -> list[tuple[int, dict[str, Any]]]:
             raise SourceError(source, f"line {number}: invalid JSON ({error.msg})") from error
         if not isinstance(row, dict):
             raise SourceError(source, f"line {number}: expected a JSON object")
-        _require_columns(list(row), source, where=f"line {number}: ")
+        _require_columns(list(row), source, where=f"line {number}: ", needed=("id", "question"))
         rows.append((number, row))
     return rows
 
 
-def _require_columns(found: list[str], source: str, where: str = "") -> None:
-    missing = [column for column in ("id", "question", "answer") if column not in found]
+def _require_columns(
+    found: list[str],
+    source: str,
+    where: str = "",
+    needed: tuple[str, ...] = ("id", "question", "answer"),
+) -> None:
+    missing = [column for column in needed if column not in found]
     if missing:
         raise SourceError(
             source,

@@ -71,7 +71,9 @@ def score(
     second_p = ranked[1].probability if len(ranked) > 1 else 0.0
     others = [s for a, s in best_sim.items() if a != top.article_id]
     sim_margin = top.similarity - max(others, default=0.0)
-    values = np.array([1.0, top.probability, top.probability - second_p, top.similarity, sim_margin])
+    values = np.array(
+        [1.0, top.probability, top.probability - second_p, top.similarity, sim_margin]
+    )
     return Scored(ranked, values, sim_margin)
 
 

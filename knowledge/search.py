@@ -44,16 +44,24 @@ class KnowledgeSearcher:
         vector = self._store.embeddings.embed([text])
         hits = self._store.query(vector[0], self._top_k)
         if not hits:
-            return Retrieval(query=text, matches=(), confidence=0.0,
-                             threshold=self.threshold, margin=0.0)
+            return Retrieval(
+                query=text, matches=(), confidence=0.0, threshold=self.threshold, margin=0.0
+            )
         probabilities = self._classifier.probabilities(vector)[0]
-        scored = score(self._classifier.classes, probabilities,
-                       [h.article_id for h in hits], [h.similarity for h in hits], limit=limit)
+        scored = score(
+            self._classifier.classes,
+            probabilities,
+            [h.article_id for h in hits],
+            [h.similarity for h in hits],
+            limit=limit,
+        )
         by_article: dict[str, list[Hit]] = defaultdict(list)
         for hit in hits:
             by_article[hit.article_id].append(hit)
         matches = tuple(
-            self._match(candidate.article_id, candidate.similarity, by_article[candidate.article_id])
+            self._match(
+                candidate.article_id, candidate.similarity, by_article[candidate.article_id]
+            )
             for candidate in scored.ranked
         )
         return Retrieval(

@@ -149,7 +149,7 @@ class KnowledgeStore:
             self._collection.add(
                 ids=[chunk.id for chunk in part],
                 documents=[chunk.text for chunk in part],
-                metadatas=[_metadata(chunk) for chunk in part],  # type: ignore[misc]
+                metadatas=[_metadata(chunk) for chunk in part],
                 embeddings=vectors[start : start + len(part)],
             )
         return "added" if previous is None else "updated"
@@ -226,8 +226,13 @@ class KnowledgeStore:
         for meta in found.get("metadatas") or []:
             entry = info.setdefault(
                 str(meta["article_id"]),
-                {"title": meta["title"], "source": meta["source"], "url": meta.get("url"),
-                 "question": 0, "passage": 0},
+                {
+                    "title": meta["title"],
+                    "source": meta["source"],
+                    "url": meta.get("url"),
+                    "question": 0,
+                    "passage": 0,
+                },
             )
             entry[str(meta["kind"])] += 1
         return [
@@ -244,11 +249,17 @@ class KnowledgeStore:
 
     def article_header(self, article_id: str) -> tuple[str, str | None, str]:
         """An article's title, URL and source."""
-        found = self._collection.get(where={"article_id": article_id}, limit=1, include=["metadatas"])
+        found = self._collection.get(
+            where={"article_id": article_id}, limit=1, include=["metadatas"]
+        )
         metas = found.get("metadatas") or []
         if not metas:
             return article_id, None, ""
-        return str(metas[0]["title"]), str(metas[0].get("url") or "") or None, str(metas[0]["source"])
+        return (
+            str(metas[0]["title"]),
+            str(metas[0].get("url") or "") or None,
+            str(metas[0]["source"]),
+        )
 
     def fingerprint(self) -> str:
         """Changes whenever a chunk is added or removed."""

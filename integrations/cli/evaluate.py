@@ -20,17 +20,36 @@ console = Console(stderr=True)
 
 
 @click.command("eval")
-@click.option("--kb", "kb_file", required=True, type=click.Path(path_type=Path),
-              help="FAQ file (JSONL/CSV) or documents for the temporary knowledge base.")
-@click.option("--cases", "cases_file", required=True, type=click.Path(path_type=Path),
-              help="Cases JSONL: {text, expect, article?, frustrated?, turns?}.")
+@click.option(
+    "--kb",
+    "kb_file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="FAQ file (JSONL/CSV) or documents for the temporary knowledge base.",
+)
+@click.option(
+    "--cases",
+    "cases_file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Cases JSONL: {text, expect, article?, frustrated?, turns?}.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print only the JSON result.")
 @click.option("--sweep", is_flag=True, help="Add the precision/deflection curve.")
-@click.option("--target-precision", type=click.FloatRange(0.5, 0.999), default=0.9,
-              show_default=True, help="Calibration target for the answer threshold.")
+@click.option(
+    "--target-precision",
+    type=click.FloatRange(0.5, 0.999),
+    default=0.9,
+    show_default=True,
+    help="Calibration target for the answer threshold.",
+)
 @pass_context
 def eval_command(
-    context: Context, kb_file: Path, cases_file: Path, as_json: bool, sweep: bool,
+    context: Context,
+    kb_file: Path,
+    cases_file: Path,
+    as_json: bool,
+    sweep: bool,
     target_precision: float,
 ) -> None:
     """Run cases through the live decision path on a temporary copy of a knowledge base.
@@ -48,7 +67,8 @@ def eval_command(
         sys.exit(2)
     with tempfile.TemporaryDirectory(prefix="tandem-eval-") as temp:
         knowledge = settings.knowledge.model_copy(
-            update={"data_dir": Path(temp), "chroma_url": None, "collection": "tandem_eval"})
+            update={"data_dir": Path(temp), "chroma_url": None, "collection": "tandem_eval"}
+        )
         knowledge_base = open_knowledge_base(settings, knowledge=knowledge)
         knowledge_base.confidence.target_precision = target_precision
         if as_json:
@@ -63,11 +83,19 @@ def eval_command(
         responder = build_responder(settings, knowledge_base)
         with bar(console, enabled=not as_json) as progress:
             task = progress.add_task("evaluating", total=len(cases))
-            result = evaluate(responder, cases, sweep=sweep,
-                              progress=lambda: progress.advance(task))
+            result = evaluate(
+                responder, cases, sweep=sweep, progress=lambda: progress.advance(task)
+            )
         result["calibration"] = {
-            key: value for key, value in dataclasses.asdict(knowledge_base.confidence).items()
-            if key in {"threshold", "target_precision", "expected_precision",
-                       "expected_deflection", "probes"}
+            key: value
+            for key, value in dataclasses.asdict(knowledge_base.confidence).items()
+            if key
+            in {
+                "threshold",
+                "target_precision",
+                "expected_precision",
+                "expected_deflection",
+                "probes",
+            }
         }
     click.echo(json.dumps(result, indent=None if as_json else 2))

@@ -56,8 +56,10 @@ def ingest(context: Context, paths: tuple[Path, ...]) -> None:
         click.echo(f"failed: {path}: {reason}", err=True)
     if report.changed:
         stats = knowledge_base.stats()
-        click.echo(f"answer threshold {stats.threshold:.3f} "
-                   f"(calibrated: {'yes' if stats.calibrated else 'no'})")
+        click.echo(
+            f"answer threshold {stats.threshold:.3f} "
+            f"(calibrated: {'yes' if stats.calibrated else 'no'})"
+        )
     sys.exit(1 if report.failed else 0)
 
 
@@ -74,23 +76,40 @@ def search(context: Context, question: str, limit: int, as_json: bool) -> None:
     decision = responder.respond(question)
     retrieval = decision.retrieval
     if as_json:
-        click.echo(json.dumps({
-            "decision": decision.action,
-            "reasons": [str(r) for r in decision.reasons],
-            "confidence": round(retrieval.confidence, 4),
-            "threshold": round(retrieval.threshold, 4),
-            "articles": [{"id": m.article_id, "title": m.title, "url": m.url,
-                          "similarity": round(m.similarity, 4), "passages": list(m.passages)}
-                         for m in retrieval.matches[:limit]],
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "decision": decision.action,
+                    "reasons": [str(r) for r in decision.reasons],
+                    "confidence": round(retrieval.confidence, 4),
+                    "threshold": round(retrieval.threshold, 4),
+                    "articles": [
+                        {
+                            "id": m.article_id,
+                            "title": m.title,
+                            "url": m.url,
+                            "similarity": round(m.similarity, 4),
+                            "passages": list(m.passages),
+                        }
+                        for m in retrieval.matches[:limit]
+                    ],
+                },
+                indent=2,
+            )
+        )
         return
     reasons = ", ".join(str(r) for r in decision.reasons)
-    out.print(f"decision: [bold]{decision.action}[/bold] "
-              f"(confidence {retrieval.confidence:.2f}, threshold {retrieval.threshold:.2f})"
-              + (f" reasons: {reasons}" if reasons else ""))
+    out.print(
+        f"decision: [bold]{decision.action}[/bold] "
+        f"(confidence {retrieval.confidence:.2f}, threshold {retrieval.threshold:.2f})"
+        + (f" reasons: {reasons}" if reasons else "")
+    )
     for rank, match in enumerate(retrieval.matches[:limit], start=1):
-        out.print(f"{rank}. [bold]{escape(match.title)}[/bold] {escape(f'[{match.article_id}]')} "
-                  f"similarity {match.similarity:.2f}", highlight=False)
+        out.print(
+            f"{rank}. [bold]{escape(match.title)}[/bold] {escape(f'[{match.article_id}]')} "
+            f"similarity {match.similarity:.2f}",
+            highlight=False,
+        )
         if match.passages:
             out.print("   " + match.passages[0][:300].replace("\n", " "), highlight=False)
 
@@ -101,8 +120,13 @@ def list_articles(context: Context) -> None:
     """List the articles."""
     table = Table("id", "title", "questions", "passages", "source")
     for article in _open(context).store.articles():
-        table.add_row(article.id, article.title, str(article.questions), str(article.passages),
-                      article.url or article.source)
+        table.add_row(
+            article.id,
+            article.title,
+            str(article.questions),
+            str(article.passages),
+            article.url or article.source,
+        )
     out.print(table)
 
 
@@ -132,8 +156,13 @@ def stats(context: Context, as_json: bool) -> None:
 
 
 @kb.command()
-@click.option("--target-precision", type=click.FloatRange(0.5, 0.999), default=0.9,
-              show_default=True, help="Share of the bot's answers that must be right.")
+@click.option(
+    "--target-precision",
+    type=click.FloatRange(0.5, 0.999),
+    default=0.9,
+    show_default=True,
+    help="Share of the bot's answers that must be right.",
+)
 @pass_context
 def calibrate(context: Context, target_precision: float) -> None:
     """Pick the answer threshold from the knowledge base alone.
@@ -152,10 +181,14 @@ def calibrate(context: Context, target_precision: float) -> None:
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     if model.expected_precision is None:
-        click.echo(f"no threshold reaches precision {target_precision}; the bot will escalate "
-                   "everything until the knowledge base grows")
+        click.echo(
+            f"no threshold reaches precision {target_precision}; the bot will escalate "
+            "everything until the knowledge base grows"
+        )
     else:
-        click.echo(f"threshold {model.threshold:.3f}: expected precision "
-                   f"{model.expected_precision:.3f}, expected deflection "
-                   f"{model.expected_deflection:.3f} ({model.probes.get('in_scope', 0)} in-scope, "
-                   f"{model.probes.get('out_of_scope', 0)} out-of-scope probes)")
+        click.echo(
+            f"threshold {model.threshold:.3f}: expected precision "
+            f"{model.expected_precision:.3f}, expected deflection "
+            f"{model.expected_deflection:.3f} ({model.probes.get('in_scope', 0)} in-scope, "
+            f"{model.probes.get('out_of_scope', 0)} out-of-scope probes)"
+        )

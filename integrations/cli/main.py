@@ -34,8 +34,13 @@ pass_context = click.make_pass_decorator(Context)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--env-file", type=click.Path(path_type=Path), default=Path(".env"),
-              show_default=True, help="A dotenv file with TANDEM_* settings.")
+@click.option(
+    "--env-file",
+    type=click.Path(path_type=Path),
+    default=Path(".env"),
+    show_default=True,
+    help="A dotenv file with TANDEM_* settings.",
+)
 @click.version_option(package_name="tandem")
 @click.pass_context
 def cli(ctx: click.Context, env_file: Path) -> None:

@@ -37,7 +37,10 @@ class IngestBars(IngestProgress):
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self._progress.stop()
 
@@ -45,8 +48,9 @@ class IngestBars(IngestProgress):
         self._progress.update(self._files, total=total)
 
     def file_started(self, path: Path, chunks: int) -> None:
-        self._progress.reset(self._chunks, total=chunks, visible=True,
-                             description=f"embedding {path.name}")
+        self._progress.reset(
+            self._chunks, total=chunks, visible=True, description=f"embedding {path.name}"
+        )
 
     def embedded(self, count: int) -> None:
         self._progress.advance(self._chunks, count)

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.model import Decision
 from bot.policy import Responder
@@ -35,6 +36,20 @@ def customer_view(decision: Decision) -> dict[str, Any]:
     return {"type": "escalated", "text": "A person from our team will reply shortly."}
 
 
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Give API clients a JSON body for every HTTP error, including aiohttp's own."""
+    try:
+        return await handler(request)
+    except web.HTTPException as failure:
+        if not request.path.startswith("/api/") or failure.status < 400:
+            raise
+        code = {413: "too_large", 404: "not_found", 405: "method_not_allowed"}.get(
+            failure.status, "http_error"
+        )
+        return error(failure.status, code, failure.reason)
+
+
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -56,7 +71,7 @@ async def ask(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings) -> web.Application:
     """Build the application; the knowledge base opens (and is seeded) at start-up."""
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[json_errors])
 
     async def start(app: web.Application) -> None:
         from integrations.composition import (

@@ -35,4 +35,5 @@ def normalise(vectors: npt.NDArray[np.floating]) -> Vectors:
     """Scale each row to unit length (zero rows stay zero)."""
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (vectors / norms).astype(np.float32)
+    scaled: Vectors = (vectors / norms).astype(np.float32)
+    return scaled

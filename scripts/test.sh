@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install Tandem with its test extras into .venv and run the whole test suite, ruff and mypy.
+# Works on a fresh machine with Python 3.11 and pip. Extra pytest arguments pass through.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[test]"
+export PATH="$PWD/.venv/bin:$PATH"
+ruff check .
+ruff format --check .
+mypy
+pytest "$@"

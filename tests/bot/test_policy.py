@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.model import ArticleMatch, EscalationReason, Retrieval
+from bot.policy import PolicyConfig, Responder, conversation_signals, decide
+from bot.signals import read_signals
+
+CONFIG = PolicyConfig()
+
+
+def _retrieval(confidence: float, sims: tuple[float, ...] = (0.8, 0.5)) -> Retrieval:
+    matches = tuple(
+        ArticleMatch(f"a{i}", f"Article {i}", None, "faq.csv", sim, (f"Answer {i}.",))
+        for i, sim in enumerate(sims)
+    )
+    return Retrieval("q", matches, confidence, 0.6, sims[0] - sims[1] if len(sims) > 1 else 1.0)
+
+
+class FixedRetriever:
+    def __init__(self, retrieval: Retrieval) -> None:
+        self.retrieval = retrieval
+        self.queries: list[str] = []
+
+    def search(self, text: str, *, limit: int = 3) -> Retrieval:
+        self.queries.append(text)
+        return self.retrieval
+
+
+def _decide(text: str, retrieval: Retrieval) -> tuple[str, tuple[EscalationReason, ...]]:
+    decision = decide(retrieval, read_signals(text, CONFIG.topics), CONFIG)
+    return decision.action, decision.reasons
+
+
+def test_confident_answer_cites_the_best_article() -> None:
+    decision = decide(_retrieval(0.9), read_signals("how do I return this", CONFIG.topics), CONFIG)
+    assert decision.action == "answer"
+    assert decision.answer is not None and decision.answer.article_id == "a0"
+    assert decision.reasons == ()
+
+
+def test_low_confidence_escalates() -> None:
+    assert _decide("how do I return this", _retrieval(0.3)) == (
+        "escalate",
+        (EscalationReason.LOW_CONFIDENCE,),
+    )
+
+
+def test_no_match_escalates() -> None:
+    empty = Retrieval("q", (), 0.0, 0.6, 0.0)
+    assert _decide("hello", empty) == ("escalate", (EscalationReason.LOW_CONFIDENCE,))
+
+
+def test_two_close_articles_are_ambiguous() -> None:
+    assert _decide("card", _retrieval(0.4, (0.71, 0.70))) == (
+        "escalate",
+        (EscalationReason.AMBIGUOUS,),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Can I talk to a real person please", EscalationReason.HUMAN_REQUEST),
+        ("I want to speak with an agent", EscalationReason.HUMAN_REQUEST),
+        ("I'd like to file a complaint about your service", EscalationReason.COMPLAINT),
+        ("This is RIDICULOUS, third time I ask!!! Useless", EscalationReason.FRUSTRATION),
+        ("I will contact my lawyer about this order", EscalationReason.SENSITIVE),
+        ("There is an unauthorised charge, I think it's fraud", EscalationReason.SENSITIVE),
+    ],
+)
+def test_signals_escalate_even_when_confident(text: str, reason: EscalationReason) -> None:
+    action, reasons = _decide(text, _retrieval(0.95))
+    assert action == "escalate"
+    assert reason in reasons
+    assert EscalationReason.LOW_CONFIDENCE not in reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How do I contact customer service?",
+        "What are your opening hours?",
+        "Thanks, that was helpful!",
+        "Can I return a personalised mug?",
+    ],
+)
+def test_ordinary_questions_raise_no_signal(text: str) -> None:
+    signals = read_signals(text, CONFIG.topics)
+    assert not signals.human_request and not signals.complaint and not signals.sensitive_topics
+    assert signals.frustration < CONFIG.frustration_threshold
+
+
+def test_frustration_carries_over_from_earlier_turns() -> None:
+    alone = conversation_signals("still no refund", (), CONFIG)
+    after = conversation_signals(
+        "still no refund", ("where is my refund??", "this is useless, not helpful"), CONFIG
+    )
+    assert after.frustration > alone.frustration
+    assert after.frustration >= CONFIG.frustration_threshold
+
+
+def test_responder_searches_and_decides() -> None:
+    retriever = FixedRetriever(_retrieval(0.9))
+    decision = Responder(retriever=retriever, config=CONFIG).respond("how do I return this")
+    assert retriever.queries == ["how do I return this"]
+    assert decision.action == "answer"

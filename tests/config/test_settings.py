@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config import SettingsError, load_settings, masked_settings
+
+
+def test_nested_environment_variables(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDEM_KNOWLEDGE__TOP_K", "7")
+    monkeypatch.setenv("TANDEM_SLACK__BOT_TOKEN", "xoxb-secret")
+    monkeypatch.setenv("TANDEM_SLACK__SIGNING_SECRET", "shh")
+    settings = load_settings(None)
+    assert settings.knowledge.top_k == 7
+    assert settings.slack.enabled
+    assert settings.slack.bot_token is not None
+    assert settings.slack.bot_token.get_secret_value() == "xoxb-secret"
+
+
+def test_dotenv_file_is_read(clean_env: Path) -> None:
+    (clean_env / "custom.env").write_text("TANDEM_SERVER__PORT=9123\n")
+    assert load_settings(clean_env / "custom.env").server.port == 9123
+
+
+def test_secrets_are_masked(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDEM_SLACK__BOT_TOKEN", "xoxb-secret")
+    shown = masked_settings(load_settings(None))
+    assert shown["slack"]["bot_token"] == "**********"
+    assert "xoxb-secret" not in repr(shown)
+
+
+def test_invalid_setting_names_the_variable(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TANDEM_KNOWLEDGE__TOP_K", "lots")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None)
+    message = str(caught.value)
+    assert "TANDEM_KNOWLEDGE__TOP_K" in message
+    assert "\n" not in message
+
+
+def test_example_env_is_valid(clean_env: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "config" / "example.env"
+    settings = load_settings(example)
+    assert settings.embeddings.provider == "minilm-onnx"

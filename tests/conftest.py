@@ -1,0 +1,59 @@
+"""Shared fixtures: one embedding model per session, and knowledge bases in temp dirs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from config import KnowledgeSettings, Settings
+from knowledge.base import KnowledgeBase
+from knowledge.embeddings.minilm_onnx import MiniLMOnnxEmbeddings
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_KB = REPO / "knowledge" / "sample"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def embeddings() -> MiniLMOnnxEmbeddings:
+    return MiniLMOnnxEmbeddings()
+
+
+@pytest.fixture()
+def knowledge_settings(tmp_path: Path) -> KnowledgeSettings:
+    return KnowledgeSettings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture()
+def empty_kb(
+    knowledge_settings: KnowledgeSettings, embeddings: MiniLMOnnxEmbeddings
+) -> KnowledgeBase:
+    return KnowledgeBase(settings=knowledge_settings, embeddings=embeddings)
+
+
+@pytest.fixture(scope="session")
+def sample_kb(
+    tmp_path_factory: pytest.TempPathFactory, embeddings: MiniLMOnnxEmbeddings
+) -> KnowledgeBase:
+    settings = KnowledgeSettings(data_dir=tmp_path_factory.mktemp("sample"))
+    knowledge_base = KnowledgeBase(settings=settings, embeddings=embeddings)
+    report = knowledge_base.ingest([SAMPLE_KB])
+    assert not report.failed
+    return knowledge_base
+
+
+@pytest.fixture()
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """No TANDEM_* variables leak in from the machine; work in a temp dir."""
+    for name in list(os.environ):
+        if name.startswith("TANDEM_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
+
+
+def settings_for(tmp_path: Path) -> Settings:
+    return Settings(knowledge=KnowledgeSettings(data_dir=tmp_path / "data"))

@@ -1,0 +1,126 @@
+"""The ``tandem`` console script, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLE_KB
+
+TANDEM = shutil.which("tandem") or str(Path(sys.executable).parent / "tandem")
+
+
+def run(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, prefix: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
+    clean.update(env or {})
+    return subprocess.run(
+        [*(prefix or []), TANDEM, *args],
+        cwd=cwd,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli")
+    result = run(["kb", "ingest", str(SAMPLE_KB)], path)
+    assert result.returncode == 0, result.stderr
+    assert "added 25, updated 0, unchanged 0, failed 0" in result.stdout
+    return path
+
+
+@pytest.mark.parametrize(
+    ("question", "article"),
+    [
+        ("Can I send back a sofa?", "returns-furniture"),
+        ("My card keeps getting declined", "payment-declined"),
+        ("When are you open on Saturday?", "opening-hours"),
+    ],
+)
+def test_search_answers_with_the_right_article(workdir: Path, question: str, article: str) -> None:
+    result = run(["kb", "search", question, "--json"], workdir)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["decision"] == "answer"
+    assert found["articles"][0]["id"] == article
+
+
+def test_reingest_is_unchanged_and_bad_files_are_reported(workdir: Path) -> None:
+    bad = workdir / "bad.csv"
+    bad.write_text("foo,bar\n1,2\n")
+    result = run(["kb", "ingest", str(SAMPLE_KB), str(bad)], workdir)
+    assert result.returncode == 1
+    assert "added 0, updated 0, unchanged 25, failed 1" in result.stdout
+    assert f"failed: {bad}: missing column(s) id, question, answer" in result.stderr
+
+
+def test_list_stats_remove(workdir: Path) -> None:
+    listing = run(["kb", "list"], workdir)
+    assert "gift-cards" in listing.stdout
+    stats = json.loads(run(["kb", "stats", "--json"], workdir).stdout)
+    assert stats["articles"] == 30 and stats["calibrated"] is True
+    assert run(["kb", "remove", "gift-cards"], workdir).returncode == 0
+    missing = run(["kb", "remove", "gift-cards"], workdir)
+    assert missing.returncode == 1 and "no article 'gift-cards'" in missing.stderr
+    assert json.loads(run(["kb", "stats", "--json"], workdir).stdout)["articles"] == 29
+
+
+def test_calibrate_prints_expected_figures(workdir: Path) -> None:
+    result = run(["kb", "calibrate", "--target-precision", "0.85"], workdir)
+    assert result.returncode == 0, result.stderr
+    assert "expected precision" in result.stdout and "expected deflection" in result.stdout
+    assert json.loads(run(["kb", "stats", "--json"], workdir).stdout)["target_precision"] == 0.85
+
+
+def test_every_command_has_help(tmp_path: Path) -> None:
+    for command in (
+        ["--help"],
+        ["kb", "--help"],
+        ["kb", "ingest", "--help"],
+        ["kb", "search", "--help"],
+        ["kb", "calibrate", "--help"],
+        ["eval", "--help"],
+        ["config", "show", "--help"],
+        ["serve", "--help"],
+    ):
+        result = run(command, tmp_path)
+        assert result.returncode == 0 and "Usage:" in result.stdout, command
+
+
+def test_invalid_setting_exits_2_with_one_line(tmp_path: Path) -> None:
+    result = run(["config", "show"], tmp_path, env={"TANDEM_SERVER__PORT": "99999"})
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "TANDEM_SERVER__PORT" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_config_show_masks_secrets(tmp_path: Path) -> None:
+    result = run(["config", "show"], tmp_path, env={"TANDEM_SLACK__BOT_TOKEN": "xoxb-123"})
+    shown = json.loads(result.stdout)
+    assert shown["slack"]["bot_token"] == "**********"
+    assert "xoxb-123" not in result.stdout
+
+
+def test_ingest_and_search_work_without_network(tmp_path: Path) -> None:
+    """Under a network namespace with no interfaces, nothing can be downloaded."""
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+    if probe.returncode != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"unshare -n is unavailable in CI: {probe.stderr!r}")
+        pytest.skip("unshare -n is unavailable here")
+    offline = ["unshare", "-n"]
+    assert run(["kb", "ingest", str(SAMPLE_KB)], tmp_path, prefix=offline).returncode == 0
+    result = run(["kb", "search", "how do I reset my password", "--json"], tmp_path, prefix=offline)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["articles"][0]["id"] == "account-password"

@@ -1,0 +1,72 @@
+"""``tandem eval`` on a small slice of the CLINC150 development data."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHARED_DATA
+from tests.integrations.test_cli import run
+
+INTENTS = [
+    "translate",
+    "transfer",
+    "timer",
+    "definition",
+    "meaning_of_life",
+    "insurance_change",
+    "find_phone",
+    "travel_alert",
+    "pto_request",
+    "improve_credit_score",
+]
+
+
+@pytest.fixture()
+def clinc_slice(tmp_path: Path) -> tuple[Path, Path]:
+    source = SHARED_DATA / "clinc150_dev.json"
+    if not source.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{source} is missing in CI")
+        pytest.skip("../shared/data is not beside this checkout")
+    data = json.loads(source.read_text())
+    faq = [
+        {"id": i, "question": t, "answer": f"About {i}."} for t, i in data["train"] if i in INTENTS
+    ]
+    cases = [{"text": t, "expect": "answer", "article": i} for t, i in data["val"] if i in INTENTS]
+    cases += [{"text": t, "expect": "escalate"} for t, _ in data["oos_val"][:40]]
+    cases.append({"text": "you are useless, I am so angry!!", "frustrated": True})
+    cases.append({"text": "thanks a lot", "frustrated": False})
+    (tmp_path / "faq.jsonl").write_text("\n".join(json.dumps(r) for r in faq))
+    (tmp_path / "cases.jsonl").write_text("\n".join(json.dumps(r) for r in cases))
+    return tmp_path / "faq.jsonl", tmp_path / "cases.jsonl"
+
+
+def test_eval_json_contract(clinc_slice: tuple[Path, Path], tmp_path: Path) -> None:
+    faq, cases = clinc_slice
+    result = run(["eval", "--kb", str(faq), "--cases", str(cases), "--json", "--sweep"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["cases"] == 242
+    assert (report["in_scope"], report["out_of_scope"]) == (200, 40)
+    assert report["answered"] == report["correct"] + report["wrong"]
+    assert report["answer_precision"] >= 0.9
+    assert report["deflection"] >= 0.8
+    assert report["oos_escalation_recall"] >= 0.6
+    assert report["frustration_precision"] == 1.0 and report["frustration_recall"] == 1.0
+    assert 0 < report["latency_ms_p50"] <= report["latency_ms_p95"]
+    assert len(report["sweep"]) == 19
+    assert report["calibration"]["target_precision"] == 0.9
+    assert not (tmp_path / "data").exists(), "eval must not touch the user's knowledge base"
+
+
+def test_eval_names_a_bad_cases_file(clinc_slice: tuple[Path, Path], tmp_path: Path) -> None:
+    faq, _ = clinc_slice
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "expect": "answer"}\n')
+    result = run(["eval", "--kb", str(faq), "--cases", str(bad)], tmp_path)
+    assert result.returncode == 2
+    assert f"{bad}: line 1: an 'answer' case needs 'article'" in result.stderr

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from config import KnowledgeSettings
+from knowledge.base import KnowledgeBase
+from knowledge.errors import EmbeddingMismatch
+from knowledge.store import KnowledgeStore
+
+
+def _faq(path: Path, answer: str = "Use the returns page.") -> Path:
+    rows = [
+        {"id": "returns", "question": "How do I return an item?", "answer": answer},
+        {"id": "returns", "question": "Can I send my order back?"},
+        {
+            "id": "payment",
+            "question": "Which cards do you accept?",
+            "answer": "Visa and Mastercard.",
+        },
+        {"id": "payment", "question": "Can I pay with PayPal?"},
+        {"id": "delivery", "question": "How long does delivery take?", "answer": "Three days."},
+        {"id": "delivery", "question": "When will my parcel arrive?"},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    return path
+
+
+def test_reingest_unchanged_is_a_noop(empty_kb: KnowledgeBase, tmp_path: Path) -> None:
+    faq = _faq(tmp_path / "faq.jsonl")
+    first = empty_kb.ingest([faq])
+    count = empty_kb.store.count()
+    second = empty_kb.ingest([faq])
+    assert (len(first.added), len(second.unchanged), second.chunks) == (1, 1, 0)
+    assert empty_kb.store.count() == count == 9
+
+
+def test_changed_source_replaces_its_chunks(empty_kb: KnowledgeBase, tmp_path: Path) -> None:
+    faq = _faq(tmp_path / "faq.jsonl")
+    empty_kb.ingest([faq])
+    _faq(faq, answer="Returns are free within 30 days.")
+    report = empty_kb.ingest([faq])
+    assert len(report.updated) == 1
+    assert empty_kb.store.count() == 9
+    assert empty_kb.store.article_passages("returns") == ["Returns are free within 30 days."]
+
+
+def test_a_bad_file_does_not_stop_the_batch(empty_kb: KnowledgeBase, tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    _faq(tmp_path / "docs" / "faq.jsonl")
+    (tmp_path / "docs" / "broken.csv").write_text("nope\n1\n")
+    report = empty_kb.ingest([tmp_path / "docs", tmp_path / "missing.md"])
+    assert len(report.added) == 1
+    assert {Path(p).name for p, _ in report.failed} == {"broken.csv", "missing.md"}
+
+
+def test_remove_article(empty_kb: KnowledgeBase, tmp_path: Path) -> None:
+    empty_kb.ingest([_faq(tmp_path / "faq.jsonl")])
+    assert empty_kb.remove("payment") == 3
+    assert empty_kb.remove("payment") == 0
+    assert {a.id for a in empty_kb.store.articles()} == {"returns", "delivery"}
+
+
+def test_chunks_keep_their_metadata(empty_kb: KnowledgeBase, tmp_path: Path) -> None:
+    faq = _faq(tmp_path / "faq.jsonl")
+    empty_kb.ingest([faq])
+    _, _, metadatas = empty_kb.store.everything()
+    for meta in metadatas:
+        assert meta["source"] == str(faq.resolve())
+        assert meta["article_id"] and meta["title"] and len(meta["hash"]) == 16
+
+
+def test_collection_refuses_another_embedding_model(
+    empty_kb: KnowledgeBase, knowledge_settings: KnowledgeSettings, tmp_path: Path
+) -> None:
+    empty_kb.ingest([_faq(tmp_path / "faq.jsonl")])
+
+    class OtherModel:
+        name = "other-model"
+
+        def embed(self, texts: object) -> object:
+            raise AssertionError("never called")
+
+    with pytest.raises(EmbeddingMismatch, match="built with the embedding model"):
+        KnowledgeStore(
+            embeddings=OtherModel(),
+            collection=knowledge_settings.collection,
+            path=knowledge_settings.data_dir / "chroma",
+        )
+
+
+@pytest.mark.parametrize(
+    ("question", "article"),
+    [
+        ("how long until my refund shows up", "refund-timing"),
+        ("do you take apple pay", "payment-methods"),
+        ("I forgot my password", "account-password"),
+        ("can I get a VAT invoice", "invoice"),
+    ],
+)
+def test_sample_kb_answers_with_the_right_article(
+    sample_kb: KnowledgeBase, question: str, article: str
+) -> None:
+    retrieval = sample_kb.searcher().search(question)
+    assert retrieval.best is not None
+    assert retrieval.best.article_id == article
+    assert retrieval.confidence >= retrieval.threshold
+    assert retrieval.best.passages and retrieval.best.url
+
+
+def test_out_of_scope_question_has_low_confidence(sample_kb: KnowledgeBase) -> None:
+    retrieval = sample_kb.searcher().search("what is the capital of France")
+    assert retrieval.confidence < retrieval.threshold
+
+
+def test_calibration_is_stored_and_reloaded(sample_kb: KnowledgeBase, embeddings: object) -> None:
+    stats = sample_kb.stats()
+    assert stats.calibrated and stats.target_precision == 0.9
+    assert stats.expected_precision is not None and stats.expected_precision >= 0.9
+    reopened = KnowledgeBase(settings=sample_kb.settings, embeddings=sample_kb.store.embeddings)
+    assert reopened.stats().threshold == pytest.approx(stats.threshold)
