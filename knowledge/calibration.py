@@ -31,6 +31,8 @@ from knowledge.scoring import score, sigmoid
 DEFAULT_WEIGHTS = (-6.0, 6.0, 3.0, 3.0, 2.0)
 DEFAULT_THRESHOLD = 0.5
 FOLDS = 5
+MIN_PROBES = 500
+MAX_REPEATS = 2
 OOS_SHARE = 0.25
 
 
@@ -141,28 +143,34 @@ def calibrate(
         raise ValueError("calibration needs at least three articles")
     rng = np.random.default_rng(seed)
     folds = min(FOLDS, len(unique))
-    group = dict(zip(rng.permutation(unique), np.arange(len(unique)) % folds, strict=True))
-    article_group = np.array([group[a] for a in articles])
-    chunk_fold = rng.integers(0, folds, size=len(articles))
     probe_pool = is_question | ~np.isin(articles, articles[is_question])
-
+    # Small knowledge bases repeat the folds with new splits until there are enough probes.
+    repeats = int(np.clip(np.ceil(MIN_PROBES / max(int(probe_pool.sum()), 1)), 1, MAX_REPEATS))
+    per_fold = max_probes // (folds * repeats)
     probes = _Probes()
-    for fold in range(folds):
-        held_articles = article_group == fold
-        train = (chunk_fold != fold) & ~held_articles
-        trained = set(articles[train])
-        scoped = [
-            i
-            for i in np.flatnonzero(probe_pool & (chunk_fold == fold) & ~held_articles)
-            if articles[i] in trained
-        ]
-        outside = list(np.flatnonzero(probe_pool & held_articles))
-        queries = [(int(i), True) for i in rng.permutation(scoped)[: max_probes // folds]]
-        queries += [(int(i), False) for i in rng.permutation(outside)[: max_probes // (2 * folds)]]
-        if queries and len(trained) >= 2:
-            _probe_fold(probes, vectors, articles, train, queries, top_k)
-        if progress:
-            progress(fold + 1, folds)
+    steps, done = 2 * folds * repeats, 0
+    for _ in range(repeats):
+        chunk_fold = rng.integers(0, folds, size=len(articles))
+        group = dict(zip(rng.permutation(unique), np.arange(len(unique)) % folds, strict=True))
+        article_group = np.array([group[a] for a in articles])
+        for fold in range(folds):
+            # In-scope: the classifier has every article, but not these questions.
+            train = chunk_fold != fold
+            trained = set(articles[train])
+            scoped = [i for i in np.flatnonzero(probe_pool & ~train) if articles[i] in trained]
+            queries = [(int(i), True) for i in rng.permutation(scoped)[:per_fold]]
+            # Out-of-scope: whole articles are missing from the classifier and the index.
+            held = article_group == fold
+            outside = rng.permutation(np.flatnonzero(probe_pool & held))[: per_fold // 2]
+            for train_mask, batch in (
+                (train, queries),
+                (~held, [(int(i), False) for i in outside]),
+            ):
+                if batch and len(set(articles[train_mask])) >= 2:
+                    _probe_fold(probes, vectors, articles, train_mask, batch, top_k)
+                done += 1
+                if progress:
+                    progress(done, steps)
     return _fit(probes, target_precision, oos_share)
 
 
