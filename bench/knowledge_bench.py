@@ -91,8 +91,12 @@ def cold_start(root: Path, runs: int = 5) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run([tandem, "kb", "search", "set a timer for ten minutes"], env=env,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [tandem, "kb", "search", "set a timer for ten minutes"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         times.append(time.perf_counter() - start)
     return round(statistics.median(times), 2)
 
