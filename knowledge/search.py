@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import lru_cache
 
 from bot.model import ArticleMatch, Retrieval
 from knowledge.calibration import ConfidenceModel
@@ -37,7 +36,9 @@ class KnowledgeSearcher:
         self._confidence = confidence
         self._top_k = top_k
         self.threshold = confidence.threshold if threshold is None else threshold
-        self._passages = lru_cache(maxsize=4096)(store.article_passages)
+        # Headers and answers of every article, for those the classifier ranks but Chroma's
+        # neighbours do not include; read once, as the searcher is rebuilt on every change.
+        self._articles = store.passages_by_article()
 
     def search(self, text: str, *, limit: int = 3) -> Retrieval:
         """Find the articles that answer ``text``, best first, with a calibrated confidence."""
@@ -74,15 +75,19 @@ class KnowledgeSearcher:
 
     def _match(self, article_id: str, similarity: float, hits: list[Hit]) -> ArticleMatch:
         passages = tuple(h.text for h in hits if h.kind == "passage")
-        if hits:
+        known = self._articles.get(article_id)
+        if known is not None:
+            title, url, source = known.title, known.url, known.source
+            passages = passages or tuple(known.passages)
+        elif hits:
             title, url, source = hits[0].title, hits[0].url, hits[0].source
         else:
-            title, url, source = self._store.article_header(article_id)
+            title, url, source = article_id, None, ""
         return ArticleMatch(
             article_id=article_id,
             title=title,
             url=url,
             source=source,
             similarity=similarity,
-            passages=passages or tuple(self._passages(article_id)),
+            passages=passages,
         )

@@ -36,6 +36,16 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class ArticlePassages:
+    """An article's citation header and its answer passages."""
+
+    title: str
+    url: str | None
+    source: str
+    passages: list[str]
+
+
+@dataclass(frozen=True)
 class ArticleInfo:
     """An article as listed by ``tandem kb list``."""
 
@@ -246,6 +256,23 @@ class KnowledgeStore:
             )
             for article_id, entry in sorted(info.items())
         ]
+
+    def passages_by_article(self) -> dict[str, ArticlePassages]:
+        """Every article's header and answer passages, read in one pass."""
+        found = self._collection.get(where={"kind": "passage"}, include=["documents", "metadatas"])
+        result: dict[str, ArticlePassages] = {}
+        for text, meta in zip(
+            found.get("documents") or [], found.get("metadatas") or [], strict=True
+        ):
+            article_id = str(meta["article_id"])
+            entry = result.setdefault(
+                article_id,
+                ArticlePassages(
+                    str(meta["title"]), str(meta.get("url") or "") or None, str(meta["source"]), []
+                ),
+            )
+            entry.passages.append(text)
+        return result
 
     def article_header(self, article_id: str) -> tuple[str, str | None, str]:
         """An article's title, URL and source."""
