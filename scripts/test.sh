@@ -3,11 +3,8 @@
 # Works on a fresh machine with Python 3.11 and pip. Extra pytest arguments pass through.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3.11}
-command -v "$PYTHON" >/dev/null || PYTHON=python3
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test]"
+source scripts/venv.sh
+install_tandem "[test]"
 export PATH="$PWD/.venv/bin:$PATH"
 ruff check .
 ruff format --check .

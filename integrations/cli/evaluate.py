@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 
 from bot.evaluation import CasesError, evaluate, read_cases
-from integrations.cli.main import Context, pass_context
+from integrations.cli.main import Context, pass_context, target_precision_option
 from integrations.cli.progress import IngestBars, bar
 from knowledge.ingest import IngestProgress
 
@@ -36,13 +36,7 @@ console = Console(stderr=True)
 )
 @click.option("--json", "as_json", is_flag=True, help="Print only the JSON result.")
 @click.option("--sweep", is_flag=True, help="Add the precision/deflection curve.")
-@click.option(
-    "--target-precision",
-    type=click.FloatRange(0.5, 0.999),
-    default=0.9,
-    show_default=True,
-    help="Calibration target for the answer threshold.",
-)
+@target_precision_option
 @pass_context
 def eval_command(
     context: Context,

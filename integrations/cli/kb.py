@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from integrations.cli.main import Context, pass_context
+from integrations.cli.main import Context, pass_context, target_precision_option
 from integrations.cli.progress import IngestBars, bar
 from knowledge.base import KnowledgeBase
 from knowledge.errors import KnowledgeError
@@ -156,13 +156,7 @@ def stats(context: Context, as_json: bool) -> None:
 
 
 @kb.command()
-@click.option(
-    "--target-precision",
-    type=click.FloatRange(0.5, 0.999),
-    default=0.9,
-    show_default=True,
-    help="Share of the bot's answers that must be right.",
-)
+@target_precision_option
 @pass_context
 def calibrate(context: Context, target_precision: float) -> None:
     """Pick the answer threshold from the knowledge base alone.

@@ -32,6 +32,14 @@ class Context:
 
 pass_context = click.make_pass_decorator(Context)
 
+target_precision_option = click.option(
+    "--target-precision",
+    type=click.FloatRange(0.5, 0.999),
+    default=0.9,
+    show_default=True,
+    help="Share of the bot's answers that must be right; calibration picks the threshold.",
+)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
