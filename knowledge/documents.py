@@ -67,7 +67,8 @@ def chunks_of(document: SourceDocument) -> list[Chunk]:
         units: list[tuple[ChunkKind, str]] = [("question", q) for q in article.questions]
         units += [("passage", p) for p in article.passages]
         for index, (kind, text) in enumerate(units):
-            key = f"{document.source}\0{article.id}\0{kind}\0{index}"
+            # The digest is part of the id, so a new version can be written beside the old one.
+            key = f"{document.source}\0{document.digest}\0{article.id}\0{kind}\0{index}"
             chunks.append(
                 Chunk(
                     id=content_hash(key),

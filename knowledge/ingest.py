@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from knowledge.embeddings.base import EmbeddingError
 from knowledge.errors import SourceError
 from knowledge.loaders import discover, load
 from knowledge.store import KnowledgeStore
@@ -80,5 +81,7 @@ def ingest_paths(
                 report.chunks += count
         except SourceError as error:
             report.failed.append((str(path), error.reason))
+        except EmbeddingError as error:
+            report.failed.append((str(path), f"embedding failed ({error})"))
         hooks.file_done(path, outcome)
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -132,11 +133,10 @@ class KnowledgeStore:
         """How many chunks are stored."""
         return int(self._collection.count())
 
-    def source_digest(self, source: str) -> str | None:
-        """The digest of the stored version of ``source``, or ``None`` if it is not stored."""
-        found = self._collection.get(where={"source": source}, limit=1, include=["metadatas"])
-        metadatas = found.get("metadatas") or []
-        return str(metadatas[0]["source_digest"]) if metadatas else None
+    def source_digests(self, source: str) -> set[str]:
+        """Digests of the stored versions of ``source`` (two after a failed update)."""
+        found = self._collection.get(where={"source": source}, include=["metadatas"])
+        return {str(meta["source_digest"]) for meta in found.get("metadatas") or []}
 
     def upsert_source(
         self, document: SourceDocument, progress: ProgressCallback | None = None
@@ -147,31 +147,43 @@ class KnowledgeStore:
             document: The parsed source.
             progress: Called with the number of chunks embedded after each batch.
         """
-        previous = self.source_digest(document.source)
-        if previous == document.digest:
+        previous = self.source_digests(document.source)
+        if previous == {document.digest}:
             return "unchanged"
         chunks = chunks_of(document)
-        vectors = self._embed([chunk.text for chunk in chunks], progress)
-        if previous is not None:
-            self._collection.delete(where={"source": document.source})
-        for start in range(0, len(chunks), self._batch):
-            part = chunks[start : start + self._batch]
-            self._collection.add(
-                ids=[chunk.id for chunk in part],
-                documents=[chunk.text for chunk in part],
-                metadatas=[_metadata(chunk) for chunk in part],
-                embeddings=vectors[start : start + len(part)],
+        # Embed the next batch while Chroma writes the previous one (both release the GIL).
+        step = min(256, self._batch)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-write") as writer:
+            pending: Future[None] | None = None
+            for start in range(0, len(chunks), step):
+                part = chunks[start : start + step]
+                vectors = self.embeddings.embed([chunk.text for chunk in part])
+                if pending is not None:
+                    pending.result()
+                pending = writer.submit(self._write, part, vectors)
+                if progress:
+                    progress(len(part))
+            if pending is not None:
+                pending.result()
+        if previous:
+            # Only now drop the old versions: a failure above leaves them searchable.
+            self._collection.delete(
+                where={
+                    "$and": [
+                        {"source": document.source},
+                        {"source_digest": {"$ne": document.digest}},
+                    ]
+                }
             )
-        return "added" if previous is None else "updated"
+        return "updated" if previous else "added"
 
-    def _embed(self, texts: Sequence[str], progress: ProgressCallback | None) -> Vectors:
-        step = 256
-        parts = []
-        for start in range(0, len(texts), step):
-            parts.append(self.embeddings.embed(texts[start : start + step]))
-            if progress:
-                progress(min(step, len(texts) - start))
-        return np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
+    def _write(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
+        self._collection.add(
+            ids=[chunk.id for chunk in chunks],
+            documents=[chunk.text for chunk in chunks],
+            metadatas=[_metadata(chunk) for chunk in chunks],
+            embeddings=vectors,
+        )
 
     def remove_article(self, article_id: str) -> int:
         """Delete an article's chunks; returns how many were removed."""

@@ -7,6 +7,7 @@ import pytest
 
 from config import KnowledgeSettings
 from knowledge.base import KnowledgeBase
+from knowledge.embeddings import EmbeddingError
 from knowledge.errors import EmbeddingMismatch
 from knowledge.store import KnowledgeStore
 
@@ -121,3 +122,27 @@ def test_calibration_is_stored_and_reloaded(sample_kb: KnowledgeBase, embeddings
     assert stats.expected_precision is not None and stats.expected_precision >= 0.9
     reopened = KnowledgeBase(settings=sample_kb.settings, embeddings=sample_kb.store.embeddings)
     assert reopened.stats().threshold == pytest.approx(stats.threshold)
+
+
+def test_a_failed_update_keeps_the_old_version(
+    empty_kb: KnowledgeBase, tmp_path: Path, embeddings: object
+) -> None:
+    faq = _faq(tmp_path / "faq.jsonl")
+    empty_kb.ingest([faq])
+    _faq(faq, answer="A new answer.")
+
+    class FailingModel:
+        name = empty_kb.store.embeddings.name
+
+        def embed(self, texts: object) -> object:
+            raise EmbeddingError("endpoint down")
+
+    working = empty_kb.store.embeddings
+    empty_kb.store.embeddings = FailingModel()  # type: ignore[assignment]
+    report = empty_kb.ingest([faq])
+    empty_kb.store.embeddings = working
+    assert report.failed == [(str(faq), "embedding failed (endpoint down)")]
+    assert empty_kb.store.article_passages("returns") == ["Use the returns page."]
+    assert len(empty_kb.ingest([faq]).updated) == 1
+    assert empty_kb.store.article_passages("returns") == ["A new answer."]
+    assert empty_kb.store.count() == 9
