@@ -286,20 +286,6 @@ class KnowledgeStore:
             entry.passages.append(text)
         return result
 
-    def article_header(self, article_id: str) -> tuple[str, str | None, str]:
-        """An article's title, URL and source."""
-        found = self._collection.get(
-            where={"article_id": article_id}, limit=1, include=["metadatas"]
-        )
-        metas = found.get("metadatas") or []
-        if not metas:
-            return article_id, None, ""
-        return (
-            str(metas[0]["title"]),
-            str(metas[0].get("url") or "") or None,
-            str(metas[0]["source"]),
-        )
-
     def fingerprint(self) -> str:
         """Changes whenever a chunk is added or removed."""
         ids = sorted(self._collection.get(include=[]).get("ids") or [])
