@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +16,8 @@ from knowledge.classifier import ArticleClassifier
 from knowledge.embeddings.base import EmbeddingModel
 from knowledge.ingest import IngestProgress, IngestReport, ingest_paths
 from knowledge.search import KnowledgeSearcher
-from knowledge.store import KnowledgeStore
+from knowledge.store import KnowledgeStore, fingerprint_of
 
-logger = logging.getLogger(__name__)
 DEFAULT_TARGET_PRECISION = 0.9
 
 
@@ -80,13 +78,13 @@ class KnowledgeBase:
             pass
         self.refresh()
 
-    def _save(self) -> None:
+    def _save(self, fingerprint: str) -> None:
         self.classifier.save(self._models / "classifier.npz")
         self.confidence.save(self._models / "confidence.json")
         (self._models / "state.json").write_text(
             json.dumps(
                 {
-                    "fingerprint": self.store.fingerprint(),
+                    "fingerprint": fingerprint,
                     "embedding_model": self.store.embeddings.name,
                 }
             )
@@ -94,7 +92,7 @@ class KnowledgeBase:
 
     def refresh(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Refit the classifier and recalibrate after the knowledge base changed."""
-        _, vectors, metadatas = self.store.everything()
+        ids, vectors, metadatas = self.store.everything()
         articles = np.array([m["article_id"] for m in metadatas], dtype=str)
         self.classifier = (
             ArticleClassifier.fit(vectors, articles)
@@ -114,7 +112,7 @@ class KnowledgeBase:
             )
         else:
             self.confidence = ConfidenceModel()
-        self._save()
+        self._save(fingerprint_of(ids))
 
     # -- operations --------------------------------------------------------------------------
     def ingest(self, paths: Iterable[Path], progress: IngestProgress | None = None) -> IngestReport:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,8 +14,6 @@ import numpy as np
 from knowledge.documents import Chunk, SourceDocument, chunks_of, content_hash
 from knowledge.embeddings.base import EmbeddingModel, Vectors
 from knowledge.errors import EmbeddingMismatch
-
-logger = logging.getLogger(__name__)
 
 UpsertOutcome = Literal["added", "updated", "unchanged"]
 ProgressCallback = Callable[[int], None]
@@ -56,6 +53,11 @@ class ArticleInfo:
     url: str | None
     questions: int
     passages: int
+
+
+def fingerprint_of(chunk_ids: Sequence[str]) -> str:
+    """A hash of a set of chunk ids: the store's version."""
+    return content_hash("\n".join(sorted(chunk_ids)))
 
 
 def _metadata(chunk: Chunk) -> dict[str, str]:
@@ -288,13 +290,4 @@ class KnowledgeStore:
 
     def fingerprint(self) -> str:
         """Changes whenever a chunk is added or removed."""
-        ids = sorted(self._collection.get(include=[]).get("ids") or [])
-        return content_hash("\n".join(ids))
-
-    def article_passages(self, article_id: str) -> list[str]:
-        """The answer passages of one article, in order."""
-        found = self._collection.get(
-            where={"$and": [{"article_id": article_id}, {"kind": "passage"}]},
-            include=["documents"],
-        )
-        return list(found.get("documents") or [])
+        return fingerprint_of(self._collection.get(include=[]).get("ids") or [])
