@@ -97,3 +97,35 @@ class Responder:
         """Search, read signals, and decide."""
         retrieval = self.retriever.search(text)
         return decide(retrieval, conversation_signals(text, earlier, self.config), self.config)
+
+
+def failure_loop(
+    decision: Decision,
+    *,
+    not_helpful: bool,
+    after_answer: bool,
+    last_article: str | None,
+    failed_turns: int,
+    max_failed_turns: int,
+) -> tuple[Decision, int]:
+    """Count answers that did not help, and escalate a loop of them.
+
+    A turn failed when it follows a bot answer and the customer says it did not help, or asks
+    again what the bot already answered. The bot never repeats the answer the customer just
+    rejected, and escalates once ``max_failed_turns`` turns failed. When the customer says an
+    answer did not help and the bot escalates anyway, that is a reason too.
+
+    Returns:
+        The (possibly escalated) decision and the new failed-turn count.
+    """
+    best = decision.retrieval.best
+    repeated = after_answer and best is not None and best.article_id == last_article
+    if not (after_answer and (not_helpful or repeated)):
+        return decision, 0 if decision.action == "answer" else failed_turns
+    failed = failed_turns + 1
+    same_again = decision.answer is not None and decision.answer.article_id == last_article
+    looping = failed >= max_failed_turns or (not_helpful and same_again)
+    if not looping and (decision.action == "answer" or not not_helpful):
+        return decision, failed
+    reasons = (*decision.reasons, EscalationReason.REPEATED_FAILURE)
+    return replace(decision, action="escalate", reasons=reasons, answer=None), failed

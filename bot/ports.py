@@ -1,9 +1,25 @@
-"""The ports through which the core reaches the outside world."""
+"""The ports through which the core reaches the outside world. Adapters implement them:
+``knowledge.search`` the Retriever, ``integrations.storage`` the ConversationStore,
+``integrations.bus`` the EventBus, ``bot.drafting``/an LLM the Drafter."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
 
+from bot.conversation import (
+    AuditEntry,
+    Conversation,
+    Escalation,
+    EscalationStatus,
+    Kind,
+    KnowledgeSuggestion,
+    Message,
+    Source,
+)
 from bot.model import Retrieval
 
 
@@ -13,3 +29,99 @@ class Retriever(Protocol):
     def search(self, text: str, *, limit: int = 3) -> Retrieval:
         """Find the articles that answer ``text``, with a calibrated confidence."""
         ...
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to store as part of a change."""
+
+    kind: Kind
+    text: str
+    sources: tuple[Source, ...] = ()
+    author: str | None = None
+    handled: bool = True
+
+
+@dataclass(frozen=True)
+class Change:
+    """Everything one step of the engine writes, applied in one transaction.
+
+    Attributes:
+        conversation: The conversation's new values; its ``version`` is the version the engine
+            read. The store compare-and-sets on it and bumps it, so a concurrent writer makes
+            the change fail with ``StoreConflict`` instead of overwriting.
+        escalation: Inserted if new, else updated.
+        messages: Messages to add.
+        audit: Audit entries to add.
+        dedupe_key: If set and already used, nothing is written and ``applied`` is False.
+        handled: A customer message this change has handled.
+        suggestion: A learned (question, answer, agent) for admins to review.
+    """
+
+    conversation: Conversation
+    escalation: Escalation | None = None
+    messages: tuple[NewMessage, ...] = ()
+    audit: tuple[AuditEntry, ...] = ()
+    dedupe_key: str | None = None
+    handled: int | None = None
+    suggestion: tuple[str, str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The result of ``ConversationStore.apply``: ``applied`` is False for a duplicate."""
+
+    applied: bool
+    messages: tuple[Message, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class AgentAccount:
+    username: str
+    display_name: str
+    password_hash: str
+
+
+class ConversationStore(Protocol):
+    """Durable conversations, messages, escalations, audit, suggestions and desk accounts."""
+
+    async def create_conversation(
+        self, conversation_id: str, channel: str, secret_hash: str, customer: str | None
+    ) -> Conversation: ...
+    async def conversation(self, conversation_id: str) -> Conversation | None: ...
+    async def secret_hash(self, conversation_id: str) -> str | None: ...
+    async def add_customer_message(self, conversation_id: str, text: str) -> Message: ...
+    async def messages(
+        self, conversation_id: str, *, after: int = 0, internal: bool = False, limit: int = 500
+    ) -> list[Message]: ...
+    async def unhandled_messages(self) -> list[Message]: ...
+    async def apply(self, change: Change) -> Applied: ...
+    async def has_key(self, dedupe_key: str) -> bool: ...
+    async def escalation(self, escalation_id: str) -> Escalation | None: ...
+    async def active_escalation(self, conversation_id: str) -> Escalation | None: ...
+    async def escalations(
+        self, statuses: Sequence[EscalationStatus], limit: int = 200
+    ) -> list[Escalation]: ...
+    async def audit(self, conversation_id: str) -> list[AuditEntry]: ...
+    async def suggestions(self, status: str = "pending") -> list[KnowledgeSuggestion]: ...
+    async def set_suggestion_status(self, suggestion_id: int, old: str, new: str) -> bool: ...
+    async def add_agent(self, account: AgentAccount) -> None: ...
+    async def agent(self, username: str) -> AgentAccount | None: ...
+    async def create_session(self, token_hash: str, username: str, expires: datetime) -> None: ...
+    async def session_agent(self, token_hash: str, now: datetime) -> AgentAccount | None: ...
+    async def delete_session(self, token_hash: str) -> None: ...
+    async def escalated_questions(self, reason: str, limit: int = 50) -> list[str]: ...
+    async def close(self) -> None: ...
+
+
+class EventBus(Protocol):
+    """Publish events to every replica; subscribers get the events published after they
+    subscribed. Events are JSON-compatible dicts."""
+
+    async def publish(self, topic: str, event: dict[str, Any]) -> None: ...
+
+    def subscribe(
+        self, topic: str
+    ) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]: ...
+
+    async def close(self) -> None: ...

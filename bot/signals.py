@@ -47,6 +47,14 @@ _NEGATIVE = re.compile(
     r"what\s+the|seriously|come\s+on|wrong|bad|poor|lousy|shame\w*|lie|lied|lying)\b",
     re.IGNORECASE,
 )
+NOT_HELPFUL = re.compile(
+    r"\b(?:(?:that|this|it|you)\s+(?:did\s*n[o']?t|does\s*n[o']?t|do\s*n[o']?t|is\s*n[o']?t|was\s*n[o']?t)"
+    r"\s+(?:help\w*|answer\w*|work\w*|what\s+i\s+(?:asked|meant|need\w*))|not\s+(?:what\s+i\s+"
+    r"(?:asked|meant|need\w*)|helpful|my\s+question)|(?:wrong|useless|unhelpful)\s+answer|"
+    r"you(?:'re|\s+are)\s+not\s+(?:listening|understanding)|read\s+my\s+question|"
+    r"i\s+(?:already|just)\s+(?:said|told|asked)|same\s+(?:answer|thing)\s+again)\b",
+    re.IGNORECASE,
+)
 _CALM = re.compile(
     r"\b(?:thanks?|thank\s+you|great|perfect|awesome|appreciate\w*|love)\b", re.IGNORECASE
 )

@@ -50,9 +50,10 @@ class EmbeddingsSettings(BaseModel):
 class StorageSettings(BaseModel):
     """The conversation store."""
 
-    url: str = Field(
-        default="sqlite+aiosqlite:///./data/tandem.db",
-        description="SQLAlchemy async URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…",
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…. "
+        "Unset: SQLite at <knowledge.data_dir>/tandem.db.",
     )
     redis_url: str | None = Field(default=None, description="Redis event bus for replicas.")
 
@@ -106,6 +107,9 @@ class EscalationSettings(BaseModel):
         default_factory=lambda: ["legal", "fraud", "safety", "personal_data", "contract_cancel"]
     )
     mask_personal_data: bool = True
+    expected_wait_minutes: int = Field(
+        default=5, ge=1, le=1440, description="The wait quoted to a customer on escalation."
+    )
 
 
 class ServerSettings(BaseModel):
@@ -116,6 +120,11 @@ class ServerSettings(BaseModel):
     public_url: str = "http://127.0.0.1:8080"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"
+    max_message_chars: int = Field(default=4000, ge=100, le=20000)
+    rate_limit_per_minute: int = Field(
+        default=20, ge=1, le=1000, description="Customer messages per conversation per minute."
+    )
+    desk_session_hours: float = Field(default=12.0, gt=0, le=720)
 
     @field_validator("public_url")
     @classmethod

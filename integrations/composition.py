@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
+from bot.bus import LocalBus
+from bot.drafting import ExtractiveDrafter
+from bot.engine import ConversationEngine, EngineConfig
 from bot.policy import PolicyConfig, Responder
+from bot.ports import EventBus
 from bot.signals import DEFAULT_SENSITIVE_TOPICS, compile_topics
 from config import KnowledgeSettings, Settings
+from integrations.metrics import PrometheusMetrics
+from integrations.storage import SqlStore, open_store
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import build_embedding_model
 
@@ -38,7 +46,7 @@ def policy_config(settings: Settings) -> PolicyConfig:
 
 def build_responder(settings: Settings, knowledge_base: KnowledgeBase) -> Responder:
     """The responder that live traffic and evaluation share."""
-    return Responder(retriever=knowledge_base.searcher(), config=policy_config(settings))
+    return Responder(retriever=knowledge_base, config=policy_config(settings))
 
 
 def ingest_sample_if_empty(settings: Settings, knowledge_base: KnowledgeBase) -> bool:
@@ -50,3 +58,71 @@ def ingest_sample_if_empty(settings: Settings, knowledge_base: KnowledgeBase) ->
         "sample knowledge base ingested: %d files, %d chunks", len(report.added), report.chunks
     )
     return True
+
+
+def database_url(settings: Settings) -> str:
+    """The conversation store's URL: the setting, else SQLite in the data directory."""
+    if settings.storage.url:
+        return settings.storage.url
+    settings.knowledge.data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite+aiosqlite:///{settings.knowledge.data_dir.resolve() / 'tandem.db'}"
+
+
+@dataclass
+class Services:
+    """Everything a running Tandem holds, built once at start-up and passed down."""
+
+    settings: Settings
+    knowledge_base: KnowledgeBase
+    store: SqlStore
+    bus: EventBus
+    metrics: PrometheusMetrics
+    engine: ConversationEngine
+
+    async def close(self) -> None:
+        await self.bus.close()
+        await self.store.close()
+
+
+async def build_bus(settings: Settings) -> EventBus:
+    """The Redis bus when a URL is set (several replicas), else the in-process one."""
+    if not settings.storage.redis_url:
+        return LocalBus()
+    from integrations.bus import RedisBus
+
+    bus = RedisBus(settings.storage.redis_url)
+    await bus.start()
+    return bus
+
+
+def engine_config(settings: Settings) -> EngineConfig:
+    escalation = settings.escalation
+    return EngineConfig(
+        max_failed_turns=escalation.max_failed_turns,
+        frustration_threshold=escalation.frustration_threshold,
+        expected_wait_minutes=escalation.expected_wait_minutes,
+        public_url=settings.server.public_url,
+        mask_personal_data=escalation.mask_personal_data,
+    )
+
+
+async def build_services(
+    settings: Settings, knowledge_base: KnowledgeBase | None = None
+) -> Services:
+    """Open the knowledge base (unless given), the store (migrated) and the bus, and wire the
+    engine."""
+    if knowledge_base is None:
+        knowledge_base = await asyncio.to_thread(open_knowledge_base, settings)
+        await asyncio.to_thread(ingest_sample_if_empty, settings, knowledge_base)
+    store = await open_store(database_url(settings))
+    bus = await build_bus(settings)
+    metrics = PrometheusMetrics()
+    engine = ConversationEngine(
+        store=store,
+        responder=build_responder(settings, knowledge_base),
+        drafter=ExtractiveDrafter(mask_personal_data=settings.escalation.mask_personal_data),
+        bus=bus,
+        config=engine_config(settings),
+        metrics=metrics,
+    )
+    return Services(settings, knowledge_base, store, bus, metrics, engine)

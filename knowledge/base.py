@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.model import Retrieval
 from config import KnowledgeSettings
 from knowledge.calibration import ConfidenceModel, calibrate
 from knowledge.classifier import ArticleClassifier
@@ -54,6 +55,8 @@ class KnowledgeBase:
     ) -> None:
         self.settings = settings
         root = data_dir or settings.data_dir
+        self.data_dir = root
+        self._searcher: KnowledgeSearcher | None = None
         self.store = KnowledgeStore(
             embeddings=embeddings,
             collection=settings.collection,
@@ -113,6 +116,7 @@ class KnowledgeBase:
         else:
             self.confidence = ConfidenceModel()
         self._save(fingerprint_of(ids))
+        self._searcher = None
 
     # -- operations --------------------------------------------------------------------------
     def ingest(self, paths: Iterable[Path], progress: IngestProgress | None = None) -> IngestReport:
@@ -143,6 +147,13 @@ class KnowledgeBase:
         self.confidence.target_precision = target_precision
         self.refresh(progress)
         return self.confidence
+
+    def search(self, text: str, *, limit: int = 3) -> Retrieval:
+        """The ``Retriever`` port on the current models; a change is picked up at once."""
+        searcher = self._searcher
+        if searcher is None:
+            searcher = self._searcher = self.searcher()
+        return searcher.search(text, limit=limit)
 
     def searcher(self) -> KnowledgeSearcher:
         """The ``Retriever`` for the core, with the settings' threshold override if any."""

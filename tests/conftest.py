@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
+from bot.ports import AgentAccount, ConversationStore
 from config import KnowledgeSettings, Settings
+from integrations.composition import Services, build_services
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings.minilm_onnx import MiniLMOnnxEmbeddings
 
@@ -57,3 +60,17 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
 
 def settings_for(tmp_path: Path) -> Settings:
     return Settings(knowledge=KnowledgeSettings(data_dir=tmp_path / "data"))
+
+
+@pytest_asyncio.fixture()
+async def services(tmp_path: Path, sample_kb: KnowledgeBase) -> AsyncIterator[Services]:
+    """The whole service on SQLite and the in-process bus, sharing the session's sample KB."""
+    built = await build_services(settings_for(tmp_path), sample_kb)
+    yield built
+    await built.close()
+
+
+async def add_agent(store: ConversationStore, username: str, password: str = "secret-pass") -> None:
+    from integrations.web.auth import hash_password
+
+    await store.add_agent(AgentAccount(username, username.title(), hash_password(password)))

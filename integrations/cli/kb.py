@@ -32,7 +32,8 @@ def _open(context: Context) -> KnowledgeBase:
 
 @click.group()
 def kb() -> None:
-    """Manage the knowledge base (ingest, search, list, remove, stats, calibrate)."""
+    """Manage the knowledge base (ingest, search, list, remove, stats, calibrate, suggestions,
+    accept)."""
 
 
 @kb.command()

@@ -59,8 +59,10 @@ def cli(ctx: click.Context, env_file: Path) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    from integrations.cli import config_cmd, evaluate, kb, serve
+    from integrations.cli import agents, config_cmd, evaluate, kb, learned, serve
 
+    assert learned  # registers ``kb suggestions`` and ``kb accept`` on the kb group
+    cli.add_command(agents.agents)
     cli.add_command(config_cmd.config)
     cli.add_command(kb.kb)
     cli.add_command(evaluate.eval_command)

@@ -4,27 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.model import Decision
-from bot.policy import Responder
 from config import Settings
+from integrations.composition import Services, build_services
+from integrations.metrics import CONTENT_TYPE
+from integrations.web import customer, desk
+from integrations.web.http import (
+    MAX_BODY_BYTES,
+    RateLimiter,
+    json_errors,
+    json_object,
+    text_field,
+)
+from integrations.web.keys import LIMITER, SERVICES, TASKS, in_background
 
 logger = logging.getLogger(__name__)
-RESPONDER: web.AppKey[Responder] = web.AppKey("responder", Responder)
-MAX_BODY_BYTES = 64 * 1024
-MAX_TEXT_CHARS = 4000
+STATIC = Path(__file__).resolve().parent / "static"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; "
+    "img-src 'self' data:; frame-ancestors 'self'",
+}
 
 
-def error(status: int, code: str, message: str) -> web.Response:
-    """A JSON error body: ``{"error": {"code", "message"}}``."""
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
-
-
-def customer_view(decision: Decision) -> dict[str, Any]:
+def customer_view(decision: Decision) -> dict[str, object]:
     """What a customer may see of a decision: never scores, drafts or internal notes."""
     if decision.action == "answer" and decision.answer:
         answer = decision.answer
@@ -36,56 +45,66 @@ def customer_view(decision: Decision) -> dict[str, Any]:
     return {"type": "escalated", "text": "A person from our team will reply shortly."}
 
 
-@web.middleware
-async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Give API clients a JSON body for every HTTP error, including aiohttp's own."""
-    try:
-        return await handler(request)
-    except web.HTTPException as failure:
-        if not request.path.startswith("/api/") or failure.status < 400:
-            raise
-        code = {413: "too_large", 404: "not_found", 405: "method_not_allowed"}.get(
-            failure.status, "http_error"
-        )
-        return error(failure.status, code, failure.reason)
-
-
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[SERVICES].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
 async def ask(request: web.Request) -> web.Response:
-    """``POST /api/ask`` with ``{"text"}``: the bot's decision for one question."""
-    try:
-        body = await request.json()
-    except ValueError:
-        return error(400, "invalid_json", "the body must be a JSON object")
-    text = body.get("text") if isinstance(body, dict) else None
-    if not isinstance(text, str) or not text.strip():
-        return error(422, "invalid_text", "'text' must be a non-empty string")
-    if len(text) > MAX_TEXT_CHARS:
-        return error(413, "text_too_long", f"'text' is limited to {MAX_TEXT_CHARS} characters")
-    decision = await asyncio.to_thread(request.app[RESPONDER].respond, text)
+    """``POST /api/ask`` with ``{"text"}``: the bot's decision for one question, statelessly."""
+    services = request.app[SERVICES]
+    text = text_field(
+        await json_object(request), "text", services.settings.server.max_message_chars
+    )
+    decision = await asyncio.to_thread(services.engine.responder.respond, text)
     return web.json_response(customer_view(decision))
 
 
-def create_app(settings: Settings) -> web.Application:
-    """Build the application; the knowledge base opens (and is seeded) at start-up."""
+def page(name: str) -> Handler:
+    async def handler(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / name, headers=SECURITY_HEADERS)
+
+    return handler
+
+
+def create_app(settings: Settings, services: Services | None = None) -> web.Application:
+    """Build the application. Its services (knowledge base, store, bus, engine) open at
+    start-up unless a test passes its own."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[json_errors])
+    app[LIMITER] = RateLimiter(settings.server.rate_limit_per_minute)
+    app[TASKS] = set()
 
     async def start(app: web.Application) -> None:
-        from integrations.composition import (
-            build_responder,
-            ingest_sample_if_empty,
-            open_knowledge_base,
-        )
+        app[SERVICES] = services or await build_services(settings)
+        in_background(app, _recover(app[SERVICES]))
+        logger.info("tandem ready", extra={"articles": app[SERVICES].knowledge_base.store.count()})
 
-        knowledge_base = await asyncio.to_thread(open_knowledge_base, settings)
-        await asyncio.to_thread(ingest_sample_if_empty, settings, knowledge_base)
-        app[RESPONDER] = build_responder(settings, knowledge_base)
-        logger.info("tandem ready", extra={"articles": knowledge_base.store.count()})
+    async def stop(app: web.Application) -> None:
+        tasks: set[asyncio.Task[None]] = app[TASKS]
+        pending = list(tasks)
+        if pending:
+            await asyncio.wait(pending, timeout=10)
+        if services is None:
+            await app[SERVICES].close()
 
     app.on_startup.append(start)
+    app.on_cleanup.append(stop)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     app.router.add_post("/api/ask", ask)
+    app.router.add_routes(customer.routes)
+    app.router.add_routes(desk.routes)
+    app.router.add_get("/", page("index.html"))
+    app.router.add_get("/desk", page("desk.html"))
+    app.router.add_static("/static/", STATIC)
     return app
+
+
+async def _recover(services: Services) -> None:
+    handled = await services.engine.recover()
+    if handled:
+        logger.info("handled messages left over from the last run", extra={"count": handled})

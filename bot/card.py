@@ -1,0 +1,144 @@
+"""The domain ``EscalationCard``: one card that Slack, Teams and the desk each render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from bot.conversation import (
+    ACTIVE_STATUSES,
+    ArticleRef,
+    AuditEntry,
+    Conversation,
+    Escalation,
+    Message,
+    State,
+    Summary,
+)
+from bot.drafting import reason_labels
+from bot.facts import redact
+
+
+@dataclass(frozen=True)
+class EscalationCard:
+    """Everything an agent sees about one escalation.
+
+    Attributes:
+        actions: The actions that still make sense (spent ones are left out).
+        history: Who did what, oldest first.
+    """
+
+    escalation_id: str
+    conversation_id: str
+    state: State
+    status: str
+    holder: str | None
+    reasons: tuple[str, ...]
+    summary: Summary
+    transcript: tuple[Message, ...]
+    articles: tuple[ArticleRef, ...]
+    draft: str
+    draft_version: int
+    actions: tuple[str, ...]
+    history: tuple[AuditEntry, ...]
+    desk_url: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The card as the desk API returns it."""
+        summary = self.summary
+        return {
+            "id": self.escalation_id,
+            "conversation_id": self.conversation_id,
+            "state": self.state.value,
+            "status": self.status,
+            "holder": self.holder,
+            "reasons": list(self.reasons),
+            "reason_labels": reason_labels(self.reasons),
+            "summary": {
+                "intent": summary.intent,
+                "goal": summary.goal,
+                "sentiment": summary.sentiment,
+                "trend": summary.trend,
+                "key_facts": list(summary.key_facts),
+                "bot_answers": list(summary.bot_answers),
+            },
+            "transcript": [
+                {
+                    "id": m.id,
+                    "kind": m.kind.value,
+                    "text": m.text,
+                    "author": m.author,
+                    "internal": m.internal,
+                    "at": m.created_at.isoformat(),
+                }
+                for m in self.transcript
+            ],
+            "articles": [
+                {"id": a.article_id, "title": a.title, "url": a.url, "passage": a.passage}
+                for a in self.articles
+            ],
+            "draft": self.draft,
+            "draft_version": self.draft_version,
+            "actions": list(self.actions),
+            "history": [
+                {
+                    "actor": h.actor,
+                    "channel": h.channel,
+                    "action": h.action,
+                    "from": h.from_state,
+                    "to": h.to_state,
+                    "detail": h.detail,
+                    "at": h.at.isoformat(),
+                }
+                for h in self.history
+            ],
+            "desk_url": self.desk_url,
+        }
+
+
+def available_actions(conversation: Conversation, escalation: Escalation) -> tuple[str, ...]:
+    """The buttons a card should still show."""
+    state = conversation.state
+    if state is State.RESOLVED:
+        return ()
+    current = escalation.status in ACTIVE_STATUSES
+    if state is State.AGENT:
+        drafts = ("approve", "send", "regenerate") if current else ()
+        return (*drafts, "hand_back", "resolve", "note")
+    if state is State.ESCALATED:
+        return ("approve", "send", "take_over", "regenerate", "hand_back", "resolve", "note")
+    return ("take_over", "resolve", "note")
+
+
+def build_card(
+    conversation: Conversation,
+    escalation: Escalation,
+    transcript: list[Message],
+    history: list[AuditEntry],
+    *,
+    public_url: str,
+    mask_personal_data: bool,
+) -> EscalationCard:
+    """Assemble the card from stored state."""
+    if mask_personal_data:
+        transcript = [m if m.kind.value != "customer" else _redacted(m) for m in transcript]
+    return EscalationCard(
+        escalation_id=escalation.id,
+        conversation_id=conversation.id,
+        state=conversation.state,
+        status=escalation.status.value,
+        holder=conversation.holder,
+        reasons=escalation.reasons,
+        summary=escalation.summary,
+        transcript=tuple(transcript),
+        articles=escalation.articles,
+        draft=escalation.draft,
+        draft_version=escalation.draft_version,
+        actions=available_actions(conversation, escalation),
+        history=tuple(history),
+        desk_url=f"{public_url}/desk#/escalations/{escalation.id}",
+    )
+
+
+def _redacted(message: Message) -> Message:
+    return replace(message, text=redact(message.text))

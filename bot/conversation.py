@@ -1,0 +1,244 @@
+"""Conversation domain types: conversations, messages, escalations, agent actions, audit.
+
+The hand-off state machine lives here too::
+
+    BOT ──► ESCALATED ──► AGENT ──► BOT | RESOLVED
+     │          │  └──────► BOT | RESOLVED
+     └──► AGENT └──► RESOLVED          RESOLVED ──► BOT (the customer writes again)
+
+An agent may also take over a conversation the bot is still handling (BOT → AGENT).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.errors import IllegalTransition
+
+
+class State(StrEnum):
+    """Who owns a conversation."""
+
+    BOT = "bot"
+    ESCALATED = "escalated"  # waiting for an agent; the bot stays silent
+    AGENT = "agent"  # an agent holds it; the bot only listens in
+    RESOLVED = "resolved"
+
+
+TRANSITIONS: dict[State, frozenset[State]] = {
+    State.BOT: frozenset({State.ESCALATED, State.AGENT, State.RESOLVED}),
+    State.ESCALATED: frozenset({State.AGENT, State.BOT, State.RESOLVED}),
+    State.AGENT: frozenset({State.BOT, State.RESOLVED}),
+    State.RESOLVED: frozenset({State.BOT}),
+}
+
+
+def check_transition(current: State, target: State) -> None:
+    """Raise ``IllegalTransition`` unless ``current → target`` is in the table."""
+    if target not in TRANSITIONS[current]:
+        raise IllegalTransition(current.value, target.value)
+
+
+class Kind(StrEnum):
+    """What a message is. Public kinds reach the customer; internal ones only agents."""
+
+    CUSTOMER = "customer"
+    ANSWER = "answer"  # the bot's answer, with sources
+    ESCALATED = "escalated"  # "a person will reply shortly"
+    AGENT_JOINED = "agent_joined"
+    AGENT_MESSAGE = "agent_message"
+    HANDED_BACK = "handed_back"
+    RESOLVED = "resolved"
+    SUGGESTION = "suggestion"  # internal: live-assist knowledge and draft
+    WARNING = "warning"  # internal: frustration is rising
+    NOTE = "note"  # internal: an agent's note
+
+
+INTERNAL_KINDS = frozenset({Kind.SUGGESTION, Kind.WARNING, Kind.NOTE})
+
+
+@dataclass(frozen=True)
+class Source:
+    """A citation shown with an answer."""
+
+    title: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """One stored message. ``id`` orders a conversation's messages."""
+
+    id: int
+    conversation_id: str
+    kind: Kind
+    text: str
+    created_at: datetime
+    sources: tuple[Source, ...] = ()
+    author: str | None = None
+    handled: bool = True
+
+    @property
+    def internal(self) -> bool:
+        return self.kind in INTERNAL_KINDS
+
+    def public_view(self) -> dict[str, Any]:
+        """What the customer may see: type, text, sources; never scores, drafts or notes."""
+        view: dict[str, Any] = {"id": self.id, "type": self.kind.value, "text": self.text}
+        if self.kind is Kind.ANSWER:
+            view["sources"] = [{"title": s.title, "url": s.url} for s in self.sources]
+        if self.kind is Kind.AGENT_MESSAGE and self.author:
+            view["author"] = self.author
+        view["at"] = self.created_at.isoformat()
+        return view
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A customer's conversation and who owns it.
+
+    Attributes:
+        version: Bumped on every change; state changes compare-and-set on it.
+        holder: The agent holding the conversation (state AGENT).
+        failed_turns: Answers in a row that the customer said did not help.
+        last_answer_article: The article the bot answered with last.
+    """
+
+    id: str
+    channel: str
+    state: State
+    version: int
+    created_at: datetime
+    holder: str | None = None
+    failed_turns: int = 0
+    last_answer_article: str | None = None
+    customer: str | None = None
+
+
+class EscalationStatus(StrEnum):
+    OPEN = "open"  # waiting for an agent
+    CLAIMED = "claimed"  # an agent took over
+    ANSWERED = "answered"  # an agent sent a reply and the bot carries on
+    HANDED_BACK = "handed_back"
+    RESOLVED = "resolved"
+
+
+ACTIVE_STATUSES = frozenset({EscalationStatus.OPEN, EscalationStatus.CLAIMED})
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The context an agent needs at a glance."""
+
+    intent: str
+    goal: str
+    sentiment: str
+    trend: str
+    key_facts: tuple[str, ...] = ()
+    bot_answers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ArticleRef:
+    """A knowledge article offered to the agent."""
+
+    article_id: str
+    title: str
+    url: str | None
+    passage: str
+    confidence: float = 0.0
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """One hand-over of a conversation to people, with the context the bot prepared."""
+
+    id: str
+    conversation_id: str
+    status: EscalationStatus
+    reasons: tuple[str, ...]
+    summary: Summary
+    articles: tuple[ArticleRef, ...]
+    draft: str
+    draft_version: int
+    created_at: datetime
+    first_action_at: datetime | None = None
+    holder: str | None = None
+
+
+class ActionKind(StrEnum):
+    APPROVE = "approve"
+    SEND = "send"
+    TAKE_OVER = "take_over"
+    HAND_BACK = "hand_back"
+    RESOLVE = "resolve"
+    REGENERATE = "regenerate"
+    NOTE = "note"
+
+
+@dataclass(frozen=True)
+class AgentAction:
+    """A click in Slack, Teams or the desk, as one domain action.
+
+    Attributes:
+        kind: What the agent asked for.
+        agent: The agent's display name (who did it).
+        channel: Where the click came from: ``desk``, ``slack``, ``teams``, ``api``.
+        text: The edited reply for ``send`` or the note for ``note``.
+        key: An idempotency key; a repeat with the same key does nothing. When absent one is
+            derived from the action and the draft it acts on.
+    """
+
+    kind: ActionKind
+    agent: str
+    channel: str
+    text: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who did what, when, from which channel."""
+
+    conversation_id: str
+    actor: str
+    channel: str
+    action: str
+    at: datetime
+    escalation_id: str | None = None
+    from_state: str | None = None
+    to_state: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class KnowledgeSuggestion:
+    """A question and an agent's edited answer, waiting for an admin to accept it."""
+
+    id: int
+    question: str
+    answer: str
+    agent: str
+    conversation_id: str
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What an agent action did.
+
+    Attributes:
+        outcome: ``done``, ``duplicate`` (nothing happened twice) or ``refused``.
+        message: A sentence for the agent.
+        holder: Who holds the conversation (set when a take-over lost the race).
+    """
+
+    outcome: str
+    message: str
+    escalation: Escalation | None = None
+    holder: str | None = None
+    sent: tuple[Message, ...] = field(default=())

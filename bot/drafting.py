@@ -1,0 +1,176 @@
+"""Summaries and draft replies for agents. The default is extractive and needs no model: it
+quotes the knowledge passages and the customer's own words. An LLM drafter can fill the same
+``Drafter`` port when one is configured."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.conversation import ArticleRef, Kind, Message, Summary
+from bot.facts import key_facts
+from bot.model import REASON_LABELS, ArticleMatch, EscalationReason, Retrieval
+
+MAX_PASSAGE_CHARS = 900
+
+
+@dataclass(frozen=True)
+class DraftContext:
+    """What a drafter may use.
+
+    Attributes:
+        customer_texts: The customer's messages, oldest first.
+        frustration: The frustration score of each of those messages.
+        bot_answers: Titles of the articles the bot already answered with.
+        retrieval: The knowledge base's matches for the conversation's latest question.
+        reasons: Why the conversation escalated.
+        question: The customer's words since the last reply (the open question).
+        variant: Asks for a different draft (``regenerate``): the n-th usable article.
+    """
+
+    customer_texts: tuple[str, ...]
+    frustration: tuple[float, ...]
+    bot_answers: tuple[str, ...]
+    retrieval: Retrieval
+    reasons: tuple[EscalationReason, ...] = ()
+    variant: int = 0
+    question: tuple[str, ...] = ()
+
+
+class Drafter(Protocol):
+    """Writes the context summary and the draft reply for an escalation."""
+
+    async def summarise(self, context: DraftContext) -> Summary: ...
+
+    async def draft(self, context: DraftContext) -> str: ...
+
+
+def articles_of(retrieval: Retrieval, limit: int = 3) -> tuple[ArticleRef, ...]:
+    """The top matches as article references for a card."""
+    return tuple(
+        ArticleRef(
+            article_id=m.article_id,
+            title=m.title,
+            url=m.url,
+            passage=_clip(passage_text(m), MAX_PASSAGE_CHARS),
+            confidence=round(retrieval.confidence if i == 0 else 0.0, 3),
+        )
+        for i, m in enumerate(retrieval.matches[:limit])
+    )
+
+
+def open_question(history: Sequence[Message]) -> tuple[str, ...]:
+    """The customer's messages since the last reply from the bot or an agent."""
+    question: list[str] = []
+    for message in history:
+        if message.kind is Kind.CUSTOMER:
+            question.append(message.text)
+        elif message.kind in (Kind.ANSWER, Kind.AGENT_MESSAGE):
+            question = []
+    return tuple(question)
+
+
+def passage_text(match: ArticleMatch) -> str:
+    """The article's best passage without the heading line that was indexed with it."""
+    if not match.passages:
+        return match.title
+    first, _, rest = match.passages[0].partition("\n")
+    heading = first.strip().startswith(match.title) or " › " in first
+    return rest.strip() if heading and rest.strip() else match.passages[0]
+
+
+def sentiment_of(scores: Sequence[float]) -> tuple[str, str]:
+    """A sentiment label for the latest message and the trend over the conversation."""
+    if not scores:
+        return "neutral", "steady"
+    latest = scores[-1]
+    label = "negative" if latest >= 0.5 else "slightly negative" if latest > 0.15 else "neutral"
+    if len(scores) < 2:
+        return label, "steady"
+    earlier = sum(scores[:-1]) / (len(scores) - 1)
+    trend = (
+        "rising" if latest > earlier + 0.1 else "falling" if latest < earlier - 0.1 else "steady"
+    )
+    return label, trend
+
+
+def goal_of(question: Sequence[str], everything: Sequence[str] = ()) -> str:
+    """The customer's goal in one sentence, in their words: a question still open, else
+    their latest real question, else their most substantial sentence."""
+
+    def sentences(texts: Sequence[str]) -> list[str]:
+        return [s.strip() for t in texts for s in re.split(r"(?<=[.?!])\s+", t) if s.strip()]
+
+    def questions(texts: Sequence[str]) -> list[str]:
+        return [s for s in sentences(texts) if s.endswith("?") and len(s.split()) >= 3]
+
+    open_sentences = sentences(question)
+    substantial = [s for s in open_sentences if len(s.split()) >= 4]
+    candidates = (
+        questions(question)[:1]
+        or questions(everything)[-1:]
+        or substantial[:1]
+        or open_sentences[:1]
+        or ["(no message yet)"]
+    )
+    return _clip(candidates[0], 200)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+class ExtractiveDrafter:
+    """The embedded default: no model, only the knowledge passages and the customer's words.
+
+    Args:
+        mask_personal_data: Mask emails and phone numbers in key facts.
+    """
+
+    def __init__(self, *, mask_personal_data: bool = True) -> None:
+        self.mask_personal_data = mask_personal_data
+
+    async def summarise(self, context: DraftContext) -> Summary:
+        best = context.retrieval.best
+        sentiment, trend = sentiment_of(context.frustration)
+        intent = best.title if best and best.similarity >= 0.3 else "unknown"
+        return Summary(
+            intent=intent,
+            goal=goal_of(context.question, context.customer_texts),
+            sentiment=sentiment,
+            trend=trend,
+            key_facts=key_facts(context.customer_texts, mask=self.mask_personal_data),
+            bot_answers=context.bot_answers,
+        )
+
+    async def draft(self, context: DraftContext) -> str:
+        usable = [m for m in context.retrieval.matches if m.passages and m.similarity >= 0.3]
+        best = usable[context.variant % len(usable)] if usable else None
+        upset = bool(context.frustration) and context.frustration[-1] >= 0.3
+        opening = "Hi, thanks for your patience."
+        if upset or EscalationReason.COMPLAINT in context.reasons:
+            opening = "Hi, I'm sorry for the trouble, and thanks for your patience."
+        facts = key_facts(context.customer_texts, mask=False)
+        order = next((f.removeprefix("Order ") for f in facts if f.startswith("Order ")), None)
+        about = f"About your order {order}: " if order else ""
+        if best:
+            body = f"{about}{_clip(passage_text(best), MAX_PASSAGE_CHARS)}"
+            closing = "Is there anything else I can help you with?"
+        else:
+            goal = goal_of(context.question, context.customer_texts)
+            body = f'{about}I\'m looking into your question ("{goal}") now.'
+            closing = "I'll get back to you here as soon as I have an answer."
+        return f"{opening}\n\n{body}\n\n{closing}"
+
+
+def reason_labels(reasons: Sequence[str]) -> list[str]:
+    """Readable labels for stored reason codes."""
+    labels = []
+    for reason in reasons:
+        try:
+            labels.append(REASON_LABELS[EscalationReason(reason)])
+        except ValueError:
+            labels.append(reason)
+    return labels

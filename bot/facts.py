@@ -1,0 +1,46 @@
+"""Key facts a customer mentions (order numbers, emails, phone numbers, amounts), masked on
+request so that agent channels do not spread personal data."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_ORDER = re.compile(
+    r"(?:\border\s*(?:number|no\.?|#)?\s*:?\s*#?|#)\s*([A-Z]{0,4}-?\d{4,12})\b", re.IGNORECASE
+)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_PHONE = re.compile(r"(?<![\w#])\+?\d[\d ()-]{7,}\d\b")
+_AMOUNT = re.compile(r"(?:[$€£]\s?\d+(?:[.,]\d{1,2})?|\b\d+(?:[.,]\d{1,2})?\s?(?:USD|EUR|GBP)\b)")
+
+
+def mask_email(email: str) -> str:
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}***@{domain}"
+
+
+def mask_digits(value: str, keep: int = 4) -> str:
+    digits = [c for c in value if c.isdigit()]
+    return "*" * max(0, len(digits) - keep) + "".join(digits[-keep:])
+
+
+def key_facts(texts: Iterable[str], *, mask: bool) -> tuple[str, ...]:
+    """Facts found in the customer's messages, in order of first mention, without repeats."""
+    found: list[str] = []
+    for text in texts:
+        for match in _ORDER.finditer(text):
+            found.append(f"Order {match.group(1).upper()}")
+        for match in _EMAIL.finditer(text):
+            found.append(f"Email {mask_email(match.group()) if mask else match.group()}")
+        for match in _PHONE.finditer(text):
+            number = match.group().strip()
+            found.append(f"Phone {mask_digits(number) if mask else number}")
+        for match in _AMOUNT.finditer(text):
+            found.append(f"Amount {match.group()}")
+    return tuple(dict.fromkeys(found))
+
+
+def redact(text: str) -> str:
+    """The text with emails and phone numbers masked (used for transcripts on agent cards)."""
+    text = _EMAIL.sub(lambda m: mask_email(m.group()), text)
+    return _PHONE.sub(lambda m: mask_digits(m.group()), text)

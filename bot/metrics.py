@@ -1,0 +1,32 @@
+"""The metrics port: what the engine counts. ``integrations.web.metrics`` exports it to
+Prometheus; ``NullMetrics`` counts nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class Metrics(Protocol):
+    def conversation_started(self, channel: str) -> None: ...
+    def answered(self) -> None: ...
+    def escalated(self, reasons: Sequence[str]) -> None: ...
+    def agent_action(
+        self, action: str, channel: str, seconds_since_escalation: float | None
+    ) -> None: ...
+
+
+class NullMetrics:
+    def conversation_started(self, channel: str) -> None:
+        pass
+
+    def answered(self) -> None:
+        pass
+
+    def escalated(self, reasons: Sequence[str]) -> None:
+        pass
+
+    def agent_action(
+        self, action: str, channel: str, seconds_since_escalation: float | None
+    ) -> None:
+        pass

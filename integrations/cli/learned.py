@@ -1,0 +1,55 @@
+"""``tandem kb suggestions`` and ``tandem kb accept``: review what agents taught the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from integrations.cli.kb import _open, kb
+from integrations.cli.main import Context, pass_context
+from integrations.cli.store import with_store
+from integrations.learning import accept_suggestion, reject_suggestion
+from integrations.storage import SqlStore
+
+
+@kb.command()
+@pass_context
+def suggestions(context: Context) -> None:
+    """List answers agents edited, waiting to be accepted into the knowledge base."""
+
+    async def run(store: SqlStore) -> None:
+        pending = await store.suggestions("pending")
+        if not pending:
+            click.echo("no pending suggestions")
+            return
+        table = Table("id", "question", "agent's answer", "agent", "when")
+        for s in pending:
+            table.add_row(
+                str(s.id), s.question, s.answer, s.agent, f"{s.created_at:%Y-%m-%d %H:%M}"
+            )
+        Console().print(table)
+
+    asyncio.run(with_store(context.settings, run))
+
+
+@kb.command()
+@click.argument("suggestion_id", type=int)
+@click.option("--reject", is_flag=True, help="Reject it instead (nothing is ingested).")
+@pass_context
+def accept(context: Context, suggestion_id: int, reject: bool) -> None:
+    """Accept a learned suggestion into the knowledge base (or --reject it)."""
+
+    async def run(store: SqlStore) -> bool:
+        if reject:
+            return await reject_suggestion(store, suggestion_id)
+        knowledge_base = _open(context)
+        return await accept_suggestion(store, knowledge_base, suggestion_id) is not None
+
+    if not asyncio.run(with_store(context.settings, run)):
+        click.echo(f"tandem: no pending suggestion {suggestion_id}", err=True)
+        sys.exit(1)
+    click.echo(f"suggestion {suggestion_id} {'rejected' if reject else 'accepted'}")

@@ -1,0 +1,136 @@
+"""Rows ⇄ domain objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.conversation import (
+    INTERNAL_KINDS,
+    ArticleRef,
+    AuditEntry,
+    Conversation,
+    Escalation,
+    EscalationStatus,
+    Kind,
+    Message,
+    Source,
+    State,
+    Summary,
+)
+
+INTERNAL = INTERNAL_KINDS
+
+
+def conversation(row: dict[str, Any]) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        channel=row["channel"],
+        state=State(row["state"]),
+        version=row["version"],
+        created_at=row["created_at"],
+        holder=row["holder"],
+        failed_turns=row["failed_turns"],
+        last_answer_article=row["last_answer_article"],
+        customer=row["customer"],
+    )
+
+
+def message(row: dict[str, Any]) -> Message:
+    return Message(
+        id=int(row["id"]),
+        conversation_id=row["conversation_id"],
+        kind=Kind(row["kind"]),
+        text=row["text"],
+        created_at=row["created_at"],
+        sources=tuple(Source(s["title"], s.get("url")) for s in row["sources"] or ()),
+        author=row["author"],
+        handled=bool(row["handled"]),
+    )
+
+
+def escalation_row(escalation: Escalation) -> dict[str, Any]:
+    summary = escalation.summary
+    return {
+        "id": escalation.id,
+        "conversation_id": escalation.conversation_id,
+        "status": escalation.status.value,
+        "reasons": list(escalation.reasons),
+        "summary": {
+            "intent": summary.intent,
+            "goal": summary.goal,
+            "sentiment": summary.sentiment,
+            "trend": summary.trend,
+            "key_facts": list(summary.key_facts),
+            "bot_answers": list(summary.bot_answers),
+        },
+        "articles": [
+            {
+                "id": a.article_id,
+                "title": a.title,
+                "url": a.url,
+                "passage": a.passage,
+                "confidence": a.confidence,
+            }
+            for a in escalation.articles
+        ],
+        "draft": escalation.draft,
+        "draft_version": escalation.draft_version,
+        "holder": escalation.holder,
+        "created_at": escalation.created_at,
+        "first_action_at": escalation.first_action_at,
+    }
+
+
+def escalation(row: dict[str, Any]) -> Escalation:
+    summary = row["summary"]
+    return Escalation(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        status=EscalationStatus(row["status"]),
+        reasons=tuple(row["reasons"]),
+        summary=Summary(
+            intent=summary["intent"],
+            goal=summary["goal"],
+            sentiment=summary["sentiment"],
+            trend=summary["trend"],
+            key_facts=tuple(summary["key_facts"]),
+            bot_answers=tuple(summary["bot_answers"]),
+        ),
+        articles=tuple(
+            ArticleRef(a["id"], a["title"], a["url"], a["passage"], a.get("confidence", 0.0))
+            for a in row["articles"]
+        ),
+        draft=row["draft"],
+        draft_version=row["draft_version"],
+        created_at=row["created_at"],
+        first_action_at=row["first_action_at"],
+        holder=row["holder"],
+    )
+
+
+def audit_row(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "conversation_id": entry.conversation_id,
+        "escalation_id": entry.escalation_id,
+        "actor": entry.actor,
+        "channel": entry.channel,
+        "action": entry.action,
+        "from_state": entry.from_state,
+        "to_state": entry.to_state,
+        "detail": entry.detail,
+        "at": entry.at,
+    }
+
+
+def audit_entry(row: dict[str, Any]) -> AuditEntry:
+    return AuditEntry(
+        conversation_id=row["conversation_id"],
+        actor=row["actor"],
+        channel=row["channel"],
+        action=row["action"],
+        at=row["at"],
+        escalation_id=row["escalation_id"],
+        from_state=row["from_state"],
+        to_state=row["to_state"],
+        detail=row["detail"],
+    )

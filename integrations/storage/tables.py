@@ -1,0 +1,143 @@
+"""The schema, in SQLAlchemy Core. Migrations under ``migrations/`` create it; keep them in step."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("holder", String(255)),
+    Column("failed_turns", Integer, nullable=False, default=0),
+    Column("last_answer_article", String(255)),
+    Column("customer", String(255)),
+    Column("secret_hash", String(128), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(64), ForeignKey("conversations.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("sources", JSON, nullable=False),
+    Column("author", String(255)),
+    Column("handled", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_messages_conversation", "conversation_id", "id"),
+    Index("ix_messages_handled", "handled"),
+)
+
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("conversation_id", String(64), ForeignKey("conversations.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("summary", JSON, nullable=False),
+    Column("articles", JSON, nullable=False),
+    Column("draft", Text, nullable=False),
+    Column("draft_version", Integer, nullable=False),
+    Column("holder", String(255)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("first_action_at", UtcDateTime),
+    Index("ix_escalations_conversation", "conversation_id"),
+    Index("ix_escalations_status", "status", "created_at"),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(64), nullable=False, index=True),
+    Column("escalation_id", String(64)),
+    Column("actor", String(255), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("from_state", String(16)),
+    Column("to_state", String(16)),
+    Column("detail", Text, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)
+
+action_keys = Table(
+    "action_keys",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+suggestions = Table(
+    "suggestions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("agent", String(255), nullable=False),
+    Column("conversation_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("display_name", String(255), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(128), primary_key=True),
+    Column("username", String(64), ForeignKey("agents.username"), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)

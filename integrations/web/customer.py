@@ -1,0 +1,80 @@
+"""The customer API: conversations, messages, history and a WebSocket of events."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from bot.conversation import Message
+from bot.engine import customer_topic
+from integrations.web.http import ApiError, bearer, json_object, stream_events, text_field
+from integrations.web.keys import LIMITER, SERVICES, in_background
+
+logger = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+
+async def _authorised(request: web.Request, token: str | None) -> str:
+    """The conversation id, once the customer's token is checked (404 before 401: an unknown
+    conversation is not a secret worth hiding, and the token is random)."""
+    conversation_id = request.match_info["id"]
+    engine = request.app[SERVICES].engine
+    if await engine.store.secret_hash(conversation_id) is None:
+        raise ApiError(404, "not_found", f"unknown conversation '{conversation_id}'")
+    if not token or not await engine.verify(conversation_id, token):
+        raise ApiError(401, "unauthorized", "a valid conversation token is required")
+    return conversation_id
+
+
+@routes.post("/api/conversations")
+async def start(request: web.Request) -> web.Response:
+    body = await json_object(request) if request.can_read_body else {}
+    customer = body.get("customer")
+    if customer is not None and (not isinstance(customer, str) or len(customer) > 200):
+        raise ApiError(422, "invalid_customer", "'customer' must be a string (200 characters)")
+    conversation, token = await request.app[SERVICES].engine.start("web", customer)
+    return web.json_response({"id": conversation.id, "token": token}, status=201)
+
+
+@routes.post("/api/conversations/{id}/messages")
+async def post_message(request: web.Request) -> web.Response:
+    conversation_id = await _authorised(request, bearer(request))
+    services = request.app[SERVICES]
+    text = text_field(
+        await json_object(request), "text", services.settings.server.max_message_chars
+    )
+    request.app[LIMITER].check(conversation_id)
+    message = await services.engine.receive(conversation_id, text)  # stored before the 202
+    in_background(request.app, services.engine.handle(message))
+    return web.json_response({"id": message.id, "status": "accepted"}, status=202)
+
+
+@routes.get("/api/conversations/{id}/messages")
+async def history(request: web.Request) -> web.Response:
+    conversation_id = await _authorised(request, bearer(request))
+    after = _after(request)
+    messages = await request.app[SERVICES].store.messages(conversation_id, after=after)
+    return web.json_response({"messages": [m.public_view() for m in messages]})
+
+
+@routes.get("/api/conversations/{id}/ws")
+async def events(request: web.Request) -> web.StreamResponse:
+    token = request.query.get("token") or bearer(request)
+    conversation_id = await _authorised(request, token)
+    services = request.app[SERVICES]
+    after = _after(request)
+
+    async def backlog() -> list[dict[str, object]]:
+        messages: list[Message] = await services.store.messages(conversation_id, after=after)
+        return [m.public_view() for m in messages]
+
+    async with services.bus.subscribe(customer_topic(conversation_id)) as stream:
+        return await stream_events(request, stream, backlog)
+
+
+def _after(request: web.Request) -> int:
+    try:
+        return max(0, int(request.query.get("after", "0")))
+    except ValueError as failure:
+        raise ApiError(400, "invalid_after", "'after' must be a message id") from failure

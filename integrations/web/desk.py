@@ -1,0 +1,175 @@
+"""The agent desk's JSON API (``/api/desk/…``) and its WebSocket. Scripts use the same API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from bot.conversation import ACTIVE_STATUSES, ActionKind, AgentAction, Escalation, EscalationStatus
+from bot.drafting import reason_labels
+from bot.engine import AGENTS_TOPIC, hash_secret
+from integrations.learning import accept_suggestion, reject_suggestion
+from integrations.web.auth import COOKIE, current_agent, session_token, sign_in
+from integrations.web.http import ApiError, json_object, stream_events, text_field
+from integrations.web.keys import SERVICES
+
+routes = web.RouteTableDef()
+STATUS_CODES = {"done": 200, "duplicate": 200, "refused": 409}
+
+
+def _summary(escalation: Escalation) -> dict[str, Any]:
+    return {
+        "id": escalation.id,
+        "conversation_id": escalation.conversation_id,
+        "status": escalation.status.value,
+        "holder": escalation.holder,
+        "reasons": list(escalation.reasons),
+        "reason_labels": reason_labels(escalation.reasons),
+        "goal": escalation.summary.goal,
+        "intent": escalation.summary.intent,
+        "sentiment": escalation.summary.sentiment,
+        "created_at": escalation.created_at.isoformat(),
+    }
+
+
+@routes.post("/api/desk/login")
+async def login(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    body = await json_object(request)
+    username = text_field(body, "username", 64)
+    password = text_field(body, "password", 1024)
+    account, token = await sign_in(
+        services.store, username, password, services.settings.server.desk_session_hours
+    )
+    response = web.json_response(
+        {"token": token, "agent": {"username": account.username, "name": account.display_name}}
+    )
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        path="/",
+        max_age=int(services.settings.server.desk_session_hours * 3600),
+    )
+    return response
+
+
+@routes.post("/api/desk/logout")
+async def logout(request: web.Request) -> web.Response:
+    token = session_token(request)
+    if token:
+        await request.app[SERVICES].store.delete_session(hash_secret(token))
+    response = web.json_response({"status": "signed out"})
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+@routes.get("/api/desk/me")
+async def me(request: web.Request) -> web.Response:
+    account = await current_agent(request, request.app[SERVICES].store)
+    return web.json_response({"username": account.username, "name": account.display_name})
+
+
+@routes.get("/api/desk/escalations")
+async def queue(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    await current_agent(request, services.store)
+    scope = request.query.get("status", "active")
+    if scope not in ("active", "all"):
+        raise ApiError(400, "invalid_status", "'status' is 'active' or 'all'")
+    statuses = ACTIVE_STATUSES if scope == "active" else frozenset(EscalationStatus)
+    escalations = await services.store.escalations(sorted(statuses))
+    return web.json_response({"escalations": [_summary(e) for e in escalations]})
+
+
+@routes.get("/api/desk/escalations/{id}")
+async def card(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    await current_agent(request, services.store)
+    return web.json_response((await services.engine.card(request.match_info["id"])).to_json())
+
+
+@routes.post("/api/desk/escalations/{id}/actions")
+async def act(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    account = await current_agent(request, services.store)
+    body = await json_object(request)
+    try:
+        kind = ActionKind(str(body.get("action")))
+    except ValueError as failure:
+        names = ", ".join(k.value for k in ActionKind)
+        raise ApiError(422, "invalid_action", f"'action' must be one of: {names}") from failure
+    limit = services.settings.server.max_message_chars
+    needs_text = kind in (ActionKind.SEND, ActionKind.NOTE)
+    text = text_field(body, "text", limit, required=needs_text) or None
+    key = body.get("key")
+    if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 200):
+        raise ApiError(422, "invalid_key", "'key' must be a string of up to 200 characters")
+    escalation_id = request.match_info["id"]
+    action = AgentAction(
+        kind, account.display_name, "desk", text, f"desk:{escalation_id}:{key}" if key else None
+    )
+    result = await services.engine.act(escalation_id, action)
+    card = await services.engine.card(escalation_id)
+    return web.json_response(
+        {
+            "outcome": result.outcome,
+            "message": result.message,
+            "holder": result.holder,
+            "card": card.to_json(),
+        },
+        status=STATUS_CODES[result.outcome],
+    )
+
+
+@routes.get("/api/desk/ws")
+async def desk_events(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    await current_agent(request, services.store)
+
+    async def backlog() -> list[dict[str, Any]]:
+        return [{"type": "hello"}]
+
+    async with services.bus.subscribe(AGENTS_TOPIC) as stream:
+        return await stream_events(request, stream, backlog)
+
+
+@routes.get("/api/desk/suggestions")
+async def suggestions(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    await current_agent(request, services.store)
+    pending = await services.store.suggestions("pending")
+    return web.json_response(
+        {
+            "suggestions": [
+                {
+                    "id": s.id,
+                    "question": s.question,
+                    "answer": s.answer,
+                    "agent": s.agent,
+                    "created_at": s.created_at.isoformat(),
+                }
+                for s in pending
+            ]
+        }
+    )
+
+
+@routes.post("/api/desk/suggestions/{id}/{verdict:accept|reject}")
+async def review(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    await current_agent(request, services.store)
+    try:
+        suggestion_id = int(request.match_info["id"])
+    except ValueError as failure:
+        raise ApiError(404, "not_found", "unknown suggestion") from failure
+    if request.match_info["verdict"] == "accept":
+        done = await accept_suggestion(services.store, services.knowledge_base, suggestion_id)
+        found = done is not None
+    else:
+        found = await reject_suggestion(services.store, suggestion_id)
+    if not found:
+        raise ApiError(404, "not_found", f"no pending suggestion {suggestion_id}")
+    return web.json_response({"status": request.match_info["verdict"] + "ed"})

@@ -1,0 +1,32 @@
+"""Typed application keys, and background work tied to the application."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from aiohttp import web
+
+from integrations.composition import Services
+from integrations.web.http import RateLimiter
+
+SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
+LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter", RateLimiter)
+logger = logging.getLogger(__name__)
+TASKS = web.AppKey[set[asyncio.Task[None]]]("tasks")
+
+
+def in_background(app: web.Application, work: Coroutine[Any, Any, None]) -> None:
+    """Run slow work after the acknowledgement; the server awaits it on shutdown."""
+    task = asyncio.create_task(work)
+    tasks = app[TASKS]
+    tasks.add(task)
+
+    def done(finished: asyncio.Task[None]) -> None:
+        tasks.discard(finished)
+        if not finished.cancelled() and finished.exception() is not None:
+            logger.error("background work failed", exc_info=finished.exception())
+
+    task.add_done_callback(done)

@@ -1,0 +1,248 @@
+"""The conversation engine on a real SQLite store and the sample knowledge base: every state
+transition, signal and agent action, idempotency, and a race between two agents."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.conversation import (
+    TRANSITIONS,
+    ActionKind,
+    AgentAction,
+    Escalation,
+    Kind,
+    State,
+    check_transition,
+)
+from bot.engine import ConversationEngine, customer_topic
+from bot.errors import IllegalTransition, InvalidAction, UnknownConversation
+from integrations.composition import Services
+
+
+async def say(engine: ConversationEngine, conversation_id: str, text: str) -> None:
+    await engine.handle(await engine.receive(conversation_id, text))
+
+
+async def kinds(services: Services, conversation_id: str, internal: bool = False) -> list[str]:
+    messages = await services.store.messages(conversation_id, internal=internal)
+    return [m.kind.value for m in messages]
+
+
+async def escalated(services: Services, *texts: str) -> tuple[str, Escalation]:
+    conversation, _ = await services.engine.start("web")
+    for text in texts:
+        await say(services.engine, conversation.id, text)
+    escalation = await services.store.active_escalation(conversation.id)
+    assert escalation is not None, "expected an escalation"
+    return conversation.id, escalation
+
+
+def action(kind: ActionKind, agent: str = "Alice", text: str | None = None) -> AgentAction:
+    return AgentAction(kind, agent, "desk", text)
+
+
+# -- the transition table ------------------------------------------------------------------------
+@pytest.mark.parametrize("current", list(State))
+@pytest.mark.parametrize("target", list(State))
+def test_transition_table_is_enforced(current: State, target: State) -> None:
+    if target in TRANSITIONS[current]:
+        check_transition(current, target)
+    else:
+        with pytest.raises(IllegalTransition, match=f"'{current.value}' cannot move"):
+            check_transition(current, target)
+
+
+# -- customers -----------------------------------------------------------------------------------
+async def test_a_confident_answer_cites_its_source(services: Services) -> None:
+    conversation, _ = await services.engine.start("web")
+    await say(services.engine, conversation.id, "How long do refunds take?")
+    messages = await services.store.messages(conversation.id)
+    assert [m.kind for m in messages] == [Kind.CUSTOMER, Kind.ANSWER]
+    assert "3 working days" in messages[1].text
+    assert messages[1].sources[0].title == "When will I get my refund?"
+    assert (await services.store.conversation(conversation.id)).state is State.BOT  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("texts", "reason"),
+    [
+        (["Can I speak to a real person please?"], "human_request"),
+        (["What is the airspeed velocity of an unladen swallow?"], "low_confidence"),
+        (["I want to cancel my contract and speak to my lawyer"], "sensitive"),
+        (
+            [
+                "How long do refunds take?",
+                "This is the THIRD time I ask!!! Useless, ridiculous service!!",
+            ],
+            "frustration",
+        ),
+        (["How long do refunds take?", "That didn't answer my question"], "repeated_failure"),
+        (["How long do refunds take?"] * 3, "repeated_failure"),
+    ],
+)
+async def test_signals_over_the_conversation_escalate(
+    services: Services, texts: list[str], reason: str
+) -> None:
+    conversation_id, escalation = await escalated(services, *texts)
+    assert reason in escalation.reasons
+    assert (await services.store.conversation(conversation_id)).state is State.ESCALATED  # type: ignore[union-attr]
+    assert (await kinds(services, conversation_id))[-1] == "escalated"
+
+
+async def test_the_card_carries_summary_facts_and_a_grounded_draft(services: Services) -> None:
+    _, escalation = await escalated(
+        services,
+        "Where is my order #LK-48213? I ordered a week ago, email jo.bloggs@example.com",
+        "I want a human now, this is ridiculous!!",
+    )
+    card = (await services.engine.card(escalation.id)).to_json()
+    summary = card["summary"]
+    assert "Order LK-48213" in summary["key_facts"]
+    assert "Email j***@example.com" in summary["key_facts"], "emails are masked by default"
+    assert "jo.bloggs@example.com" not in str(card["transcript"])
+    assert summary["sentiment"] == "negative" and summary["trend"] == "rising"
+    assert "Where is my order" in summary["goal"]
+    assert set(card["reasons"]) >= {"human_request", "frustration"}
+    assert card["articles"] and card["draft"].startswith("Hi, I'm sorry")
+    assert "LK-48213" in card["draft"], "the draft uses the customer's own facts"
+    assert card["actions"][:3] == ["approve", "send", "take_over"]
+
+
+async def test_the_bot_stays_silent_while_escalated(services: Services) -> None:
+    conversation_id, first = await escalated(services, "I need to talk to a person")
+    await say(services.engine, conversation_id, "How long do refunds take?")
+    assert await kinds(services, conversation_id) == ["customer", "escalated", "customer"]
+    updated = await services.store.escalation(first.id)
+    assert updated is not None and updated.draft_version == 2
+    assert "3 working days" in updated.draft, "the draft follows the new question"
+
+
+# -- agents --------------------------------------------------------------------------------------
+async def test_approve_sends_the_draft_once_and_returns_to_the_bot(services: Services) -> None:
+    conversation_id, escalation = await escalated(services, "I need to talk to a person")
+    async with services.bus.subscribe(customer_topic(conversation_id)) as events:
+        first, second = await asyncio.gather(
+            services.engine.act(escalation.id, action(ActionKind.APPROVE)),
+            services.engine.act(escalation.id, action(ActionKind.APPROVE)),
+        )
+        received = await asyncio.wait_for(anext(events), 1)
+    assert sorted([first.outcome, second.outcome]) == ["done", "duplicate"]
+    assert received["type"] == "agent_message" and received["text"] == escalation.draft
+    assert (await kinds(services, conversation_id)).count("agent_message") == 1
+    conversation = await services.store.conversation(conversation_id)
+    assert conversation is not None and conversation.state is State.BOT
+    retry = await services.engine.act(escalation.id, action(ActionKind.APPROVE))
+    assert retry.outcome == "duplicate"
+
+
+async def test_an_edited_reply_is_sent_and_becomes_a_suggestion(services: Services) -> None:
+    conversation_id, escalation = await escalated(
+        services, "I want a person: do you deliver to Mars?"
+    )
+    edited = "We don't ship to Mars yet, but gift cards work worldwide."
+    result = await services.engine.act(escalation.id, action(ActionKind.SEND, text=edited))
+    assert result.outcome == "done"
+    messages = await services.store.messages(conversation_id)
+    assert messages[-1].text == edited and messages[-1].author == "Alice"
+    [suggestion] = await services.store.suggestions()
+    assert suggestion.question == "I want a person: do you deliver to Mars?"
+    assert suggestion.answer == edited, "kept for review, never ingested automatically"
+    again = await services.engine.act(escalation.id, action(ActionKind.SEND, text=edited))
+    assert again.outcome == "duplicate"
+
+
+async def test_take_over_silences_the_bot_and_assists_the_agent(services: Services) -> None:
+    conversation_id, escalation = await escalated(services, "Let me speak to an agent")
+    assert (
+        await services.engine.act(escalation.id, action(ActionKind.TAKE_OVER))
+    ).outcome == "done"
+    await say(services.engine, conversation_id, "How long do refunds take?")
+    await say(services.engine, conversation_id, "Still nothing?? This is RIDICULOUS, useless!!")
+    public = await kinds(services, conversation_id)
+    assert public == ["customer", "escalated", "agent_joined", "customer", "customer"]
+    internal = await kinds(services, conversation_id, internal=True)
+    assert "suggestion" in internal and "warning" in internal
+    reply = await services.engine.act(escalation.id, action(ActionKind.SEND, text="On it!"))
+    assert reply.outcome == "done"
+    refused = await services.engine.act(escalation.id, action(ActionKind.SEND, "Bob", "Hi"))
+    assert refused.outcome == "refused" and refused.holder == "Alice"
+
+
+async def test_two_agents_race_to_take_over_and_one_wins(services: Services) -> None:
+    _, escalation = await escalated(services, "I want a human")
+    results = await asyncio.gather(
+        *(
+            services.engine.act(escalation.id, action(ActionKind.TAKE_OVER, name))
+            for name in ("Alice", "Bob", "Carol")
+        )
+    )
+    outcomes = sorted(r.outcome for r in results)
+    assert outcomes == ["done", "refused", "refused"]
+    winner = next(r for r in results if r.outcome == "done")
+    holder = (await services.store.conversation(escalation.conversation_id)).holder  # type: ignore[union-attr]
+    assert all(r.holder == holder for r in results if r.outcome == "refused")
+    assert winner.escalation is not None and winner.escalation.holder == holder
+
+
+async def test_hand_back_then_resolve_then_reopen(services: Services) -> None:
+    conversation_id, escalation = await escalated(services, "I want a human")
+    await services.engine.act(escalation.id, action(ActionKind.TAKE_OVER))
+    hand_back = await services.engine.act(escalation.id, action(ActionKind.HAND_BACK))
+    assert hand_back.outcome == "done"
+    await say(services.engine, conversation_id, "How long do refunds take?")
+    assert (await kinds(services, conversation_id))[-1] == "answer", "the bot answers again"
+    assert (await services.engine.act(escalation.id, action(ActionKind.RESOLVE))).outcome == "done"
+    assert (await services.engine.act(escalation.id, action(ActionKind.RESOLVE))).outcome == (
+        "duplicate"
+    )
+    await say(services.engine, conversation_id, "How long do refunds take?")
+    conversation = await services.store.conversation(conversation_id)
+    assert conversation is not None and conversation.state is State.BOT
+    history = [
+        (h.actor, h.action, h.from_state, h.to_state)
+        for h in await services.store.audit(conversation_id)
+    ]
+    assert history == [
+        ("bot", "escalate", "bot", "escalated"),
+        ("Alice", "take_over", "escalated", "agent"),
+        ("Alice", "hand_back", "agent", "bot"),
+        ("Alice", "resolve", "bot", "resolved"),
+        ("customer", "reopen", "resolved", "bot"),
+    ]
+    assert all(h.channel in ("desk", "bot") for h in await services.store.audit(conversation_id))
+
+
+async def test_regenerate_makes_a_new_draft_once_per_click(services: Services) -> None:
+    _, escalation = await escalated(services, "I want a person. How do refunds and returns work?")
+    first, second = await asyncio.gather(
+        services.engine.act(escalation.id, action(ActionKind.REGENERATE)),
+        services.engine.act(escalation.id, action(ActionKind.REGENERATE)),
+    )
+    assert sorted([first.outcome, second.outcome]) == ["done", "duplicate"]
+    updated = await services.store.escalation(escalation.id)
+    assert updated is not None and updated.draft_version == 2
+    assert updated.draft != escalation.draft
+
+
+async def test_bad_actions_are_refused_clearly(services: Services) -> None:
+    _, escalation = await escalated(services, "I want a human")
+    with pytest.raises(InvalidAction, match="no text"):
+        await services.engine.act(escalation.id, action(ActionKind.SEND, text="   "))
+    with pytest.raises(UnknownConversation, match="unknown escalation 'nope'"):
+        await services.engine.act("nope", action(ActionKind.APPROVE))
+    await services.engine.act(escalation.id, action(ActionKind.RESOLVE))
+    late = await services.engine.act(escalation.id, action(ActionKind.TAKE_OVER))
+    assert late.outcome == "refused"
+
+
+async def test_a_message_left_unhandled_by_a_crash_is_handled_on_recovery(
+    services: Services,
+) -> None:
+    conversation, _ = await services.engine.start("web")
+    await services.engine.receive(conversation.id, "How long do refunds take?")  # then "crash"
+    assert len(await services.store.unhandled_messages()) == 1
+    assert await services.engine.recover() == 1
+    assert await kinds(services, conversation.id) == ["customer", "answer"]
+    assert await services.store.unhandled_messages() == []
