@@ -1,0 +1,66 @@
+"""Run ``tandem`` as a real process (the console script), as an operator would."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+TANDEM = shutil.which("tandem") or "tandem"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def tandem_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
+    env.update({"TANDEM_KNOWLEDGE__DATA_DIR": str(data_dir), **settings})
+    return env
+
+
+def run_cli(env: Mapping[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [TANDEM, *args], env=dict(env), capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@contextmanager
+def serving(env: Mapping[str, str], log: Path, timeout: float = 180) -> Iterator[str]:
+    """Start ``tandem serve`` on a free port; yield its base URL once ``/healthz`` answers."""
+    port = free_port()
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [TANDEM, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=dict(env),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert process.poll() is None, f"tandem serve exited:\n{log.read_text()}"
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, f"no /healthz in {timeout}s:\n{log.read_text()}"
+                time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -1,0 +1,181 @@
+"""One contract suite for every ConversationStore backend: SQLite and Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg  # type: ignore[import-untyped]
+import pytest
+import pytest_asyncio
+
+from bot.conversation import (
+    AuditEntry,
+    Escalation,
+    EscalationStatus,
+    Kind,
+    State,
+    Summary,
+)
+from bot.errors import StoreConflict, UnknownConversation
+from bot.ports import AgentAccount, Change, NewMessage
+from integrations.storage import SqlStore, open_store
+from tests.backing_services import require
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgres"])
+async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'contract.db'}"
+        return
+    require("postgres")
+    name = f"tandem_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(host="127.0.0.1", user="postgres", database="postgres")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest_asyncio.fixture()
+async def store(store_url: str) -> AsyncIterator[SqlStore]:
+    opened = await open_store(store_url)
+    yield opened
+    await opened.close()
+
+
+def escalation_for(conversation_id: str, created: datetime = NOW) -> Escalation:
+    return Escalation(
+        id=uuid.uuid4().hex,
+        conversation_id=conversation_id,
+        status=EscalationStatus.OPEN,
+        reasons=("low_confidence",),
+        summary=Summary("unknown", "Where is my order?", "neutral", "steady", ("Order 1234",)),
+        articles=(),
+        draft="Hi",
+        draft_version=1,
+        created_at=created,
+    )
+
+
+async def test_messages_are_ordered_filtered_and_paged(store: SqlStore) -> None:
+    conversation = await store.create_conversation("c1", "web", "hash", None)
+    first = await store.add_customer_message("c1", "hello")
+    await store.apply(
+        Change(
+            conversation,
+            messages=(
+                NewMessage(Kind.SUGGESTION, "internal"),
+                NewMessage(Kind.ANSWER, "hi there"),
+            ),
+            handled=first.id,
+        )
+    )
+    public = await store.messages("c1")
+    assert [m.kind for m in public] == [Kind.CUSTOMER, Kind.ANSWER]
+    assert [m.kind for m in await store.messages("c1", internal=True)] == [
+        Kind.CUSTOMER,
+        Kind.SUGGESTION,
+        Kind.ANSWER,
+    ]
+    assert [m.text for m in await store.messages("c1", after=first.id)] == ["hi there"]
+    assert await store.unhandled_messages() == []
+    assert public[0].created_at.tzinfo is not None
+    with pytest.raises(UnknownConversation):
+        await store.add_customer_message("nope", "hi")
+
+
+async def test_changes_compare_and_set_on_the_version(store: SqlStore) -> None:
+    conversation = await store.create_conversation("c1", "web", "hash", None)
+    taken = replace(conversation, state=State.AGENT, holder="Alice")
+    other = replace(conversation, state=State.AGENT, holder="Bob")
+    results = await asyncio.gather(
+        store.apply(Change(taken)), store.apply(Change(other)), return_exceptions=True
+    )
+    assert sum(isinstance(r, StoreConflict) for r in results) == 1
+    stored = await store.conversation("c1")
+    assert stored is not None and stored.version == 1 and stored.holder in ("Alice", "Bob")
+
+
+async def test_a_dedupe_key_writes_once(store: SqlStore) -> None:
+    conversation = await store.create_conversation("c1", "web", "hash", None)
+    change = Change(
+        conversation, messages=(NewMessage(Kind.AGENT_MESSAGE, "once"),), dedupe_key="approve:e1:1"
+    )
+    assert (await store.apply(change)).applied
+    fresh = await store.conversation("c1")
+    assert fresh is not None
+    assert not (await store.apply(replace(change, conversation=fresh))).applied
+    assert [m.text for m in await store.messages("c1")] == ["once"]
+    assert await store.has_key("approve:e1:1")
+
+
+async def test_escalations_audit_and_gaps(store: SqlStore) -> None:
+    conversation = await store.create_conversation("c1", "web", "hash", None)
+    older = escalation_for("c1", NOW)
+    newer = escalation_for("c1", NOW + timedelta(minutes=1))
+    entry = AuditEntry("c1", "bot", "bot", "escalate", NOW, older.id, "bot", "escalated")
+    await store.apply(Change(conversation, escalation=older, audit=(entry,)))
+    conversation = await store.conversation("c1")
+    assert conversation is not None
+    await store.apply(Change(conversation, escalation=newer))
+    assert [e.id for e in await store.escalations([EscalationStatus.OPEN])] == [older.id, newer.id]
+    active = await store.active_escalation("c1")
+    assert (
+        active is not None and active.id == newer.id and active.summary.key_facts == ("Order 1234",)
+    )
+    conversation = await store.conversation("c1")
+    assert conversation is not None
+    await store.apply(
+        Change(
+            conversation,
+            escalation=replace(
+                older, status=EscalationStatus.RESOLVED, draft="Bye", draft_version=2
+            ),
+        )
+    )
+    updated = await store.escalation(older.id)
+    assert updated is not None and (updated.status, updated.draft) == (
+        EscalationStatus.RESOLVED,
+        "Bye",
+    )
+    assert [a.action for a in await store.audit("c1")] == ["escalate"]
+    assert await store.escalated_questions("low_confidence") == ["Where is my order?"]
+
+
+async def test_suggestions_accounts_and_sessions(store: SqlStore) -> None:
+    conversation = await store.create_conversation("c1", "web", "hash", None)
+    await store.apply(Change(conversation, suggestion=("Q?", "A.", "Alice")))
+    [suggestion] = await store.suggestions()
+    assert await store.set_suggestion_status(suggestion.id, "pending", "accepted")
+    assert not await store.set_suggestion_status(suggestion.id, "pending", "accepted")
+    await store.add_agent(AgentAccount("alice", "Alice", "h1"))
+    await store.add_agent(AgentAccount("alice", "Alice B.", "h2"))
+    assert await store.agent("alice") == AgentAccount("alice", "Alice B.", "h2")
+    await store.create_session("s1", "alice", NOW + timedelta(hours=1))
+    assert await store.session_agent("s1", NOW) is not None
+    assert await store.session_agent("s1", NOW + timedelta(hours=2)) is None, "expired"
+    await store.delete_session("s1")
+    assert await store.session_agent("s1", NOW) is None
+
+
+async def test_a_restart_loses_nothing(store_url: str) -> None:
+    store = await open_store(store_url)
+    await store.create_conversation("c1", "web", "hash", "Jo")
+    message = await store.add_customer_message("c1", "stored before the 202")
+    await store.close()
+    reopened = await open_store(store_url)  # migrations run again: a no-op
+    try:
+        assert [m.id for m in await reopened.unhandled_messages()] == [message.id]
+        conversation = await reopened.conversation("c1")
+        assert conversation is not None and conversation.customer == "Jo"
+    finally:
+        await reopened.close()
