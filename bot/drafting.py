@@ -14,6 +14,8 @@ from bot.facts import key_facts
 from bot.model import REASON_LABELS, ArticleMatch, EscalationReason, Retrieval
 
 MAX_PASSAGE_CHARS = 900
+_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+_EMPHASIS = re.compile(r"(?<!\w)(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1(?!\w)")
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,13 @@ def passage_text(match: ArticleMatch) -> str:
         return match.title
     first, _, rest = match.passages[0].partition("\n")
     heading = first.strip().startswith(match.title) or " › " in first
-    return rest.strip() if heading and rest.strip() else match.passages[0]
+    return plain_text(rest.strip() if heading and rest.strip() else match.passages[0])
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown emphasis, code marks and links as plain text, for chat bubbles and drafts."""
+    text = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", markdown)
+    return _EMPHASIS.sub(r"\2", text).replace("`", "")
 
 
 def sentiment_of(scores: Sequence[float]) -> tuple[str, str]:
@@ -97,8 +105,9 @@ def sentiment_of(scores: Sequence[float]) -> tuple[str, str]:
 
 
 def goal_of(question: Sequence[str], everything: Sequence[str] = ()) -> str:
-    """The customer's goal in one sentence, in their words: a question still open, else
-    their latest real question, else their most substantial sentence."""
+    """The customer's goal in one sentence, in their words: a question still open, else an
+    open sentence that names a fact (an order, an email), else their latest real question,
+    else their most substantial open sentence."""
 
     def sentences(texts: Sequence[str]) -> list[str]:
         return [s.strip() for t in texts for s in re.split(r"(?<=[.?!])\s+", t) if s.strip()]
@@ -107,9 +116,11 @@ def goal_of(question: Sequence[str], everything: Sequence[str] = ()) -> str:
         return [s for s in sentences(texts) if s.endswith("?") and len(s.split()) >= 3]
 
     open_sentences = sentences(question)
+    with_facts = [s for s in open_sentences if key_facts([s], mask=False)]
     substantial = [s for s in open_sentences if len(s.split()) >= 4]
     candidates = (
         questions(question)[:1]
+        or with_facts[:1]
         or questions(everything)[-1:]
         or substantial[:1]
         or open_sentences[:1]

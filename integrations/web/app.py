@@ -16,12 +16,13 @@ from integrations.metrics import CONTENT_TYPE
 from integrations.web import customer, desk
 from integrations.web.http import (
     MAX_BODY_BYTES,
-    RateLimiter,
+    close_sockets,
     json_errors,
     json_object,
     text_field,
 )
-from integrations.web.keys import LIMITER, SERVICES, TASKS, in_background
+from integrations.web.keys import LIMITER, SERVICES, SOCKETS, TASKS, in_background
+from integrations.web.limits import RateLimiter
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -77,6 +78,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[json_errors])
     app[LIMITER] = RateLimiter(settings.server.rate_limit_per_minute)
     app[TASKS] = set()
+    app[SOCKETS] = set()
 
     async def start(app: web.Application) -> None:
         app[SERVICES] = services or await build_services(settings)
@@ -92,6 +94,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
             await app[SERVICES].close()
 
     app.on_startup.append(start)
+    app.on_shutdown.append(close_sockets)
     app.on_cleanup.append(stop)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)

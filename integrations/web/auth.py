@@ -13,7 +13,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from bot.engine import hash_secret
 from bot.ports import AgentAccount, ConversationStore
-from integrations.web.http import ApiError, bearer
+from integrations.web.errors import ApiError
+from integrations.web.http import bearer
 
 COOKIE = "tandem_desk"
 _hasher = PasswordHasher()

@@ -8,7 +8,8 @@ from aiohttp import web
 
 from bot.conversation import Message
 from bot.engine import customer_topic
-from integrations.web.http import ApiError, bearer, json_object, stream_events, text_field
+from integrations.web.errors import ApiError
+from integrations.web.http import bearer, json_object, stream_events, text_field
 from integrations.web.keys import LIMITER, SERVICES, in_background
 
 logger = logging.getLogger(__name__)

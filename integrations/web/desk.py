@@ -11,7 +11,8 @@ from bot.drafting import reason_labels
 from bot.engine import AGENTS_TOPIC, hash_secret
 from integrations.learning import accept_suggestion, reject_suggestion
 from integrations.web.auth import COOKIE, current_agent, session_token, sign_in
-from integrations.web.http import ApiError, json_object, stream_events, text_field
+from integrations.web.errors import ApiError
+from integrations.web.http import json_object, stream_events, text_field
 from integrations.web.keys import SERVICES
 
 routes = web.RouteTableDef()

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.typedefs import Handler
 
 from bot.errors import IllegalTransition, InvalidAction, UnknownConversation
+from integrations.web.errors import ApiError, error
+from integrations.web.keys import SOCKETS
 
 MAX_BODY_BYTES = 64 * 1024
-
-
-class ApiError(Exception):
-    """An error with an HTTP status and a machine-readable code."""
-
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status, self.code, self.extra = status, code, extra
-
-
-def error(status: int, code: str, message: str, **extra: Any) -> web.Response:
-    """A JSON error body: ``{"error": {"code", "message", …}}``."""
-    body = {"error": {"code": code, "message": message, **extra}}
-    headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else None
-    return web.json_response(body, status=status, headers=headers)
 
 
 @web.middleware
@@ -82,24 +67,6 @@ def bearer(request: web.Request) -> str | None:
     return header[7:].strip() if header.lower().startswith("bearer ") else None
 
 
-class RateLimiter:
-    """A sliding window per key (one replica's view; each replica limits its own traffic)."""
-
-    def __init__(self, limit: int, window_s: float = 60.0) -> None:
-        self.limit, self.window = limit, window_s
-        self._hits: defaultdict[str, deque[float]] = defaultdict(deque)
-
-    def check(self, key: str) -> None:
-        now = time.monotonic()
-        hits = self._hits[key]
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            retry = int(hits[0] + self.window - now) + 1
-            raise ApiError(429, "rate_limited", "too many messages; slow down", retry_after=retry)
-        hits.append(now)
-
-
 async def stream_events(
     request: web.Request,
     events: AsyncIterator[dict[str, Any]],
@@ -109,6 +76,8 @@ async def stream_events(
     ``id`` at or below the last one sent are skipped, so a reconnect sees nothing twice."""
     socket = web.WebSocketResponse(heartbeat=25)
     await socket.prepare(request)
+    sockets: set[web.WebSocketResponse] = request.app[SOCKETS]
+    sockets.add(socket)
     last = 0
     for item in await backlog():
         await socket.send_json(item)
@@ -130,6 +99,14 @@ async def stream_events(
             if message.type is WSMsgType.TEXT and message.data == "ping":
                 await socket.send_str("pong")
     finally:
+        sockets.discard(socket)
         sender.cancel()
         await asyncio.gather(sender, return_exceptions=True)
     return socket
+
+
+async def close_sockets(app: web.Application) -> None:
+    """On shutdown, tell every client to reconnect (to this replica later, or another)."""
+    sockets: set[web.WebSocketResponse] = app[SOCKETS]
+    for socket in list(sockets):
+        await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")

@@ -10,11 +10,12 @@ from typing import Any
 from aiohttp import web
 
 from integrations.composition import Services
-from integrations.web.http import RateLimiter
+from integrations.web.limits import RateLimiter
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
-LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter", RateLimiter)
+LIMITER = web.AppKey("limiter", RateLimiter)
 logger = logging.getLogger(__name__)
+SOCKETS = web.AppKey[set[web.WebSocketResponse]]("sockets")
 TASKS = web.AppKey[set[asyncio.Task[None]]]("tasks")
 
 
