@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,6 +74,17 @@ class SqlStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # SQLite allows one writer: queueing writers here avoids its busy-wait sleeps.
+        self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        if self._writer is None:
+            async with self.engine.begin() as connection:
+                yield connection
+            return
+        async with self._writer, self.engine.begin() as connection:
+            yield connection
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -94,7 +107,7 @@ class SqlStore:
             "created_at": now,
             "updated_at": now,
         }
-        async with self.engine.begin() as connection:
+        async with self._write() as connection:
             await connection.execute(insert(conversations).values(row))
         return codec.conversation(row)
 
@@ -109,7 +122,7 @@ class SqlStore:
         return str(row["secret_hash"]) if row else None
 
     async def add_customer_message(self, conversation_id: str, text: str) -> Message:
-        async with self.engine.begin() as connection:
+        async with self._write() as connection:
             exists = await connection.scalar(
                 select(conversations.c.id).where(conversations.c.id == conversation_id)
             )
@@ -139,7 +152,7 @@ class SqlStore:
     async def apply(self, change: Change) -> Applied:
         now = _now()
         try:
-            async with self.engine.begin() as connection:
+            async with self._write() as connection:
                 if change.dedupe_key:
                     await connection.execute(
                         insert(action_keys).values(key=change.dedupe_key[:255], created_at=now)
@@ -276,7 +289,7 @@ class SqlStore:
         return [KnowledgeSuggestion(**r) for r in await self._all(query)]
 
     async def set_suggestion_status(self, suggestion_id: int, old: str, new: str) -> bool:
-        async with self.engine.begin() as connection:
+        async with self._write() as connection:
             result = await connection.execute(
                 update(suggestions)
                 .where(suggestions.c.id == suggestion_id, suggestions.c.status == old)
@@ -286,7 +299,7 @@ class SqlStore:
 
     # -- desk accounts -------------------------------------------------------------------------
     async def add_agent(self, account: AgentAccount) -> None:
-        async with self.engine.begin() as connection:
+        async with self._write() as connection:
             updated = await connection.execute(
                 update(agents)
                 .where(agents.c.username == account.username)
@@ -311,7 +324,7 @@ class SqlStore:
         )
 
     async def create_session(self, token_hash: str, username: str, expires: datetime) -> None:
-        async with self.engine.begin() as connection:
+        async with self._write() as connection:
             await connection.execute(
                 insert(sessions).values(
                     token_hash=token_hash, username=username, expires_at=expires
@@ -331,7 +344,7 @@ class SqlStore:
         )
 
     async def delete_session(self, token_hash: str) -> None:
-        async with self.engine.begin() as connection:
+        async with self._write() as connection:
             await connection.execute(sessions.delete().where(sessions.c.token_hash == token_hash))
 
     async def count(self, table: str) -> int:
