@@ -17,6 +17,7 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
     shared: list[structlog.types.Processor] = [
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),
         structlog.processors.TimeStamper(fmt="iso"),
     ]
     structlog.configure(

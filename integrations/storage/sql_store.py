@@ -349,7 +349,12 @@ class SqlStore:
 
     async def count(self, table: str) -> int:
         """Rows in a table (for tests and stats)."""
-        tables = {"conversations": conversations, "messages": messages, "escalations": escalations}
+        tables = {
+            "conversations": conversations,
+            "messages": messages,
+            "escalations": escalations,
+            "agents": agents,
+        }
         async with self.engine.connect() as connection:
             return int(
                 await connection.scalar(select(func.count()).select_from(tables[table])) or 0

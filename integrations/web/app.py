@@ -83,6 +83,8 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     async def start(app: web.Application) -> None:
         app[SERVICES] = services or await build_services(settings)
         in_background(app, _recover(app[SERVICES]))
+        if not await app[SERVICES].store.count("agents"):
+            logger.warning("no desk agents yet: create one with `tandem agents add NAME`")
         logger.info("tandem ready", extra={"articles": app[SERVICES].knowledge_base.store.count()})
 
     async def stop(app: web.Application) -> None:
