@@ -277,7 +277,7 @@ class ConversationEngine:
         applied = await self.store.apply(
             Change(conversation, escalation=updated, messages=tuple(notes), handled=message.id)
         )
-        await self.publish_agents("message", updated, applied.messages)
+        await self.publish_agents("message", updated, (message, *applied.messages))
 
     def _assist(self, decision: Decision, context: DraftContext) -> list[NewMessage]:
         notes = []

@@ -66,8 +66,14 @@ class SlackSettings(BaseModel):
     app_token: SecretStr | None = Field(default=None, description="For Socket Mode.")
     socket_mode: bool = False
     api_url: str = "https://slack.com/api/"
-    default_channel: str | None = None
+    default_channel: str | None = Field(default=None, description="Where cards go by default.")
+    routes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Intent (article title or id) or escalation reason → channel id.",
+    )
+    mention_group: str | None = Field(default=None, description="User group id to mention.")
     admin_user_ids: list[str] = Field(default_factory=list)
+    admin_group: str | None = Field(default=None, description="User group whose members admin.")
 
     @property
     def enabled(self) -> bool:

@@ -78,7 +78,8 @@ class SqlStore:
         self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction (queued behind other writers on SQLite)."""
         if self._writer is None:
             async with self.engine.begin() as connection:
                 yield connection
@@ -107,7 +108,7 @@ class SqlStore:
             "created_at": now,
             "updated_at": now,
         }
-        async with self._write() as connection:
+        async with self.transaction() as connection:
             await connection.execute(insert(conversations).values(row))
         return codec.conversation(row)
 
@@ -122,7 +123,7 @@ class SqlStore:
         return str(row["secret_hash"]) if row else None
 
     async def add_customer_message(self, conversation_id: str, text: str) -> Message:
-        async with self._write() as connection:
+        async with self.transaction() as connection:
             exists = await connection.scalar(
                 select(conversations.c.id).where(conversations.c.id == conversation_id)
             )
@@ -152,7 +153,7 @@ class SqlStore:
     async def apply(self, change: Change) -> Applied:
         now = _now()
         try:
-            async with self._write() as connection:
+            async with self.transaction() as connection:
                 if change.dedupe_key:
                     await connection.execute(
                         insert(action_keys).values(key=change.dedupe_key[:255], created_at=now)
@@ -289,7 +290,7 @@ class SqlStore:
         return [KnowledgeSuggestion(**r) for r in await self._all(query)]
 
     async def set_suggestion_status(self, suggestion_id: int, old: str, new: str) -> bool:
-        async with self._write() as connection:
+        async with self.transaction() as connection:
             result = await connection.execute(
                 update(suggestions)
                 .where(suggestions.c.id == suggestion_id, suggestions.c.status == old)
@@ -299,7 +300,7 @@ class SqlStore:
 
     # -- desk accounts -------------------------------------------------------------------------
     async def add_agent(self, account: AgentAccount) -> None:
-        async with self._write() as connection:
+        async with self.transaction() as connection:
             updated = await connection.execute(
                 update(agents)
                 .where(agents.c.username == account.username)
@@ -324,7 +325,7 @@ class SqlStore:
         )
 
     async def create_session(self, token_hash: str, username: str, expires: datetime) -> None:
-        async with self._write() as connection:
+        async with self.transaction() as connection:
             await connection.execute(
                 insert(sessions).values(
                     token_hash=token_hash, username=username, expires_at=expires
@@ -344,7 +345,7 @@ class SqlStore:
         )
 
     async def delete_session(self, token_hash: str) -> None:
-        async with self._write() as connection:
+        async with self.transaction() as connection:
             await connection.execute(sessions.delete().where(sessions.c.token_hash == token_hash))
 
     async def count(self, table: str) -> int:

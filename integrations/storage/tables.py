@@ -141,3 +141,16 @@ sessions = Table(
     Column("username", String(64), ForeignKey("agents.username"), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
 )
+
+channel_posts = Table(
+    "channel_posts",
+    metadata,
+    Column("escalation_id", String(64), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # slack | teams
+    Column("channel", String(255), nullable=False),
+    Column("ref", String(255)),  # Slack message ts, Teams activity id; NULL until posted
+    Column("extra", JSON, nullable=False),  # e.g. a Teams conversation reference
+    Column("claimed_at", UtcDateTime, nullable=False),
+    Column("posted_at", UtcDateTime),
+    Index("ix_channel_posts_ref", "kind", "channel", "ref"),
+)

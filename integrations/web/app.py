@@ -14,6 +14,7 @@ from config import Settings
 from integrations.composition import Services, build_services
 from integrations.metrics import CONTENT_TYPE
 from integrations.web import customer, desk
+from integrations.web.errors import error
 from integrations.web.http import (
     MAX_BODY_BYTES,
     close_sockets,
@@ -21,7 +22,7 @@ from integrations.web.http import (
     json_object,
     text_field,
 )
-from integrations.web.keys import LIMITER, SERVICES, SOCKETS, TASKS, in_background
+from integrations.web.keys import LIMITER, SERVICES, SLACK, SOCKETS, TASKS, in_background
 from integrations.web.limits import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -82,12 +83,15 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
 
     async def start(app: web.Application) -> None:
         app[SERVICES] = services or await build_services(settings)
+        await _start_slack(app)
         in_background(app, _recover(app[SERVICES]))
         if not await app[SERVICES].store.count("agents"):
             logger.warning("no desk agents yet: create one with `tandem agents add NAME`")
         logger.info("tandem ready", extra={"articles": app[SERVICES].knowledge_base.store.count()})
 
     async def stop(app: web.Application) -> None:
+        if SLACK in app:
+            await app[SLACK].close()
         tasks: set[asyncio.Task[None]] = app[TASKS]
         pending = list(tasks)
         if pending:
@@ -103,10 +107,33 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app.router.add_post("/api/ask", ask)
     app.router.add_routes(customer.routes)
     app.router.add_routes(desk.routes)
+    app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/", page("index.html"))
     app.router.add_get("/desk", page("desk.html"))
     app.router.add_static("/static/", STATIC)
     return app
+
+
+async def _start_slack(app: web.Application) -> None:
+    slack = app[SERVICES].settings.slack
+    if not slack.enabled:
+        logger.info("Slack is off (set TANDEM_SLACK__BOT_TOKEN and TANDEM_SLACK__SIGNING_SECRET)")
+        return
+    from integrations.slack.app import SlackChannel
+
+    channel = SlackChannel(services=app[SERVICES])
+    await channel.start()
+    app[SLACK] = channel
+    logger.info("Slack is on", extra={"api": slack.api_url, "socket_mode": slack.socket_mode})
+    if slack.socket_mode:
+        await channel.connect_socket_mode()
+
+
+async def slack_events(request: web.Request) -> web.Response:
+    """``POST /slack/events``; a 404 JSON error while Slack is off."""
+    if SLACK not in request.app:
+        return error(404, "slack_off", "Slack is not configured on this server")
+    return await request.app[SLACK].handle(request)
 
 
 async def _recover(services: Services) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -15,6 +15,17 @@ from integrations.web.limits import RateLimiter
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
 LIMITER = web.AppKey("limiter", RateLimiter)
 logger = logging.getLogger(__name__)
+
+
+class ChannelAdapter(Protocol):
+    """An agent channel mounted on the server (Slack, Teams)."""
+
+    async def handle(self, request: web.Request) -> web.Response: ...
+
+    async def close(self) -> None: ...
+
+
+SLACK = web.AppKey("slack", ChannelAdapter)  # present when Slack is on
 SOCKETS = web.AppKey[set[web.WebSocketResponse]]("sockets")
 TASKS = web.AppKey[set[asyncio.Task[None]]]("tasks")
 

@@ -1,0 +1,152 @@
+"""Knowledge admin commands shared by chat channels (Slack's ``/kb``, Teams' ``kb …``): each
+returns a title and lines of text; the channel renders them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from integrations.composition import Services
+from integrations.learning import accept_suggestion
+
+HELP = [
+    "`add` — add an article (a title and an answer)",
+    "`search QUESTION` — what the bot would answer, with confidence",
+    "`show ID` · `remove ID` · `list` · `stats`",
+    "`suggestions` — answers agents edited · `accept ID` — ingest one",
+    "`gaps` — recent questions that escalated for low confidence",
+]
+COMMANDS = {
+    "add",
+    "search",
+    "show",
+    "remove",
+    "list",
+    "stats",
+    "suggestions",
+    "accept",
+    "gaps",
+    "help",
+}
+
+
+@dataclass(frozen=True)
+class Reply:
+    title: str
+    lines: list[str]
+
+
+def parse(text: str) -> tuple[str, str]:
+    """``"search where is my parcel"`` → ``("search", "where is my parcel")``."""
+    name, _, rest = text.strip().partition(" ")
+    return (name.lower() or "help"), rest.strip()
+
+
+async def run(services: Services, name: str, argument: str, author: str) -> Reply:
+    """Run one admin command. ``add`` takes ``"title" answer…``."""
+    kb = services.knowledge_base
+    if name == "search":
+        if not argument:
+            return Reply("Usage", ["`search QUESTION`"])
+        decision = await asyncio.to_thread(services.engine.responder.respond, argument)
+        r = decision.retrieval
+        head = (
+            f"decision: {decision.action} (confidence {r.confidence:.2f}, threshold "
+            f"{r.threshold:.2f})"
+        )
+        return Reply(
+            f"Search: {argument}",
+            [head]
+            + [
+                f"{i}. {m.title} [{m.article_id}] similarity {m.similarity:.2f}"
+                for i, m in enumerate(r.matches, start=1)
+            ],
+        )
+    if name == "show":
+        article = (await asyncio.to_thread(kb.store.passages_by_article)).get(argument)
+        if article is None:
+            return Reply("Not found", [f"no article '{argument}'"])
+        return Reply(f"Article {argument}", [*article.passages])
+    if name == "remove":
+        removed = await asyncio.to_thread(kb.remove, argument)
+        return Reply(
+            "Removed" if removed else "Not found",
+            [
+                f"{removed} chunks of '{argument}' removed"
+                if removed
+                else f"no article '{argument}'"
+            ],
+        )
+    if name == "list":
+        articles = await asyncio.to_thread(kb.store.articles)
+        return Reply(
+            f"{len(articles)} articles",
+            [f"{a.id}: {a.title} ({a.questions} questions)" for a in articles[:200]],
+        )
+    if name == "stats":
+        stats = kb.stats()
+        return Reply(
+            "Knowledge base",
+            [
+                f"{stats.articles} articles, {stats.chunks} chunks, model {stats.embedding_model}",
+                f"threshold {stats.threshold:.3f} (target precision {stats.target_precision:.2f}; "
+                f"expected precision {stats.expected_precision:.2f}, deflection "
+                f"{stats.expected_deflection:.2f})",
+            ],
+        )
+    if name == "suggestions":
+        pending = await services.store.suggestions("pending")
+        return Reply(
+            f"{len(pending)} pending suggestions",
+            [f"#{s.id} from {s.agent}: Q: {s.question} → A: {s.answer}" for s in pending],
+        )
+    if name == "accept":
+        if not argument.isdigit():
+            return Reply("Usage", ["`accept ID` (see `suggestions`)"])
+        accepted = await accept_suggestion(services.store, kb, int(argument))
+        return Reply(
+            "Accepted" if accepted else "Not found",
+            [
+                f"suggestion #{argument} is now in the knowledge base"
+                if accepted
+                else f"no pending suggestion #{argument}"
+            ],
+        )
+    if name == "gaps":
+        gaps = await services.store.escalated_questions("low_confidence")
+        return Reply("Knowledge gaps (escalated for low confidence)", gaps)
+    if name == "add":
+        try:
+            title, *answer = shlex.split(argument)
+        except ValueError:
+            title, answer = "", []
+        if not title or not answer:
+            return Reply("Usage", ['`add "Title" the answer…`'])
+        article_id = await add_article(services, title, " ".join(answer), author)
+        return Reply("Added", [f"article '{article_id}' is in the knowledge base"])
+    return Reply("Tandem knowledge commands", HELP)
+
+
+async def add_article(services: Services, title: str, answer: str, author: str) -> str:
+    """Ingest an admin's article as an FAQ file (re-adding the same title replaces it)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60] or "article"
+    article_id = f"admin-{slug}"
+    folder: Path = services.knowledge_base.data_dir / "admin"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{article_id}.jsonl"
+    row = {
+        "id": article_id,
+        "question": title,
+        "answer": answer,
+        "title": title,
+        "tags": f"added-by:{author}",
+    }
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    report = await asyncio.to_thread(services.knowledge_base.ingest, [path])
+    if report.failed:
+        raise ValueError(report.failed[0][1])
+    return article_id

@@ -1,0 +1,222 @@
+"""Slack as an agent channel: a slack-bolt ``AsyncApp`` on the service's aiohttp server.
+
+Every click, modal and thread reply becomes one domain ``AgentAction``; bolt verifies each
+request's signature and we acknowledge before doing slow work (Slack's 3-second limit)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from html import unescape
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.conversation import ActionKind, AgentAction, State
+from bot.errors import TandemError
+from integrations.composition import Services
+from integrations.slack.blocks import edit_modal
+from integrations.slack.cards import SlackCards
+from integrations.slack.kb_command import KbCommand
+
+logger = logging.getLogger(__name__)
+BUTTONS = {
+    "tandem_approve": ActionKind.APPROVE,
+    "tandem_take_over": ActionKind.TAKE_OVER,
+    "tandem_regenerate": ActionKind.REGENERATE,
+    "tandem_hand_back": ActionKind.HAND_BACK,
+    "tandem_resolve": ActionKind.RESOLVE,
+}
+NOTE = re.compile(r"^\s*note:\s*", re.IGNORECASE)
+
+
+def web_client(services: Services) -> AsyncWebClient:
+    """A Web API client on the configured base URL that honours 429 ``Retry-After``."""
+    slack = services.settings.slack
+    assert slack.bot_token is not None
+    client = AsyncWebClient(token=slack.bot_token.get_secret_value(), base_url=slack.api_url)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    return client
+
+
+class SlackChannel:
+    """The Slack adapter: bolt listeners, the card relay and the /kb command.
+
+    Args:
+        services: The running service.
+    """
+
+    def __init__(self, *, services: Services) -> None:
+        slack = services.settings.slack
+        assert slack.signing_secret is not None
+        self.services = services
+        self.client = web_client(services)
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=slack.signing_secret.get_secret_value(),
+            request_verification_enabled=True,
+        )
+        self.cards = SlackCards(services=services, client=self.client)
+        self.kb = KbCommand(services=services, client=self.client)
+        self._names: dict[str, str] = {}
+        self._relay: asyncio.Task[None] | None = None
+        self._socket_mode: Any = None
+        self._register()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._relay = asyncio.create_task(self.cards.run(), name="slack-cards")
+
+    async def connect_socket_mode(self) -> None:
+        """Receive events over Socket Mode (``TANDEM_SLACK__APP_TOKEN``) instead of HTTP."""
+        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+        token = self.services.settings.slack.app_token
+        if token is None:
+            raise ValueError("Socket Mode needs TANDEM_SLACK__APP_TOKEN")
+        self._socket_mode = AsyncSocketModeHandler(self.app, token.get_secret_value())
+        await self._socket_mode.connect_async()
+
+    async def close(self) -> None:
+        if self._socket_mode is not None:
+            await self._socket_mode.close_async()
+        if self._relay is not None:
+            self._relay.cancel()
+            await asyncio.gather(self._relay, return_exceptions=True)
+        await self.cards.close()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """``POST /slack/events``: events, interactivity and slash commands."""
+        response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    # -- listeners -----------------------------------------------------------------------------
+    def _register(self) -> None:
+        app = self.app
+        app.action(re.compile("^tandem_(approve|take_over|regenerate|hand_back|resolve)$"))(
+            self.on_button
+        )
+        app.action("tandem_edit")(self.on_edit)
+        app.view("tandem_edit")(self.on_edit_submitted)
+        app.event("message")(self.on_message)
+        app.command("/kb")(self.kb.on_command)
+        app.view("tandem_kb_add")(self.kb.on_add_submitted)
+
+    async def on_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        escalation_id = action["value"]
+        kind = BUTTONS[action["action_id"]]
+        text = None
+        if kind is ActionKind.APPROVE:
+            typed = _draft_input(body)
+            card = await self.services.engine.card(escalation_id)
+            if typed is not None and typed.strip() and typed.strip() != card.draft.strip():
+                kind, text = ActionKind.SEND, typed  # "Send draft" sends what is in the box
+        await self._act(body, escalation_id, kind, text)
+
+    async def on_edit(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        card = await self.services.engine.card(action["value"])
+        await self.client.views_open(
+            trigger_id=body["trigger_id"], view=edit_modal(card, _draft_input(body))
+        )
+
+    async def on_edit_submitted(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        view = body["view"]
+        text = view["state"]["values"]["reply"]["text"]["value"] or ""
+        if not text.strip():
+            await ack(response_action="errors", errors={"reply": "Write a reply first."})
+            return
+        await ack()
+        await self._act(
+            body, view["private_metadata"], ActionKind.SEND, text, key=f"slack-view:{view['id']}"
+        )
+
+    async def on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """A reply in a card's thread: relayed to the customer if its author holds the
+        conversation, else kept as an internal note."""
+        thread = event.get("thread_ts")
+        if not thread or event.get("bot_id") or event.get("subtype") or not event.get("user"):
+            return
+        post = await self.cards.posts.by_ref(event["channel"], thread)
+        if post is None:
+            return
+        text = unescape(event.get("text", ""))
+        escalation = await self.services.store.escalation(post.escalation_id)
+        conversation = (
+            await self.services.store.conversation(escalation.conversation_id)
+            if escalation
+            else None
+        )
+        agent = await self._name(event["user"])
+        holds = (
+            conversation is not None
+            and conversation.state is State.AGENT
+            and (conversation.holder == agent)
+        )
+        kind = ActionKind.SEND if holds and not NOTE.match(text) else ActionKind.NOTE
+        action = AgentAction(
+            kind,
+            agent,
+            "slack",
+            NOTE.sub("", text) if kind is ActionKind.NOTE else text,
+            key=f"slack-msg:{event['channel']}:{event['ts']}",
+        )
+        try:
+            await self.services.engine.act(post.escalation_id, action)
+        except TandemError as failure:
+            logger.warning("a thread reply was not relayed", extra={"error": str(failure)})
+        await self.cards.update(post.escalation_id)
+
+    # -- helpers -------------------------------------------------------------------------------
+    async def _act(
+        self,
+        body: dict[str, Any],
+        escalation_id: str,
+        kind: ActionKind,
+        text: str | None,
+        key: str | None = None,
+    ) -> None:
+        user = body["user"]["id"]
+        agent = await self._name(user)
+        try:
+            result = await self.services.engine.act(
+                escalation_id, AgentAction(kind, agent, "slack", text, key)
+            )
+            message = result.message if result.outcome != "done" else None
+        except TandemError as failure:
+            message = str(failure)
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id"
+        )
+        if message and channel:
+            await self.client.chat_postEphemeral(channel=channel, user=user, text=message)
+        await self.cards.update(escalation_id)
+
+    async def _name(self, user: str) -> str:
+        """The agent's Slack display name (shown to customers); cached."""
+        if user not in self._names:
+            try:
+                info = await self.client.users_info(user=user)
+                profile = info["user"].get("profile", {})
+                self._names[user] = (
+                    profile.get("display_name") or info["user"].get("real_name") or user
+                )
+            except Exception:  # users:read missing or Slack down: the id still identifies
+                logger.warning("could not read a Slack user's name", extra={"user": user})
+                return user
+        return self._names[user]
+
+
+def _draft_input(body: dict[str, Any]) -> str | None:
+    values = (body.get("state") or {}).get("values") or {}
+    for block_id, inputs in values.items():
+        if block_id.startswith("draft:") and "draft" in inputs:
+            value = inputs["draft"].get("value")
+            return str(value) if value is not None else None
+    return None

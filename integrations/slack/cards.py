@@ -1,0 +1,155 @@
+"""Keep Slack in step with the engine: post a card for each escalation to its routed channel,
+update it in place after every change, and relay customer messages and live-assist notes into
+its thread. Posting failures are retried with backoff; the escalation stays on the desk."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.card import EscalationCard
+from bot.conversation import Kind, Message
+from bot.engine import AGENTS_TOPIC
+from config import SlackSettings
+from integrations.composition import Services
+from integrations.slack.blocks import clip, escalation_blocks, escape
+from integrations.storage.posts import PostStore
+
+logger = logging.getLogger(__name__)
+RETRY_DELAYS = (1, 2, 5, 10, 30, 60, 120, 300)
+THREAD_KINDS = {
+    Kind.CUSTOMER: "*Customer:* {text}",
+    Kind.SUGGESTION: ":bulb: *Assist (internal, not sent to the customer):* {text}",
+    Kind.WARNING: ":warning: *Frustration warning (internal):* {text}",
+}
+
+
+def route(card: EscalationCard, settings: SlackSettings) -> str | None:
+    """The channel for a card: the first routing rule that matches its intent, top article or
+    a reason, else the default channel."""
+    keys = [card.summary.intent, *(a.article_id for a in card.articles[:1]), *card.reasons]
+    for key in keys:
+        if key in settings.routes:
+            return settings.routes[key]
+    return settings.default_channel
+
+
+class SlackCards:
+    """Args:
+    services: The running service.
+    client: A Web API client (its base URL comes from ``TANDEM_SLACK__API_URL``).
+    """
+
+    def __init__(self, *, services: Services, client: AsyncWebClient) -> None:
+        self.services = services
+        self.settings = services.settings.slack
+        self.client = client
+        self.posts = PostStore(services.store, "slack")
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        """Follow the engine's agent events until cancelled; first retry unposted cards."""
+        for post in await self.posts.unposted():
+            self._spawn(self._post_with_retries(post.escalation_id, post.channel))
+        async with self.services.bus.subscribe(AGENTS_TOPIC) as events:
+            async for event in events:
+                try:
+                    await self.on_event(event)
+                except Exception:  # one bad event must not stop the relay
+                    logger.exception("slack relay failed", extra={"event": event})
+
+    async def on_event(self, event: dict[str, Any]) -> None:
+        escalation_id = str(event["escalation_id"])
+        if event["type"] == "opened":
+            card = await self.services.engine.card(escalation_id)
+            channel = route(card, self.settings)
+            if channel is None:
+                logger.error(
+                    "no Slack channel for an escalation; set TANDEM_SLACK__DEFAULT_CHANNEL"
+                )
+                return
+            if await self.posts.claim(escalation_id, channel):
+                self._spawn(self._post_with_retries(escalation_id, channel))
+            return
+        post = await self.posts.of(escalation_id)
+        if post is None or post.ref is None:
+            return  # the card is not posted yet; it will show the latest state when it is
+        await self.update(escalation_id)
+        await self._relay(post.channel, post.ref, event, str(event["conversation_id"]))
+
+    async def update(self, escalation_id: str) -> None:
+        """Redraw the card in place (who did what; spent buttons removed)."""
+        post = await self.posts.of(escalation_id)
+        if post is None or post.ref is None:
+            return
+        card = await self.services.engine.card(escalation_id)
+        await self.client.chat_update(
+            channel=post.channel, ts=post.ref, blocks=self._blocks(card), text=self._text(card)
+        )
+
+    async def _post_with_retries(self, escalation_id: str, channel: str) -> None:
+        for attempt, delay in enumerate((0, *RETRY_DELAYS)):
+            await asyncio.sleep(delay)
+            try:
+                card = await self.services.engine.card(escalation_id)
+                response = await self.client.chat_postMessage(
+                    channel=channel, blocks=self._blocks(card), text=self._text(card)
+                )
+                await self.posts.posted(escalation_id, str(response["ts"]))
+                logger.info("escalation card posted to Slack", extra={"channel": channel})
+                return
+            except (SlackApiError, SlackClientError, OSError) as failure:
+                self.services.metrics.card_failures.labels("slack").inc()
+                logger.warning(
+                    "posting a Slack card failed; it stays on the desk and is retried",
+                    extra={
+                        "escalation": escalation_id,
+                        "attempt": attempt + 1,
+                        "error": str(failure),
+                    },
+                )
+        logger.error(
+            "gave up posting a Slack card; it is retried at the next start",
+            extra={"escalation": escalation_id},
+        )
+
+    async def _relay(
+        self, channel: str, thread: str, event: dict[str, Any], conversation_id: str
+    ) -> None:
+        wanted = set(event.get("messages", []))
+        if not wanted:
+            return
+        messages = await self.services.store.messages(
+            conversation_id, internal=True, after=min(wanted) - 1
+        )
+        for message in messages:
+            if message.id in wanted and message.kind in THREAD_KINDS:
+                if await self.posts.once(f"relay:{message.id}"):
+                    await self.client.chat_postMessage(
+                        channel=channel, thread_ts=thread, text=self._thread_text(message)
+                    )
+
+    @staticmethod
+    def _thread_text(message: Message) -> str:
+        return clip(THREAD_KINDS[message.kind].format(text=escape(message.text)), 3900)
+
+    def _blocks(self, card: EscalationCard) -> list[dict[str, Any]]:
+        return escalation_blocks(card, mention=self.settings.mention_group)
+
+    @staticmethod
+    def _text(card: EscalationCard) -> str:
+        return clip(f"Escalation: {card.summary.goal}", 300)
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

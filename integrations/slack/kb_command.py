@@ -1,0 +1,109 @@
+"""``/kb`` for admins in Slack: ephemeral Block Kit answers; anyone else is refused."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from integrations import kb_admin
+from integrations.composition import Services
+from integrations.slack.blocks import text_blocks
+
+logger = logging.getLogger(__name__)
+
+
+def add_modal(channel: str) -> dict[str, Any]:
+    def field(block_id: str, label: str, multiline: bool, limit: int) -> dict[str, Any]:
+        return {
+            "type": "input",
+            "block_id": block_id,
+            "label": {"type": "plain_text", "text": label},
+            "element": {
+                "type": "plain_text_input",
+                "action_id": "value",
+                "multiline": multiline,
+                "max_length": limit,
+            },
+        }
+
+    return {
+        "type": "modal",
+        "callback_id": "tandem_kb_add",
+        "private_metadata": channel,
+        "title": {"type": "plain_text", "text": "Add an article"},
+        "submit": {"type": "plain_text", "text": "Add"},
+        "blocks": [
+            field("title", "Title (the question it answers)", False, 150),
+            field("answer", "Answer", True, 3000),
+        ],
+    }
+
+
+class KbCommand:
+    """Args:
+    services: The running service.
+    client: The Slack Web API client.
+    """
+
+    def __init__(self, *, services: Services, client: AsyncWebClient) -> None:
+        self.services, self.client = services, client
+        self.settings = services.settings.slack
+
+    async def is_admin(self, user: str) -> bool:
+        if user in self.settings.admin_user_ids:
+            return True
+        if self.settings.admin_group:
+            try:
+                members = await self.client.usergroups_users_list(
+                    usergroup=self.settings.admin_group
+                )
+                return user in (members.get("users") or [])
+            except Exception:
+                logger.warning("could not read the /kb admin group")
+        return False
+
+    async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        await ack()  # within 3 s; the answer follows as an ephemeral message
+        user, channel = command["user_id"], command["channel_id"]
+        name, argument = kb_admin.parse(command.get("text", ""))
+        if not await self.is_admin(user):
+            await self._reply(
+                channel, user, kb_admin.Reply("Not allowed", ["Only knowledge admins can use /kb."])
+            )
+            return
+        if name == "add" and not argument:
+            await self.client.views_open(trigger_id=command["trigger_id"], view=add_modal(channel))
+            return
+        try:
+            reply = await kb_admin.run(self.services, name, argument, user)
+        except Exception as failure:  # the admin sees what went wrong, the app keeps running
+            logger.exception("/kb failed")
+            reply = kb_admin.Reply("Failed", [str(failure)])
+        await self._reply(channel, user, reply)
+
+    async def on_add_submitted(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        if not await self.is_admin(user):
+            await ack(response_action="errors", errors={"title": "Only admins can add articles."})
+            return
+        await ack()
+        values = body["view"]["state"]["values"]
+        title = values["title"]["value"]["value"]
+        answer = values["answer"]["value"]["value"]
+        article_id = await kb_admin.add_article(self.services, title, answer, user)
+        await self._reply(
+            body["view"]["private_metadata"],
+            user,
+            kb_admin.Reply("Added", [f"article '{article_id}' is live"]),
+        )
+
+    async def _reply(self, channel: str, user: str, reply: kb_admin.Reply) -> None:
+        await self.client.chat_postEphemeral(
+            channel=channel,
+            user=user,
+            text=reply.title,
+            blocks=text_blocks(reply.title, reply.lines),
+        )

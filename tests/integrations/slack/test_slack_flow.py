@@ -1,0 +1,172 @@
+"""Slack end to end: a customer escalates, the card is posted to the routed channel, agents act
+with signed payloads, the thread relays the take-over, and /kb serves admins only."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlencode
+
+import aiohttp
+
+from bot.conversation import Kind
+from integrations.storage.posts import PostStore
+from tests.integrations.slack.conftest import ADMINS, LEGAL, SUPPORT, SlackSide, fixture
+
+
+async def escalate(slack: SlackSide, text: str) -> tuple[str, str]:
+    """A customer message that escalates; returns (conversation id, escalation id)."""
+    engine = slack.services.engine
+    conversation, _ = await engine.start("web")
+    await engine.handle(await engine.receive(conversation.id, text))
+    escalation = await slack.services.store.active_escalation(conversation.id)
+    assert escalation is not None
+    return conversation.id, escalation.id
+
+
+async def card_ts(slack: SlackSide, escalation_id: str) -> str:
+    posts = PostStore(slack.services.store, "slack")
+    for _ in range(100):
+        found = await posts.of(escalation_id)
+        if found and found.ref:
+            return found.ref
+        await asyncio.sleep(0.05)
+    raise AssertionError("the card was never posted")
+
+
+async def customer_kinds(slack: SlackSide, conversation_id: str) -> list[Kind]:
+    return [m.kind for m in await slack.services.store.messages(conversation_id)]
+
+
+async def test_card_is_posted_to_the_routed_channel(slack: SlackSide) -> None:
+    await escalate(slack, "I need to talk to a person")
+    await escalate(slack, "I will sue you, my lawyer is on it")
+    posts = await slack.fake.wait_for("chat.postMessage", 2)
+    channels = sorted(p["channel"] for p in posts)
+    assert channels == sorted([SUPPORT, LEGAL])
+    blocks = posts[0]["blocks"]
+    assert blocks[0]["type"] == "header"
+    assert any(b["type"] == "input" for b in blocks), "the draft is editable"
+    actions = next(b for b in blocks if b["type"] == "actions")
+    assert [e["text"]["text"] for e in actions["elements"]] == [
+        "Send draft",
+        "Edit & send",
+        "Take over",
+        "Regenerate",
+        "Hand back",
+        "Resolve",
+    ]
+
+
+async def test_send_draft_reaches_the_customer_once_even_when_delivered_twice(
+    slack: SlackSide,
+) -> None:
+    conversation_id, escalation_id = await escalate(slack, "Let me speak to a human please")
+    ts = await card_ts(slack, escalation_id)
+    payload = fixture(
+        "block_actions.json",
+        ts=ts,
+        channel=SUPPORT,
+        action_id="tandem_approve",
+        escalation_id=escalation_id,
+    )
+    first = await slack.interaction(payload)
+    again = await slack.interaction(payload, retry=1)
+    assert (first.status, again.status) == (200, 200)
+    for _ in range(100):
+        if Kind.AGENT_MESSAGE in await customer_kinds(slack, conversation_id):
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    kinds = await customer_kinds(slack, conversation_id)
+    assert kinds.count(Kind.AGENT_MESSAGE) == 1
+    sent = (await slack.services.store.messages(conversation_id))[-1]
+    assert sent.author == "Alice", "the Slack display name signs the reply"
+    updates = await slack.fake.wait_for("chat.update")
+    last = updates[-1]["blocks"]
+    assert not any(b["type"] == "input" for b in last), "spent: no draft box after sending"
+    assert "Alice (slack): approve" in str(last[-1])
+
+
+async def test_take_over_and_relay_in_the_thread(slack: SlackSide) -> None:
+    conversation_id, escalation_id = await escalate(slack, "I want a real person")
+    ts = await card_ts(slack, escalation_id)
+    take = fixture(
+        "block_actions.json",
+        ts=ts,
+        channel=SUPPORT,
+        action_id="tandem_take_over",
+        escalation_id=escalation_id,
+    )
+    assert (await slack.interaction(take)).status == 200
+    for _ in range(100):
+        if Kind.AGENT_JOINED in await customer_kinds(slack, conversation_id):
+            break
+        await asyncio.sleep(0.05)
+
+    def thread_reply(text: str, ts_: str, user: str = "U0AGENT01") -> dict[str, object]:
+        event = fixture("message_event.json", channel=SUPPORT, text=text, ts=ts_, thread_ts=ts)
+        event["event"]["user"] = user  # type: ignore[index]
+        return event
+
+    assert (
+        await slack.event(thread_reply("Hi, Alice here. Checking now.", "1700000001.1"))
+    ).status == 200
+    await slack.event(thread_reply("note: customer sounds upset", "1700000001.2"))
+    await slack.event(thread_reply("I can help too", "1700000001.3", user="U0AGENT02"))
+    await slack.event(thread_reply("Hi, Alice here. Checking now.", "1700000001.1"), retry=1)
+    await asyncio.sleep(0.8)
+    public = await slack.services.store.messages(conversation_id)
+    agent_texts = [m.text for m in public if m.kind is Kind.AGENT_MESSAGE]
+    assert agent_texts == ["Hi, Alice here. Checking now."], "once; notes stay internal"
+    internal = await slack.services.store.messages(conversation_id, internal=True)
+    notes = [m.text for m in internal if m.kind is Kind.NOTE]
+    assert notes == ["customer sounds upset", "I can help too"]
+
+    # the customer's next message appears in the thread, with live assist marked internal
+    engine = slack.services.engine
+    await engine.handle(await engine.receive(conversation_id, "How long do refunds take?"))
+    posts = await slack.fake.wait_for("chat.postMessage", 3)
+    thread = [p["text"] for p in posts if p.get("thread_ts") == ts]
+    assert any(t.startswith("*Customer:* How long do refunds take?") for t in thread)
+    assert any("Assist (internal, not sent to the customer)" in t for t in thread)
+
+
+async def test_kb_command_is_for_admins(slack: SlackSide) -> None:
+    refused = fixture("kb_command.json", user_id="U0RANDOM01", text="add")
+    assert (await slack.command(refused)).status == 200
+    [ephemeral] = await slack.fake.wait_for("chat.postEphemeral")
+    assert ephemeral["text"] == "Not allowed" and ephemeral["channel"] == ADMINS
+    assert slack.fake.of("views.open") == [], "nothing opened, nothing changed"
+
+    search = fixture(
+        "kb_command.json", user_id="U0ADMIN001", text="search how long do refunds take"
+    )
+    await slack.command(search)
+    answers = await slack.fake.wait_for("chat.postEphemeral", 2)
+    assert "When will I get my refund?" in str(answers[-1]["blocks"])
+    await slack.command(fixture("kb_command.json", user_id="U0ADMIN001", text="add"))
+    [modal] = await slack.fake.wait_for("views.open")
+    assert modal["view"]["callback_id"] == "tandem_kb_add"
+
+
+async def test_requests_must_be_signed_and_fresh(slack: SlackSide) -> None:
+    body = fixture("kb_command.json", user_id="U0ADMIN001", text="stats")
+    data = urlencode(body).encode()
+    bad = await slack.send(data, "application/x-www-form-urlencoded", secret="wrong-secret")
+    old = await slack.send(data, "application/x-www-form-urlencoded", timestamp=1_500_000_000)
+    assert (bad.status, old.status) == (401, 401)
+    await asyncio.sleep(0.2)
+    assert slack.fake.of("chat.postEphemeral") == [], "nothing was processed"
+
+
+async def test_a_failed_card_post_is_retried_and_counted(slack: SlackSide) -> None:
+    slack.fake.fail_next("chat.postMessage", status=429, retry_after=1)
+    slack.fake.fail_next("chat.postMessage", error="invalid_auth")
+    _, escalation_id = await escalate(slack, "I need a human agent")
+    ts = await card_ts(slack, escalation_id)
+    assert ts
+    assert len(slack.fake.of("chat.postMessage")) == 3, "429 honoured, then the error retried"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(slack.server.make_url("/metrics")) as response:
+            metrics = await response.text()
+    assert 'tandem_card_post_failures_total{channel="slack"} 1.0' in metrics
