@@ -59,7 +59,7 @@ def cli(ctx: click.Context, env_file: Path) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    from integrations.cli import agents, config_cmd, evaluate, kb, learned, serve
+    from integrations.cli import agents, config_cmd, evaluate, kb, learned, serve, slack_cmd
 
     assert learned  # registers ``kb suggestions`` and ``kb accept`` on the kb group
     cli.add_command(agents.agents)
@@ -67,4 +67,5 @@ def main() -> None:
     cli.add_command(kb.kb)
     cli.add_command(evaluate.eval_command)
     cli.add_command(serve.serve)
+    cli.add_command(slack_cmd.slack)
     cli(prog_name="tandem")

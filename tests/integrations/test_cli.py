@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -93,6 +94,10 @@ def test_every_command_has_help(tmp_path: Path) -> None:
         ["eval", "--help"],
         ["config", "show", "--help"],
         ["serve", "--help"],
+        ["agents", "add", "--help"],
+        ["kb", "suggestions", "--help"],
+        ["kb", "accept", "--help"],
+        ["slack", "manifest", "--help"],
     ):
         result = run(command, tmp_path)
         assert result.returncode == 0 and "Usage:" in result.stdout, command
@@ -124,3 +129,61 @@ def test_ingest_and_search_work_without_network(tmp_path: Path) -> None:
     result = run(["kb", "search", "how do I reset my password", "--json"], tmp_path, prefix=offline)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["articles"][0]["id"] == "account-password"
+
+
+def test_agents_suggestions_accept_and_manifest(tmp_path: Path) -> None:
+    faq = tmp_path / "faq.csv"
+    faq.write_text(
+        "id,question,answer\n"
+        "returns,How do I return an item?,Use the returns page within 30 days.\n"
+        "returns,Can I send something back?,\n"
+        "hours,When are you open?,Monday to Saturday 9 to 6.\n"
+        "hours,What are your opening hours?,\n"
+    )
+    assert run(["kb", "ingest", str(faq)], tmp_path).returncode == 0
+    added = run(
+        ["agents", "add", "alice", "--name", "Alice"],
+        tmp_path,
+        env={"TANDEM_AGENT_PASSWORD": "long-enough-password"},
+    )
+    assert added.returncode == 0 and "agent 'alice' saved" in added.stdout
+    short = run(["agents", "add", "bob"], tmp_path, env={"TANDEM_AGENT_PASSWORD": "short"})
+    assert short.returncode == 2 and "at least 8 characters" in short.stderr
+
+    asyncio.run(_learned_suggestion(tmp_path / "data" / "tandem.db"))
+    listed = run(["kb", "suggestions"], tmp_path)
+    assert "Do you gift wrap?" in listed.stdout and "Alice" in listed.stdout
+    assert run(["kb", "accept", "99"], tmp_path).returncode == 1
+    accepted = run(["kb", "accept", "1"], tmp_path)
+    assert accepted.returncode == 0, accepted.stderr
+    found = json.loads(run(["kb", "search", "Do you gift wrap?", "--json"], tmp_path).stdout)
+    assert found["articles"][0]["id"] == "learned-1"
+    assert "no pending suggestions" in run(["kb", "suggestions"], tmp_path).stdout
+
+    manifest = run(["slack", "manifest", "--url", "https://help.example.org"], tmp_path)
+    body = json.loads(manifest.stdout)
+    assert body["settings"]["interactivity"]["request_url"] == (
+        "https://help.example.org/slack/events"
+    )
+    assert run(["slack", "manifest", "--url", "http://x"], tmp_path).returncode == 2
+
+
+async def _learned_suggestion(database: Path) -> None:
+    from dataclasses import replace
+
+    from bot.ports import Change
+    from integrations.storage import open_store
+
+    store = await open_store(f"sqlite+aiosqlite:///{database}")
+    conversation = await store.create_conversation("c1", "web", "hash", None)
+    await store.apply(
+        Change(
+            replace(conversation),
+            suggestion=(
+                "Do you gift wrap?",
+                "Yes, add gift wrap at checkout for 3 pounds.",
+                "Alice",
+            ),
+        )
+    )
+    await store.close()
