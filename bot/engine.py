@@ -37,6 +37,7 @@ from bot.signals import NOT_HELPFUL, frustration
 
 logger = logging.getLogger(__name__)
 AGENTS_TOPIC = "agents"
+CUSTOMERS_TOPIC = "customers"  # every customer-visible event, for connectors that relay them
 MAX_RETRIES = 5
 CONTEXT_TURNS = 20
 
@@ -399,7 +400,11 @@ class ConversationEngine:
     async def publish_public(self, conversation_id: str, messages: Sequence[Message]) -> None:
         for message in messages:
             if not message.internal:
-                await self.bus.publish(customer_topic(conversation_id), message.public_view())
+                view = message.public_view()
+                await self.bus.publish(customer_topic(conversation_id), view)
+                await self.bus.publish(
+                    CUSTOMERS_TOPIC, {**view, "conversation_id": conversation_id}
+                )
 
     async def publish_agents(
         self, event: str, escalation: Escalation, messages: Sequence[Message] = ()

@@ -16,11 +16,11 @@ from bot.conversation import Kind, Message
 from bot.engine import AGENTS_TOPIC
 from config import SlackSettings
 from integrations.composition import Services
+from integrations.retry import with_backoff
 from integrations.slack.blocks import clip, escalation_blocks, escape
 from integrations.storage.posts import PostStore
 
 logger = logging.getLogger(__name__)
-RETRY_DELAYS = (1, 2, 5, 10, 30, 60, 120, 300)
 THREAD_KINDS = {
     Kind.CUSTOMER: "*Customer:* {text}",
     Kind.SUGGESTION: ":bulb: *Assist (internal, not sent to the customer):* {text}",
@@ -92,29 +92,19 @@ class SlackCards:
         )
 
     async def _post_with_retries(self, escalation_id: str, channel: str) -> None:
-        for attempt, delay in enumerate((0, *RETRY_DELAYS)):
-            await asyncio.sleep(delay)
-            try:
-                card = await self.services.engine.card(escalation_id)
-                response = await self.client.chat_postMessage(
-                    channel=channel, blocks=self._blocks(card), text=self._text(card)
-                )
-                await self.posts.posted(escalation_id, str(response["ts"]))
-                logger.info("escalation card posted to Slack", extra={"channel": channel})
-                return
-            except (SlackApiError, SlackClientError, OSError) as failure:
-                self.services.metrics.card_failures.labels("slack").inc()
-                logger.warning(
-                    "posting a Slack card failed; it stays on the desk and is retried",
-                    extra={
-                        "escalation": escalation_id,
-                        "attempt": attempt + 1,
-                        "error": str(failure),
-                    },
-                )
-        logger.error(
-            "gave up posting a Slack card; it is retried at the next start",
-            extra={"escalation": escalation_id},
+        async def attempt() -> None:
+            card = await self.services.engine.card(escalation_id)
+            response = await self.client.chat_postMessage(
+                channel=channel, blocks=self._blocks(card), text=self._text(card)
+            )
+            await self.posts.posted(escalation_id, str(response["ts"]))
+            logger.info("escalation card posted to Slack", extra={"channel": channel})
+
+        await with_backoff(
+            attempt,
+            what="posting a Slack card",
+            failed=lambda _: self.services.metrics.card_failures.labels("slack").inc(),
+            retry_on=(SlackApiError, SlackClientError, OSError),
         )
 
     async def _relay(

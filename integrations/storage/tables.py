@@ -154,3 +154,13 @@ channel_posts = Table(
     Column("posted_at", UtcDateTime),
     Index("ix_channel_posts_ref", "kind", "channel", "ref"),
 )
+
+bot_references = Table(
+    "bot_references",
+    metadata,
+    Column("key", String(255), primary_key=True),  # "agent-channel" or "customer:<bf conv id>"
+    Column("conversation_id", String(64)),  # Tandem's, for customer conversations
+    Index("ix_bot_references_conversation", "conversation_id"),
+    Column("reference", JSON, nullable=False),  # a serialized ConversationReference
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,127 @@
+"""Render the domain ``EscalationCard`` (and admin answers) as Adaptive Cards 1.5 for Teams.
+
+Buttons are ``Action.Execute`` (universal actions: Teams sends an ``adaptiveCard/action``
+invoke and shows the card we return) with an ``Action.Submit`` fallback for older clients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.card import EscalationCard
+
+CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+TRANSCRIPT_LINES = 8
+LINE_CHARS = 500
+DRAFT_CHARS = 4000
+LABELS = {
+    "approve": "Send draft",
+    "send": "Send edited",
+    "take_over": "Take over",
+    "regenerate": "Regenerate",
+    "hand_back": "Hand back",
+    "resolve": "Resolve",
+}
+WHO = {"customer": "Customer", "answer": "Bot", "escalated": "Bot", "agent_message": "Agent"}
+Element = dict[str, Any]
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def plain(text: str) -> str:
+    """Customer text shown literally: no markdown links, emphasis or headings of theirs."""
+    for char in "\\[]*_#`>":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _text(text: str, **style: Any) -> Element:
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+
+def _action(name: str, escalation_id: str) -> Element:
+    data = {"escalation_id": escalation_id, "action": name}
+    title = LABELS[name]
+    return {
+        "type": "Action.Execute",
+        "verb": name,
+        "title": title,
+        "data": data,
+        **({"style": "positive"} if name == "approve" else {}),
+        "fallback": {"type": "Action.Submit", "title": title, "data": data},
+    }
+
+
+def escalation_card(card: EscalationCard) -> Element:
+    """The escalation as an Adaptive Card 1.5."""
+    summary = card.summary
+    facts = [
+        ("Intent", summary.intent),
+        ("Goal", summary.goal),
+        ("Sentiment", f"{summary.sentiment} ({summary.trend})"),
+        ("Key facts", ", ".join(summary.key_facts) or "none"),
+        ("Bot answered", ", ".join(summary.bot_answers) or "nothing yet"),
+        ("State", f"held by {card.holder}" if card.holder else card.state.value),
+    ]
+    lines = [m for m in card.transcript if not m.internal]
+    body: list[Element] = [
+        _text(clip(f"Escalation: {plain(summary.goal)}", 300), weight="Bolder", size="Medium"),
+        _text("Reasons: " + ", ".join(card.to_json()["reason_labels"]), color="Attention"),
+        {
+            "type": "FactSet",
+            "facts": [{"title": t, "value": clip(plain(v), 1000)} for t, v in facts],
+        },
+        _text("Transcript", weight="Bolder", separator=True),
+        *(
+            _text(
+                f"**{plain(m.author or WHO.get(m.kind.value, m.kind.value))}:** "
+                f"{clip(plain(m.text), LINE_CHARS)}"
+            )
+            for m in lines[-TRANSCRIPT_LINES:]
+        ),
+        _text(f"[…more on the desk]({card.desk_url})", size="Small"),
+    ]
+    if card.articles:
+        body.append(_text("Knowledge", weight="Bolder", separator=True))
+        body.extend(
+            _text(f"**{plain(a.title)}**: {clip(plain(a.passage), 300)}") for a in card.articles
+        )
+    if "approve" in card.actions:
+        body.append(
+            {
+                "type": "Input.Text",
+                "id": "draft",
+                "label": "Draft reply",
+                "isMultiline": True,
+                "maxLength": DRAFT_CHARS,
+                "value": clip(card.draft, DRAFT_CHARS),
+            }
+        )
+    history = [
+        f"{h.at:%H:%M} {plain(h.actor)} ({h.channel}): {h.action.replace('_', ' ')}"
+        for h in card.history
+    ][-5:]
+    if history:
+        body.append(_text(" · ".join(history), isSubtle=True, size="Small", separator=True))
+    return {
+        "type": "AdaptiveCard",
+        "$schema": SCHEMA,
+        "version": "1.5",
+        "body": body,
+        "actions": [_action(name, card.escalation_id) for name in card.actions if name in LABELS],
+    }
+
+
+def message_card(title: str, lines: list[str]) -> Element:
+    """A plain card: a title and lines (admin answers, refusals)."""
+    return {
+        "type": "AdaptiveCard",
+        "$schema": SCHEMA,
+        "version": "1.5",
+        "body": [
+            _text(plain(title), weight="Bolder"),
+            *(_text(clip(plain(line), 2000)) for line in lines[:100]),
+        ],
+    }
