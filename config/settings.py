@@ -81,14 +81,20 @@ class SlackSettings(BaseModel):
 
 
 class TeamsSettings(BaseModel):
-    """Microsoft Teams / Bot Framework. An empty app id turns authentication off."""
+    """Microsoft Teams / Bot Framework. On when ``enabled`` or an app id is set; an empty app id
+    turns authentication off (local use and tests only)."""
 
+    enabled: bool = False
     app_id: str = ""
     app_password: SecretStr | None = None
     tenant_id: str | None = None
     agent_team_id: str | None = None
     agent_channel_id: str | None = None
     admin_object_ids: list[str] = Field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.enabled or bool(self.app_id)
 
 
 class LLMSettings(BaseModel):

@@ -22,7 +22,15 @@ from integrations.web.http import (
     json_object,
     text_field,
 )
-from integrations.web.keys import LIMITER, SERVICES, SLACK, SOCKETS, TASKS, in_background
+from integrations.web.keys import (
+    LIMITER,
+    SERVICES,
+    SLACK,
+    SOCKETS,
+    TASKS,
+    TEAMS,
+    in_background,
+)
 from integrations.web.limits import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -84,14 +92,16 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     async def start(app: web.Application) -> None:
         app[SERVICES] = services or await build_services(settings)
         await _start_slack(app)
+        await _start_teams(app)
         in_background(app, _recover(app[SERVICES]))
         if not await app[SERVICES].store.count("agents"):
             logger.warning("no desk agents yet: create one with `tandem agents add NAME`")
         logger.info("tandem ready", extra={"articles": app[SERVICES].knowledge_base.store.count()})
 
     async def stop(app: web.Application) -> None:
-        if SLACK in app:
-            await app[SLACK].close()
+        for key in (SLACK, TEAMS):
+            if key in app:
+                await app[key].close()
         tasks: set[asyncio.Task[None]] = app[TASKS]
         pending = list(tasks)
         if pending:
@@ -108,6 +118,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app.router.add_routes(customer.routes)
     app.router.add_routes(desk.routes)
     app.router.add_post("/slack/events", slack_events)
+    app.router.add_post("/api/messages", bot_messages)
     app.router.add_get("/", page("index.html"))
     app.router.add_get("/desk", page("desk.html"))
     app.router.add_static("/static/", STATIC)
@@ -134,6 +145,27 @@ async def slack_events(request: web.Request) -> web.Response:
     if SLACK not in request.app:
         return error(404, "slack_off", "Slack is not configured on this server")
     return await request.app[SLACK].handle(request)
+
+
+async def _start_teams(app: web.Application) -> None:
+    teams = app[SERVICES].settings.teams
+    if not teams.active:
+        logger.info("Teams is off (set TANDEM_TEAMS__APP_ID, or TANDEM_TEAMS__ENABLED locally)")
+        return
+    from integrations.teams.channel import TeamsChannel
+
+    channel = TeamsChannel(services=app[SERVICES])
+    await channel.start()
+    app[TEAMS] = channel
+    if not teams.app_id:
+        logger.warning("Teams is on WITHOUT authentication (no app id): local use and tests only")
+
+
+async def bot_messages(request: web.Request) -> web.Response:
+    """``POST /api/messages`` (Bot Framework); a 404 JSON error while Teams is off."""
+    if TEAMS not in request.app:
+        return error(404, "teams_off", "Teams / Bot Framework is not configured on this server")
+    return await request.app[TEAMS].handle(request)
 
 
 async def _recover(services: Services) -> None:

@@ -26,6 +26,7 @@ class ChannelAdapter(Protocol):
 
 
 SLACK = web.AppKey("slack", ChannelAdapter)  # present when Slack is on
+TEAMS = web.AppKey("teams", ChannelAdapter)  # present when Teams / Bot Framework is on
 SOCKETS = web.AppKey[set[web.WebSocketResponse]]("sockets")
 TASKS = web.AppKey[set[asyncio.Task[None]]]("tasks")
 

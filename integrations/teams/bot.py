@@ -1,0 +1,167 @@
+"""The Bot Framework activity handler: agents in a Teams channel, admins' ``kb …`` commands,
+and customers over any Bot Framework channel, told apart by channel and conversation."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler, teams_get_channel_id, teams_get_team_info
+from botbuilder.schema import Activity, AdaptiveCardInvokeResponse
+
+from bot.conversation import ActionKind, AgentAction, State
+from bot.errors import TandemError
+from integrations import kb_admin
+from integrations.teams.cards import CONTENT_TYPE, escalation_card, message_card
+
+if TYPE_CHECKING:
+    from integrations.teams.channel import TeamsChannel
+
+logger = logging.getLogger(__name__)
+NOTE = re.compile(r"^\s*note:\s*", re.IGNORECASE)
+THREAD = re.compile(r"^(?P<channel>[^;]+);messageid=(?P<root>.+)$")
+
+
+class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
+    """Args:
+    channel: The Teams adapter this handler serves.
+    """
+
+    def __init__(self, channel: TeamsChannel) -> None:
+        self.channel = channel
+        self.services = channel.services
+        self.settings = channel.services.settings.teams
+
+    # -- who is writing ------------------------------------------------------------------------
+    def in_agent_channel(self, activity: Activity) -> bool:
+        if activity.channel_id != "msteams":
+            return False
+        team = teams_get_team_info(activity)
+        channel_id = teams_get_channel_id(activity)
+        return bool(
+            (self.settings.agent_team_id and team and team.id == self.settings.agent_team_id)
+            or (self.settings.agent_channel_id and channel_id == self.settings.agent_channel_id)
+        )
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        if self.in_agent_channel(turn_context.activity):
+            await self.channel.remember_agent_channel(turn_context.activity)
+        await super().on_turn(turn_context)
+
+    # -- messages ------------------------------------------------------------------------------
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        value = activity.value if isinstance(activity.value, dict) else None
+        if value and "escalation_id" in value:  # an Action.Submit fallback click
+            card = await self.act(turn_context, value)
+            if activity.reply_to_id and card is not None:
+                await self.channel.replace_card(turn_context, activity.reply_to_id, card)
+            return
+        text = (TurnContext.remove_recipient_mention(activity) or activity.text or "").strip()
+        if activity.channel_id == "msteams" and re.match(r"^kb(\s|$)", text, re.IGNORECASE):
+            await self.admin(turn_context, text[2:].strip())
+            return
+        if self.in_agent_channel(activity):
+            await self.thread_reply(turn_context, text)
+            return
+        if text:
+            await self.channel.customer_message(activity, text)
+
+    async def admin(self, turn_context: TurnContext, command: str) -> None:
+        who = turn_context.activity.from_property
+        if who is None or who.aad_object_id not in self.settings.admin_object_ids:
+            reply = kb_admin.Reply("Not allowed", ["Only knowledge admins can use kb commands."])
+        else:
+            name, argument = kb_admin.parse(command)
+            if name not in {"search", "stats", "gaps", "suggestions", "accept", "remove", "help"}:
+                name = "help"
+            try:
+                reply = await kb_admin.run(self.services, name, argument, who.name or who.id)
+            except Exception as failure:
+                logger.exception("kb command failed")
+                reply = kb_admin.Reply("Failed", [str(failure)])
+        await turn_context.send_activity(
+            MessageFactory.attachment(
+                CardFactory.adaptive_card(message_card(reply.title, reply.lines))
+            )
+        )
+
+    async def thread_reply(self, turn_context: TurnContext, text: str) -> None:
+        """A reply under a card: to the customer if its author holds the conversation, else an
+        internal note."""
+        activity = turn_context.activity
+        match = THREAD.match(activity.conversation.id or "")
+        if not match or not text:
+            return
+        post = await self.channel.posts.by_ref(match["channel"], match["root"])
+        if post is None:
+            return
+        escalation = await self.services.store.escalation(post.escalation_id)
+        conversation = (
+            await self.services.store.conversation(escalation.conversation_id)
+            if escalation
+            else None
+        )
+        agent = activity.from_property.name or activity.from_property.id
+        holds = (
+            conversation is not None
+            and conversation.state is State.AGENT
+            and (conversation.holder == agent)
+        )
+        kind = ActionKind.SEND if holds and not NOTE.match(text) else ActionKind.NOTE
+        body = text if kind is ActionKind.SEND else NOTE.sub("", text)
+        try:
+            await self.services.engine.act(
+                post.escalation_id,
+                AgentAction(kind, agent, "teams", body, key=f"teams-msg:{activity.id}"),
+            )
+        except TandemError as failure:
+            logger.warning("a thread reply was not relayed", extra={"error": str(failure)})
+
+    # -- card actions --------------------------------------------------------------------------
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        activity = turn_context.activity
+        if activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        action = (activity.value or {}).get("action") or {}
+        data = {**(action.get("data") or {}), "action": action.get("verb")}
+        card = await self.act(turn_context, data)
+        if card is None:
+            error = {"code": "BadRequest", "message": "unknown escalation or action"}
+            return InvokeResponse(
+                status=200,
+                body=AdaptiveCardInvokeResponse(
+                    status_code=400, type="application/vnd.microsoft.error", value=error
+                ),
+            )
+        return InvokeResponse(
+            status=200,
+            body=AdaptiveCardInvokeResponse(status_code=200, type=CONTENT_TYPE, value=card),
+        )
+
+    async def act(self, turn_context: TurnContext, data: dict[str, Any]) -> dict[str, Any] | None:
+        """Apply a card action; returns the refreshed card (None for a malformed action)."""
+        activity = turn_context.activity
+        escalation_id = str(data.get("escalation_id", ""))
+        try:
+            kind = ActionKind(str(data.get("action")))
+        except ValueError:
+            return None
+        agent = activity.from_property.name or activity.from_property.id
+        text = data.get("draft") if kind in (ActionKind.APPROVE, ActionKind.SEND) else None
+        try:
+            current = await self.services.engine.card(escalation_id)
+            if kind is ActionKind.APPROVE and text and text.strip() != current.draft.strip():
+                kind = ActionKind.SEND  # "Send draft" sends what is in the box
+            result = await self.services.engine.act(
+                escalation_id,
+                AgentAction(kind, agent, "teams", text if kind is ActionKind.SEND else None),
+            )
+            if result.outcome == "refused":
+                await turn_context.send_activity(MessageFactory.text(result.message))
+            return escalation_card(await self.services.engine.card(escalation_id))
+        except TandemError as failure:
+            logger.warning("a Teams card action failed", extra={"error": str(failure)})
+            return None
