@@ -59,7 +59,16 @@ def cli(ctx: click.Context, env_file: Path) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    from integrations.cli import agents, config_cmd, evaluate, kb, learned, serve, slack_cmd
+    from integrations.cli import (
+        agents,
+        config_cmd,
+        evaluate,
+        kb,
+        learned,
+        serve,
+        slack_cmd,
+        teams_cmd,
+    )
 
     assert learned  # registers ``kb suggestions`` and ``kb accept`` on the kb group
     cli.add_command(agents.agents)
@@ -68,4 +77,5 @@ def main() -> None:
     cli.add_command(evaluate.eval_command)
     cli.add_command(serve.serve)
     cli.add_command(slack_cmd.slack)
+    cli.add_command(teams_cmd.teams)
     cli(prog_name="tandem")

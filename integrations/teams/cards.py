@@ -14,6 +14,7 @@ SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 TRANSCRIPT_LINES = 8
 LINE_CHARS = 500
 DRAFT_CHARS = 4000
+MAX_ACTIONS = 5
 LABELS = {
     "approve": "Send draft",
     "send": "Send edited",
@@ -52,6 +53,15 @@ def _action(name: str, escalation_id: str) -> Element:
         **({"style": "positive"} if name == "approve" else {}),
         "fallback": {"type": "Action.Submit", "title": title, "data": data},
     }
+
+
+def _buttons(card: EscalationCard) -> list[str]:
+    """At most ``MAX_ACTIONS`` (Teams' host config): while the card waits for an agent, *Hand
+    back* gives way to the five the agent needs first."""
+    names = [name for name in card.actions if name in LABELS]
+    if len(names) > MAX_ACTIONS:
+        names.remove("hand_back")
+    return names[:MAX_ACTIONS]
 
 
 def escalation_card(card: EscalationCard) -> Element:
@@ -110,7 +120,7 @@ def escalation_card(card: EscalationCard) -> Element:
         "$schema": SCHEMA,
         "version": "1.5",
         "body": body,
-        "actions": [_action(name, card.escalation_id) for name in card.actions if name in LABELS],
+        "actions": [_action(name, card.escalation_id) for name in _buttons(card)],
     }
 
 

@@ -98,6 +98,7 @@ def test_every_command_has_help(tmp_path: Path) -> None:
         ["kb", "suggestions", "--help"],
         ["kb", "accept", "--help"],
         ["slack", "manifest", "--help"],
+        ["teams", "package", "--help"],
     ):
         result = run(command, tmp_path)
         assert result.returncode == 0 and "Usage:" in result.stdout, command
@@ -187,3 +188,33 @@ async def _learned_suggestion(database: Path) -> None:
         )
     )
     await store.close()
+
+
+def test_teams_package(tmp_path: Path) -> None:
+    import struct
+    import zipfile
+
+    env = {
+        "TANDEM_TEAMS__APP_ID": "11111111-2222-3333-4444-555555555555",
+        "TANDEM_SERVER__PUBLIC_URL": "https://help.example.org",
+    }
+    built = run(["teams", "package", "--out", "app.zip"], tmp_path, env=env)
+    assert built.returncode == 0, built.stderr
+    with zipfile.ZipFile(tmp_path / "app.zip") as archive:
+        assert sorted(archive.namelist()) == ["color.png", "manifest.json", "outline.png"]
+        manifest = json.loads(archive.read("manifest.json"))
+        sizes = {
+            name: struct.unpack(">II", archive.read(name)[16:24])
+            for name in ("color.png", "outline.png")
+        }
+    assert manifest["bots"][0]["botId"] == env["TANDEM_TEAMS__APP_ID"] == manifest["id"]
+    assert manifest["validDomains"] == ["help.example.org"]
+    assert sizes == {"color.png": (192, 192), "outline.png": (32, 32)}
+    missing = run(["teams", "package"], tmp_path)
+    assert missing.returncode == 2 and "TANDEM_TEAMS__APP_ID is required" in missing.stderr
+    insecure = run(
+        ["teams", "package"],
+        tmp_path,
+        env={**env, "TANDEM_SERVER__PUBLIC_URL": "http://help.example.org"},
+    )
+    assert insecure.returncode == 2 and "https://" in insecure.stderr
