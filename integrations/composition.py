@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.bus import LocalBus
 from bot.drafting import ExtractiveDrafter
@@ -14,10 +15,12 @@ from bot.policy import PolicyConfig, Responder
 from bot.ports import EventBus
 from bot.signals import DEFAULT_SENSITIVE_TOPICS, compile_topics
 from config import KnowledgeSettings, Settings
-from integrations.metrics import PrometheusMetrics
-from integrations.storage import SqlStore, open_store
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import build_embedding_model
+
+if TYPE_CHECKING:  # the server's parts load when it starts, not for every CLI command
+    from integrations.metrics import PrometheusMetrics
+    from integrations.storage import SqlStore
 
 logger = logging.getLogger(__name__)
 SAMPLE_KB = Path(__file__).resolve().parent.parent / "knowledge" / "sample"
@@ -111,6 +114,9 @@ async def build_services(
 ) -> Services:
     """Open the knowledge base (unless given), the store (migrated) and the bus, and wire the
     engine."""
+    from integrations.metrics import PrometheusMetrics
+    from integrations.storage import open_store
+
     if knowledge_base is None:
         knowledge_base = await asyncio.to_thread(open_knowledge_base, settings)
         await asyncio.to_thread(ingest_sample_if_empty, settings, knowledge_base)

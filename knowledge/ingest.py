@@ -8,7 +8,6 @@ from pathlib import Path
 
 from knowledge.embeddings.base import EmbeddingError
 from knowledge.errors import SourceError
-from knowledge.loaders import discover, load
 from knowledge.store import KnowledgeStore
 
 
@@ -64,6 +63,9 @@ def ingest_paths(
     """
     hooks = progress or IngestProgress()
     report = IngestReport()
+    # Loaders pull in BeautifulSoup and langchain's splitters: only ingestion pays for them.
+    from knowledge.loaders import discover, load
+
     files = list(discover(paths))
     hooks.files(len(files))
     for path in files:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import click
 
-from bot.ports import AgentAccount
 from integrations.cli.main import Context, pass_context
 from integrations.cli.store import with_store
-from integrations.storage import SqlStore
+
+if TYPE_CHECKING:
+    from integrations.storage import SqlStore
 
 
 @click.group()
@@ -26,6 +28,7 @@ def agents() -> None:
 @pass_context
 def add(context: Context, username: str, name: str | None, password: str) -> None:
     """Create an agent (or reset an existing agent's name and password)."""
+    from bot.ports import AgentAccount
     from integrations.web.auth import hash_password
 
     if len(password) < 8:

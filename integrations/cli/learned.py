@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -12,8 +13,9 @@ from rich.table import Table
 from integrations.cli.kb import _open, kb
 from integrations.cli.main import Context, pass_context
 from integrations.cli.store import with_store
-from integrations.learning import accept_suggestion, reject_suggestion
-from integrations.storage import SqlStore
+
+if TYPE_CHECKING:
+    from integrations.storage import SqlStore
 
 
 @kb.command()
@@ -42,6 +44,8 @@ def suggestions(context: Context) -> None:
 @pass_context
 def accept(context: Context, suggestion_id: int, reject: bool) -> None:
     """Accept a learned suggestion into the knowledge base (or --reject it)."""
+
+    from integrations.learning import accept_suggestion, reject_suggestion
 
     async def run(store: SqlStore) -> bool:
         if reject:
