@@ -42,6 +42,8 @@ class EscalationCard:
     actions: tuple[str, ...]
     history: tuple[AuditEntry, ...]
     desk_url: str
+    customer: str | None = None
+    channel: str = "web"
 
     def to_json(self) -> dict[str, Any]:
         """The card as the desk API returns it."""
@@ -93,6 +95,8 @@ class EscalationCard:
                 for h in self.history
             ],
             "desk_url": self.desk_url,
+            "customer": self.customer,
+            "channel": self.channel,
         }
 
 
@@ -137,6 +141,8 @@ def build_card(
         actions=available_actions(conversation, escalation),
         history=tuple(history),
         desk_url=f"{public_url}/desk#/escalations/{escalation.id}",
+        customer=conversation.customer,
+        channel=conversation.channel,
     )
 
 

@@ -150,6 +150,7 @@ class ArticleRef:
     url: str | None
     passage: str
     confidence: float = 0.0
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ def articles_of(retrieval: Retrieval, limit: int = 3) -> tuple[ArticleRef, ...]:
             url=m.url,
             passage=_clip(passage_text(m), MAX_PASSAGE_CHARS),
             confidence=round(retrieval.confidence if i == 0 else 0.0, 3),
+            tags=m.tags,
         )
         for i, m in enumerate(retrieval.matches[:limit])
     )

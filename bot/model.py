@@ -18,6 +18,7 @@ class ArticleMatch:
         source: The file or URL it was ingested from.
         similarity: Cosine similarity of the best matching chunk.
         passages: The article's answer passages, best first.
+        tags: The article's labels (used to route escalations).
     """
 
     article_id: str
@@ -26,6 +27,7 @@ class ArticleMatch:
     source: str
     similarity: float
     passages: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ class SlackSettings(BaseModel):
     default_channel: str | None = Field(default=None, description="Where cards go by default.")
     routes: dict[str, str] = Field(
         default_factory=dict,
-        description="Intent (article title or id) or escalation reason → channel id.",
+        description="Intent (article title, id or tag) or escalation reason → channel id.",
     )
     mention_group: str | None = Field(default=None, description="User group id to mention.")
     admin_user_ids: list[str] = Field(default_factory=list)

@@ -76,6 +76,7 @@ class KnowledgeSearcher:
     def _match(self, article_id: str, similarity: float, hits: list[Hit]) -> ArticleMatch:
         passages = tuple(h.text for h in hits if h.kind == "passage")
         known = self._articles.get(article_id)
+        tags = known.tags if known is not None else ()
         if known is not None:
             title, url, source = known.title, known.url, known.source
             passages = passages or tuple(known.passages)
@@ -90,4 +91,5 @@ class KnowledgeSearcher:
             source=source,
             similarity=similarity,
             passages=passages,
+            tags=tags,
         )

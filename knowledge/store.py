@@ -41,6 +41,7 @@ class ArticlePassages:
     url: str | None
     source: str
     passages: list[str]
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,11 @@ class KnowledgeStore:
             entry = result.setdefault(
                 article_id,
                 ArticlePassages(
-                    str(meta["title"]), str(meta.get("url") or "") or None, str(meta["source"]), []
+                    str(meta["title"]),
+                    str(meta.get("url") or "") or None,
+                    str(meta["source"]),
+                    [],
+                    tuple(t for t in str(meta.get("tags") or "").split(",") if t),
                 ),
             )
             entry.passages.append(text)

@@ -74,7 +74,11 @@ def escalation_blocks(card: EscalationCard, *, mention: str | None = None) -> li
     summary = card.summary
     reasons = ", ".join(card.to_json()["reason_labels"])
     state = f"held by {card.holder}" if card.holder else card.state.value
-    intro = f"*Reasons:* {escape(reasons)}\n*Customer:* conversation `{card.conversation_id[:8]}`"
+    who = f"{escape(card.customer)}, " if card.customer else ""
+    intro = (
+        f"*Reasons:* {escape(reasons)}\n*Customer:* {who}conversation "
+        f"`{card.conversation_id[:8]}` ({card.channel})"
+    )
     if mention:
         intro = f"<!subteam^{mention}> {intro}"
     fields = [

@@ -29,9 +29,16 @@ THREAD_KINDS = {
 
 
 def route(card: EscalationCard, settings: SlackSettings) -> str | None:
-    """The channel for a card: the first routing rule that matches its intent, top article or
-    a reason, else the default channel."""
-    keys = [card.summary.intent, *(a.article_id for a in card.articles[:1]), *card.reasons]
+    """The channel for a card: the first routing rule that matches one of its reasons (so a
+    sensitive case goes where sensitive cases go), its intent, or its top article's id or tags;
+    else the default channel."""
+    top = card.articles[:1]
+    keys = [
+        *card.reasons,
+        card.summary.intent,
+        *(a.article_id for a in top),
+        *(tag for a in top for tag in a.tags),
+    ]
     for key in keys:
         if key in settings.routes:
             return settings.routes[key]

@@ -70,6 +70,7 @@ def escalation_row(escalation: Escalation) -> dict[str, Any]:
                 "url": a.url,
                 "passage": a.passage,
                 "confidence": a.confidence,
+                "tags": list(a.tags),
             }
             for a in escalation.articles
         ],
@@ -97,7 +98,14 @@ def escalation(row: dict[str, Any]) -> Escalation:
             bot_answers=tuple(summary["bot_answers"]),
         ),
         articles=tuple(
-            ArticleRef(a["id"], a["title"], a["url"], a["passage"], a.get("confidence", 0.0))
+            ArticleRef(
+                a["id"],
+                a["title"],
+                a["url"],
+                a["passage"],
+                a.get("confidence", 0.0),
+                tuple(a.get("tags", ())),
+            )
             for a in row["articles"]
         ),
         draft=row["draft"],

@@ -68,6 +68,7 @@ def escalation_card(card: EscalationCard) -> Element:
     """The escalation as an Adaptive Card 1.5."""
     summary = card.summary
     facts = [
+        ("Customer", f"{card.customer or 'anonymous'} ({card.channel})"),
         ("Intent", summary.intent),
         ("Goal", summary.goal),
         ("Sentiment", f"{summary.sentiment} ({summary.trend})"),

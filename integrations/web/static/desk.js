@@ -93,7 +93,8 @@
     $("card").hidden = false;
     $("card").dataset.version = card.draft_version;
     $("card-title").textContent = card.summary.goal;
-    $("card-state").textContent = "State: " + card.state + (card.holder ? " (held by " + card.holder + ")" : "");
+    $("card-state").textContent = "Customer: " + (card.customer || "anonymous") + " via " +
+      card.channel + " · State: " + card.state + (card.holder ? " (held by " + card.holder + ")" : "");
     var reasons = $("card-reasons"); clear(reasons);
     card.reason_labels.forEach(function (r) { reasons.appendChild(el("li", r, "tag")); });
     var summary = $("card-summary"); clear(summary);

@@ -24,7 +24,7 @@ from tests.fakes.slack_api import FakeSlack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "slack"
-SUPPORT, LEGAL, ADMINS = "C0SUPPORT1", "C0LEGAL001", "C0ADMINS01"
+SUPPORT, LEGAL, ADMINS, PAYMENTS = "C0SUPPORT1", "C0LEGAL001", "C0ADMINS01", "C0PAYMENT1"
 
 
 def fixture(name: str, **values: str) -> dict[str, Any]:
@@ -86,7 +86,7 @@ async def slack(tmp_path: Path, sample_kb: KnowledgeBase) -> AsyncIterator[Slack
                 signing_secret=SecretStr(SECRET),
                 api_url=fake.url,
                 default_channel=SUPPORT,
-                routes={"sensitive": LEGAL},
+                routes={"sensitive": LEGAL, "payments": PAYMENTS},
                 admin_user_ids=["U0ADMIN001"],
             ),
         )
