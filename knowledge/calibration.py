@@ -34,6 +34,7 @@ FOLDS = 5
 MIN_PROBES = 500
 MAX_REPEATS = 2
 OOS_SHARE = 0.25
+TWIN_SIMILARITY = 0.7
 
 
 @dataclass
@@ -119,6 +120,7 @@ def calibrate(
     top_k: int = 20,
     oos_share: float = OOS_SHARE,
     max_probes: int = 3000,
+    twin_similarity: float | None = TWIN_SIMILARITY,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> ConfidenceModel:
@@ -132,6 +134,9 @@ def calibrate(
         top_k: Neighbours per query, as in live search.
         oos_share: Assumed share of out-of-scope questions in live traffic.
         max_probes: In-scope probes at most (out-of-scope probes: half as many).
+        twin_similarity: A held-out article whose questions' centroid is at least this close
+            (cosine) to a remaining article's is not used as an out-of-scope probe: its twin
+            answers it, which real out-of-scope traffic would not resemble.
         seed: Random seed for the folds.
         progress: Called with (folds done, folds).
 
@@ -148,6 +153,7 @@ def calibrate(
     repeats = int(np.clip(np.ceil(MIN_PROBES / max(int(probe_pool.sum()), 1)), 1, MAX_REPEATS))
     per_fold = max_probes // (folds * repeats)
     probes = _Probes()
+    twins = twins_of(vectors, articles, probe_pool, twin_similarity)
     steps, done = 2 * folds * repeats, 0
     for _ in range(repeats):
         chunk_fold = rng.integers(0, folds, size=len(articles))
@@ -161,7 +167,9 @@ def calibrate(
             queries = [(int(i), True) for i in rng.permutation(scoped)[:per_fold]]
             # Out-of-scope: whole articles are missing from the classifier and the index.
             held = article_group == fold
-            outside = rng.permutation(np.flatnonzero(probe_pool & held))[: per_fold // 2]
+            held_ids = set(articles[held])
+            lonely = np.array([not (twins.get(a, set()) - held_ids) for a in articles])
+            outside = rng.permutation(np.flatnonzero(probe_pool & held & lonely))[: per_fold // 2]
             for train_mask, batch in (
                 (train, queries),
                 (~held, [(int(i), False) for i in outside]),
@@ -172,6 +180,26 @@ def calibrate(
                 if progress:
                     progress(done, steps)
     return _fit(probes, target_precision, oos_share)
+
+
+def twins_of(
+    vectors: npt.NDArray[np.float32],
+    articles: npt.NDArray[np.str_],
+    pool: npt.NDArray[np.bool_],
+    threshold: float | None,
+) -> dict[str, set[str]]:
+    """Each article's near-duplicates: articles whose question centroids are that close."""
+    if threshold is None:
+        return {}
+    names = np.unique(articles[pool])
+    centroids = np.vstack([vectors[pool & (articles == name)].mean(axis=0) for name in names])
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True) + 1e-12
+    similarity = centroids @ centroids.T
+    np.fill_diagonal(similarity, -1.0)
+    return {
+        str(name): {str(names[j]) for j in np.flatnonzero(similarity[i] >= threshold)}
+        for i, name in enumerate(names)
+    }
 
 
 def _fit(probes: _Probes, target_precision: float, oos_share: float) -> ConfidenceModel:

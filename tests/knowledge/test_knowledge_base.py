@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from config import KnowledgeSettings
@@ -150,3 +151,17 @@ def test_a_failed_update_keeps_the_old_version(
 
 def passages_of(kb: KnowledgeBase, article_id: str) -> list[str]:
     return list(kb.store.passages_by_article()[article_id].passages)
+
+
+def test_twin_articles_are_found_by_their_question_centroids() -> None:
+    from knowledge.calibration import twins_of
+
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=(3, 16)).astype(np.float32)
+    base[1] = base[0] + 0.05 * rng.normal(size=16)  # article b nearly repeats article a
+    vectors = np.repeat(base, 4, axis=0)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    articles = np.repeat(np.array(["a", "b", "c"]), 4)
+    pool = np.ones(len(articles), dtype=bool)
+    assert twins_of(vectors, articles, pool, 0.9) == {"a": {"b"}, "b": {"a"}, "c": set()}
+    assert twins_of(vectors, articles, pool, None) == {}
