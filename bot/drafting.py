@@ -87,6 +87,7 @@ def passage_text(match: ArticleMatch) -> str:
 def plain_text(markdown: str) -> str:
     """Markdown emphasis, code marks and links as plain text, for chat bubbles and drafts."""
     text = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", markdown)
+    text = re.sub(r"[ \t]+\n", "\n", text)  # markdown hard breaks
     return _EMPHASIS.sub(r"\2", text).replace("`", "")
 
 
