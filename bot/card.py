@@ -11,12 +11,31 @@ from bot.conversation import (
     AuditEntry,
     Conversation,
     Escalation,
+    Kind,
     Message,
     State,
     Summary,
 )
 from bot.drafting import reason_labels
 from bot.facts import redact
+
+SPEAKERS: dict[Kind, str] = {
+    Kind.CUSTOMER: "Customer",
+    Kind.ANSWER: "Bot",
+    Kind.ESCALATED: "Bot",
+    Kind.AGENT_MESSAGE: "Agent",
+    Kind.AGENT_JOINED: "System",
+    Kind.HANDED_BACK: "System",
+    Kind.RESOLVED: "System",
+    Kind.SUGGESTION: "Assist (internal)",
+    Kind.WARNING: "Warning (internal)",
+    Kind.NOTE: "Note (internal)",
+}
+
+
+def speaker(message: Message) -> str:
+    """Who a transcript line is from: the agent's name, else a label for its kind."""
+    return message.author or SPEAKERS[message.kind]
 
 
 @dataclass(frozen=True)
@@ -47,7 +66,6 @@ class EscalationCard:
 
     def to_json(self) -> dict[str, Any]:
         """The card as the desk API returns it."""
-        summary = self.summary
         return {
             "id": self.escalation_id,
             "conversation_id": self.conversation_id,
@@ -56,29 +74,20 @@ class EscalationCard:
             "holder": self.holder,
             "reasons": list(self.reasons),
             "reason_labels": reason_labels(self.reasons),
-            "summary": {
-                "intent": summary.intent,
-                "goal": summary.goal,
-                "sentiment": summary.sentiment,
-                "trend": summary.trend,
-                "key_facts": list(summary.key_facts),
-                "bot_answers": list(summary.bot_answers),
-            },
+            "summary": self.summary.to_json(),
             "transcript": [
                 {
                     "id": m.id,
                     "kind": m.kind.value,
                     "text": m.text,
                     "author": m.author,
+                    "who": speaker(m),
                     "internal": m.internal,
                     "at": m.created_at.isoformat(),
                 }
                 for m in self.transcript
             ],
-            "articles": [
-                {"id": a.article_id, "title": a.title, "url": a.url, "passage": a.passage}
-                for a in self.articles
-            ],
+            "articles": [a.to_json() for a in self.articles],
             "draft": self.draft,
             "draft_version": self.draft_version,
             "actions": list(self.actions),
@@ -125,7 +134,7 @@ def build_card(
 ) -> EscalationCard:
     """Assemble the card from stored state."""
     if mask_personal_data:
-        transcript = [m if m.kind.value != "customer" else _redacted(m) for m in transcript]
+        transcript = [m if m.kind is not Kind.CUSTOMER else _redacted(m) for m in transcript]
     return EscalationCard(
         escalation_id=escalation.id,
         conversation_id=conversation.id,

@@ -140,6 +140,27 @@ class Summary:
     key_facts: tuple[str, ...] = ()
     bot_answers: tuple[str, ...] = ()
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "intent": self.intent,
+            "goal": self.goal,
+            "sentiment": self.sentiment,
+            "trend": self.trend,
+            "key_facts": list(self.key_facts),
+            "bot_answers": list(self.bot_answers),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Summary:
+        return cls(
+            intent=data["intent"],
+            goal=data["goal"],
+            sentiment=data["sentiment"],
+            trend=data["trend"],
+            key_facts=tuple(data["key_facts"]),
+            bot_answers=tuple(data["bot_answers"]),
+        )
+
 
 @dataclass(frozen=True)
 class ArticleRef:
@@ -151,6 +172,27 @@ class ArticleRef:
     passage: str
     confidence: float = 0.0
     tags: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.article_id,
+            "title": self.title,
+            "url": self.url,
+            "passage": self.passage,
+            "confidence": self.confidence,
+            "tags": list(self.tags),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ArticleRef:
+        return cls(
+            data["id"],
+            data["title"],
+            data["url"],
+            data["passage"],
+            data.get("confidence", 0.0),
+            tuple(data.get("tags", ())),
+        )
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Protocol
 from bot.conversation import ArticleRef, Kind, Message, Summary
 from bot.facts import key_facts
 from bot.model import REASON_LABELS, ArticleMatch, EscalationReason, Retrieval
+from bot.text import clip
 
 MAX_PASSAGE_CHARS = 900
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
@@ -56,7 +57,7 @@ def articles_of(retrieval: Retrieval, limit: int = 3) -> tuple[ArticleRef, ...]:
             article_id=m.article_id,
             title=m.title,
             url=m.url,
-            passage=_clip(passage_text(m), MAX_PASSAGE_CHARS),
+            passage=clip(passage_text(m), MAX_PASSAGE_CHARS),
             confidence=round(retrieval.confidence if i == 0 else 0.0, 3),
             tags=m.tags,
         )
@@ -128,11 +129,7 @@ def goal_of(question: Sequence[str], everything: Sequence[str] = ()) -> str:
         or open_sentences[:1]
         or ["(no message yet)"]
     )
-    return _clip(candidates[0], 200)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return clip(candidates[0], 200)
 
 
 class ExtractiveDrafter:
@@ -169,7 +166,7 @@ class ExtractiveDrafter:
         order = next((f.removeprefix("Order ") for f in facts if f.startswith("Order ")), None)
         about = f"About your order {order}: " if order else ""
         if best:
-            body = f"{about}{_clip(passage_text(best), MAX_PASSAGE_CHARS)}"
+            body = f"{about}{clip(passage_text(best), MAX_PASSAGE_CHARS)}"
             closing = "Is there anything else I can help you with?"
         else:
             goal = goal_of(context.question, context.customer_texts)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.card import EscalationCard
+from bot.card import EscalationCard, speaker
+from bot.text import clip
 
 MAX_BLOCKS = 50
 SECTION_CHARS = 3000
@@ -32,17 +33,12 @@ BUTTON_LABELS = {
     "hand_back": "Hand back",
     "resolve": "Resolve",
 }
-WHO = {"customer": "Customer", "answer": "Bot", "escalated": "Bot", "agent_message": "Agent"}
 Block = dict[str, Any]
 
 
 def escape(text: str) -> str:
     """Slack mrkdwn escaping: a customer cannot mention @channel or forge links."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def clip(text: str, limit: int, more: str = "…") -> str:
-    return text if len(text) <= limit else text[: limit - len(more)].rstrip() + more
 
 
 def _mrkdwn(text: str) -> Block:
@@ -54,11 +50,7 @@ def _more(card: EscalationCard) -> str:
 
 
 def _transcript(card: EscalationCard) -> str:
-    lines = [
-        f"*{escape(m.author or WHO.get(m.kind.value, m.kind.value))}:* {escape(m.text)}"
-        for m in card.transcript
-        if not m.internal
-    ]
+    lines = [f"*{escape(speaker(m))}:* {escape(m.text)}" for m in card.transcript if not m.internal]
     shown = lines[-TRANSCRIPT_LINES:]
     text = "\n".join(shown)
     budget = SECTION_CHARS - 200

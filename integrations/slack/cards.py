@@ -14,10 +14,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.card import EscalationCard
 from bot.conversation import Kind, Message
 from bot.engine import AGENTS_TOPIC
+from bot.text import clip
 from config import SlackSettings
 from integrations.composition import Services
 from integrations.retry import with_backoff
-from integrations.slack.blocks import clip, escalation_blocks, escape
+from integrations.slack.blocks import escalation_blocks, escape
 from integrations.storage.posts import PostStore
 
 logger = logging.getLogger(__name__)

@@ -49,31 +49,13 @@ def message(row: dict[str, Any]) -> Message:
 
 
 def escalation_row(escalation: Escalation) -> dict[str, Any]:
-    summary = escalation.summary
     return {
         "id": escalation.id,
         "conversation_id": escalation.conversation_id,
         "status": escalation.status.value,
         "reasons": list(escalation.reasons),
-        "summary": {
-            "intent": summary.intent,
-            "goal": summary.goal,
-            "sentiment": summary.sentiment,
-            "trend": summary.trend,
-            "key_facts": list(summary.key_facts),
-            "bot_answers": list(summary.bot_answers),
-        },
-        "articles": [
-            {
-                "id": a.article_id,
-                "title": a.title,
-                "url": a.url,
-                "passage": a.passage,
-                "confidence": a.confidence,
-                "tags": list(a.tags),
-            }
-            for a in escalation.articles
-        ],
+        "summary": escalation.summary.to_json(),
+        "articles": [a.to_json() for a in escalation.articles],
         "draft": escalation.draft,
         "draft_version": escalation.draft_version,
         "holder": escalation.holder,
@@ -83,31 +65,13 @@ def escalation_row(escalation: Escalation) -> dict[str, Any]:
 
 
 def escalation(row: dict[str, Any]) -> Escalation:
-    summary = row["summary"]
     return Escalation(
         id=row["id"],
         conversation_id=row["conversation_id"],
         status=EscalationStatus(row["status"]),
         reasons=tuple(row["reasons"]),
-        summary=Summary(
-            intent=summary["intent"],
-            goal=summary["goal"],
-            sentiment=summary["sentiment"],
-            trend=summary["trend"],
-            key_facts=tuple(summary["key_facts"]),
-            bot_answers=tuple(summary["bot_answers"]),
-        ),
-        articles=tuple(
-            ArticleRef(
-                a["id"],
-                a["title"],
-                a["url"],
-                a["passage"],
-                a.get("confidence", 0.0),
-                tuple(a.get("tags", ())),
-            )
-            for a in row["articles"]
-        ),
+        summary=Summary.from_json(row["summary"]),
+        articles=tuple(ArticleRef.from_json(a) for a in row["articles"]),
         draft=row["draft"],
         draft_version=row["draft_version"],
         created_at=row["created_at"],

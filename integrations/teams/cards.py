@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.card import EscalationCard
+from bot.card import EscalationCard, speaker
+from bot.text import clip
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -23,12 +24,7 @@ LABELS = {
     "hand_back": "Hand back",
     "resolve": "Resolve",
 }
-WHO = {"customer": "Customer", "answer": "Bot", "escalated": "Bot", "agent_message": "Agent"}
 Element = dict[str, Any]
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def plain(text: str) -> str:
@@ -86,10 +82,7 @@ def escalation_card(card: EscalationCard) -> Element:
         },
         _text("Transcript", weight="Bolder", separator=True),
         *(
-            _text(
-                f"**{plain(m.author or WHO.get(m.kind.value, m.kind.value))}:** "
-                f"{clip(plain(m.text), LINE_CHARS)}"
-            )
+            _text(f"**{plain(speaker(m))}:** {clip(plain(m.text), LINE_CHARS)}")
             for m in lines[-TRANSCRIPT_LINES:]
         ),
         _text(f"[…more on the desk]({card.desk_url})", size="Small"),

@@ -5,9 +5,6 @@
   var current = null, socket = null, retry = 0, busy = false;
   var LABELS = { approve: "Send draft", send: "Send edited", take_over: "Take over",
     regenerate: "Regenerate", hand_back: "Hand back", resolve: "Resolve", note: "Add note" };
-  var WHO = { customer: "Customer", answer: "Bot", escalated: "Bot", agent_message: "Agent",
-    agent_joined: "System", handed_back: "System", resolved: "System",
-    suggestion: "Assist (internal)", warning: "Warning (internal)", note: "Note (internal)" };
 
   function el(tag, text, cls) {
     var n = document.createElement(tag);
@@ -107,7 +104,7 @@
     var transcript = $("card-transcript"); clear(transcript);
     card.transcript.forEach(function (m) {
       var li = el("li", null, m.kind + (m.internal ? " internal" : ""));
-      li.appendChild(el("span", m.author || WHO[m.kind] || m.kind, "who"));
+      li.appendChild(el("span", m.who, "who"));
       li.appendChild(el("span", m.text));
       transcript.appendChild(li);
     });
