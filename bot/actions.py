@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -21,16 +22,16 @@ from bot.conversation import (
     State,
     check_transition,
 )
-from bot.drafting import DraftContext, open_question
+from bot.drafting import context_of, open_question, reason_codes
 from bot.errors import InvalidAction
 from bot.ports import Change, NewMessage
-from bot.signals import frustration
 
 if TYPE_CHECKING:
     from bot.engine import ConversationEngine
 
 MAX_REPLY_CHARS = 4000
 JOINED = "{agent} from our team has joined the conversation."
+NOTE_PREFIX = re.compile(r"^\s*note:\s*", re.IGNORECASE)
 HANDED_BACK = "You're back with our virtual assistant. Ask me anything, or ask for a person."
 RESOLVED = "This conversation is resolved. Thanks for getting in touch; write again any time."
 
@@ -82,8 +83,9 @@ async def plan_action(
     held_by_other = state is State.AGENT and conversation.holder != agent
     match action.kind:
         case ActionKind.APPROVE | ActionKind.SEND:
-            text = escalation.draft if action.kind is ActionKind.APPROVE else (action.text or "")
-            text = text.strip()
+            # "Send draft" sends what is in the draft box: the text a channel passes, if any.
+            typed = (action.text or "").strip()
+            text = typed if typed or action.kind is ActionKind.SEND else escalation.draft.strip()
             if not text:
                 raise InvalidAction("there is no text to send")
             if len(text) > MAX_REPLY_CHARS:
@@ -108,7 +110,7 @@ async def plan_action(
                 new_conversation, status = conversation, escalation.status
             else:
                 return _refused("This escalation is no longer waiting for a reply.", escalation)
-            edited = action.kind is ActionKind.SEND and text != escalation.draft.strip()
+            edited = text != escalation.draft.strip()
             suggestion = None
             if edited:
                 asked = open_question(await engine.store.messages(conversation.id))
@@ -234,14 +236,11 @@ async def plan_action(
 async def _fresh_draft(
     engine: ConversationEngine, conversation: Conversation, escalation: Escalation
 ) -> str:
+    """Another draft: the next usable article for the customer's latest words."""
     messages = await engine.store.messages(conversation.id)
-    customer = tuple(m.text for m in messages if m.kind is Kind.CUSTOMER)[-3:]
-    retrieval = await asyncio.to_thread(engine.responder.retriever.search, " ".join(customer))
-    context = DraftContext(
-        customer_texts=customer,
-        frustration=tuple(frustration(t) for t in customer),
-        bot_answers=escalation.summary.bot_answers,
-        retrieval=retrieval,
-        variant=escalation.draft_version,
+    recent = " ".join([m.text for m in messages if m.kind is Kind.CUSTOMER][-3:])
+    retrieval = await asyncio.to_thread(engine.responder.retriever.search, recent)
+    context = context_of(
+        messages, retrieval, reason_codes(escalation.reasons), variant=escalation.draft_version
     )
     return await engine.drafter.draft(context)

@@ -230,7 +230,8 @@ class AgentAction:
         kind: What the agent asked for.
         agent: The agent's display name (who did it).
         channel: Where the click came from: ``desk``, ``slack``, ``teams``, ``api``.
-        text: The edited reply for ``send`` or the note for ``note``.
+        text: The reply for ``send``, the note for ``note``, or for ``approve`` the draft as
+            the agent left it in the card's box (sent as an edit when it differs).
         key: An idempotency key; a repeat with the same key does nothing. When absent one is
             derived from the action and the draft it acts on.
     """

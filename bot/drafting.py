@@ -12,6 +12,7 @@ from typing import Protocol
 from bot.conversation import ArticleRef, Kind, Message, Summary
 from bot.facts import key_facts
 from bot.model import REASON_LABELS, ArticleMatch, EscalationReason, Retrieval
+from bot.signals import frustration
 from bot.text import clip
 
 MAX_PASSAGE_CHARS = 900
@@ -48,6 +49,34 @@ class Drafter(Protocol):
     async def summarise(self, context: DraftContext) -> Summary: ...
 
     async def draft(self, context: DraftContext) -> str: ...
+
+
+def context_of(
+    history: Sequence[Message],
+    retrieval: Retrieval,
+    reasons: Sequence[EscalationReason] = (),
+    *,
+    variant: int = 0,
+    turns: int = 20,
+) -> DraftContext:
+    """What a drafter gets from a conversation's history and the knowledge base's matches."""
+    customer = [m.text for m in history if m.kind is Kind.CUSTOMER][-turns:]
+    answers = [m.sources[0].title for m in history if m.kind is Kind.ANSWER and m.sources]
+    return DraftContext(
+        customer_texts=tuple(customer),
+        frustration=tuple(frustration(t) for t in customer),
+        bot_answers=tuple(dict.fromkeys(answers)),
+        retrieval=retrieval,
+        reasons=tuple(reasons),
+        variant=variant,
+        question=open_question(history),
+    )
+
+
+def reason_codes(codes: Sequence[str]) -> tuple[EscalationReason, ...]:
+    """Stored reason codes back as reasons (unknown codes are skipped)."""
+    known = EscalationReason._value2member_map_
+    return tuple(EscalationReason(c) for c in codes if c in known)
 
 
 def articles_of(retrieval: Retrieval, limit: int = 3) -> tuple[ArticleRef, ...]:

@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from bot.actions import plan_action
+from bot.actions import NOTE_PREFIX, plan_action
 from bot.card import EscalationCard, build_card
 from bot.conversation import (
+    ActionKind,
     ActionResult,
     AgentAction,
     AuditEntry,
@@ -27,13 +28,20 @@ from bot.conversation import (
     Source,
     State,
 )
-from bot.drafting import DraftContext, Drafter, articles_of, open_question, passage_text
+from bot.drafting import (
+    DraftContext,
+    Drafter,
+    articles_of,
+    context_of,
+    passage_text,
+    reason_codes,
+)
 from bot.errors import StoreConflict, UnknownConversation
 from bot.metrics import Metrics, NullMetrics
-from bot.model import Decision, EscalationReason
+from bot.model import Decision
 from bot.policy import Responder, failure_loop
 from bot.ports import Change, ConversationStore, EventBus, NewMessage
-from bot.signals import NOT_HELPFUL, frustration
+from bot.signals import NOT_HELPFUL
 
 logger = logging.getLogger(__name__)
 AGENTS_TOPIC = "agents"
@@ -309,16 +317,11 @@ class ConversationEngine:
     def _context(
         self, history: Sequence[Message], decision: Decision, reasons: tuple[str, ...] = ()
     ) -> DraftContext:
-        customer = [m.text for m in history if m.kind is Kind.CUSTOMER][-CONTEXT_TURNS:]
-        answers = [m.sources[0].title for m in history if m.kind is Kind.ANSWER and m.sources]
-
-        return DraftContext(
-            customer_texts=tuple(customer),
-            frustration=tuple(frustration(t) for t in customer),
-            bot_answers=tuple(dict.fromkeys(answers)),
-            retrieval=decision.retrieval,
-            reasons=tuple(decision.reasons) or tuple(_reasons(reasons)),
-            question=open_question(history),
+        return context_of(
+            history,
+            decision.retrieval,
+            tuple(decision.reasons) or reason_codes(reasons),
+            turns=CONTEXT_TURNS,
         )
 
     # -- agents --------------------------------------------------------------------------------
@@ -347,6 +350,21 @@ class ConversationEngine:
             await self.publish_agents(action.kind.value, new_escalation, applied.messages)
             return ActionResult("done", plan.message, new_escalation, sent=applied.messages)
         return ActionResult("refused", "The conversation is busy; try again.")
+
+    async def thread_reply(
+        self, escalation_id: str, agent: str, channel: str, text: str, key: str
+    ) -> ActionResult:
+        """A reply under a card in an agent channel. It reaches the customer when its author
+        holds the conversation; a reply starting with ``note:``, or anyone else's, is kept as an
+        internal note."""
+        escalation = await self._escalation(escalation_id)
+        conversation = await self._conversation(escalation.conversation_id)
+        holds = conversation.state is State.AGENT and conversation.holder == agent
+        if holds and not NOTE_PREFIX.match(text):
+            action = AgentAction(ActionKind.SEND, agent, channel, text, key)
+        else:
+            action = AgentAction(ActionKind.NOTE, agent, channel, NOTE_PREFIX.sub("", text), key)
+        return await self.act(escalation_id, action)
 
     async def card(self, escalation_id: str) -> EscalationCard:
         """The escalation as a card, with the transcript and who did what."""
@@ -419,7 +437,3 @@ class ConversationEngine:
                 "messages": [m.id for m in messages],
             },
         )
-
-
-def _reasons(codes: tuple[str, ...]) -> list[EscalationReason]:
-    return [EscalationReason(c) for c in codes if c in EscalationReason._value2member_map_]

@@ -17,7 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.conversation import ActionKind, AgentAction, State
+from bot.conversation import ActionKind, AgentAction
 from bot.errors import TandemError
 from integrations.composition import Services
 from integrations.slack.blocks import edit_modal
@@ -32,7 +32,6 @@ BUTTONS = {
     "tandem_hand_back": ActionKind.HAND_BACK,
     "tandem_resolve": ActionKind.RESOLVE,
 }
-NOTE = re.compile(r"^\s*note:\s*", re.IGNORECASE)
 
 
 def web_client(services: Services) -> AsyncWebClient:
@@ -109,15 +108,9 @@ class SlackChannel:
 
     async def on_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        escalation_id = action["value"]
         kind = BUTTONS[action["action_id"]]
-        text = None
-        if kind is ActionKind.APPROVE:
-            typed = _draft_input(body)
-            card = await self.services.engine.card(escalation_id)
-            if typed is not None and typed.strip() and typed.strip() != card.draft.strip():
-                kind, text = ActionKind.SEND, typed  # "Send draft" sends what is in the box
-        await self._act(body, escalation_id, kind, text)
+        text = _draft_input(body) if kind is ActionKind.APPROVE else None
+        await self._act(body, action["value"], kind, text)
 
     async def on_edit(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
@@ -146,29 +139,15 @@ class SlackChannel:
         post = await self.cards.posts.by_ref(event["channel"], thread)
         if post is None:
             return
-        text = unescape(event.get("text", ""))
-        escalation = await self.services.store.escalation(post.escalation_id)
-        conversation = (
-            await self.services.store.conversation(escalation.conversation_id)
-            if escalation
-            else None
-        )
         agent = await self._name(event["user"])
-        holds = (
-            conversation is not None
-            and conversation.state is State.AGENT
-            and (conversation.holder == agent)
-        )
-        kind = ActionKind.SEND if holds and not NOTE.match(text) else ActionKind.NOTE
-        action = AgentAction(
-            kind,
-            agent,
-            "slack",
-            NOTE.sub("", text) if kind is ActionKind.NOTE else text,
-            key=f"slack-msg:{event['channel']}:{event['ts']}",
-        )
         try:
-            await self.services.engine.act(post.escalation_id, action)
+            await self.services.engine.thread_reply(
+                post.escalation_id,
+                agent,
+                "slack",
+                unescape(event.get("text", "")),
+                key=f"slack-msg:{event['channel']}:{event['ts']}",
+            )
         except TandemError as failure:
             logger.warning("a thread reply was not relayed", extra={"error": str(failure)})
         await self.cards.update(post.escalation_id)

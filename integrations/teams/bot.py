@@ -11,7 +11,7 @@ from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnCon
 from botbuilder.core.teams import TeamsActivityHandler, teams_get_channel_id, teams_get_team_info
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse
 
-from bot.conversation import ActionKind, AgentAction, State
+from bot.conversation import ActionKind, AgentAction
 from bot.errors import TandemError
 from integrations import kb_admin
 from integrations.teams.cards import CONTENT_TYPE, escalation_card, message_card
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from integrations.teams.channel import TeamsChannel
 
 logger = logging.getLogger(__name__)
-NOTE = re.compile(r"^\s*note:\s*", re.IGNORECASE)
 THREAD = re.compile(r"^(?P<channel>[^;]+);messageid=(?P<root>.+)$")
 
 
@@ -98,24 +97,10 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         post = await self.channel.posts.by_ref(match["channel"], match["root"])
         if post is None:
             return
-        escalation = await self.services.store.escalation(post.escalation_id)
-        conversation = (
-            await self.services.store.conversation(escalation.conversation_id)
-            if escalation
-            else None
-        )
         agent = activity.from_property.name or activity.from_property.id
-        holds = (
-            conversation is not None
-            and conversation.state is State.AGENT
-            and (conversation.holder == agent)
-        )
-        kind = ActionKind.SEND if holds and not NOTE.match(text) else ActionKind.NOTE
-        body = text if kind is ActionKind.SEND else NOTE.sub("", text)
         try:
-            await self.services.engine.act(
-                post.escalation_id,
-                AgentAction(kind, agent, "teams", body, key=f"teams-msg:{activity.id}"),
+            await self.services.engine.thread_reply(
+                post.escalation_id, agent, "teams", text, key=f"teams-msg:{activity.id}"
             )
         except TandemError as failure:
             logger.warning("a thread reply was not relayed", extra={"error": str(failure)})
@@ -152,12 +137,8 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         agent = activity.from_property.name or activity.from_property.id
         text = data.get("draft") if kind in (ActionKind.APPROVE, ActionKind.SEND) else None
         try:
-            current = await self.services.engine.card(escalation_id)
-            if kind is ActionKind.APPROVE and text and text.strip() != current.draft.strip():
-                kind = ActionKind.SEND  # "Send draft" sends what is in the box
             result = await self.services.engine.act(
-                escalation_id,
-                AgentAction(kind, agent, "teams", text if kind is ActionKind.SEND else None),
+                escalation_id, AgentAction(kind, agent, "teams", text)
             )
             if result.outcome == "refused":
                 await turn_context.send_activity(MessageFactory.text(result.message))

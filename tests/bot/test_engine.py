@@ -246,3 +246,29 @@ async def test_a_message_left_unhandled_by_a_crash_is_handled_on_recovery(
     assert await services.engine.recover() == 1
     assert await kinds(services, conversation.id) == ["customer", "answer"]
     assert await services.store.unhandled_messages() == []
+
+
+async def test_send_draft_sends_what_the_agent_left_in_the_box(services: Services) -> None:
+    conversation_id, escalation = await escalated(services, "I want a person: do you sell rugs?")
+    typed = "Yes, we sell rugs in three sizes."
+    result = await services.engine.act(escalation.id, action(ActionKind.APPROVE, text=typed))
+    assert result.outcome == "done"
+    assert (await services.store.messages(conversation_id))[-1].text == typed
+    assert [s.answer for s in await services.store.suggestions()] == [typed], "an edit teaches"
+    history = [h.action for h in await services.store.audit(conversation_id)]
+    assert history[-1] == "send_edited"
+
+
+async def test_thread_replies_reach_the_customer_only_from_the_holder(services: Services) -> None:
+    conversation_id, escalation = await escalated(services, "Let me speak to an agent")
+    engine = services.engine
+    await engine.act(escalation.id, action(ActionKind.TAKE_OVER))
+    await engine.thread_reply(escalation.id, "Alice", "slack", "Hi, Alice here.", key="t1")
+    await engine.thread_reply(escalation.id, "Alice", "slack", "NOTE: be gentle", key="t2")
+    await engine.thread_reply(escalation.id, "Bob", "slack", "I can help", key="t3")
+    again = await engine.thread_reply(escalation.id, "Alice", "slack", "Hi, Alice here.", key="t1")
+    assert again.outcome == "duplicate"
+    public = await services.store.messages(conversation_id)
+    assert [m.text for m in public if m.kind is Kind.AGENT_MESSAGE] == ["Hi, Alice here."]
+    internal = await services.store.messages(conversation_id, internal=True)
+    assert [m.text for m in internal if m.kind is Kind.NOTE] == ["be gentle", "I can help"]
