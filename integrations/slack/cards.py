@@ -4,7 +4,6 @@ its thread. Posting failures are retried with backoff; the escalation stays on t
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -16,7 +15,9 @@ from bot.conversation import Kind, Message
 from bot.engine import AGENTS_TOPIC
 from bot.text import clip
 from config import SlackSettings
+from integrations.background import Background
 from integrations.composition import Services
+from integrations.relay import follow, thread_messages
 from integrations.retry import with_backoff
 from integrations.slack.blocks import escalation_blocks, escape
 from integrations.storage.posts import PostStore
@@ -57,18 +58,13 @@ class SlackCards:
         self.settings = services.settings.slack
         self.client = client
         self.posts = PostStore(services.store, "slack")
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.background = Background()
 
     async def run(self) -> None:
         """Follow the engine's agent events until cancelled; first retry unposted cards."""
         for post in await self.posts.unposted():
-            self._spawn(self._post_with_retries(post.escalation_id, post.channel))
-        async with self.services.bus.subscribe(AGENTS_TOPIC) as events:
-            async for event in events:
-                try:
-                    await self.on_event(event)
-                except Exception:  # one bad event must not stop the relay
-                    logger.exception("slack relay failed", extra={"event": event})
+            self.background.spawn(self._post_with_retries(post.escalation_id, post.channel))
+        await follow(self.services.bus, AGENTS_TOPIC, self.on_event, "the Slack relay")
 
     async def on_event(self, event: dict[str, Any]) -> None:
         escalation_id = str(event["escalation_id"])
@@ -81,13 +77,13 @@ class SlackCards:
                 )
                 return
             if await self.posts.claim(escalation_id, channel):
-                self._spawn(self._post_with_retries(escalation_id, channel))
+                self.background.spawn(self._post_with_retries(escalation_id, channel))
             return
         post = await self.posts.of(escalation_id)
         if post is None or post.ref is None:
             return  # the card is not posted yet; it will show the latest state when it is
         await self.update(escalation_id)
-        await self._relay(post.channel, post.ref, event, str(event["conversation_id"]))
+        await self._relay(post.channel, post.ref, event)
 
     async def update(self, escalation_id: str) -> None:
         """Redraw the card in place (who did what; spent buttons removed)."""
@@ -115,21 +111,12 @@ class SlackCards:
             retry_on=(SlackApiError, SlackClientError, OSError),
         )
 
-    async def _relay(
-        self, channel: str, thread: str, event: dict[str, Any], conversation_id: str
-    ) -> None:
-        wanted = set(event.get("messages", []))
-        if not wanted:
-            return
-        messages = await self.services.store.messages(
-            conversation_id, internal=True, after=min(wanted) - 1
-        )
-        for message in messages:
-            if message.id in wanted and message.kind in THREAD_KINDS:
-                if await self.posts.once(f"relay:{message.id}"):
-                    await self.client.chat_postMessage(
-                        channel=channel, thread_ts=thread, text=self._thread_text(message)
-                    )
+    async def _relay(self, channel: str, thread: str, event: dict[str, Any]) -> None:
+        posts = self.posts
+        for message in await thread_messages(self.services.store, posts, event, THREAD_KINDS):
+            await self.client.chat_postMessage(
+                channel=channel, thread_ts=thread, text=self._thread_text(message)
+            )
 
     @staticmethod
     def _thread_text(message: Message) -> str:
@@ -142,12 +129,5 @@ class SlackCards:
     def _text(card: EscalationCard) -> str:
         return clip(f"Escalation: {card.summary.goal}", 300)
 
-    def _spawn(self, work: Any) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.background.cancel()

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from integrations.storage.sql_store import SqlStore
-from integrations.storage.tables import action_keys, channel_posts
+from integrations.storage.tables import channel_posts
 
 
 @dataclass(frozen=True)
@@ -79,16 +79,7 @@ class PostStore:
 
     async def once(self, key: str) -> bool:
         """True the first time ``key`` is seen (relays each message into a thread once)."""
-        try:
-            async with self.store.transaction() as connection:
-                await connection.execute(
-                    insert(action_keys).values(
-                        key=f"{self.kind}:{key}"[:255], created_at=datetime.now(UTC)
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        return await self.store.claim(f"{self.kind}:{key}")
 
     async def _select(self, *conditions: Any) -> list[Post]:
         query = select(channel_posts).where(channel_posts.c.kind == self.kind, *conditions)

@@ -189,6 +189,17 @@ class SqlStore:
             raise
         return Applied(True, tuple(added))
 
+    async def claim(self, key: str) -> bool:
+        """True the first time ``key`` is claimed, across every replica on this database."""
+        try:
+            async with self.transaction() as connection:
+                await connection.execute(
+                    insert(action_keys).values(key=key[:255], created_at=_now())
+                )
+        except IntegrityError:
+            return False
+        return True
+
     async def has_key(self, dedupe_key: str) -> bool:
         row = await self._one(
             select(action_keys.c.key).where(action_keys.c.key == dedupe_key[:255])

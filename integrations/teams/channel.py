@@ -5,7 +5,6 @@ customers who came in over a Bot Framework channel."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,9 @@ from botbuilder.schema import Activity, ActivityTypes, ConversationReference
 
 from bot.conversation import Kind
 from bot.engine import AGENTS_TOPIC, CUSTOMERS_TOPIC
+from integrations.background import Background
 from integrations.composition import Services
+from integrations.relay import follow, thread_messages
 from integrations.retry import with_backoff
 from integrations.storage.posts import PostStore
 from integrations.storage.references import ReferenceStore
@@ -65,7 +66,7 @@ class TeamsChannel:
         self.bot = TandemTeamsBot(self)
         self.posts = PostStore(services.store, "teams")
         self.references = ReferenceStore(services.store)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.background = Background()
 
     async def handle(self, request: web.Request) -> web.Response:
         """``POST /api/messages``."""
@@ -73,15 +74,16 @@ class TeamsChannel:
         return response or web.Response(status=201)
 
     async def start(self) -> None:
-        self._spawn(self._follow_agents())
-        self._spawn(self._follow_customers())
+        bus = self.services.bus
+        self.background.spawn(follow(bus, AGENTS_TOPIC, self._on_agent_event, "the Teams relay"))
+        self.background.spawn(
+            follow(bus, CUSTOMERS_TOPIC, self._to_customer, "a reply to a Bot Framework customer")
+        )
         for post in await self.posts.unposted():
-            self._spawn(self._post_card(post.escalation_id))
+            self.background.spawn(self._post_card(post.escalation_id))
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.background.cancel()
 
     # -- inbound -------------------------------------------------------------------------------
     async def remember_agent_channel(self, activity: Activity) -> None:
@@ -103,7 +105,7 @@ class TeamsChannel:
             conversation_id = known[1]
         await self.references.save(key, reference, conversation_id)
         message = await self.services.engine.receive(conversation_id, text)
-        self._spawn(self.services.engine.handle(message))
+        self.background.spawn(self.services.engine.handle(message))
 
     async def replace_card(
         self, turn_context: TurnContext, activity_id: str, card: dict[str, Any]
@@ -113,14 +115,6 @@ class TeamsChannel:
         await turn_context.update_activity(update)
 
     # -- outbound ------------------------------------------------------------------------------
-    async def _follow_agents(self) -> None:
-        async with self.services.bus.subscribe(AGENTS_TOPIC) as events:
-            async for event in events:
-                try:
-                    await self._on_agent_event(event)
-                except Exception:
-                    logger.exception("Teams relay failed", extra={"event": event})
-
     async def _on_agent_event(self, event: dict[str, Any]) -> None:
         escalation_id = str(event["escalation_id"])
         if event["type"] == "opened":
@@ -129,7 +123,7 @@ class TeamsChannel:
                 logger.error("no Teams agent channel yet: add the app to the agent team")
                 return
             if await self.posts.claim(escalation_id, channel[0]["conversation"]["id"]):
-                self._spawn(self._post_card(escalation_id))
+                self.background.spawn(self._post_card(escalation_id))
             return
         post = await self.posts.of(escalation_id)
         if post is None or post.ref is None:
@@ -141,9 +135,7 @@ class TeamsChannel:
             await self.replace_card(context, str(post.ref), card)
 
         await self._proactive(await self._agent_reference(thread), refresh)
-        wanted = set(event.get("messages", []))
-        if wanted:
-            await self._relay(thread, str(event["conversation_id"]), wanted)
+        await self._relay(thread, event)
 
     async def _post_card(self, escalation_id: str) -> None:
         async def attempt() -> None:
@@ -167,35 +159,22 @@ class TeamsChannel:
             retry_on=(Exception,),
         )
 
-    async def _relay(self, thread: str, conversation_id: str, wanted: set[int]) -> None:
-        messages = await self.services.store.messages(
-            conversation_id, internal=True, after=min(wanted) - 1
-        )
+    async def _relay(self, thread: str, event: dict[str, Any]) -> None:
+        messages = await thread_messages(self.services.store, self.posts, event, THREAD_KINDS)
+        if not messages:
+            return
         reference = await self._agent_reference(thread)
         for message in messages:
-            if (
-                message.id in wanted
-                and message.kind in THREAD_KINDS
-                and await self.posts.once(f"relay:{message.id}")
-            ):
-                text = THREAD_KINDS[message.kind].format(text=message.text)
+            text = THREAD_KINDS[message.kind].format(text=message.text)
 
-                async def send(context: TurnContext, text: str = text) -> None:
-                    await context.send_activity(MessageFactory.text(text))
+            async def send(context: TurnContext, text: str = text) -> None:
+                await context.send_activity(MessageFactory.text(text))
 
-                await self._proactive(reference, send)
-
-    async def _follow_customers(self) -> None:
-        async with self.services.bus.subscribe(CUSTOMERS_TOPIC) as events:
-            async for event in events:
-                if event.get("type") not in TO_CUSTOMERS:
-                    continue
-                try:
-                    await self._to_customer(event)
-                except Exception:
-                    logger.exception("a reply to a Bot Framework customer failed")
+            await self._proactive(reference, send)
 
     async def _to_customer(self, event: dict[str, Any]) -> None:
+        if event.get("type") not in TO_CUSTOMERS:
+            return
         stored = await self.references.for_conversation(str(event["conversation_id"]))
         if stored is None or not await self.posts.once(f"out:{event['id']}"):
             return
@@ -231,8 +210,3 @@ class TeamsChannel:
         logger.error("Bot Framework turn failed", exc_info=error)
         if context.activity.type == ActivityTypes.message:
             await context.send_activity("Sorry, something went wrong. Please try again.")
-
-    def _spawn(self, work: Any) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)

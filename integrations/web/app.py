@@ -11,6 +11,7 @@ from aiohttp.typedefs import Handler
 
 from bot.model import Decision
 from config import Settings
+from integrations.background import Background
 from integrations.composition import Services, build_services
 from integrations.metrics import CONTENT_TYPE
 from integrations.web import customer, desk
@@ -29,7 +30,7 @@ from integrations.web.keys import (
     SOCKETS,
     TASKS,
     TEAMS,
-    in_background,
+    ChannelAdapter,
 )
 from integrations.web.limits import RateLimiter
 
@@ -86,14 +87,14 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     start-up unless a test passes its own."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[json_errors])
     app[LIMITER] = RateLimiter(settings.server.rate_limit_per_minute)
-    app[TASKS] = set()
+    app[TASKS] = Background()
     app[SOCKETS] = set()
 
     async def start(app: web.Application) -> None:
         app[SERVICES] = services or await build_services(settings)
         await _start_slack(app)
         await _start_teams(app)
-        in_background(app, _recover(app[SERVICES]))
+        app[TASKS].spawn(_recover(app[SERVICES]))
         if not await app[SERVICES].store.count("agents"):
             logger.warning("no desk agents yet: create one with `tandem agents add NAME`")
         logger.info("tandem ready", extra={"articles": app[SERVICES].knowledge_base.store.count()})
@@ -102,10 +103,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
         for key in (SLACK, TEAMS):
             if key in app:
                 await app[key].close()
-        tasks: set[asyncio.Task[None]] = app[TASKS]
-        pending = list(tasks)
-        if pending:
-            await asyncio.wait(pending, timeout=10)
+        await app[TASKS].settle(timeout=10)
         if services is None:
             await app[SERVICES].close()
 
@@ -117,8 +115,11 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app.router.add_post("/api/ask", ask)
     app.router.add_routes(customer.routes)
     app.router.add_routes(desk.routes)
-    app.router.add_post("/slack/events", slack_events)
-    app.router.add_post("/api/messages", bot_messages)
+    app.router.add_post("/slack/events", channel_endpoint(SLACK, "Slack", "slack_off"))
+    app.router.add_post(
+        "/api/messages",
+        channel_endpoint(TEAMS, "Teams / Bot Framework", "teams_off"),
+    )
     app.router.add_get("/", page("index.html"))
     app.router.add_get("/desk", page("desk.html"))
     app.router.add_static("/static/", STATIC)
@@ -140,13 +141,6 @@ async def _start_slack(app: web.Application) -> None:
         await channel.connect_socket_mode()
 
 
-async def slack_events(request: web.Request) -> web.Response:
-    """``POST /slack/events``; a 404 JSON error while Slack is off."""
-    if SLACK not in request.app:
-        return error(404, "slack_off", "Slack is not configured on this server")
-    return await request.app[SLACK].handle(request)
-
-
 async def _start_teams(app: web.Application) -> None:
     teams = app[SERVICES].settings.teams
     if not teams.active:
@@ -161,11 +155,15 @@ async def _start_teams(app: web.Application) -> None:
         logger.warning("Teams is on WITHOUT authentication (no app id): local use and tests only")
 
 
-async def bot_messages(request: web.Request) -> web.Response:
-    """``POST /api/messages`` (Bot Framework); a 404 JSON error while Teams is off."""
-    if TEAMS not in request.app:
-        return error(404, "teams_off", "Teams / Bot Framework is not configured on this server")
-    return await request.app[TEAMS].handle(request)
+def channel_endpoint(key: web.AppKey[ChannelAdapter], name: str, code: str) -> Handler:
+    """The endpoint of an agent channel; a 404 JSON error while the channel is off."""
+
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        if key not in request.app:
+            return error(404, code, f"{name} is not configured on this server")
+        return await request.app[key].handle(request)
+
+    return endpoint
 
 
 async def _recover(services: Services) -> None:

@@ -10,7 +10,7 @@ from bot.conversation import Message
 from bot.engine import customer_topic
 from integrations.web.errors import ApiError
 from integrations.web.http import bearer, json_object, stream_events, text_field
-from integrations.web.keys import LIMITER, SERVICES, in_background
+from integrations.web.keys import LIMITER, SERVICES, TASKS
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -47,7 +47,7 @@ async def post_message(request: web.Request) -> web.Response:
     )
     request.app[LIMITER].check(conversation_id)
     message = await services.engine.receive(conversation_id, text)  # stored before the 202
-    in_background(request.app, services.engine.handle(message))
+    request.app[TASKS].spawn(services.engine.handle(message))
     return web.json_response({"id": message.id, "status": "accepted"}, status=202)
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Coroutine
-from typing import Any, Protocol
+from typing import Protocol
 
 from aiohttp import web
 
+from integrations.background import Background
 from integrations.composition import Services
 from integrations.web.limits import RateLimiter
 
@@ -28,18 +27,4 @@ class ChannelAdapter(Protocol):
 SLACK = web.AppKey("slack", ChannelAdapter)  # present when Slack is on
 TEAMS = web.AppKey("teams", ChannelAdapter)  # present when Teams / Bot Framework is on
 SOCKETS = web.AppKey[set[web.WebSocketResponse]]("sockets")
-TASKS = web.AppKey[set[asyncio.Task[None]]]("tasks")
-
-
-def in_background(app: web.Application, work: Coroutine[Any, Any, None]) -> None:
-    """Run slow work after the acknowledgement; the server awaits it on shutdown."""
-    task = asyncio.create_task(work)
-    tasks = app[TASKS]
-    tasks.add(task)
-
-    def done(finished: asyncio.Task[None]) -> None:
-        tasks.discard(finished)
-        if not finished.cancelled() and finished.exception() is not None:
-            logger.error("background work failed", exc_info=finished.exception())
-
-    task.add_done_callback(done)
+TASKS = web.AppKey("tasks", Background)  # work after the acknowledgement

@@ -168,3 +168,9 @@ async def test_desk_guards(server: TestServer) -> None:
     await call(server, "POST", "/api/desk/logout", token=token)
     status, _, _ = await call(server, "GET", "/api/desk/escalations", token=token)
     assert status == 401, "signing out ends the session"
+
+
+async def test_channel_endpoints_say_when_a_channel_is_off(server: TestServer) -> None:
+    for path, code in (("/slack/events", "slack_off"), ("/api/messages", "teams_off")):
+        status, body, _ = await call(server, "POST", path, json={"type": "message"})
+        assert (status, body["error"]["code"]) == (404, code)

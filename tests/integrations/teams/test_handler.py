@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -58,6 +57,6 @@ async def test_a_customer_message_is_stored_then_answered(channel: TeamsChannel)
     assert stored is not None and stored[1] is not None
     messages = await channel.services.store.messages(stored[1])
     assert [m.text for m in messages][:1] == ["How long do refunds take?"], "stored in the turn"
-    await asyncio.gather(*channel._tasks)
+    await channel.background.settle()
     kinds = [m.kind.value for m in await channel.services.store.messages(stored[1])]
     assert kinds == ["customer", "answer"]
