@@ -7,6 +7,9 @@ import os
 import socket
 import subprocess
 import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -69,3 +72,19 @@ def require(name: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+@asynccontextmanager
+async def fresh_postgres(prefix: str) -> AsyncIterator[str]:
+    """A new, empty Postgres database for one test; its SQLAlchemy URL; dropped afterwards."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    require("postgres")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(host=POSTGRES[0], user="postgres", database="postgres")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+asyncpg://postgres@{POSTGRES[0]}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

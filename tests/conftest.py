@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from aiohttp.test_utils import TestServer
 
 from bot.ports import AgentAccount, ConversationStore
 from config import KnowledgeSettings, Settings
 from integrations.composition import Services, build_services
+from integrations.web.app import create_app
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings.minilm_onnx import MiniLMOnnxEmbeddings
 
@@ -74,3 +78,25 @@ async def add_agent(store: ConversationStore, username: str, password: str = "se
     from integrations.web.auth import hash_password
 
     await store.add_agent(AgentAccount(username, username.title(), hash_password(password)))
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 10) -> None:
+    """Poll ``check`` until it is true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings, knowledge_base: KnowledgeBase
+) -> AsyncIterator[tuple[TestServer, Services]]:
+    """The service with these settings on a real port, sharing a knowledge base."""
+    built = await build_services(settings, knowledge_base)
+    try:
+        async with TestServer(create_app(settings, built)) as server:
+            yield server, built
+    finally:
+        await built.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from bot.conversation import (
@@ -81,28 +82,8 @@ def escalation(row: dict[str, Any]) -> Escalation:
 
 
 def audit_row(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "conversation_id": entry.conversation_id,
-        "escalation_id": entry.escalation_id,
-        "actor": entry.actor,
-        "channel": entry.channel,
-        "action": entry.action,
-        "from_state": entry.from_state,
-        "to_state": entry.to_state,
-        "detail": entry.detail,
-        "at": entry.at,
-    }
+    return dataclasses.asdict(entry)  # the audit table's columns are the entry's fields
 
 
 def audit_entry(row: dict[str, Any]) -> AuditEntry:
-    return AuditEntry(
-        conversation_id=row["conversation_id"],
-        actor=row["actor"],
-        channel=row["channel"],
-        action=row["action"],
-        at=row["at"],
-        escalation_id=row["escalation_id"],
-        from_state=row["from_state"],
-        to_state=row["to_state"],
-        detail=row["detail"],
-    )
+    return AuditEntry(**{field.name: row[field.name] for field in dataclasses.fields(AuditEntry)})

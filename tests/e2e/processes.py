@@ -6,13 +6,16 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-TANDEM = shutil.which("tandem") or "tandem"
+# The console script of the Python running the tests, whatever PATH says.
+_BESIDE = Path(sys.executable).with_name("tandem")
+TANDEM = str(_BESIDE) if _BESIDE.exists() else shutil.which("tandem") or "tandem"
 
 
 def free_port() -> int:

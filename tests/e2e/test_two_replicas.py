@@ -4,30 +4,21 @@ replica reaches a customer connected to the other."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import asyncpg  # type: ignore[import-untyped]
 import pytest_asyncio
 
-from tests.backing_services import require
+from tests.backing_services import fresh_postgres, require
 from tests.e2e.processes import run_cli, serving, tandem_env
 
 
 @pytest_asyncio.fixture()
 async def database() -> AsyncIterator[str]:
-    require("postgres")
     require("redis")
-    name = f"tandem_replicas_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(host="127.0.0.1", user="postgres", database="postgres")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with fresh_postgres("tandem_replicas") as url:
+        yield url
 
 
 async def next_of(socket: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, object]:

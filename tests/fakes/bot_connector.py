@@ -3,13 +3,13 @@ the bot sends or updates, and answers with ids like the real one."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from tests.fakes.local_server import LocalFake
 
 
 @dataclass
@@ -20,28 +20,21 @@ class Sent:
     activity: dict[str, Any]
 
 
-@dataclass
-class FakeConnector:
-    sent: list[Sent] = field(default_factory=list)
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    server: TestServer | None = None
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
+class FakeConnector(LocalFake):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[Sent] = []
+        self._ids = itertools.count(1)
 
     @property
     def url(self) -> str:
-        assert self.server is not None
-        return str(self.server.make_url("/"))
+        return self.url_of("/")
 
     def to(self, conversation: str, method: str = "POST") -> list[Sent]:
         return [s for s in self.sent if s.conversation == conversation and s.method == method]
 
     async def wait(self, predicate: Any, timeout: float = 10) -> list[Sent]:
-        async def reached() -> None:
-            while not predicate(self.sent):
-                self.changed.clear()
-                await self.changed.wait()
-
-        await asyncio.wait_for(reached(), timeout)
+        await self.until(lambda: bool(predicate(self.sent)), timeout)
         return self.sent
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -54,20 +47,13 @@ class FakeConnector:
                 body,
             )
         )
-        self.changed.set()
+        self.recorded()
         if request.method == "PUT":
             return web.json_response({"id": request.match_info["activity"]})
         return web.json_response({"id": f"activity-{next(self._ids)}"})
 
-    async def __aenter__(self) -> FakeConnector:
-        app = web.Application()
-        app.router.add_post("/v3/conversations/{conversation}/activities", self.handle)
-        app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self.handle)
-        app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self.handle)
-        self.server = TestServer(app)
-        await self.server.start_server()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        await self.server.close()
+    def routes(self, app: web.Application) -> None:
+        activities = "/v3/conversations/{conversation}/activities"
+        app.router.add_post(activities, self.handle)
+        app.router.add_post(activities + "/{activity}", self.handle)
+        app.router.add_put(activities + "/{activity}", self.handle)

@@ -3,15 +3,15 @@ make the next calls of a method answer 429 (with ``Retry-After``) or an error.""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from tests.fakes.local_server import LocalFake
 
 
 @dataclass
@@ -20,23 +20,19 @@ class Call:
     args: dict[str, Any]
 
 
-@dataclass
-class FakeSlack:
-    calls: list[Call] = field(default_factory=list)
-    failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
-    names: dict[str, str] = field(
-        default_factory=lambda: {"U0AGENT01": "Alice", "U0AGENT02": "Bob"}
-    )
-    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    server: TestServer | None = None
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
+class FakeSlack(LocalFake):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[Call] = []
+        self.failures: defaultdict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = (
+            defaultdict(list)
+        )
+        self.names = {"U0AGENT01": "Alice", "U0AGENT02": "Bob"}
+        self._ts = itertools.count(1)
 
     @property
     def url(self) -> str:
-        assert self.server is not None
-        return str(self.server.make_url("/api/"))
+        return self.url_of("/api/")
 
     def of(self, method: str) -> list[dict[str, Any]]:
         return [c.args for c in self.calls if c.method == method]
@@ -57,12 +53,7 @@ class FakeSlack:
     async def wait_for(
         self, method: str, count: int = 1, timeout: float = 10
     ) -> list[dict[str, Any]]:
-        async def reached() -> None:
-            while len(self.of(method)) < count:
-                self.changed.clear()
-                await self.changed.wait()
-
-        await asyncio.wait_for(reached(), timeout)
+        await self.until(lambda: len(self.of(method)) >= count, timeout)
         return self.of(method)
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -77,7 +68,7 @@ class FakeSlack:
                 if isinstance(args.get(key), str):
                     args[key] = json.loads(args[key])
         self.calls.append(Call(method, args))
-        self.changed.set()
+        self.recorded()
         if self.failures[method]:
             status, body, headers = self.failures[method].pop(0)
             return web.json_response(body, status=status, headers=headers)
@@ -120,13 +111,5 @@ class FakeSlack:
             return {"ok": True, "users": []}
         return {"ok": True}
 
-    async def __aenter__(self) -> FakeSlack:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/{method}", self.handle)
-        self.server = TestServer(app)
-        await self.server.start_server()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        await self.server.close()

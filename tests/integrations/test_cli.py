@@ -5,16 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SAMPLE_KB
-
-TANDEM = shutil.which("tandem") or str(Path(sys.executable).parent / "tandem")
+from tests.e2e.processes import TANDEM
 
 
 def run(

@@ -17,9 +17,9 @@ from pydantic import SecretStr
 from slack_sdk.signature import SignatureVerifier
 
 from config import KnowledgeSettings, Settings, SlackSettings
-from integrations.composition import Services, build_services
-from integrations.web.app import create_app
+from integrations.composition import Services
 from knowledge.base import KnowledgeBase
+from tests.conftest import running
 from tests.fakes.slack_api import FakeSlack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -90,9 +90,5 @@ async def slack(tmp_path: Path, sample_kb: KnowledgeBase) -> AsyncIterator[Slack
                 admin_user_ids=["U0ADMIN001"],
             ),
         )
-        services = await build_services(settings, sample_kb)
-        try:
-            async with TestServer(create_app(settings, services)) as server:
-                yield SlackSide(server, fake, services)
-        finally:
-            await services.close()
+        async with running(settings, sample_kb) as (server, services):
+            yield SlackSide(server, fake, services)

@@ -10,6 +10,7 @@ import aiohttp
 
 from bot.conversation import Kind
 from integrations.storage.posts import PostStore
+from tests.conftest import eventually
 from tests.integrations.slack.conftest import ADMINS, LEGAL, PAYMENTS, SUPPORT, SlackSide, fixture
 
 
@@ -25,16 +26,26 @@ async def escalate(slack: SlackSide, text: str) -> tuple[str, str]:
 
 async def card_ts(slack: SlackSide, escalation_id: str) -> str:
     posts = PostStore(slack.services.store, "slack")
-    for _ in range(100):
+
+    async def posted() -> bool:
         found = await posts.of(escalation_id)
-        if found and found.ref:
-            return found.ref
-        await asyncio.sleep(0.05)
-    raise AssertionError("the card was never posted")
+        return found is not None and found.ref is not None
+
+    await eventually(posted, "the card to be posted")
+    found = await posts.of(escalation_id)
+    assert found is not None and found.ref is not None
+    return found.ref
 
 
 async def customer_kinds(slack: SlackSide, conversation_id: str) -> list[Kind]:
     return [m.kind for m in await slack.services.store.messages(conversation_id)]
+
+
+async def until_customer_gets(slack: SlackSide, conversation_id: str, kind: Kind) -> None:
+    async def arrived() -> bool:
+        return kind in await customer_kinds(slack, conversation_id)
+
+    await eventually(arrived, f"a {kind.value} message for the customer")
 
 
 async def test_card_is_posted_to_the_routed_channel(slack: SlackSide) -> None:
@@ -73,11 +84,8 @@ async def test_send_draft_reaches_the_customer_once_even_when_delivered_twice(
     first = await slack.interaction(payload)
     again = await slack.interaction(payload, retry=1)
     assert (first.status, again.status) == (200, 200)
-    for _ in range(100):
-        if Kind.AGENT_MESSAGE in await customer_kinds(slack, conversation_id):
-            break
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.3)
+    await until_customer_gets(slack, conversation_id, Kind.AGENT_MESSAGE)
+    await asyncio.sleep(0.3)  # room for a duplicate to show, if there were one
     kinds = await customer_kinds(slack, conversation_id)
     assert kinds.count(Kind.AGENT_MESSAGE) == 1
     sent = (await slack.services.store.messages(conversation_id))[-1]
@@ -99,10 +107,7 @@ async def test_take_over_and_relay_in_the_thread(slack: SlackSide) -> None:
         escalation_id=escalation_id,
     )
     assert (await slack.interaction(take)).status == 200
-    for _ in range(100):
-        if Kind.AGENT_JOINED in await customer_kinds(slack, conversation_id):
-            break
-        await asyncio.sleep(0.05)
+    await until_customer_gets(slack, conversation_id, Kind.AGENT_JOINED)
 
     def thread_reply(text: str, ts_: str, user: str = "U0AGENT01") -> dict[str, object]:
         event = fixture("message_event.json", channel=SUPPORT, text=text, ts=ts_, thread_ts=ts)
@@ -120,10 +125,7 @@ async def test_take_over_and_relay_in_the_thread(slack: SlackSide) -> None:
         audit = await slack.services.store.audit(conversation_id)
         return sum(a.action in ("send_edited", "note") for a in audit) >= 3
 
-    for _ in range(200):
-        if await settled():
-            break
-        await asyncio.sleep(0.05)
+    await eventually(settled, "the four thread deliveries to be handled")
     await asyncio.sleep(0.3)  # room for a duplicate to show, if there were one
     public = await slack.services.store.messages(conversation_id)
     agent_texts = [m.text for m in public if m.kind is Kind.AGENT_MESSAGE]

@@ -9,7 +9,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 import pytest_asyncio
 
@@ -24,7 +23,7 @@ from bot.conversation import (
 from bot.errors import StoreConflict, UnknownConversation
 from bot.ports import AgentAccount, Change, NewMessage
 from integrations.storage import SqlStore, open_store
-from tests.backing_services import require
+from tests.backing_services import fresh_postgres
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -34,15 +33,8 @@ async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'contract.db'}"
         return
-    require("postgres")
-    name = f"tandem_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(host="127.0.0.1", user="postgres", database="postgres")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with fresh_postgres("tandem_test") as url:
+        yield url
 
 
 @pytest_asyncio.fixture()

@@ -12,9 +12,9 @@ import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
 from config import KnowledgeSettings, Settings, TeamsSettings
-from integrations.composition import Services, build_services
-from integrations.web.app import create_app
+from integrations.composition import Services
 from knowledge.base import KnowledgeBase
+from tests.conftest import running
 from tests.fakes.bot_connector import FakeConnector
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "teams"
@@ -65,9 +65,5 @@ def teams_settings(tmp_path: Path, **teams: Any) -> Settings:
 async def bot(tmp_path: Path, sample_kb: KnowledgeBase) -> AsyncIterator[BotSide]:
     async with FakeConnector() as connector:
         settings = teams_settings(tmp_path)
-        services = await build_services(settings, sample_kb)
-        try:
-            async with TestServer(create_app(settings, services)) as server:
-                yield BotSide(server, connector, services)
-        finally:
-            await services.close()
+        async with running(settings, sample_kb) as (server, services):
+            yield BotSide(server, connector, services)

@@ -9,13 +9,10 @@ from pathlib import Path
 
 import aiohttp
 import jsonschema
-from aiohttp.test_utils import TestServer
 
 from bot.conversation import EscalationStatus
-from integrations.composition import build_services
-from integrations.web.app import create_app
 from knowledge.base import KnowledgeBase
-from tests.conftest import REPO
+from tests.conftest import REPO, running
 from tests.fakes.bot_connector import Sent
 from tests.integrations.teams.conftest import AGENTS, CUSTOMER, BotSide, fixture, teams_settings
 
@@ -162,15 +159,11 @@ async def test_with_an_app_id_a_request_without_a_token_is_refused(
     tmp_path: Path, sample_kb: KnowledgeBase
 ) -> None:
     settings = teams_settings(tmp_path, app_id="00000000-0000-0000-0000-0000000000aa")
-    services = await build_services(settings, sample_kb)
-    try:
-        async with TestServer(create_app(settings, services)) as server:
-            activity = fixture(
-                "webchat_message.json", service_url="http://127.0.0.1:9/", id="x", text="hello"
-            )
-            async with aiohttp.ClientSession() as session:
-                async with session.post(server.make_url("/api/messages"), json=activity) as r:
-                    assert r.status == 401
+    async with running(settings, sample_kb) as (server, services):
+        activity = fixture(
+            "webchat_message.json", service_url="http://127.0.0.1:9/", id="x", text="hello"
+        )
+        async with aiohttp.ClientSession() as session:
+            async with session.post(server.make_url("/api/messages"), json=activity) as r:
+                assert r.status == 401
         assert await services.store.count("messages") == 0, "nothing was processed"
-    finally:
-        await services.close()
