@@ -150,7 +150,6 @@ class SlackChannel:
             )
         except TandemError as failure:
             logger.warning("a thread reply was not relayed", extra={"error": str(failure)})
-        await self.cards.update(post.escalation_id)
 
     # -- helpers -------------------------------------------------------------------------------
     async def _act(
@@ -175,7 +174,6 @@ class SlackChannel:
         )
         if message and channel:
             await self.client.chat_postEphemeral(channel=channel, user=user, text=message)
-        await self.cards.update(escalation_id)
 
     async def _name(self, user: str) -> str:
         """The agent's Slack display name (shown to customers); cached."""

@@ -82,18 +82,12 @@ class SlackCards:
         post = await self.posts.of(escalation_id)
         if post is None or post.ref is None:
             return  # the card is not posted yet; it will show the latest state when it is
-        await self.update(escalation_id)
-        await self._relay(post.channel, post.ref, event)
-
-    async def update(self, escalation_id: str) -> None:
-        """Redraw the card in place (who did what; spent buttons removed)."""
-        post = await self.posts.of(escalation_id)
-        if post is None or post.ref is None:
-            return
+        # Redraw the card in place (who did what; spent buttons removed), then the thread.
         card = await self.services.engine.card(escalation_id)
         await self.client.chat_update(
             channel=post.channel, ts=post.ref, blocks=self._blocks(card), text=self._text(card)
         )
+        await self._relay(post.channel, post.ref, event)
 
     async def _post_with_retries(self, escalation_id: str, channel: str) -> None:
         async def attempt() -> None:
