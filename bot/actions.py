@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from bot.engine import ConversationEngine
 
 MAX_REPLY_CHARS = 4000
+HISTORY = 200  # the newest messages the engine and actions read to decide and draft
 JOINED = "{agent} from our team has joined the conversation."
 NOTE_PREFIX = re.compile(r"^\s*note:\s*", re.IGNORECASE)
 HANDED_BACK = "You're back with our virtual assistant. Ask me anything, or ask for a person."
@@ -113,7 +114,7 @@ async def plan_action(
             edited = text != escalation.draft.strip()
             suggestion = None
             if edited:
-                asked = open_question(await engine.store.messages(conversation.id))
+                asked = open_question(await engine.store.recent(conversation.id, HISTORY))
                 question = " ".join(asked)[:2000]
                 suggestion = (question, text, agent) if question else None
             return Plan(
@@ -237,7 +238,7 @@ async def _fresh_draft(
     engine: ConversationEngine, conversation: Conversation, escalation: Escalation
 ) -> str:
     """Another draft: the next usable article for the customer's latest words."""
-    messages = await engine.store.messages(conversation.id)
+    messages = await engine.store.recent(conversation.id, HISTORY)
     recent = " ".join([m.text for m in messages if m.kind is Kind.CUSTOMER][-3:])
     retrieval = await asyncio.to_thread(engine.responder.retriever.search, recent)
     context = context_of(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from bot.actions import NOTE_PREFIX, plan_action
+from bot.actions import HISTORY, NOTE_PREFIX, plan_action
 from bot.card import EscalationCard, build_card
 from bot.conversation import (
     ActionKind,
@@ -48,6 +48,7 @@ AGENTS_TOPIC = "agents"
 CUSTOMERS_TOPIC = "customers"  # every customer-visible event, for connectors that relay them
 MAX_RETRIES = 5
 CONTEXT_TURNS = 20
+TRANSCRIPT = 500  # messages a card shows (the newest)
 
 
 def customer_topic(conversation_id: str) -> str:
@@ -158,7 +159,7 @@ class ConversationEngine:
 
     async def _handle_once(self, message: Message) -> None:
         conversation = await self._conversation(message.conversation_id)
-        history = await self.store.messages(conversation.id)
+        history = await self.store.recent(conversation.id, HISTORY)
         earlier = [m for m in history if m.id < message.id]
         audit: list[AuditEntry] = []
         if conversation.state is State.RESOLVED:
@@ -373,7 +374,7 @@ class ConversationEngine:
         return build_card(
             conversation,
             escalation,
-            await self.store.messages(conversation.id, internal=True),
+            await self.store.recent(conversation.id, TRANSCRIPT, internal=True),
             await self.store.audit(conversation.id),
             public_url=self.config.public_url,
             mask_personal_data=self.config.mask_personal_data,

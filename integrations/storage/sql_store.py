@@ -145,6 +145,19 @@ class SqlStore:
             query = query.where(messages.c.kind.not_in([k.value for k in codec.INTERNAL]))
         return [codec.message(r) for r in await self._all(query)]
 
+    async def recent(
+        self, conversation_id: str, count: int, *, internal: bool = False
+    ) -> list[Message]:
+        query = (
+            select(messages)
+            .where(messages.c.conversation_id == conversation_id)
+            .order_by(messages.c.id.desc())
+            .limit(count)
+        )
+        if not internal:
+            query = query.where(messages.c.kind.not_in([k.value for k in codec.INTERNAL]))
+        return [codec.message(r) for r in reversed(await self._all(query))]
+
     async def unhandled_messages(self) -> list[Message]:
         query = select(messages).where(messages.c.handled.is_(False)).order_by(messages.c.id)
         return [codec.message(r) for r in await self._all(query)]

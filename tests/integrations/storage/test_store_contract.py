@@ -171,3 +171,12 @@ async def test_a_restart_loses_nothing(store_url: str) -> None:
         assert conversation is not None and conversation.customer == "Jo"
     finally:
         await reopened.close()
+
+
+async def test_recent_gives_the_newest_messages_in_order(store: SqlStore) -> None:
+    conversation = await store.create_conversation("c1", "web", "hash", None)
+    for n in range(5):
+        await store.add_customer_message("c1", f"m{n}")
+    await store.apply(Change(conversation, messages=(NewMessage(Kind.NOTE, "internal"),)))
+    assert [m.text for m in await store.recent("c1", 3)] == ["m2", "m3", "m4"]
+    assert [m.text for m in await store.recent("c1", 2, internal=True)] == ["m4", "internal"]
