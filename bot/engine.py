@@ -230,7 +230,7 @@ class ConversationEngine:
             draft_version=1,
             created_at=self.clock(),
         )
-        waiting = len(await self.store.escalations([EscalationStatus.OPEN]))
+        waiting = await self.store.waiting_escalations()
         notice = NewMessage(Kind.ESCALATED, self._wait_notice(waiting))
         audit.append(
             self._audit(

@@ -293,6 +293,11 @@ class SqlStore:
         )
         return [codec.escalation(r) for r in await self._all(query)]
 
+    async def waiting_escalations(self) -> int:
+        query = select(func.count()).where(escalations.c.status == EscalationStatus.OPEN.value)
+        async with self.engine.connect() as connection:
+            return int(await connection.scalar(query) or 0)
+
     async def audit(self, conversation_id: str) -> list[AuditEntry]:
         query = select(audit).where(audit.c.conversation_id == conversation_id).order_by(audit.c.id)
         return [codec.audit_entry(r) for r in await self._all(query)]

@@ -120,6 +120,7 @@ async def test_escalations_audit_and_gaps(store: SqlStore) -> None:
     assert conversation is not None
     await store.apply(Change(conversation, escalation=newer))
     assert [e.id for e in await store.escalations([EscalationStatus.OPEN])] == [older.id, newer.id]
+    assert await store.waiting_escalations() == 2
     active = await store.active_escalation("c1")
     assert (
         active is not None and active.id == newer.id and active.summary.key_facts == ("Order 1234",)
