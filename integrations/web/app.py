@@ -9,6 +9,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from bot.drafting import passage_text
 from bot.model import Decision
 from config import Settings
 from integrations.background import Background
@@ -50,7 +51,7 @@ def customer_view(decision: Decision) -> dict[str, object]:
         answer = decision.answer
         return {
             "type": "answer",
-            "text": "\n\n".join(answer.passages[:1]),
+            "text": passage_text(answer),
             "sources": [{"title": answer.title, "url": answer.url}],
         }
     return {"type": "escalated", "text": "A person from our team will reply shortly."}
