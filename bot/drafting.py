@@ -58,19 +58,28 @@ def context_of(
     *,
     variant: int = 0,
     turns: int = 20,
+    trend: Sequence[float] = (),
 ) -> DraftContext:
     """What a drafter gets from a conversation's history and the knowledge base's matches."""
     customer = [m.text for m in history if m.kind is Kind.CUSTOMER][-turns:]
     answers = [m.sources[0].title for m in history if m.kind is Kind.ANSWER and m.sources]
     return DraftContext(
         customer_texts=tuple(customer),
-        frustration=tuple(frustration(t) for t in customer),
+        frustration=_frustration_of(customer, trend),
         bot_answers=tuple(dict.fromkeys(answers)),
         retrieval=retrieval,
         reasons=tuple(reasons),
         variant=variant,
         question=open_question(history),
     )
+
+
+def _frustration_of(customer: Sequence[str], trend: Sequence[float]) -> tuple[float, ...]:
+    """Each customer turn's frustration: the signal reader's for the turns it read (the latest
+    ones), the lexical estimate for older turns."""
+    known = list(trend)[-len(customer) :] if customer else []
+    older = customer[: len(customer) - len(known)]
+    return tuple(frustration(t) for t in older) + tuple(known)
 
 
 def reason_codes(codes: Sequence[str]) -> tuple[EscalationReason, ...]:

@@ -323,6 +323,7 @@ class ConversationEngine:
             decision.retrieval,
             tuple(decision.reasons) or reason_codes(reasons),
             turns=CONTEXT_TURNS,
+            trend=decision.signals.trend,
         )
 
     # -- agents --------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -77,20 +78,41 @@ REASON_LABELS: dict[EscalationReason, str] = {
 
 
 @dataclass(frozen=True)
+class Reading:
+    """What the learned signal heads read in one message (the knowledge side computes it from
+    the query embedding; see ``knowledge.heads``).
+
+    Attributes:
+        levels: Each head's level, 0..1, scaled so that 0.5 is the point where the head fires
+            (frustration, human_request, complaint, and one per sensitive topic).
+        echo: Cosine similarity to the most similar earlier message read with it (the same
+            question asked again scores near 1).
+    """
+
+    levels: Mapping[str, float] = field(default_factory=dict)
+    echo: float = 0.0
+
+    def fired(self, name: str) -> bool:
+        return self.levels.get(name, 0.0) >= 0.5
+
+
+@dataclass(frozen=True)
 class Signals:
     """What the core read from the customer's words.
 
     Attributes:
         human_request: The customer asked for a person.
         complaint: The customer wants to complain.
-        frustration: 0..1, how frustrated the customer sounds.
+        frustration: 0..1, how frustrated the customer sounds over the conversation.
         sensitive_topics: Configured sensitive topics that the text touches.
+        trend: Frustration of each customer turn read, oldest first (the latest last).
     """
 
     human_request: bool = False
     complaint: bool = False
     frustration: float = 0.0
     sensitive_topics: tuple[str, ...] = ()
+    trend: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

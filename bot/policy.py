@@ -6,9 +6,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from bot.model import Decision, EscalationReason, Retrieval, Signals
-from bot.ports import Retriever
-from bot.signals import DEFAULT_SENSITIVE_TOPICS, compile_topics, read_signals
+from bot.model import Decision, EscalationReason, Reading, Retrieval, Signals
+from bot.ports import Retriever, SignalReader
+from bot.signals import (
+    DEFAULT_SENSITIVE_TOPICS,
+    compile_topics,
+    over_conversation,
+    read_signals,
+)
+
+EARLIER_TURNS = 5  # earlier customer turns read for the conversation's frustration
 
 AMBIGUITY_FLOOR = 0.5  # both articles must be real candidates before a tie counts
 
@@ -21,6 +28,7 @@ class PolicyConfig:
         ambiguity_margin: Similarity gap under which the top two articles tie.
         frustration_threshold: Frustration (0..1) at which the bot escalates.
         topics: Compiled sensitive-topic patterns by name.
+        learned_topics: Topics the reader's heads or example phrases may flag.
     """
 
     ambiguity_margin: float = 0.03
@@ -28,6 +36,7 @@ class PolicyConfig:
     topics: Mapping[str, re.Pattern[str]] = field(
         default_factory=lambda: compile_topics(DEFAULT_SENSITIVE_TOPICS, DEFAULT_SENSITIVE_TOPICS)
     )
+    learned_topics: frozenset[str] = frozenset(DEFAULT_SENSITIVE_TOPICS)
 
 
 def decide(
@@ -69,16 +78,28 @@ def _why_unsure(retrieval: Retrieval, config: PolicyConfig) -> EscalationReason:
     return EscalationReason.LOW_CONFIDENCE
 
 
-def conversation_signals(text: str, earlier: Sequence[str], config: PolicyConfig) -> Signals:
-    """Signals of the latest message, with frustration carried over from earlier turns."""
-    latest = read_signals(text, config.topics)
-    if not earlier:
-        return latest
-    previous = [read_signals(turn, config.topics) for turn in earlier[-5:]]
-    carried = max(p.frustration for p in previous)
-    rising = latest.frustration > 0 and latest.frustration >= carried
-    frustration = min(1.0, latest.frustration + (0.5 * carried if rising else 0.25 * carried))
-    return replace(latest, frustration=frustration)
+def conversation_signals(
+    text: str,
+    earlier: Sequence[str],
+    config: PolicyConfig,
+    readings: Sequence[Reading] = (),
+) -> Signals:
+    """Signals of the latest message, with frustration read over the earlier turns.
+
+    Args:
+        text: The latest customer message.
+        earlier: Earlier customer messages, oldest first.
+        config: The escalation settings.
+        readings: The heads' readings of ``[*earlier[-EARLIER_TURNS:], text]`` if a reader is
+            configured (empty: patterns only).
+    """
+    turns = [*earlier[-EARLIER_TURNS:], text]
+    padded = list(readings) if len(readings) == len(turns) else [Reading()] * len(turns)
+    signals = [
+        read_signals(turn, config.topics, reading, config.learned_topics)
+        for turn, reading in zip(turns, padded, strict=True)
+    ]
+    return over_conversation(signals[-1], turns, signals[:-1], padded[-1].echo)
 
 
 class Responder:
@@ -87,16 +108,23 @@ class Responder:
     Args:
         retriever: The knowledge-base port.
         config: The escalation settings.
+        reader: The signal heads over the query embedding (optional: patterns only without).
     """
 
-    def __init__(self, *, retriever: Retriever, config: PolicyConfig) -> None:
+    def __init__(
+        self, *, retriever: Retriever, config: PolicyConfig, reader: SignalReader | None = None
+    ) -> None:
         self.retriever = retriever
         self.config = config
+        self.reader = reader
 
     def respond(self, text: str, earlier: Sequence[str] = ()) -> Decision:
-        """Search, read signals, and decide."""
+        """Search, read signals over the conversation, and decide."""
         retrieval = self.retriever.search(text)
-        return decide(retrieval, conversation_signals(text, earlier, self.config), self.config)
+        turns = [*earlier[-EARLIER_TURNS:], text]
+        readings = self.reader.read(turns) if self.reader is not None else ()
+        signals = conversation_signals(text, earlier, self.config, readings)
+        return decide(retrieval, signals, self.config)
 
 
 def failure_loop(

@@ -20,7 +20,7 @@ from bot.conversation import (
     Message,
     Source,
 )
-from bot.model import Retrieval
+from bot.model import Reading, Retrieval
 
 
 class Retriever(Protocol):
@@ -28,6 +28,15 @@ class Retriever(Protocol):
 
     def search(self, text: str, *, limit: int = 3) -> Retrieval:
         """Find the articles that answer ``text``, with a calibrated confidence."""
+        ...
+
+
+class SignalReader(Protocol):
+    """Reads learned signals (frustration, a request for a person, complaint, sensitive topics)
+    from the query embedding. Implemented in ``knowledge.heads``."""
+
+    def read(self, texts: Sequence[str]) -> list[Reading]:
+        """One reading per text; each text's ``echo`` compares it with those before it."""
         ...
 
 

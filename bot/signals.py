@@ -1,110 +1,191 @@
-"""Read signals from a customer's words: a request for a person, a complaint, frustration,
-and sensitive topics. Pure functions over text; no model is needed.
+"""Read signals from a customer's words: a request for a person, a complaint, frustration and
+sensitive topics.
+
+Two sources are combined:
+
+* **Learned heads** over the query embedding (``Reading``, computed on the knowledge side):
+  they carry to wording nobody wrote down, and do most of the work.
+* **A few precise, general patterns**: shouting, counting contacts ("third time"), an answer
+  rejected in so many words ("that didn't help"), an explicit ask for a human, and the
+  sensitive-topic patterns an admin configures. No pattern is fitted to a dataset's wording.
+
+Without heads (another embedding model is configured) the patterns and a small lexicon of
+general negative words stand in for them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
-from bot.model import Signals
+from bot.model import Reading, Signals
 
-_PERSON = (
-    r"(?:human(?:\s+(?:being|agent|operator|rep(?:resentative)?))?|real\s+person|(?:a|one)\s+person|"
-    r"live\s+(?:agent|person|chat\s+agent)|some\s?b\w*dy|some\s?\w{0,2}one|agents?|operat\w*|"
-    r"representative|rep|staff(?:\s+member)?|employee|supervisor|manager|(?<!virtual\s)assistant|"
-    r"people)"
-)
-_CONTACT = (
-    r"(?:talk\w*|speak\w*|chat\w*|chay|contact\w*|connect\w*|direct|transfer\w*|"
-    r"put\s+me\s+through|get|getting|reach|reaching|call|calling|escalate|need|want|"
-    r"give\s+me|let\s+me\s+talk|communicate|communicating|get\s+in\s+touch)"
-)
 HUMAN_REQUEST = re.compile(
-    rf"\b{_CONTACT}\b(?:\W+\w+){{0,4}}?\W+{_PERSON}\b"
-    r"|\b(?:human|real\s+person|live\s+agent|operator|representative)\s*(?:please|pls|now|!|\?|$)"
-    r"|\bare\s+you\s+(?:a\s+)?(?:bot|robot|machine|human|real)\b"
-    r"|\b(?:not|no)\s+(?:a\s+)?(?:bot|robot|machine)\b",
+    r"\b(?:talk|speak|chat|connect|transfer|put)\w*\s+(?:me\s+)?(?:to|with|through\s+to)\s+"
+    r"(?:a|an|some|one\s+of\s+your|your)?\s*(?:real\s+|actual\s+|live\s+)?"
+    r"(?:human|person|agent|representative|advis[eo]r|operator|someone|somebody|staff|manager|"
+    r"supervisor)s?\b"
+    r"|\b(?:real|actual|live)\s+(?:person|human|agent)\b|\bhuman\s+(?:being|agent)\b"
+    r"|\b(?:want|need|get\s+me|give\s+me)\s+(?:a|an)\s+(?:human|person|agent|representative|"
+    r"operator)\b"
+    # "Can a person look at ...": a person asked to act on the case.
+    r"|\b(?:can|could|would|will|may)\s+(?:a|an|one\s+of\s+your|some)\s+(?:real\s+)?"
+    r"(?:person|human|agent|advis[eo]r|colleague|representative|staff\s+member|"
+    r"member\s+of\s+(?:staff|your\s+team))\s+(?:please\s+)?(?:look|check|help|review|call|"
+    r"contact|ring|get\s+back|sort|deal|handle)"
+    r"|\bcall\s*-?\s*back\b|\brather\s+than\s+(?:a|an|the|this|your)?\s*(?:bot|robot|machine|"
+    r"automated)",
     re.IGNORECASE,
 )
 COMPLAINT = re.compile(
-    r"\b(?:complain\w*|complaint\w*|recla\w*|grievance\w*|claim\s+against|consumer\s*claim|"
-    r"(?:lodge|file|make|making)\w*\s+(?:an?\s+)?(?:consumer\s*)?(?:recl\w+|c\w?aim|clain)|"
-    r"(?:make|making|file|filing|lodge|lodging|submit|submitting|open|opening|raise|raising)\s+"
-    r"(?:an?\s+|my\s+|the\s+)?(?:\w+\s+){0,2}claims?\b|consumer\s+claim|"
-    r"(?:dis)?satisfied\s+with|unhappy\s+with|not\s+(?:happy|satisfied)\s+with|"
-    r"disappointed\s+(?:with|by|in)|(?:bad|poor|terrible|awful|horrible)\s+(?:service|experience))",
+    r"\b(?:make|file|lodge|raise|submit|register)\w*\s+(?:a\s+|an\s+|my\s+)?(?:formal\s+|official\s+)?"
+    r"complaint\b|\bformal\s+complaint\b|\bcomplain(?:ing)?\s+about\b",
+    re.IGNORECASE,
+)
+NOT_HELPFUL = re.compile(
+    r"\b(?:(?:that|this|it|you)\s+(?:did\s*n[o']?t|does\s*n[o']?t|do\s*n[o']?t|is\s*n[o']?t|"
+    r"was\s*n[o']?t)\s+(?:\w+ly\s+)?(?:help\w*|answer\w*|work\w*|what\s+i\s+(?:asked|meant|need\w*))|"
+    r"not\s+(?:\w+ly\s+|quite\s+|exactly\s+)?(?:what\s+i\s+(?:asked|meant|need\w*|wanted|was\s+"
+    r"(?:after|asking|looking\s+for))|helpful|my\s+question)|"
+    r"(?:wrong|useless|unhelpful)\s+answer|you(?:'re|\s+are)\s+not\s+(?:listening|understanding)|"
+    r"read\s+my\s+question|i\s+(?:already|just)\s+(?:said|told|asked)|same\s+(?:answer|thing)\s+again)\b",
+    re.IGNORECASE,
+)
+REPEAT_CONTACT = re.compile(
+    r"\b(?:(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+time|how\s+many\s+times|"
+    r"(?:twice|three\s+times|again\s+and\s+again)\b|(?:still|yet\s+again)\s+(?:no|not|nothing|waiting))",
     re.IGNORECASE,
 )
 _NEGATIVE = re.compile(
     r"\b(?:ridiculous|unacceptable|useless|pathetic|terrible|awful|horrible|worst|disgust\w*|"
-    r"furious|angry|annoy\w*|frustrat\w*|fed\s+up|sick\s+of|tired\s+of|hate|stupid|idiot\w*|"
-    r"incompetent|joke|scam|rip\s*-?\s*off|waste\s+of|nonsense|rubbish|garbage|crap|damn\w*|"
-    r"hell|wtf|bloody|fuck\w*|shit\w*|sucks?|disappoint\w*|unbelievable|outrage\w*|"
-    r"never\s+again|not\s+(?:good|okay|ok|acceptable|helpful)|doesn'?t\s+help|didn'?t\s+help|"
-    r"(?:does|did|do)\s*n[o']?t\s+(?:answer|work)|no\s+help|still\s+(?:waiting|not|no|nothing|haven'?t)|"
-    r"(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+time|again\?|how\s+many\s+times|"
-    r"what\s+the|seriously|come\s+on|wrong|bad|poor|lousy|shame\w*|lie|lied|lying)\b",
+    r"furious|angry|annoy\w*|frustrat\w*|fed\s+up|sick\s+of|tired\s+of|hate|incompetent|scam|"
+    r"waste\s+of|rubbish|disappoint\w*|unbelievable|outrage\w*)\b",
     re.IGNORECASE,
 )
-NOT_HELPFUL = re.compile(
-    r"\b(?:(?:that|this|it|you)\s+(?:did\s*n[o']?t|does\s*n[o']?t|do\s*n[o']?t|is\s*n[o']?t|was\s*n[o']?t)"
-    r"\s+(?:help\w*|answer\w*|work\w*|what\s+i\s+(?:asked|meant|need\w*))|not\s+(?:what\s+i\s+"
-    r"(?:asked|meant|need\w*)|helpful|my\s+question)|(?:wrong|useless|unhelpful)\s+answer|"
-    r"you(?:'re|\s+are)\s+not\s+(?:listening|understanding)|read\s+my\s+question|"
-    r"i\s+(?:already|just)\s+(?:said|told|asked)|same\s+(?:answer|thing)\s+again)\b",
-    re.IGNORECASE,
-)
-_CALM = re.compile(
-    r"\b(?:thanks?|thank\s+you|great|perfect|awesome|appreciate\w*|love)\b", re.IGNORECASE
-)
+_NEGATED = re.compile(r"\b(?:not|n't|never|no)\s+(?:\w+\s+)?$", re.IGNORECASE)
 
 DEFAULT_SENSITIVE_TOPICS: dict[str, str] = {
-    "legal": r"\b(?:lawyer|attorney|solicitor|sue|suing|lawsuit|legal\s+action|court|tribunal|"
-    r"ombudsman|trading\s+standards)\b",
-    "fraud": r"\b(?:fraud\w*|scam\w*|stolen\s+card|identity\s+theft|unauthori[sz]ed\s+"
-    r"(?:charge|payment|transaction)s?|hacked|phishing)\b",
-    "safety": r"\b(?:injur\w*|hurt|burn(?:ed|t)?|fire|smok(?:e|ing)|electric\s+shock|choking|"
-    r"allerg\w*|hospital|dangerous|unsafe|recall)\b",
-    "personal_data": r"\b(?:gdpr|data\s+(?:subject\s+)?(?:access\s+)?request|delete\s+my\s+data|"
-    r"my\s+personal\s+data|right\s+to\s+be\s+forgotten|what\s+data\s+do\s+you\s+(?:have|hold))\b",
-    "contract_cancel": r"\b(?:cancel\s+(?:my\s+)?(?:contract|subscription|membership|account)|"
-    r"terminate\s+(?:my\s+)?(?:contract|subscription|membership))\b",
+    "legal": r"\b(?:lawyer|attorney|solicitor|lawsuit|legal\s+action|small\s+claims|ombudsman|"
+    r"trading\s+standards|sue|suing)\b",
+    "fraud": r"\b(?:fraud\w*|identity\s+theft|phishing|unauthori[sz]ed\s+(?:charge|payment|"
+    r"transaction)s?)\b",
+    "safety": r"\b(?:injur(?:y|ies|ed)|electric\s+shock|caught\s+fire|burn(?:ed|t)\s+(?:me|my|him|"
+    r"her)|choking|allergic\s+reaction)\b",
+    "personal_data": r"\b(?:gdpr|subject\s+access\s+request|right\s+to\s+be\s+forgotten|"
+    r"(?:my|the)\s+personal\s+(?:data|information)|delete\s+(?:all\s+)?my\s+data)\b",
+    "cancellation": r"\b(?:cancel|terminate|end)\s+(?:my\s+)?"
+    r"(?:contract|subscription|membership)\b",
 }
+TOPIC_ALIASES = {"contract_cancel": "cancellation"}
+SHOUTING_BOOST = 0.3
+REPEAT_BOOST = 0.3
+MILD = 0.4  # a turn at this level or above is mildly negative
 
 
-def frustration(text: str) -> float:
-    """How frustrated one message sounds, from 0 (calm) to 1 (very).
-
-    Counts negative and hostile words, repeated-contact phrases ("third time"), shouting in
-    capitals and runs of ``!``/``?``; thanks and praise pull the score down.
-    """
+def shouting(text: str) -> bool:
+    """Two or more words of three letters or more in capitals, and mostly capitals."""
     words = re.findall(r"[A-Za-z']+", text)
-    if not words:
-        return 0.0
-    score = 0.35 * len(_NEGATIVE.findall(text))
     letters = [c for c in text if c.isalpha()]
     shouted = sum(1 for w in words if len(w) >= 3 and w.isupper())
-    if letters and shouted >= 2 and sum(c.isupper() for c in letters) / len(letters) > 0.6:
-        score += 0.4
+    return bool(letters) and shouted >= 2 and sum(c.isupper() for c in letters) / len(letters) > 0.6
+
+
+def lexical_frustration(text: str) -> float:
+    """The fallback when no heads are loaded: general negative words that are not negated."""
+    hits = sum(1 for m in _NEGATIVE.finditer(text) if not _NEGATED.search(text[: m.start()]))
+    return min(1.0, 0.35 * hits)
+
+
+def frustration(text: str, reading: Reading | None = None) -> float:
+    """How frustrated one message sounds, 0 (calm) to 1; 0.5 is where a person should look.
+
+    The frustration head's level when heads are loaded (else the lexicon), raised by shouting,
+    counting contacts ("third time") and runs of ``!``/``?``.
+    """
+    if reading is not None and "frustration" in reading.levels:
+        score = reading.levels["frustration"]
+    else:
+        score = lexical_frustration(text)
+    if shouting(text):
+        score += SHOUTING_BOOST
+    if REPEAT_CONTACT.search(text):
+        score += REPEAT_BOOST
     score += 0.15 * min(3, len(re.findall(r"[!?]{2,}", text)))
     score += 0.1 * min(3, text.count("!"))
-    score -= 0.3 * len(_CALM.findall(text))
     return max(0.0, min(1.0, score))
 
 
 def compile_topics(
     patterns: Mapping[str, str], enabled: Iterable[str]
 ) -> dict[str, re.Pattern[str]]:
-    """Compile the enabled sensitive topics (names without a pattern are ignored)."""
-    return {name: re.compile(patterns[name], re.IGNORECASE) for name in enabled if name in patterns}
+    """Compile the enabled sensitive topics that have a pattern."""
+    names = [TOPIC_ALIASES.get(name, name) for name in enabled]
+    return {name: re.compile(patterns[name], re.IGNORECASE) for name in names if name in patterns}
 
 
-def read_signals(text: str, topics: Mapping[str, re.Pattern[str]]) -> Signals:
-    """All signals for one customer message."""
+def read_signals(
+    text: str,
+    topics: Mapping[str, re.Pattern[str]],
+    reading: Reading | None = None,
+    learned_topics: Iterable[str] = (),
+) -> Signals:
+    """All signals for one customer message.
+
+    Args:
+        text: The message.
+        topics: Sensitive-topic patterns by name.
+        reading: What the heads read in it, if heads are loaded.
+        learned_topics: Topic names whose head (or examples) may flag the message.
+    """
+    reading = reading or Reading()
+    flagged = {name for name, pattern in topics.items() if pattern.search(text)}
+    flagged |= {name for name in learned_topics if reading.fired(name)}
+    level = frustration(text, reading)
     return Signals(
-        human_request=bool(HUMAN_REQUEST.search(text)),
-        complaint=bool(COMPLAINT.search(text)),
-        frustration=frustration(text),
-        sensitive_topics=tuple(name for name, pattern in topics.items() if pattern.search(text)),
+        human_request=reading.fired("human_request") or bool(HUMAN_REQUEST.search(text)),
+        complaint=reading.fired("complaint") or bool(COMPLAINT.search(text)),
+        frustration=level,
+        sensitive_topics=tuple(sorted(flagged)),
+        trend=(level,),
+    )
+
+
+def over_conversation(
+    latest: Signals, texts: Sequence[str], earlier: Sequence[Signals], echo: float
+) -> Signals:
+    """Frustration read over the conversation, not one message.
+
+    Several mildly negative turns add up (an answer rejected in so many words, or "still no
+    refund", counts as one);
+    rejecting an answer, or asking the same question again, adds to what the latest message
+    says; earlier frustration carries over (less when the customer is calming down).
+
+    Args:
+        latest: The latest message's own signals.
+        texts: The customer turns read, oldest first, the latest last.
+        earlier: The earlier turns' own signals, oldest first.
+        echo: The latest message's similarity to the closest earlier one.
+    """
+    if not earlier:
+        return latest
+    levels = [s.frustration for s in earlier] + [latest.frustration]
+    carried = max(levels[:-1])
+    rising = latest.frustration > 0 and latest.frustration >= carried
+    score = latest.frustration + (0.5 if rising else 0.25) * carried
+    negative = [
+        level >= MILD or bool(NOT_HELPFUL.search(text) or REPEAT_CONTACT.search(text))
+        for level, text in zip(levels, texts, strict=True)
+    ]
+    if sum(negative[-3:]) >= 2:
+        score = max(score, 0.35 + 0.1 * sum(negative[-3:]))
+    if NOT_HELPFUL.search(texts[-1]):
+        score += 0.15
+    if echo >= 0.9:
+        score += 0.2
+    return Signals(
+        human_request=latest.human_request,
+        complaint=latest.complaint,
+        frustration=min(1.0, score),
+        sensitive_topics=latest.sensitive_topics,
+        trend=tuple(levels),
     )

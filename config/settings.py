@@ -5,6 +5,7 @@ Example: ``TANDEM_KNOWLEDGE__DATA_DIR=/var/lib/tandem`` sets ``settings.knowledg
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +27,13 @@ class KnowledgeSettings(BaseModel):
         ge=0.0,
         le=1.0,
         description="Confidence needed to answer. Unset: the calibrated value, else 0.5.",
+    )
+    expected_out_of_scope: float = Field(
+        default=0.5,
+        ge=0.05,
+        le=0.95,
+        description="Share of questions the knowledge base does not cover, assumed by calibration "
+        "(real traffic of live bots: 0.42-0.72).",
     )
     ingest_sample_on_first_start: bool = True
     max_file_mb: float = Field(default=20.0, gt=0, description="Larger files are refused.")
@@ -116,8 +124,40 @@ class EscalationSettings(BaseModel):
     frustration_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     max_failed_turns: int = Field(default=2, ge=1, le=20)
     sensitive_topics: list[str] = Field(
-        default_factory=lambda: ["legal", "fraud", "safety", "personal_data", "contract_cancel"]
+        default_factory=lambda: ["legal", "fraud", "safety", "personal_data", "cancellation"],
+        description="Built-in sensitive topics that escalate (a learned head and a pattern each).",
     )
+    topic_patterns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra sensitive topics (or overrides) by name: a regular expression each.",
+    )
+    topic_examples: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Extra sensitive topics by name, each defined by a few example phrases; a "
+        "message close enough to one of them (see topic_example_similarity) escalates.",
+    )
+    topic_example_similarity: float = Field(
+        default=0.5,
+        ge=0.3,
+        le=0.99,
+        description="Cosine similarity to an example (or their centroid) that flags.",
+    )
+
+    @field_validator("sensitive_topics")
+    @classmethod
+    def _renamed_topics(cls, value: list[str]) -> list[str]:
+        return ["cancellation" if name == "contract_cancel" else name for name in value]
+
+    @field_validator("topic_patterns")
+    @classmethod
+    def _patterns_compile(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, pattern in value.items():
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"topic {name!r}: invalid regular expression ({error})") from error
+        return value
+
     mask_personal_data: bool = True
     expected_wait_minutes: int = Field(
         default=5, ge=1, le=1440, description="The wait quoted to a customer on escalation."

@@ -17,6 +17,7 @@ from bot.signals import DEFAULT_SENSITIVE_TOPICS, compile_topics
 from config import KnowledgeSettings, Settings
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import build_embedding_model
+from knowledge.heads.reader import HeadReader, load_heads
 
 if TYPE_CHECKING:  # the server's parts load when it starts, not for every CLI command
     from integrations.metrics import PrometheusMetrics
@@ -37,19 +38,43 @@ def open_knowledge_base(
     )
 
 
-def policy_config(settings: Settings) -> PolicyConfig:
-    """The escalation policy from the settings."""
+def policy_config(settings: Settings, learned_topics: frozenset[str] = frozenset()) -> PolicyConfig:
+    """The escalation policy from the settings.
+
+    Args:
+        settings: All settings.
+        learned_topics: Topics the signal reader can flag (its heads and example phrases).
+    """
     escalation = settings.escalation
+    patterns = {**DEFAULT_SENSITIVE_TOPICS, **escalation.topic_patterns}
+    enabled = {*escalation.sensitive_topics, *escalation.topic_patterns, *escalation.topic_examples}
     return PolicyConfig(
         ambiguity_margin=escalation.ambiguity_margin,
         frustration_threshold=escalation.frustration_threshold,
-        topics=compile_topics(DEFAULT_SENSITIVE_TOPICS, escalation.sensitive_topics),
+        topics=compile_topics(patterns, enabled),
+        learned_topics=frozenset(enabled & learned_topics),
+    )
+
+
+def build_reader(settings: Settings, knowledge_base: KnowledgeBase) -> HeadReader:
+    """The signal heads over the knowledge base's (cached) query embeddings."""
+    escalation = settings.escalation
+    return HeadReader(
+        embed=knowledge_base.query_embeddings.embed,
+        heads=load_heads(knowledge_base.query_embeddings.name),
+        topic_examples=escalation.topic_examples,
+        example_similarity=escalation.topic_example_similarity,
     )
 
 
 def build_responder(settings: Settings, knowledge_base: KnowledgeBase) -> Responder:
     """The responder that live traffic and evaluation share."""
-    return Responder(retriever=knowledge_base, config=policy_config(settings))
+    reader = build_reader(settings, knowledge_base)
+    return Responder(
+        retriever=knowledge_base,
+        config=policy_config(settings, reader.topics),
+        reader=reader,
+    )
 
 
 def ingest_sample_if_empty(settings: Settings, knowledge_base: KnowledgeBase) -> bool:

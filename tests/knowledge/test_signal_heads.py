@@ -1,0 +1,153 @@
+"""The shipped signal heads on the real embedding model, on messages written for these tests
+(none of them is in the training data), read through the same policy live traffic uses."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.model import ArticleMatch, EscalationReason, Retrieval
+from bot.policy import PolicyConfig, Responder
+from knowledge.embeddings.cache import CachedEmbeddings
+from knowledge.embeddings.minilm_onnx import MiniLMOnnxEmbeddings
+from knowledge.heads.model import SignalHeads
+from knowledge.heads.reader import HeadReader, level, load_heads
+
+
+class ConfidentRetriever:
+    """A knowledge base that is always sure: only the signals can make the bot escalate."""
+
+    def search(self, text: str, *, limit: int = 3) -> Retrieval:
+        match = ArticleMatch("hours", "Opening hours", None, "faq", 0.9, ("9 to 5.",))
+        return Retrieval(text, (match,), 0.99, 0.5, 0.5)
+
+
+@pytest.fixture(scope="module")
+def reader(embeddings: MiniLMOnnxEmbeddings) -> HeadReader:
+    heads = load_heads(embeddings.name)
+    assert heads is not None, "the shipped heads fit the default embedding model"
+    return HeadReader(
+        embed=CachedEmbeddings(embeddings).embed,
+        heads=heads,
+        topic_examples={
+            "bereavement": [
+                "my husband passed away",
+                "my mother died last week",
+                "there has been a death in the family",
+                "my father passed away recently",
+            ]
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def responder(reader: HeadReader) -> Responder:
+    config = PolicyConfig(learned_topics=reader.topics)
+    return Responder(retriever=ConfidentRetriever(), config=config, reader=reader)
+
+
+def reasons(responder: Responder, text: str, earlier: tuple[str, ...] = ()) -> set[str]:
+    return {r.value for r in responder.respond(text, earlier).reasons}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Would somebody on your team be able to look into this for me?",
+        "Can a person look at LK-483920 please?",
+        "I'd prefer to deal with one of your staff rather than an automated system",
+        "please could i have a callback from someone in customer services",
+    ],
+)
+def test_requests_for_a_person_including_polite_ones(responder: Responder, text: str) -> None:
+    assert EscalationReason.HUMAN_REQUEST.value in reasons(responder, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Honestly this is shocking, three weeks and not a single reply from you",
+        "The courier threw my parcel over the fence and broke the vase, I'm livid",
+        "I'M SO FED UP WITH THIS, WHERE IS MY REFUND",
+    ],
+)
+def test_frustration_in_new_words(responder: Responder, text: str) -> None:
+    assert reasons(responder, text) & {"frustration", "complaint"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm not angry, just asking what time you open on Saturday",
+        "No rush at all, whenever you get a chance: do you deliver to Wales?",
+        "Thanks so much, that sorted it",
+        "Can my neighbour take in the parcel if I'm out?",
+        "How do I change the email address on my account?",
+        "What's the difference between the two mattress models?",
+    ],
+)
+def test_calm_and_routine_messages_raise_nothing(responder: Responder, text: str) -> None:
+    assert reasons(responder, text) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("The lamp sparked and my daughter burnt her fingers on it", "safety"),
+        (
+            "Send me a copy of all the personal data you hold on me, then delete my account",
+            "personal_data",
+        ),
+        ("If this isn't refunded I'm taking you to court", "legal"),
+        ("Somebody used my card on your site and I never bought anything", "fraud"),
+        ("I'd like to end my monthly plan and stop paying for it", "cancellation"),
+        ("We lost my dad recently and his order is still open", "bereavement"),
+    ],
+)
+def test_sensitive_topics_without_any_listed_word(
+    responder: Responder, text: str, topic: str
+) -> None:
+    decision = responder.respond(text)
+    assert EscalationReason.SENSITIVE in decision.reasons
+    assert topic in decision.signals.sensitive_topics
+
+
+def test_an_example_topic_is_not_flagged_by_its_words_alone(responder: Responder) -> None:
+    decision = responder.respond("My father ordered a sofa last week, when will it come?")
+    assert "bereavement" not in decision.signals.sensitive_topics
+
+
+def test_complaint_in_plain_words(responder: Responder) -> None:
+    text = "The courier threw my parcel over the fence and broke the vase inside, I'm not happy"
+    assert reasons(responder, text) & {"complaint", "frustration"}
+
+
+def test_frustration_builds_over_mildly_negative_turns(responder: Responder) -> None:
+    earlier = ("hmm that's not quite what I was after", "still a bit confused about the fee")
+    latest = "ok that doesn't really help me either"
+    assert EscalationReason.FRUSTRATION.value not in reasons(responder, earlier[0])
+    assert EscalationReason.FRUSTRATION.value in reasons(responder, latest, earlier)
+
+
+def test_the_same_question_again_counts(reader: HeadReader) -> None:
+    readings = reader.read(["when do you open on sunday?", "hello", "what time do you open sunday"])
+    assert readings[0].echo == 0.0
+    assert readings[2].echo > 0.9 > readings[1].echo
+
+
+def test_levels_put_each_threshold_at_one_half() -> None:
+    assert level(0.8, 0.8) == 0.5
+    assert level(0.4, 0.8) == pytest.approx(0.25)
+    assert level(0.9, 0.8) == pytest.approx(0.75)
+    assert level(1.0, 0.8) == 1.0
+
+
+def test_heads_trained_on_another_model_are_off() -> None:
+    assert load_heads("some-other-embedding-model") is None
+
+
+def test_heads_round_trip(tmp_path: pytest.TempPathFactory) -> None:
+    heads = SignalHeads.load()
+    path = tmp_path / "heads.npz"  # type: ignore[operator]
+    heads.save(path)
+    again = SignalHeads.load(path)
+    assert again.names == heads.names and again.thresholds == heads.thresholds
