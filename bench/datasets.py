@@ -2,8 +2,10 @@
 
 Usage: python bench/datasets.py OUT_DIR [--data ../shared/data]
 
-Writes ``clinc150.faq.jsonl`` / ``clinc150.cases.jsonl``, the same for ``bitext`` and
-``banking77``, and ``goemotions.cases.jsonl`` (frustration labels). Splits are seeded.
+Writes ``clinc150.faq.jsonl`` / ``clinc150.cases.jsonl`` (and ``clinc150_oos{25,50,75}`` cases
+with the in-scope cases subsampled to those out-of-scope shares), the same for ``bitext``,
+``banking77`` and ``banking77_oos``, and ``goemotions.cases.jsonl`` (frustration labels).
+Splits are seeded.
 """
 
 from __future__ import annotations
@@ -49,6 +51,36 @@ def clinc(data: Path, out: Path) -> None:
     cases += [{"text": t, "expect": "escalate"} for t, _ in dataset["oos_val"]]
     _write(out / "clinc150.faq.jsonl", faq)
     _write(out / "clinc150.cases.jsonl", cases)
+
+
+def clinc_shares(data: Path, out: Path, shares: tuple[float, ...] = (0.25, 0.5, 0.75)) -> None:
+    """CLINC150 cases with the in-scope ones subsampled so that out-of-scope questions (both of
+    its out-of-scope lists: the knowledge base uses neither) make up each share."""
+    dataset = json.loads((data / "clinc150_dev.json").read_text())
+    outside = [
+        {"text": t, "expect": "escalate"} for t, _ in dataset["oos_train"] + dataset["oos_val"]
+    ]
+    inside = [{"text": t, "expect": "answer", "article": i} for t, i in dataset["val"]]
+    for share in shares:
+        count = round(len(outside) * (1 - share) / share)
+        picked = random.Random(int(share * 100)).sample(inside, min(count, len(inside)))
+        _write(out / f"clinc150_oos{int(share * 100)}.cases.jsonl", picked + outside)
+
+
+def banking77_oos(data: Path, out: Path) -> None:
+    """BANKING77-OOS: a knowledge base of 50 banking intents; cases from its valid split, its
+    in-domain out-of-scope questions (27 banking intents the knowledge base lacks) and its
+    out-of-domain ones."""
+    dataset = json.loads((data / "banking77_oos_dev.json").read_text())
+    faq = [
+        {"id": i, "title": _title(i), "question": t, "answer": f"[{i}] answer article."}
+        for t, i in dataset["train"]
+    ]
+    cases = [{"text": t, "expect": "answer", "article": i} for t, i in dataset["valid"]]
+    cases += [{"text": t, "expect": "escalate"} for t, _ in dataset["id_oos_valid"]]
+    cases += [{"text": t, "expect": "escalate"} for t, _ in dataset["ood_oos_valid"]]
+    _write(out / "banking77_oos.faq.jsonl", faq)
+    _write(out / "banking77_oos.cases.jsonl", cases)
 
 
 def bitext(data: Path, out: Path) -> None:
@@ -136,7 +168,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    for build in (clinc, bitext, banking77, goemotions):
+    for build in (clinc, clinc_shares, bitext, banking77, banking77_oos, goemotions):
         build(args.data, args.out)
         print(f"wrote {build.__name__}")
 

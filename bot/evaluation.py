@@ -97,12 +97,38 @@ def score_decisions(cases: list[Case], decisions: list[Decision]) -> dict[str, A
     }
 
 
+def details_of(case: Case, decision: Decision) -> dict[str, Any]:
+    """One case's outcome, for ``tandem eval --details``: what was asked, expected and decided."""
+    best = decision.retrieval.best
+    answered = decision.answer.article_id if decision.answer else None
+    right: bool | None = None
+    if case.expect == "answer":
+        right = answered == case.article
+    elif case.expect == "escalate":
+        right = decision.action == "escalate"
+    return {
+        "text": case.text,
+        "turns": list(case.turns),
+        "expected": case.expect,
+        "expected_article": case.article,
+        "decision": decision.action,
+        "article": answered or (best.article_id if best else None),
+        "confidence": round(decision.retrieval.confidence, 4),
+        "threshold": round(decision.retrieval.threshold, 4),
+        "reasons": [r.value for r in decision.reasons],
+        "frustration": round(decision.signals.frustration, 3),
+        "frustrated_label": case.frustrated,
+        "right": right,
+    }
+
+
 def evaluate(
     responder: Responder,
     cases: list[Case],
     *,
     sweep: bool = False,
     progress: Callable[[], None] | None = None,
+    details: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run every case through ``responder`` and score the results.
 
@@ -111,13 +137,17 @@ def evaluate(
         cases: Parsed cases.
         sweep: Also report precision and deflection over a grid of thresholds.
         progress: Called after each case.
+        details: Called with each case's ``details_of``.
     """
     decisions: list[Decision] = []
     latencies: list[float] = []
     for case in cases:
         start = time.perf_counter()
-        decisions.append(responder.respond(case.text, case.turns))
+        decision = responder.respond(case.text, case.turns)
         latencies.append((time.perf_counter() - start) * 1000)
+        decisions.append(decision)
+        if details:
+            details(details_of(case, decision))
         if progress:
             progress()
     result = score_decisions(cases, decisions)

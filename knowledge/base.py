@@ -15,6 +15,7 @@ from config import KnowledgeSettings
 from knowledge.calibration import ConfidenceModel, calibrate
 from knowledge.classifier import ArticleClassifier
 from knowledge.embeddings.base import EmbeddingModel
+from knowledge.embeddings.cache import CachedEmbeddings
 from knowledge.ingest import IngestProgress, IngestReport, ingest_paths
 from knowledge.search import KnowledgeSearcher
 from knowledge.store import KnowledgeStore, fingerprint_of
@@ -35,6 +36,7 @@ class Stats:
     target_precision: float | None
     expected_precision: float | None
     expected_deflection: float | None
+    out_of_scope_share: float
 
 
 class KnowledgeBase:
@@ -63,6 +65,7 @@ class KnowledgeBase:
             path=None if settings.chroma_url else root / "chroma",
             url=settings.chroma_url,
         )
+        self.query_embeddings = CachedEmbeddings(embeddings)
         self._models = root / "models" / settings.collection
         self.classifier = ArticleClassifier(np.array([], dtype=str), np.zeros((0, 0)), np.zeros(0))
         self.confidence = ConfidenceModel()
@@ -76,7 +79,8 @@ class KnowledgeBase:
             if saved.get("fingerprint") == self.store.fingerprint():
                 self.classifier = ArticleClassifier.load(self._models / "classifier.npz")
                 self.confidence = ConfidenceModel.load(self._models / "confidence.json")
-                return
+                if self.confidence.out_of_scope_share == self.settings.expected_out_of_scope:
+                    return
         except (OSError, ValueError, KeyError):
             pass
         self.refresh()
@@ -104,13 +108,15 @@ class KnowledgeBase:
         )
         target = self.confidence.target_precision or DEFAULT_TARGET_PRECISION
         if len(np.unique(articles)) >= 3:
-            is_question = np.array([m["kind"] == "question" for m in metadatas])
+            kinds = np.array([str(m["kind"]) for m in metadatas])
             self.confidence = calibrate(
                 vectors,
                 articles,
-                is_question,
+                kinds == "question",
+                kinds=kinds,
                 target_precision=target,
                 top_k=self.settings.top_k,
+                oos_share=self.settings.expected_out_of_scope,
                 progress=progress,
             )
         else:
@@ -163,6 +169,7 @@ class KnowledgeBase:
             confidence=self.confidence,
             top_k=self.settings.top_k,
             threshold=self.settings.answer_threshold,
+            embed=self.query_embeddings.embed,
         )
 
     def stats(self) -> Stats:
@@ -177,6 +184,7 @@ class KnowledgeBase:
             target_precision=self.confidence.target_precision,
             expected_precision=self.confidence.expected_precision,
             expected_deflection=self.confidence.expected_deflection,
+            out_of_scope_share=self.confidence.out_of_scope_share,
         )
 
     def describe(self) -> dict[str, Any]:

@@ -9,8 +9,10 @@ fold the article classifier and the neighbour index are rebuilt without:
   wrong, which simulates a question the knowledge base does not cover.
 
 A logistic model over ``scoring.FEATURE_NAMES`` is fitted to these probes, and the threshold is
-the lowest confidence at which the expected precision (with out-of-scope traffic at
-``oos_share``) still meets the target.
+the lowest confidence at which the expected precision still meets the target when out-of-scope
+traffic makes up ``oos_share`` of all questions. Real traffic of live bots was 42–72 % out of
+scope, so the default share is a conservative 0.5, and the precision the threshold would keep at
+25 %, 50 % and 75 % is reported beside it.
 """
 
 from __future__ import annotations
@@ -25,16 +27,17 @@ import numpy as np
 import numpy.typing as npt
 
 from knowledge.classifier import ArticleClassifier
-from knowledge.scoring import score, sigmoid
+from knowledge.scoring import FEATURE_NAMES, score, sigmoid
 
 # Used until a knowledge base is calibrated; close to what calibration fits on FAQ data.
-DEFAULT_WEIGHTS = (-6.0, 6.0, 3.0, 3.0, 2.0)
+DEFAULT_WEIGHTS = (-6.0, 6.0, 3.0, 3.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 DEFAULT_THRESHOLD = 0.5
 FOLDS = 5
 MIN_PROBES = 500
 MAX_REPEATS = 2
-OOS_SHARE = 0.25
-TWIN_SIMILARITY = 0.7
+OOS_SHARE = 0.5
+REPORTED_SHARES = (0.25, 0.5, 0.75)
+TWIN_SIMILARITY = 0.8
 
 
 @dataclass
@@ -48,6 +51,9 @@ class ConfidenceModel:
     expected_deflection: float | None = None
     probes: dict[str, int] = field(default_factory=dict)
     curve: list[dict[str, float]] = field(default_factory=list)
+    out_of_scope_share: float = OOS_SHARE
+    by_share: list[dict[str, float | None]] = field(default_factory=list)
+    features: tuple[str, ...] = FEATURE_NAMES
 
     def confidence(self, values: npt.NDArray[np.float64]) -> float:
         return sigmoid(float(np.dot(np.asarray(self.weights), values)))
@@ -64,6 +70,9 @@ class ConfidenceModel:
     def load(cls, path: Path) -> ConfidenceModel:
         data = json.loads(path.read_text())
         data["weights"] = tuple(data["weights"])
+        data["features"] = tuple(data.get("features", ()))
+        if data["features"] != FEATURE_NAMES or len(data["weights"]) != len(FEATURE_NAMES):
+            raise ValueError("the confidence model was fitted on other features")
         return cls(**data)
 
 
@@ -90,6 +99,7 @@ def _probe_fold(
     probes: _Probes,
     vectors: npt.NDArray[np.float32],
     articles: npt.NDArray[np.str_],
+    kinds: npt.NDArray[np.str_],
     train: npt.NDArray[np.bool_],
     queries: list[tuple[int, bool]],
     top_k: int,
@@ -105,6 +115,7 @@ def _probe_fold(
             probabilities[row],
             [str(a) for a in articles[index[neighbours[row]]]],
             list(sims[row]),
+            [str(k) for k in kinds[index[neighbours[row]]]],
         )
         probes.rows.append(scored.features)
         probes.correct.append(scoped and scored.ranked[0].article_id == articles[chunk])
@@ -117,6 +128,7 @@ def calibrate(
     is_question: npt.NDArray[np.bool_],
     *,
     target_precision: float,
+    kinds: npt.NDArray[np.str_] | None = None,
     top_k: int = 20,
     oos_share: float = OOS_SHARE,
     max_probes: int = 3000,
@@ -131,6 +143,8 @@ def calibrate(
         articles: Every chunk's article id.
         is_question: Which chunks are question variants or titles.
         target_precision: Share of answers that must be right, e.g. 0.9.
+        kinds: Every chunk's kind (``question``, ``title``, ``passage``); from ``is_question``
+            when not given.
         top_k: Neighbours per query, as in live search.
         oos_share: Assumed share of out-of-scope questions in live traffic.
         max_probes: In-scope probes at most (out-of-scope probes: half as many).
@@ -144,6 +158,8 @@ def calibrate(
         ValueError: if the knowledge base has fewer than three articles.
     """
     unique = np.unique(articles)
+    if kinds is None:
+        kinds = np.where(is_question, "question", "passage")
     if len(unique) < 3:
         raise ValueError("calibration needs at least three articles")
     rng = np.random.default_rng(seed)
@@ -175,7 +191,7 @@ def calibrate(
                 (~held, [(int(i), False) for i in outside]),
             ):
                 if batch and len(set(articles[train_mask])) >= 2:
-                    _probe_fold(probes, vectors, articles, train_mask, batch, top_k)
+                    _probe_fold(probes, vectors, articles, kinds, train_mask, batch, top_k)
                 done += 1
                 if progress:
                     progress(done, steps)
@@ -202,6 +218,12 @@ def twins_of(
     }
 
 
+def _weights(scoped: npt.NDArray[np.bool_], share: float) -> npt.NDArray[np.float64]:
+    """Probe weights that make out-of-scope probes ``share`` of the weighted total."""
+    n_in, n_out = int(scoped.sum()), int((~scoped).sum())
+    return np.where(scoped, 1.0, (share / (1 - share)) * n_in / max(n_out, 1))
+
+
 def _fit(probes: _Probes, target_precision: float, oos_share: float) -> ConfidenceModel:
     from sklearn.linear_model import LogisticRegression
 
@@ -209,36 +231,60 @@ def _fit(probes: _Probes, target_precision: float, oos_share: float) -> Confiden
     y = np.asarray(probes.correct)
     scoped = np.asarray(probes.in_scope)
     n_in, n_out = int(scoped.sum()), int((~scoped).sum())
-    weights = np.where(scoped, 1.0, (oos_share / (1 - oos_share)) * n_in / max(n_out, 1))
-    model = ConfidenceModel(probes={"in_scope": n_in, "out_of_scope": n_out})
+    model = ConfidenceModel(
+        probes={"in_scope": n_in, "out_of_scope": n_out}, out_of_scope_share=oos_share
+    )
     if y.all() or not y.any():
         return model
-    regression = LogisticRegression(C=1.0, max_iter=1000, fit_intercept=False)
+    regression = LogisticRegression(C=1.0, max_iter=2000, fit_intercept=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        regression.fit(x, y, sample_weight=weights)
+        regression.fit(x, y, sample_weight=_weights(scoped, oos_share))
     model.weights = tuple(float(b) for b in regression.coef_[0])
     confidence = np.array([model.confidence(row) for row in x])
-
     order = np.argsort(-confidence)
-    precision = np.cumsum((weights * y)[order]) / np.cumsum(weights[order])
+    ranked = confidence[order]
     deflection = np.cumsum(y[order]) / max(n_in, 1)
-    meets = np.flatnonzero(precision >= target_precision)
+    precision = {
+        share: np.cumsum((_weights(scoped, share) * y)[order])
+        / np.cumsum(_weights(scoped, share)[order])
+        for share in sorted({*REPORTED_SHARES, oos_share})
+    }
     model.target_precision = target_precision
-    if len(meets):
-        cut = int(meets.max())
-        model.threshold = float(confidence[order][cut])
-        model.expected_precision = float(precision[cut])
-        model.expected_deflection = float(deflection[cut])
-    else:
+    cut = _cut(precision[oos_share], target_precision)
+    if cut is None:
         model.threshold, model.expected_precision, model.expected_deflection = 1.0, None, 0.0
+    else:
+        model.threshold = float(ranked[cut])
+        model.expected_precision = float(precision[oos_share][cut])
+        model.expected_deflection = float(deflection[cut])
+    chosen = int(np.searchsorted(-ranked, -model.threshold, side="right")) - 1
+    for share in REPORTED_SHARES:
+        own = _cut(precision[share], target_precision)
+        model.by_share.append(
+            {
+                "out_of_scope_share": share,
+                "precision_at_threshold": float(precision[share][chosen]) if chosen >= 0 else None,
+                "threshold_for_share": float(ranked[own]) if own is not None else 1.0,
+                "deflection_for_share": float(deflection[own]) if own is not None else 0.0,
+            }
+        )
     picks = np.linspace(0, len(order) - 1, num=min(21, len(order))).astype(int)
     model.curve = [
         {
-            "threshold": float(confidence[order][i]),
-            "precision": float(precision[i]),
+            "threshold": float(ranked[i]),
             "deflection": float(deflection[i]),
+            **{
+                f"precision_{int(share * 100)}": float(precision[share][i])
+                for share in REPORTED_SHARES
+            },
         }
         for i in picks
     ]
     return model
+
+
+def _cut(precision: npt.NDArray[np.float64], target: float) -> int | None:
+    """The last rank (lowest confidence) at which precision still meets ``target``."""
+    meets = np.flatnonzero(precision >= target)
+    return int(meets.max()) if len(meets) else None

@@ -13,7 +13,22 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-FEATURE_NAMES = ("bias", "probability", "probability_margin", "similarity", "similarity_margin")
+FEATURE_NAMES = (
+    "bias",
+    "probability",
+    "probability_margin",
+    "similarity",
+    "similarity_margin",
+    # Out-of-scope evidence beyond the classifier: how close the question is to the predicted
+    # article's own question variants, how dense the neighbourhood is, and how much of it
+    # belongs to the predicted article.
+    "question_similarity",
+    "question_similarity_top3",
+    "probability_x_question_similarity",
+    "neighbour_density",
+    "neighbour_share",
+)
+DENSITY_NEIGHBOURS = 10
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,7 @@ def score(
     probabilities: npt.NDArray[np.float64],
     neighbour_articles: Sequence[str],
     neighbour_similarities: Sequence[float],
+    neighbour_kinds: Sequence[str] | None = None,
     *,
     limit: int = 5,
 ) -> Scored:
@@ -55,11 +71,19 @@ def score(
         probabilities: The classifier's probabilities for one question.
         neighbour_articles: Article ids of the nearest chunks, best first.
         neighbour_similarities: Their cosine similarities.
+        neighbour_kinds: Their chunk kinds (``question``, ``title``, ``passage``); all count as
+            questions when not given.
         limit: Candidates to keep.
     """
+    kinds = neighbour_kinds or ["question"] * len(neighbour_articles)
     best_sim: dict[str, float] = {}
-    for article_id, similarity in zip(neighbour_articles, neighbour_similarities, strict=True):
+    question_sims: dict[str, list[float]] = {}
+    for article_id, similarity, kind in zip(
+        neighbour_articles, neighbour_similarities, kinds, strict=True
+    ):
         best_sim[article_id] = max(best_sim.get(article_id, -1.0), similarity)
+        if kind != "passage":
+            question_sims.setdefault(article_id, []).append(float(similarity))
     order = np.argsort(-probabilities)[:limit]
     ranked = [
         ArticleScore(str(classes[i]), float(probabilities[i]), best_sim.get(str(classes[i]), 0.0))
@@ -71,8 +95,23 @@ def score(
     second_p = ranked[1].probability if len(ranked) > 1 else 0.0
     others = [s for a, s in best_sim.items() if a != top.article_id]
     sim_margin = top.similarity - max(others, default=0.0)
+    questions = sorted(question_sims.get(top.article_id, []), reverse=True)
+    question_sim = questions[0] if questions else 0.0
+    nearest = list(neighbour_similarities[:DENSITY_NEIGHBOURS])
     values = np.array(
-        [1.0, top.probability, top.probability - second_p, top.similarity, sim_margin]
+        [
+            1.0,
+            top.probability,
+            top.probability - second_p,
+            top.similarity,
+            sim_margin,
+            question_sim,
+            float(np.mean(questions[:3])) if questions else 0.0,
+            top.probability * question_sim,
+            float(np.mean(nearest)) if nearest else 0.0,
+            sum(1 for a in neighbour_articles[:DENSITY_NEIGHBOURS] if a == top.article_id)
+            / DENSITY_NEIGHBOURS,
+        ]
     )
     return Scored(ranked, values, sim_margin)
 

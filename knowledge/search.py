@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 
 from bot.model import ArticleMatch, Retrieval
 from knowledge.calibration import ConfidenceModel
 from knowledge.classifier import ArticleClassifier
+from knowledge.embeddings.base import Vectors
 from knowledge.scoring import score
 from knowledge.store import Hit, KnowledgeStore
 
@@ -20,6 +22,8 @@ class KnowledgeSearcher:
         confidence: The (calibrated) confidence model.
         top_k: Neighbours per query.
         threshold: Overrides the calibrated answer threshold when set.
+        embed: Embeds the query (default: the store's model; the knowledge base passes its
+            cached embedder, shared with the signal heads).
     """
 
     def __init__(
@@ -30,8 +34,10 @@ class KnowledgeSearcher:
         confidence: ConfidenceModel,
         top_k: int = 20,
         threshold: float | None = None,
+        embed: Callable[[Sequence[str]], Vectors] | None = None,
     ) -> None:
         self._store = store
+        self._embed = embed or store.embeddings.embed
         self._classifier = classifier
         self._confidence = confidence
         self._top_k = top_k
@@ -42,7 +48,7 @@ class KnowledgeSearcher:
 
     def search(self, text: str, *, limit: int = 3) -> Retrieval:
         """Find the articles that answer ``text``, best first, with a calibrated confidence."""
-        vector = self._store.embeddings.embed([text])
+        vector = self._embed([text])
         hits = self._store.query(vector[0], self._top_k)
         if not hits:
             return Retrieval(
@@ -54,6 +60,7 @@ class KnowledgeSearcher:
             probabilities,
             [h.article_id for h in hits],
             [h.similarity for h in hits],
+            [h.kind for h in hits],
             limit=limit,
         )
         by_article: dict[str, list[Hit]] = defaultdict(list)

@@ -293,6 +293,11 @@ class KnowledgeStore:
             entry.passages.append(text)
         return result
 
+    def source_texts(self, source: str) -> list[str]:
+        """The chunk texts of one source (for appending learned question variants)."""
+        found = self._collection.get(where={"source": source}, include=["documents"])
+        return [str(text) for text in found.get("documents") or []]
+
     def fingerprint(self) -> str:
         """Changes whenever a chunk is added or removed."""
         return fingerprint_of(self._collection.get(include=[]).get("ids") or [])

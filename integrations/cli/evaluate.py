@@ -6,10 +6,14 @@ import dataclasses
 import json
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
+from rich.table import Table
 
 from bot.evaluation import CasesError, evaluate, read_cases
 from integrations.cli.main import Context, pass_context, target_precision_option
@@ -36,6 +40,19 @@ console = Console(stderr=True)
 )
 @click.option("--json", "as_json", is_flag=True, help="Print only the JSON result.")
 @click.option("--sweep", is_flag=True, help="Add the precision/deflection curve.")
+@click.option(
+    "--details",
+    "details_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write one JSON line per case (decision, article, confidence, reasons, right) here.",
+)
+@click.option(
+    "--replay",
+    is_flag=True,
+    help="Run the cases in order and teach each escalated case's article back, as an agent "
+    "would; print precision and deflection per block (the learning curve).",
+)
+@click.option("--block", default=100, show_default=True, type=click.IntRange(10, 100_000))
 @target_precision_option
 @pass_context
 def eval_command(
@@ -44,6 +61,9 @@ def eval_command(
     cases_file: Path,
     as_json: bool,
     sweep: bool,
+    details_file: Path | None,
+    replay: bool,
+    block: int,
     target_precision: float,
 ) -> None:
     """Run cases through the live decision path on a temporary copy of a knowledge base.
@@ -76,10 +96,28 @@ def eval_command(
             sys.exit(2)
         responder = build_responder(settings, knowledge_base)
         with bar(console, enabled=not as_json) as progress:
-            task = progress.add_task("evaluating", total=len(cases))
-            result = evaluate(
-                responder, cases, sweep=sweep, progress=lambda: progress.advance(task)
-            )
+            task = progress.add_task("replaying" if replay else "evaluating", total=len(cases))
+            if replay:
+                from integrations.replay import replay as run_replay
+
+                result = run_replay(
+                    responder,
+                    knowledge_base,
+                    cases,
+                    block=block,
+                    progress=lambda: progress.advance(task),
+                )
+                if not as_json:
+                    _print_curve(result["blocks"])
+            else:
+                with _details_writer(details_file) as write:
+                    result = evaluate(
+                        responder,
+                        cases,
+                        sweep=sweep,
+                        progress=lambda: progress.advance(task),
+                        details=write,
+                    )
         result["calibration"] = {
             key: value
             for key, value in dataclasses.asdict(knowledge_base.confidence).items()
@@ -93,3 +131,32 @@ def eval_command(
             }
         }
     click.echo(json.dumps(result, indent=None if as_json else 2))
+
+
+@contextmanager
+def _details_writer(
+    path: Path | None,
+) -> Iterator[Callable[[dict[str, Any]], None] | None]:
+    if path is None:
+        yield None
+        return
+    with path.open("w", encoding="utf-8") as handle:
+
+        def write(row: dict[str, Any]) -> None:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+        yield write
+
+
+def _print_curve(blocks: list[dict[str, Any]]) -> None:
+    table = Table("block", "cases", "precision", "deflection", "taught", "threshold")
+    for row in blocks:
+        table.add_row(
+            str(row["block"]),
+            str(row["cases"]),
+            f"{row['answer_precision']}",
+            f"{row['deflection']}",
+            str(row["taught"]),
+            f"{row['threshold']:.3f}",
+        )
+    console.print(table)

@@ -14,6 +14,7 @@ from rich.table import Table
 from integrations.cli.main import Context, pass_context, target_precision_option
 from integrations.cli.progress import IngestBars, bar
 from knowledge.base import KnowledgeBase
+from knowledge.calibration import ConfidenceModel
 from knowledge.errors import KnowledgeError
 
 console = Console(stderr=True)
@@ -160,10 +161,12 @@ def stats(context: Context, as_json: bool) -> None:
 @target_precision_option
 @pass_context
 def calibrate(context: Context, target_precision: float) -> None:
-    """Pick the answer threshold from the knowledge base alone.
+    """Pick the answer threshold from the knowledge base alone, and print the curve.
 
     Holds out the knowledge base's own question variants (and whole articles, to stand in for
-    out-of-scope questions), fits the confidence model and stores the threshold.
+    out-of-scope questions), fits the confidence model and stores the threshold that meets the
+    target when out-of-scope questions are TANDEM_KNOWLEDGE__EXPECTED_OUT_OF_SCOPE of traffic
+    (default 0.5). The curve shows the precision each threshold keeps at 25 %, 50 % and 75 %.
     """
     knowledge_base = _open(context)
     if knowledge_base.store.count() == 0:
@@ -185,5 +188,42 @@ def calibrate(context: Context, target_precision: float) -> None:
             f"threshold {model.threshold:.3f}: expected precision "
             f"{model.expected_precision:.3f}, expected deflection "
             f"{model.expected_deflection:.3f} ({model.probes.get('in_scope', 0)} in-scope, "
-            f"{model.probes.get('out_of_scope', 0)} out-of-scope probes)"
+            f"{model.probes.get('out_of_scope', 0)} out-of-scope probes, "
+            f"out-of-scope share {model.out_of_scope_share:.0%})"
         )
+    print_calibration(model)
+
+
+def print_calibration(model: ConfidenceModel) -> None:
+    """The threshold each out-of-scope share needs, and the precision/deflection curve."""
+    shares = Table(
+        "out-of-scope share",
+        "precision at this threshold",
+        "threshold it needs",
+        "deflection there",
+        title="by out-of-scope share",
+    )
+    for row in model.by_share:
+        at = row["precision_at_threshold"]
+        shares.add_row(
+            f"{row['out_of_scope_share']:.0%}",
+            "-" if at is None else f"{at:.3f}",
+            f"{row['threshold_for_share']:.3f}",
+            f"{row['deflection_for_share']:.3f}",
+        )
+    out.print(shares)
+    curve = Table(
+        "threshold",
+        "deflection",
+        "precision 25%",
+        "precision 50%",
+        "precision 75%",
+        title="curve (calibration probes)",
+    )
+    for point in model.curve:
+        curve.add_row(
+            f"{point['threshold']:.3f}",
+            f"{point['deflection']:.3f}",
+            *(f"{point[f'precision_{share}']:.3f}" for share in (25, 50, 75)),
+        )
+    out.print(curve)

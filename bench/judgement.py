@@ -1,0 +1,127 @@
+"""Answer quality and escalation judgement on the development sets, as the README reports them.
+
+Usage: python bench/judgement.py [--data ../shared/data] [--out DIR] [--only NAME ...]
+
+Builds the FAQ and cases files (bench/datasets.py), runs ``tandem eval --json --details`` on
+each with the calibrated default (nothing is tuned on the cases), and prints one row per set.
+For CLINC150 it also reports the precision at out-of-scope shares of 25 %, 50 % and 75 %:
+computed from the per-case details by weighting the out-of-scope cases, which is what
+subsampling the in-scope cases gives in expectation (the subsampled case files are written too,
+for ``tandem eval`` by hand).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import datasets  # noqa: E402
+
+SETS = {
+    "clinc150": ("clinc150", "clinc150"),
+    "banking77_oos": ("banking77_oos", "banking77_oos"),
+    "bitext": ("bitext", "bitext"),
+    "banking77": ("banking77", "banking77"),
+    "goemotions": ("bitext", "goemotions"),
+}
+SHARES = (0.25, 0.5, 0.75)
+
+
+def tandem() -> str:
+    return str(Path(sys.executable).with_name("tandem"))
+
+
+def run_eval(out: Path, kb: str, cases: str, details: Path) -> dict[str, Any]:
+    command = [
+        tandem(),
+        "eval",
+        "--kb",
+        str(out / f"{kb}.faq.jsonl"),
+        "--cases",
+        str(out / f"{cases}.cases.jsonl"),
+        "--json",
+        "--details",
+        str(details),
+    ]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def at_share(rows: list[dict[str, Any]], share: float) -> dict[str, float]:
+    """Precision and deflection if out-of-scope cases were ``share`` of the traffic."""
+    inside = [r for r in rows if r["expected"] == "answer"]
+    outside = [r for r in rows if r["expected"] == "escalate"]
+    weight = (share / (1 - share)) * len(inside) / max(len(outside), 1)
+    correct = sum(1 for r in inside if r["decision"] == "answer" and r["right"])
+    wrong_in = sum(1 for r in inside if r["decision"] == "answer" and not r["right"])
+    wrong_out = sum(1 for r in outside if r["decision"] == "answer")
+    answered = correct + wrong_in + weight * wrong_out
+    return {
+        "precision": round(correct / answered, 3) if answered else float("nan"),
+        "deflection": round(correct / max(len(inside), 1), 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--only", nargs="*", choices=sorted(SETS))
+    args = parser.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="tandem-judgement-"))
+    out.mkdir(parents=True, exist_ok=True)
+    for build in (
+        datasets.clinc,
+        datasets.clinc_shares,
+        datasets.bitext,
+        datasets.banking77,
+        datasets.banking77_oos,
+        datasets.goemotions,
+    ):
+        build(args.data, out)
+    # CLINC's full case file with both out-of-scope lists, for the share table.
+    clinc = json.loads((args.data / "clinc150_dev.json").read_text())
+    cases = [{"text": t, "expect": "answer", "article": i} for t, i in clinc["val"]]
+    cases += [{"text": t, "expect": "escalate"} for t, _ in clinc["oos_train"] + clinc["oos_val"]]
+    datasets._write(out / "clinc150.cases.jsonl", cases)
+    report: dict[str, Any] = {}
+    for name in args.only or SETS:
+        kb, case_file = SETS[name]
+        details = out / f"{name}.details.jsonl"
+        result = run_eval(out, kb, case_file, details)
+        rows = [json.loads(line) for line in details.read_text().splitlines()]
+        row: dict[str, Any] = {
+            key: result.get(key)
+            for key in (
+                "cases",
+                "answer_precision",
+                "deflection",
+                "oos_escalation_recall",
+                "frustration_precision",
+                "frustration_recall",
+                "threshold",
+                "latency_ms_p50",
+            )
+        }
+        if name == "clinc150":
+            row["by_share"] = {f"{int(s * 100)}%": at_share(rows, s) for s in SHARES}
+        precision, recall = row["frustration_precision"], row["frustration_recall"]
+        if precision and recall:
+            row["frustration_f1"] = round(2 * precision * recall / (precision + recall), 3)
+        report[name] = row
+        print(json.dumps({name: row}), flush=True)
+    (out / "judgement.json").write_text(json.dumps(report, indent=2))
+    print(f"files and details in {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

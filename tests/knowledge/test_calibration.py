@@ -1,0 +1,118 @@
+"""Calibration on a synthetic knowledge base: the threshold it picks for an expected
+out-of-scope share keeps its precision promise on fresh probes drawn the same way."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from knowledge.calibration import REPORTED_SHARES, ConfidenceModel, calibrate, nearest
+from knowledge.classifier import ArticleClassifier
+from knowledge.scoring import score
+
+DIM = 48
+ARTICLES = 40
+VARIANTS = 12
+NOISE = 0.4
+
+
+def _unit(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _questions(
+    rng: np.random.Generator, centres: npt.NDArray[np.float64], count: int
+) -> npt.NDArray[np.float32]:
+    picks = np.repeat(centres, count, axis=0)
+    return _unit(picks + NOISE * rng.standard_normal(picks.shape) / np.sqrt(DIM) * 4)
+
+
+@pytest.fixture(scope="module")
+def world() -> dict[str, npt.NDArray[np.generic]]:
+    rng = np.random.default_rng(5)
+    centres = _unit(rng.standard_normal((ARTICLES + 20, DIM))).astype(np.float64)
+    # Out-of-scope questions are about topics drawn like the knowledge base's own but not in it.
+    known, unknown = centres[:ARTICLES], centres[ARTICLES:]
+    return {
+        "vectors": _questions(rng, known, VARIANTS),
+        "articles": np.repeat([f"a{i}" for i in range(ARTICLES)], VARIANTS),
+        "probes_in": _questions(rng, known, 15),
+        "probes_in_labels": np.repeat([f"a{i}" for i in range(ARTICLES)], 15),
+        "probes_out": _questions(rng, unknown, 30),
+    }
+
+
+def _confidences(
+    model: ConfidenceModel,
+    vectors: npt.NDArray[np.float32],
+    articles: npt.NDArray[np.str_],
+    queries: npt.NDArray[np.float32],
+) -> tuple[npt.NDArray[np.float64], list[str]]:
+    classifier = ArticleClassifier.fit(vectors, articles)
+    probabilities = classifier.probabilities(queries)
+    neighbours, sims = nearest(queries, vectors, 20)
+    confidences, tops = [], []
+    for row in range(len(queries)):
+        scored = score(
+            classifier.classes,
+            probabilities[row],
+            [str(a) for a in articles[neighbours[row]]],
+            list(sims[row]),
+        )
+        confidences.append(model.confidence(scored.features))
+        tops.append(scored.ranked[0].article_id)
+    return np.asarray(confidences), tops
+
+
+@pytest.mark.parametrize("share", [0.5, 0.75])
+def test_precision_at_the_chosen_share_meets_the_target(
+    world: dict[str, npt.NDArray[np.generic]], share: float
+) -> None:
+    vectors = world["vectors"].astype(np.float32)
+    articles = world["articles"].astype(str)
+    model = calibrate(
+        vectors,
+        articles,
+        np.ones(len(articles), dtype=bool),
+        target_precision=0.9,
+        oos_share=share,
+        twin_similarity=None,
+    )
+    assert model.out_of_scope_share == share
+    assert [row["out_of_scope_share"] for row in model.by_share] == list(REPORTED_SHARES)
+    inside, tops = _confidences(model, vectors, articles, world["probes_in"].astype(np.float32))
+    outside, _ = _confidences(model, vectors, articles, world["probes_out"].astype(np.float32))
+    right = np.array(tops) == world["probes_in_labels"]
+    answered_in = inside >= model.threshold
+    answered_out = outside >= model.threshold
+    weight = (share / (1 - share)) * len(inside) / len(outside)
+    correct = float((answered_in & right).sum())
+    precision = correct / (answered_in.sum() + weight * answered_out.sum())
+    assert precision >= 0.9, (precision, model.threshold)
+    assert correct / len(inside) > 0.3, "calibration still answers a good share of questions"
+
+
+def test_a_higher_share_asks_for_more_confidence(
+    world: dict[str, npt.NDArray[np.generic]],
+) -> None:
+    vectors = world["vectors"].astype(np.float32)
+    articles = world["articles"].astype(str)
+    questions = np.ones(len(articles), dtype=bool)
+    low, high = (
+        calibrate(
+            vectors,
+            articles,
+            questions,
+            target_precision=0.9,
+            oos_share=share,
+            twin_similarity=None,
+        )
+        for share in (0.25, 0.75)
+    )
+    needs = [row["threshold_for_share"] for row in high.by_share]
+    assert needs == sorted(needs), "more out-of-scope traffic needs a higher threshold"
+    assert high.threshold >= low.threshold
+    assert all(c["precision_75"] <= c["precision_25"] for c in high.curve)
+    assert high.expected_deflection is not None and low.expected_deflection is not None
+    assert high.expected_deflection <= low.expected_deflection
