@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -45,6 +46,8 @@ class EscalationCard:
     Attributes:
         actions: The actions that still make sense (spent ones are left out).
         history: Who did what, oldest first.
+        choices: The articles an agent can tag the escalation with, ``(id, title)``: the
+            card's own articles first (the first one preselected), then the rest.
     """
 
     escalation_id: str
@@ -63,6 +66,12 @@ class EscalationCard:
     desk_url: str
     customer: str | None = None
     channel: str = "web"
+    choices: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def suggested_article(self) -> str | None:
+        """The article preselected for tagging: the bot's best guess."""
+        return self.articles[0].article_id if self.articles else None
 
     def to_json(self) -> dict[str, Any]:
         """The card as the desk API returns it."""
@@ -106,6 +115,8 @@ class EscalationCard:
             "desk_url": self.desk_url,
             "customer": self.customer,
             "channel": self.channel,
+            "tag_choices": [{"id": i, "title": t} for i, t in self.choices],
+            "suggested_article": self.suggested_article,
         }
 
 
@@ -131,8 +142,13 @@ def build_card(
     *,
     public_url: str,
     mask_personal_data: bool,
+    catalogue: Sequence[tuple[str, str]] = (),
 ) -> EscalationCard:
-    """Assemble the card from stored state."""
+    """Assemble the card from stored state.
+
+    Args:
+        catalogue: Every article as ``(id, title)``, for the tag choices.
+    """
     if mask_personal_data:
         transcript = [m if m.kind is not Kind.CUSTOMER else _redacted(m) for m in transcript]
     return EscalationCard(
@@ -152,7 +168,18 @@ def build_card(
         desk_url=f"{public_url}/desk#/escalations/{escalation.id}",
         customer=conversation.customer,
         channel=conversation.channel,
+        choices=tag_choices(escalation.articles, catalogue),
     )
+
+
+def tag_choices(
+    articles: Sequence[ArticleRef], catalogue: Sequence[tuple[str, str]], limit: int = 99
+) -> tuple[tuple[str, str], ...]:
+    """The card's articles first, then the rest of the catalogue, at most ``limit``."""
+    first = [(a.article_id, a.title) for a in articles]
+    seen = {i for i, _ in first}
+    rest = [(i, t) for i, t in catalogue if i not in seen]
+    return tuple([*first, *rest][:limit])
 
 
 def _redacted(message: Message) -> Message:

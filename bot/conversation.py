@@ -260,7 +260,13 @@ class AuditEntry:
 
 @dataclass(frozen=True)
 class KnowledgeSuggestion:
-    """A question and an agent's edited answer, waiting for an admin to accept it."""
+    """What an agent taught, waiting for an admin to accept it.
+
+    Attributes:
+        kind: ``answer`` (a question and the agent's edited answer: a new article),
+            ``variant`` (the question belongs to ``article_id``: a new question variant) or
+            ``not_in_kb`` (the knowledge base has no answer: nothing to ingest, a gap).
+    """
 
     id: int
     question: str
@@ -269,6 +275,8 @@ class KnowledgeSuggestion:
     conversation_id: str
     status: str
     created_at: datetime
+    article_id: str | None = None
+    kind: str = "answer"
 
 
 @dataclass(frozen=True)

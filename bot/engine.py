@@ -33,10 +33,12 @@ from bot.drafting import (
     Drafter,
     articles_of,
     context_of,
+    open_question,
     passage_text,
     reason_codes,
 )
 from bot.errors import StoreConflict, UnknownConversation
+from bot.learning import Outcome
 from bot.metrics import Metrics, NullMetrics
 from bot.model import Decision
 from bot.policy import Responder, failure_loop
@@ -93,6 +95,7 @@ class ConversationEngine:
         config: Engine settings.
         metrics: Counters for ``/metrics``.
         clock: The time source (tests pass their own).
+        catalogue: Every knowledge article as ``(id, title)``, for the cards' tag choices.
     """
 
     def __init__(
@@ -105,6 +108,7 @@ class ConversationEngine:
         config: EngineConfig | None = None,
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] = utcnow,
+        catalogue: Callable[[], Sequence[tuple[str, str]]] = tuple,
     ) -> None:
         self.store = store
         self.responder = responder
@@ -113,6 +117,7 @@ class ConversationEngine:
         self.config = config or EngineConfig()
         self.metrics = metrics or NullMetrics()
         self.clock = clock
+        self.catalogue = catalogue
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     # -- customers -----------------------------------------------------------------------------
@@ -181,10 +186,15 @@ class ConversationEngine:
         customer_before = [m.text for m in earlier if m.kind is Kind.CUSTOMER]
         decision = await asyncio.to_thread(self.responder.respond, message.text, customer_before)
         last_reply = next((m for m in reversed(earlier) if m.kind is not Kind.CUSTOMER), None)
+        not_helpful = bool(NOT_HELPFUL.search(message.text))
+        after_answer = last_reply is not None and last_reply.kind is Kind.ANSWER
+        rejected = (
+            await self._rejected(conversation, earlier) if not_helpful and after_answer else None
+        )
         decision, failed = failure_loop(
             decision,
-            not_helpful=bool(NOT_HELPFUL.search(message.text)),
-            after_answer=last_reply is not None and last_reply.kind is Kind.ANSWER,
+            not_helpful=not_helpful,
+            after_answer=after_answer,
             last_article=conversation.last_answer_article,
             failed_turns=conversation.failed_turns,
             max_failed_turns=self.config.max_failed_turns,
@@ -200,13 +210,40 @@ class ConversationEngine:
                 sources=(Source(answer.title, answer.url),),
             )
             applied = await self.store.apply(
-                Change(updated, messages=(reply,), audit=tuple(audit), handled=message.id)
+                Change(
+                    updated,
+                    messages=(reply,),
+                    audit=tuple(audit),
+                    handled=message.id,
+                    outcome=rejected,
+                )
             )
             self.metrics.answered()
             await self.publish_public(conversation.id, applied.messages)
             return
         await self._escalate(
-            replace(conversation, failed_turns=failed), message, earlier, decision, audit
+            replace(conversation, failed_turns=failed), message, earlier, decision, audit, rejected
+        )
+
+    async def _rejected(self, conversation: Conversation, earlier: list[Message]) -> Outcome | None:
+        """The bot's last answer, which the customer just said did not help, as an outcome."""
+        article = conversation.last_answer_article
+        answers = [i for i, m in enumerate(earlier) if m.kind is Kind.ANSWER]
+        question = " ".join(open_question(earlier[: answers[-1]])) if answers else ""
+        if not article or not question:
+            return None
+        retrieval = await asyncio.to_thread(self.responder.retriever.search, question)
+        best = retrieval.best
+        if best is None or best.article_id != article:
+            return None
+        return Outcome(
+            question=question,
+            article_id=article,
+            confidence=retrieval.confidence,
+            correct=False,
+            source="customer_rejected",
+            conversation_id=conversation.id,
+            at=self.clock(),
         )
 
     async def _escalate(
@@ -216,6 +253,7 @@ class ConversationEngine:
         earlier: list[Message],
         decision: Decision,
         audit: list[AuditEntry],
+        outcome: Outcome | None = None,
     ) -> None:
         reasons = tuple(r.value for r in decision.reasons)
         context = self._context([*earlier, message], decision)
@@ -249,6 +287,7 @@ class ConversationEngine:
                 messages=(notice,),
                 audit=tuple(audit),
                 handled=message.id,
+                outcome=outcome,
             )
         )
         self.metrics.escalated(reasons)
@@ -379,6 +418,7 @@ class ConversationEngine:
             await self.store.audit(conversation.id),
             public_url=self.config.public_url,
             mask_personal_data=self.config.mask_personal_data,
+            catalogue=await asyncio.to_thread(self.catalogue),
         )
 
     # -- plumbing ------------------------------------------------------------------------------

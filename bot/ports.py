@@ -20,6 +20,7 @@ from bot.conversation import (
     Message,
     Source,
 )
+from bot.learning import Outcome
 from bot.model import Reading, Retrieval
 
 
@@ -65,6 +66,7 @@ class Change:
         dedupe_key: If set and already used, nothing is written and ``applied`` is False.
         handled: A customer message this change has handled.
         suggestion: A learned (question, answer, agent) for admins to review.
+        outcome: A labelled decision of the bot (a customer rejected its answer).
     """
 
     conversation: Conversation
@@ -74,6 +76,7 @@ class Change:
     dedupe_key: str | None = None
     handled: int | None = None
     suggestion: tuple[str, str, str] | None = None
+    outcome: Outcome | None = None
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,25 @@ class EscalationSettings(BaseModel):
     )
 
 
+class LearningSettings(BaseModel):
+    """How agents' labels teach the bot."""
+
+    trusted_agents: list[str] = Field(
+        default_factory=list,
+        description="Agents (desk usernames, Slack user ids, Teams AAD ids) whose article tags "
+        "become question variants at once; everyone else's wait for an admin.",
+    )
+    min_live_outcomes: int = Field(
+        default=50,
+        ge=5,
+        le=100_000,
+        description="Labelled live outcomes needed before they move the answer threshold.",
+    )
+    live_recalibration: bool = Field(
+        default=True, description="Let enough live outcomes move the threshold."
+    )
+
+
 class ServerSettings(BaseModel):
     """The HTTP server."""
 
@@ -203,4 +222,5 @@ class Settings(BaseSettings):
     teams: TeamsSettings = Field(default_factory=TeamsSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    learning: LearningSettings = Field(default_factory=LearningSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)

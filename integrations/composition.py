@@ -22,6 +22,7 @@ from knowledge.heads.reader import HeadReader, load_heads
 if TYPE_CHECKING:  # the server's parts load when it starts, not for every CLI command
     from integrations.metrics import PrometheusMetrics
     from integrations.storage import SqlStore
+    from integrations.storage.learning import LearningStore
 
 logger = logging.getLogger(__name__)
 SAMPLE_KB = Path(__file__).resolve().parent.parent / "knowledge" / "sample"
@@ -107,6 +108,13 @@ class Services:
     metrics: PrometheusMetrics
     engine: ConversationEngine
 
+    @property
+    def learning(self) -> LearningStore:
+        """What agents taught and the bot's live outcomes, in the store's database."""
+        from integrations.storage.learning import LearningStore
+
+        return LearningStore(self.store)
+
     async def close(self) -> None:
         await self.bus.close()
         await self.store.close()
@@ -155,5 +163,6 @@ async def build_services(
         bus=bus,
         config=engine_config(settings),
         metrics=metrics,
+        catalogue=knowledge_base.catalogue,
     )
     return Services(settings, knowledge_base, store, bus, metrics, engine)

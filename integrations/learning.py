@@ -1,15 +1,49 @@
-"""Learned knowledge: an admin accepts an agent's edited answer into the knowledge base."""
+"""Learned knowledge: agents teach the bot, admins (or trusted agents) accept what is taught.
+
+* An agent's edited answer becomes a suggested article (``kind="answer"``).
+* An agent who answers an escalation tags the article it was (``kind="variant"``: the customer's
+  question joins that article as a question variant) or says the knowledge base has no answer
+  (``kind="not_in_kb"``: a gap to fill). A trusted agent's tag applies at once.
+* Each tag, and each bot answer a customer rejects, is a live outcome; enough of them move the
+  answer threshold (``bot.learning.live_estimate``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from bot.conversation import KnowledgeSuggestion
+from bot.conversation import ActionKind, AgentAction, Kind, KnowledgeSuggestion, Message
+from bot.drafting import open_question
+from bot.engine import ConversationEngine
+from bot.errors import UnknownConversation
+from bot.learning import LiveEstimate, Outcome, live_estimate
 from bot.ports import ConversationStore
+from config import LearningSettings
+from integrations.storage.learning import LearningStore
 from knowledge.base import KnowledgeBase
+from knowledge.learned import add_question_variants
+
+NOT_IN_KB = "not_in_kb"
+QUESTION_CHARS = 2000
+
+
+class TagError(ValueError):
+    """The tag names an article the knowledge base does not have."""
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """What a tag did: the suggestion it made and whether it was applied at once."""
+
+    suggestion_id: int
+    question: str
+    article_id: str | None
+    accepted: bool
 
 
 def _title(question: str) -> str:
@@ -17,16 +51,97 @@ def _title(question: str) -> str:
     return first[:120] or "Learned answer"
 
 
+def escalated_question(history: Sequence[Message]) -> str:
+    """The question the customer was waiting on when the bot escalated: their messages since
+    the last reply before the escalation notice (greetings and later venting excluded)."""
+    notices = [i for i, m in enumerate(history) if m.kind is Kind.ESCALATED]
+    before = history[: notices[-1]] if notices else history
+    return " ".join(open_question(before))[:QUESTION_CHARS]
+
+
+async def tag_article(
+    *,
+    engine: ConversationEngine,
+    learning: LearningStore,
+    knowledge_base: KnowledgeBase,
+    settings: LearningSettings,
+    escalation_id: str,
+    article_id: str | None,
+    agent: str,
+    channel: str,
+) -> Tagged:
+    """An agent says which article answered an escalation (None: not in the knowledge base).
+
+    Raises:
+        UnknownConversation: no such escalation.
+        TagError: the article does not exist.
+    """
+    escalation = await engine.store.escalation(escalation_id)
+    if escalation is None:
+        raise UnknownConversation("escalation", escalation_id)
+    articles = await asyncio.to_thread(knowledge_base.store.passages_by_article)
+    if article_id is not None and article_id not in articles:
+        raise TagError(f"no article {article_id!r} in the knowledge base")
+    history = await engine.store.recent(escalation.conversation_id, 500)
+    question = escalated_question(history)
+    top = escalation.articles[0] if escalation.articles else None
+    if top is not None and question:
+        await learning.record(
+            Outcome(
+                question=question,
+                article_id=top.article_id,
+                confidence=top.confidence,
+                correct=article_id is not None and top.article_id == article_id,
+                source="agent_tag" if article_id else NOT_IN_KB,
+                conversation_id=escalation.conversation_id,
+            )
+        )
+    trusted = agent in settings.trusted_agents and article_id is not None
+    suggestion_id = await learning.suggest(
+        question=question,
+        agent=agent,
+        conversation_id=escalation.conversation_id,
+        kind="variant" if article_id else NOT_IN_KB,
+        article_id=article_id,
+        status="accepted" if trusted else "pending",
+    )
+    if trusted and article_id and question:
+        await asyncio.to_thread(add_question_variants, knowledge_base, {article_id: [question]})
+    title = articles[article_id].title if article_id else "not in the knowledge base"
+    await engine.act(
+        escalation_id,
+        AgentAction(
+            ActionKind.NOTE,
+            agent,
+            channel,
+            f"Tagged: {title}" + (" (applied)" if trusted else " (waiting for an admin)"),
+            f"tag:{escalation_id}:{article_id}:{agent}",
+        ),
+    )
+    await refresh_live_threshold(learning, knowledge_base, settings)
+    return Tagged(suggestion_id, question, article_id, trusted)
+
+
 async def accept_suggestion(
     store: ConversationStore, knowledge_base: KnowledgeBase, suggestion_id: int
 ) -> KnowledgeSuggestion | None:
-    """Ingest a pending suggestion as an FAQ article; None if it is not pending."""
+    """Apply a pending suggestion; None if it is not pending.
+
+    An answer becomes an FAQ article, a variant joins its article, a "not in the knowledge
+    base" is only marked as seen.
+    """
     pending = {s.id: s for s in await store.suggestions("pending")}
     suggestion = pending.get(suggestion_id)
     if suggestion is None or not await store.set_suggestion_status(
         suggestion_id, "pending", "accepted"
     ):
         return None
+    if suggestion.kind == NOT_IN_KB:
+        return suggestion
+    if suggestion.kind == "variant" and suggestion.article_id:
+        learned = {suggestion.article_id: [suggestion.question]}
+        await asyncio.to_thread(add_question_variants, knowledge_base, learned)
+        return suggestion
     folder = knowledge_base.data_dir / "learned"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"suggestion-{suggestion_id}.jsonl"
@@ -47,3 +162,26 @@ async def accept_suggestion(
 
 async def reject_suggestion(store: ConversationStore, suggestion_id: int) -> bool:
     return await store.set_suggestion_status(suggestion_id, "pending", "rejected")
+
+
+async def estimate(
+    learning: LearningStore, knowledge_base: KnowledgeBase, settings: LearningSettings
+) -> LiveEstimate:
+    """The live precision at the calibrated threshold, and the threshold outcomes call for."""
+    confidence = knowledge_base.confidence
+    return live_estimate(
+        await learning.outcomes(),
+        threshold=confidence.threshold,
+        target=confidence.target_precision or 0.9,
+        min_count=settings.min_live_outcomes,
+    )
+
+
+async def refresh_live_threshold(
+    learning: LearningStore, knowledge_base: KnowledgeBase, settings: LearningSettings
+) -> LiveEstimate:
+    """Move the answer threshold to what live outcomes call for, once there are enough."""
+    found = await estimate(learning, knowledge_base, settings)
+    if settings.live_recalibration:
+        knowledge_base.use_live_threshold(found.threshold)
+    return found

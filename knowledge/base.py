@@ -69,6 +69,8 @@ class KnowledgeBase:
         self._models = root / "models" / settings.collection
         self.classifier = ArticleClassifier(np.array([], dtype=str), np.zeros((0, 0)), np.zeros(0))
         self.confidence = ConfidenceModel()
+        self.live_threshold: float | None = None  # set by live outcomes (integrations.learning)
+        self._catalogue: list[tuple[str, str]] | None = None
         self._load_or_refresh()
 
     # -- model files -------------------------------------------------------------------------
@@ -123,6 +125,7 @@ class KnowledgeBase:
             self.confidence = ConfidenceModel()
         self._save(fingerprint_of(ids))
         self._searcher = None
+        self._catalogue = None
 
     # -- operations --------------------------------------------------------------------------
     def ingest(self, paths: Iterable[Path], progress: IngestProgress | None = None) -> IngestReport:
@@ -168,12 +171,31 @@ class KnowledgeBase:
             classifier=self.classifier,
             confidence=self.confidence,
             top_k=self.settings.top_k,
-            threshold=self.settings.answer_threshold,
+            threshold=self.threshold_override(),
             embed=self.query_embeddings.embed,
         )
 
+    def catalogue(self) -> list[tuple[str, str]]:
+        """Every article as ``(id, title)``, by title (read once per change)."""
+        if self._catalogue is None:
+            found = [(a.id, a.title) for a in self.store.articles()]
+            self._catalogue = sorted(found, key=lambda pair: pair[1].lower())
+        return self._catalogue
+
+    def threshold_override(self) -> float | None:
+        """The setting if set, else the threshold live outcomes call for, else None."""
+        if self.settings.answer_threshold is not None:
+            return self.settings.answer_threshold
+        return self.live_threshold
+
+    def use_live_threshold(self, threshold: float | None) -> None:
+        """Answer at ``threshold`` (from live outcomes) instead of the calibrated one."""
+        if threshold != self.live_threshold:
+            self.live_threshold = threshold
+            self._searcher = None
+
     def stats(self) -> Stats:
-        threshold = self.settings.answer_threshold
+        threshold = self.threshold_override()
         return Stats(
             articles=len(self.store.articles()),
             chunks=self.store.count(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.conversation import (
@@ -18,6 +19,7 @@ from bot.conversation import (
     State,
     Summary,
 )
+from bot.learning import Outcome
 
 INTERNAL = INTERNAL_KINDS
 
@@ -87,3 +89,16 @@ def audit_row(entry: AuditEntry) -> dict[str, Any]:
 
 def audit_entry(row: dict[str, Any]) -> AuditEntry:
     return AuditEntry(**{field.name: row[field.name] for field in dataclasses.fields(AuditEntry)})
+
+
+def outcome_row(outcome: Outcome) -> dict[str, Any]:
+    """A live outcome as an ``outcomes`` row."""
+    return {
+        "question": outcome.question[:4000],
+        "article_id": outcome.article_id,
+        "confidence": float(outcome.confidence),
+        "correct": outcome.correct,
+        "source": outcome.source,
+        "conversation_id": outcome.conversation_id,
+        "at": outcome.at or datetime.now(UTC),
+    }

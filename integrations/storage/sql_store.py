@@ -33,6 +33,7 @@ from integrations.storage.tables import (
     conversations,
     escalations,
     messages,
+    outcomes,
     sessions,
     suggestions,
 )
@@ -183,6 +184,10 @@ class SqlStore:
                 if change.handled is not None:
                     await connection.execute(
                         update(messages).where(messages.c.id == change.handled).values(handled=True)
+                    )
+                if change.outcome is not None:
+                    await connection.execute(
+                        insert(outcomes).values(codec.outcome_row(change.outcome))
                     )
                 if change.suggestion is not None:
                     question, answer, agent = change.suggestion

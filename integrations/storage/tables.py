@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -123,6 +124,22 @@ suggestions = Table(
     Column("conversation_id", String(64), nullable=False),
     Column("status", String(16), nullable=False, index=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # A question variant for an existing article, or "not in the knowledge base" (kind).
+    Column("article_id", String(255)),
+    Column("kind", String(16), nullable=False, server_default="answer"),
+)
+
+outcomes = Table(
+    "outcomes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("question", Text, nullable=False),
+    Column("article_id", String(255)),
+    Column("confidence", Float, nullable=False),
+    Column("correct", Boolean, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("conversation_id", String(64)),
+    Column("at", UtcDateTime, nullable=False, index=True),
 )
 
 agents = Table(

@@ -9,7 +9,7 @@ from aiohttp import web
 from bot.conversation import ACTIVE_STATUSES, ActionKind, AgentAction, Escalation, EscalationStatus
 from bot.drafting import reason_labels
 from bot.engine import AGENTS_TOPIC, hash_secret
-from integrations.learning import accept_suggestion, reject_suggestion
+from integrations.learning import TagError, accept_suggestion, reject_suggestion, tag_article
 from integrations.web.auth import COOKIE, current_agent, session_token, sign_in
 from integrations.web.errors import ApiError
 from integrations.web.http import json_object, stream_events, text_field
@@ -125,6 +125,41 @@ async def act(request: web.Request) -> web.Response:
     )
 
 
+@routes.post("/api/desk/escalations/{id}/tag")
+async def tag(request: web.Request) -> web.Response:
+    """The agent says which article answered the escalation (``article_id``), or ``null``: not
+    in the knowledge base. The question becomes a question variant once accepted."""
+    services = request.app[SERVICES]
+    account = await current_agent(request, services.store)
+    body = await json_object(request)
+    article = body.get("article_id")
+    if article is not None and (not isinstance(article, str) or not 0 < len(article) <= 255):
+        raise ApiError(422, "invalid_article", "'article_id' must be an article id or null")
+    escalation_id = request.match_info["id"]
+    try:
+        tagged = await tag_article(
+            engine=services.engine,
+            learning=services.learning,
+            knowledge_base=services.knowledge_base,
+            settings=services.settings.learning,
+            escalation_id=escalation_id,
+            article_id=article,
+            agent=account.username,
+            channel="desk",
+        )
+    except TagError as failure:
+        raise ApiError(422, "unknown_article", str(failure)) from failure
+    card = await services.engine.card(escalation_id)
+    return web.json_response(
+        {
+            "suggestion_id": tagged.suggestion_id,
+            "question": tagged.question,
+            "applied": tagged.accepted,
+            "card": card.to_json(),
+        }
+    )
+
+
 @routes.get("/api/desk/ws")
 async def desk_events(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
@@ -150,6 +185,8 @@ async def suggestions(request: web.Request) -> web.Response:
                     "question": s.question,
                     "answer": s.answer,
                     "agent": s.agent,
+                    "kind": s.kind,
+                    "article_id": s.article_id,
                     "created_at": s.created_at.isoformat(),
                 }
                 for s in pending

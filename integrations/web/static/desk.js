@@ -65,7 +65,9 @@
       var list = $("suggestions"); clear(list);
       body.suggestions.forEach(function (s) {
         var li = el("li");
-        li.appendChild(el("strong", s.question)); li.appendChild(el("p", s.answer));
+        li.appendChild(el("strong", s.question));
+        li.appendChild(el("p", s.kind === "variant" ? "Question variant of: " + s.article_id :
+          s.kind === "not_in_kb" ? "Not in the knowledge base (a gap)" : s.answer));
         ["accept", "reject"].forEach(function (verdict) {
           var b = el("button", verdict === "accept" ? "Accept into KB" : "Reject"); b.type = "button";
           b.addEventListener("click", function () {
@@ -114,6 +116,7 @@
       var li = el("li"); li.appendChild(el("strong", a.title)); li.appendChild(el("p", a.passage));
       articles.appendChild(li);
     });
+    renderTag(card);
     if (!keepDraft) $("draft").value = card.draft;
     var actions = $("card-actions"); clear(actions);
     card.actions.forEach(function (name) {
@@ -127,6 +130,32 @@
       history.appendChild(el("li", new Date(h.at).toLocaleTimeString() + " · " + h.actor + " (" +
         h.channel + "): " + h.action + (h.to ? " → " + h.to : "")));
     });
+  }
+
+  function renderTag(card) {
+    var select = $("tag-article");
+    if (document.activeElement === select && select.dataset.card === card.id) return;
+    select.dataset.card = card.id; clear(select);
+    card.tag_choices.forEach(function (c) {
+      var option = el("option", c.title); option.value = c.id; select.appendChild(option);
+    });
+    var none = el("option", "Not in the knowledge base"); none.value = ""; select.appendChild(none);
+    select.value = card.suggested_article || "";
+  }
+
+  function tag() {
+    if (busy || !current) return;
+    var article = $("tag-article").value;
+    busy = true; $("tag-button").disabled = true;
+    api("/api/desk/escalations/" + current + "/tag",
+        { method: "POST", body: JSON.stringify({ article_id: article || null }) })
+      .then(function (result) {
+        $("action-result").textContent = result.applied ? "Tagged: the question now belongs to that article." :
+          "Tagged: waiting for an admin to accept it.";
+        render(result.card); return loadSuggestions();
+      })
+      .catch(function (err) { $("action-result").textContent = err.message; })
+      .finally(function () { busy = false; $("tag-button").disabled = false; });
   }
 
   function act(name) {
@@ -171,6 +200,7 @@
       .then(function (body) { signedIn(body.agent); })
       .catch(function (err) { $("login-error").textContent = err.message; $("login-error").hidden = false; });
   });
+  $("tag-button").addEventListener("click", tag);
   $("logout").addEventListener("click", function () {
     api("/api/desk/logout", { method: "POST", body: "{}" }).then(signedOut);
   });

@@ -1,0 +1,80 @@
+"""What agents taught (suggestions naming an article) and the bot's live outcomes, in the
+conversation store's database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select
+
+from bot.conversation import KnowledgeSuggestion
+from bot.learning import Outcome
+from integrations.storage import codec
+from integrations.storage.sql_store import SqlStore
+from integrations.storage.tables import outcomes, suggestions
+
+
+class LearningStore:
+    """Args:
+    store: The conversation store whose database holds suggestions and outcomes.
+    """
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+
+    async def suggest(
+        self,
+        *,
+        question: str,
+        agent: str,
+        conversation_id: str,
+        kind: str,
+        article_id: str | None = None,
+        answer: str = "",
+        status: str = "pending",
+    ) -> int:
+        """Store a suggestion; returns its id."""
+        async with self.store.transaction() as connection:
+            result = await connection.execute(
+                insert(suggestions)
+                .values(
+                    question=question,
+                    answer=answer,
+                    agent=agent,
+                    conversation_id=conversation_id,
+                    status=status,
+                    kind=kind,
+                    article_id=article_id,
+                    created_at=datetime.now(UTC),
+                )
+                .returning(suggestions.c.id)
+            )
+            return int(result.scalar_one())
+
+    async def suggestion(self, suggestion_id: int) -> KnowledgeSuggestion | None:
+        query = select(suggestions).where(suggestions.c.id == suggestion_id)
+        async with self.store.engine.connect() as connection:
+            row = (await connection.execute(query)).mappings().first()
+        return KnowledgeSuggestion(**row) if row else None
+
+    async def record(self, outcome: Outcome) -> None:
+        async with self.store.transaction() as connection:
+            await connection.execute(insert(outcomes).values(codec.outcome_row(outcome)))
+
+    async def outcomes(self, limit: int = 5000) -> list[Outcome]:
+        """The newest labelled outcomes."""
+        query = select(outcomes).order_by(outcomes.c.id.desc()).limit(limit)
+        async with self.store.engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [
+            Outcome(
+                question=r["question"],
+                article_id=r["article_id"],
+                confidence=r["confidence"],
+                correct=bool(r["correct"]),
+                source=r["source"],
+                conversation_id=r["conversation_id"],
+                at=r["at"],
+            )
+            for r in rows
+        ]
