@@ -20,7 +20,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.conversation import ActionKind, AgentAction
 from bot.errors import TandemError
 from integrations.composition import Services
-from integrations.slack.blocks import edit_modal
+from integrations.learning import TagError, tag_article
+from integrations.slack.blocks import NOT_IN_KB, edit_modal
 from integrations.slack.cards import SlackCards
 from integrations.slack.kb_command import KbCommand
 
@@ -101,6 +102,7 @@ class SlackChannel:
             self.on_button
         )
         app.action("tandem_edit")(self.on_edit)
+        app.action("tandem_tag")(self.on_tag)
         app.view("tandem_edit")(self.on_edit_submitted)
         app.event("message")(self.on_message)
         app.command("/kb")(self.kb.on_command)
@@ -111,6 +113,33 @@ class SlackChannel:
         kind = BUTTONS[action["action_id"]]
         text = _draft_input(body) if kind is ActionKind.APPROVE else None
         await self._act(body, action["value"], kind, text)
+
+    async def on_tag(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """ "This was …": the agent picked the article that answers the escalation."""
+        await ack()
+        escalation_id, _, article = action["selected_option"]["value"].partition("|")
+        user = body["user"]["id"]
+        try:
+            tagged = await tag_article(
+                engine=self.services.engine,
+                learning=self.services.learning,
+                knowledge_base=self.services.knowledge_base,
+                settings=self.services.settings.learning,
+                escalation_id=escalation_id,
+                article_id=None if article == NOT_IN_KB else article,
+                agent=user,
+                channel="slack",
+            )
+            message = (
+                "Thanks: the question now belongs to that article."
+                if tagged.accepted
+                else "Thanks: an admin will review the tag."
+            )
+        except (TagError, TandemError) as failure:
+            message = str(failure)
+        channel = (body.get("channel") or {}).get("id")
+        if channel:
+            await self.client.chat_postEphemeral(channel=channel, user=user, text=message)
 
     async def on_edit(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()

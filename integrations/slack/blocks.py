@@ -16,6 +16,9 @@ MAX_FIELDS = 10
 BUTTON_TEXT = 75
 INPUT_CHARS = 3000
 TRANSCRIPT_LINES = 12
+MAX_OPTIONS = 100  # a static_select's options
+OPTION_VALUE = 150  # characters in an option's value
+NOT_IN_KB = "not_in_kb"
 
 ACTION_IDS = {
     "approve": "tandem_approve",
@@ -120,6 +123,8 @@ def escalation_blocks(card: EscalationCard, *, mention: str | None = None) -> li
                 },
             }
         )
+    if card.choices:
+        blocks.append(_tag_block(card))
     buttons = [
         {
             "type": "button",
@@ -145,6 +150,34 @@ def escalation_blocks(card: EscalationCard, *, mention: str | None = None) -> li
             }
         )
     return blocks[:MAX_BLOCKS]
+
+
+def _option(escalation_id: str, article_id: str, title: str) -> Block:
+    return {
+        "text": {"type": "plain_text", "text": clip(title, BUTTON_TEXT)},
+        "value": f"{escalation_id}|{article_id}",
+    }
+
+
+def _tag_block(card: EscalationCard) -> Block:
+    """ "This was …": the article that answers the escalation, the bot's guess preselected."""
+    fits = [(i, t) for i, t in card.choices if len(card.escalation_id) + len(i) < OPTION_VALUE]
+    options = [_option(card.escalation_id, i, t) for i, t in fits[: MAX_OPTIONS - 1]]
+    options.append(_option(card.escalation_id, NOT_IN_KB, "Not in the knowledge base"))
+    chosen = card.suggested_article or NOT_IN_KB
+    initial = next((o for o in options if o["value"].endswith(f"|{chosen}")), options[-1])
+    return {
+        "type": "section",
+        "block_id": "tandem_tag",
+        "text": {"type": "mrkdwn", "text": "*This was* (teaches the bot):"},
+        "accessory": {
+            "type": "static_select",
+            "action_id": "tandem_tag",
+            "placeholder": {"type": "plain_text", "text": "Pick the article"},
+            "initial_option": initial,
+            "options": options,
+        },
+    }
 
 
 def edit_modal(card: EscalationCard, text: str | None = None) -> Block:

@@ -14,7 +14,8 @@ from botbuilder.schema import Activity, AdaptiveCardInvokeResponse
 from bot.conversation import ActionKind, AgentAction
 from bot.errors import TandemError
 from integrations import kb_admin
-from integrations.teams.cards import CONTENT_TYPE, escalation_card, message_card
+from integrations.learning import TagError, tag_article
+from integrations.teams.cards import CONTENT_TYPE, NOT_IN_KB, escalation_card, message_card
 
 if TYPE_CHECKING:
     from integrations.teams.channel import TeamsChannel
@@ -126,10 +127,34 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             body=AdaptiveCardInvokeResponse(status_code=200, type=CONTENT_TYPE, value=card),
         )
 
+    async def tag(
+        self, turn_context: TurnContext, escalation_id: str, article: object
+    ) -> dict[str, Any] | None:
+        """The agent says which article answered the escalation (or none); the refreshed card."""
+        sender = turn_context.activity.from_property
+        article_id = article if isinstance(article, str) and article != NOT_IN_KB else None
+        try:
+            await tag_article(
+                engine=self.services.engine,
+                learning=self.services.learning,
+                knowledge_base=self.services.knowledge_base,
+                settings=self.services.settings.learning,
+                escalation_id=escalation_id,
+                article_id=article_id,
+                agent=sender.aad_object_id or sender.id,
+                channel="teams",
+            )
+            return escalation_card(await self.services.engine.card(escalation_id))
+        except (TagError, TandemError) as failure:
+            logger.warning("a Teams tag failed", extra={"error": str(failure)})
+            return None
+
     async def act(self, turn_context: TurnContext, data: dict[str, Any]) -> dict[str, Any] | None:
         """Apply a card action; returns the refreshed card (None for a malformed action)."""
         activity = turn_context.activity
         escalation_id = str(data.get("escalation_id", ""))
+        if data.get("action") == "tag":
+            return await self.tag(turn_context, escalation_id, data.get("article"))
         try:
             kind = ActionKind(str(data.get("action")))
         except ValueError:

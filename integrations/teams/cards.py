@@ -16,7 +16,9 @@ TRANSCRIPT_LINES = 8
 LINE_CHARS = 500
 DRAFT_CHARS = 4000
 MAX_ACTIONS = 5
+NOT_IN_KB = "not_in_kb"
 LABELS = {
+    "tag": "Tag article",
     "approve": "Send draft",
     "send": "Send edited",
     "take_over": "Take over",
@@ -92,6 +94,21 @@ def escalation_card(card: EscalationCard) -> Element:
         body.extend(
             _text(f"**{plain(a.title)}**: {clip(plain(a.passage), 300)}") for a in card.articles
         )
+    if card.choices:
+        body.append(
+            {
+                "type": "Input.ChoiceSet",
+                "id": "article",
+                "label": "This was (the article that answers it)",
+                "style": "filtered",
+                "value": card.suggested_article or NOT_IN_KB,
+                "choices": [
+                    *({"title": clip(plain(t), 100), "value": i} for i, t in card.choices),
+                    {"title": "Not in the knowledge base", "value": NOT_IN_KB},
+                ],
+            }
+        )
+        body.append({"type": "ActionSet", "actions": [_action("tag", card.escalation_id)]})
     if "approve" in card.actions:
         body.append(
             {
