@@ -73,7 +73,8 @@ def live_estimate(
         floor = max(1, min_count // 4)
         for index, outcome in enumerate(ranked, start=1):
             right += outcome.correct
-            if index >= floor and right / index >= target:
+            tied = index < len(ranked) and ranked[index].confidence == outcome.confidence
+            if not tied and index >= floor and right / index >= target:
                 proposed = outcome.confidence
         if proposed is None:
             proposed = 1.0

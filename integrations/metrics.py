@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from bot.learning import LiveEstimate
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -35,6 +37,29 @@ class PrometheusMetrics:
         self.card_failures = Counter(
             "tandem_card_post_failures", "Failed card posts", ["channel"], registry=self.registry
         )
+        self.live_precision = Gauge(
+            "tandem_live_precision",
+            "Share of labelled live decisions at or above the threshold that were right",
+            registry=self.registry,
+        )
+        self.live_samples = Gauge(
+            "tandem_live_precision_samples",
+            "Labelled live decisions at or above the threshold",
+            registry=self.registry,
+        )
+        self.live_labelled = Gauge(
+            "tandem_live_outcomes",
+            "Labelled live decisions (tags, rejections)",
+            registry=self.registry,
+        )
+
+    def live(self, estimate: LiveEstimate) -> None:
+        """The live precision estimate and its sample size (read at scrape time)."""
+        self.live_precision.set(
+            estimate.precision if estimate.precision is not None else float("nan")
+        )
+        self.live_samples.set(estimate.samples)
+        self.live_labelled.set(estimate.labelled)
 
     def conversation_started(self, channel: str) -> None:
         self.conversations.labels(channel).inc()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -13,9 +16,13 @@ from rich.table import Table
 
 from integrations.cli.main import Context, pass_context, target_precision_option
 from integrations.cli.progress import IngestBars, bar
+from integrations.cli.store import with_store
 from knowledge.base import KnowledgeBase
 from knowledge.calibration import ConfidenceModel
 from knowledge.errors import KnowledgeError
+
+if TYPE_CHECKING:
+    from integrations.storage import SqlStore
 
 console = Console(stderr=True)
 out = Console()
@@ -148,13 +155,34 @@ def remove(context: Context, article_id: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_context
 def stats(context: Context, as_json: bool) -> None:
-    """Show counts, the embedding model and the answer threshold."""
-    figures = _open(context).describe()
+    """Show counts, the embedding model, the answer threshold and the live precision estimate
+    (from agents' tags and customers' rejections, with its sample size)."""
+    knowledge_base = _open(context)
+    figures = knowledge_base.describe()
+    figures.update(asyncio.run(with_store(context.settings, _live(context, knowledge_base))))
     if as_json:
         click.echo(json.dumps(figures, indent=2))
         return
     for key, value in figures.items():
         out.print(f"{key:20} {value}", highlight=False)
+
+
+def _live(
+    context: Context, knowledge_base: KnowledgeBase
+) -> Callable[[SqlStore], Awaitable[dict[str, Any]]]:
+    async def read(store: SqlStore) -> dict[str, Any]:
+        from integrations.learning import estimate
+        from integrations.storage.learning import LearningStore
+
+        live = await estimate(LearningStore(store), knowledge_base, context.settings.learning)
+        return {
+            "live_precision": None if live.precision is None else round(live.precision, 3),
+            "live_precision_samples": live.samples,
+            "live_outcomes": live.labelled,
+            "live_threshold": live.threshold,
+        }
+
+    return read
 
 
 @kb.command()

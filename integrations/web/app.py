@@ -14,6 +14,7 @@ from bot.model import Decision
 from config import Settings
 from integrations.background import Background
 from integrations.composition import Services, build_services
+from integrations.learning import estimate, refresh_live_threshold
 from integrations.metrics import CONTENT_TYPE
 from integrations.web import customer, desk
 from integrations.web.errors import error
@@ -62,7 +63,11 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = request.app[SERVICES].metrics.render()
+    services = request.app[SERVICES]
+    services.metrics.live(
+        await estimate(services.learning, services.knowledge_base, services.settings.learning)
+    )
+    body = services.metrics.render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
@@ -96,6 +101,8 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
         await _start_slack(app)
         await _start_teams(app)
         app[TASKS].spawn(_recover(app[SERVICES]))
+        built = app[SERVICES]
+        await refresh_live_threshold(built.learning, built.knowledge_base, settings.learning)
         if not await app[SERVICES].store.count("agents"):
             logger.warning("no desk agents yet: create one with `tandem agents add NAME`")
         logger.info("tandem ready", extra={"articles": app[SERVICES].knowledge_base.store.count()})
