@@ -44,7 +44,9 @@ class EmbeddingsSettings(BaseModel):
     base_url: str | None = Field(default=None, description="Endpoint for openai/ollama providers.")
     api_key: SecretStr | None = None
     batch_size: int = Field(default=32, ge=1, le=1024)
-    threads: int = Field(default=2, ge=1, le=64)
+    threads: int = Field(
+        default=1, ge=1, le=64, description="ONNX Runtime intra-op threads (minilm-onnx)."
+    )
 
 
 class StorageSettings(BaseModel):
