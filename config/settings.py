@@ -47,6 +47,12 @@ class EmbeddingsSettings(BaseModel):
     threads: int = Field(
         default=1, ge=1, le=64, description="ONNX Runtime intra-op threads (minilm-onnx)."
     )
+    batch_wait_ms: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=100.0,
+        description="Under load, how long concurrent queries wait to share a batch (never idle).",
+    )
 
 
 class StorageSettings(BaseModel):
