@@ -31,6 +31,11 @@ class KnowledgeSettings(BaseModel):
     max_file_mb: float = Field(default=20.0, gt=0, description="Larger files are refused.")
     chunk_size: int = Field(default=1200, ge=200, le=8000, description="Characters per chunk.")
     chunk_overlap: int = Field(default=150, ge=0, le=2000)
+    exact_search_max_chunks: int = Field(
+        default=10_000,
+        ge=0,
+        description="Up to this many chunks, search the vectors in memory (exact); 0: Chroma.",
+    )
 
 
 class EmbeddingsSettings(BaseModel):

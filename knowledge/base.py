@@ -62,6 +62,7 @@ class KnowledgeBase:
             collection=settings.collection,
             path=None if settings.chroma_url else root / "chroma",
             url=settings.chroma_url,
+            exact_search_max_chunks=settings.exact_search_max_chunks,
         )
         self._models = root / "models" / settings.collection
         self.classifier = ArticleClassifier(np.array([], dtype=str), np.zeros((0, 0)), np.zeros(0))
