@@ -165,6 +165,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=5, help="Questions per conversation.")
     parser.add_argument("--url", help="A running Tandem; default: start one.")
     parser.add_argument("--profile", help="Record the server with py-spy into this file.")
+    parser.add_argument("--data-dir", type=Path, help="Keep the data here (a second run restarts).")
     parser.add_argument("--no-embed-rate", action="store_true", help="Skip the yardstick.")
     args = parser.parse_args()
     process = None
@@ -174,7 +175,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url
         if url is None:
-            process, url = start_server(Path(tmp) / "data")
+            process, url = start_server(args.data_dir or Path(tmp) / "data")
             pid = process.pid
             figures["start_peak_rss_mb"] = round(rss_mb(pid), 1)
             time.sleep(2)

@@ -14,6 +14,7 @@ from bot.model import Decision
 from config import Settings
 from integrations.background import Background
 from integrations.composition import Services, build_services
+from integrations.memory import trim_periodically
 from integrations.metrics import CONTENT_TYPE
 from integrations.web import customer, desk
 from integrations.web.errors import error
@@ -109,6 +110,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
             await app[SERVICES].close()
 
     app.on_startup.append(start)
+    app.cleanup_ctx.append(trim_periodically)
     app.on_shutdown.append(close_sockets)
     app.on_cleanup.append(stop)
     app.router.add_get("/healthz", healthz)

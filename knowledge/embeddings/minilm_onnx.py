@@ -68,6 +68,9 @@ class MiniLMOnnxEmbeddings:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # Without ONNX Runtime's own arena, freed buffers go back to malloc (and to the system
+        # on a trim): 30 MB less resident at the same speed (README, Benchmarks).
+        options.enable_cpu_mem_arena = False
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(
