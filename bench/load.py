@@ -115,7 +115,7 @@ def record(pid: int, output: str) -> subprocess.Popen[bytes]:
     return process
 
 
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(data_dir: Path, extra: list[str]) -> tuple[subprocess.Popen[bytes], str]:
     port = 18000 + os.getpid() % 1000
     env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
     env.update(
@@ -123,6 +123,7 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
         TANDEM_SERVER__RATE_LIMIT_PER_MINUTE="1000",
         TANDEM_SERVER__LOG_LEVEL="warning",
     )
+    env.update(item.split("=", 1) for item in extra)
     tandem = Path(sys.executable).with_name("tandem")
     command = [str(tandem), "serve", "--port", str(port)]
     process = subprocess.Popen(command, env=env)
@@ -165,6 +166,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=5, help="Questions per conversation.")
     parser.add_argument("--url", help="A running Tandem; default: start one.")
     parser.add_argument("--profile", help="Record the server with py-spy into this file.")
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        help="KEY=VALUE for the server only (e.g. PYTHONPATH=/old/checkout to bench a baseline).",
+    )
     parser.add_argument("--data-dir", type=Path, help="Keep the data here (a second run restarts).")
     parser.add_argument("--no-embed-rate", action="store_true", help="Skip the yardstick.")
     args = parser.parse_args()
@@ -175,7 +182,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url
         if url is None:
-            process, url = start_server(args.data_dir or Path(tmp) / "data")
+            process, url = start_server(args.data_dir or Path(tmp) / "data", args.server_env)
             pid = process.pid
             figures["start_peak_rss_mb"] = round(rss_mb(pid), 1)
             time.sleep(2)
