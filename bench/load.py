@@ -6,7 +6,13 @@ Without ``--url`` it starts ``tandem serve`` on the embedded default (SQLite, em
 offline embeddings) in a temporary directory. Each simulated customer opens a conversation,
 connects its WebSocket, and sends its questions one after another, waiting for the bot's
 reply (an answer or an escalation notice) before the next. Prints messages per second, reply
-latency p50/p95/p99 (from the POST to the reply on the socket), and the server's peak memory.
+latency p50/p95/p99 (from the POST to the reply on the socket), the server's CPU milliseconds
+per message, its memory (peak and resident at start-up, peak and idle after the run), the
+batched embedding rate of the same model measured in this process just before (the
+yardstick: ``messages_per_s / embed_batched_per_s``) and the machine's load average.
+
+``--profile FILE`` attaches ``py-spy record`` to the server (``--format raw``: collapsed stacks,
+sampled on every thread) during the measured run; ``bench/profile_parts.py FILE`` splits it.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -68,14 +75,47 @@ async def customer(
         await socket.close()
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """``VmHWM`` is the peak resident set size, ``VmRSS`` the current one."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):  # peak resident set size
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
 
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def embed_rate(batch: int = 32, seconds: float = 3.0) -> float:
+    """Texts per second the shipped model embeds in batches, with the server's thread setting."""
+    from config import EmbeddingsSettings
+    from knowledge.embeddings.minilm_onnx import MiniLMOnnxEmbeddings
+
+    default = EmbeddingsSettings().threads
+    threads = int(os.environ.get("TANDEM_EMBEDDINGS__THREADS", default))
+    model = MiniLMOnnxEmbeddings(threads=threads)
+    texts = [QUESTIONS[i % len(QUESTIONS)] + f" #{i}" for i in range(batch)]
+    model.embed(texts)
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        model.embed(texts)
+        done += batch
+    return done / (time.perf_counter() - started)
+
+
+def record(pid: int, output: str) -> subprocess.Popen[bytes]:
+    """Attach py-spy to the server; SIGINT stops it and writes ``output``."""
+    spy = Path(sys.executable).with_name("py-spy")
+    command = [str(spy), "record", "--pid", str(pid), "--format", "raw", "--threads"]
+    process = subprocess.Popen([*command, "--rate", "100", "--output", output])
+    time.sleep(1)
+    return process
+
+
+def start_server(data_dir: Path, extra: list[str]) -> tuple[subprocess.Popen[bytes], str]:
     port = 18000 + os.getpid() % 1000
     env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
     env.update(
@@ -83,8 +123,10 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
         TANDEM_SERVER__RATE_LIMIT_PER_MINUTE="1000",
         TANDEM_SERVER__LOG_LEVEL="warning",
     )
+    env.update(item.split("=", 1) for item in extra)
     tandem = Path(sys.executable).with_name("tandem")
-    process = subprocess.Popen([str(tandem), "serve", "--port", str(port)], env=env)
+    command = [str(tandem), "serve", "--port", str(port)]
+    process = subprocess.Popen(command, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -123,21 +165,50 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=50)
     parser.add_argument("--messages", type=int, default=5, help="Questions per conversation.")
     parser.add_argument("--url", help="A running Tandem; default: start one.")
+    parser.add_argument("--profile", help="Record the server with py-spy into this file.")
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        help="KEY=VALUE for the server only (e.g. PYTHONPATH=/old/checkout to bench a baseline).",
+    )
+    parser.add_argument("--data-dir", type=Path, help="Keep the data here (a second run restarts).")
+    parser.add_argument("--no-embed-rate", action="store_true", help="Skip the yardstick.")
     args = parser.parse_args()
     process = None
+    figures: dict[str, float] = {"load_avg_1m": os.getloadavg()[0]}
+    if not args.no_embed_rate:
+        figures["embed_batched_per_s"] = round(embed_rate(), 1)
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url
         if url is None:
-            process, url = start_server(Path(tmp) / "data")
+            process, url = start_server(args.data_dir or Path(tmp) / "data", args.server_env)
+            pid = process.pid
+            figures["start_peak_rss_mb"] = round(rss_mb(pid), 1)
+            time.sleep(2)
+            figures["start_idle_rss_mb"] = round(rss_mb(pid, "VmRSS"), 1)
         try:
             asyncio.run(run(url, 5, 1))  # warm-up
-            figures = asyncio.run(run(url, args.conversations, args.messages))
+            spy = record(pid, args.profile) if args.profile and process else None
+            cpu = cpu_seconds(pid) if process is not None else 0.0
+            figures.update(asyncio.run(run(url, args.conversations, args.messages)))
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(60)
             if process is not None:
-                figures["server_peak_rss_mb"] = round(rss_mb(process.pid), 1)
+                spent = cpu_seconds(pid) - cpu
+                figures["server_cpu_ms_per_message"] = round(spent * 1000 / figures["messages"], 1)
+                figures["server_peak_rss_mb"] = round(rss_mb(pid), 1)
+                time.sleep(3)
+                figures["server_idle_rss_mb"] = round(rss_mb(pid, "VmRSS"), 1)
+            if "embed_batched_per_s" in figures:
+                ratio = figures["messages_per_s"] / figures["embed_batched_per_s"]
+                figures["ratio_to_embed_rate"] = round(ratio, 3)
+            figures["load_avg_1m_after"] = os.getloadavg()[0]
         finally:
             if process is not None:
                 process.terminate()
-                process.wait(30)
+                process.wait(60)
     print(json.dumps(figures, indent=2))
 
 

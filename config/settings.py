@@ -39,6 +39,11 @@ class KnowledgeSettings(BaseModel):
     max_file_mb: float = Field(default=20.0, gt=0, description="Larger files are refused.")
     chunk_size: int = Field(default=1200, ge=200, le=8000, description="Characters per chunk.")
     chunk_overlap: int = Field(default=150, ge=0, le=2000)
+    exact_search_max_chunks: int = Field(
+        default=10_000,
+        ge=0,
+        description="Up to this many chunks, search the vectors in memory (exact); 0: Chroma.",
+    )
 
 
 class EmbeddingsSettings(BaseModel):
@@ -52,7 +57,15 @@ class EmbeddingsSettings(BaseModel):
     base_url: str | None = Field(default=None, description="Endpoint for openai/ollama providers.")
     api_key: SecretStr | None = None
     batch_size: int = Field(default=32, ge=1, le=1024)
-    threads: int = Field(default=2, ge=1, le=64)
+    threads: int = Field(
+        default=1, ge=1, le=64, description="ONNX Runtime intra-op threads (minilm-onnx)."
+    )
+    batch_wait_ms: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=100.0,
+        description="Under load, how long concurrent queries wait to share a batch (never idle).",
+    )
 
 
 class StorageSettings(BaseModel):

@@ -64,6 +64,7 @@ class KnowledgeBase:
             collection=settings.collection,
             path=None if settings.chroma_url else root / "chroma",
             url=settings.chroma_url,
+            exact_search_max_chunks=settings.exact_search_max_chunks,
         )
         self.query_embeddings = CachedEmbeddings(embeddings)
         self._models = root / "models" / settings.collection

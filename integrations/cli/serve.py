@@ -13,14 +13,22 @@ from integrations.cli.main import Context, pass_context
 @pass_context
 def serve(context: Context, host: str | None, port: int | None) -> None:
     """Start the service. On first start an empty knowledge base gets the sample articles."""
+    import logging
+
     from aiohttp import web
 
+    from integrations.memory import limit_arenas
     from integrations.web.app import create_app
 
+    limit_arenas()
     settings = context.settings
     web.run_app(
         create_app(settings),
         host=host or settings.server.host,
         port=port if port is not None else settings.server.port,
         print=lambda message: click.echo(message, err=True),
+        # A line per request costs CPU on every message, and URLs can carry tokens: debug only.
+        access_log=logging.getLogger("aiohttp.access")
+        if settings.server.log_level == "debug"
+        else None,
     )

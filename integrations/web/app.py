@@ -15,6 +15,7 @@ from config import Settings
 from integrations.background import Background
 from integrations.composition import Services, build_services
 from integrations.learning import estimate, refresh_live_threshold
+from integrations.memory import trim_periodically
 from integrations.metrics import CONTENT_TYPE
 from integrations.web import customer, desk
 from integrations.web.errors import error
@@ -116,6 +117,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
             await app[SERVICES].close()
 
     app.on_startup.append(start)
+    app.cleanup_ctx.append(trim_periodically)
     app.on_shutdown.append(close_sockets)
     app.on_cleanup.append(stop)
     app.router.add_get("/healthz", healthz)

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from config import EmbeddingsSettings
 from knowledge.embeddings.base import EmbeddingError, EmbeddingModel
+from knowledge.embeddings.batching import BatchingEmbeddings
 
 
 def build_embedding_model(settings: EmbeddingsSettings) -> EmbeddingModel:
-    """Build the configured embedding model.
+    """Build the configured embedding model, micro-batching concurrent calls.
 
     Raises:
         EmbeddingError: when a provider lacks a setting it needs or cannot load.
     """
+    return BatchingEmbeddings(
+        _provider(settings), max_batch=settings.batch_size, max_wait_ms=settings.batch_wait_ms
+    )
+
+
+def _provider(settings: EmbeddingsSettings) -> EmbeddingModel:
     if settings.provider == "minilm-onnx":
         from knowledge.embeddings.minilm_onnx import MiniLMOnnxEmbeddings
 

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from config import KnowledgeSettings
+from knowledge.base import KnowledgeBase
+from knowledge.embeddings.base import normalise
+from knowledge.vector_index import ExactIndex, LazyExactIndex
+
+QUESTIONS = [
+    "How long do refunds take?",
+    "How do I return an item?",
+    "Can I change my order after placing it?",
+    "Do you deliver on Saturdays?",
+    "How do I track my order?",
+    "Which payment methods do you accept?",
+    "Can I pay with PayPal?",
+    "How much is delivery?",
+    "I want to speak to a lawyer about my contract",
+    "What is the meaning of life?",
+]
+
+
+def test_exact_search_matches_chroma_on_the_sample(sample_kb: KnowledgeBase) -> None:
+    store = sample_kb.store
+    k = 20
+    for question in QUESTIONS:
+        vector = store.embeddings.embed([question])[0]
+        exact = store.query(vector, k)
+        chroma = store.chroma_query(vector, k)
+        assert len(exact) == len(chroma) == min(k, store.count())
+        # HNSW is exact at this size; similarities agree to float32 rounding.
+        assert [h.chunk_id for h in exact][:5] == [h.chunk_id for h in chroma][:5]
+        assert {h.chunk_id for h in exact} == {h.chunk_id for h in chroma}
+        np.testing.assert_allclose(
+            [h.similarity for h in exact], [h.similarity for h in chroma], atol=1e-5
+        )
+        by_id = {h.chunk_id: h for h in chroma}
+        for hit in exact:
+            other = by_id[hit.chunk_id]
+            assert (hit.article_id, hit.kind, hit.text, hit.title, hit.source, hit.url) == (
+                other.article_id,
+                other.kind,
+                other.text,
+                other.title,
+                other.source,
+                other.url,
+            )
+
+
+def test_the_index_follows_ingest_and_removal(empty_kb: KnowledgeBase, tmp_path: Path) -> None:
+    faq = tmp_path / "faq.jsonl"
+    rows = [
+        {"id": "returns", "question": "How do I return an item?", "answer": "Use the form."},
+        {"id": "payment", "question": "Which cards do you accept?", "answer": "Visa."},
+    ]
+    faq.write_text("\n".join(json.dumps(r) for r in rows))
+    empty_kb.ingest([faq])
+    vector = empty_kb.store.embeddings.embed(["Can I pay by card?"])[0]
+    assert empty_kb.store.query(vector, 1)[0].article_id == "payment"
+    empty_kb.remove("payment")
+    assert {h.article_id for h in empty_kb.store.query(vector, 10)} == {"returns"}
+    rows.append({"id": "cards", "question": "Can I pay by card?", "answer": "Yes."})
+    faq.write_text("\n".join(json.dumps(r) for r in rows))
+    empty_kb.ingest([faq])
+    assert empty_kb.store.query(vector, 1)[0].article_id == "cards"
+    assert empty_kb.search("Can I pay by card?").matches[0].article_id == "cards"
+
+
+def test_above_the_cut_off_chroma_answers(sample_kb: KnowledgeBase, tmp_path: Path) -> None:
+    settings = KnowledgeSettings(data_dir=sample_kb.data_dir, exact_search_max_chunks=5)
+    small_cut = KnowledgeBase(settings=settings, embeddings=sample_kb.store.embeddings)
+    assert small_cut.store._exact.get() is None
+    vector = small_cut.store.embeddings.embed(["How do I return an item?"])[0]
+    assert small_cut.store.query(vector, 3) == small_cut.store.chroma_query(vector, 3)
+
+
+def test_exact_index_orders_best_first_and_handles_small_k() -> None:
+    rng = np.random.default_rng(1)
+    vectors = normalise(rng.normal(size=(50, 8)))
+    index = ExactIndex(vectors, list(range(50)))
+    query = vectors[7]
+    found = index.nearest(query, 5)
+    assert found[0][0] == 7 and found[0][1] == pytest.approx(1.0, abs=1e-6)
+    expected = np.argsort(-(vectors @ query), kind="stable")[:5]
+    assert [item for item, _ in found] == list(expected)
+    assert len(index.nearest(query, 500)) == 50
+    assert ExactIndex(np.zeros((0, 8), dtype=np.float32), []).nearest(query, 3) == []
+
+
+def test_a_read_during_a_change_is_not_kept() -> None:
+    store = {"n": 1}
+    lazy: LazyExactIndex[int]
+
+    def load() -> tuple[np.ndarray, list[int]]:
+        n = store["n"]
+        if n == 1:  # a write lands while the index is read
+            store["n"] = 2
+            lazy.invalidate()
+        return np.ones((n, 2), dtype=np.float32), list(range(n))
+
+    lazy = LazyExactIndex(10, lambda: store["n"], load)
+    first = lazy.get()
+    assert first is not None and len(first) == 1
+    second = lazy.get()
+    assert second is not None and len(second) == 2
+    assert lazy.get() is second
