@@ -66,7 +66,7 @@ async def propose_article(
     text = f"{out.title}\n{out.question}\n{out.answer}"
     if masker.masked_values and any(p in text for p in ("[EMAIL_", "[PHONE_", "[PRIVATE_")):
         return None
-    if not check(text, [question, agent_reply]).ok or leaks_rules(text):
+    if not check(text, [agent_reply], [question]).ok or leaks_rules(text):
         return None
     return ProposedArticle(out.title.strip(), out.question.strip(), out.answer.strip())
 
@@ -90,9 +90,9 @@ async def generative_answer(drafter: LLMDrafter, question: str, match: ArticleMa
         drafter.client.guard.metrics.llm_fallback(*drafter.client.labels, "answer", failure.reason)
         return passage
     answer = masker.unmask(out.answer.strip())
-    sources = [passage, match.title, match.url or "", *match.passages, question]
+    stated = [passage, match.title, match.url or "", *match.passages]
     grounding = Grounding(
-        (*check(answer, sources).unverified, *masker.unknown_placeholders(answer))
+        (*check(answer, stated, [question]).unverified, *masker.unknown_placeholders(answer))
     )
     if not grounding.ok or promises(answer, [passage, *match.passages]) or leaks_rules(answer):
         drafter.client.guard.metrics.llm_fallback(*drafter.client.labels, "answer", "unverified")

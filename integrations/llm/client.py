@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from config import LLMSettings
 from integrations.llm.guard import CircuitBreaker, Guard, LLMFailure, LLMMetrics
-from integrations.llm.models import build_chat_model, model_name
+from integrations.llm.models import build_chat_model, close_chat_model, model_name
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -66,6 +66,10 @@ class LLMClient:
         client = cls(model=build_chat_model(settings), settings=settings, metrics=metrics)
         client.guard.model = model_name(settings)
         return client
+
+    async def aclose(self) -> None:
+        """Close the model's HTTP connections."""
+        await close_chat_model(self.model)
 
     @property
     def labels(self) -> tuple[str, str]:

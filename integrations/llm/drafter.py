@@ -54,14 +54,13 @@ def usable_matches(context: DraftContext, limit: int = 3) -> list[ArticleMatch]:
     return [m for m in context.retrieval.matches if m.passages][:limit]
 
 
-def sources_of(context: DraftContext) -> list[str]:
-    """Everything a draft may take facts from: the passages (with titles and links) and the
-    customer's messages."""
-    passages = [
+def passages_of(context: DraftContext) -> list[str]:
+    """What the articles say (with their titles and links): the only source of links, prices
+    and promises a draft may state."""
+    return [
         f"{m.title} {m.url or ''}\n{passage_text(m)}\n" + "\n".join(m.passages)
         for m in context.retrieval.matches
     ]
-    return [*passages, *context.customer_texts, *context.question]
 
 
 class LLMDrafter:
@@ -103,6 +102,9 @@ class LLMDrafter:
         )
         fallbacks = tuple(f for f in (s_fail, d_fail) if f)
         return Refined(summary, draft, warning, len(fallbacks) < 2, fallbacks)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
     def masker(self) -> Masker:
         return Masker(
@@ -199,8 +201,9 @@ def compose(out: DraftOut, matches: list[ArticleMatch], masker: Masker) -> str:
 def ground(text: str, context: DraftContext, masker: Masker) -> Grounding:
     """The grounding check on a draft, with placeholders the masker never made, promises the
     passages do not make, and leaked instructions as unverified too."""
-    passages = [passage_text(m) + "\n" + "\n".join(m.passages) for m in context.retrieval.matches]
-    found = list(check(text, sources_of(context)).unverified)
+    passages = passages_of(context)
+    conversation = [*context.customer_texts, *context.question]
+    found = list(check(text, passages, conversation).unverified)
     found += masker.unknown_placeholders(text)
     found += promises(text, passages)
     if leaks_rules(text):

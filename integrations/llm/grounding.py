@@ -25,7 +25,11 @@ _DATE_MD = re.compile(rf"\b{_MONTH}\s+{_DAY}\b(?:,?\s+(\d{{4}}))?", re.IGNORECAS
 _DATE_DM = re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+(\d{{4}}))?", re.IGNORECASE)
 _DATE_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
 _DATE_SLASH = re.compile(r"\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b")
-_NUMBER = re.compile(r"(?:[$€£]\s?)?\d+(?:[.,]\d+)*%?")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_MONEY = (
+    r"(?:%|€|\$|£|percent\b|prozent\b|pour ?cent\b|eur\b|usd\b|gbp\b|euros?\b|dollars?\b|pounds?\b)"
+)
+_AMOUNT = re.compile(rf"[$€£]\s?\d+(?:[.,]\d+)*|\d+(?:[.,]\d+)*\s?{_MONEY}", re.IGNORECASE)
 _LIST_MARKER = re.compile(r"^(\s*)\d{1,2}[.)](?=\s)", re.MULTILINE)
 _WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -38,6 +42,7 @@ _UNITS = (
     r"(?:days?|weeks?|months?|years?|hours?|minutes?|percent|dollars?|euros?|pounds?)"
 )
 _WORD_NUMBER = re.compile(rf"\b({'|'.join(_WORDS)})[\s-]+{_UNITS}\b", re.IGNORECASE)
+_WORD_AMOUNT = re.compile(rf"\b({'|'.join(_WORDS)})[\s-]+{_MONEY}", re.IGNORECASE)
 _ANY_WORD_NUMBER = re.compile(rf"\b({'|'.join(_WORDS)})\b", re.IGNORECASE)
 
 
@@ -76,7 +81,7 @@ def _dates(text: str) -> tuple[set[tuple[int | None, int, int]], str]:
 
 
 def _number(token: str) -> float | None:
-    digits = token.lstrip("$€£ ").rstrip("%")
+    digits = token
     if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", digits):
         digits = digits.replace(",", "")
     try:
@@ -116,9 +121,16 @@ class SourceIndex:
         )
 
 
-def check(text: str, sources: Iterable[str]) -> Grounding:
-    """Find the claims in ``text`` (a draft or an answer) that the ``sources`` do not support."""
-    index = SourceIndex(sources)
+def check(text: str, passages: Iterable[str], conversation: Iterable[str] = ()) -> Grounding:
+    """Find the claims in ``text`` (a draft or an answer) that the sources do not support.
+
+    Links, prices and percentages must come from the ``passages`` (a customer's message cannot
+    make a link or an amount true); other numbers, dates, emails and phone numbers may come
+    from the ``conversation`` too (an order number, the customer's own email).
+    """
+    passages = list(passages)
+    stated = SourceIndex(passages)
+    index = SourceIndex([*passages, *conversation])
     unverified: list[str] = []
     unverified.extend(m.group() for m in PLACEHOLDER.finditer(text))
     text = PLACEHOLDER.sub(" ", text)
@@ -131,13 +143,15 @@ def check(text: str, sources: Iterable[str]) -> Grounding:
 
         return pattern.sub(one, body)
 
-    text = scan(_URL, lambda u: _norm_url(u) in index.urls or _norm_url(u) in index.text, text)
+    text = scan(_URL, lambda u: _norm_url(u) in stated.urls or _norm_url(u) in stated.text, text)
     text = scan(_EMAIL, lambda e: e.lower() in index.emails, text)
     text = scan(_PHONE, lambda p: _digits(p) in index.phones or p in index.text, text)
     text = scan(_DATE_SLASH, lambda d: d in index.text, text)
     text = _dates_checked(text, index, unverified)
     text = _LIST_MARKER.sub(r"\1", text)
+    text = scan(_AMOUNT, lambda a: _amount(a) in stated.numbers, text)
     text = scan(_NUMBER, lambda n: _number(n) in index.numbers, text)
+    text = scan(_WORD_AMOUNT, lambda w: _word_value(w) in stated.numbers, text)
     scan(_WORD_NUMBER, lambda w: _word_value(w) in index.numbers, text)
     return Grounding(tuple(dict.fromkeys(unverified)))
 
@@ -158,6 +172,11 @@ def _dates_checked(text: str, index: SourceIndex, unverified: list[str]) -> str:
     return text
 
 
+def _amount(token: str) -> float:
+    found = _NUMBER.search(token)
+    return (_number(found.group()) if found else None) or -1.0
+
+
 def _word_value(words: str) -> float:
     return float(_WORDS[re.split(r"[\s-]", words)[0].lower()])
 
@@ -168,7 +187,8 @@ def _year(value: str | None) -> int | None:
 
 _PROMISE = re.compile(
     r"\b(refund|reimburs|compensat|guarantee|voucher|discount|free of charge|waive|"
-    r"store credit|exception)\w*",
+    r"store credit|exception|rückerstatt|erstatt|gutschein|rabatt|entschädig|rembours|"
+    r"réduction|reembols|descuento)\w*",
     re.IGNORECASE,
 )
 

@@ -40,6 +40,7 @@ def model_kwargs(settings: LLMSettings) -> dict[str, Any]:
         case "openai":
             return {
                 **common,
+                "http_async_client": _http_client(settings),
                 "api_key": key or "unused",  # OpenAI-compatible servers often need none
                 "base_url": settings.base_url,
                 "timeout": settings.timeout_s,
@@ -56,6 +57,7 @@ def model_kwargs(settings: LLMSettings) -> dict[str, Any]:
                 )
             return {
                 **common,
+                "http_async_client": _http_client(settings),
                 "api_key": key,
                 "azure_endpoint": settings.base_url,
                 "azure_deployment": model_name(settings),
@@ -86,6 +88,25 @@ def model_kwargs(settings: LLMSettings) -> dict[str, Any]:
                 "client_kwargs": {"timeout": settings.timeout_s},
             }
     raise LLMConfigError(f"no LLM provider is set ({settings.provider})")
+
+
+def _http_client(settings: LLMSettings) -> Any:
+    """An HTTP client the model owns (``close_chat_model`` closes it), rather than the SDK's
+    process-wide cached one."""
+    import httpx
+
+    return httpx.AsyncClient(timeout=settings.timeout_s)
+
+
+async def close_chat_model(model: BaseChatModel) -> None:
+    """Close the HTTP connections a model opened (OpenAI, Azure and Ollama models)."""
+    owned = getattr(model, "http_async_client", None)
+    if owned is not None:
+        await owned.aclose()
+    ollama = getattr(model, "_async_client", None) if type(model).__name__ == "ChatOllama" else None
+    inner = getattr(ollama, "_client", None)
+    if inner is not None:
+        await inner.aclose()
 
 
 def build_chat_model(settings: LLMSettings) -> BaseChatModel:

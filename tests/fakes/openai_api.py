@@ -58,9 +58,11 @@ class ScriptedChat(LocalFake):
         self.headers: list[dict[str, str]] = []
         self.problems: list[str] = []
         self._scripts: defaultdict[str, deque[Reply]] = defaultdict(deque)
+        self._last: dict[str, Reply] = {}
 
     def script(self, name: str, *replies: Reply) -> None:
-        """Queue replies for requests that ask for tool ``name`` (``text``: no tool)."""
+        """Queue replies for requests that ask for tool ``name`` (``text``: no tool); the last
+        one answers every later request too."""
         self._scripts[name].extend(replies)
 
     def sent_text(self) -> str:
@@ -70,11 +72,14 @@ class ScriptedChat(LocalFake):
         )
 
     def next_reply(self, name: str) -> Reply:
+        """The next queued reply; once the queue is empty, the last one again."""
         queue = self._scripts[name]
-        if not queue:
+        if queue:
+            self._last[name] = queue.popleft()
+        if name not in self._last:
             self.problems.append(f"no scripted reply for {name}")
             return Status(500)
-        return queue.popleft() if len(queue) > 1 else queue[0]
+        return self._last[name]
 
     async def answer(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()

@@ -75,4 +75,9 @@ def settings(**values: Any) -> LLMSettings:
 def drafter(base_url: str, metrics: PrometheusMetrics | None = None, **values: Any) -> LLMDrafter:
     llm = settings(base_url=base_url, **values)
     client = LLMClient.from_settings(llm, metrics=metrics)
-    return LLMDrafter(client=client, settings=llm)
+    made = LLMDrafter(client=client, settings=llm)
+    OPENED.append(made)
+    return made
+
+
+OPENED: list[LLMDrafter] = []  # closed after each test by conftest

@@ -32,10 +32,9 @@ async def test_structured_summary_and_grounded_draft() -> None:
     assert request["model"] == "gpt-test"
     assert request["tool_choice"]["function"]["name"] in ("SummaryOut", "DraftOut")
     assert fake.headers[0]["Authorization"] == "Bearer sk-test-secret"
-    assert sample(metrics, "tandem_llm_calls_total", provider="openai", model="gpt-test",
-                  outcome="ok") == 2  # fmt: skip
-    assert sample(metrics, "tandem_llm_tokens_total", provider="openai", model="gpt-test",
-                  kind="input") == 240  # fmt: skip
+    labels = {"provider": "openai", "model": "gpt-test"}
+    assert sample(metrics, "tandem_llm_calls_total", **labels, outcome="ok") == 2
+    assert sample(metrics, "tandem_llm_tokens_total", **labels, kind="input") == 240
 
 
 async def test_personal_data_is_masked_before_it_is_sent() -> None:
@@ -97,8 +96,8 @@ async def test_long_retry_after_falls_back_and_skips_the_provider() -> None:
     assert failure == "rate_limited" and second == "circuit_open"
     assert text == again == await llm.fallback.draft(context())
     assert len(fake.requests) == 1
-    assert sample(metrics, "tandem_llm_fallbacks_total", provider="openai", model="gpt-test",
-                  purpose="draft", reason="rate_limited") == 1  # fmt: skip
+    labels = {"provider": "openai", "model": "gpt-test", "purpose": "draft"}
+    assert sample(metrics, "tandem_llm_fallbacks_total", **labels, reason="rate_limited") == 1
 
 
 async def test_server_error_and_malformed_output_fall_back() -> None:
