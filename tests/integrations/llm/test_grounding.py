@@ -69,3 +69,8 @@ def test_promises_the_passages_do_not_make() -> None:
     assert promises("Sie erhalten eine volle Rückerstattung.", PASSAGES) == [
         "promise of rückerstatt"
     ]
+
+
+def test_a_date_written_another_way_is_still_a_date() -> None:
+    assert check("The sale ends on 2026-03-31.", PASSAGES).ok
+    assert check("Call +1 555 010 2000 before March 31.", PASSAGES).ok
