@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bot.drafting import DraftContext, passage_text
 from bot.model import ArticleMatch
-from integrations.llm.drafter import LLMDrafter, ground, usable_matches
+from integrations.llm.drafter import LLMDrafter, ground
 from integrations.llm.grounding import Grounding, check, promises
 from integrations.llm.guard import LLMFailure
 from integrations.llm.privacy import Masker
@@ -98,12 +98,3 @@ async def generative_answer(drafter: LLMDrafter, question: str, match: ArticleMa
         drafter.client.guard.metrics.llm_fallback(*drafter.client.labels, "answer", "unverified")
         return passage
     return answer
-
-
-__all__ = [
-    "ProposedArticle",
-    "generative_answer",
-    "propose_article",
-    "suggest",
-    "usable_matches",
-]

@@ -97,9 +97,16 @@ class LLMDrafter:
 
     async def refine(self, context: DraftContext) -> Refined:
         """The LLM's summary and draft, each falling back on its own; never raises."""
-        (summary, s_fail), (draft, warning, d_fail) = await asyncio.gather(
-            self.llm_summary(context), self.llm_draft(context)
+        summary_part, draft_part = await asyncio.gather(
+            self.llm_summary(context), self.llm_draft(context), return_exceptions=True
         )
+        if isinstance(summary_part, BaseException):
+            logger.exception("LLM summary failed unexpectedly", exc_info=summary_part)
+            summary_part = (await self._fell_back("summary", "error", context), "error")
+        if isinstance(draft_part, BaseException):
+            logger.exception("LLM draft failed unexpectedly", exc_info=draft_part)
+            draft_part = (await self._fell_back("draft", "error", context), "", "error")
+        (summary, s_fail), (draft, warning, d_fail) = summary_part, draft_part
         fallbacks = tuple(f for f in (s_fail, d_fail) if f)
         return Refined(summary, draft, warning, len(fallbacks) < 2, fallbacks)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from integrations.metrics import PrometheusMetrics
 from tests.fakes.openai_api import FakeOpenAI, Raw, Slow, Status, Text
 from tests.integrations.llm.helpers import DRAFT, SUMMARY, context, drafter
@@ -142,3 +144,17 @@ async def test_the_port_answers_at_once_with_the_extractive_result() -> None:
         assert await llm.draft(context()) == await llm.fallback.draft(context())
         assert await llm.summarise(context()) == await llm.fallback.summarise(context())
     assert fake.requests == []
+
+
+async def test_refine_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with FakeOpenAI() as fake:
+        fake.script("SummaryOut", SUMMARY)
+        fake.script("DraftOut", DRAFT)
+        llm = drafter(fake.base_url)
+
+        def broken(*_: object) -> str:
+            raise RuntimeError("a bug after the call")
+
+        monkeypatch.setattr("integrations.llm.drafter.compose", broken)
+        refined = await llm.refine(context())
+    assert refined.fallbacks == ("error",) and refined.draft == await llm.fallback.draft(context())
