@@ -119,13 +119,58 @@ class TeamsSettings(BaseModel):
 
 
 class LLMSettings(BaseModel):
-    """An optional LLM (through langchain) for drafts and summaries; off by default."""
+    """An optional LLM (through langchain) for drafts, summaries and assists; off by default.
 
-    provider: Literal["none", "openai", "ollama"] = "none"
+    ``openai`` with a ``base_url`` reaches any OpenAI-compatible endpoint (vLLM, LM Studio, a
+    gateway). ``azure_openai`` reads ``base_url`` as the Azure endpoint and ``model`` as the
+    deployment.
+    """
+
+    provider: Literal["none", "openai", "azure_openai", "anthropic", "ollama"] = "none"
     model: str | None = None
     base_url: str | None = None
     api_key: SecretStr | None = None
-    timeout_s: float = Field(default=20.0, gt=0)
+    api_version: str | None = Field(default=None, description="Azure OpenAI API version.")
+    timeout_s: float = Field(default=20.0, gt=0, le=300, description="Per LLM call, in all.")
+    temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=700, ge=16, le=16000, description="Tokens per answer.")
+    max_input_chars: int = Field(
+        default=12000, ge=1000, le=400000, description="Prompt budget; older turns are cut."
+    )
+    structured_method: Literal["function_calling", "json_schema", "json_mode"] = "function_calling"
+    streaming: bool = Field(default=False, description="Stream completions from the provider.")
+    mask_personal_data: bool = Field(
+        default=True, description="Mask emails, phones and mask_patterns before sending."
+    )
+    mask_patterns: list[str] = Field(
+        default_factory=list, description="Extra regexes whose matches are masked before sending."
+    )
+    on_unverified: Literal["warn", "replace"] = Field(
+        default="warn",
+        description="A draft with facts not found in the passages or the conversation: show it "
+        "with an 'unverified: …' warning, or replace it with the extractive draft.",
+    )
+    breaker_failures: int = Field(default=3, ge=1, le=100, description="Failures in a row.")
+    breaker_cooldown_s: float = Field(default=60.0, gt=0, le=3600)
+    answer_mode: Literal["extractive", "generative"] = "extractive"
+    assist: bool = Field(default=True, description="Live-assist suggestions during a take-over.")
+    propose_articles: bool = Field(
+        default=True, description="Propose a knowledge article from an agent's edited reply."
+    )
+
+    @field_validator("mask_patterns")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"not a regular expression: {error}") from None
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return self.provider != "none"
 
 
 class EscalationSettings(BaseModel):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.bus import LocalBus
-from bot.drafting import ExtractiveDrafter
+from bot.drafting import Drafter, ExtractiveDrafter
 from bot.engine import ConversationEngine, EngineConfig
 from bot.policy import PolicyConfig, Responder
 from bot.ports import EventBus
@@ -118,6 +118,9 @@ class Services:
     async def close(self) -> None:
         await self.bus.close()
         await self.store.close()
+        aclose = getattr(self.engine.drafter, "aclose", None)  # the LLM drafter's connections
+        if aclose is not None:
+            await aclose()
 
 
 async def build_bus(settings: Settings) -> EventBus:
@@ -129,6 +132,26 @@ async def build_bus(settings: Settings) -> EventBus:
     bus = RedisBus(settings.storage.redis_url)
     await bus.start()
     return bus
+
+
+def build_drafter(settings: Settings, metrics: PrometheusMetrics | None = None) -> Drafter:
+    """The extractive drafter, or the LLM drafter over it when ``TANDEM_LLM__PROVIDER`` is set.
+
+    The LLM drafter answers the port at once with the extractive result; its ``refine`` brings
+    the LLM's summary and draft for the card (see ``integrations.llm.drafter``)."""
+    mask = settings.escalation.mask_personal_data
+    if not settings.llm.enabled:
+        return ExtractiveDrafter(mask_personal_data=mask)
+    from config import SettingsError
+    from integrations.llm.client import LLMClient
+    from integrations.llm.drafter import LLMDrafter
+    from integrations.llm.models import LLMConfigError
+
+    try:
+        client = LLMClient.from_settings(settings.llm, metrics=metrics)
+    except LLMConfigError as error:
+        raise SettingsError(f"invalid setting TANDEM_LLM__*: {error}") from error
+    return LLMDrafter(client=client, settings=settings.llm, card_masking=mask)
 
 
 def engine_config(settings: Settings) -> EngineConfig:
@@ -159,7 +182,7 @@ async def build_services(
     engine = ConversationEngine(
         store=store,
         responder=build_responder(settings, knowledge_base),
-        drafter=ExtractiveDrafter(mask_personal_data=settings.escalation.mask_personal_data),
+        drafter=build_drafter(settings, metrics),
         bus=bus,
         config=engine_config(settings),
         metrics=metrics,

@@ -53,6 +53,30 @@ class PrometheusMetrics:
             registry=self.registry,
         )
 
+        llm = ["provider", "model"]
+        self.llm_calls = Counter(
+            "tandem_llm_calls", "LLM calls by outcome", [*llm, "outcome"], registry=self.registry
+        )
+        self.llm_failures = Counter(
+            "tandem_llm_failures", "Failed LLM calls", [*llm, "reason"], registry=self.registry
+        )
+        self.llm_fallbacks = Counter(
+            "tandem_llm_fallbacks",
+            "LLM results replaced by the extractive fallback",
+            [*llm, "purpose", "reason"],
+            registry=self.registry,
+        )
+        self.llm_latency = Histogram(
+            "tandem_llm_latency_seconds",
+            "LLM call latency",
+            llm,
+            buckets=(0.25, 0.5, 1, 2, 4, 8, 15, 30, 60),
+            registry=self.registry,
+        )
+        self.llm_tokens = Counter(
+            "tandem_llm_tokens", "LLM tokens", [*llm, "kind"], registry=self.registry
+        )
+
     def live(self, estimate: LiveEstimate) -> None:
         """The live precision estimate and its sample size (read at scrape time)."""
         self.live_precision.set(
@@ -77,6 +101,20 @@ class PrometheusMetrics:
         self.actions.labels(action, channel).inc()
         if seconds_since_escalation is not None:
             self.first_action.observe(seconds_since_escalation)
+
+    def llm_call(
+        self, provider: str, model: str, outcome: str, seconds: float, tokens: dict[str, int]
+    ) -> None:
+        self.llm_calls.labels(provider, model, outcome).inc()
+        if outcome != "ok":
+            self.llm_failures.labels(provider, model, outcome).inc()
+        if seconds:
+            self.llm_latency.labels(provider, model).observe(seconds)
+        for kind, count in tokens.items():
+            self.llm_tokens.labels(provider, model, kind).inc(count)
+
+    def llm_fallback(self, provider: str, model: str, purpose: str, reason: str) -> None:
+        self.llm_fallbacks.labels(provider, model, purpose, reason).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
