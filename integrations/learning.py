@@ -23,12 +23,18 @@ from bot.engine import ConversationEngine
 from bot.errors import UnknownConversation
 from bot.learning import LiveEstimate, Outcome, live_estimate
 from bot.ports import ConversationStore
+from bot.signals import NOT_HELPFUL
 from config import LearningSettings
 from integrations.storage.learning import LearningStore
 from knowledge.base import KnowledgeBase
 from knowledge.learned import add_question_variants
 
 NOT_IN_KB = "not_in_kb"
+GREETING = re.compile(
+    r"^\W*(?:hi|hello|hey|good\s+(?:morning|afternoon|evening)|thanks?|thank\s+you|ok(?:ay)?)"
+    r"\b[\s\w,!.]{0,20}$",
+    re.IGNORECASE,
+)
 QUESTION_CHARS = 2000
 
 
@@ -53,10 +59,24 @@ def _title(question: str) -> str:
 
 def escalated_question(history: Sequence[Message]) -> str:
     """The question the customer was waiting on when the bot escalated: their messages since
-    the last reply before the escalation notice (greetings and later venting excluded)."""
+    the last reply before the escalation notice, without greetings or "that didn't help". When
+    nothing else is left (the bot escalated on a rejected answer), the question it had answered.
+    """
     notices = [i for i, m in enumerate(history) if m.kind is Kind.ESCALATED]
-    before = history[: notices[-1]] if notices else history
-    return " ".join(open_question(before))[:QUESTION_CHARS]
+    before = list(history[: notices[-1]] if notices else history)
+    while before:
+        asked = [t for t in open_question(before) if not _chatter(t)]
+        if asked:
+            return " ".join(asked)[:QUESTION_CHARS]
+        replies = [i for i, m in enumerate(before) if m.kind in (Kind.ANSWER, Kind.AGENT_MESSAGE)]
+        if not replies:
+            break
+        before = before[: replies[-1]]
+    return ""
+
+
+def _chatter(text: str) -> bool:
+    return bool(NOT_HELPFUL.search(text) or GREETING.match(text))
 
 
 async def tag_article(
@@ -93,6 +113,21 @@ async def tag_article(
                 confidence=top.confidence,
                 correct=article_id is not None and top.article_id == article_id,
                 source="agent_tag" if article_id else NOT_IN_KB,
+                conversation_id=escalation.conversation_id,
+            )
+        )
+    conversation = await engine.store.conversation(escalation.conversation_id)
+    answered = conversation.last_answer_article if conversation else None
+    if answered and answered != article_id and question:
+        # The bot had answered with another article before the escalation: that answer was
+        # wrong, and at a confidence at or above the threshold it answered at.
+        await learning.record(
+            Outcome(
+                question=question,
+                article_id=answered,
+                confidence=max(knowledge_base.confidence.threshold, top.confidence if top else 0),
+                correct=False,
+                source="agent_corrected",
                 conversation_id=escalation.conversation_id,
             )
         )
