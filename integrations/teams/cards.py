@@ -100,7 +100,6 @@ def escalation_card(card: EscalationCard) -> Element:
                 "type": "Input.ChoiceSet",
                 "id": "article",
                 "label": "This was (the article that answers it)",
-                "style": "filtered",
                 "value": card.suggested_article or NOT_IN_KB,
                 "choices": [
                     *({"title": clip(plain(t), 100), "value": i} for i, t in card.choices),
