@@ -13,7 +13,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from bot.actions import HISTORY, NOTE_PREFIX, plan_action
+from bot import wording
+from bot.actions import (
+    HISTORY,
+    NOTE_PREFIX,
+    SENDS,
+    Situation,
+    dedupe_key,
+    needs_fresh_draft,
+    plan_action,
+)
 from bot.card import EscalationCard, build_card
 from bot.conversation import (
     ActionKind,
@@ -37,6 +46,7 @@ from bot.drafting import (
     reason_codes,
 )
 from bot.errors import StoreConflict, UnknownConversation
+from bot.events import AGENTS, CUSTOMERS, AgentEvent, CustomerEvent, customer_topic
 from bot.metrics import Metrics, NullMetrics
 from bot.model import Decision
 from bot.policy import Responder, failure_loop
@@ -44,15 +54,11 @@ from bot.ports import Change, ConversationStore, EventBus, NewMessage
 from bot.signals import NOT_HELPFUL
 
 logger = logging.getLogger(__name__)
-AGENTS_TOPIC = "agents"
-CUSTOMERS_TOPIC = "customers"  # every customer-visible event, for connectors that relay them
+AGENTS_TOPIC = AGENTS  # kept for callers of the old names; new code imports ``bot.events``
+CUSTOMERS_TOPIC = CUSTOMERS
 MAX_RETRIES = 5
 CONTEXT_TURNS = 20
 TRANSCRIPT = 500  # messages a card shows (the newest)
-
-
-def customer_topic(conversation_id: str) -> str:
-    return f"customer:{conversation_id}"
 
 
 def hash_secret(secret: str) -> str:
@@ -177,7 +183,7 @@ class ConversationEngine:
         earlier: list[Message],
         audit: list[AuditEntry],
     ) -> None:
-        await self.bus.publish(customer_topic(conversation.id), {"type": "typing"})
+        await self.bus.publish(customer_topic(conversation.id), CustomerEvent.typing().to_dict())
         customer_before = [m.text for m in earlier if m.kind is Kind.CUSTOMER]
         decision = await asyncio.to_thread(self.responder.respond, message.text, customer_before)
         last_reply = next((m for m in reversed(earlier) if m.kind is not Kind.CUSTOMER), None)
@@ -231,7 +237,9 @@ class ConversationEngine:
             created_at=self.clock(),
         )
         waiting = await self.store.waiting_escalations()
-        notice = NewMessage(Kind.ESCALATED, self._wait_notice(waiting))
+        notice = NewMessage(
+            Kind.ESCALATED, wording.wait_notice(self.config.expected_wait_minutes, waiting)
+        )
         audit.append(
             self._audit(
                 conversation,
@@ -255,13 +263,6 @@ class ConversationEngine:
         logger.info("escalated", extra={"conversation": conversation.id, "reasons": reasons})
         await self.publish_public(conversation.id, applied.messages)
         await self.publish_agents("opened", escalation)
-
-    def _wait_notice(self, waiting: int) -> str:
-        minutes = self.config.expected_wait_minutes * (1 + waiting // 5)
-        return (
-            f"I'm passing you to a person from our team. They'll reply here shortly "
-            f"(usually within {minutes} minutes)."
-        )
 
     async def _update_escalation(
         self, conversation: Conversation, message: Message, earlier: list[Message]
@@ -297,9 +298,7 @@ class ConversationEngine:
             notes.append(
                 NewMessage(
                     Kind.SUGGESTION,
-                    f"Suggested articles: {titles}. "
-                    f"Confidence {decision.retrieval.confidence:.2f}. "
-                    "The draft on the card is updated.",
+                    wording.suggested_articles(titles, decision.retrieval.confidence),
                     sources=tuple(Source(m.title, m.url) for m in decision.retrieval.matches[:3]),
                 )
             )
@@ -309,8 +308,7 @@ class ConversationEngine:
             notes.append(
                 NewMessage(
                     Kind.WARNING,
-                    f"Frustration is rising ({scores[-1]:.2f}). Consider acknowledging "
-                    "the trouble and giving a clear next step.",
+                    wording.frustration_rising(scores[-1]),
                 )
             )
         return notes
@@ -331,7 +329,7 @@ class ConversationEngine:
         for _ in range(MAX_RETRIES):
             escalation = await self._escalation(escalation_id)
             conversation = await self._conversation(escalation.conversation_id)
-            plan = await plan_action(self, conversation, escalation, action)
+            plan = plan_action(await self._situation(conversation, escalation, action))
             if isinstance(plan, ActionResult):
                 return plan
             try:
@@ -339,9 +337,7 @@ class ConversationEngine:
             except StoreConflict:
                 continue
             if not applied.applied:
-                return ActionResult(
-                    "duplicate", "Already done; nothing was sent twice.", escalation
-                )
+                return ActionResult("duplicate", wording.NOTHING_TWICE, escalation)
             since = (self.clock() - escalation.created_at).total_seconds()
             self.metrics.agent_action(
                 plan.metric, action.channel, since if escalation.first_action_at is None else None
@@ -350,7 +346,37 @@ class ConversationEngine:
             await self.publish_public(conversation.id, applied.messages)
             await self.publish_agents(action.kind.value, new_escalation, applied.messages)
             return ActionResult("done", plan.message, new_escalation, sent=applied.messages)
-        return ActionResult("refused", "The conversation is busy; try again.")
+        return ActionResult("refused", wording.BUSY)
+
+    async def _situation(
+        self, conversation: Conversation, escalation: Escalation, action: AgentAction
+    ) -> Situation:
+        """Read everything planning ``action`` needs, so the planners stay pure."""
+        key = dedupe_key(escalation, action)
+        seen = key is not None and action.kind in SENDS and await self.store.has_key(key)
+        history = await self.store.recent(conversation.id, HISTORY)
+        fresh_draft = None
+        if needs_fresh_draft(escalation, action):
+            fresh_draft = await self._fresh_draft(escalation, history)
+        return Situation(
+            conversation,
+            escalation,
+            action,
+            self.clock(),
+            key=key,
+            seen=seen,
+            history=history,
+            fresh_draft=fresh_draft,
+        )
+
+    async def _fresh_draft(self, escalation: Escalation, history: Sequence[Message]) -> str:
+        """Another draft: the next usable article for the customer's latest words."""
+        recent = " ".join([m.text for m in history if m.kind is Kind.CUSTOMER][-3:])
+        retrieval = await asyncio.to_thread(self.responder.retriever.search, recent)
+        context = context_of(
+            history, retrieval, reason_codes(escalation.reasons), variant=escalation.draft_version
+        )
+        return await self.drafter.draft(context)
 
     async def thread_reply(
         self, escalation_id: str, agent: str, channel: str, text: str, key: str
@@ -419,22 +445,28 @@ class ConversationEngine:
     async def publish_public(self, conversation_id: str, messages: Sequence[Message]) -> None:
         for message in messages:
             if not message.internal:
-                view = message.public_view()
-                await self.bus.publish(customer_topic(conversation_id), view)
-                await self.bus.publish(
-                    CUSTOMERS_TOPIC, {**view, "conversation_id": conversation_id}
-                )
+                event = CustomerEvent.of(message)
+                await self.bus.publish(customer_topic(conversation_id), event.to_dict())
+                everyone = replace(event, conversation_id=conversation_id)
+                await self.bus.publish(CUSTOMERS, everyone.to_dict())
 
     async def publish_agents(
         self, event: str, escalation: Escalation, messages: Sequence[Message] = ()
     ) -> None:
-        await self.bus.publish(
-            AGENTS_TOPIC,
-            {
-                "type": event,
-                "escalation_id": escalation.id,
-                "conversation_id": escalation.conversation_id,
-                "status": escalation.status.value,
-                "messages": [m.id for m in messages],
-            },
+        typed = AgentEvent(
+            event,
+            escalation.id,
+            escalation.conversation_id,
+            escalation.status.value,
+            tuple(m.id for m in messages),
         )
+        await self.bus.publish(AGENTS, typed.to_dict())
+
+    # -- for adapters --------------------------------------------------------------------------
+    async def exists(self, conversation_id: str) -> bool:
+        """True when the conversation exists (its customer token is stored)."""
+        return await self.store.secret_hash(conversation_id) is not None
+
+    async def decide(self, text: str) -> Decision:
+        """The bot's decision for one question, statelessly (``/api/ask``, ``kb ask``)."""
+        return await asyncio.to_thread(self.responder.respond, text)

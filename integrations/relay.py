@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from bot.conversation import Kind, Message
+from bot.events import AgentEvent
 from bot.ports import EventBus
 from integrations.storage.posts import PostStore
 from integrations.storage.sql_store import SqlStore
@@ -29,16 +30,14 @@ async def follow(
 
 
 async def thread_messages(
-    store: SqlStore, posts: PostStore, event: dict[str, Any], kinds: Collection[Kind]
+    store: SqlStore, posts: PostStore, event: AgentEvent, kinds: Collection[Kind]
 ) -> list[Message]:
     """The messages an agent event names that a card's thread shows (``kinds``) and no replica
     has relayed yet."""
-    wanted = set(event.get("messages", []))
+    wanted = set(event.messages)
     if not wanted:
         return []
-    messages = await store.messages(
-        str(event["conversation_id"]), internal=True, after=min(wanted) - 1
-    )
+    messages = await store.messages(event.conversation_id, internal=True, after=min(wanted) - 1)
     return [
         m
         for m in messages

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.card import EscalationCard
 from bot.conversation import Kind, Message
-from bot.engine import AGENTS_TOPIC
+from bot.events import AGENTS, AgentEvent
 from bot.text import clip
 from config import SlackSettings
 from integrations.background import Background
@@ -64,11 +64,12 @@ class SlackCards:
         """Follow the engine's agent events until cancelled; first retry unposted cards."""
         for post in await self.posts.unposted():
             self.background.spawn(self._post_with_retries(post.escalation_id, post.channel))
-        await follow(self.services.bus, AGENTS_TOPIC, self.on_event, "the Slack relay")
+        await follow(self.services.bus, AGENTS, self.on_event, "the Slack relay")
 
-    async def on_event(self, event: dict[str, Any]) -> None:
-        escalation_id = str(event["escalation_id"])
-        if event["type"] == "opened":
+    async def on_event(self, raw: dict[str, Any]) -> None:
+        event = AgentEvent.from_dict(raw)
+        escalation_id = event.escalation_id
+        if event.opened:
             card = await self.services.engine.card(escalation_id)
             channel = route(card, self.settings)
             if channel is None:
@@ -105,7 +106,7 @@ class SlackCards:
             retry_on=(SlackApiError, SlackClientError, OSError),
         )
 
-    async def _relay(self, channel: str, thread: str, event: dict[str, Any]) -> None:
+    async def _relay(self, channel: str, thread: str, event: AgentEvent) -> None:
         posts = self.posts
         for message in await thread_messages(self.services.store, posts, event, THREAD_KINDS):
             await self.client.chat_postMessage(

@@ -14,8 +14,9 @@ from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, ActivityTypes, ConversationReference
 
+from bot import wording
 from bot.conversation import Kind
-from bot.engine import AGENTS_TOPIC, CUSTOMERS_TOPIC
+from bot.events import AGENTS, CUSTOMERS, AgentEvent, CustomerEvent
 from integrations.background import Background
 from integrations.composition import Services
 from integrations.relay import follow, thread_messages
@@ -75,9 +76,9 @@ class TeamsChannel:
 
     async def start(self) -> None:
         bus = self.services.bus
-        self.background.spawn(follow(bus, AGENTS_TOPIC, self._on_agent_event, "the Teams relay"))
+        self.background.spawn(follow(bus, AGENTS, self._on_agent_event, "the Teams relay"))
         self.background.spawn(
-            follow(bus, CUSTOMERS_TOPIC, self._to_customer, "a reply to a Bot Framework customer")
+            follow(bus, CUSTOMERS, self._to_customer, "a reply to a Bot Framework customer")
         )
         for post in await self.posts.unposted():
             self.background.spawn(self._post_card(post.escalation_id))
@@ -115,9 +116,10 @@ class TeamsChannel:
         await turn_context.update_activity(update)
 
     # -- outbound ------------------------------------------------------------------------------
-    async def _on_agent_event(self, event: dict[str, Any]) -> None:
-        escalation_id = str(event["escalation_id"])
-        if event["type"] == "opened":
+    async def _on_agent_event(self, raw: dict[str, Any]) -> None:
+        event = AgentEvent.from_dict(raw)
+        escalation_id = event.escalation_id
+        if event.opened:
             channel = await self.references.get(AGENT_CHANNEL)
             if channel is None:
                 logger.error("no Teams agent channel yet: add the app to the agent team")
@@ -159,7 +161,7 @@ class TeamsChannel:
             retry_on=(Exception,),
         )
 
-    async def _relay(self, thread: str, event: dict[str, Any]) -> None:
+    async def _relay(self, thread: str, event: AgentEvent) -> None:
         messages = await thread_messages(self.services.store, self.posts, event, THREAD_KINDS)
         if not messages:
             return
@@ -172,21 +174,19 @@ class TeamsChannel:
 
             await self._proactive(reference, send)
 
-    async def _to_customer(self, event: dict[str, Any]) -> None:
-        if event.get("type") not in TO_CUSTOMERS:
+    async def _to_customer(self, raw: dict[str, Any]) -> None:
+        event = CustomerEvent.from_dict(raw)
+        if event.type not in TO_CUSTOMERS or event.conversation_id is None:
             return
-        stored = await self.references.for_conversation(str(event["conversation_id"]))
-        if stored is None or not await self.posts.once(f"out:{event['id']}"):
+        stored = await self.references.for_conversation(event.conversation_id)
+        if stored is None or not await self.posts.once(f"out:{event.id}"):
             return
-        text = str(event["text"])
-        if event.get("sources"):
-            links = ", ".join(
-                f"[{s['title']}]({s['url']})" if s.get("url") else s["title"]
-                for s in event["sources"]
-            )
+        text = event.text
+        if event.sources:
+            links = ", ".join(f"[{s.title}]({s.url})" if s.url else s.title for s in event.sources)
             text += f"\n\nSources: {links}"
-        if event["type"] == "agent_message" and event.get("author"):
-            text = f"**{event['author']}:** {text}"
+        if event.type == "agent_message" and event.author:
+            text = f"**{event.author}:** {text}"
 
         async def send(context: TurnContext) -> None:
             await context.send_activity(MessageFactory.text(text))
@@ -209,4 +209,4 @@ class TeamsChannel:
     async def _on_error(self, context: TurnContext, error: Exception) -> None:
         logger.error("Bot Framework turn failed", exc_info=error)
         if context.activity.type == ActivityTypes.message:
-            await context.send_activity("Sorry, something went wrong. Please try again.")
+            await context.send_activity(wording.TURN_FAILED)
