@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from integrations.cli.main import Context, pass_context
+from integrations.cli.context import Context, pass_context
 from integrations.cli.store import with_store
 
 if TYPE_CHECKING:

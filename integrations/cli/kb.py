@@ -11,23 +11,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from integrations.cli.main import Context, pass_context, target_precision_option
+from integrations.cli.context import (
+    Context,
+    open_knowledge_base,
+    pass_context,
+    target_precision_option,
+)
 from integrations.cli.progress import IngestBars, bar
-from knowledge.base import KnowledgeBase
-from knowledge.errors import KnowledgeError
 
 console = Console(stderr=True)
 out = Console()
-
-
-def _open(context: Context) -> KnowledgeBase:
-    from integrations.composition import open_knowledge_base
-
-    try:
-        return open_knowledge_base(context.settings)
-    except KnowledgeError as error:
-        click.echo(f"tandem: {error}", err=True)
-        sys.exit(2)
 
 
 @click.group()
@@ -45,7 +38,7 @@ def ingest(context: Context, paths: tuple[Path, ...]) -> None:
     A changed file replaces its old chunks; an unchanged file is skipped. A bad file is
     reported and the rest still go in. Exit code 1 if any file failed.
     """
-    knowledge_base = _open(context)
+    knowledge_base = open_knowledge_base(context)
     with IngestBars(console) as bars:
         report = knowledge_base.ingest(paths, progress=bars)
     click.echo(
@@ -73,7 +66,7 @@ def search(context: Context, question: str, limit: int, as_json: bool) -> None:
     """Search the knowledge base and show what the bot would decide."""
     from integrations.composition import build_responder
 
-    responder = build_responder(context.settings, _open(context))
+    responder = build_responder(context.settings, open_knowledge_base(context))
     decision = responder.respond(question)
     retrieval = decision.retrieval
     if as_json:
@@ -120,7 +113,7 @@ def search(context: Context, question: str, limit: int, as_json: bool) -> None:
 def list_articles(context: Context) -> None:
     """List the articles."""
     table = Table("id", "title", "questions", "passages", "source")
-    for article in _open(context).store.articles():
+    for article in open_knowledge_base(context).store.articles():
         table.add_row(
             article.id,
             article.title,
@@ -136,7 +129,7 @@ def list_articles(context: Context) -> None:
 @pass_context
 def remove(context: Context, article_id: str) -> None:
     """Remove an article by id."""
-    removed = _open(context).remove(article_id)
+    removed = open_knowledge_base(context).remove(article_id)
     if not removed:
         click.echo(f"tandem: no article {article_id!r}", err=True)
         sys.exit(1)
@@ -148,7 +141,7 @@ def remove(context: Context, article_id: str) -> None:
 @pass_context
 def stats(context: Context, as_json: bool) -> None:
     """Show counts, the embedding model and the answer threshold."""
-    figures = _open(context).describe()
+    figures = open_knowledge_base(context).describe()
     if as_json:
         click.echo(json.dumps(figures, indent=2))
         return
@@ -165,7 +158,7 @@ def calibrate(context: Context, target_precision: float) -> None:
     Holds out the knowledge base's own question variants (and whole articles, to stand in for
     out-of-scope questions), fits the confidence model and stores the threshold.
     """
-    knowledge_base = _open(context)
+    knowledge_base = open_knowledge_base(context)
     if knowledge_base.store.count() == 0:
         click.echo("tandem: the knowledge base is empty; run 'tandem kb ingest' first", err=True)
         sys.exit(1)
