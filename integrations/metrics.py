@@ -53,5 +53,8 @@ class PrometheusMetrics:
         if seconds_since_escalation is not None:
             self.first_action.observe(seconds_since_escalation)
 
+    def card_failed(self, channel: str) -> None:
+        self.card_failures.labels(channel).inc()
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
