@@ -6,10 +6,17 @@ import asyncio
 import json
 import re
 from pathlib import Path
+from typing import Protocol
 
 from bot.conversation import KnowledgeSuggestion
-from bot.ports import ConversationStore
 from knowledge.base import KnowledgeBase
+
+
+class SuggestionStore(Protocol):
+    """Learned answers awaiting an admin. Implemented by ``integrations.storage.SqlStore``."""
+
+    async def suggestions(self, status: str = "pending") -> list[KnowledgeSuggestion]: ...
+    async def set_suggestion_status(self, suggestion_id: int, old: str, new: str) -> bool: ...
 
 
 def _title(question: str) -> str:
@@ -18,7 +25,7 @@ def _title(question: str) -> str:
 
 
 async def accept_suggestion(
-    store: ConversationStore, knowledge_base: KnowledgeBase, suggestion_id: int
+    store: SuggestionStore, knowledge_base: KnowledgeBase, suggestion_id: int
 ) -> KnowledgeSuggestion | None:
     """Ingest a pending suggestion as an FAQ article; None if it is not pending."""
     pending = {s.id: s for s in await store.suggestions("pending")}
@@ -45,5 +52,5 @@ async def accept_suggestion(
     return suggestion
 
 
-async def reject_suggestion(store: ConversationStore, suggestion_id: int) -> bool:
+async def reject_suggestion(store: SuggestionStore, suggestion_id: int) -> bool:
     return await store.set_suggestion_status(suggestion_id, "pending", "rejected")
