@@ -1,14 +1,18 @@
 """Agent actions as plans: what an approve, send, take-over, hand-back, resolve, regenerate or
-note would write. The engine applies a plan in one transaction; a stale plan is re-planned."""
+note would write. Planning is pure: the engine reads a ``Situation`` (the state, the time,
+whether the idempotency key was seen, the history, a fresh draft for a regenerate), a planner
+turns it into a ``Plan`` or an ``ActionResult``, and the engine applies the plan in one
+transaction; a stale plan is re-planned."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from datetime import datetime
 
+from bot import wording
 from bot.conversation import (
     ACTIVE_STATUSES,
     ActionKind,
@@ -19,229 +23,279 @@ from bot.conversation import (
     Escalation,
     EscalationStatus,
     Kind,
+    Message,
     State,
     check_transition,
 )
-from bot.drafting import context_of, open_question, reason_codes
+from bot.drafting import open_question
 from bot.errors import InvalidAction
 from bot.ports import Change, NewMessage
 
-if TYPE_CHECKING:
-    from bot.engine import ConversationEngine
-
 MAX_REPLY_CHARS = 4000
 HISTORY = 200  # the newest messages the engine and actions read to decide and draft
-JOINED = "{agent} from our team has joined the conversation."
 NOTE_PREFIX = re.compile(r"^\s*note:\s*", re.IGNORECASE)
-HANDED_BACK = "You're back with our virtual assistant. Ask me anything, or ask for a person."
-RESOLVED = "This conversation is resolved. Thanks for getting in touch; write again any time."
+SENDS = frozenset({ActionKind.APPROVE, ActionKind.SEND})
+"""The actions whose key the engine checks before planning (a repeat sends nothing)."""
 
 
 @dataclass(frozen=True)
 class Plan:
+    """What an action writes, what the agent is told, and the metric it counts under."""
+
     change: Change
     message: str
     metric: str
+
+
+@dataclass(frozen=True)
+class Situation:
+    """Everything a planner needs, read up front by the engine.
+
+    Attributes:
+        conversation: The conversation as just read.
+        escalation: The escalation the action is on.
+        action: The agent's action.
+        now: The time of the action.
+        key: The action's idempotency key (``dedupe_key``).
+        seen: True when ``key`` was already used.
+        history: The conversation's newest messages (``HISTORY``).
+        fresh_draft: Another draft, for a regenerate on an active escalation.
+    """
+
+    conversation: Conversation
+    escalation: Escalation
+    action: AgentAction
+    now: datetime
+    key: str | None = None
+    seen: bool = False
+    history: Sequence[Message] = ()
+    fresh_draft: str | None = None
+
+    @property
+    def held_by_other(self) -> bool:
+        conversation = self.conversation
+        return conversation.state is State.AGENT and conversation.holder != self.action.agent
+
+    def audit(self, name: str, to_state: State | None = None, detail: str = "") -> AuditEntry:
+        return AuditEntry(
+            self.conversation.id,
+            self.action.agent,
+            self.action.channel,
+            name,
+            self.now,
+            self.escalation.id,
+            self.conversation.state.value,
+            to_state.value if to_state else None,
+            detail,
+        )
+
+    def moved(self, to_state: State, holder: str | None) -> Conversation:
+        check_transition(self.conversation.state, to_state)
+        return replace(self.conversation, state=to_state, holder=holder, failed_turns=0)
+
+    @property
+    def first_action_at(self) -> datetime:
+        return self.escalation.first_action_at or self.now
+
+
+Planner = Callable[[Situation], "Plan | ActionResult"]
 
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _send_text(escalation: Escalation, action: AgentAction) -> str:
+    # "Send draft" sends what is in the draft box: the text a channel passes, if any.
+    typed = (action.text or "").strip()
+    return typed if typed or action.kind is ActionKind.SEND else escalation.draft.strip()
+
+
+def dedupe_key(escalation: Escalation, action: AgentAction) -> str | None:
+    """The idempotency key of ``action``: the channel's, else one derived from what it does."""
+    if action.key:
+        return action.key
+    if action.kind in SENDS:
+        text = _send_text(escalation, action)
+        return f"{action.kind.value}:{escalation.id}:{escalation.draft_version}:" + _digest(text)
+    if action.kind is ActionKind.REGENERATE:
+        return f"regenerate:{escalation.id}:{escalation.draft_version}"
+    return None
+
+
+def needs_fresh_draft(escalation: Escalation, action: AgentAction) -> bool:
+    """True when planning ``action`` needs another draft (a regenerate that can apply)."""
+    return action.kind is ActionKind.REGENERATE and escalation.status in ACTIVE_STATUSES
+
+
 def _refused(message: str, escalation: Escalation, holder: str | None = None) -> ActionResult:
     return ActionResult("refused", message, escalation, holder=holder)
 
 
-async def plan_action(
-    engine: ConversationEngine,
-    conversation: Conversation,
-    escalation: Escalation,
-    action: AgentAction,
-) -> Plan | ActionResult:
-    """Plan ``action`` against the state just read, or say why it cannot apply."""
-    state, agent = conversation.state, action.agent
-    key = action.key
-    now = engine.clock()
-    first = escalation.first_action_at or now
-
-    def audit(name: str, to_state: State | None = None, detail: str = "") -> AuditEntry:
-        return AuditEntry(
-            conversation.id,
-            agent,
-            action.channel,
-            name,
-            now,
-            escalation.id,
-            state.value,
-            to_state.value if to_state else None,
-            detail,
-        )
-
-    def moved(to_state: State, holder: str | None) -> Conversation:
-        check_transition(state, to_state)
-        return replace(conversation, state=to_state, holder=holder, failed_turns=0)
-
-    held_by_other = state is State.AGENT and conversation.holder != agent
-    match action.kind:
-        case ActionKind.APPROVE | ActionKind.SEND:
-            # "Send draft" sends what is in the draft box: the text a channel passes, if any.
-            typed = (action.text or "").strip()
-            text = typed if typed or action.kind is ActionKind.SEND else escalation.draft.strip()
-            if not text:
-                raise InvalidAction("there is no text to send")
-            if len(text) > MAX_REPLY_CHARS:
-                raise InvalidAction(f"a reply is limited to {MAX_REPLY_CHARS} characters")
-            key = key or f"{action.kind.value}:{escalation.id}:{escalation.draft_version}:" + (
-                _digest(text)
-            )
-            if await engine.store.has_key(key):
-                return ActionResult(
-                    "duplicate", "Already sent; nothing was sent twice.", escalation
-                )
-            if held_by_other:
-                return _refused(
-                    f"{conversation.holder} holds this conversation.",
-                    escalation,
-                    conversation.holder,
-                )
-            if state is State.ESCALATED:
-                new_conversation = moved(State.BOT, None)
-                status = EscalationStatus.ANSWERED
-            elif state is State.AGENT and escalation.status in ACTIVE_STATUSES:
-                new_conversation, status = conversation, escalation.status
-            else:
-                return _refused("This escalation is no longer waiting for a reply.", escalation)
-            edited = text != escalation.draft.strip()
-            suggestion = None
-            if edited:
-                asked = open_question(await engine.store.recent(conversation.id, HISTORY))
-                question = " ".join(asked)[:2000]
-                suggestion = (question, text, agent) if question else None
-            return Plan(
-                Change(
-                    new_conversation,
-                    escalation=replace(escalation, status=status, first_action_at=first),
-                    messages=(NewMessage(Kind.AGENT_MESSAGE, text, author=agent),),
-                    audit=(
-                        audit(
-                            "send_edited" if edited else "approve",
-                            new_conversation.state
-                            if new_conversation is not conversation
-                            else None,
-                        ),
-                    ),
-                    dedupe_key=key,
-                    suggestion=suggestion,
-                ),
-                "Sent to the customer.",
-                "edit" if edited else "approve",
-            )
-        case ActionKind.TAKE_OVER:
-            if state is State.AGENT:
-                if conversation.holder == agent:
-                    return ActionResult(
-                        "duplicate", "You already hold this conversation.", escalation, holder=agent
-                    )
-                return _refused(
-                    f"{conversation.holder} already took over.", escalation, conversation.holder
-                )
-            if state is State.RESOLVED:
-                return _refused("This conversation is resolved.", escalation)
-            return Plan(
-                Change(
-                    moved(State.AGENT, agent),
-                    escalation=replace(
-                        escalation,
-                        status=EscalationStatus.CLAIMED,
-                        holder=agent,
-                        first_action_at=first,
-                    ),
-                    messages=(
-                        NewMessage(Kind.AGENT_JOINED, JOINED.format(agent=agent), author=agent),
-                    ),
-                    audit=(audit("take_over", State.AGENT),),
-                    dedupe_key=key,
-                ),
-                "You hold the conversation; the bot stays silent.",
-                "take_over",
-            )
-        case ActionKind.HAND_BACK | ActionKind.RESOLVE:
-            resolve = action.kind is ActionKind.RESOLVE
-            target = State.RESOLVED if resolve else State.BOT
-            if state is target:
-                return ActionResult("duplicate", "Already done.", escalation)
-            if held_by_other:
-                return _refused(
-                    f"{conversation.holder} holds this conversation.",
-                    escalation,
-                    conversation.holder,
-                )
-            if state is State.RESOLVED:
-                return _refused("This conversation is resolved.", escalation)
-            status = EscalationStatus.RESOLVED if resolve else EscalationStatus.HANDED_BACK
-            new_status = (
-                status if escalation.status in ACTIVE_STATUSES or resolve else (escalation.status)
-            )
-            return Plan(
-                Change(
-                    moved(target, None),
-                    escalation=replace(
-                        escalation, status=new_status, holder=None, first_action_at=first
-                    ),
-                    messages=(
-                        NewMessage(
-                            Kind.RESOLVED if resolve else Kind.HANDED_BACK,
-                            RESOLVED if resolve else HANDED_BACK,
-                        ),
-                    ),
-                    audit=(audit(action.kind.value, target),),
-                    dedupe_key=key,
-                ),
-                "Resolved." if resolve else "Handed back to the bot.",
-                action.kind.value,
-            )
-        case ActionKind.REGENERATE:
-            if escalation.status not in ACTIVE_STATUSES:
-                return _refused("This escalation is closed.", escalation)
-            key = key or f"regenerate:{escalation.id}:{escalation.draft_version}"
-            draft = await _fresh_draft(engine, conversation, escalation)
-            return Plan(
-                Change(
-                    conversation,
-                    escalation=replace(
-                        escalation, draft=draft, draft_version=escalation.draft_version + 1
-                    ),
-                    audit=(audit("regenerate"),),
-                    dedupe_key=key,
-                ),
-                "A new draft is on the card.",
-                "regenerate",
-            )
-        case ActionKind.NOTE:
-            text = (action.text or "").strip()
-            if not text:
-                raise InvalidAction("a note needs text")
-            return Plan(
-                Change(
-                    conversation,
-                    messages=(NewMessage(Kind.NOTE, text[:MAX_REPLY_CHARS], author=agent),),
-                    audit=(audit("note"),),
-                    dedupe_key=key,
-                ),
-                "Note added (internal).",
-                "note",
-            )
-    raise InvalidAction(f"unknown action '{action.kind}'")
+def _held(s: Situation) -> ActionResult:
+    holder = s.conversation.holder
+    return _refused(wording.HOLDS.format(holder=holder), s.escalation, holder)
 
 
-async def _fresh_draft(
-    engine: ConversationEngine, conversation: Conversation, escalation: Escalation
-) -> str:
-    """Another draft: the next usable article for the customer's latest words."""
-    messages = await engine.store.recent(conversation.id, HISTORY)
-    recent = " ".join([m.text for m in messages if m.kind is Kind.CUSTOMER][-3:])
-    retrieval = await asyncio.to_thread(engine.responder.retriever.search, recent)
-    context = context_of(
-        messages, retrieval, reason_codes(escalation.reasons), variant=escalation.draft_version
+def plan_send(s: Situation) -> Plan | ActionResult:
+    """Approve the draft, or send an agent's text."""
+    conversation, escalation, state = s.conversation, s.escalation, s.conversation.state
+    text = _send_text(escalation, s.action)
+    if not text:
+        raise InvalidAction(wording.NO_TEXT)
+    if len(text) > MAX_REPLY_CHARS:
+        raise InvalidAction(wording.TOO_LONG.format(limit=MAX_REPLY_CHARS))
+    if s.seen:
+        return ActionResult("duplicate", wording.ALREADY_SENT, escalation)
+    if s.held_by_other:
+        return _held(s)
+    if state is State.ESCALATED:
+        new_conversation = s.moved(State.BOT, None)
+        status = EscalationStatus.ANSWERED
+    elif state is State.AGENT and escalation.status in ACTIVE_STATUSES:
+        new_conversation, status = conversation, escalation.status
+    else:
+        return _refused(wording.NOT_WAITING, escalation)
+    edited = text != escalation.draft.strip()
+    suggestion = None
+    if edited:
+        question = " ".join(open_question(s.history))[:2000]
+        suggestion = (question, text, s.action.agent) if question else None
+    moved = new_conversation is not conversation
+    return Plan(
+        Change(
+            new_conversation,
+            escalation=replace(escalation, status=status, first_action_at=s.first_action_at),
+            messages=(NewMessage(Kind.AGENT_MESSAGE, text, author=s.action.agent),),
+            audit=(
+                s.audit(
+                    "send_edited" if edited else "approve",
+                    new_conversation.state if moved else None,
+                ),
+            ),
+            dedupe_key=s.key,
+            suggestion=suggestion,
+        ),
+        wording.SENT,
+        "edit" if edited else "approve",
     )
-    return await engine.drafter.draft(context)
+
+
+def plan_take_over(s: Situation) -> Plan | ActionResult:
+    """An agent takes the conversation; the bot stays silent."""
+    conversation, escalation, agent = s.conversation, s.escalation, s.action.agent
+    if conversation.state is State.AGENT:
+        if conversation.holder == agent:
+            return ActionResult("duplicate", wording.YOU_HOLD_ALREADY, escalation, holder=agent)
+        holder = conversation.holder
+        return _refused(wording.ALREADY_TOOK_OVER.format(holder=holder), escalation, holder)
+    if conversation.state is State.RESOLVED:
+        return _refused(wording.CONVERSATION_RESOLVED, escalation)
+    return Plan(
+        Change(
+            s.moved(State.AGENT, agent),
+            escalation=replace(
+                escalation,
+                status=EscalationStatus.CLAIMED,
+                holder=agent,
+                first_action_at=s.first_action_at,
+            ),
+            messages=(
+                NewMessage(Kind.AGENT_JOINED, wording.JOINED.format(agent=agent), author=agent),
+            ),
+            audit=(s.audit("take_over", State.AGENT),),
+            dedupe_key=s.key,
+        ),
+        wording.YOU_HOLD,
+        "take_over",
+    )
+
+
+def plan_release(s: Situation) -> Plan | ActionResult:
+    """Hand the conversation back to the bot, or resolve it."""
+    escalation, state = s.escalation, s.conversation.state
+    resolve = s.action.kind is ActionKind.RESOLVE
+    target = State.RESOLVED if resolve else State.BOT
+    if state is target:
+        return ActionResult("duplicate", wording.ALREADY_DONE, escalation)
+    if s.held_by_other:
+        return _held(s)
+    if state is State.RESOLVED:
+        return _refused(wording.CONVERSATION_RESOLVED, escalation)
+    status = EscalationStatus.RESOLVED if resolve else EscalationStatus.HANDED_BACK
+    new_status = status if escalation.status in ACTIVE_STATUSES or resolve else escalation.status
+    return Plan(
+        Change(
+            s.moved(target, None),
+            escalation=replace(
+                escalation, status=new_status, holder=None, first_action_at=s.first_action_at
+            ),
+            messages=(
+                NewMessage(
+                    Kind.RESOLVED if resolve else Kind.HANDED_BACK,
+                    wording.RESOLVED if resolve else wording.HANDED_BACK,
+                ),
+            ),
+            audit=(s.audit(s.action.kind.value, target),),
+            dedupe_key=s.key,
+        ),
+        wording.DONE_RESOLVED if resolve else wording.DONE_HANDED_BACK,
+        s.action.kind.value,
+    )
+
+
+def plan_regenerate(s: Situation) -> Plan | ActionResult:
+    """Put the fresh draft on the card."""
+    escalation = s.escalation
+    if escalation.status not in ACTIVE_STATUSES:
+        return _refused(wording.ESCALATION_CLOSED, escalation)
+    if s.fresh_draft is None:
+        raise ValueError("a regenerate is planned with a fresh draft")
+    return Plan(
+        Change(
+            s.conversation,
+            escalation=replace(
+                escalation, draft=s.fresh_draft, draft_version=escalation.draft_version + 1
+            ),
+            audit=(s.audit("regenerate"),),
+            dedupe_key=s.key,
+        ),
+        wording.NEW_DRAFT,
+        "regenerate",
+    )
+
+
+def plan_note(s: Situation) -> Plan | ActionResult:
+    """An internal note on the conversation."""
+    text = (s.action.text or "").strip()
+    if not text:
+        raise InvalidAction(wording.NOTE_NEEDS_TEXT)
+    return Plan(
+        Change(
+            s.conversation,
+            messages=(NewMessage(Kind.NOTE, text[:MAX_REPLY_CHARS], author=s.action.agent),),
+            audit=(s.audit("note"),),
+            dedupe_key=s.key,
+        ),
+        wording.NOTE_ADDED,
+        "note",
+    )
+
+
+PLANNERS: dict[ActionKind, Planner] = {
+    ActionKind.APPROVE: plan_send,
+    ActionKind.SEND: plan_send,
+    ActionKind.TAKE_OVER: plan_take_over,
+    ActionKind.HAND_BACK: plan_release,
+    ActionKind.RESOLVE: plan_release,
+    ActionKind.REGENERATE: plan_regenerate,
+    ActionKind.NOTE: plan_note,
+}
+
+
+def plan_action(situation: Situation) -> Plan | ActionResult:
+    """Plan the situation's action against the state read, or say why it cannot apply."""
+    planner = PLANNERS.get(situation.action.kind)
+    if planner is None:
+        raise InvalidAction(f"unknown action '{situation.action.kind}'")
+    return planner(situation)

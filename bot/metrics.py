@@ -14,6 +14,7 @@ class Metrics(Protocol):
     def agent_action(
         self, action: str, channel: str, seconds_since_escalation: float | None
     ) -> None: ...
+    def card_failed(self, channel: str) -> None: ...
 
 
 class NullMetrics:
@@ -29,4 +30,7 @@ class NullMetrics:
     def agent_action(
         self, action: str, channel: str, seconds_since_escalation: float | None
     ) -> None:
+        pass
+
+    def card_failed(self, channel: str) -> None:
         pass

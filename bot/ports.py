@@ -7,16 +7,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Protocol
 
 from bot.conversation import (
     AuditEntry,
     Conversation,
     Escalation,
-    EscalationStatus,
     Kind,
-    KnowledgeSuggestion,
     Message,
     Source,
 )
@@ -87,15 +84,10 @@ class Applied:
     messages: tuple[Message, ...] = field(default=())
 
 
-@dataclass(frozen=True)
-class AgentAccount:
-    username: str
-    display_name: str
-    password_hash: str
-
-
 class ConversationStore(Protocol):
-    """Durable conversations, messages, escalations, audit, suggestions and desk accounts."""
+    """What the engine keeps: conversations, messages, escalations and audit. Desk accounts
+    live beside the desk's auth (``integrations.web.accounts``), suggestions beside learning
+    (``integrations.learning``)."""
 
     async def create_conversation(
         self, conversation_id: str, channel: str, secret_hash: str, customer: str | None
@@ -103,9 +95,6 @@ class ConversationStore(Protocol):
     async def conversation(self, conversation_id: str) -> Conversation | None: ...
     async def secret_hash(self, conversation_id: str) -> str | None: ...
     async def add_customer_message(self, conversation_id: str, text: str) -> Message: ...
-    async def messages(
-        self, conversation_id: str, *, after: int = 0, internal: bool = False, limit: int = 500
-    ) -> list[Message]: ...
     async def recent(
         self, conversation_id: str, count: int, *, internal: bool = False
     ) -> list[Message]:
@@ -117,23 +106,11 @@ class ConversationStore(Protocol):
     async def has_key(self, dedupe_key: str) -> bool: ...
     async def escalation(self, escalation_id: str) -> Escalation | None: ...
     async def active_escalation(self, conversation_id: str) -> Escalation | None: ...
-    async def escalations(
-        self, statuses: Sequence[EscalationStatus], limit: int = 200
-    ) -> list[Escalation]: ...
     async def waiting_escalations(self) -> int:
         """How many escalations wait for an agent (status ``open``)."""
         ...
 
     async def audit(self, conversation_id: str) -> list[AuditEntry]: ...
-    async def suggestions(self, status: str = "pending") -> list[KnowledgeSuggestion]: ...
-    async def set_suggestion_status(self, suggestion_id: int, old: str, new: str) -> bool: ...
-    async def add_agent(self, account: AgentAccount) -> None: ...
-    async def agent(self, username: str) -> AgentAccount | None: ...
-    async def create_session(self, token_hash: str, username: str, expires: datetime) -> None: ...
-    async def session_agent(self, token_hash: str, now: datetime) -> AgentAccount | None: ...
-    async def delete_session(self, token_hash: str) -> None: ...
-    async def escalated_questions(self, reason: str, limit: int = 50) -> list[str]: ...
-    async def close(self) -> None: ...
 
 
 class EventBus(Protocol):

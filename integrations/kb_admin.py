@@ -52,7 +52,7 @@ async def run(services: Services, name: str, argument: str, author: str) -> Repl
     if name == "search":
         if not argument:
             return Reply("Usage", ["`search QUESTION`"])
-        decision = await asyncio.to_thread(services.engine.responder.respond, argument)
+        decision = await services.engine.decide(argument)
         r = decision.retrieval
         head = (
             f"decision: {decision.action} (confidence {r.confidence:.2f}, threshold "

@@ -16,13 +16,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from bot.conversation import ActionKind, AgentAction, Kind, KnowledgeSuggestion, Message
 from bot.drafting import open_question
 from bot.engine import ConversationEngine
 from bot.errors import UnknownConversation
 from bot.learning import LiveEstimate, Outcome, live_estimate
-from bot.ports import ConversationStore
 from bot.signals import NOT_HELPFUL
 from config import LearningSettings
 from integrations.storage.learning import LearningStore
@@ -50,6 +50,13 @@ class Tagged:
     question: str
     article_id: str | None
     accepted: bool
+
+
+class SuggestionStore(Protocol):
+    """Learned answers awaiting an admin. Implemented by ``integrations.storage.SqlStore``."""
+
+    async def suggestions(self, status: str = "pending") -> list[KnowledgeSuggestion]: ...
+    async def set_suggestion_status(self, suggestion_id: int, old: str, new: str) -> bool: ...
 
 
 def _title(question: str) -> str:
@@ -158,7 +165,7 @@ async def tag_article(
 
 
 async def accept_suggestion(
-    store: ConversationStore, knowledge_base: KnowledgeBase, suggestion_id: int
+    store: SuggestionStore, knowledge_base: KnowledgeBase, suggestion_id: int
 ) -> KnowledgeSuggestion | None:
     """Apply a pending suggestion; None if it is not pending.
 
@@ -195,7 +202,7 @@ async def accept_suggestion(
     return suggestion
 
 
-async def reject_suggestion(store: ConversationStore, suggestion_id: int) -> bool:
+async def reject_suggestion(store: SuggestionStore, suggestion_id: int) -> bool:
     return await store.set_suggestion_status(suggestion_id, "pending", "rejected")
 
 

@@ -116,5 +116,8 @@ class PrometheusMetrics:
     def llm_fallback(self, provider: str, model: str, purpose: str, reason: str) -> None:
         self.llm_fallbacks.labels(provider, model, purpose, reason).inc()
 
+    def card_failed(self, channel: str) -> None:
+        self.card_failures.labels(channel).inc()
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

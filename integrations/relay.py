@@ -1,18 +1,85 @@
-"""What every agent channel does with the engine's events: follow a topic, and pick the messages
-a card's thread should show, each relayed once across replicas."""
+"""The one outbound card relay every agent channel shares. ``CardRelay`` follows the engine's
+agent events and owns routing, claiming (one replica posts a card), posting with retries,
+updating the card in place and relaying messages into its thread. A channel only implements
+``CardSurface``: how to route, post, update and reply on its platform."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any
+from typing import Any, Protocol
 
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from bot import ConversationEngine
+from bot.card import EscalationCard
 from bot.conversation import Kind, Message
+from bot.events import AGENTS, AgentEvent
+from bot.metrics import Metrics
 from bot.ports import EventBus
-from integrations.storage.posts import PostStore
+from integrations.background import Background
+from integrations.storage.posts import Post, PostStore
 from integrations.storage.sql_store import SqlStore
 
 logger = logging.getLogger(__name__)
+MAX_RETRY_SECONDS = 600.0  # a card not posted by then is retried at the next start
+MAX_WAIT_SECONDS = 120.0
+
+
+class TransientError(Exception):
+    """A platform failure worth retrying (transport, 429, 5xx).
+
+    Args:
+        message: What failed.
+        retry_after: Seconds the platform asked to wait (``Retry-After``), if it said.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def retry_after_header(headers: Any) -> float | None:
+    """The seconds in a ``Retry-After`` header, if present and numeric."""
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def transient_status(status: int | None) -> bool:
+    """True for the HTTP statuses worth retrying: 408, 429 and 5xx."""
+    return status is not None and (status in (408, 429) or status >= 500)
+
+
+class CardSurface(Protocol):
+    """One agent channel's platform calls. Retryable failures raise ``TransientError``."""
+
+    name: str
+    thread_kinds: Collection[Kind]
+
+    async def route(self, card: EscalationCard) -> str | None:
+        """The channel for a new card, or None (logged) when there is none."""
+        ...
+
+    async def post(self, channel: str, card: EscalationCard) -> str:
+        """Post a card; returns its reference (timestamp, activity id)."""
+        ...
+
+    async def update(self, post: Post, card: EscalationCard) -> None:
+        """Redraw a posted card in place."""
+        ...
+
+    async def reply(self, post: Post, message: Message) -> None:
+        """Relay one message into the card's thread."""
+        ...
 
 
 async def follow(
@@ -29,18 +96,116 @@ async def follow(
 
 
 async def thread_messages(
-    store: SqlStore, posts: PostStore, event: dict[str, Any], kinds: Collection[Kind]
+    store: SqlStore, posts: PostStore, event: AgentEvent, kinds: Collection[Kind]
 ) -> list[Message]:
     """The messages an agent event names that a card's thread shows (``kinds``) and no replica
     has relayed yet."""
-    wanted = set(event.get("messages", []))
+    wanted = set(event.messages)
     if not wanted:
         return []
-    messages = await store.messages(
-        str(event["conversation_id"]), internal=True, after=min(wanted) - 1
-    )
+    messages = await store.messages(event.conversation_id, internal=True, after=min(wanted) - 1)
     return [
         m
         for m in messages
         if m.id in wanted and m.kind in kinds and await posts.once(f"relay:{m.id}")
     ]
+
+
+def _wait(state: RetryCallState) -> float:
+    """Exponential backoff with full jitter, never shorter than the platform's Retry-After."""
+    backoff = wait_random_exponential(multiplier=1, max=MAX_WAIT_SECONDS)(state)
+    failure = state.outcome.exception() if state.outcome else None
+    asked = failure.retry_after if isinstance(failure, TransientError) else None
+    return max(backoff, asked or 0.0)
+
+
+class CardRelay:
+    """Keeps one agent channel in step with the engine.
+
+    Args:
+        engine: Draws cards.
+        store: Reads the messages a thread relays.
+        bus: Carries the engine's agent events.
+        metrics: Counts failed posts.
+        surface: The platform.
+        max_retry_seconds: How long a card post is retried before it waits for the next start.
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: ConversationEngine,
+        store: SqlStore,
+        bus: EventBus,
+        metrics: Metrics,
+        surface: CardSurface,
+        max_retry_seconds: float = MAX_RETRY_SECONDS,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.bus = bus
+        self.metrics = metrics
+        self.surface = surface
+        self.posts = PostStore(store, surface.name)
+        self.max_retry_seconds = max_retry_seconds
+        self.background = Background()
+
+    async def run(self) -> None:
+        """Retry the cards no replica posted yet, then follow agent events until cancelled."""
+        for post in await self.posts.unposted():
+            self.background.spawn(self._post(post.escalation_id, post.channel))
+        await follow(self.bus, AGENTS, self.on_event, f"the {self.surface.name} relay")
+
+    async def on_event(self, raw: dict[str, Any]) -> None:
+        event = AgentEvent.from_dict(raw)
+        if event.opened:
+            card = await self.engine.card(event.escalation_id)
+            channel = await self.surface.route(card)
+            if channel is not None and await self.posts.claim(event.escalation_id, channel):
+                self.background.spawn(self._post(event.escalation_id, channel))
+            return
+        post = await self.posts.of(event.escalation_id)
+        if post is None or post.ref is None:
+            return  # the card is not posted yet; it will show the latest state when it is
+        # Redraw the card in place (who did what; spent buttons removed), then the thread.
+        await self.surface.update(post, await self.engine.card(event.escalation_id))
+        kinds = self.surface.thread_kinds
+        for message in await thread_messages(self.store, self.posts, event, kinds):
+            await self.surface.reply(post, message)
+
+    async def _post(self, escalation_id: str, channel: str) -> None:
+        what = f"posting a {self.surface.name} card"
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(TransientError),
+            wait=_wait,
+            stop=stop_after_delay(self.max_retry_seconds),
+            before_sleep=self._failed,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    card = await self.engine.card(escalation_id)
+                    ref = await self.surface.post(channel, card)
+                    await self.posts.posted(escalation_id, ref)
+        except Exception as failure:
+            self.metrics.card_failed(self.surface.name)
+            logger.error(
+                "gave up: %s; it stays on the desk and is retried at the next start",
+                what,
+                extra={"error": str(failure)},
+            )
+            return
+        logger.info("escalation card posted", extra={"channel": self.surface.name})
+
+    def _failed(self, state: RetryCallState) -> None:
+        self.metrics.card_failed(self.surface.name)
+        failure = state.outcome.exception() if state.outcome else None
+        logger.warning(
+            "posting a %s card failed; it stays on the desk and is retried",
+            self.surface.name,
+            extra={"attempt": state.attempt_number, "error": str(failure)},
+        )
+
+    async def close(self) -> None:
+        await self.background.cancel()

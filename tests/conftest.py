@@ -12,9 +12,10 @@ import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
-from bot.ports import AgentAccount, ConversationStore
 from config import KnowledgeSettings, Settings
 from integrations.composition import Services, build_services
+from integrations.storage.sql_store import SqlStore
+from integrations.web.accounts import AgentAccount
 from integrations.web.app import create_app
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings.minilm_onnx import MiniLMOnnxEmbeddings
@@ -74,7 +75,7 @@ async def services(tmp_path: Path, sample_kb: KnowledgeBase) -> AsyncIterator[Se
     await built.close()
 
 
-async def add_agent(store: ConversationStore, username: str, password: str = "secret-pass") -> None:
+async def add_agent(store: SqlStore, username: str, password: str = "secret-pass") -> None:
     from integrations.web.auth import hash_password
 
     await store.add_agent(AgentAccount(username, username.title(), hash_password(password)))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from integrations.cli.main import Context, pass_context
+from integrations.cli.context import Context, pass_context
 from integrations.cli.store import with_store
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def agents() -> None:
 @pass_context
 def add(context: Context, username: str, name: str | None, password: str) -> None:
     """Create an agent (or reset an existing agent's name and password)."""
-    from bot.ports import AgentAccount
+    from integrations.web.accounts import AgentAccount
     from integrations.web.auth import hash_password
 
     if len(password) < 8:

@@ -7,7 +7,7 @@ import json
 import click
 
 from config import masked_settings
-from integrations.cli.main import Context, pass_context
+from integrations.cli.context import Context, pass_context
 
 
 @click.group()

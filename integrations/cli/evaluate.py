@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.evaluation import CasesError, evaluate, read_cases
-from integrations.cli.main import Context, pass_context, target_precision_option
+from integrations.cli.context import Context, pass_context, target_precision_option
 from integrations.cli.progress import IngestBars, bar
 from knowledge.ingest import IngestProgress
 

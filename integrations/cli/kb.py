@@ -14,28 +14,22 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from integrations.cli.main import Context, pass_context, target_precision_option
+from integrations.cli.context import (
+    Context,
+    open_knowledge_base,
+    pass_context,
+    target_precision_option,
+)
 from integrations.cli.progress import IngestBars, bar
 from integrations.cli.store import with_store
 from knowledge.base import KnowledgeBase
 from knowledge.calibration import ConfidenceModel
-from knowledge.errors import KnowledgeError
 
 if TYPE_CHECKING:
     from integrations.storage import SqlStore
 
 console = Console(stderr=True)
 out = Console()
-
-
-def _open(context: Context) -> KnowledgeBase:
-    from integrations.composition import open_knowledge_base
-
-    try:
-        return open_knowledge_base(context.settings)
-    except KnowledgeError as error:
-        click.echo(f"tandem: {error}", err=True)
-        sys.exit(2)
 
 
 @click.group()
@@ -53,7 +47,7 @@ def ingest(context: Context, paths: tuple[Path, ...]) -> None:
     A changed file replaces its old chunks; an unchanged file is skipped. A bad file is
     reported and the rest still go in. Exit code 1 if any file failed.
     """
-    knowledge_base = _open(context)
+    knowledge_base = open_knowledge_base(context)
     with IngestBars(console) as bars:
         report = knowledge_base.ingest(paths, progress=bars)
     click.echo(
@@ -81,7 +75,7 @@ def search(context: Context, question: str, limit: int, as_json: bool) -> None:
     """Search the knowledge base and show what the bot would decide."""
     from integrations.composition import build_responder
 
-    responder = build_responder(context.settings, _open(context))
+    responder = build_responder(context.settings, open_knowledge_base(context))
     decision = responder.respond(question)
     retrieval = decision.retrieval
     if as_json:
@@ -128,7 +122,7 @@ def search(context: Context, question: str, limit: int, as_json: bool) -> None:
 def list_articles(context: Context) -> None:
     """List the articles."""
     table = Table("id", "title", "questions", "passages", "source")
-    for article in _open(context).store.articles():
+    for article in open_knowledge_base(context).store.articles():
         table.add_row(
             article.id,
             article.title,
@@ -144,7 +138,7 @@ def list_articles(context: Context) -> None:
 @pass_context
 def remove(context: Context, article_id: str) -> None:
     """Remove an article by id."""
-    removed = _open(context).remove(article_id)
+    removed = open_knowledge_base(context).remove(article_id)
     if not removed:
         click.echo(f"tandem: no article {article_id!r}", err=True)
         sys.exit(1)
@@ -157,7 +151,7 @@ def remove(context: Context, article_id: str) -> None:
 def stats(context: Context, as_json: bool) -> None:
     """Show counts, the embedding model, the answer threshold and the live precision estimate
     (from agents' tags and customers' rejections, with its sample size)."""
-    knowledge_base = _open(context)
+    knowledge_base = open_knowledge_base(context)
     figures = knowledge_base.describe()
     figures.update(asyncio.run(with_store(context.settings, _live(context, knowledge_base))))
     if as_json:
@@ -196,7 +190,7 @@ def calibrate(context: Context, target_precision: float) -> None:
     target when out-of-scope questions are TANDEM_KNOWLEDGE__EXPECTED_OUT_OF_SCOPE of traffic
     (default 0.5). The curve shows the precision each threshold keeps at 25 %, 50 % and 75 %.
     """
-    knowledge_base = _open(context)
+    knowledge_base = open_knowledge_base(context)
     if knowledge_base.store.count() == 0:
         click.echo("tandem: the knowledge base is empty; run 'tandem kb ingest' first", err=True)
         sys.exit(1)

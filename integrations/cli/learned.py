@@ -10,8 +10,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from integrations.cli.kb import _open, kb
-from integrations.cli.main import Context, pass_context
+from integrations.cli.context import Context, open_knowledge_base, pass_context
+from integrations.cli.kb import kb
 from integrations.cli.store import with_store
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def accept(context: Context, suggestion_id: int, reject: bool) -> None:
     async def run(store: SqlStore) -> bool:
         if reject:
             return await reject_suggestion(store, suggestion_id)
-        knowledge_base = _open(context)
+        knowledge_base = open_knowledge_base(context)
         return await accept_suggestion(store, knowledge_base, suggestion_id) is not None
 
     if not asyncio.run(with_store(context.settings, run)):

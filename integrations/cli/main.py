@@ -2,43 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from config import Settings, SettingsError, load_settings
-from integrations.logs import configure_logging
-
-
-class Context:
-    """Lazily built settings shared by subcommands."""
-
-    def __init__(self, env_file: Path | None) -> None:
-        self.env_file = env_file
-        self._settings: Settings | None = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            try:
-                self._settings = load_settings(self.env_file)
-            except SettingsError as error:
-                click.echo(f"tandem: {error}", err=True)
-                sys.exit(2)
-            configure_logging(self._settings.server.log_level, self._settings.server.log_format)
-        return self._settings
-
-
-pass_context = click.make_pass_decorator(Context)
-
-target_precision_option = click.option(
-    "--target-precision",
-    type=click.FloatRange(0.5, 0.999),
-    default=0.9,
-    show_default=True,
-    help="Share of the bot's answers that must be right; calibration picks the threshold.",
-)
+from integrations.cli.context import Context
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from integrations.cli.main import Context, pass_context
+from integrations.cli.context import Context, pass_context
 
 
 @click.command()

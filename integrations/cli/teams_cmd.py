@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from integrations.cli.main import Context, pass_context
+from integrations.cli.context import Context, pass_context
 
 
 @click.group()

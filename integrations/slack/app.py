@@ -22,7 +22,7 @@ from bot.errors import TandemError
 from integrations.composition import Services
 from integrations.learning import TagError, tag_article
 from integrations.slack.blocks import NOT_IN_KB, edit_modal
-from integrations.slack.cards import SlackCards
+from integrations.slack.cards import slack_relay
 from integrations.slack.kb_command import KbCommand
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class SlackChannel:
             signing_secret=slack.signing_secret.get_secret_value(),
             request_verification_enabled=True,
         )
-        self.cards = SlackCards(services=services, client=self.client)
+        self.cards = slack_relay(services, self.client)
         self.kb = KbCommand(services=services, client=self.client)
         self._names: dict[str, str] = {}
         self._relay: asyncio.Task[None] | None = None

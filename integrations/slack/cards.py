@@ -1,26 +1,26 @@
-"""Keep Slack in step with the engine: post a card for each escalation to its routed channel,
-update it in place after every change, and relay customer messages and live-assist notes into
-its thread. Posting failures are retried with backoff; the escalation stays on the desk."""
+"""Slack as a ``CardSurface``: a card per escalation in its routed channel, redrawn in place
+after every change, with customer messages and live-assist notes in its thread. The shared
+``CardRelay`` decides when; this module only knows how to do it on Slack."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Collection
 from typing import Any
 
-from slack_sdk.errors import SlackApiError, SlackClientError
+import aiohttp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.card import EscalationCard
 from bot.conversation import Kind, Message
-from bot.engine import AGENTS_TOPIC
 from bot.text import clip
 from config import SlackSettings
-from integrations.background import Background
 from integrations.composition import Services
-from integrations.relay import follow, thread_messages
-from integrations.retry import with_backoff
+from integrations.relay import CardRelay, TransientError, retry_after_header, transient_status
 from integrations.slack.blocks import escalation_blocks, escape
-from integrations.storage.posts import PostStore
+from integrations.storage.posts import Post
 
 logger = logging.getLogger(__name__)
 THREAD_KINDS = {
@@ -28,6 +28,7 @@ THREAD_KINDS = {
     Kind.SUGGESTION: ":bulb: *Assist (internal, not sent to the customer):* {text}",
     Kind.WARNING: ":warning: *Frustration warning (internal):* {text}",
 }
+TRANSPORT_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 
 
 def route(card: EscalationCard, settings: SlackSettings) -> str | None:
@@ -47,70 +48,58 @@ def route(card: EscalationCard, settings: SlackSettings) -> str | None:
     return settings.default_channel
 
 
+def transient(error: Exception) -> TransientError | None:
+    """The retryable form of a Slack failure: transport errors, 429 and 5xx."""
+    if isinstance(error, SlackApiError):
+        response = error.response
+        if transient_status(response.status_code):
+            return TransientError(str(error), retry_after=retry_after_header(response.headers))
+        return None
+    if isinstance(error, TRANSPORT_ERRORS):
+        return TransientError(str(error))
+    return None
+
+
 class SlackCards:
     """Args:
-    services: The running service.
     client: A Web API client (its base URL comes from ``TANDEM_SLACK__API_URL``).
+    settings: Routing and the group cards mention.
     """
 
-    def __init__(self, *, services: Services, client: AsyncWebClient) -> None:
-        self.services = services
-        self.settings = services.settings.slack
+    name = "slack"
+    thread_kinds: Collection[Kind] = THREAD_KINDS
+
+    def __init__(self, *, client: AsyncWebClient, settings: SlackSettings) -> None:
         self.client = client
-        self.posts = PostStore(services.store, "slack")
-        self.background = Background()
+        self.settings = settings
 
-    async def run(self) -> None:
-        """Follow the engine's agent events until cancelled; first retry unposted cards."""
-        for post in await self.posts.unposted():
-            self.background.spawn(self._post_with_retries(post.escalation_id, post.channel))
-        await follow(self.services.bus, AGENTS_TOPIC, self.on_event, "the Slack relay")
+    async def route(self, card: EscalationCard) -> str | None:
+        channel = route(card, self.settings)
+        if channel is None:
+            logger.error("no Slack channel for an escalation; set TANDEM_SLACK__DEFAULT_CHANNEL")
+        return channel
 
-    async def on_event(self, event: dict[str, Any]) -> None:
-        escalation_id = str(event["escalation_id"])
-        if event["type"] == "opened":
-            card = await self.services.engine.card(escalation_id)
-            channel = route(card, self.settings)
-            if channel is None:
-                logger.error(
-                    "no Slack channel for an escalation; set TANDEM_SLACK__DEFAULT_CHANNEL"
-                )
-                return
-            if await self.posts.claim(escalation_id, channel):
-                self.background.spawn(self._post_with_retries(escalation_id, channel))
-            return
-        post = await self.posts.of(escalation_id)
-        if post is None or post.ref is None:
-            return  # the card is not posted yet; it will show the latest state when it is
-        # Redraw the card in place (who did what; spent buttons removed), then the thread.
-        card = await self.services.engine.card(escalation_id)
-        await self.client.chat_update(
-            channel=post.channel, ts=post.ref, blocks=self._blocks(card), text=self._text(card)
-        )
-        await self._relay(post.channel, post.ref, event)
-
-    async def _post_with_retries(self, escalation_id: str, channel: str) -> None:
-        async def attempt() -> None:
-            card = await self.services.engine.card(escalation_id)
+    async def post(self, channel: str, card: EscalationCard) -> str:
+        try:
             response = await self.client.chat_postMessage(
                 channel=channel, blocks=self._blocks(card), text=self._text(card)
             )
-            await self.posts.posted(escalation_id, str(response["ts"]))
-            logger.info("escalation card posted to Slack", extra={"channel": channel})
+        except Exception as error:
+            retryable = transient(error)
+            if retryable is None:
+                raise
+            raise retryable from error
+        return str(response["ts"])
 
-        await with_backoff(
-            attempt,
-            what="posting a Slack card",
-            failed=lambda _: self.services.metrics.card_failures.labels("slack").inc(),
-            retry_on=(SlackApiError, SlackClientError, OSError),
+    async def update(self, post: Post, card: EscalationCard) -> None:
+        await self.client.chat_update(
+            channel=post.channel, ts=str(post.ref), blocks=self._blocks(card), text=self._text(card)
         )
 
-    async def _relay(self, channel: str, thread: str, event: dict[str, Any]) -> None:
-        posts = self.posts
-        for message in await thread_messages(self.services.store, posts, event, THREAD_KINDS):
-            await self.client.chat_postMessage(
-                channel=channel, thread_ts=thread, text=self._thread_text(message)
-            )
+    async def reply(self, post: Post, message: Message) -> None:
+        await self.client.chat_postMessage(
+            channel=post.channel, thread_ts=post.ref, text=self._thread_text(message)
+        )
 
     @staticmethod
     def _thread_text(message: Message) -> str:
@@ -123,5 +112,13 @@ class SlackCards:
     def _text(card: EscalationCard) -> str:
         return clip(f"Escalation: {card.summary.goal}", 300)
 
-    async def close(self) -> None:
-        await self.background.cancel()
+
+def slack_relay(services: Services, client: AsyncWebClient) -> CardRelay:
+    """The card relay for Slack."""
+    return CardRelay(
+        engine=services.engine,
+        store=services.store,
+        bus=services.bus,
+        metrics=services.metrics,
+        surface=SlackCards(client=client, settings=services.settings.slack),
+    )

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from integrations.storage.sql_store import SqlStore
+from integrations.storage.database import Database
 from integrations.storage.tables import channel_posts
 
 
@@ -33,7 +33,7 @@ class PostStore:
     kind: ``slack`` or ``teams``.
     """
 
-    def __init__(self, store: SqlStore, kind: str) -> None:
+    def __init__(self, store: Database, kind: str) -> None:
         self.store, self.kind = store, kind
 
     async def claim(self, escalation_id: str, channel: str) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from integrations.storage.sql_store import SqlStore
+from integrations.storage.database import Database
 from integrations.storage.tables import bot_references
 
 
@@ -16,7 +16,7 @@ class ReferenceStore:
     store: The conversation store whose database holds the references.
     """
 
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: Database) -> None:
         self.store = store
 
     async def save(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler, teams_get_channel_id, teams_get_team_info
@@ -14,14 +14,28 @@ from botbuilder.schema import Activity, AdaptiveCardInvokeResponse
 from bot.conversation import ActionKind, AgentAction
 from bot.errors import TandemError
 from integrations import kb_admin
+from integrations.composition import Services
 from integrations.learning import TagError, tag_article
+from integrations.storage.posts import PostStore
 from integrations.teams.cards import CONTENT_TYPE, NOT_IN_KB, escalation_card, message_card
-
-if TYPE_CHECKING:
-    from integrations.teams.channel import TeamsChannel
 
 logger = logging.getLogger(__name__)
 THREAD = re.compile(r"^(?P<channel>[^;]+);messageid=(?P<root>.+)$")
+
+
+class TeamsHost(Protocol):
+    """What the handler needs of the Teams channel that serves it (``TeamsChannel``)."""
+
+    services: Services
+    posts: PostStore
+
+    async def remember_agent_channel(self, activity: Activity) -> None: ...
+
+    async def customer_message(self, activity: Activity, text: str) -> None: ...
+
+    async def replace_card(
+        self, turn_context: TurnContext, activity_id: str, card: dict[str, Any]
+    ) -> None: ...
 
 
 class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
@@ -29,7 +43,7 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
     channel: The Teams adapter this handler serves.
     """
 
-    def __init__(self, channel: TeamsChannel) -> None:
+    def __init__(self, channel: TeamsHost) -> None:
         self.channel = channel
         self.services = channel.services
         self.settings = channel.services.settings.teams

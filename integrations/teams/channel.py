@@ -5,22 +5,33 @@ customers who came in over a Bot Framework channel."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, ActivityTypes, ConversationReference
+from msrest.exceptions import HttpOperationError
 
-from bot.conversation import Kind
-from bot.engine import AGENTS_TOPIC, CUSTOMERS_TOPIC
+from bot import wording
+from bot.card import EscalationCard
+from bot.conversation import Kind, Message
+from bot.events import CUSTOMERS, CustomerEvent
 from integrations.background import Background
 from integrations.composition import Services
-from integrations.relay import follow, thread_messages
-from integrations.retry import with_backoff
-from integrations.storage.posts import PostStore
+from integrations.relay import (
+    CardRelay,
+    TransientError,
+    follow,
+    retry_after_header,
+    transient_status,
+)
+from integrations.storage.posts import Post
 from integrations.storage.references import ReferenceStore
 from integrations.teams.bot import TandemTeamsBot
 from integrations.teams.cards import escalation_card
@@ -45,10 +56,29 @@ class AdapterConfig:
     APP_TENANTID: str
 
 
+def transient(error: Exception) -> TransientError | None:
+    """The retryable form of a Bot Connector failure: transport errors, 429 and 5xx."""
+    if isinstance(error, HttpOperationError):
+        response = error.response
+        status = getattr(response, "status_code", None) or getattr(response, "status", None)
+        if transient_status(status):
+            headers = getattr(response, "headers", None)
+            return TransientError(str(error), retry_after=retry_after_header(headers))
+        return None
+    if isinstance(error, (aiohttp.ClientError, OSError, asyncio.TimeoutError)):
+        return TransientError(str(error))
+    return None
+
+
 class TeamsChannel:
-    """Args:
-    services: The running service.
+    """The Teams adapter, and the ``CardSurface`` its ``CardRelay`` drives.
+
+    Args:
+        services: The running service.
     """
+
+    name = "teams"
+    thread_kinds: Collection[Kind] = THREAD_KINDS
 
     def __init__(self, *, services: Services) -> None:
         teams = services.settings.teams
@@ -64,7 +94,14 @@ class TeamsChannel:
         self.adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
         self.adapter.on_turn_error = self._on_error
         self.bot = TandemTeamsBot(self)
-        self.posts = PostStore(services.store, "teams")
+        self.relay = CardRelay(
+            engine=services.engine,
+            store=services.store,
+            bus=services.bus,
+            metrics=services.metrics,
+            surface=self,
+        )
+        self.posts = self.relay.posts
         self.references = ReferenceStore(services.store)
         self.background = Background()
 
@@ -75,15 +112,14 @@ class TeamsChannel:
 
     async def start(self) -> None:
         bus = self.services.bus
-        self.background.spawn(follow(bus, AGENTS_TOPIC, self._on_agent_event, "the Teams relay"))
+        self.background.spawn(self.relay.run())
         self.background.spawn(
-            follow(bus, CUSTOMERS_TOPIC, self._to_customer, "a reply to a Bot Framework customer")
+            follow(bus, CUSTOMERS, self._to_customer, "a reply to a Bot Framework customer")
         )
-        for post in await self.posts.unposted():
-            self.background.spawn(self._post_card(post.escalation_id))
 
     async def close(self) -> None:
         await self.background.cancel()
+        await self.relay.close()
 
     # -- inbound -------------------------------------------------------------------------------
     async def remember_agent_channel(self, activity: Activity) -> None:
@@ -114,79 +150,66 @@ class TeamsChannel:
         update.id = activity_id
         await turn_context.update_activity(update)
 
-    # -- outbound ------------------------------------------------------------------------------
-    async def _on_agent_event(self, event: dict[str, Any]) -> None:
-        escalation_id = str(event["escalation_id"])
-        if event["type"] == "opened":
-            channel = await self.references.get(AGENT_CHANNEL)
-            if channel is None:
-                logger.error("no Teams agent channel yet: add the app to the agent team")
-                return
-            if await self.posts.claim(escalation_id, channel[0]["conversation"]["id"]):
-                self.background.spawn(self._post_card(escalation_id))
-            return
-        post = await self.posts.of(escalation_id)
-        if post is None or post.ref is None:
-            return
-        card = escalation_card(await self.services.engine.card(escalation_id))
-        thread = f"{post.channel};messageid={post.ref}"
+    # -- outbound: the card surface ------------------------------------------------------------
+    async def route(self, card: EscalationCard) -> str | None:
+        channel = await self.references.get(AGENT_CHANNEL)
+        if channel is None:
+            logger.error("no Teams agent channel yet: add the app to the agent team")
+            return None
+        return str(channel[0]["conversation"]["id"])
+
+    async def post(self, channel: str, card: EscalationCard) -> str:
+        drawn = escalation_card(card)
+        sent: list[str] = []
+
+        async def post(context: TurnContext) -> None:
+            response = await context.send_activity(
+                MessageFactory.attachment(CardFactory.adaptive_card(drawn))
+            )
+            sent.append(response.id)
+
+        try:
+            await self._proactive(await self._agent_reference(), post)
+        except Exception as error:
+            retryable = transient(error)
+            if retryable is None:
+                raise
+            raise retryable from error
+        return sent[0]
+
+    async def update(self, post: Post, card: EscalationCard) -> None:
+        drawn = escalation_card(card)
 
         async def refresh(context: TurnContext) -> None:
-            await self.replace_card(context, str(post.ref), card)
+            await self.replace_card(context, str(post.ref), drawn)
 
-        await self._proactive(await self._agent_reference(thread), refresh)
-        await self._relay(thread, event)
+        await self._proactive(await self._agent_reference(self._thread(post)), refresh)
 
-    async def _post_card(self, escalation_id: str) -> None:
-        async def attempt() -> None:
-            card = escalation_card(await self.services.engine.card(escalation_id))
-            sent: list[str] = []
+    async def reply(self, post: Post, message: Message) -> None:
+        text = THREAD_KINDS[message.kind].format(text=message.text)
 
-            async def post(context: TurnContext) -> None:
-                response = await context.send_activity(
-                    MessageFactory.attachment(CardFactory.adaptive_card(card))
-                )
-                sent.append(response.id)
+        async def send(context: TurnContext) -> None:
+            await context.send_activity(MessageFactory.text(text))
 
-            reference = await self._agent_reference()
-            await self._proactive(reference, post)
-            await self.posts.posted(escalation_id, sent[0])
+        await self._proactive(await self._agent_reference(self._thread(post)), send)
 
-        await with_backoff(
-            attempt,
-            what="posting a Teams card",
-            failed=lambda _: self.services.metrics.card_failures.labels("teams").inc(),
-            retry_on=(Exception,),
-        )
+    @staticmethod
+    def _thread(post: Post) -> str:
+        return f"{post.channel};messageid={post.ref}"
 
-    async def _relay(self, thread: str, event: dict[str, Any]) -> None:
-        messages = await thread_messages(self.services.store, self.posts, event, THREAD_KINDS)
-        if not messages:
+    async def _to_customer(self, raw: dict[str, Any]) -> None:
+        event = CustomerEvent.from_dict(raw)
+        if event.type not in TO_CUSTOMERS or event.conversation_id is None:
             return
-        reference = await self._agent_reference(thread)
-        for message in messages:
-            text = THREAD_KINDS[message.kind].format(text=message.text)
-
-            async def send(context: TurnContext, text: str = text) -> None:
-                await context.send_activity(MessageFactory.text(text))
-
-            await self._proactive(reference, send)
-
-    async def _to_customer(self, event: dict[str, Any]) -> None:
-        if event.get("type") not in TO_CUSTOMERS:
+        stored = await self.references.for_conversation(event.conversation_id)
+        if stored is None or not await self.posts.once(f"out:{event.id}"):
             return
-        stored = await self.references.for_conversation(str(event["conversation_id"]))
-        if stored is None or not await self.posts.once(f"out:{event['id']}"):
-            return
-        text = str(event["text"])
-        if event.get("sources"):
-            links = ", ".join(
-                f"[{s['title']}]({s['url']})" if s.get("url") else s["title"]
-                for s in event["sources"]
-            )
+        text = event.text
+        if event.sources:
+            links = ", ".join(f"[{s.title}]({s.url})" if s.url else s.title for s in event.sources)
             text += f"\n\nSources: {links}"
-        if event["type"] == "agent_message" and event.get("author"):
-            text = f"**{event['author']}:** {text}"
+        if event.type == "agent_message" and event.author:
+            text = f"**{event.author}:** {text}"
 
         async def send(context: TurnContext) -> None:
             await context.send_activity(MessageFactory.text(text))
@@ -209,4 +232,4 @@ class TeamsChannel:
     async def _on_error(self, context: TurnContext, error: Exception) -> None:
         logger.error("Bot Framework turn failed", exc_info=error)
         if context.activity.type == ActivityTypes.message:
-            await context.send_activity("Sorry, something went wrong. Please try again.")
+            await context.send_activity(wording.TURN_FAILED)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from bot import wording
 from bot.drafting import passage_text
 from bot.model import Decision
 from config import Settings
@@ -56,7 +56,7 @@ def customer_view(decision: Decision) -> dict[str, object]:
             "text": passage_text(answer),
             "sources": [{"title": answer.title, "url": answer.url}],
         }
-    return {"type": "escalated", "text": "A person from our team will reply shortly."}
+    return {"type": "escalated", "text": wording.PERSON_SOON}
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -78,7 +78,7 @@ async def ask(request: web.Request) -> web.Response:
     text = text_field(
         await json_object(request), "text", services.settings.server.max_message_chars
     )
-    decision = await asyncio.to_thread(services.engine.responder.respond, text)
+    decision = await services.engine.decide(text)
     return web.json_response(customer_view(decision))
 
 

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from bot.engine import hash_secret
-from bot.ports import AgentAccount, ConversationStore
+from integrations.web.accounts import AccountStore, AgentAccount
 from integrations.web.errors import ApiError
 from integrations.web.http import bearer
 
@@ -34,7 +34,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 async def sign_in(
-    store: ConversationStore, username: str, password: str, hours: float
+    store: AccountStore, username: str, password: str, hours: float
 ) -> tuple[AgentAccount, str]:
     account = await store.agent(username)
     if not verify_password(account.password_hash if account else _DUMMY, password) or not account:
@@ -49,7 +49,7 @@ def session_token(request: web.Request) -> str | None:
     return bearer(request) or request.cookies.get(COOKIE)
 
 
-async def current_agent(request: web.Request, store: ConversationStore) -> AgentAccount:
+async def current_agent(request: web.Request, store: AccountStore) -> AgentAccount:
     """The signed-in agent, or a 401."""
     token = session_token(request)
     account = await store.session_agent(hash_secret(token), datetime.now(UTC)) if token else None

@@ -7,7 +7,7 @@ import logging
 from aiohttp import web
 
 from bot.conversation import Message
-from bot.engine import customer_topic
+from bot.events import customer_topic
 from integrations.web.errors import ApiError
 from integrations.web.http import bearer, json_object, stream_events, text_field
 from integrations.web.keys import LIMITER, SERVICES, TASKS
@@ -21,7 +21,7 @@ async def _authorised(request: web.Request, token: str | None) -> str:
     conversation is not a secret worth hiding, and the token is random)."""
     conversation_id = request.match_info["id"]
     engine = request.app[SERVICES].engine
-    if await engine.store.secret_hash(conversation_id) is None:
+    if not await engine.exists(conversation_id):
         raise ApiError(404, "not_found", f"unknown conversation '{conversation_id}'")
     if not token or not await engine.verify(conversation_id, token):
         raise ApiError(401, "unauthorized", "a valid conversation token is required")

@@ -8,7 +8,8 @@ from aiohttp import web
 
 from bot.conversation import ACTIVE_STATUSES, ActionKind, AgentAction, Escalation, EscalationStatus
 from bot.drafting import reason_labels
-from bot.engine import AGENTS_TOPIC, hash_secret
+from bot.engine import hash_secret
+from bot.events import AGENTS
 from integrations.learning import TagError, accept_suggestion, reject_suggestion, tag_article
 from integrations.web.auth import COOKIE, current_agent, session_token, sign_in
 from integrations.web.errors import ApiError
@@ -168,7 +169,7 @@ async def desk_events(request: web.Request) -> web.StreamResponse:
     async def backlog() -> list[dict[str, Any]]:
         return [{"type": "hello"}]
 
-    async with services.bus.subscribe(AGENTS_TOPIC) as stream:
+    async with services.bus.subscribe(AGENTS) as stream:
         return await stream_events(request, stream, backlog)
 
 

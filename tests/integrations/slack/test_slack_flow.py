@@ -173,7 +173,7 @@ async def test_requests_must_be_signed_and_fresh(slack: SlackSide) -> None:
 
 async def test_a_failed_card_post_is_retried_and_counted(slack: SlackSide) -> None:
     slack.fake.fail_next("chat.postMessage", status=429, retry_after=1)
-    slack.fake.fail_next("chat.postMessage", error="invalid_auth")
+    slack.fake.fail_next("chat.postMessage", status=503)
     _, escalation_id = await escalate(slack, "I need a human agent")
     ts = await card_ts(slack, escalation_id)
     assert ts

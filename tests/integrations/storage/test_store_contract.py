@@ -1,10 +1,12 @@
-"""One contract suite for every ConversationStore backend: SQLite and Postgres."""
+"""One contract suite for every store backend: memory (a test fake), SQLite and Postgres, and
+for the channel posts and conversation references kept beside them in SQL."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,27 +23,50 @@ from bot.conversation import (
     Summary,
 )
 from bot.errors import StoreConflict, UnknownConversation
-from bot.ports import AgentAccount, Change, NewMessage
+from bot.ports import Change, NewMessage
 from integrations.storage import SqlStore, open_store
+from integrations.storage.posts import PostStore
+from integrations.storage.references import ReferenceStore
+from integrations.web.accounts import AgentAccount
 from tests.backing_services import fresh_postgres
+from tests.fakes.memory_store import MemoryStore
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest_asyncio.fixture(params=["sqlite", "postgres"])
-async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
+@asynccontextmanager
+async def database_url(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    if kind == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'contract.db'}"
         return
     async with fresh_postgres("tandem_test") as url:
         yield url
 
 
+@pytest_asyncio.fixture(params=["sqlite", "postgres"])
+async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    async with database_url(request.param, tmp_path) as url:
+        yield url
+
+
 @pytest_asyncio.fixture()
-async def store(store_url: str) -> AsyncIterator[SqlStore]:
+async def sql_store(store_url: str) -> AsyncIterator[SqlStore]:
     opened = await open_store(store_url)
     yield opened
     await opened.close()
+
+
+@pytest_asyncio.fixture(params=["memory", "sqlite", "postgres"])
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[SqlStore | MemoryStore]:
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    async with database_url(request.param, tmp_path) as url:
+        opened = await open_store(url)
+        yield opened
+        await opened.close()
 
 
 def escalation_for(conversation_id: str, created: datetime = NOW) -> Escalation:
@@ -58,7 +83,7 @@ def escalation_for(conversation_id: str, created: datetime = NOW) -> Escalation:
     )
 
 
-async def test_messages_are_ordered_filtered_and_paged(store: SqlStore) -> None:
+async def test_messages_are_ordered_filtered_and_paged(store: SqlStore | MemoryStore) -> None:
     conversation = await store.create_conversation("c1", "web", "hash", None)
     first = await store.add_customer_message("c1", "hello")
     await store.apply(
@@ -85,7 +110,7 @@ async def test_messages_are_ordered_filtered_and_paged(store: SqlStore) -> None:
         await store.add_customer_message("nope", "hi")
 
 
-async def test_changes_compare_and_set_on_the_version(store: SqlStore) -> None:
+async def test_changes_compare_and_set_on_the_version(store: SqlStore | MemoryStore) -> None:
     conversation = await store.create_conversation("c1", "web", "hash", None)
     taken = replace(conversation, state=State.AGENT, holder="Alice")
     other = replace(conversation, state=State.AGENT, holder="Bob")
@@ -97,7 +122,7 @@ async def test_changes_compare_and_set_on_the_version(store: SqlStore) -> None:
     assert stored is not None and stored.version == 1 and stored.holder in ("Alice", "Bob")
 
 
-async def test_a_dedupe_key_writes_once(store: SqlStore) -> None:
+async def test_a_dedupe_key_writes_once(store: SqlStore | MemoryStore) -> None:
     conversation = await store.create_conversation("c1", "web", "hash", None)
     change = Change(
         conversation, messages=(NewMessage(Kind.AGENT_MESSAGE, "once"),), dedupe_key="approve:e1:1"
@@ -110,7 +135,7 @@ async def test_a_dedupe_key_writes_once(store: SqlStore) -> None:
     assert await store.has_key("approve:e1:1")
 
 
-async def test_escalations_audit_and_gaps(store: SqlStore) -> None:
+async def test_escalations_audit_and_gaps(store: SqlStore | MemoryStore) -> None:
     conversation = await store.create_conversation("c1", "web", "hash", None)
     older = escalation_for("c1", NOW)
     newer = escalation_for("c1", NOW + timedelta(minutes=1))
@@ -144,7 +169,7 @@ async def test_escalations_audit_and_gaps(store: SqlStore) -> None:
     assert await store.escalated_questions("low_confidence") == ["Where is my order?"]
 
 
-async def test_suggestions_accounts_and_sessions(store: SqlStore) -> None:
+async def test_suggestions_accounts_and_sessions(store: SqlStore | MemoryStore) -> None:
     conversation = await store.create_conversation("c1", "web", "hash", None)
     await store.apply(Change(conversation, suggestion=("Q?", "A.", "Alice")))
     [suggestion] = await store.suggestions()
@@ -174,10 +199,41 @@ async def test_a_restart_loses_nothing(store_url: str) -> None:
         await reopened.close()
 
 
-async def test_recent_gives_the_newest_messages_in_order(store: SqlStore) -> None:
+async def test_recent_gives_the_newest_messages_in_order(store: SqlStore | MemoryStore) -> None:
     conversation = await store.create_conversation("c1", "web", "hash", None)
     for n in range(5):
         await store.add_customer_message("c1", f"m{n}")
     await store.apply(Change(conversation, messages=(NewMessage(Kind.NOTE, "internal"),)))
     assert [m.text for m in await store.recent("c1", 3)] == ["m2", "m3", "m4"]
     assert [m.text for m in await store.recent("c1", 2, internal=True)] == ["m4", "internal"]
+
+
+async def test_posts_are_claimed_once_and_found_by_reference(sql_store: SqlStore) -> None:
+    slack, teams = PostStore(sql_store, "slack"), PostStore(sql_store, "teams")
+    assert await slack.claim("e1", "C1")
+    assert not await slack.claim("e1", "C2"), "one replica posts a card"
+    assert await teams.claim("e1", "T1"), "each channel kind posts its own card"
+    assert [p.escalation_id for p in await slack.unposted()] == ["e1"]
+    await slack.posted("e1", "1700.1", {"n": 1})
+    post = await slack.of("e1")
+    assert post is not None and (post.channel, post.ref, post.extra) == ("C1", "1700.1", {"n": 1})
+    assert await slack.by_ref("C1", "1700.1") == post
+    assert await slack.by_ref("C1", "other") is None
+    assert await slack.unposted() == []
+    assert await slack.once("relay:1") and not await slack.once("relay:1")
+    assert await teams.once("relay:1"), "keys are per channel kind"
+
+
+async def test_references_are_saved_replaced_and_found_by_conversation(
+    sql_store: SqlStore,
+) -> None:
+    await sql_store.create_conversation("c1", "botframework", "hash", None)
+    references = ReferenceStore(sql_store)
+    assert await references.get("agent-channel") is None
+    await references.save("agent-channel", {"conversation": {"id": "19:a"}})
+    await references.save("agent-channel", {"conversation": {"id": "19:b"}})
+    assert await references.get("agent-channel") == ({"conversation": {"id": "19:b"}}, None)
+    await references.save("customer:x", {"user": "jo"}, "c1")
+    assert await references.get("customer:x") == ({"user": "jo"}, "c1")
+    assert await references.for_conversation("c1") == {"user": "jo"}
+    assert await references.for_conversation("c2") is None

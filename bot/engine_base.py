@@ -1,0 +1,151 @@
+"""What every part of the engine shares: its settings, its dependencies, the audit trail, and
+publishing events to customers and agents."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from bot.conversation import (
+    AuditEntry,
+    Conversation,
+    Escalation,
+    Message,
+    State,
+)
+from bot.drafting import Drafter
+from bot.errors import UnknownConversation
+from bot.events import AGENTS, CUSTOMERS, AgentEvent, CustomerEvent, customer_topic
+from bot.metrics import Metrics, NullMetrics
+from bot.policy import Responder
+from bot.ports import ConversationStore, EventBus
+
+AGENTS_TOPIC = AGENTS  # kept for callers of the old names; new code imports ``bot.events``
+CUSTOMERS_TOPIC = CUSTOMERS
+MAX_RETRIES = 5
+CONTEXT_TURNS = 20
+TRANSCRIPT = 500  # messages a card shows (the newest)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Engine settings.
+
+    Attributes:
+        max_failed_turns: Unhelpful answers in a row before the bot escalates.
+        frustration_threshold: Frustration at which live assist warns the agent.
+        expected_wait_minutes: The wait quoted in the escalation notice.
+        public_url: Base URL for desk links on cards.
+        mask_personal_data: Mask emails and phone numbers on agent cards.
+    """
+
+    max_failed_turns: int = 2
+    frustration_threshold: float = 0.5
+    expected_wait_minutes: int = 5
+    public_url: str = "http://127.0.0.1:8080"
+    mask_personal_data: bool = True
+
+
+class EngineBase:
+    """The engine's dependencies and plumbing; ``ConversationEngine`` documents the arguments.
+
+    Args:
+        store: Durable state.
+        responder: The answer-or-escalate decision (shared with ``tandem eval``).
+        drafter: Writes summaries and drafts.
+        bus: Delivers events to customers and agents on every replica.
+        config: Engine settings.
+        metrics: Counters for ``/metrics``.
+        clock: The time source (tests pass their own).
+        catalogue: Every knowledge article as ``(id, title)``, for the cards' tag choices.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: ConversationStore,
+        responder: Responder,
+        drafter: Drafter,
+        bus: EventBus,
+        config: EngineConfig | None = None,
+        metrics: Metrics | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        catalogue: Callable[[], Sequence[tuple[str, str]]] = tuple,
+    ) -> None:
+        self.store = store
+        self.responder = responder
+        self.drafter = drafter
+        self.bus = bus
+        self.config = config or EngineConfig()
+        self.metrics = metrics or NullMetrics()
+        self.clock = clock
+        self.catalogue = catalogue
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _audit(
+        self,
+        conversation: Conversation,
+        actor: str,
+        action: str,
+        to_state: State | None = None,
+        *,
+        channel: str = "bot",
+        escalation_id: str | None = None,
+        detail: str = "",
+    ) -> AuditEntry:
+        return AuditEntry(
+            conversation_id=conversation.id,
+            actor=actor,
+            channel=channel,
+            action=action,
+            at=self.clock(),
+            escalation_id=escalation_id,
+            from_state=conversation.state.value,
+            to_state=to_state.value if to_state else None,
+            detail=detail,
+        )
+
+    async def _conversation(self, conversation_id: str) -> Conversation:
+        conversation = await self.store.conversation(conversation_id)
+        if conversation is None:
+            raise UnknownConversation("conversation", conversation_id)
+        return conversation
+
+    async def _escalation(self, escalation_id: str) -> Escalation:
+        escalation = await self.store.escalation(escalation_id)
+        if escalation is None:
+            raise UnknownConversation("escalation", escalation_id)
+        return escalation
+
+    async def publish_public(self, conversation_id: str, messages: Sequence[Message]) -> None:
+        for message in messages:
+            if not message.internal:
+                event = CustomerEvent.of(message)
+                await self.bus.publish(customer_topic(conversation_id), event.to_dict())
+                everyone = replace(event, conversation_id=conversation_id)
+                await self.bus.publish(CUSTOMERS, everyone.to_dict())
+
+    async def publish_agents(
+        self, event: str, escalation: Escalation, messages: Sequence[Message] = ()
+    ) -> None:
+        typed = AgentEvent(
+            event,
+            escalation.id,
+            escalation.conversation_id,
+            escalation.status.value,
+            tuple(m.id for m in messages),
+        )
+        await self.bus.publish(AGENTS, typed.to_dict())

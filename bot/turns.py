@@ -1,0 +1,254 @@
+"""The engine's customer side: a stored message in, then an answer, an escalation, or (while
+people own the conversation) a refreshed card and live assist for the holding agent."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+
+from bot import wording
+from bot.actions import HISTORY
+from bot.conversation import (
+    AuditEntry,
+    Conversation,
+    Escalation,
+    EscalationStatus,
+    Kind,
+    Message,
+    Source,
+    State,
+)
+from bot.drafting import (
+    DraftContext,
+    articles_of,
+    context_of,
+    open_question,
+    passage_text,
+    reason_codes,
+)
+from bot.engine_base import CONTEXT_TURNS, MAX_RETRIES, EngineBase
+from bot.errors import StoreConflict
+from bot.events import CustomerEvent, customer_topic
+from bot.learning import Outcome
+from bot.model import Decision
+from bot.policy import failure_loop
+from bot.ports import Change, NewMessage
+from bot.signals import NOT_HELPFUL
+
+logger = logging.getLogger(__name__)
+
+
+class CustomerTurns(EngineBase):
+    """Handles customers' messages (see ``ConversationEngine``)."""
+
+    async def handle(self, message: Message) -> None:
+        """Answer, escalate, or assist the agent, depending on who owns the conversation."""
+        async with self._locks[message.conversation_id]:
+            for _ in range(MAX_RETRIES):
+                try:
+                    await self._handle_once(message)
+                    return
+                except StoreConflict:
+                    logger.info(
+                        "conversation changed meanwhile; retrying",
+                        extra={"conversation": message.conversation_id},
+                    )
+            logger.error("gave up handling a message", extra={"message_id": message.id})
+
+    async def _handle_once(self, message: Message) -> None:
+        conversation = await self._conversation(message.conversation_id)
+        history = await self.store.recent(conversation.id, HISTORY)
+        earlier = [m for m in history if m.id < message.id]
+        audit: list[AuditEntry] = []
+        if conversation.state is State.RESOLVED:
+            audit.append(self._audit(conversation, "customer", "reopen", State.BOT))
+            conversation = replace(conversation, state=State.BOT)
+        if conversation.state is State.BOT:
+            await self._answer_or_escalate(conversation, message, earlier, audit)
+        else:
+            await self._update_escalation(conversation, message, earlier)
+
+    async def _answer_or_escalate(
+        self,
+        conversation: Conversation,
+        message: Message,
+        earlier: list[Message],
+        audit: list[AuditEntry],
+    ) -> None:
+        await self.bus.publish(customer_topic(conversation.id), CustomerEvent.typing().to_dict())
+        customer_before = [m.text for m in earlier if m.kind is Kind.CUSTOMER]
+        decision = await asyncio.to_thread(self.responder.respond, message.text, customer_before)
+        last_reply = next((m for m in reversed(earlier) if m.kind is not Kind.CUSTOMER), None)
+        not_helpful = bool(NOT_HELPFUL.search(message.text))
+        after_answer = last_reply is not None and last_reply.kind is Kind.ANSWER
+        rejected = (
+            await self._rejected(conversation, earlier) if not_helpful and after_answer else None
+        )
+        decision, failed = failure_loop(
+            decision,
+            not_helpful=not_helpful,
+            after_answer=after_answer,
+            last_article=conversation.last_answer_article,
+            failed_turns=conversation.failed_turns,
+            max_failed_turns=self.config.max_failed_turns,
+        )
+        if decision.action == "answer" and decision.answer:
+            answer = decision.answer
+            updated = replace(
+                conversation, failed_turns=failed, last_answer_article=answer.article_id
+            )
+            reply = NewMessage(
+                Kind.ANSWER,
+                passage_text(answer),
+                sources=(Source(answer.title, answer.url),),
+            )
+            applied = await self.store.apply(
+                Change(
+                    updated,
+                    messages=(reply,),
+                    audit=tuple(audit),
+                    handled=message.id,
+                    outcome=rejected,
+                )
+            )
+            self.metrics.answered()
+            await self.publish_public(conversation.id, applied.messages)
+            return
+        await self._escalate(
+            replace(conversation, failed_turns=failed), message, earlier, decision, audit, rejected
+        )
+
+    async def _rejected(self, conversation: Conversation, earlier: list[Message]) -> Outcome | None:
+        """The bot's last answer, which the customer just said did not help, as an outcome."""
+        article = conversation.last_answer_article
+        answers = [i for i, m in enumerate(earlier) if m.kind is Kind.ANSWER]
+        question = " ".join(open_question(earlier[: answers[-1]])) if answers else ""
+        if not article or not question:
+            return None
+        retrieval = await asyncio.to_thread(self.responder.retriever.search, question)
+        best = retrieval.best
+        if best is None or best.article_id != article:
+            return None
+        return Outcome(
+            question=question,
+            article_id=article,
+            confidence=retrieval.confidence,
+            correct=False,
+            source="customer_rejected",
+            conversation_id=conversation.id,
+            at=self.clock(),
+        )
+
+    async def _escalate(
+        self,
+        conversation: Conversation,
+        message: Message,
+        earlier: list[Message],
+        decision: Decision,
+        audit: list[AuditEntry],
+        outcome: Outcome | None = None,
+    ) -> None:
+        reasons = tuple(r.value for r in decision.reasons)
+        context = self._context([*earlier, message], decision)
+        escalation = Escalation(
+            id=uuid.uuid4().hex,
+            conversation_id=conversation.id,
+            status=EscalationStatus.OPEN,
+            reasons=reasons,
+            summary=await self.drafter.summarise(context),
+            articles=articles_of(decision.retrieval),
+            draft=await self.drafter.draft(context),
+            draft_version=1,
+            created_at=self.clock(),
+        )
+        waiting = await self.store.waiting_escalations()
+        notice = NewMessage(
+            Kind.ESCALATED, wording.wait_notice(self.config.expected_wait_minutes, waiting)
+        )
+        audit.append(
+            self._audit(
+                conversation,
+                "bot",
+                "escalate",
+                State.ESCALATED,
+                escalation_id=escalation.id,
+                detail=",".join(reasons),
+            )
+        )
+        applied = await self.store.apply(
+            Change(
+                replace(conversation, state=State.ESCALATED, holder=None),
+                escalation=escalation,
+                messages=(notice,),
+                audit=tuple(audit),
+                handled=message.id,
+                outcome=outcome,
+            )
+        )
+        self.metrics.escalated(reasons)
+        logger.info("escalated", extra={"conversation": conversation.id, "reasons": reasons})
+        await self.publish_public(conversation.id, applied.messages)
+        await self.publish_agents("opened", escalation)
+
+    async def _update_escalation(
+        self, conversation: Conversation, message: Message, earlier: list[Message]
+    ) -> None:
+        """While people own the conversation the bot stays silent: it refreshes the card and,
+        for a holding agent, suggests knowledge and warns when frustration rises."""
+        escalation = await self.store.active_escalation(conversation.id)
+        decision = await asyncio.to_thread(self.responder.respond, message.text)
+        if escalation is None:
+            await self.store.apply(Change(conversation, handled=message.id))
+            return
+        context = self._context([*earlier, message], decision, tuple(escalation.reasons))
+        updated = replace(
+            escalation,
+            summary=await self.drafter.summarise(context),
+            articles=articles_of(decision.retrieval) or escalation.articles,
+            draft=await self.drafter.draft(context),
+            draft_version=escalation.draft_version + 1,
+        )
+        notes: list[NewMessage] = []
+        if conversation.state is State.AGENT:
+            notes.extend(self._assist(decision, context))
+        applied = await self.store.apply(
+            Change(conversation, escalation=updated, messages=tuple(notes), handled=message.id)
+        )
+        await self.publish_agents("message", updated, (message, *applied.messages))
+
+    def _assist(self, decision: Decision, context: DraftContext) -> list[NewMessage]:
+        notes = []
+        best = decision.retrieval.best
+        if best is not None:
+            titles = ", ".join(m.title for m in decision.retrieval.matches[:3])
+            notes.append(
+                NewMessage(
+                    Kind.SUGGESTION,
+                    wording.suggested_articles(titles, decision.retrieval.confidence),
+                    sources=tuple(Source(m.title, m.url) for m in decision.retrieval.matches[:3]),
+                )
+            )
+        scores = context.frustration
+        rising = len(scores) >= 2 and scores[-1] > scores[-2]
+        if scores and scores[-1] >= self.config.frustration_threshold and rising:
+            notes.append(
+                NewMessage(
+                    Kind.WARNING,
+                    wording.frustration_rising(scores[-1]),
+                )
+            )
+        return notes
+
+    def _context(
+        self, history: Sequence[Message], decision: Decision, reasons: tuple[str, ...] = ()
+    ) -> DraftContext:
+        return context_of(
+            history,
+            decision.retrieval,
+            tuple(decision.reasons) or reason_codes(reasons),
+            turns=CONTEXT_TURNS,
+            trend=decision.signals.trend,
+        )

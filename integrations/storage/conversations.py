@@ -1,0 +1,250 @@
+"""The core's ``ConversationStore`` in SQL: conversations, messages, escalations and audit,
+and the one transaction that applies a ``Change``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.conversation import (
+    AuditEntry,
+    Conversation,
+    Escalation,
+    EscalationStatus,
+    Kind,
+    Message,
+    State,
+)
+from bot.errors import StoreConflict, UnknownConversation
+from bot.ports import Applied, Change, NewMessage
+from integrations.storage import codec
+from integrations.storage.database import Database, utcnow
+from integrations.storage.tables import (
+    action_keys,
+    audit,
+    conversations,
+    escalations,
+    messages,
+    outcomes,
+    suggestions,
+)
+
+
+class SqlConversations(Database):
+    """The ``ConversationStore`` port on a ``Database``."""
+
+    # -- conversations and messages ------------------------------------------------------------
+    async def create_conversation(
+        self, conversation_id: str, channel: str, secret_hash: str, customer: str | None
+    ) -> Conversation:
+        now = utcnow()
+        row = {
+            "id": conversation_id,
+            "channel": channel,
+            "state": State.BOT.value,
+            "version": 0,
+            "holder": None,
+            "failed_turns": 0,
+            "last_answer_article": None,
+            "customer": customer,
+            "secret_hash": secret_hash,
+            "created_at": now,
+            "updated_at": now,
+        }
+        async with self.transaction() as connection:
+            await connection.execute(insert(conversations).values(row))
+        return codec.conversation(row)
+
+    async def conversation(self, conversation_id: str) -> Conversation | None:
+        row = await self.fetch_one(
+            select(conversations).where(conversations.c.id == conversation_id)
+        )
+        return codec.conversation(row) if row else None
+
+    async def secret_hash(self, conversation_id: str) -> str | None:
+        row = await self.fetch_one(
+            select(conversations.c.secret_hash).where(conversations.c.id == conversation_id)
+        )
+        return str(row["secret_hash"]) if row else None
+
+    async def add_customer_message(self, conversation_id: str, text: str) -> Message:
+        async with self.transaction() as connection:
+            exists = await connection.scalar(
+                select(conversations.c.id).where(conversations.c.id == conversation_id)
+            )
+            if exists is None:
+                raise UnknownConversation("conversation", conversation_id)
+            new = NewMessage(Kind.CUSTOMER, text, handled=False)
+            return await self._insert_message(connection, conversation_id, new)
+
+    async def messages(
+        self, conversation_id: str, *, after: int = 0, internal: bool = False, limit: int = 500
+    ) -> list[Message]:
+        query = (
+            select(messages)
+            .where(messages.c.conversation_id == conversation_id, messages.c.id > after)
+            .order_by(messages.c.id)
+            .limit(limit)
+        )
+        if not internal:
+            query = query.where(messages.c.kind.not_in([k.value for k in codec.INTERNAL]))
+        return [codec.message(r) for r in await self.fetch_all(query)]
+
+    async def recent(
+        self, conversation_id: str, count: int, *, internal: bool = False
+    ) -> list[Message]:
+        query = (
+            select(messages)
+            .where(messages.c.conversation_id == conversation_id)
+            .order_by(messages.c.id.desc())
+            .limit(count)
+        )
+        if not internal:
+            query = query.where(messages.c.kind.not_in([k.value for k in codec.INTERNAL]))
+        return [codec.message(r) for r in reversed(await self.fetch_all(query))]
+
+    async def unhandled_messages(self) -> list[Message]:
+        query = select(messages).where(messages.c.handled.is_(False)).order_by(messages.c.id)
+        return [codec.message(r) for r in await self.fetch_all(query)]
+
+    # -- one transactional change --------------------------------------------------------------
+    async def apply(self, change: Change) -> Applied:
+        now = utcnow()
+        try:
+            async with self.transaction() as connection:
+                if change.dedupe_key:
+                    await connection.execute(
+                        insert(action_keys).values(key=change.dedupe_key[:255], created_at=now)
+                    )
+                await self._update_conversation(connection, change.conversation, now)
+                if change.escalation is not None:
+                    await self._upsert_escalation(connection, change.escalation)
+                added = [
+                    await self._insert_message(connection, change.conversation.id, new, now)
+                    for new in change.messages
+                ]
+                for entry in change.audit:
+                    await connection.execute(insert(audit).values(codec.audit_row(entry)))
+                if change.handled is not None:
+                    await connection.execute(
+                        update(messages).where(messages.c.id == change.handled).values(handled=True)
+                    )
+                if change.outcome is not None:
+                    row = codec.outcome_row(change.outcome)
+                    await connection.execute(insert(outcomes).values(row))
+                if change.suggestion is not None:
+                    question, answer, agent = change.suggestion
+                    await connection.execute(
+                        insert(suggestions).values(
+                            question=question,
+                            answer=answer,
+                            agent=agent,
+                            status="pending",
+                            conversation_id=change.conversation.id,
+                            created_at=now,
+                        )
+                    )
+        except IntegrityError:
+            if change.dedupe_key and await self.has_key(change.dedupe_key):
+                return Applied(False)
+            raise
+        return Applied(True, tuple(added))
+
+    async def _update_conversation(
+        self, connection: AsyncConnection, conversation: Conversation, now: datetime
+    ) -> None:
+        result = await connection.execute(
+            update(conversations)
+            .where(
+                conversations.c.id == conversation.id,
+                conversations.c.version == conversation.version,
+            )
+            .values(
+                state=conversation.state.value,
+                holder=conversation.holder,
+                failed_turns=conversation.failed_turns,
+                last_answer_article=conversation.last_answer_article,
+                version=conversations.c.version + 1,
+                updated_at=now,
+            )
+        )
+        if result.rowcount != 1:
+            raise StoreConflict(f"conversation {conversation.id} changed meanwhile")
+
+    async def _upsert_escalation(self, connection: AsyncConnection, escalation: Escalation) -> None:
+        row = codec.escalation_row(escalation)
+        result = await connection.execute(
+            update(escalations).where(escalations.c.id == escalation.id).values(row)
+        )
+        if result.rowcount == 0:
+            await connection.execute(insert(escalations).values(row))
+
+    async def _insert_message(
+        self,
+        connection: AsyncConnection,
+        conversation_id: str,
+        new: NewMessage,
+        now: datetime | None = None,
+    ) -> Message:
+        row: dict[str, Any] = {
+            "conversation_id": conversation_id,
+            "kind": new.kind.value,
+            "text": new.text,
+            "sources": [{"title": s.title, "url": s.url} for s in new.sources],
+            "author": new.author,
+            "handled": new.handled,
+            "created_at": now or utcnow(),
+        }
+        result = await connection.execute(insert(messages).values(row))
+        row["id"] = result.inserted_primary_key[0]  # type: ignore[index]
+        return codec.message(row)
+
+    # -- escalations and audit -----------------------------------------------------------------
+    async def escalation(self, escalation_id: str) -> Escalation | None:
+        row = await self.fetch_one(select(escalations).where(escalations.c.id == escalation_id))
+        return codec.escalation(row) if row else None
+
+    async def active_escalation(self, conversation_id: str) -> Escalation | None:
+        row = await self.fetch_one(
+            select(escalations)
+            .where(escalations.c.conversation_id == conversation_id)
+            .order_by(escalations.c.created_at.desc())
+            .limit(1)
+        )
+        return codec.escalation(row) if row else None
+
+    async def escalations(
+        self, statuses: Sequence[EscalationStatus], limit: int = 200
+    ) -> list[Escalation]:
+        query = (
+            select(escalations)
+            .where(escalations.c.status.in_([s.value for s in statuses]))
+            .order_by(escalations.c.created_at)
+            .limit(limit)
+        )
+        return [codec.escalation(r) for r in await self.fetch_all(query)]
+
+    async def waiting_escalations(self) -> int:
+        query = select(func.count()).where(escalations.c.status == EscalationStatus.OPEN.value)
+        async with self.engine.connect() as connection:
+            return int(await connection.scalar(query) or 0)
+
+    async def audit(self, conversation_id: str) -> list[AuditEntry]:
+        query = select(audit).where(audit.c.conversation_id == conversation_id).order_by(audit.c.id)
+        return [codec.audit_entry(r) for r in await self.fetch_all(query)]
+
+    async def escalated_questions(self, reason: str, limit: int = 50) -> list[str]:
+        """Recent customer questions that escalated for ``reason`` (knowledge gaps)."""
+        query = (
+            select(escalations.c.summary, escalations.c.reasons)
+            .order_by(escalations.c.created_at.desc())
+            .limit(limit * 4)
+        )
+        rows = await self.fetch_all(query)
+        goals = [r["summary"]["goal"] for r in rows if reason in r["reasons"]]
+        return list(dict.fromkeys(goals))[:limit]

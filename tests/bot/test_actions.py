@@ -1,0 +1,134 @@
+"""The action planners on their own: a situation in, a plan or a result out, no database."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from bot import wording
+from bot.actions import Plan, Situation, dedupe_key, needs_fresh_draft, plan_action
+from bot.conversation import (
+    ActionKind,
+    ActionResult,
+    AgentAction,
+    Conversation,
+    Escalation,
+    EscalationStatus,
+    Kind,
+    Message,
+    State,
+    Summary,
+)
+from bot.errors import InvalidAction
+
+NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
+CONVERSATION = Conversation("c1", "web", State.ESCALATED, 3, NOW)
+ESCALATION = Escalation(
+    id="e1",
+    conversation_id="c1",
+    status=EscalationStatus.OPEN,
+    reasons=("low_confidence",),
+    summary=Summary("refund", "a refund", "neutral", "steady"),
+    articles=(),
+    draft="Refunds take five days.",
+    draft_version=1,
+    created_at=NOW,
+)
+HISTORY = (Message(1, "c1", Kind.CUSTOMER, "Where is my refund?", NOW),)
+
+
+def situation(kind: ActionKind, text: str | None = None, **changes: object) -> Situation:
+    action = AgentAction(kind, "ana", "desk", text)
+    base = Situation(
+        CONVERSATION,
+        ESCALATION,
+        action,
+        NOW,
+        key=dedupe_key(ESCALATION, action),
+        history=HISTORY,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def planned(result: Plan | ActionResult) -> Plan:
+    assert isinstance(result, Plan), result
+    return result
+
+
+def test_approve_sends_the_draft_and_hands_the_conversation_back() -> None:
+    plan = planned(plan_action(situation(ActionKind.APPROVE)))
+    assert plan.metric == "approve"
+    assert plan.change.conversation.state is State.BOT
+    assert plan.change.messages[0].text == ESCALATION.draft
+    assert plan.change.escalation is not None
+    assert plan.change.escalation.status is EscalationStatus.ANSWERED
+    assert plan.change.escalation.first_action_at == NOW
+    assert plan.change.dedupe_key == dedupe_key(
+        ESCALATION, AgentAction(ActionKind.APPROVE, "ana", "desk")
+    )
+
+
+def test_an_edited_send_is_learned_from_the_open_question() -> None:
+    plan = planned(plan_action(situation(ActionKind.SEND, "It is on its way.")))
+    assert plan.metric == "edit"
+    assert plan.change.suggestion == ("Where is my refund?", "It is on its way.", "ana")
+
+
+def test_a_seen_key_sends_nothing() -> None:
+    result = plan_action(situation(ActionKind.APPROVE, seen=True))
+    assert isinstance(result, ActionResult) and result.outcome == "duplicate"
+
+
+def test_a_send_needs_text_within_the_limit() -> None:
+    with pytest.raises(InvalidAction):
+        plan_action(situation(ActionKind.SEND, "  "))
+    with pytest.raises(InvalidAction):
+        plan_action(situation(ActionKind.SEND, "x" * 4001))
+
+
+def test_another_agents_conversation_is_refused() -> None:
+    held = replace(CONVERSATION, state=State.AGENT, holder="bo")
+    for kind in (ActionKind.SEND, ActionKind.TAKE_OVER, ActionKind.RESOLVE):
+        result = plan_action(situation(kind, "hi", conversation=held))
+        assert isinstance(result, ActionResult)
+        assert (result.outcome, result.holder) == ("refused", "bo")
+
+
+def test_take_over_joins_and_a_repeat_is_a_duplicate() -> None:
+    plan = planned(plan_action(situation(ActionKind.TAKE_OVER)))
+    assert plan.change.conversation.holder == "ana"
+    assert plan.change.messages[0].text == wording.JOINED.format(agent="ana")
+    held = replace(CONVERSATION, state=State.AGENT, holder="ana")
+    again = plan_action(situation(ActionKind.TAKE_OVER, conversation=held))
+    assert isinstance(again, ActionResult) and again.outcome == "duplicate"
+
+
+def test_resolve_and_hand_back_tell_the_customer() -> None:
+    resolved = planned(plan_action(situation(ActionKind.RESOLVE)))
+    assert resolved.change.messages[0].text == wording.RESOLVED
+    back = planned(plan_action(situation(ActionKind.HAND_BACK)))
+    assert back.change.messages[0].text == wording.HANDED_BACK
+    assert back.change.conversation.state is State.BOT
+
+
+def test_regenerate_puts_the_fresh_draft_on_the_card() -> None:
+    assert needs_fresh_draft(ESCALATION, AgentAction(ActionKind.REGENERATE, "ana", "desk"))
+    plan = planned(plan_action(situation(ActionKind.REGENERATE, fresh_draft="Another one.")))
+    assert plan.change.escalation is not None
+    assert (plan.change.escalation.draft, plan.change.escalation.draft_version) == (
+        "Another one.",
+        2,
+    )
+    closed = replace(ESCALATION, status=EscalationStatus.RESOLVED)
+    assert not needs_fresh_draft(closed, AgentAction(ActionKind.REGENERATE, "ana", "desk"))
+    result = plan_action(situation(ActionKind.REGENERATE, escalation=closed))
+    assert isinstance(result, ActionResult) and result.outcome == "refused"
+
+
+def test_a_note_is_internal_and_needs_text() -> None:
+    plan = planned(plan_action(situation(ActionKind.NOTE, "call back")))
+    assert plan.change.messages[0].kind is Kind.NOTE
+    with pytest.raises(InvalidAction):
+        plan_action(situation(ActionKind.NOTE, ""))

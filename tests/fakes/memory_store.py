@@ -1,0 +1,191 @@
+"""An in-memory store for tests: the core's ``ConversationStore``, desk accounts and learned
+suggestions in dicts, held to the same contract suite as SQLite and Postgres. One process only;
+a change is applied without awaiting, so it is atomic on the event loop."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from bot.conversation import (
+    AuditEntry,
+    Conversation,
+    Escalation,
+    EscalationStatus,
+    Kind,
+    KnowledgeSuggestion,
+    Message,
+    State,
+)
+from bot.errors import StoreConflict, UnknownConversation
+from bot.ports import Applied, Change, NewMessage
+from integrations.web.accounts import AgentAccount
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MemoryStore:
+    """Everything ``SqlStore`` keeps, in memory."""
+
+    def __init__(self) -> None:
+        self._conversations: dict[str, Conversation] = {}
+        self._secrets: dict[str, str] = {}
+        self._messages: list[Message] = []
+        self._escalations: dict[str, Escalation] = {}
+        self._audit: list[AuditEntry] = []
+        self._keys: set[str] = set()
+        self._suggestions: dict[int, KnowledgeSuggestion] = {}
+        self._agents: dict[str, AgentAccount] = {}
+        self._sessions: dict[str, tuple[str, datetime]] = {}
+
+    # -- conversations and messages ------------------------------------------------------------
+    async def create_conversation(
+        self, conversation_id: str, channel: str, secret_hash: str, customer: str | None
+    ) -> Conversation:
+        conversation = Conversation(
+            conversation_id, channel, State.BOT, 0, _now(), customer=customer
+        )
+        self._conversations[conversation_id] = conversation
+        self._secrets[conversation_id] = secret_hash
+        return conversation
+
+    async def conversation(self, conversation_id: str) -> Conversation | None:
+        return self._conversations.get(conversation_id)
+
+    async def secret_hash(self, conversation_id: str) -> str | None:
+        return self._secrets.get(conversation_id)
+
+    async def add_customer_message(self, conversation_id: str, text: str) -> Message:
+        if conversation_id not in self._conversations:
+            raise UnknownConversation("conversation", conversation_id)
+        return self._add(conversation_id, NewMessage(Kind.CUSTOMER, text, handled=False), _now())
+
+    def _add(self, conversation_id: str, new: NewMessage, at: datetime) -> Message:
+        message = Message(
+            len(self._messages) + 1,
+            conversation_id,
+            new.kind,
+            new.text,
+            at,
+            new.sources,
+            new.author,
+            new.handled,
+        )
+        self._messages.append(message)
+        return message
+
+    def _of(self, conversation_id: str, internal: bool) -> list[Message]:
+        return [
+            m
+            for m in self._messages
+            if m.conversation_id == conversation_id and (internal or not m.internal)
+        ]
+
+    async def messages(
+        self, conversation_id: str, *, after: int = 0, internal: bool = False, limit: int = 500
+    ) -> list[Message]:
+        return [m for m in self._of(conversation_id, internal) if m.id > after][:limit]
+
+    async def recent(
+        self, conversation_id: str, count: int, *, internal: bool = False
+    ) -> list[Message]:
+        return self._of(conversation_id, internal)[-count:] if count else []
+
+    async def unhandled_messages(self) -> list[Message]:
+        return [m for m in self._messages if not m.handled]
+
+    # -- one change ----------------------------------------------------------------------------
+    async def apply(self, change: Change) -> Applied:
+        now = _now()
+        if change.dedupe_key and change.dedupe_key[:255] in self._keys:
+            return Applied(False)
+        new = change.conversation
+        stored = self._conversations.get(new.id)
+        if stored is None or stored.version != new.version:
+            raise StoreConflict(f"conversation {new.id} changed meanwhile")
+        if change.dedupe_key:
+            self._keys.add(change.dedupe_key[:255])
+        self._conversations[new.id] = replace(
+            stored,
+            state=new.state,
+            holder=new.holder,
+            failed_turns=new.failed_turns,
+            last_answer_article=new.last_answer_article,
+            version=stored.version + 1,
+        )
+        if change.escalation is not None:
+            self._escalations[change.escalation.id] = change.escalation
+        added = tuple(self._add(new.id, message, now) for message in change.messages)
+        self._audit.extend(change.audit)
+        if change.handled is not None:
+            index = change.handled - 1
+            self._messages[index] = replace(self._messages[index], handled=True)
+        if change.suggestion is not None:
+            question, answer, agent = change.suggestion
+            number = len(self._suggestions) + 1
+            self._suggestions[number] = KnowledgeSuggestion(
+                number, question, answer, agent, new.id, "pending", now
+            )
+        return Applied(True, added)
+
+    async def has_key(self, dedupe_key: str) -> bool:
+        return dedupe_key[:255] in self._keys
+
+    # -- escalations and audit -----------------------------------------------------------------
+    async def escalation(self, escalation_id: str) -> Escalation | None:
+        return self._escalations.get(escalation_id)
+
+    async def active_escalation(self, conversation_id: str) -> Escalation | None:
+        mine = [e for e in self._escalations.values() if e.conversation_id == conversation_id]
+        return max(mine, key=lambda e: e.created_at, default=None)
+
+    async def escalations(
+        self, statuses: Sequence[EscalationStatus], limit: int = 200
+    ) -> list[Escalation]:
+        chosen = [e for e in self._escalations.values() if e.status in statuses]
+        return sorted(chosen, key=lambda e: e.created_at)[:limit]
+
+    async def waiting_escalations(self) -> int:
+        return sum(e.status is EscalationStatus.OPEN for e in self._escalations.values())
+
+    async def audit(self, conversation_id: str) -> list[AuditEntry]:
+        return [a for a in self._audit if a.conversation_id == conversation_id]
+
+    async def escalated_questions(self, reason: str, limit: int = 50) -> list[str]:
+        newest = sorted(self._escalations.values(), key=lambda e: e.created_at, reverse=True)
+        goals = [e.summary.goal for e in newest[: limit * 4] if reason in e.reasons]
+        return list(dict.fromkeys(goals))[:limit]
+
+    # -- suggestions ---------------------------------------------------------------------------
+    async def suggestions(self, status: str = "pending") -> list[KnowledgeSuggestion]:
+        return [s for s in self._suggestions.values() if s.status == status]
+
+    async def set_suggestion_status(self, suggestion_id: int, old: str, new: str) -> bool:
+        suggestion = self._suggestions.get(suggestion_id)
+        if suggestion is None or suggestion.status != old:
+            return False
+        self._suggestions[suggestion_id] = replace(suggestion, status=new)
+        return True
+
+    # -- desk accounts -------------------------------------------------------------------------
+    async def add_agent(self, account: AgentAccount) -> None:
+        self._agents[account.username] = account
+
+    async def agent(self, username: str) -> AgentAccount | None:
+        return self._agents.get(username)
+
+    async def create_session(self, token_hash: str, username: str, expires: datetime) -> None:
+        self._sessions[token_hash] = (username, expires)
+
+    async def session_agent(self, token_hash: str, now: datetime) -> AgentAccount | None:
+        username, expires = self._sessions.get(token_hash, ("", now))
+        return self._agents.get(username) if expires > now else None
+
+    async def delete_session(self, token_hash: str) -> None:
+        self._sessions.pop(token_hash, None)
+
+    async def close(self) -> None:
+        pass
