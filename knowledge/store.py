@@ -1,4 +1,7 @@
-"""The Chroma-backed chunk store: embedded (persistent) or a Chroma server."""
+"""The Chroma-backed chunk store: embedded (persistent) or a Chroma server.
+
+Over 300 lines on purpose: every read and write of the collection lives here, so that the
+in-memory index is invalidated in one place after each change."""
 
 from __future__ import annotations
 

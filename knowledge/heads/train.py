@@ -1,5 +1,8 @@
 """Reproduce the shipped signal heads (``signal_heads.npz``) and the figures of MODEL_CARD.md.
 
+Over 300 lines on purpose: the data, the fit and the test figures of the model card stay in one
+script that a reader can check against the card.
+
 Usage::
 
     python -m knowledge.heads.train --data ../shared/data [--out knowledge/heads/signal_heads.npz]
