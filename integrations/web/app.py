@@ -21,9 +21,11 @@ from integrations.web import customer, desk
 from integrations.web.errors import error
 from integrations.web.http import (
     MAX_BODY_BYTES,
+    channel_bodies,
     close_sockets,
     json_errors,
     json_object,
+    no_sniffing,
     text_field,
 )
 from integrations.web.keys import (
@@ -92,7 +94,9 @@ def page(name: str) -> Handler:
 def create_app(settings: Settings, services: Services | None = None) -> web.Application:
     """Build the application. Its services (knowledge base, store, bus, engine) open at
     start-up unless a test passes its own."""
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[json_errors])
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES, middlewares=[no_sniffing, json_errors, channel_bodies]
+    )
     app[LIMITER] = RateLimiter(settings.server.rate_limit_per_minute)
     app[TASKS] = Background()
     app[SOCKETS] = set()

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from bot.conversation import Message
 from bot.events import customer_topic
+from integrations.web.bodies import query_id
 from integrations.web.errors import ApiError
 from integrations.web.http import bearer, json_object, stream_events, text_field
 from integrations.web.keys import LIMITER, SERVICES, TASKS
@@ -75,7 +76,4 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 def _after(request: web.Request) -> int:
-    try:
-        return max(0, int(request.query.get("after", "0")))
-    except ValueError as failure:
-        raise ApiError(400, "invalid_after", "'after' must be a message id") from failure
+    return query_id(request, "after")

@@ -12,6 +12,7 @@ from bot.engine import hash_secret
 from bot.events import AGENTS
 from integrations.learning import TagError, accept_suggestion, reject_suggestion, tag_article
 from integrations.web.auth import COOKIE, current_agent, session_token, sign_in
+from integrations.web.bodies import path_id
 from integrations.web.errors import ApiError
 from integrations.web.http import json_object, stream_events, text_field
 from integrations.web.keys import SERVICES
@@ -200,10 +201,7 @@ async def suggestions(request: web.Request) -> web.Response:
 async def review(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     await current_agent(request, services.store)
-    try:
-        suggestion_id = int(request.match_info["id"])
-    except ValueError as failure:
-        raise ApiError(404, "not_found", "unknown suggestion") from failure
+    suggestion_id = path_id(request, "id")
     if request.match_info["verdict"] == "accept":
         done = await accept_suggestion(services.store, services.knowledge_base, suggestion_id)
         found = done is not None

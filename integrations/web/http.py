@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -10,10 +11,13 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.typedefs import Handler
 
 from bot.errors import IllegalTransition, InvalidAction, UnknownConversation
+from integrations.web.bodies import read_json
 from integrations.web.errors import ApiError, error
 from integrations.web.keys import SOCKETS
 
 MAX_BODY_BYTES = 64 * 1024
+CHANNEL_PATHS = ("/slack/events", "/api/messages")
+logger = logging.getLogger(__name__)
 
 
 @web.middleware
@@ -36,16 +40,47 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             failure.status, "http_error"
         )
         return error(failure.status, code, failure.reason)
+    except OSError as failure:
+        if request.path.startswith("/static/"):  # e.g. a file name too long for the disk
+            return error(404, "not_found", "no such file")
+        return _internal(request, failure)
+    except Exception as failure:  # the server keeps serving, and the body is still JSON
+        return _internal(request, failure)
+
+
+def _internal(request: web.Request, failure: Exception) -> web.Response:
+    # One cheap line: no traceback with locals is rendered on the event loop.
+    logger.error(
+        "request failed",
+        extra={"path": request.path[:200], "error": f"{type(failure).__name__}: {failure}"[:500]},
+    )
+    return error(500, "internal_error", "the server could not handle this request")
+
+
+@web.middleware
+async def no_sniffing(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Browsers take every response as the type it says it is."""
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
+@web.middleware
+async def channel_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Slack and Bot Framework endpoints: a body that cannot be a platform payload (JSON that
+    is not an object, or not JSON at all) is a 400 before any signature or token work."""
+    if request.method == "POST" and request.path in CHANNEL_PATHS:
+        if request.content_type == "application/json":
+            if not isinstance(await read_json(request), dict):
+                raise ApiError(400, "invalid_payload", "the payload must be a JSON object")
+        elif request.content_type != "application/x-www-form-urlencoded":
+            raise ApiError(415, "unsupported_media_type", "send JSON or a form")
+    return await handler(request)
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400/415."""
-    if request.content_type != "application/json":
-        raise ApiError(415, "unsupported_media_type", "send a JSON body (application/json)")
-    try:
-        body = await request.json()
-    except ValueError as failure:
-        raise ApiError(400, "invalid_json", "the body must be a JSON object") from failure
+    """The request body as a JSON object, or a 400/415 (``bodies.read_json``)."""
+    body = await read_json(request)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "the body must be a JSON object")
     return body
