@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from integrations.storage.database import Database, utcnow
 from integrations.storage.tables import agents, sessions
@@ -22,6 +22,11 @@ class SqlAccounts(Database):
                 .where(agents.c.username == account.username)
                 .values(display_name=account.display_name, password_hash=account.password_hash)
             )
+            if updated.rowcount:
+                # A reset password ends every session signed in with the old one.
+                await connection.execute(
+                    delete(sessions).where(sessions.c.username == account.username)
+                )
             if updated.rowcount == 0:
                 await connection.execute(
                     insert(agents).values(

@@ -23,6 +23,7 @@ from integrations.web.http import (
     MAX_BODY_BYTES,
     channel_bodies,
     close_sockets,
+    desk_json_only,
     json_errors,
     json_object,
     no_sniffing,
@@ -30,6 +31,7 @@ from integrations.web.http import (
 )
 from integrations.web.keys import (
     LIMITER,
+    LOGIN_GUARD,
     SERVICES,
     SLACK,
     SOCKETS,
@@ -38,6 +40,7 @@ from integrations.web.keys import (
     ChannelAdapter,
 )
 from integrations.web.limits import RateLimiter
+from integrations.web.login_guard import LoginGuard
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -95,9 +98,11 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     """Build the application. Its services (knowledge base, store, bus, engine) open at
     start-up unless a test passes its own."""
     app = web.Application(
-        client_max_size=MAX_BODY_BYTES, middlewares=[no_sniffing, json_errors, channel_bodies]
+        client_max_size=MAX_BODY_BYTES,
+        middlewares=[no_sniffing, json_errors, channel_bodies, desk_json_only],
     )
     app[LIMITER] = RateLimiter(settings.server.rate_limit_per_minute)
+    app[LOGIN_GUARD] = LoginGuard()
     app[TASKS] = Background()
     app[SOCKETS] = set()
 

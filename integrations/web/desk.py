@@ -14,8 +14,9 @@ from integrations.learning import TagError, accept_suggestion, reject_suggestion
 from integrations.web.auth import COOKIE, current_agent, session_token, sign_in
 from integrations.web.bodies import path_id
 from integrations.web.errors import ApiError
-from integrations.web.http import json_object, stream_events, text_field
-from integrations.web.keys import SERVICES
+from integrations.web.http import json_object, same_origin, stream_events, text_field
+from integrations.web.keys import LOGIN_GUARD, SERVICES
+from integrations.web.login_guard import LoginGuard
 
 routes = web.RouteTableDef()
 STATUS_CODES = {"done": 200, "duplicate": 200, "refused": 409}
@@ -42,9 +43,17 @@ async def login(request: web.Request) -> web.Response:
     body = await json_object(request)
     username = text_field(body, "username", 64)
     password = text_field(body, "password", 1024)
-    account, token = await sign_in(
-        services.store, username, password, services.settings.server.desk_session_hours
-    )
+    guard: LoginGuard = request.app[LOGIN_GUARD]
+    address = request.remote or "unknown"
+    guard.check(username, address)
+    try:
+        account, token = await sign_in(
+            services.store, username, password, services.settings.server.desk_session_hours
+        )
+    except ApiError:
+        guard.failed(username, address)
+        raise
+    guard.succeeded(username)
     response = web.json_response(
         {"token": token, "agent": {"username": account.username, "name": account.display_name}}
     )
@@ -53,6 +62,7 @@ async def login(request: web.Request) -> web.Response:
         token,
         httponly=True,
         samesite="Strict",
+        secure=services.settings.server.public_url.startswith("https://"),
         path="/",
         max_age=int(services.settings.server.desk_session_hours * 3600),
     )
@@ -165,6 +175,7 @@ async def tag(request: web.Request) -> web.Response:
 @routes.get("/api/desk/ws")
 async def desk_events(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
+    same_origin(request, services.settings.server.public_url)
     await current_agent(request, services.store)
 
     async def backlog() -> list[dict[str, Any]]:

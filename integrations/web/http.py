@@ -58,6 +58,27 @@ def _internal(request: web.Request, failure: Exception) -> web.Response:
 
 
 @web.middleware
+async def desk_json_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every state-changing desk request is JSON: a cross-site form cannot send that without a
+    CORS preflight, which this server never grants, so no form on another page can act."""
+    if request.method == "POST" and request.path.startswith("/api/desk/"):
+        if request.content_type != "application/json":
+            raise ApiError(415, "unsupported_media_type", "desk requests must be JSON")
+    return await handler(request)
+
+
+def same_origin(request: web.Request, public_url: str) -> None:
+    """A browser's WebSocket from another origin is refused (the desk's cookie would ride
+    along); clients that send no ``Origin`` (scripts) are not browsers and pass."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    allowed = {f"{request.scheme}://{request.host}", public_url.rstrip("/")}
+    if origin.rstrip("/") not in allowed:
+        raise ApiError(403, "forbidden_origin", "this page may not open the desk's socket")
+
+
+@web.middleware
 async def no_sniffing(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Browsers take every response as the type it says it is."""
     response = await handler(request)

@@ -10,9 +10,11 @@ from aiohttp import web
 from integrations.background import Background
 from integrations.composition import Services
 from integrations.web.limits import RateLimiter
+from integrations.web.login_guard import LoginGuard
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
 LIMITER = web.AppKey("limiter", RateLimiter)
+LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)
 logger = logging.getLogger(__name__)
 
 

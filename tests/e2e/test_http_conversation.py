@@ -73,7 +73,9 @@ class Customer:
 async def desk(
     session: aiohttp.ClientSession, server: TestServer, method: str, path: str, **body: Any
 ) -> tuple[int, dict[str, Any]]:
-    async with session.request(method, server.make_url(f"/api/desk{path}"), json=body or None) as r:
+    async with session.request(
+        method, server.make_url(f"/api/desk{path}"), json=body if method == "POST" else None
+    ) as r:
         return r.status, await r.json()
 
 

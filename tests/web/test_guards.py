@@ -165,7 +165,7 @@ async def test_desk_guards(server: TestServer) -> None:
     assert status == 404
     status, _, _ = await call(server, "GET", "/api/desk/escalations", token="customer-token")
     assert status == 401, "customer tokens are not desk sessions"
-    await call(server, "POST", "/api/desk/logout", token=token)
+    await call(server, "POST", "/api/desk/logout", token=token, json={})
     status, _, _ = await call(server, "GET", "/api/desk/escalations", token=token)
     assert status == 401, "signing out ends the session"
 
