@@ -106,8 +106,22 @@ class TeamsChannel:
         self.background = Background()
 
     async def handle(self, request: web.Request) -> web.Response:
-        """``POST /api/messages``."""
-        response = await self.adapter.process(request, self.bot)
+        """``POST /api/messages``. Anything that fails before the bot gets the turn (a forged,
+        expired or malformed token, an unreadable activity) is a 401 with nothing processed."""
+        turn = _Started(self.bot)
+        try:
+            response = await self.adapter.process(request, turn)
+        except Exception as failure:
+            if turn.started:
+                raise
+            logger.warning(
+                "a Bot Framework request was refused",
+                extra={"error": f"{type(failure).__name__}: {failure}"[:300]},
+            )
+            return web.json_response(
+                {"error": {"code": "unauthorized", "message": "invalid Bot Framework token"}},
+                status=401,
+            )
         return response or web.Response(status=201)
 
     async def start(self) -> None:
@@ -233,3 +247,14 @@ class TeamsChannel:
         logger.error("Bot Framework turn failed", exc_info=error)
         if context.activity.type == ActivityTypes.message:
             await context.send_activity(wording.TURN_FAILED)
+
+
+class _Started:
+    """The bot, noting whether the adapter let a turn reach it (authentication passed)."""
+
+    def __init__(self, bot: TandemTeamsBot) -> None:
+        self.bot, self.started = bot, False
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        self.started = True
+        await self.bot.on_turn(turn_context)

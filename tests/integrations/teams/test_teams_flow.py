@@ -167,3 +167,26 @@ async def test_with_an_app_id_a_request_without_a_token_is_refused(
             async with session.post(server.make_url("/api/messages"), json=activity) as r:
                 assert r.status == 401
         assert await services.store.count("messages") == 0, "nothing was processed"
+
+
+async def test_with_an_app_id_a_forged_or_malformed_token_is_a_401(
+    tmp_path: Path, sample_kb: KnowledgeBase
+) -> None:
+    settings = teams_settings(tmp_path, app_id="00000000-0000-0000-0000-0000000000aa")
+    async with running(settings, sample_kb) as (server, services):
+        activity = fixture(
+            "webchat_message.json", service_url="http://127.0.0.1:9/", id="y", text="hello"
+        )
+        forged = (
+            "eyJhbGciOiJSUzI1NiIsImtpZCI6ImZvcmdlZCJ9."
+            "eyJpc3MiOiJodHRwczovL2FwaS5ib3RmcmFtZXdvcmsuY29tIn0.c2lnbmF0dXJl"
+        )
+        async with aiohttp.ClientSession() as session:
+            for token in ("not-a-jwt", "a.b.c", forged):
+                headers = {"Authorization": f"Bearer {token}"}
+                async with session.post(
+                    server.make_url("/api/messages"), json=activity, headers=headers
+                ) as r:
+                    assert r.status == 401, token
+                    assert (await r.json())["error"]["code"] == "unauthorized"
+        assert await services.store.count("messages") == 0, "nothing was processed"
