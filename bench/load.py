@@ -121,6 +121,9 @@ def start_server(data_dir: Path, extra: list[str]) -> tuple[subprocess.Popen[byt
     env.update(
         TANDEM_KNOWLEDGE__DATA_DIR=str(data_dir),
         TANDEM_SERVER__RATE_LIMIT_PER_MINUTE="1000",
+        # The bench is one address opening hundreds of conversations.
+        TANDEM_SERVER__MESSAGES_PER_ADDRESS_PER_MINUTE="100000",
+        TANDEM_SERVER__CONVERSATIONS_PER_ADDRESS_PER_MINUTE="100000",
         TANDEM_SERVER__LOG_LEVEL="warning",
     )
     env.update(item.split("=", 1) for item in extra)

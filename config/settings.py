@@ -253,6 +253,19 @@ class ServerSettings(BaseModel):
     rate_limit_per_minute: int = Field(
         default=20, ge=1, le=1000, description="Customer messages per conversation per minute."
     )
+    messages_per_address_per_minute: int = Field(
+        default=300,
+        ge=1,
+        le=100_000,
+        description="Customer messages per client address per minute (raise it behind a proxy "
+        "that hides client addresses).",
+    )
+    conversations_per_address_per_minute: int = Field(
+        default=10,
+        ge=1,
+        le=100_000,
+        description="Conversations one client address may open per minute.",
+    )
     desk_session_hours: float = Field(default=12.0, gt=0, le=720)
 
     @field_validator("public_url")

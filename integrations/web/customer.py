@@ -35,7 +35,13 @@ async def start(request: web.Request) -> web.Response:
     customer = body.get("customer")
     if customer is not None and (not isinstance(customer, str) or len(customer) > 200):
         raise ApiError(422, "invalid_customer", "'customer' must be a string (200 characters)")
-    conversation, token = await request.app[SERVICES].engine.start("web", customer)
+    services = request.app[SERVICES]
+    request.app[LIMITER].check(
+        f"opened:{request.remote}",
+        services.settings.server.conversations_per_address_per_minute,
+        "new conversations",
+    )
+    conversation, token = await services.engine.start("web", customer)
     return web.json_response({"id": conversation.id, "token": token}, status=201)
 
 
@@ -46,7 +52,9 @@ async def post_message(request: web.Request) -> web.Response:
     text = text_field(
         await json_object(request), "text", services.settings.server.max_message_chars
     )
-    request.app[LIMITER].check(conversation_id)
+    limits, server = request.app[LIMITER], services.settings.server
+    limits.check(f"conversation:{conversation_id}")
+    limits.check(f"address:{request.remote}", server.messages_per_address_per_minute)
     message = await services.engine.receive(conversation_id, text)  # stored before the 202
     request.app[TASKS].spawn(services.engine.handle(message))
     return web.json_response({"id": message.id, "status": "accepted"}, status=202)

@@ -73,3 +73,24 @@ async def test_huge_ids_and_long_static_paths(server: TestServer) -> None:
             assert response.status == 404
         async with session.get(server.make_url("/healthz")) as response:
             assert response.status == 200, "the server kept serving"
+
+
+async def test_opening_conversations_is_limited_per_address(
+    services: Services,
+) -> None:
+    services.settings = services.settings.model_copy(
+        update={
+            "server": services.settings.server.model_copy(
+                update={"conversations_per_address_per_minute": 3}
+            )
+        }
+    )
+    async with TestServer(create_app(services.settings, services)) as server:
+        async with aiohttp.ClientSession() as session:
+            statuses = []
+            for _ in range(4):
+                async with session.post(server.make_url("/api/conversations"), json={}) as r:
+                    statuses.append(r.status)
+                    body = await r.json()
+            assert statuses == [201, 201, 201, 429]
+            assert "new conversations" in body["error"]["message"]
