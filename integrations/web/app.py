@@ -101,7 +101,9 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
         client_max_size=MAX_BODY_BYTES,
         middlewares=[no_sniffing, json_errors, channel_bodies, desk_json_only],
     )
-    app[LIMITER] = RateLimiter(settings.server.rate_limit_per_minute)
+    app[LIMITER] = RateLimiter(
+        settings.server.rate_limit_per_minute, redis_url=settings.storage.redis_url
+    )
     app[LOGIN_GUARD] = LoginGuard()
     app[TASKS] = Background()
     app[SOCKETS] = set()
@@ -122,6 +124,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
             if key in app:
                 await app[key].close()
         await app[TASKS].settle(timeout=10)
+        await app[LIMITER].close()
         if services is None:
             await app[SERVICES].close()
 

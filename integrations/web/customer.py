@@ -36,7 +36,7 @@ async def start(request: web.Request) -> web.Response:
     if customer is not None and (not isinstance(customer, str) or len(customer) > 200):
         raise ApiError(422, "invalid_customer", "'customer' must be a string (200 characters)")
     services = request.app[SERVICES]
-    request.app[LIMITER].check(
+    await request.app[LIMITER].check(
         f"opened:{request.remote}",
         services.settings.server.conversations_per_address_per_minute,
         "new conversations",
@@ -53,8 +53,8 @@ async def post_message(request: web.Request) -> web.Response:
         await json_object(request), "text", services.settings.server.max_message_chars
     )
     limits, server = request.app[LIMITER], services.settings.server
-    limits.check(f"conversation:{conversation_id}")
-    limits.check(f"address:{request.remote}", server.messages_per_address_per_minute)
+    await limits.check(f"conversation:{conversation_id}")
+    await limits.check(f"address:{request.remote}", server.messages_per_address_per_minute)
     message = await services.engine.receive(conversation_id, text)  # stored before the 202
     request.app[TASKS].spawn(services.engine.handle(message))
     return web.json_response({"id": message.id, "status": "accepted"}, status=202)

@@ -1,49 +1,54 @@
 """Rate limits: messages per conversation and per address, conversations opened per address.
 
-A moving window per key, in memory (one replica's view: each replica limits its own traffic).
-Keys idle for a whole window are forgotten, and at most ``MAX_KEYS`` are kept.
+A moving window per key through the ``limits`` library: in memory on one replica, or on Redis
+when ``TANDEM_STORAGE__REDIS_URL`` is set, so that a limit holds across replicas. Idle keys
+expire by themselves.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections import OrderedDict, deque
+
+from limits import RateLimitItemPerMinute
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+from redis.asyncio import ConnectionPool
 
 from integrations.web.errors import ApiError
-
-MAX_KEYS = 50_000
 
 
 class RateLimiter:
     """Args:
-    limit: Hits allowed per window for keys checked without their own limit.
-    window_s: The window in seconds.
+    limit: Hits allowed per minute for keys checked without their own limit.
+    redis_url: A Redis URL shared by every replica (else the limits are per replica).
     """
 
-    def __init__(self, limit: int, window_s: float = 60.0) -> None:
-        self.limit, self.window = limit, window_s
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
+    def __init__(self, limit: int, *, redis_url: str | None = None) -> None:
+        self.limit = limit
+        self._pool: ConnectionPool | None = None
+        if redis_url:
+            # Our own pool, so that closing the server closes its connections.
+            self._pool = ConnectionPool.from_url(redis_url)
+            storage = storage_from_string(
+                f"async+{redis_url}",
+                implementation="redispy",
+                key_prefix="tandem-limits",
+                connection_pool=self._pool,  # type: ignore[arg-type]  # passed to redis-py as is
+            )
+        else:
+            storage = storage_from_string("async+memory://")
+        self._limiter = MovingWindowRateLimiter(storage)
 
-    def check(self, key: str, limit: int | None = None, what: str = "messages") -> None:
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.disconnect()
+
+    async def check(self, key: str, limit: int | None = None, what: str = "messages") -> None:
         """Count a hit for ``key``, or raise a 429 with ``Retry-After`` when it is over."""
-        now = time.monotonic()
-        hits = self._hits.setdefault(key, deque())
-        self._hits.move_to_end(key)
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if len(hits) >= (limit or self.limit):
-            retry = int(hits[0] + self.window - now) + 1
-            raise ApiError(429, "rate_limited", f"too many {what}; slow down", retry_after=retry)
-        hits.append(now)
-        self._forget(now)
-
-    def _forget(self, now: float) -> None:
-        while self._hits:
-            oldest_key, oldest = next(iter(self._hits.items()))
-            idle = not oldest or oldest[-1] <= now - self.window
-            if len(self._hits) <= MAX_KEYS and not idle:
-                return
-            del self._hits[oldest_key]
-
-    def __len__(self) -> int:
-        return len(self._hits)
+        item = RateLimitItemPerMinute(limit or self.limit)
+        if await self._limiter.hit(item, key):
+            return
+        stats = await self._limiter.get_window_stats(item, key)
+        retry = max(1, math.ceil(stats.reset_time - time.time()))
+        raise ApiError(429, "rate_limited", f"too many {what}; slow down", retry_after=retry)
