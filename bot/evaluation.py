@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
 from bot.model import Decision, EscalationReason
 from bot.policy import Responder, decide
@@ -30,8 +38,43 @@ class Case:
     turns: tuple[str, ...] = ()
 
 
+class CaseRow(BaseModel):
+    """One line of a cases file, validated (unknown keys are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    text: StrictStr
+    expect: Literal["answer", "escalate"] | None = None
+    article: StrictStr | None = None
+    frustrated: StrictBool | None = None
+    turns: list[StrictStr] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _complete(self) -> CaseRow:
+        if self.expect == "answer" and not self.article:
+            raise ValueError("an 'answer' case needs 'article'")
+        if self.expect is None and self.frustrated is None:
+            raise ValueError("a case needs 'expect' or 'frustrated'")
+        return self
+
+
+_FIELD_MESSAGES = {
+    "text": "a case needs a string 'text'",
+    "expect": "'expect' must be 'answer' or 'escalate'",
+}
+
+
+def _explain(error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"])
+    if field in _FIELD_MESSAGES:
+        return _FIELD_MESSAGES[field]
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"'{field}': {message}" if field else message
+
+
 def read_cases(path: Path) -> list[Case]:
-    """Parse a cases JSONL file."""
+    """Parse a cases JSONL file; a bad line is named with its number and field."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
@@ -41,27 +84,12 @@ def read_cases(path: Path) -> list[Case]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise CasesError(f"{path}: line {number}: invalid JSON ({error.msg})") from error
-        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-            raise CasesError(f"{path}: line {number}: a case needs a string 'text'")
-        expect = row.get("expect")
-        if expect not in (None, "answer", "escalate"):
-            raise CasesError(f"{path}: line {number}: 'expect' must be 'answer' or 'escalate'")
-        if expect == "answer" and not row.get("article"):
-            raise CasesError(f"{path}: line {number}: an 'answer' case needs 'article'")
-        if expect is None and "frustrated" not in row:
-            raise CasesError(f"{path}: line {number}: a case needs 'expect' or 'frustrated'")
-        cases.append(
-            Case(
-                row["text"],
-                expect,
-                row.get("article"),
-                row.get("frustrated"),
-                tuple(str(t) for t in row.get("turns") or ()),
-            )
-        )
+            row = CaseRow.model_validate_json(line)
+        except ValidationError as error:
+            if error.errors()[0]["type"] == "json_invalid":
+                raise CasesError(f"{path}: line {number}: invalid JSON") from error
+            raise CasesError(f"{path}: line {number}: {_explain(error)}") from error
+        cases.append(Case(row.text, row.expect, row.article, row.frustrated, tuple(row.turns)))
     if not cases:
         raise CasesError(f"{path}: no cases")
     return cases

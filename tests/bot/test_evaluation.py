@@ -76,6 +76,9 @@ def test_metrics_follow_the_contract(tmp_path: Path) -> None:
         ('{"text": "x", "expect": "maybe"}', "'expect' must be"),
         ('{"text": "x", "expect": "answer"}', "needs 'article'"),
         ('{"expect": "escalate"}', "needs a string 'text'"),
+        ('{"text": "x", "expect": "escalate", "turns": "not a list"}', "'turns'"),
+        ('{"text": "x", "frustrated": "yes"}', "'frustrated'"),
+        ('{"text": "x"}', "needs 'expect' or 'frustrated'"),
     ],
 )
 def test_bad_cases_are_named(tmp_path: Path, line: str, message: str) -> None:
