@@ -11,16 +11,10 @@ from knowledge.embeddings import build_embedding_model
 from knowledge.embeddings.base import Vectors
 from knowledge.embeddings.batching import BatchingEmbeddings
 from knowledge.embeddings.minilm_onnx import MiniLMOnnxEmbeddings
+from tests.knowledge.questions import ROUTINE
 
 QUESTIONS = [
-    "How long do refunds take?",
-    "How do I return an item?",
-    "Can I change my order after placing it?",
-    "Do you deliver on Saturdays?",
-    "How do I track my order?",
-    "Which payment methods do you accept?",
-    "Can I pay with PayPal?",
-    "How much is delivery?",
+    *ROUTINE,
     "My parcel arrived damaged and I want my money back, what do I do now?",
     "",
 ]

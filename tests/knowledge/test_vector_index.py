@@ -10,16 +10,10 @@ from config import KnowledgeSettings
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings.base import normalise
 from knowledge.vector_index import ExactIndex, LazyExactIndex
+from tests.knowledge.questions import ROUTINE
 
 QUESTIONS = [
-    "How long do refunds take?",
-    "How do I return an item?",
-    "Can I change my order after placing it?",
-    "Do you deliver on Saturdays?",
-    "How do I track my order?",
-    "Which payment methods do you accept?",
-    "Can I pay with PayPal?",
-    "How much is delivery?",
+    *ROUTINE,
     "I want to speak to a lawyer about my contract",
     "What is the meaning of life?",
 ]
