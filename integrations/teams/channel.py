@@ -22,6 +22,7 @@ from integrations.relay import follow, thread_messages
 from integrations.retry import with_backoff
 from integrations.storage.posts import PostStore
 from integrations.storage.references import ReferenceStore
+from integrations.teams.auth import authenticate, install
 from integrations.teams.bot import TandemTeamsBot
 from integrations.teams.cards import escalation_card
 
@@ -61,6 +62,7 @@ class TeamsChannel:
             "SingleTenant" if teams.tenant_id else "MultiTenant",
             teams.tenant_id or "",
         )
+        install()
         self.adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
         self.adapter.on_turn_error = self._on_error
         self.bot = TandemTeamsBot(self)
@@ -70,6 +72,16 @@ class TeamsChannel:
 
     async def handle(self, request: web.Request) -> web.Response:
         """``POST /api/messages``."""
+        if self.app_id:
+            try:
+                body = await request.json()
+                await authenticate(
+                    self.adapter.bot_framework_authentication,
+                    body,
+                    request.headers.get("Authorization", ""),
+                )
+            except (PermissionError, ValueError):
+                raise web.HTTPUnauthorized() from None
         response = await self.adapter.process(request, self.bot)
         return response or web.Response(status=201)
 
