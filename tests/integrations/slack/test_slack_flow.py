@@ -182,3 +182,15 @@ async def test_a_failed_card_post_is_retried_and_counted(slack: SlackSide) -> No
         async with session.get(slack.server.make_url("/metrics")) as response:
             metrics = await response.text()
     assert 'tandem_card_post_failures_total{channel="slack"} 1.0' in metrics
+
+
+async def test_kb_answers_through_the_response_url_where_ephemerals_are_refused(
+    slack: SlackSide,
+) -> None:
+    slack.fake.fail_next("chat.postEphemeral", error="channel_not_found")
+    search = fixture("kb_command.json", user_id="U0ADMIN001", text="search refunds")
+    search["channel_id"] = "D0DIRECT01"
+    search["response_url"] = slack.fake.url_of("/api/response_url")
+    assert (await slack.command(search)).status == 200
+    [answer] = await slack.fake.wait_for("response_url")
+    assert answer["response_type"] == "ephemeral" and answer["blocks"]
