@@ -98,7 +98,11 @@ class TeamsChannel:
         await self.background.cancel()
 
     # -- inbound -------------------------------------------------------------------------------
-    async def remember_agent_channel(self, activity: Activity) -> None:
+    async def remember_agent_channel(self, activity: Activity, *, replace: bool = True) -> None:
+        """Keep the channel's reference as the agent channel (unless one is kept and not
+        ``replace``)."""
+        if not replace and await self.references.get(AGENT_CHANNEL) is not None:
+            return
         reference = TurnContext.get_conversation_reference(activity)
         reference.conversation.id = (reference.conversation.id or "").split(";messageid=")[0]
         reference.activity_id = None
