@@ -26,6 +26,8 @@ from integrations.slack.cards import slack_relay
 from integrations.slack.kb_command import KbCommand
 
 logger = logging.getLogger(__name__)
+# "Also send to channel" and a reply with a file are replies too.
+RELAYED_SUBTYPES = {None, "thread_broadcast", "file_share"}
 BUTTONS = {
     "tandem_approve": ActionKind.APPROVE,
     "tandem_take_over": ActionKind.TAKE_OVER,
@@ -163,7 +165,9 @@ class SlackChannel:
         """A reply in a card's thread: relayed to the customer if its author holds the
         conversation, else kept as an internal note."""
         thread = event.get("thread_ts")
-        if not thread or event.get("bot_id") or event.get("subtype") or not event.get("user"):
+        if event.get("subtype") not in RELAYED_SUBTYPES:  # edits, deletions, joins, bots
+            return
+        if not thread or event.get("bot_id") or not event.get("user"):
             return
         post = await self.cards.posts.by_ref(event["channel"], thread)
         if post is None:
@@ -174,7 +178,7 @@ class SlackChannel:
                 post.escalation_id,
                 agent,
                 "slack",
-                unescape(event.get("text", "")),
+                _reply_text(event),
                 key=f"slack-msg:{event['channel']}:{event['ts']}",
             )
         except TandemError as failure:
@@ -217,6 +221,16 @@ class SlackChannel:
                 logger.warning("could not read a Slack user's name", extra={"user": user})
                 return user
         return self._names[user]
+
+
+def _reply_text(event: dict[str, Any]) -> str:
+    """The reply's text; shared files are described (their content stays in Slack)."""
+    text = unescape(event.get("text", ""))
+    names = [str(f.get("name") or f.get("title") or "a file") for f in event.get("files") or []]
+    if names:
+        shared = f"(the agent shared a file: {', '.join(names)})"
+        text = f"{text}\n{shared}" if text.strip() else shared
+    return text
 
 
 def _draft_input(body: dict[str, Any]) -> str | None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from integrations import kb_admin
@@ -65,13 +66,18 @@ class KbCommand:
                 logger.warning("could not read the /kb admin group")
         return False
 
-    async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def on_command(
+        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond | None = None
+    ) -> None:
         await ack()  # within 3 s; the answer follows as an ephemeral message
         user, channel = command["user_id"], command["channel_id"]
         name, argument = kb_admin.parse(command.get("text", ""))
         if not await self.is_admin(user):
             await self._reply(
-                channel, user, kb_admin.Reply("Not allowed", ["Only knowledge admins can use /kb."])
+                channel,
+                user,
+                kb_admin.Reply("Not allowed", ["Only knowledge admins can use /kb."]),
+                respond,
             )
             return
         if name == "add" and not argument:
@@ -82,7 +88,7 @@ class KbCommand:
         except Exception as failure:  # the admin sees what went wrong, the app keeps running
             logger.exception("/kb failed")
             reply = kb_admin.Reply("Failed", [str(failure)])
-        await self._reply(channel, user, reply)
+        await self._reply(channel, user, reply, respond)
 
     async def on_add_submitted(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         user = body["user"]["id"]
@@ -100,10 +106,21 @@ class KbCommand:
             kb_admin.Reply("Added", [f"article '{article_id}' is live"]),
         )
 
-    async def _reply(self, channel: str, user: str, reply: kb_admin.Reply) -> None:
-        await self.client.chat_postEphemeral(
-            channel=channel,
-            user=user,
-            text=reply.title,
-            blocks=text_blocks(reply.title, reply.lines),
-        )
+    async def _reply(
+        self,
+        channel: str,
+        user: str,
+        reply: kb_admin.Reply,
+        respond: AsyncRespond | None = None,
+    ) -> None:
+        """An ephemeral answer; where Slack refuses one (a DM, a channel the bot has not
+        joined) it goes through the command's ``response_url`` instead."""
+        blocks = text_blocks(reply.title, reply.lines)
+        try:
+            await self.client.chat_postEphemeral(
+                channel=channel, user=user, text=reply.title, blocks=blocks
+            )
+        except SlackApiError:
+            if respond is None:
+                raise
+            await respond(text=reply.title, blocks=blocks, response_type="ephemeral")

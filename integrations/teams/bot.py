@@ -29,7 +29,7 @@ class TeamsHost(Protocol):
     services: Services
     posts: PostStore
 
-    async def remember_agent_channel(self, activity: Activity) -> None: ...
+    async def remember_agent_channel(self, activity: Activity, *, replace: bool = True) -> None: ...
 
     async def customer_message(self, activity: Activity, text: str) -> None: ...
 
@@ -60,8 +60,13 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         )
 
     async def on_turn(self, turn_context: TurnContext) -> None:
-        if self.in_agent_channel(turn_context.activity):
-            await self.channel.remember_agent_channel(turn_context.activity)
+        activity = turn_context.activity
+        if self.in_agent_channel(activity):
+            configured = self.settings.agent_channel_id
+            if not configured:  # the first team channel met; an admin moves it with `kb here`
+                await self.channel.remember_agent_channel(activity, replace=False)
+            elif teams_get_channel_id(activity) == configured:
+                await self.channel.remember_agent_channel(activity)
         await super().on_turn(turn_context)
 
     # -- messages ------------------------------------------------------------------------------
@@ -89,6 +94,10 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             reply = kb_admin.Reply("Not allowed", ["Only knowledge admins can use kb commands."])
         else:
             name, argument = kb_admin.parse(command)
+            if name == "here" and self.in_agent_channel(turn_context.activity):
+                await self.channel.remember_agent_channel(turn_context.activity)
+                await turn_context.send_activity("Escalation cards will be posted here.")
+                return
             if name not in {"search", "stats", "gaps", "suggestions", "accept", "remove", "help"}:
                 name = "help"
             try:

@@ -62,6 +62,13 @@ def _buttons(card: EscalationCard) -> list[str]:
     return names[:MAX_ACTIONS]
 
 
+THREAD_HINT = (
+    "Reply in this card's thread: once you have taken over, your replies reach the customer "
+    "(start with `note:` to keep one internal). If the app was added without its "
+    "channel-message permission, @mention Tandem in each reply."
+)
+
+
 def escalation_card(card: EscalationCard) -> Element:
     """The escalation as an Adaptive Card 1.5."""
     summary = card.summary
@@ -125,6 +132,7 @@ def escalation_card(card: EscalationCard) -> Element:
     ][-5:]
     if history:
         body.append(_text(" · ".join(history), isSubtle=True, size="Small", separator=True))
+    body.append(_text(THREAD_HINT, isSubtle=True, size="Small"))
     return {
         "type": "AdaptiveCard",
         "$schema": SCHEMA,

@@ -33,6 +33,7 @@ from integrations.relay import (
 )
 from integrations.storage.posts import Post
 from integrations.storage.references import ReferenceStore
+from integrations.teams.auth import authenticate, install
 from integrations.teams.bot import TandemTeamsBot
 from integrations.teams.cards import escalation_card
 
@@ -91,6 +92,7 @@ class TeamsChannel:
             "SingleTenant" if teams.tenant_id else "MultiTenant",
             teams.tenant_id or "",
         )
+        install()
         self.adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
         self.adapter.on_turn_error = self._on_error
         self.bot = TandemTeamsBot(self)
@@ -106,8 +108,18 @@ class TeamsChannel:
         self.background = Background()
 
     async def handle(self, request: web.Request) -> web.Response:
-        """``POST /api/messages``. Anything that fails before the bot gets the turn (a forged,
-        expired or malformed token, an unreadable activity) is a 401 with nothing processed."""
+        """``POST /api/messages``. With an app id the token is checked before anything else;
+        and anything that fails before the bot gets the turn is a 401 with nothing processed."""
+        if self.app_id:
+            try:
+                body = await request.json()
+                await authenticate(
+                    self.adapter.bot_framework_authentication,
+                    body,
+                    request.headers.get("Authorization", ""),
+                )
+            except (PermissionError, ValueError):
+                raise web.HTTPUnauthorized() from None
         turn = _Started(self.bot)
         try:
             response = await self.adapter.process(request, turn)
@@ -136,7 +148,11 @@ class TeamsChannel:
         await self.relay.close()
 
     # -- inbound -------------------------------------------------------------------------------
-    async def remember_agent_channel(self, activity: Activity) -> None:
+    async def remember_agent_channel(self, activity: Activity, *, replace: bool = True) -> None:
+        """Keep the channel's reference as the agent channel (unless one is kept and not
+        ``replace``)."""
+        if not replace and await self.references.get(AGENT_CHANNEL) is not None:
+            return
         reference = TurnContext.get_conversation_reference(activity)
         reference.conversation.id = (reference.conversation.id or "").split(";messageid=")[0]
         reference.activity_id = None

@@ -114,6 +114,14 @@ def build_manifest(settings: Settings) -> dict[str, Any]:
         ],
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": [host.hostname],
+        # Resource-specific consent: the bot receives every message in the agent team's
+        # channels, so replies in a card's thread reach it without an @mention.
+        "webApplicationInfo": {"id": app_id, "resource": f"api://{host.hostname}/{app_id}"},
+        "authorization": {
+            "permissions": {
+                "resourceSpecific": [{"name": "ChannelMessage.Read.Group", "type": "Application"}]
+            }
+        },
     }
 
 

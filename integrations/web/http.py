@@ -36,9 +36,12 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPException as failure:
         if not request.path.startswith("/api/") or failure.status < 400:
             raise
-        code = {413: "too_large", 404: "not_found", 405: "method_not_allowed"}.get(
-            failure.status, "http_error"
-        )
+        code = {
+            401: "unauthorized",
+            413: "too_large",
+            404: "not_found",
+            405: "method_not_allowed",
+        }.get(failure.status, "http_error")
         return error(failure.status, code, failure.reason)
     except OSError as failure:
         if request.path.startswith("/static/"):  # e.g. a file name too long for the disk

@@ -206,6 +206,9 @@ def test_teams_package(tmp_path: Path) -> None:
         }
     assert manifest["bots"][0]["botId"] == env["TANDEM_TEAMS__APP_ID"] == manifest["id"]
     assert manifest["validDomains"] == ["help.example.org"]
+    rsc = manifest["authorization"]["permissions"]["resourceSpecific"]
+    assert {"name": "ChannelMessage.Read.Group", "type": "Application"} in rsc
+    assert manifest["webApplicationInfo"]["id"] == env["TANDEM_TEAMS__APP_ID"]
     assert sizes == {"color.png": (192, 192), "outline.png": (32, 32)}
     missing = run(["teams", "package"], tmp_path)
     assert missing.returncode == 2 and "TANDEM_TEAMS__APP_ID is required" in missing.stderr

@@ -182,3 +182,53 @@ async def test_a_failed_card_post_is_retried_and_counted(slack: SlackSide) -> No
         async with session.get(slack.server.make_url("/metrics")) as response:
             metrics = await response.text()
     assert 'tandem_card_post_failures_total{channel="slack"} 1.0' in metrics
+
+
+async def test_kb_answers_through_the_response_url_where_ephemerals_are_refused(
+    slack: SlackSide,
+) -> None:
+    slack.fake.fail_next("chat.postEphemeral", error="channel_not_found")
+    search = fixture("kb_command.json", user_id="U0ADMIN001", text="search refunds")
+    search["channel_id"] = "D0DIRECT01"
+    search["response_url"] = slack.fake.url_of("/api/response_url")
+    assert (await slack.command(search)).status == 200
+    [answer] = await slack.fake.wait_for("response_url")
+    assert answer["response_type"] == "ephemeral" and answer["blocks"]
+
+
+async def test_broadcast_and_file_replies_in_the_thread_reach_the_customer(
+    slack: SlackSide,
+) -> None:
+    conversation_id, escalation_id = await escalate(slack, "I want a real person")
+    ts = await card_ts(slack, escalation_id)
+    take = fixture(
+        "block_actions.json",
+        ts=ts,
+        channel=SUPPORT,
+        action_id="tandem_take_over",
+        escalation_id=escalation_id,
+    )
+    await slack.interaction(take)
+    await until_customer_gets(slack, conversation_id, Kind.AGENT_JOINED)
+
+    def reply(text: str, ts_: str, subtype: str, **extra: object) -> dict[str, object]:
+        event = fixture("message_event.json", channel=SUPPORT, text=text, ts=ts_, thread_ts=ts)
+        event["event"].update(user="U0AGENT01", subtype=subtype, **extra)  # type: ignore[attr-defined]
+        return event
+
+    await slack.event(reply("Also for the channel", "1700000002.1", "thread_broadcast"))
+    files = [{"id": "F1", "name": "label.pdf"}]
+    await slack.event(reply("Here is the label", "1700000002.2", "file_share", files=files))
+    await slack.event(reply("", "1700000002.3", "message_changed"))
+
+    async def relayed() -> bool:
+        public = await slack.services.store.messages(conversation_id)
+        return sum(m.kind is Kind.AGENT_MESSAGE for m in public) >= 2
+
+    await eventually(relayed, "both replies to reach the customer")
+    public = await slack.services.store.messages(conversation_id)
+    texts = [m.text for m in public if m.kind is Kind.AGENT_MESSAGE]
+    assert sorted(texts) == [  # handled concurrently
+        "Also for the channel",
+        "Here is the label\n(the agent shared a file: label.pdf)",
+    ]

@@ -94,3 +94,10 @@ async def test_send_draft_submits_the_edited_draft(page: Page) -> None:
     assert executed["type"] == "Action.Execute" and executed["verb"] == "approve"
     assert executed["data"]["draft"] == "An edited reply for the customer."
     assert executed["data"]["escalation_id"] == "e" * 32
+
+
+def test_every_card_tells_agents_how_to_reply_in_its_thread() -> None:
+    for name, payload in all_cards():
+        if name == "message":
+            continue
+        assert any("@mention Tandem" in b.get("text", "") for b in payload["body"])

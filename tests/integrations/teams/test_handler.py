@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest_asyncio
+from botbuilder.core import TurnContext
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from integrations.composition import Services, build_services
-from integrations.teams.channel import TeamsChannel
+from integrations.teams.channel import AGENT_CHANNEL, TeamsChannel
 from knowledge.base import KnowledgeBase
-from tests.integrations.teams.conftest import teams_settings
+from tests.integrations.teams.conftest import fixture, teams_settings
 
 
 @pytest_asyncio.fixture()
@@ -60,3 +61,42 @@ async def test_a_customer_message_is_stored_then_answered(channel: TeamsChannel)
     await channel.background.settle()
     kinds = [m.kind.value for m in await channel.services.store.messages(stored[1])]
     assert kinds == ["customer", "answer"]
+
+
+async def test_another_team_channel_does_not_take_over_the_agent_channel(
+    channel: TeamsChannel,
+) -> None:
+    def message(conversation: str, aad: str, text: str) -> Activity:
+        body = fixture(
+            "agent_channel_message.json",
+            service_url="http://127.0.0.1:9/",
+            id=f"{conversation}-{aad}-{text}",
+            user="X",
+            aad=aad,
+            conversation=conversation,
+            text=text,
+        )
+        body["channelData"]["teamsChannelId"] = conversation
+        body["channelData"]["channel"] = {"id": conversation}
+        return Activity().deserialize(body)
+
+    async def agent_channel() -> str:
+        stored = await channel.references.get(AGENT_CHANNEL)
+        assert stored is not None
+        return str(stored[0]["conversation"]["id"])
+
+    other = "19:other@thread.tacv2"
+    for conversation, aad, text in (
+        ("19:agents@thread.tacv2", "aad-someone", "hello"),
+        (other, "aad-someone", "hello"),
+        (other, "aad-someone", "kb here"),
+    ):
+        await turn(channel, message(conversation, aad, text))
+        assert await agent_channel() == "19:agents@thread.tacv2"
+    await turn(channel, message(other, "aad-admin", "kb here"))
+    assert await agent_channel() == other
+
+
+async def turn(channel: TeamsChannel, activity: Activity) -> None:
+    adapter = TestAdapter(channel.bot.on_turn)
+    await adapter.run_pipeline(TurnContext(adapter, activity), channel.bot.on_turn)
