@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.conversation import ArticleRef, Kind, Message, Summary
 from bot.facts import key_facts
@@ -49,6 +49,29 @@ class Drafter(Protocol):
     async def summarise(self, context: DraftContext) -> Summary: ...
 
     async def draft(self, context: DraftContext) -> str: ...
+
+
+class RefinedDraft(Protocol):
+    """A better summary and draft that arrive after the card was posted (an LLM's)."""
+
+    @property
+    def summary(self) -> Summary: ...
+
+    @property
+    def draft(self) -> str: ...
+
+    @property
+    def warning(self) -> str: ...
+
+    @property
+    def by_llm(self) -> bool: ...
+
+
+@runtime_checkable
+class Refiner(Protocol):
+    """A drafter that answers at once and brings a better summary and draft later."""
+
+    async def refine(self, context: DraftContext) -> RefinedDraft: ...
 
 
 def context_of(

@@ -12,6 +12,7 @@ from dataclasses import replace
 from bot import wording
 from bot.actions import HISTORY
 from bot.conversation import (
+    ACTIVE_STATUSES,
     AuditEntry,
     Conversation,
     Escalation,
@@ -23,6 +24,7 @@ from bot.conversation import (
 )
 from bot.drafting import (
     DraftContext,
+    Refiner,
     articles_of,
     context_of,
     open_question,
@@ -192,6 +194,34 @@ class CustomerTurns(EngineBase):
         logger.info("escalated", extra={"conversation": conversation.id, "reasons": reasons})
         await self.publish_public(conversation.id, applied.messages)
         await self.publish_agents("opened", escalation)
+        if isinstance(self.drafter, Refiner):
+            self.later(self._refine(self.drafter, escalation.id, context))
+
+    async def _refine(self, refiner: Refiner, escalation_id: str, context: DraftContext) -> None:
+        """Put a refined summary and draft (an LLM's) on the card in place, unless an agent has
+        moved the draft on meanwhile; its warning goes on the card as an internal note."""
+        refined = await refiner.refine(context)
+        if not refined.by_llm:
+            return
+        for _ in range(MAX_RETRIES):
+            escalation = await self.store.escalation(escalation_id)
+            if escalation is None or escalation.draft_version != 1:
+                return
+            if escalation.status not in ACTIVE_STATUSES:
+                return
+            conversation = await self._conversation(escalation.conversation_id)
+            updated = replace(
+                escalation, summary=refined.summary, draft=refined.draft, draft_version=2
+            )
+            notes = (NewMessage(Kind.WARNING, refined.warning),) if refined.warning else ()
+            try:
+                applied = await self.store.apply(
+                    Change(conversation, escalation=updated, messages=notes)
+                )
+            except StoreConflict:
+                continue
+            await self.publish_agents("message", updated, applied.messages)
+            return
 
     async def _update_escalation(
         self, conversation: Conversation, message: Message, earlier: list[Message]

@@ -116,6 +116,7 @@ class Services:
         return LearningStore(self.store)
 
     async def close(self) -> None:
+        await self.engine.aclose()
         await self.bus.close()
         await self.store.close()
         aclose = getattr(self.engine.drafter, "aclose", None)  # the LLM drafter's connections
