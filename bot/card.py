@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
+from bot import queue
 from bot.conversation import (
     ACTIVE_STATUSES,
+    CUSTOMER_CLOSED,
     ArticleRef,
     AuditEntry,
     Conversation,
@@ -67,6 +70,12 @@ class EscalationCard:
     customer: str | None = None
     channel: str = "web"
     choices: tuple[tuple[str, str], ...] = ()
+    created_at: datetime | None = None
+    priority: float = 0.0
+    priority_label: str = "normal"
+    wait_minutes: int = 0
+    queue_position: int | None = None
+    closed_by: str | None = None
 
     @property
     def suggested_article(self) -> str | None:
@@ -117,6 +126,12 @@ class EscalationCard:
             "channel": self.channel,
             "tag_choices": [{"id": i, "title": t} for i, t in self.choices],
             "suggested_article": self.suggested_article,
+            "waiting_since": self.created_at.isoformat() if self.created_at else None,
+            "priority": self.priority,
+            "priority_label": self.priority_label,
+            "wait_minutes": self.wait_minutes,
+            "queue_position": self.queue_position,
+            "closed_by": self.closed_by,
         }
 
 
@@ -143,12 +158,19 @@ def build_card(
     public_url: str,
     mask_personal_data: bool,
     catalogue: Sequence[tuple[str, str]] = (),
+    now: datetime | None = None,
+    queue_position: int | None = None,
 ) -> EscalationCard:
     """Assemble the card from stored state.
 
     Args:
         catalogue: Every article as ``(id, title)``, for the tag choices.
+        now: The time the card is drawn (its wait and priority); the escalation's own time
+            when absent.
+        queue_position: Where the escalation stands in the queue, if it waits.
     """
+    now = now or escalation.created_at
+    waited_until = escalation.first_action_at or now
     if mask_personal_data:
         transcript = [m if m.kind is not Kind.CUSTOMER else _redacted(m) for m in transcript]
     return EscalationCard(
@@ -169,7 +191,18 @@ def build_card(
         customer=conversation.customer,
         channel=conversation.channel,
         choices=tag_choices(escalation.articles, catalogue),
+        created_at=escalation.created_at,
+        priority=queue.priority(escalation, waited_until),
+        priority_label=queue.priority_label(escalation, waited_until),
+        wait_minutes=int(queue.waited_minutes(escalation, waited_until)),
+        queue_position=queue_position,
+        closed_by=closed_by(history),
     )
+
+
+def closed_by(history: Sequence[AuditEntry]) -> str | None:
+    """``customer`` when the customer closed the wait (the card says so)."""
+    return "customer" if any(h.action == CUSTOMER_CLOSED for h in history) else None
 
 
 def tag_choices(

@@ -212,6 +212,10 @@ class Escalation:
     holder: str | None = None
 
 
+CUSTOMER_CLOSED = "customer_closed"
+"""The audit action and agent event when a waiting customer no longer needs a person."""
+
+
 class ActionKind(StrEnum):
     APPROVE = "approve"
     SEND = "send"

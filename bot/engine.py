@@ -8,6 +8,7 @@ import asyncio
 import secrets
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bot import wording
 from bot.actions import (
@@ -26,11 +27,13 @@ from bot.conversation import (
     AgentAction,
     Conversation,
     Escalation,
+    EscalationStatus,
     Kind,
     Message,
+    Source,
     State,
 )
-from bot.drafting import context_of, reason_codes
+from bot.drafting import context_of, goal_of, open_question, passage_text, reason_codes
 from bot.engine_base import (
     AGENTS_TOPIC,
     CUSTOMERS_TOPIC,
@@ -41,9 +44,12 @@ from bot.engine_base import (
     utcnow,
 )
 from bot.errors import StoreConflict
-from bot.events import customer_topic
+from bot.events import REANNOUNCE, customer_topic
 from bot.model import Decision
-from bot.turns import CustomerTurns
+from bot.ports import Change, NewMessage
+from bot.queue import waited_minutes
+from bot.signals import HUMAN_REQUEST, NOT_HELPFUL
+from bot.turns import QUEUE_LIMIT, CustomerTurns
 
 __all__ = [
     "AGENTS_TOPIC",
@@ -120,8 +126,55 @@ class ConversationEngine(CustomerTurns):
             new_escalation = plan.change.escalation or escalation
             await self.publish_public(conversation.id, applied.messages)
             await self.publish_agents(action.kind.value, new_escalation, applied.messages)
+            if action.kind is ActionKind.HAND_BACK:
+                await self._pick_up(new_escalation, action.agent)
             return ActionResult("done", plan.message, new_escalation, sent=applied.messages)
         return ActionResult("refused", wording.BUSY)
+
+    async def _pick_up(self, escalation: Escalation, agent: str) -> None:
+        """After a hand back, the bot answers the question the customer was still waiting on
+        when it can; otherwise it says the agent will follow up, and records that."""
+        async with self._locks[escalation.conversation_id]:
+            conversation = await self._conversation(escalation.conversation_id)
+            history = await self.store.recent(conversation.id, HISTORY)
+            question = tuple(
+                t
+                for t in open_question(history)
+                if not (HUMAN_REQUEST.search(t) or NOT_HELPFUL.search(t))
+            )
+            if conversation.state is not State.BOT or not question:
+                return
+            asked = goal_of(question)
+            earlier = [
+                m.text for m in history if m.kind is Kind.CUSTOMER and m.text not in question
+            ]
+            decision = await asyncio.to_thread(self.responder.respond, asked, earlier)
+            best = decision.answer
+            if decision.action == "answer" and best is not None:
+                reply = NewMessage(
+                    Kind.ANSWER, passage_text(best), sources=(Source(best.title, best.url),)
+                )
+                change = Change(
+                    replace(conversation, last_answer_article=best.article_id), messages=(reply,)
+                )
+            else:
+                entry = self._audit(
+                    conversation, agent, "follow_up", escalation_id=escalation.id, detail=asked
+                )
+                change = Change(
+                    conversation,
+                    messages=(
+                        NewMessage(Kind.HANDED_BACK, wording.follow_up(agent, asked)),
+                        NewMessage(Kind.NOTE, wording.FOLLOW_UP_NOTE.format(question=asked)),
+                    ),
+                    audit=(entry,),
+                )
+            try:
+                applied = await self.store.apply(change)
+            except StoreConflict:
+                return  # the customer wrote meanwhile: their new message is answered instead
+            await self.publish_public(conversation.id, applied.messages)
+            await self.publish_agents("message", escalation, applied.messages)
 
     async def _situation(
         self, conversation: Conversation, escalation: Escalation, action: AgentAction
@@ -153,6 +206,36 @@ class ConversationEngine(CustomerTurns):
         )
         return await self.drafter.draft(context)
 
+    async def reannounce_due(self) -> int:
+        """Re-announce every escalation nobody picked up within ``reannounce_after_minutes``
+        (and again every as many minutes); returns how many. Safe on several replicas: each
+        round of each escalation is announced once (an idempotency key)."""
+        every = self.config.reannounce_after_minutes
+        if not every:
+            return 0
+        now = self.clock()
+        announced = 0
+        for escalation in await self.store.escalations([EscalationStatus.OPEN], QUEUE_LIMIT):
+            round_ = int(waited_minutes(escalation, now) // every)
+            conversation = await self.store.conversation(escalation.conversation_id)
+            if round_ < 1 or conversation is None or conversation.state is not State.ESCALATED:
+                continue
+            entry = self._audit(
+                conversation, "bot", REANNOUNCE, escalation_id=escalation.id, detail=str(round_)
+            )
+            key = f"{REANNOUNCE}:{escalation.id}:{round_}"
+            try:
+                applied = await self.store.apply(
+                    Change(conversation, audit=(entry,), dedupe_key=key)
+                )
+            except StoreConflict:
+                continue  # the customer wrote meanwhile; the next sweep tries again
+            if applied.applied:
+                self.metrics.reannounced()
+                await self.publish_agents(REANNOUNCE, escalation, round_=round_)
+                announced += 1
+        return announced
+
     async def thread_reply(
         self, escalation_id: str, agent: str, channel: str, text: str, key: str
     ) -> ActionResult:
@@ -172,6 +255,8 @@ class ConversationEngine(CustomerTurns):
         """The escalation as a card, with the transcript and who did what."""
         escalation = await self._escalation(escalation_id)
         conversation = await self._conversation(escalation.conversation_id)
+        waiting = escalation.status is EscalationStatus.OPEN
+        where = await self._standing(escalation) if waiting else None
         return build_card(
             conversation,
             escalation,
@@ -180,6 +265,8 @@ class ConversationEngine(CustomerTurns):
             public_url=self.config.public_url,
             mask_personal_data=self.config.mask_personal_data,
             catalogue=await asyncio.to_thread(self.catalogue),
+            now=self.clock(),
+            queue_position=where.position if where else None,
         )
 
     # -- for adapters --------------------------------------------------------------------------

@@ -47,7 +47,9 @@ class EngineConfig:
     Attributes:
         max_failed_turns: Unhelpful answers in a row before the bot escalates.
         frustration_threshold: Frustration at which live assist warns the agent.
-        expected_wait_minutes: The wait quoted in the escalation notice.
+        expected_wait_minutes: The wait quoted while too few recent pick-ups give a live one.
+        answer_while_waiting: Answer a new routine question while the customer waits.
+        reannounce_after_minutes: Re-announce an escalation nobody picked up (0: never).
         public_url: Base URL for desk links on cards.
         mask_personal_data: Mask emails and phone numbers on agent cards.
     """
@@ -55,6 +57,8 @@ class EngineConfig:
     max_failed_turns: int = 2
     frustration_threshold: float = 0.5
     expected_wait_minutes: int = 5
+    answer_while_waiting: bool = True
+    reannounce_after_minutes: int = 10
     public_url: str = "http://127.0.0.1:8080"
     mask_personal_data: bool = True
 
@@ -152,7 +156,7 @@ class EngineBase:
                 await self.bus.publish(CUSTOMERS, everyone.to_dict())
 
     async def publish_agents(
-        self, event: str, escalation: Escalation, messages: Sequence[Message] = ()
+        self, event: str, escalation: Escalation, messages: Sequence[Message] = (), round_: int = 0
     ) -> None:
         typed = AgentEvent(
             event,
@@ -160,5 +164,6 @@ class EngineBase:
             escalation.conversation_id,
             escalation.status.value,
             tuple(m.id for m in messages),
+            round_,
         )
         await self.bus.publish(AGENTS, typed.to_dict())

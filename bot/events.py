@@ -13,6 +13,8 @@ AGENTS = "agents"
 CUSTOMERS = "customers"
 """Every customer-visible message of every conversation, for connectors that relay them."""
 TYPING = "typing"
+REANNOUNCE = "reannounce"
+"""The agent event (and audit action) when an escalation nobody picked up is announced again."""
 
 
 def customer_topic(conversation_id: str) -> str:
@@ -30,6 +32,7 @@ class AgentEvent:
         conversation_id: Its conversation.
         status: The escalation's status after the event.
         messages: Ids of the messages the event added or names.
+        round: Which re-announcement this is (``reannounce`` events).
     """
 
     type: str
@@ -37,6 +40,7 @@ class AgentEvent:
     conversation_id: str
     status: str
     messages: tuple[int, ...] = ()
+    round: int = 0
 
     @property
     def opened(self) -> bool:
@@ -50,6 +54,7 @@ class AgentEvent:
             "conversation_id": self.conversation_id,
             "status": self.status,
             "messages": list(self.messages),
+            "round": self.round,
         }
 
     @classmethod
@@ -60,6 +65,7 @@ class AgentEvent:
             conversation_id=str(data["conversation_id"]),
             status=str(data.get("status", "")),
             messages=tuple(int(m) for m in data.get("messages", ())),
+            round=int(data.get("round", 0)),
         )
 
 

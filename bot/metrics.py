@@ -15,6 +15,8 @@ class Metrics(Protocol):
         self, action: str, channel: str, seconds_since_escalation: float | None
     ) -> None: ...
     def card_failed(self, channel: str) -> None: ...
+    def wait_closed(self) -> None: ...
+    def reannounced(self) -> None: ...
 
 
 class NullMetrics:
@@ -33,4 +35,10 @@ class NullMetrics:
         pass
 
     def card_failed(self, channel: str) -> None:
+        pass
+
+    def wait_closed(self) -> None:
+        pass
+
+    def reannounced(self) -> None:
         pass

@@ -66,6 +66,9 @@ class EscalationReason(StrEnum):
     REPEATED_FAILURE = "repeated_failure"
 
 
+UNSURE = frozenset({EscalationReason.LOW_CONFIDENCE, EscalationReason.AMBIGUOUS})
+"""The reasons that say the bot was unsure (rather than that the case needs a person)."""
+
 REASON_LABELS: dict[EscalationReason, str] = {
     EscalationReason.LOW_CONFIDENCE: "Low confidence or out of scope",
     EscalationReason.AMBIGUOUS: "Two articles match about equally",

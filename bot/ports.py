@@ -7,18 +7,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from bot.conversation import (
     AuditEntry,
     Conversation,
     Escalation,
+    EscalationStatus,
     Kind,
     Message,
     Source,
 )
 from bot.learning import Outcome
 from bot.model import Reading, Retrieval
+from bot.queue import Pickup
 
 
 class Retriever(Protocol):
@@ -108,6 +111,16 @@ class ConversationStore(Protocol):
     async def active_escalation(self, conversation_id: str) -> Escalation | None: ...
     async def waiting_escalations(self) -> int:
         """How many escalations wait for an agent (status ``open``)."""
+        ...
+
+    async def escalations(
+        self, statuses: Sequence[EscalationStatus], limit: int = 200
+    ) -> list[Escalation]:
+        """Escalations in ``statuses``, the oldest first."""
+        ...
+
+    async def pickups(self, since: datetime) -> list[Pickup]:
+        """Escalations an agent first acted on at or after ``since``."""
         ...
 
     async def audit(self, conversation_id: str) -> list[AuditEntry]: ...

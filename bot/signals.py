@@ -56,6 +56,19 @@ REPEAT_CONTACT = re.compile(
     r"(?:twice|three\s+times|again\s+and\s+again)\b|(?:still|yet\s+again)\s+(?:no|not|nothing|waiting))",
     re.IGNORECASE,
 )
+NO_LONGER_NEEDED = re.compile(
+    r"\b(?:never\s*mind|forget\s+(?:it|about\s+it)|no\s+longer\s+need|"
+    r"(?:do\s*n[o']?t|dont)\s+need\s+(?:it|help|(?:a|an|the)\s+\w+|anyone|anybody|someone|"
+    r"somebody)\s+any\s*more|(?:sorted|fixed|solved|figured|worked)\s+it(?:\s+out)?|"
+    r"(?:it|all|problem|issue|that|everything)(?:'s|\s+is|\s+was|\s+has\s+been|\s+got)?\s+"
+    r"(?:now\s+|all\s+)?(?:sorted|solved|fixed|"
+    r"resolved)|(?:cancel|withdraw)\s+(?:my|the|this)\s+(?:request|query|question))\b",
+    re.IGNORECASE,
+)
+_ASKING = re.compile(
+    r"\s*(?:is|are|has|have|was|did|does|can|could|will|would|when|why|how)\b", re.I
+)
+_NEGATION_BEFORE = re.compile(r"(?:\bnot|n't|\bnever|\bno|\bstill)\s+(?:\w+\s+)?$", re.IGNORECASE)
 _NEGATIVE = re.compile(
     r"\b(?:ridiculous|unacceptable|useless|pathetic|terrible|awful|horrible|worst|disgust\w*|"
     r"furious|angry|annoy\w*|frustrat\w*|fed\s+up|sick\s+of|tired\s+of|hate|incompetent|scam|"
@@ -88,6 +101,16 @@ def shouting(text: str) -> bool:
     letters = [c for c in text if c.isalpha()]
     shouted = sum(1 for w in words if len(w) >= 3 and w.isupper())
     return bool(letters) and shouted >= 2 and sum(c.isupper() for c in letters) / len(letters) > 0.6
+
+
+def no_longer_needed(text: str) -> bool:
+    """The customer says they no longer need help ("never mind, sorted it"): a phrase for it
+    that is not negated ("I haven't sorted it"), in a message that asks nothing more."""
+    if "?" in text or _ASKING.match(text):
+        return False
+    return any(
+        not _NEGATION_BEFORE.search(text[: m.start()]) for m in NO_LONGER_NEEDED.finditer(text)
+    )
 
 
 def lexical_frustration(text: str) -> float:

@@ -13,6 +13,7 @@ from bot import wording
 from bot.actions import HISTORY
 from bot.conversation import (
     ACTIVE_STATUSES,
+    CUSTOMER_CLOSED,
     AuditEntry,
     Conversation,
     Escalation,
@@ -35,12 +36,15 @@ from bot.engine_base import CONTEXT_TURNS, MAX_RETRIES, EngineBase
 from bot.errors import StoreConflict
 from bot.events import CustomerEvent, customer_topic
 from bot.learning import Outcome
-from bot.model import Decision
+from bot.model import UNSURE, Decision, EscalationReason
 from bot.policy import failure_loop
 from bot.ports import Change, NewMessage
-from bot.signals import NOT_HELPFUL
+from bot.queue import PICKUP_WINDOW, Standing, standing
+from bot.signals import MILD, NOT_HELPFUL, no_longer_needed
 
 logger = logging.getLogger(__name__)
+QUEUE_LIMIT = 1000  # waiting escalations read to place a customer in the queue
+FRUSTRATION = EscalationReason.FRUSTRATION
 
 
 class CustomerTurns(EngineBase):
@@ -166,10 +170,8 @@ class CustomerTurns(EngineBase):
             draft_version=1,
             created_at=self.clock(),
         )
-        waiting = await self.store.waiting_escalations()
-        notice = NewMessage(
-            Kind.ESCALATED, wording.wait_notice(self.config.expected_wait_minutes, waiting)
-        )
+        where = await self._standing(escalation)
+        notice = NewMessage(Kind.ESCALATED, wording.wait_notice(where.position, where.minutes))
         audit.append(
             self._audit(
                 conversation,
@@ -194,24 +196,44 @@ class CustomerTurns(EngineBase):
         logger.info("escalated", extra={"conversation": conversation.id, "reasons": reasons})
         await self.publish_public(conversation.id, applied.messages)
         await self.publish_agents("opened", escalation)
-        if isinstance(self.drafter, Refiner):
-            self.later(self._refine(self.drafter, escalation.id, context))
+        self._refine_later(escalation, context)
 
-    async def _refine(self, refiner: Refiner, escalation_id: str, context: DraftContext) -> None:
-        """Put a refined summary and draft (an LLM's) on the card in place, unless an agent has
-        moved the draft on meanwhile; its warning goes on the card as an internal note."""
+    async def _standing(self, escalation: Escalation) -> Standing:
+        """Where a waiting escalation stands in the live queue (itself included)."""
+        now = self.clock()
+        waiting = [
+            e
+            for e in await self.store.escalations([EscalationStatus.OPEN], limit=QUEUE_LIMIT)
+            if e.id != escalation.id
+        ]
+        pickups = await self.store.pickups(now - PICKUP_WINDOW)
+        configured = self.config.expected_wait_minutes
+        where = standing(escalation.id, [*waiting, escalation], pickups, now, configured)
+        assert where is not None  # the escalation is in the list it is looked up in
+        return where
+
+    def _refine_later(self, escalation: Escalation, context: DraftContext) -> None:
+        if isinstance(self.drafter, Refiner):
+            self.later(self._refine(self.drafter, escalation.id, context, escalation.draft_version))
+
+    async def _refine(
+        self, refiner: Refiner, escalation_id: str, context: DraftContext, version: int
+    ) -> None:
+        """Put a refined summary and draft (an LLM's) on the card in place, unless the draft
+        has moved on meanwhile (an agent's regenerate, a newer message); its warning goes on
+        the card as an internal note."""
         refined = await refiner.refine(context)
         if not refined.by_llm:
             return
         for _ in range(MAX_RETRIES):
             escalation = await self.store.escalation(escalation_id)
-            if escalation is None or escalation.draft_version != 1:
+            if escalation is None or escalation.draft_version != version:
                 return
             if escalation.status not in ACTIVE_STATUSES:
                 return
             conversation = await self._conversation(escalation.conversation_id)
             updated = replace(
-                escalation, summary=refined.summary, draft=refined.draft, draft_version=2
+                escalation, summary=refined.summary, draft=refined.draft, draft_version=version + 1
             )
             notes = (NewMessage(Kind.WARNING, refined.warning),) if refined.warning else ()
             try:
@@ -226,28 +248,128 @@ class CustomerTurns(EngineBase):
     async def _update_escalation(
         self, conversation: Conversation, message: Message, earlier: list[Message]
     ) -> None:
-        """While people own the conversation the bot stays silent: it refreshes the card and,
-        for a holding agent, suggests knowledge and warns when frustration rises."""
+        """While people own the conversation the card keeps up with the customer: reasons,
+        sentiment, transcript and the draft are re-read over the whole conversation. A customer
+        waiting for a person gets a reply (an answer to a new routine question, else where they
+        stand) and can close the wait; a holding agent gets knowledge and frustration warnings
+        while the bot stays silent."""
         escalation = await self.store.active_escalation(conversation.id)
-        decision = await asyncio.to_thread(self.responder.respond, message.text)
-        if escalation is None:
+        customer_before = [m.text for m in earlier if m.kind is Kind.CUSTOMER]
+        decision = await asyncio.to_thread(self.responder.respond, message.text, customer_before)
+        if escalation is None or escalation.status not in ACTIVE_STATUSES:
             await self.store.apply(Change(conversation, handled=message.id))
             return
-        context = self._context([*earlier, message], decision, tuple(escalation.reasons))
+        waiting = conversation.state is State.ESCALATED
+        if waiting and no_longer_needed(message.text) and not decision.signals.human_request:
+            await self._close_wait(conversation, escalation, message)
+            return
+        reasons = grown_reasons(escalation.reasons, decision.reasons)
+        history = [*earlier, message]
+        replies: list[NewMessage] = []
+        answer = self._routine_answer(conversation, message, earlier, decision) if waiting else None
+        if answer is not None:
+            replies.append(answer)
+            history.append(self._as_message(conversation.id, answer))
+        context = self._context(history, decision, reasons)
+        draft = await self.drafter.draft(context)
         updated = replace(
             escalation,
+            reasons=reasons,
             summary=await self.drafter.summarise(context),
             articles=articles_of(decision.retrieval) or escalation.articles,
-            draft=await self.drafter.draft(context),
-            draft_version=escalation.draft_version + 1,
         )
-        notes: list[NewMessage] = []
-        if conversation.state is State.AGENT:
-            notes.extend(self._assist(decision, context))
+        if draft.strip() != escalation.draft.strip():
+            updated = replace(updated, draft=draft, draft_version=escalation.draft_version + 1)
+        if waiting:
+            where = await self._standing(updated)
+            if answer is not None:
+                replies.append(NewMessage(Kind.ESCALATED, wording.ANSWERED_WHILE_WAITING))
+            else:
+                upset = FRUSTRATION in decision.reasons or _latest(decision) >= MILD
+                replies.append(
+                    NewMessage(
+                        Kind.ESCALATED,
+                        wording.still_waiting(
+                            where.position,
+                            where.minutes,
+                            upset=upset,
+                            asked_for_person=decision.signals.human_request,
+                        ),
+                    )
+                )
+        else:
+            replies.extend(self._assist(decision, context))
         applied = await self.store.apply(
-            Change(conversation, escalation=updated, messages=tuple(notes), handled=message.id)
+            Change(conversation, escalation=updated, messages=tuple(replies), handled=message.id)
         )
+        if answer is not None:
+            self.metrics.answered()
+        await self.publish_public(conversation.id, applied.messages)
         await self.publish_agents("message", updated, (message, *applied.messages))
+        if updated.draft_version != escalation.draft_version:
+            self._refine_later(updated, context)
+
+    def _routine_answer(
+        self,
+        conversation: Conversation,
+        message: Message,
+        earlier: Sequence[Message],
+        decision: Decision,
+    ) -> NewMessage | None:
+        """An answer to a new routine question asked while waiting, when the bot is confident
+        and nothing in this message calls for a person (``answer_while_waiting``)."""
+        if not self.config.answer_while_waiting:
+            return None
+        retrieval, signals = decision.retrieval, decision.signals
+        best = retrieval.best
+        if best is None or retrieval.confidence < retrieval.threshold:
+            return None
+        if signals.human_request or signals.complaint or signals.sensitive_topics:
+            return None
+        if _latest(decision) >= self.config.frustration_threshold:
+            return None
+        if NOT_HELPFUL.search(message.text):
+            return None
+        answered = {m.sources[0].title for m in earlier if m.kind is Kind.ANSWER and m.sources}
+        if best.title in answered or best.article_id == conversation.last_answer_article:
+            return None  # not a new question: never repeat an answer
+        return NewMessage(Kind.ANSWER, passage_text(best), sources=(Source(best.title, best.url),))
+
+    def _as_message(self, conversation_id: str, new: NewMessage) -> Message:
+        return Message(0, conversation_id, new.kind, new.text, self.clock(), new.sources)
+
+    async def _close_wait(
+        self, conversation: Conversation, escalation: Escalation, message: Message
+    ) -> None:
+        """The customer no longer needs a person: the wait closes and the card says so."""
+        closed = replace(
+            escalation,
+            status=EscalationStatus.RESOLVED,
+            first_action_at=escalation.first_action_at or self.clock(),
+        )
+        entry = self._audit(
+            conversation,
+            "customer",
+            CUSTOMER_CLOSED,
+            State.RESOLVED,
+            channel=conversation.channel,
+            escalation_id=escalation.id,
+        )
+        applied = await self.store.apply(
+            Change(
+                replace(conversation, state=State.RESOLVED, holder=None, failed_turns=0),
+                escalation=closed,
+                messages=(
+                    NewMessage(Kind.RESOLVED, wording.WAIT_CLOSED),
+                    NewMessage(Kind.NOTE, wording.CLOSED_BY_CUSTOMER),
+                ),
+                audit=(entry,),
+                handled=message.id,
+            )
+        )
+        self.metrics.wait_closed()
+        await self.publish_public(conversation.id, applied.messages)
+        await self.publish_agents(CUSTOMER_CLOSED, closed, (message, *applied.messages))
 
     def _assist(self, decision: Decision, context: DraftContext) -> list[NewMessage]:
         notes = []
@@ -273,12 +395,25 @@ class CustomerTurns(EngineBase):
         return notes
 
     def _context(
-        self, history: Sequence[Message], decision: Decision, reasons: tuple[str, ...] = ()
+        self, history: Sequence[Message], decision: Decision, reasons: Sequence[str] = ()
     ) -> DraftContext:
         return context_of(
             history,
             decision.retrieval,
-            tuple(decision.reasons) or reason_codes(reasons),
+            reason_codes(reasons) or tuple(decision.reasons),
             turns=CONTEXT_TURNS,
             trend=decision.signals.trend,
         )
+
+
+def grown_reasons(current: Sequence[str], fresh: Sequence[EscalationReason]) -> tuple[str, ...]:
+    """The card's reasons and what the latest message adds: a request for a person, a
+    complaint, frustration, a sensitive topic, a loop (not another "unsure")."""
+    added = [r.value for r in fresh if r not in UNSURE]
+    return tuple(dict.fromkeys([*current, *added]))
+
+
+def _latest(decision: Decision) -> float:
+    """The latest message's own frustration."""
+    trend = decision.signals.trend
+    return trend[-1] if trend else decision.signals.frustration

@@ -11,13 +11,43 @@ PERSON_SOON = "A person from our team will reply shortly."
 TURN_FAILED = "Sorry, something went wrong. Please try again."
 
 
-def wait_notice(expected_wait_minutes: int, waiting: int) -> str:
-    """The escalation notice: the quoted wait grows by one step for every five waiting."""
-    minutes = expected_wait_minutes * (1 + waiting // 5)
-    return (
-        f"I'm passing you to a person from our team. They'll reply here shortly "
-        f"(usually within {minutes} minutes)."
+def _where(position: int, minutes: int) -> str:
+    ahead = (
+        "You're next in the queue" if position == 1 else f"You're number {position} in the queue"
     )
+    return f"{ahead}; the expected wait is about {minutes} minute{'s' if minutes != 1 else ''}."
+
+
+def wait_notice(position: int, minutes: int) -> str:
+    """The escalation notice, with where the customer stands."""
+    return (
+        "I'm passing you to a person from our team. They'll reply here. "
+        f"{_where(position, minutes)}"
+    )
+
+
+def still_waiting(position: int, minutes: int, *, upset: bool, asked_for_person: bool) -> str:
+    """A reply to a customer's message while they wait: it is on the card, and where they
+    stand."""
+    if asked_for_person:
+        opening = "A person from our team will take over this conversation."
+    elif upset:
+        opening = "I'm sorry for the wait. I've added this to your conversation for our team."
+    else:
+        opening = "Thanks, I've added this to your conversation for our team."
+    return f"{opening} {_where(position, minutes)}"
+
+
+WAIT_CLOSED = (
+    "Glad to hear it's sorted. I've let our team know you no longer need them. "
+    "Write again any time."
+)
+ANSWERED_WHILE_WAITING = "A person from our team will still reply about your earlier question."
+
+
+def follow_up(agent: str, question: str) -> str:
+    """Hand back with a question the bot cannot answer: the agent follows up."""
+    return f'I couldn\'t answer "{question}" myself, so {agent} will follow up on it here.'
 
 
 # -- to agents: live assist ----------------------------------------------------------------
@@ -33,6 +63,14 @@ def frustration_rising(score: float) -> str:
         f"Frustration is rising ({score:.2f}). Consider acknowledging "
         "the trouble and giving a clear next step."
     )
+
+
+def reannounced(minutes: int, label: str) -> str:
+    return f"Still waiting for a person after {minutes} min (priority: {label}). Who can take it?"
+
+
+CLOSED_BY_CUSTOMER = "The customer no longer needs help and closed the wait."
+FOLLOW_UP_NOTE = "Handed back with an open question the bot could not answer: {question}"
 
 
 # -- to agents: the outcome of an action ---------------------------------------------------

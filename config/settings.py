@@ -112,6 +112,10 @@ class TeamsSettings(BaseModel):
     agent_team_id: str | None = None
     agent_channel_id: str | None = None
     admin_object_ids: list[str] = Field(default_factory=list)
+    mention_tag_id: str | None = Field(
+        default=None, description="Teams tag mentioned when a card is re-announced."
+    )
+    mention_tag_name: str | None = Field(default=None, description="That tag's name.")
 
     @property
     def active(self) -> bool:
@@ -218,7 +222,22 @@ class EscalationSettings(BaseModel):
 
     mask_personal_data: bool = True
     expected_wait_minutes: int = Field(
-        default=5, ge=1, le=1440, description="The wait quoted to a customer on escalation."
+        default=5,
+        ge=1,
+        le=1440,
+        description="The wait quoted while too few recent pick-ups give a live estimate.",
+    )
+    answer_while_waiting: bool = Field(
+        default=True,
+        description="While a customer waits for a person, answer a new routine question the "
+        "bot is confident about (otherwise every message is acknowledged).",
+    )
+    reannounce_after_minutes: int = Field(
+        default=10,
+        ge=0,
+        le=1440,
+        description="Re-announce an escalation nobody picked up after this many minutes, and "
+        "again every as many minutes (0 never).",
     )
 
 

@@ -161,6 +161,8 @@ def engine_config(settings: Settings) -> EngineConfig:
         max_failed_turns=escalation.max_failed_turns,
         frustration_threshold=escalation.frustration_threshold,
         expected_wait_minutes=escalation.expected_wait_minutes,
+        answer_while_waiting=escalation.answer_while_waiting,
+        reannounce_after_minutes=escalation.reannounce_after_minutes,
         public_url=settings.server.public_url,
         mask_personal_data=escalation.mask_personal_data,
     )

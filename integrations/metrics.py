@@ -37,6 +37,16 @@ class PrometheusMetrics:
         self.card_failures = Counter(
             "tandem_card_post_failures", "Failed card posts", ["channel"], registry=self.registry
         )
+        self.waits_closed = Counter(
+            "tandem_waits_closed_by_customer",
+            "Escalations the waiting customer closed (no longer needed help)",
+            registry=self.registry,
+        )
+        self.reannouncements = Counter(
+            "tandem_escalations_reannounced",
+            "Re-announcements of escalations nobody picked up in time",
+            registry=self.registry,
+        )
         self.live_precision = Gauge(
             "tandem_live_precision",
             "Share of labelled live decisions at or above the threshold that were right",
@@ -118,6 +128,12 @@ class PrometheusMetrics:
 
     def card_failed(self, channel: str) -> None:
         self.card_failures.labels(channel).inc()
+
+    def wait_closed(self) -> None:
+        self.waits_closed.inc()
+
+    def reannounced(self) -> None:
+        self.reannouncements.inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

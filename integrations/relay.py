@@ -20,7 +20,7 @@ from tenacity import (
 from bot import ConversationEngine
 from bot.card import EscalationCard
 from bot.conversation import Kind, Message
-from bot.events import AGENTS, AgentEvent
+from bot.events import AGENTS, REANNOUNCE, AgentEvent
 from bot.metrics import Metrics
 from bot.ports import EventBus
 from integrations.background import Background
@@ -79,6 +79,10 @@ class CardSurface(Protocol):
 
     async def reply(self, post: Post, message: Message) -> None:
         """Relay one message into the card's thread."""
+        ...
+
+    async def announce(self, post: Post, card: EscalationCard) -> None:
+        """Announce a card nobody picked up again, mentioning the agents' group if set."""
         ...
 
 
@@ -168,7 +172,12 @@ class CardRelay:
         if post is None or post.ref is None:
             return  # the card is not posted yet; it will show the latest state when it is
         # Redraw the card in place (who did what; spent buttons removed), then the thread.
-        await self.surface.update(post, await self.engine.card(event.escalation_id))
+        card = await self.engine.card(event.escalation_id)
+        await self.surface.update(post, card)
+        if event.type == REANNOUNCE and await self.posts.once(
+            f"{REANNOUNCE}:{event.escalation_id}:{event.round}"
+        ):
+            await self.surface.announce(post, card)
         kinds = self.surface.thread_kinds
         for message in await thread_messages(self.store, self.posts, event, kinds):
             await self.surface.reply(post, message)

@@ -13,6 +13,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import wording
 from bot.card import EscalationCard
 from bot.conversation import Kind, Message
 from bot.text import clip
@@ -99,6 +100,16 @@ class SlackCards:
     async def reply(self, post: Post, message: Message) -> None:
         await self.client.chat_postMessage(
             channel=post.channel, thread_ts=post.ref, text=self._thread_text(message)
+        )
+
+    async def announce(self, post: Post, card: EscalationCard) -> None:
+        group = self.settings.mention_group
+        text = wording.reannounced(card.wait_minutes, card.priority_label)
+        await self.client.chat_postMessage(
+            channel=post.channel,
+            thread_ts=post.ref,
+            reply_broadcast=True,  # shown in the channel too, not only in the thread
+            text=f"<!subteam^{group}> {text}" if group else text,
         )
 
     @staticmethod

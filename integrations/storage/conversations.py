@@ -22,6 +22,7 @@ from bot.conversation import (
 )
 from bot.errors import StoreConflict, UnknownConversation
 from bot.ports import Applied, Change, NewMessage
+from bot.queue import Pickup
 from integrations.storage import codec
 from integrations.storage.database import Database, utcnow
 from integrations.storage.tables import (
@@ -233,6 +234,12 @@ class SqlConversations(Database):
         query = select(func.count()).where(escalations.c.status == EscalationStatus.OPEN.value)
         async with self.engine.connect() as connection:
             return int(await connection.scalar(query) or 0)
+
+    async def pickups(self, since: datetime) -> list[Pickup]:
+        query = select(escalations.c.created_at, escalations.c.first_action_at).where(
+            escalations.c.first_action_at >= since
+        )
+        return [Pickup(r["created_at"], r["first_action_at"]) for r in await self.fetch_all(query)]
 
     async def audit(self, conversation_id: str) -> list[AuditEntry]:
         query = select(audit).where(audit.c.conversation_id == conversation_id).order_by(audit.c.id)

@@ -15,7 +15,13 @@ import aiohttp
 from aiohttp import web
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from botbuilder.schema import Activity, ActivityTypes, ConversationReference
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    ChannelAccount,
+    ConversationReference,
+    Mention,
+)
 from msrest.exceptions import HttpOperationError
 
 from bot import wording
@@ -223,6 +229,18 @@ class TeamsChannel:
 
         await self._proactive(await self._agent_reference(self._thread(post)), send)
 
+    async def announce(self, post: Post, card: EscalationCard) -> None:
+        activity = mention_activity(
+            wording.reannounced(card.wait_minutes, card.priority_label),
+            self.services.settings.teams.mention_tag_id,
+            self.services.settings.teams.mention_tag_name,
+        )
+
+        async def send(context: TurnContext) -> None:
+            await context.send_activity(activity)
+
+        await self._proactive(await self._agent_reference(self._thread(post)), send)
+
     @staticmethod
     def _thread(post: Post) -> str:
         return f"{post.channel};messageid={post.ref}"
@@ -263,6 +281,27 @@ class TeamsChannel:
         logger.error("Bot Framework turn failed", exc_info=error)
         if context.activity.type == ActivityTypes.message:
             await context.send_activity(wording.TURN_FAILED)
+
+
+class TagAccount(ChannelAccount):  # type: ignore[misc]
+    """A mentioned Teams tag (a group of people), which Bot Framework's schema lacks."""
+
+    _attribute_map = {**ChannelAccount._attribute_map, "type": {"key": "type", "type": "str"}}
+
+    def __init__(self, *, id: str, name: str) -> None:  # noqa: A002 (the schema's name)
+        super().__init__(id=id, name=name)
+        self.type = "tag"
+
+
+def mention_activity(text: str, tag_id: str | None, tag_name: str | None) -> Activity:
+    """A message that mentions the agents' tag when one is configured."""
+    if not (tag_id and tag_name):
+        return MessageFactory.text(text)
+    at = f"<at>{tag_name}</at>"
+    mention = Mention(mentioned=TagAccount(id=tag_id, name=tag_name), text=at, type="mention")
+    activity = MessageFactory.text(f"{at} {text}")
+    activity.entities = [mention]
+    return activity
 
 
 class _Started:

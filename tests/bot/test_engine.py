@@ -110,13 +110,26 @@ async def test_the_card_carries_summary_facts_and_a_grounded_draft(services: Ser
     assert card["actions"][:3] == ["approve", "send", "take_over"]
 
 
-async def test_the_bot_stays_silent_while_escalated(services: Services) -> None:
+async def test_a_routine_question_while_waiting_is_answered_and_the_card_stays_open(
+    services: Services,
+) -> None:
     conversation_id, first = await escalated(services, "I need to talk to a person")
     await say(services.engine, conversation_id, "How long do refunds take?")
-    assert await kinds(services, conversation_id) == ["customer", "escalated", "customer"]
+    messages = await services.store.messages(conversation_id)
+    assert [m.kind.value for m in messages] == [
+        "customer",
+        "escalated",
+        "customer",
+        "answer",
+        "escalated",
+    ]
+    assert "3 working days" in messages[3].text
+    assert messages[3].sources[0].title == "When will I get my refund?"
+    assert "still reply" in messages[4].text
     updated = await services.store.escalation(first.id)
-    assert updated is not None and updated.draft_version == 2
-    assert "3 working days" in updated.draft, "the draft follows the new question"
+    assert updated is not None and updated.status.value == "open"
+    conversation = await services.store.conversation(conversation_id)
+    assert conversation is not None and conversation.state is State.ESCALATED
 
 
 # -- agents --------------------------------------------------------------------------------------

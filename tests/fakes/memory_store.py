@@ -20,6 +20,7 @@ from bot.conversation import (
 )
 from bot.errors import StoreConflict, UnknownConversation
 from bot.ports import Applied, Change, NewMessage
+from bot.queue import Pickup
 from integrations.web.accounts import AgentAccount
 
 
@@ -150,6 +151,13 @@ class MemoryStore:
 
     async def waiting_escalations(self) -> int:
         return sum(e.status is EscalationStatus.OPEN for e in self._escalations.values())
+
+    async def pickups(self, since: datetime) -> list[Pickup]:
+        return [
+            Pickup(e.created_at, e.first_action_at)
+            for e in self._escalations.values()
+            if e.first_action_at is not None and e.first_action_at >= since
+        ]
 
     async def audit(self, conversation_id: str) -> list[AuditEntry]:
         return [a for a in self._audit if a.conversation_id == conversation_id]

@@ -24,6 +24,7 @@ from bot.conversation import (
 )
 from bot.errors import StoreConflict, UnknownConversation
 from bot.ports import Change, NewMessage
+from bot.queue import Pickup
 from integrations.storage import SqlStore, open_store
 from integrations.storage.posts import PostStore
 from integrations.storage.references import ReferenceStore
@@ -167,6 +168,18 @@ async def test_escalations_audit_and_gaps(store: SqlStore | MemoryStore) -> None
     )
     assert [a.action for a in await store.audit("c1")] == ["escalate"]
     assert await store.escalated_questions("low_confidence") == ["Where is my order?"]
+    assert await store.pickups(NOW + timedelta(minutes=5)) == []
+
+
+async def test_pickups_are_first_actions_since(store: SqlStore | MemoryStore) -> None:
+    conversation = await store.create_conversation("c1", "web", "hash", None)
+    picked = replace(escalation_for("c1", NOW), first_action_at=NOW + timedelta(minutes=4))
+    await store.apply(Change(conversation, escalation=picked))
+    conversation = await store.conversation("c1")
+    assert conversation is not None
+    await store.apply(Change(conversation, escalation=escalation_for("c1", NOW)))
+    assert await store.pickups(NOW) == [Pickup(NOW, NOW + timedelta(minutes=4))]
+    assert await store.pickups(NOW + timedelta(minutes=5)) == []
 
 
 async def test_suggestions_accounts_and_sessions(store: SqlStore | MemoryStore) -> None:
