@@ -82,6 +82,18 @@ class EscalationCard:
         """The article preselected for tagging: the bot's best guess."""
         return self.articles[0].article_id if self.articles else None
 
+    @property
+    def queue_line(self) -> str:
+        """Priority, wait and place in the queue in a few words (every channel shows it)."""
+        if self.closed_by == "customer":
+            return "closed by the customer"
+        waited = (
+            f"waited {self.wait_minutes} min"
+            if self.queue_position is None
+            else (f"waiting {self.wait_minutes} min, #{self.queue_position} in the queue")
+        )
+        return f"{self.priority_label} priority, {waited}"
+
     def to_json(self) -> dict[str, Any]:
         """The card as the desk API returns it."""
         return {
@@ -132,6 +144,7 @@ class EscalationCard:
             "wait_minutes": self.wait_minutes,
             "queue_position": self.queue_position,
             "closed_by": self.closed_by,
+            "queue_line": self.queue_line,
         }
 
 

@@ -83,6 +83,7 @@ def escalation_blocks(card: EscalationCard, *, mention: str | None = None) -> li
         ("Key facts", ", ".join(summary.key_facts) or "none"),
         ("Bot answered", ", ".join(summary.bot_answers) or "nothing yet"),
         ("State", state),
+        ("Queue", card.queue_line),
     ]
     blocks: list[Block] = [
         {

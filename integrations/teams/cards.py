@@ -80,6 +80,7 @@ def escalation_card(card: EscalationCard) -> Element:
         ("Key facts", ", ".join(summary.key_facts) or "none"),
         ("Bot answered", ", ".join(summary.bot_answers) or "nothing yet"),
         ("State", f"held by {card.holder}" if card.holder else card.state.value),
+        ("Queue", card.queue_line),
     ]
     lines = [m for m in card.transcript if not m.internal]
     body: list[Element] = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -10,6 +11,7 @@ from bot.conversation import ACTIVE_STATUSES, ActionKind, AgentAction, Escalatio
 from bot.drafting import reason_labels
 from bot.engine import hash_secret
 from bot.events import AGENTS
+from bot.queue import ordered, priority, priority_label, waited_minutes
 from integrations.learning import TagError, accept_suggestion, reject_suggestion, tag_article
 from integrations.web.auth import COOKIE, current_agent, session_token, sign_in
 from integrations.web.bodies import path_id
@@ -22,7 +24,8 @@ routes = web.RouteTableDef()
 STATUS_CODES = {"done": 200, "duplicate": 200, "refused": 409}
 
 
-def _summary(escalation: Escalation) -> dict[str, Any]:
+def _summary(escalation: Escalation, now: datetime, position: int | None) -> dict[str, Any]:
+    until = escalation.first_action_at or now
     return {
         "id": escalation.id,
         "conversation_id": escalation.conversation_id,
@@ -34,6 +37,10 @@ def _summary(escalation: Escalation) -> dict[str, Any]:
         "intent": escalation.summary.intent,
         "sentiment": escalation.summary.sentiment,
         "created_at": escalation.created_at.isoformat(),
+        "priority": priority(escalation, until),
+        "priority_label": priority_label(escalation, until),
+        "wait_minutes": int(waited_minutes(escalation, until)),
+        "queue_position": position,
     }
 
 
@@ -94,7 +101,12 @@ async def queue(request: web.Request) -> web.Response:
         raise ApiError(400, "invalid_status", "'status' is 'active' or 'all'")
     statuses = ACTIVE_STATUSES if scope == "active" else frozenset(EscalationStatus)
     escalations = await services.store.escalations(sorted(statuses))
-    return web.json_response({"escalations": [_summary(e) for e in escalations]})
+    now = services.engine.clock()
+    waiting = ordered([e for e in escalations if e.status is EscalationStatus.OPEN], now)
+    positions = {e.id: n for n, e in enumerate(waiting, start=1)}
+    rest = [e for e in escalations if e.status is not EscalationStatus.OPEN]
+    items = [_summary(e, now, positions.get(e.id)) for e in [*waiting, *rest]]
+    return web.json_response({"escalations": items})
 
 
 @routes.get("/api/desk/escalations/{id}")
