@@ -33,7 +33,7 @@ from bot.conversation import (
     Source,
     State,
 )
-from bot.drafting import context_of, goal_of, open_question, passage_text, reason_codes
+from bot.drafting import context_of, goal_of, open_question, reason_codes
 from bot.engine_base import (
     AGENTS_TOPIC,
     CUSTOMERS_TOPIC,
@@ -152,7 +152,9 @@ class ConversationEngine(CustomerTurns):
             best = decision.answer
             if decision.action == "answer" and best is not None:
                 reply = NewMessage(
-                    Kind.ANSWER, passage_text(best), sources=(Source(best.title, best.url),)
+                    Kind.ANSWER,
+                    await self.answer_text(asked, best),
+                    sources=(Source(best.title, best.url),),
                 )
                 change = Change(
                     replace(conversation, last_answer_article=best.article_id), messages=(reply,)

@@ -18,12 +18,13 @@ from bot.conversation import (
     Message,
     State,
 )
-from bot.drafting import Drafter
+from bot.drafting import Drafter, passage_text
 from bot.errors import UnknownConversation
 from bot.events import AGENTS, CUSTOMERS, AgentEvent, CustomerEvent, customer_topic
 from bot.metrics import Metrics, NullMetrics
+from bot.model import ArticleMatch
 from bot.policy import Responder
-from bot.ports import ConversationStore, EventBus
+from bot.ports import Assistant, ConversationStore, EventBus
 
 AGENTS_TOPIC = AGENTS  # kept for callers of the old names; new code imports ``bot.events``
 CUSTOMERS_TOPIC = CUSTOMERS
@@ -146,6 +147,13 @@ class EngineBase:
         if escalation is None:
             raise UnknownConversation("escalation", escalation_id)
         return escalation
+
+    async def answer_text(self, question: str, match: ArticleMatch) -> str:
+        """What the bot says when it answers with ``match``: the passage, or an assistant's
+        phrasing of it (opt-in, grounded, falling back to the passage)."""
+        if isinstance(self.drafter, Assistant):
+            return await self.drafter.phrase(question, match)
+        return passage_text(match)
 
     async def publish_public(self, conversation_id: str, messages: Sequence[Message]) -> None:
         for message in messages:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bot.conversation import (
     AuditEntry,
@@ -19,8 +19,9 @@ from bot.conversation import (
     Message,
     Source,
 )
+from bot.drafting import DraftContext
 from bot.learning import Outcome
-from bot.model import Reading, Retrieval
+from bot.model import ArticleMatch, Reading, Retrieval
 from bot.queue import Pickup
 
 
@@ -38,6 +39,21 @@ class SignalReader(Protocol):
 
     def read(self, texts: Sequence[str]) -> list[Reading]:
         """One reading per text; each text's ``echo`` compares it with those before it."""
+        ...
+
+
+@runtime_checkable
+class Assistant(Protocol):
+    """A model's help beyond drafts, each part switchable and each falling back to what the
+    bot does without a model (an LLM drafter implements it)."""
+
+    async def phrase(self, question: str, match: ArticleMatch) -> str:
+        """The answer to send for ``match``, which the bot already decided to answer with:
+        phrased for the question, or the passage itself."""
+        ...
+
+    async def suggest(self, context: DraftContext) -> tuple[str, ...]:
+        """Suggestions for the agent holding the conversation (none when off)."""
         ...
 
 

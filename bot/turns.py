@@ -38,7 +38,7 @@ from bot.events import CustomerEvent, customer_topic
 from bot.learning import Outcome
 from bot.model import UNSURE, Decision, EscalationReason
 from bot.policy import failure_loop
-from bot.ports import Change, NewMessage
+from bot.ports import Assistant, Change, NewMessage
 from bot.queue import PICKUP_WINDOW, Standing, standing
 from bot.signals import MILD, NOT_HELPFUL, no_longer_needed
 
@@ -108,7 +108,7 @@ class CustomerTurns(EngineBase):
             )
             reply = NewMessage(
                 Kind.ANSWER,
-                passage_text(answer),
+                await self.answer_text(message.text, answer),
                 sources=(Source(answer.title, answer.url),),
             )
             applied = await self.store.apply(
@@ -266,7 +266,11 @@ class CustomerTurns(EngineBase):
         reasons = grown_reasons(escalation.reasons, decision.reasons)
         history = [*earlier, message]
         replies: list[NewMessage] = []
-        answer = self._routine_answer(conversation, message, earlier, decision) if waiting else None
+        answer = (
+            await self._routine_answer(conversation, message, earlier, decision)
+            if waiting
+            else None
+        )
         if answer is not None:
             replies.append(answer)
             history.append(self._as_message(conversation.id, answer))
@@ -299,6 +303,8 @@ class CustomerTurns(EngineBase):
                 )
         else:
             replies.extend(self._assist(decision, context))
+            if isinstance(self.drafter, Assistant):
+                self.later(self._suggest(self.drafter, escalation.id, context))
         applied = await self.store.apply(
             Change(conversation, escalation=updated, messages=tuple(replies), handled=message.id)
         )
@@ -309,7 +315,7 @@ class CustomerTurns(EngineBase):
         if updated.draft_version != escalation.draft_version:
             self._refine_later(updated, context)
 
-    def _routine_answer(
+    async def _routine_answer(
         self,
         conversation: Conversation,
         message: Message,
@@ -370,6 +376,26 @@ class CustomerTurns(EngineBase):
         self.metrics.wait_closed()
         await self.publish_public(conversation.id, applied.messages)
         await self.publish_agents(CUSTOMER_CLOSED, closed, (message, *applied.messages))
+
+    async def _suggest(
+        self, assistant: Assistant, escalation_id: str, context: DraftContext
+    ) -> None:
+        """A model's suggestions for the holding agent, as internal notes on the card."""
+        suggestions = await assistant.suggest(context)
+        if not suggestions:
+            return
+        notes = tuple(NewMessage(Kind.SUGGESTION, wording.suggested_reply(s)) for s in suggestions)
+        for _ in range(MAX_RETRIES):
+            escalation = await self.store.escalation(escalation_id)
+            if escalation is None or escalation.status not in ACTIVE_STATUSES:
+                return
+            conversation = await self._conversation(escalation.conversation_id)
+            try:
+                applied = await self.store.apply(Change(conversation, messages=notes))
+            except StoreConflict:
+                continue
+            await self.publish_agents("message", escalation, applied.messages)
+            return
 
     def _assist(self, decision: Decision, context: DraftContext) -> list[NewMessage]:
         notes = []

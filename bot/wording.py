@@ -58,6 +58,10 @@ def suggested_articles(titles: str, confidence: float) -> str:
     )
 
 
+def suggested_reply(text: str) -> str:
+    return f"Suggested reply: {text}"
+
+
 def frustration_rising(score: float) -> str:
     return (
         f"Frustration is rising ({score:.2f}). Consider acknowledging "

@@ -144,15 +144,15 @@ def build_drafter(settings: Settings, metrics: PrometheusMetrics | None = None) 
     if not settings.llm.enabled:
         return ExtractiveDrafter(mask_personal_data=mask)
     from config import SettingsError
+    from integrations.llm.assist import AssistingDrafter
     from integrations.llm.client import LLMClient
-    from integrations.llm.drafter import LLMDrafter
     from integrations.llm.models import LLMConfigError
 
     try:
         client = LLMClient.from_settings(settings.llm, metrics=metrics)
     except LLMConfigError as error:
         raise SettingsError(f"invalid setting TANDEM_LLM__*: {error}") from error
-    return LLMDrafter(client=client, settings=settings.llm, card_masking=mask)
+    return AssistingDrafter(client=client, settings=settings.llm, card_masking=mask)
 
 
 def engine_config(settings: Settings) -> EngineConfig:

@@ -98,3 +98,16 @@ async def generative_answer(drafter: LLMDrafter, question: str, match: ArticleMa
         drafter.client.guard.metrics.llm_fallback(*drafter.client.labels, "answer", "unverified")
         return passage
     return answer
+
+
+class AssistingDrafter(LLMDrafter):
+    """The LLM drafter with the model's other helpers: the engine's ``Assistant`` port."""
+
+    async def phrase(self, question: str, match: ArticleMatch) -> str:
+        return await generative_answer(self, question, match)
+
+    async def suggest(self, context: DraftContext) -> tuple[str, ...]:
+        return await suggest(self, context)
+
+    async def propose(self, question: str, agent_reply: str) -> ProposedArticle | None:
+        return await propose_article(self, question, agent_reply)

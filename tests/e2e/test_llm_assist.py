@@ -1,0 +1,102 @@
+"""The model's other helpers in the running service, against the fake OpenAI server: customer
+answers phrased from the passage (opt-in, grounded, with the citation, else the passage itself)
+and live-assist suggestions for the agent holding a conversation (internal, never sent)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aiohttp
+
+from config import KnowledgeSettings, LLMSettings, Settings
+from knowledge.base import KnowledgeBase
+from tests.conftest import add_agent, eventually, running
+from tests.e2e.test_http_conversation import Customer, desk
+from tests.fakes.openai_api import FakeOpenAI
+
+REFUNDS = "When will I get my refund?"
+
+
+def settings_for(tmp_path: Path, fake: FakeOpenAI, **llm: object) -> Settings:
+    model = LLMSettings(provider="openai", base_url=fake.base_url, model="m", api_key="sk-x", **llm)
+    return Settings(knowledge=KnowledgeSettings(data_dir=tmp_path / "data"), llm=model)
+
+
+async def test_generative_answers_are_grounded_or_the_passage(
+    tmp_path: Path, sample_kb: KnowledgeBase
+) -> None:
+    phrased = "Your refund comes within 3 working days of your return reaching our warehouse."
+    async with FakeOpenAI() as fake:
+        async with (
+            running(settings_for(tmp_path, fake, answer_mode="generative"), sample_kb) as (
+                server,
+                _,
+            ),
+            aiohttp.ClientSession() as session,
+        ):
+            customer = Customer(session, server)
+            await customer.start()
+            fake.script("AnswerOut", {"answer": phrased})
+            await customer.say("How long do refunds take?")
+            answer = await customer.next_event("answer")
+            assert answer["text"] == phrased
+            assert answer["sources"][0]["title"] == REFUNDS, "the citation stays"
+
+            fake.script("AnswerOut", {"answer": "Refunds take 30 days; call 0800 123 456."})
+            await customer.say("Where is my refund?")
+            fallback = await customer.next_event("answer")
+            assert "30 days" not in fallback["text"] and "3 working days" in fallback["text"]
+            assert fallback["sources"][0]["title"] == REFUNDS
+
+
+async def test_extractive_answer_mode_never_calls_the_model_for_answers(
+    tmp_path: Path, sample_kb: KnowledgeBase
+) -> None:
+    async with FakeOpenAI() as fake:
+        async with (
+            running(settings_for(tmp_path, fake), sample_kb) as (server, _),
+            aiohttp.ClientSession() as session,
+        ):
+            customer = Customer(session, server)
+            await customer.start()
+            await customer.say("How long do refunds take?")
+            answer = await customer.next_event("answer")
+            assert answer["text"].startswith("We refund within 3 working days")
+    assert all("AnswerOut" not in json.dumps(r) for r in fake.requests)
+
+
+async def test_the_holding_agent_gets_suggestions_that_never_reach_the_customer(
+    tmp_path: Path, sample_kb: KnowledgeBase
+) -> None:
+    tip = "Tell them refunds arrive within 3 working days of the return reaching the warehouse."
+    async with FakeOpenAI() as fake:
+        fake.script("AssistOut", {"suggestions": [tip, "Offer a $50 voucher"]})
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with (
+            running(settings_for(tmp_path, fake), sample_kb) as (server, services),
+            aiohttp.ClientSession() as session,
+            aiohttp.ClientSession(cookie_jar=jar) as agent,
+        ):
+            await add_agent(services.store, "alice")
+            customer = Customer(session, server)
+            await customer.start()
+            await customer.say("I want to talk to a person about my refund, please.")
+            await customer.next_event("escalated")
+            await desk(agent, server, "POST", "/login", username="alice", password="secret-pass")
+            _, queue = await desk(agent, server, "GET", "/escalations")
+            [item] = queue["escalations"]
+            path = f"/escalations/{item['id']}"
+            await desk(agent, server, "POST", f"{path}/actions", action="take_over")
+            await customer.say("How long do refunds take?")
+
+            async def suggested() -> bool:
+                _, card = await desk(agent, server, "GET", path)
+                return any(m["text"] == f"Suggested reply: {tip}" for m in card["transcript"])
+
+            await eventually(suggested, "the model's suggestion on the card")
+            _, card = await desk(agent, server, "GET", path)
+            notes = [m for m in card["transcript"] if m["text"].startswith("Suggested reply")]
+            assert len(notes) == 1 and notes[0]["internal"], "the unverified one is dropped"
+            events = await customer.quiet()
+            assert all("Suggested" not in e.get("text", "") for e in events)
