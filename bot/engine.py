@@ -33,7 +33,7 @@ from bot.conversation import (
     Source,
     State,
 )
-from bot.drafting import context_of, goal_of, open_question, reason_codes
+from bot.drafting import DraftContext, Refiner, context_of, goal_of, open_question, reason_codes
 from bot.engine_base import (
     AGENTS_TOPIC,
     CUSTOMERS_TOPIC,
@@ -128,6 +128,10 @@ class ConversationEngine(CustomerTurns):
             await self.publish_agents(action.kind.value, new_escalation, applied.messages)
             if action.kind is ActionKind.HAND_BACK:
                 await self._pick_up(new_escalation, action.agent)
+            if action.kind is ActionKind.REGENERATE and isinstance(self.drafter, Refiner):
+                history = await self.store.recent(conversation.id, HISTORY)
+                context = await self._regenerate_context(escalation, history)
+                self._refine_later(new_escalation, context)
             return ActionResult("done", plan.message, new_escalation, sent=applied.messages)
         return ActionResult("refused", wording.BUSY)
 
@@ -201,12 +205,16 @@ class ConversationEngine(CustomerTurns):
 
     async def _fresh_draft(self, escalation: Escalation, history: Sequence[Message]) -> str:
         """Another draft: the next usable article for the customer's latest words."""
+        return await self.drafter.draft(await self._regenerate_context(escalation, history))
+
+    async def _regenerate_context(
+        self, escalation: Escalation, history: Sequence[Message]
+    ) -> DraftContext:
         recent = " ".join([m.text for m in history if m.kind is Kind.CUSTOMER][-3:])
         retrieval = await asyncio.to_thread(self.responder.retriever.search, recent)
-        context = context_of(
+        return context_of(
             history, retrieval, reason_codes(escalation.reasons), variant=escalation.draft_version
         )
-        return await self.drafter.draft(context)
 
     async def reannounce_due(self) -> int:
         """Re-announce every escalation nobody picked up within ``reannounce_after_minutes``

@@ -14,6 +14,7 @@ from knowledge.base import KnowledgeBase
 from tests.conftest import add_agent, eventually, running
 from tests.e2e.test_http_conversation import Customer, desk
 from tests.fakes.openai_api import FakeOpenAI
+from tests.integrations.llm.helpers import SUMMARY
 
 REFUNDS = "When will I get my refund?"
 
@@ -100,3 +101,45 @@ async def test_the_holding_agent_gets_suggestions_that_never_reach_the_customer(
             assert len(notes) == 1 and notes[0]["internal"], "the unverified one is dropped"
             events = await customer.quiet()
             assert all("Suggested" not in e.get("text", "") for e in events)
+
+
+async def test_regenerate_brings_a_fresh_llm_draft(
+    tmp_path: Path, sample_kb: KnowledgeBase
+) -> None:
+    first = "Hi, thanks for waiting; I am checking your order now."
+    second = "Hi, I have looked again: you can start a return from your account page."
+    async with FakeOpenAI() as fake:
+        fake.script("SummaryOut", SUMMARY)
+        fake.script(  # the first refine, then the one after the regenerate
+            "DraftOut",
+            {"reply": first, "cited_article_ids": [], "covered": True},
+            {"reply": second, "cited_article_ids": [], "covered": True},
+        )
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with (
+            running(settings_for(tmp_path, fake), sample_kb) as (server, services),
+            aiohttp.ClientSession() as session,
+            aiohttp.ClientSession(cookie_jar=jar) as agent,
+        ):
+            await add_agent(services.store, "alice")
+            customer = Customer(session, server)
+            await customer.start()
+            await customer.say("I want to talk to a person about my order, please.")
+            await customer.next_event("escalated")
+            await desk(agent, server, "POST", "/login", username="alice", password="secret-pass")
+            _, queue = await desk(agent, server, "GET", "/escalations")
+            path = f"/escalations/{queue['escalations'][0]['id']}"
+
+            def has_draft(text: str) -> object:
+                async def check() -> bool:
+                    _, card = await desk(agent, server, "GET", path)
+                    return bool(card["draft"].startswith(text))
+
+                return check
+
+            await eventually(has_draft(first), "the first LLM draft")  # type: ignore[arg-type]
+            status, result = await desk(
+                agent, server, "POST", f"{path}/actions", action="regenerate"
+            )
+            assert status == 200 and result["outcome"] == "done"
+            await eventually(has_draft(second), "the regenerated LLM draft")  # type: ignore[arg-type]
