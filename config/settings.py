@@ -265,7 +265,7 @@ class ServerSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
-    public_url: str = "http://127.0.0.1:8080"
+    public_url: str = ""  # unset: derived from the address the service serves on
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"
     max_message_chars: int = Field(default=4000, ge=100, le=20000)

@@ -14,7 +14,7 @@ from bot.engine import ConversationEngine, EngineConfig
 from bot.policy import PolicyConfig, Responder
 from bot.ports import EventBus
 from bot.signals import DEFAULT_SENSITIVE_TOPICS, compile_topics
-from config import KnowledgeSettings, Settings
+from config import KnowledgeSettings, ServerSettings, Settings
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import build_embedding_model
 from knowledge.heads.reader import HeadReader, load_heads
@@ -155,6 +155,33 @@ def build_drafter(settings: Settings, metrics: PrometheusMetrics | None = None) 
     return AssistingDrafter(client=client, settings=settings.llm, card_masking=mask)
 
 
+WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+
+
+def public_url(server: ServerSettings) -> str:
+    """The URL desk links point at: ``TANDEM_SERVER__PUBLIC_URL`` when set, else the address
+    the service serves on (a wildcard host is reached at 127.0.0.1 on the machine itself)."""
+    if server.public_url:
+        return server.public_url.rstrip("/")
+    host = "127.0.0.1" if server.host in WILDCARDS else server.host
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return f"http://{host}:{server.port}"
+
+
+def serving_on(settings: Settings, host: str | None, port: int | None) -> Settings:
+    """The settings of a service that serves on ``host``/``port`` (overrides of the settings),
+    its public URL derived from them unless set."""
+    server = settings.server.model_copy(
+        update={
+            "host": host or settings.server.host,
+            "port": port if port is not None else settings.server.port,
+        }
+    )
+    server = server.model_copy(update={"public_url": public_url(server)})
+    return settings.model_copy(update={"server": server})
+
+
 def engine_config(settings: Settings) -> EngineConfig:
     escalation = settings.escalation
     return EngineConfig(
@@ -163,7 +190,7 @@ def engine_config(settings: Settings) -> EngineConfig:
         expected_wait_minutes=escalation.expected_wait_minutes,
         answer_while_waiting=escalation.answer_while_waiting,
         reannounce_after_minutes=escalation.reannounce_after_minutes,
-        public_url=settings.server.public_url,
+        public_url=public_url(settings.server),
         mask_personal_data=escalation.mask_personal_data,
     )
 

@@ -17,15 +17,16 @@ def serve(context: Context, host: str | None, port: int | None) -> None:
 
     from aiohttp import web
 
+    from integrations.composition import serving_on
     from integrations.memory import limit_arenas
     from integrations.web.app import create_app
 
     limit_arenas()
-    settings = context.settings
+    settings = serving_on(context.settings, host, port)
     web.run_app(
         create_app(settings),
-        host=host or settings.server.host,
-        port=port if port is not None else settings.server.port,
+        host=settings.server.host,
+        port=settings.server.port,
         print=lambda message: click.echo(message, err=True),
         # A line per request costs CPU on every message, and URLs can carry tokens: debug only.
         access_log=logging.getLogger("aiohttp.access")

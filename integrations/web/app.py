@@ -13,7 +13,7 @@ from bot.drafting import passage_text
 from bot.model import Decision
 from config import Settings
 from integrations.background import Background
-from integrations.composition import Services, build_services
+from integrations.composition import Services, build_services, public_url
 from integrations.learning import estimate, refresh_live_threshold
 from integrations.memory import trim_periodically
 from integrations.metrics import CONTENT_TYPE
@@ -95,6 +95,11 @@ def page(name: str) -> Handler:
     return handler
 
 
+async def favicon(request: web.Request) -> web.Response:
+    """Browsers that ask for ``/favicon.ico`` get the SVG every page links to."""
+    raise web.HTTPMovedPermanently("/static/favicon.svg")
+
+
 def create_app(settings: Settings, services: Services | None = None) -> web.Application:
     """Build the application. Its services (knowledge base, store, bus, engine) open at
     start-up unless a test passes its own."""
@@ -118,7 +123,15 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
         await refresh_live_threshold(built.learning, built.knowledge_base, settings.learning)
         if not await app[SERVICES].store.count("agents"):
             logger.warning("no desk agents yet: create one with `tandem agents add NAME`")
-        logger.info("tandem ready", extra={"articles": app[SERVICES].knowledge_base.store.count()})
+        knowledge_base = app[SERVICES].knowledge_base
+        logger.info(
+            "tandem ready",
+            extra={
+                "articles": len(knowledge_base.catalogue()),
+                "chunks": knowledge_base.store.count(),
+                "public_url": public_url(settings.server),
+            },
+        )
 
     async def stop(app: web.Application) -> None:
         for key in (SLACK, TEAMS):
@@ -146,6 +159,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     )
     app.router.add_get("/", page("index.html"))
     app.router.add_get("/desk", page("desk.html"))
+    app.router.add_get("/favicon.ico", favicon)
     app.router.add_static("/static/", STATIC)
     return app
 

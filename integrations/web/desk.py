@@ -12,6 +12,7 @@ from bot.drafting import reason_labels
 from bot.engine import hash_secret
 from bot.events import AGENTS
 from bot.queue import ordered, priority, priority_label, waited_minutes
+from integrations.composition import public_url
 from integrations.learning import TagError, accept_suggestion, reject_suggestion, tag_article
 from integrations.web.auth import COOKIE, current_agent, session_token, sign_in
 from integrations.web.bodies import path_id
@@ -69,7 +70,7 @@ async def login(request: web.Request) -> web.Response:
         token,
         httponly=True,
         samesite="Strict",
-        secure=services.settings.server.public_url.startswith("https://"),
+        secure=public_url(services.settings.server).startswith("https://"),
         path="/",
         max_age=int(services.settings.server.desk_session_hours * 3600),
     )
@@ -187,7 +188,7 @@ async def tag(request: web.Request) -> web.Response:
 @routes.get("/api/desk/ws")
 async def desk_events(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
-    same_origin(request, services.settings.server.public_url)
+    same_origin(request, public_url(services.settings.server))
     await current_agent(request, services.store)
 
     async def backlog() -> list[dict[str, Any]]:

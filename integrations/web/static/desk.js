@@ -41,17 +41,48 @@
     if (wanted) open(wanted[1]);
   }
 
+  /* Queue keys that may be missing (older servers): priority, priority_label, waiting_since,
+   * wait_minutes, queue_position, closed_by. Without them the queue keeps the server's order. */
+  function since(e) {
+    var t = Date.parse(e.waiting_since || e.created_at);
+    return isNaN(t) ? Infinity : t;
+  }
+  function ordered(escalations) {
+    var ranked = escalations.some(function (e) { return typeof e.priority === "number"; });
+    if (!ranked) return escalations.slice();
+    return escalations.map(function (e, i) { return { e: e, i: i }; }).sort(function (a, b) {
+      var pa = typeof a.e.priority === "number" ? a.e.priority : -Infinity;
+      var pb = typeof b.e.priority === "number" ? b.e.priority : -Infinity;
+      if (pa !== pb) return pb - pa;
+      return (since(a.e) - since(b.e)) || (a.i - b.i);
+    }).map(function (x) { return x.e; });
+  }
+  function waitText(e) {
+    if (typeof e.wait_minutes !== "number" || e.queue_position === null) return null;
+    return "waiting " + e.wait_minutes + " min";
+  }
+  function queueFacts(e) {
+    var facts = [];
+    if (e.priority_label) facts.push(el("span", e.priority_label, "priority priority-" + e.priority_label));
+    var wait = waitText(e);
+    if (wait) facts.push(el("span", wait, "wait"));
+    if (e.closed_by === "customer") facts.push(el("span", "Closed by the customer", "closed"));
+    return facts;
+  }
+  window.TandemDesk = { ordered: ordered, waitText: waitText };
+
   function loadQueue() {
     return api("/api/desk/escalations").then(function (body) {
       var list = $("queue"); clear(list);
       $("queue-count").textContent = "(" + body.escalations.length + ")";
-      body.escalations.forEach(function (e) {
+      ordered(body.escalations).forEach(function (e) {
         var li = el("li"), b = el("button");
         b.type = "button"; b.dataset.id = e.id;
         if (current === e.id) b.setAttribute("aria-current", "true");
+        queueFacts(e).forEach(function (n) { b.appendChild(n); });
         b.appendChild(el("strong", e.goal));
         b.appendChild(el("br"));
-        e.reason_labels.forEach(function (r) { b.appendChild(el("span", r, "tag")); });
+        (e.reason_labels || []).forEach(function (r) { b.appendChild(el("span", r, "tag")); });
         b.appendChild(el("small", (e.holder ? "held by " + e.holder + " · " : "") +
           new Date(e.created_at).toLocaleTimeString()));
         b.addEventListener("click", function () { open(e.id); });
@@ -87,13 +118,54 @@
     return api("/api/desk/escalations/" + id).then(render).then(loadQueue);
   }
 
-  function render(card) {
-    var keepDraft = document.activeElement === $("draft") && $("card").dataset.version == card.draft_version;
+  /* The draft box is the agent's: a draft the server pushes never replaces what the agent is
+   * typing or has edited; a link offers it instead. ``fresh`` (another card, or the agent's own
+   * send or regenerate) puts the server's draft in the box. */
+  var loaded = { id: null, draft: "", offered: null };
+  function renderDraft(card, fresh) {
+    var box = $("draft");
+    var same = loaded.id === card.id;
+    var agentsText = same && (document.activeElement === box || box.value !== loaded.draft);
+    if (fresh || !same || !agentsText) {
+      box.value = card.draft;
+      loaded = { id: card.id, draft: card.draft, offered: null };
+    } else if (card.draft !== loaded.draft && card.draft !== box.value) {
+      loaded.offered = card.draft;
+    } else if (card.draft === box.value) {
+      loaded = { id: card.id, draft: card.draft, offered: null };
+    }
+    $("draft-notice").hidden = loaded.offered === null;
+  }
+  function useNewDraft() {
+    if (loaded.offered === null) return;
+    $("draft").value = loaded.offered;
+    loaded.draft = loaded.offered; loaded.offered = null;
+    $("draft-notice").hidden = true;
+    $("draft").focus();
+  }
+
+  function cardFacts(card) {
+    var parts = [];
+    if (card.priority_label) parts.push("Priority: " + card.priority_label);
+    var wait = waitText(card);
+    if (wait) parts.push(wait + (typeof card.queue_position === "number" ? " (#" + card.queue_position + " in the queue)" : ""));
+    if (card.closed_by === "customer") parts.push("Closed by the customer");
+    return parts;
+  }
+
+  function render(card, fresh) {
     $("card").hidden = false;
     $("card").dataset.version = card.draft_version;
     $("card-title").textContent = card.summary.goal;
     $("card-state").textContent = "Customer: " + (card.customer || "anonymous") + " via " +
       card.channel + " · State: " + card.state + (card.holder ? " (held by " + card.holder + ")" : "");
+    var facts = $("card-queue"); clear(facts);
+    cardFacts(card).forEach(function (text) {
+      var cls = text === "Closed by the customer" ? "closed" :
+        text.indexOf("Priority: ") === 0 ? "priority priority-" + card.priority_label : "wait";
+      facts.appendChild(el("span", text, cls));
+    });
+    facts.hidden = !facts.firstChild;
     var reasons = $("card-reasons"); clear(reasons);
     card.reason_labels.forEach(function (r) { reasons.appendChild(el("li", r, "tag")); });
     var summary = $("card-summary"); clear(summary);
@@ -117,7 +189,7 @@
       articles.appendChild(li);
     });
     renderTag(card);
-    if (!keepDraft) $("draft").value = card.draft;
+    renderDraft(card, fresh);
     var actions = $("card-actions"); clear(actions);
     card.actions.forEach(function (name) {
       var b = el("button", LABELS[name] || name, name === "approve" ? "primary" : "");
@@ -164,14 +236,18 @@
     if (name === "send" || name === "note") {
       body.text = name === "note" ? window.prompt("Internal note") : $("draft").value;
       if (!body.text) return;
+    } else if (name === "approve" && $("draft").value.trim()) {
+      body.text = $("draft").value;  // "Send draft" sends the box as the agent left it
     }
+    var replacesDraft = name === "approve" || name === "send" || name === "regenerate";
     busy = true;
     var buttons = $("card-actions").querySelectorAll("button");
     buttons.forEach(function (b) { b.disabled = true; });
     api("/api/desk/escalations/" + current + "/actions", { method: "POST", body: JSON.stringify(body) })
       .then(function (result) {
         $("action-result").textContent = result.message;
-        render(result.card); return loadQueue().then(loadSuggestions);
+        render(result.card, replacesDraft && result.outcome === "done");
+        return loadQueue().then(loadSuggestions);
       })
       .catch(function (err) { $("action-result").textContent = err.message; })
       .finally(function () { busy = false; buttons.forEach(function (b) { b.disabled = false; }); });
@@ -186,7 +262,9 @@
       if (event.type === "hello") return;
       loadQueue(); loadSuggestions();
       if (current && event.escalation_id === current && !busy) {
-        api("/api/desk/escalations/" + current).then(render);
+        api("/api/desk/escalations/" + current).then(function (card) {
+          if (card.id === current) render(card);
+        });
       }
     };
     socket.onclose = function () { setTimeout(connect, Math.min(30000, 500 * Math.pow(2, retry++))); };
@@ -201,6 +279,7 @@
       .catch(function (err) { $("login-error").textContent = err.message; $("login-error").hidden = false; });
   });
   $("tag-button").addEventListener("click", tag);
+  $("draft-use").addEventListener("click", useNewDraft);
   $("logout").addEventListener("click", function () {
     api("/api/desk/logout", { method: "POST", body: "{}" }).then(signedOut);
   });

@@ -1,0 +1,197 @@
+"""The desk and the widget in a real browser (Debian's chromium through Playwright): what an
+agent sees and does on the desk reaches the customer exactly as meant (issue 11)."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.async_api import Browser, Locator, Page, Route, expect
+
+
+async def customer_escalates(browser: Browser, base_url: str) -> tuple[Page, Locator]:
+    """A customer opens the widget and asks for a person; returns the page and the chat."""
+    page = await (await browser.new_context()).new_page()
+    await page.goto(base_url + "/")
+    await page.get_by_role("button", name="Chat with us").click()
+    chat = page.get_by_role("dialog", name="Customer support chat")
+    box = chat.get_by_label("Your message")
+    await box.fill("I want a person for order #LK-12345")
+    await box.press("Enter")
+    await expect(chat.locator("li[data-type=escalated]")).to_contain_text("person")
+    return page, chat
+
+
+async def agent_opens_card(browser: Browser, base_url: str) -> Page:
+    """Alice signs in to the desk and opens the first escalation."""
+    page = await (await browser.new_context()).new_page()
+    await page.goto(base_url + "/desk")
+    await page.get_by_label("Username").fill("alice")
+    await page.get_by_label("Password").fill("secret-pass")
+    await page.get_by_role("button", name="Sign in").click()
+    queue = page.get_by_role("navigation", name="Escalations")
+    await queue.get_by_role("button").first.click()
+    await expect(page.locator("#card-summary")).to_contain_text("Order LK-12345")
+    return page
+
+
+async def test_send_draft_sends_the_agents_edit_once(browser: Browser, base_url: str) -> None:
+    _, chat = await customer_escalates(browser, base_url)
+    agent = await agent_opens_card(browser, base_url)
+    edited = "Order LK-12345 left our warehouse this morning; it arrives tomorrow."
+    await agent.get_by_label("Draft reply").fill(edited)
+    await agent.get_by_role("button", name="Send draft").click()
+    await expect(agent.locator("#action-result")).to_have_text("Sent to the customer.")
+
+    reply = chat.locator("li[data-type=agent_message]")
+    await expect(reply).to_have_count(1)
+    await expect(reply.locator(".tandem-text")).to_have_text(edited)
+    await agent.wait_for_timeout(300)  # nothing arrives twice
+    await expect(reply).to_have_count(1)
+
+
+async def test_customer_sees_the_agent_join_at_take_over(browser: Browser, base_url: str) -> None:
+    _, chat = await customer_escalates(browser, base_url)
+    agent = await agent_opens_card(browser, base_url)
+    await agent.get_by_role("button", name="Take over").click()
+    await expect(agent.locator("#card-state")).to_contain_text("held by Alice")
+
+    joined = chat.locator("li[data-type=agent_joined]")
+    await expect(joined).to_contain_text("Alice from our team has joined the conversation.")
+    await expect(chat.locator("li[data-type=agent_message]")).to_have_count(0)
+
+
+async def test_a_pushed_draft_never_overwrites_the_agents_text(
+    browser: Browser, base_url: str
+) -> None:
+    _, chat = await customer_escalates(browser, base_url)
+    agent = await agent_opens_card(browser, base_url)
+    draft = agent.get_by_label("Draft reply")
+    first = await draft.input_value()
+    mine = "Let me check the courier's tracking for you."
+    await draft.fill(mine)
+    await agent.locator("#card-title").click()  # edited, then the focus moves away
+
+    box = chat.get_by_label("Your message")
+    await box.fill("Also, can I return the blue scarf from that order?")
+    await box.press("Enter")
+    await expect(agent.locator("#card-transcript")).to_contain_text("blue scarf")
+    notice = agent.get_by_role("status").filter(has_text="A new draft is available")
+    await expect(notice).to_be_visible()
+    await expect(draft).to_have_value(mine)
+
+    await draft.focus()  # typing on: the next draft is offered, not put in the box
+    await draft.press("End")
+    await draft.press_sequentially(" One moment")
+    await box.fill("It is for a gift, by the way.")
+    await box.press("Enter")
+    await expect(agent.locator("#card-transcript")).to_contain_text("for a gift")
+    await expect(draft).to_have_value(mine + " One moment")
+
+    await notice.get_by_role("button", name="use it").click()
+    await expect(notice).to_be_hidden()
+    assert await draft.input_value() not in (first, mine + " One moment")
+
+
+CSP_WATCH = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
+async def test_pages_run_under_their_policy_with_a_favicon(browser: Browser, base_url: str) -> None:
+    context = await browser.new_context()
+    await context.add_init_script(CSP_WATCH)
+    page = await context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    for path in ("/", "/desk"):
+        await page.goto(base_url + path)
+        await page.wait_for_load_state("networkidle")
+        assert await page.evaluate("window.cspViolations") == [], path
+        icon = await page.evaluate(
+            "fetch(document.querySelector('link[rel=icon]').href).then(r => r.status)"
+        )
+        assert icon == 200
+    await page.goto(base_url + "/")
+    await page.get_by_role("button", name="Chat with us").click()
+    await expect(page.get_by_role("status")).to_have_text("Connected")
+    assert await page.evaluate("getComputedStyle(document.body).maxWidth") == "640px"
+    embed = page.locator("#embed")
+    await expect(embed).to_have_text(f'<script src="{base_url}/static/widget.js" defer></script>')
+    assert await page.evaluate("window.cspViolations") == []
+    assert [m for m in console if "Content Security Policy" in m] == []
+
+
+async def test_queue_by_priority_with_waits_and_closed_by_the_customer(
+    browser: Browser, base_url: str
+) -> None:
+    await customer_escalates(browser, base_url)
+    await customer_escalates(browser, base_url)
+    agent = await (await browser.new_context()).new_page()
+    extra = {  # what the card JSON carries once the engine ranks the queue
+        0: {"priority": 0.2, "priority_label": "normal", "wait_minutes": 7, "queue_position": 2},
+        1: {
+            "priority": 0.9,
+            "priority_label": "urgent",
+            "wait_minutes": 3,
+            "queue_position": 1,
+            "closed_by": "customer",
+        },
+    }
+    ids: list[str] = []
+
+    async def ranked_queue(route: Route) -> None:
+        response = await route.fetch()
+        body = await response.json()
+        for index, escalation in enumerate(body["escalations"]):
+            ids.append(escalation["id"])
+            escalation.update(extra[index])
+        await route.fulfill(response=response, json=body)
+
+    async def ranked_card(route: Route) -> None:
+        response = await route.fetch()
+        body = await response.json()
+        if body.get("id") in ids:
+            body.update(extra[ids.index(body["id"])])
+        await route.fulfill(response=response, json=body)
+
+    await agent.route("**/api/desk/escalations", ranked_queue)
+    await agent.route(re.compile(r".*/api/desk/escalations/\w+$"), ranked_card)
+    await agent.goto(base_url + "/desk")
+    await agent.get_by_label("Username").fill("alice")
+    await agent.get_by_label("Password").fill("secret-pass")
+    await agent.get_by_role("button", name="Sign in").click()
+    queue = agent.get_by_role("navigation", name="Escalations").locator("#queue li")
+    await expect(queue).to_have_count(2)
+    await expect(queue.nth(0)).to_contain_text("urgent")  # the newer one, ranked higher
+    await expect(queue.nth(0)).to_contain_text("waiting 3 min")
+    await expect(queue.nth(0)).to_contain_text("Closed by the customer")
+    await expect(queue.nth(1)).to_contain_text("normal")
+    await expect(queue.nth(1)).to_contain_text("waiting 7 min")
+    await expect(queue.nth(1)).not_to_contain_text("Closed by the customer")
+
+    await queue.nth(0).get_by_role("button").click()
+    facts = agent.locator("#card-queue")
+    await expect(facts).to_contain_text("Priority: urgent")
+    await expect(facts).to_contain_text("waiting 3 min (#1 in the queue)")
+    await expect(facts).to_contain_text("Closed by the customer")
+
+    ordered = await agent.evaluate(
+        """() => {
+          const order = (list) => window.TandemDesk.ordered(list).map((e) => e.id);
+          const at = (m) => "2024-05-01T10:0" + m + ":00+00:00";
+          return [
+            order([{id: "a", created_at: at(2)}, {id: "b", created_at: at(1)}]),
+            order([{id: "a", priority: 1, created_at: at(2)},
+                   {id: "b", priority: 1, created_at: at(1)},
+                   {id: "c", priority: 2, created_at: at(3)}]),
+            order([{id: "a", priority: 1, created_at: at(1), waiting_since: at(5)},
+                   {id: "b", priority: 1, created_at: at(2), waiting_since: at(4)}]),
+            window.TandemDesk.waitText({wait_minutes: 4, queue_position: null}),
+            window.TandemDesk.waitText({}),
+          ];
+        }"""
+    )
+    assert ordered == [["a", "b"], ["c", "b", "a"], ["b", "a"], None, None]
