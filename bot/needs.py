@@ -28,7 +28,7 @@ MAX_LOOKUPS = 3
 GOAL_CHARS = 200
 QUESTION_CHARS = 2000
 
-_SENTENCE_END = re.compile(r"(?<=[.?!])\s+|\n+")
+_SENTENCE_END = re.compile(r"(?<=[.?!:;])\s+|\n+")
 _CHATTER = re.compile(
     r"^\W*(?:(?:hi|hello|hey|hiya|yo|greetings|good\s+(?:morning|afternoon|evening|day)|"
     r"thanks?(?:\s+(?:you|a\s+lot|so\s+much))?|thank\s+you(?:\s+(?:so|very)\s+much)?|cheers|"
