@@ -286,8 +286,11 @@ class ExtractiveDrafter:
         sentiment, trend = sentiment_of(context.frustration)
         _, retrieval = lookups_of(context)[0]
         confident = usable(retrieval, context.rejected) or usable(retrieval)
+        intent = confident[0].title if confident else "unknown"
+        if COMPLAINT.search(goal_text(context)) and retrieval.confidence < retrieval.threshold:
+            intent = REASON_LABELS[EscalationReason.COMPLAINT]  # not a loosely matching article
         return Summary(
-            intent=confident[0].title if confident else "unknown",
+            intent=intent,
             goal=goal_text(context),
             sentiment=sentiment,
             trend=trend,
