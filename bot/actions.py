@@ -27,8 +27,8 @@ from bot.conversation import (
     State,
     check_transition,
 )
-from bot.drafting import open_question
 from bot.errors import InvalidAction
+from bot.needs import question_of
 from bot.ports import Change, NewMessage
 
 MAX_REPLY_CHARS = 4000
@@ -159,7 +159,7 @@ def plan_send(s: Situation) -> Plan | ActionResult:
     edited = text != escalation.draft.strip()
     suggestion = None
     if edited:
-        question = " ".join(open_question(s.history))[:2000]
+        question = question_of(s.history)  # what the agent answered: no greetings, no venting
         suggestion = (question, text, s.action.agent) if question else None
     moved = new_conversation is not conversation
     return Plan(

@@ -270,6 +270,8 @@ class KnowledgeSuggestion:
         kind: ``answer`` (a question and the agent's edited answer: a new article),
             ``variant`` (the question belongs to ``article_id``: a new question variant) or
             ``not_in_kb`` (the knowledge base has no answer: nothing to ingest, a gap).
+        count: How many times it was taught: a pending suggestion of the same kind and
+            article with (nearly) the same question is counted, not added again.
     """
 
     id: int
@@ -281,6 +283,7 @@ class KnowledgeSuggestion:
     created_at: datetime
     article_id: str | None = None
     kind: str = "answer"
+    count: int = 1
 
 
 @dataclass(frozen=True)

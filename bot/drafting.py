@@ -12,10 +12,13 @@ from typing import Protocol, runtime_checkable
 from bot.conversation import ArticleRef, Kind, Message, Summary
 from bot.facts import key_facts
 from bot.model import REASON_LABELS, ArticleMatch, EscalationReason, Retrieval
-from bot.signals import frustration
+from bot.needs import goal, open_needs
+from bot.signals import COMPLAINT, NOT_HELPFUL, frustration
 from bot.text import clip
 
 MAX_PASSAGE_CHARS = 900
+MAX_ANSWERS = 2  # the needs a draft answers with a passage
+MIN_SIMILARITY = 0.3  # a match below this is not quoted
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
 _EMPHASIS = re.compile(r"(?<!\w)(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1(?!\w)")
 
@@ -32,6 +35,11 @@ class DraftContext:
         reasons: Why the conversation escalated.
         question: The customer's words since the last reply (the open question).
         variant: Asks for a different draft (``regenerate``): the n-th usable article.
+        needs: The customer's open needs (``bot.needs``), oldest first.
+        goal: The customer's main need, with its specifics.
+        lookups: The knowledge base's matches for the goal and each open need (the engine
+            searches ``needs_to_look_up``), the goal's first.
+        rejected: Titles of the articles whose answers the customer said did not help.
     """
 
     customer_texts: tuple[str, ...]
@@ -41,6 +49,10 @@ class DraftContext:
     reasons: tuple[EscalationReason, ...] = ()
     variant: int = 0
     question: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    goal: str = ""
+    lookups: tuple[tuple[str, Retrieval], ...] = ()
+    rejected: tuple[str, ...] = ()
 
 
 class Drafter(Protocol):
@@ -82,8 +94,10 @@ def context_of(
     variant: int = 0,
     turns: int = 20,
     trend: Sequence[float] = (),
+    lookups: Sequence[tuple[str, Retrieval]] = (),
 ) -> DraftContext:
-    """What a drafter gets from a conversation's history and the knowledge base's matches."""
+    """What a drafter gets from a conversation's history and the knowledge base's matches
+    (``retrieval`` for the latest message, ``lookups`` for the goal and each open need)."""
     customer = [m.text for m in history if m.kind is Kind.CUSTOMER][-turns:]
     answers = [m.sources[0].title for m in history if m.kind is Kind.ANSWER and m.sources]
     return DraftContext(
@@ -94,6 +108,25 @@ def context_of(
         reasons=tuple(reasons),
         variant=variant,
         question=open_question(history),
+        needs=tuple(n.text for n in open_needs(history)),
+        goal=goal(history) if customer else "",
+        lookups=tuple(lookups),
+        rejected=rejected_answers(history),
+    )
+
+
+def rejected_answers(history: Sequence[Message]) -> tuple[str, ...]:
+    """Titles of the bot's answers that the customer's next message said did not help."""
+    public = [m for m in history if not m.internal]
+    return tuple(
+        dict.fromkeys(
+            answer.sources[0].title
+            for answer, after in zip(public, public[1:], strict=False)
+            if answer.kind is Kind.ANSWER
+            and answer.sources
+            and after.kind is Kind.CUSTOMER
+            and NOT_HELPFUL.search(after.text)
+        )
     )
 
 
@@ -193,6 +226,52 @@ def goal_of(question: Sequence[str], everything: Sequence[str] = ()) -> str:
     return clip(candidates[0], 200)
 
 
+def goal_text(context: DraftContext) -> str:
+    """The customer's goal: the context's, else read from its open question."""
+    return context.goal or goal_of(context.question, context.customer_texts)
+
+
+def lookups_of(context: DraftContext) -> tuple[tuple[str, Retrieval], ...]:
+    """The goal's and each open need's matches, the goal's first; without lookups (the engine
+    searched only the latest message) the goal with that search."""
+    return context.lookups or ((goal_text(context), context.retrieval),)
+
+
+def usable(retrieval: Retrieval, rejected: Sequence[str] = ()) -> list[ArticleMatch]:
+    """Matches confident enough to quote, without the articles the customer rejected."""
+    return [
+        m
+        for m in retrieval.matches
+        if m.passages and m.similarity >= MIN_SIMILARITY and m.title not in rejected
+    ]
+
+
+def articles_for(context: DraftContext, limit: int = 3) -> tuple[ArticleRef, ...]:
+    """The card's articles: the top match for the goal, then for each open need, then the
+    runners-up, in turn; an article once."""
+    lists = [articles_of(retrieval, limit) for _, retrieval in lookups_of(context)]
+    merged: dict[str, ArticleRef] = {}
+    for rank in range(limit):
+        for refs in lists:
+            if rank < len(refs):
+                merged.setdefault(refs[rank].article_id, refs[rank])
+    return tuple(merged.values())[:limit]
+
+
+def calls_for_apology(context: DraftContext) -> bool:
+    """The customer is upset, complains, or said an answer did not help."""
+    scores = context.frustration
+    upset = bool(scores) and (scores[-1] >= 0.3 or max(scores) >= 0.5)
+    sore = {EscalationReason.COMPLAINT, EscalationReason.FRUSTRATION}
+    sore.add(EscalationReason.REPEATED_FAILURE)
+    return (
+        upset
+        or bool(sore.intersection(context.reasons))
+        or bool(context.rejected)
+        or bool(COMPLAINT.search(goal_text(context)))
+    )
+
+
 class ExtractiveDrafter:
     """The embedded default: no model, only the knowledge passages and the customer's words.
 
@@ -204,12 +283,15 @@ class ExtractiveDrafter:
         self.mask_personal_data = mask_personal_data
 
     async def summarise(self, context: DraftContext) -> Summary:
-        best = context.retrieval.best
         sentiment, trend = sentiment_of(context.frustration)
-        intent = best.title if best and best.similarity >= 0.3 else "unknown"
+        _, retrieval = lookups_of(context)[0]
+        confident = usable(retrieval, context.rejected) or usable(retrieval)
+        intent = confident[0].title if confident else "unknown"
+        if COMPLAINT.search(goal_text(context)) and retrieval.confidence < retrieval.threshold:
+            intent = REASON_LABELS[EscalationReason.COMPLAINT]  # not a loosely matching article
         return Summary(
             intent=intent,
-            goal=goal_of(context.question, context.customer_texts),
+            goal=goal_text(context),
             sentiment=sentiment,
             trend=trend,
             key_facts=key_facts(context.customer_texts, mask=self.mask_personal_data),
@@ -217,23 +299,51 @@ class ExtractiveDrafter:
         )
 
     async def draft(self, context: DraftContext) -> str:
-        usable = [m for m in context.retrieval.matches if m.passages and m.similarity >= 0.3]
-        best = usable[context.variant % len(usable)] if usable else None
-        upset = bool(context.frustration) and context.frustration[-1] >= 0.3
         opening = "Hi, thanks for your patience."
-        if upset or EscalationReason.COMPLAINT in context.reasons:
+        if calls_for_apology(context):
             opening = "Hi, I'm sorry for the trouble, and thanks for your patience."
         facts = key_facts(context.customer_texts, mask=False)
         order = next((f.removeprefix("Order ") for f in facts if f.startswith("Order ")), None)
-        about = f"About your order {order}: " if order else ""
-        if best:
-            body = f"{about}{clip(passage_text(best), MAX_PASSAGE_CHARS)}"
-            closing = "Is there anything else I can help you with?"
-        else:
-            goal = goal_of(context.question, context.customer_texts)
-            body = f'{about}I\'m looking into your question ("{goal}") now.'
+        plan = self._plan(context)
+        several = len(plan) > 1
+        answered = sum(match is not None for _, match in plan)
+        limit = MAX_PASSAGE_CHARS if answered < 2 else MAX_PASSAGE_CHARS * 2 // 3
+        parts = []
+        for need, match in plan:
+            if match is None and COMPLAINT.search(need):
+                noted = f'I\'ve noted your complaint ("{clip(need, 200)}")'
+                parts.append(f"{noted} and I'm looking into it now.")
+            elif match is None:
+                parts.append(f'I\'m looking into your question ("{clip(need, 200)}") now.')
+            else:
+                intro = f'About "{clip(need, 60)}": ' if several else ""
+                parts.append(intro + clip(passage_text(match), limit))
+        if order and not several:
+            parts[0] = f"About your order {order}: {parts[0]}"
+        elif order and not any(order in need for need, _ in plan):
+            parts.insert(0, f"About your order {order}:")
+        closing = "Is there anything else I can help you with?"
+        if answered < len(plan):
             closing = "I'll get back to you here as soon as I have an answer."
-        return f"{opening}\n\n{body}\n\n{closing}"
+        return "\n\n".join([opening, *parts, closing])
+
+    def _plan(self, context: DraftContext) -> list[tuple[str, ArticleMatch | None]]:
+        """Each need with the passage that answers it, or None while it is looked into: the
+        goal first, at most ``MAX_ANSWERS`` answered (an article once) and as many looked into;
+        the variant picks the goal's n-th usable article. A complaint, and every need after
+        the goal, gets a passage only at the confidence the bot answers at."""
+        plan: list[tuple[str, ArticleMatch | None]] = []
+        for i, (need, retrieval) in enumerate(lookups_of(context)):
+            used = {m.article_id for _, m in plan if m is not None}
+            found = [m for m in usable(retrieval, context.rejected) if m.article_id not in used]
+            if (i > 0 or COMPLAINT.search(need)) and retrieval.confidence < retrieval.threshold:
+                found = []  # only a confident passage for a complaint or a further need
+            answered = sum(m is not None for _, m in plan)
+            if found and answered < MAX_ANSWERS:
+                plan.append((need, found[context.variant % len(found)] if i == 0 else found[0]))
+            elif not found and len(plan) - answered < MAX_ANSWERS:
+                plan.append((need, None))
+        return plan
 
 
 def reason_labels(reasons: Sequence[str]) -> list[str]:

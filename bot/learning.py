@@ -10,6 +10,7 @@ These outcomes estimate the live precision and, once there are enough, move the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -79,3 +80,23 @@ def live_estimate(
         if proposed is None:
             proposed = 1.0
     return LiveEstimate(precision, len(above), len(outcomes), proposed)
+
+
+SAME_QUESTION = 0.8
+"""Token Jaccard similarity at which two learned questions count as one."""
+
+
+def normalised(question: str) -> str:
+    """Lower case, words only: how two learned questions are compared."""
+    return " ".join(re.findall(r"[a-z0-9]+", question.lower()))
+
+
+def same_question(first: str, second: str) -> bool:
+    """Two learned questions are the same question: equal once normalised, or sharing at least
+    ``SAME_QUESTION`` of their words (token Jaccard)."""
+    a, b = normalised(first), normalised(second)
+    if a == b:
+        return True
+    words_a, words_b = set(a.split()), set(b.split())
+    union = words_a | words_b
+    return bool(union) and len(words_a & words_b) / len(union) >= SAME_QUESTION

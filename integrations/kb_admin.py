@@ -102,7 +102,11 @@ async def run(services: Services, name: str, argument: str, author: str) -> Repl
         pending = await services.store.suggestions("pending")
         return Reply(
             f"{len(pending)} pending suggestions",
-            [f"#{s.id} from {s.agent}: Q: {s.question} → A: {s.answer}" for s in pending],
+            [
+                f"#{s.id} from {s.agent}{f' (×{s.count})' if s.count > 1 else ''}: "
+                f"Q: {s.question} → A: {s.answer}"
+                for s in pending
+            ],
         )
     if name == "accept":
         if not argument.isdigit():

@@ -19,23 +19,16 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.conversation import ActionKind, AgentAction, Kind, KnowledgeSuggestion, Message
-from bot.drafting import open_question
 from bot.engine import ConversationEngine
 from bot.errors import UnknownConversation
 from bot.learning import LiveEstimate, Outcome, live_estimate
-from bot.signals import NOT_HELPFUL
+from bot.needs import question_of
 from config import LearningSettings
 from integrations.storage.learning import LearningStore
 from knowledge.base import KnowledgeBase
 from knowledge.learned import add_question_variants
 
 NOT_IN_KB = "not_in_kb"
-GREETING = re.compile(
-    r"^\W*(?:hi|hello|hey|good\s+(?:morning|afternoon|evening)|thanks?|thank\s+you|ok(?:ay)?)"
-    r"\b[\s\w,!.]{0,20}$",
-    re.IGNORECASE,
-)
-QUESTION_CHARS = 2000
 
 
 class TagError(ValueError):
@@ -65,25 +58,12 @@ def _title(question: str) -> str:
 
 
 def escalated_question(history: Sequence[Message]) -> str:
-    """The question the customer was waiting on when the bot escalated: their messages since
-    the last reply before the escalation notice, without greetings or "that didn't help". When
-    nothing else is left (the bot escalated on a rejected answer), the question it had answered.
+    """The question the customer was waiting on when the bot escalated: their open needs at
+    the escalation notice (``bot.needs``: no greetings, venting or "that didn't help"); when
+    none were open (they asked for a person after an answer), the need the last reply closed.
     """
     notices = [i for i, m in enumerate(history) if m.kind is Kind.ESCALATED]
-    before = list(history[: notices[-1]] if notices else history)
-    while before:
-        asked = [t for t in open_question(before) if not _chatter(t)]
-        if asked:
-            return " ".join(asked)[:QUESTION_CHARS]
-        replies = [i for i, m in enumerate(before) if m.kind in (Kind.ANSWER, Kind.AGENT_MESSAGE)]
-        if not replies:
-            break
-        before = before[: replies[-1]]
-    return ""
-
-
-def _chatter(text: str) -> bool:
-    return bool(NOT_HELPFUL.search(text) or GREETING.match(text))
+    return question_of(history[: notices[-1]] if notices else history)
 
 
 async def tag_article(

@@ -28,11 +28,10 @@ def suggestions(context: Context) -> None:
         if not pending:
             click.echo("no pending suggestions")
             return
-        table = Table("id", "question", "agent's answer", "agent", "when")
+        table = Table("id", "times", "question", "agent's answer", "agent", "when")
         for s in pending:
-            table.add_row(
-                str(s.id), s.question, s.answer, s.agent, f"{s.created_at:%Y-%m-%d %H:%M}"
-            )
+            when = f"{s.created_at:%Y-%m-%d %H:%M}"
+            table.add_row(str(s.id), str(s.count), s.question, s.answer, s.agent, when)
         Console().print(table)
 
     asyncio.run(with_store(context.settings, run))

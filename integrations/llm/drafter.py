@@ -135,6 +135,8 @@ class LLMDrafter:
         return {
             "customer_messages": [masker.mask(t) for t in turns],
             "open_question": [masker.mask(t) for t in context.question][-3:],
+            "customer_goal": masker.mask(context.goal),
+            "open_needs": [masker.mask(t) for t in context.needs][:3],
             "bot_already_answered_with": list(context.bot_answers),
             "escalation_reasons": [r.value for r in context.reasons],
             "passages": passages,

@@ -25,6 +25,7 @@ from bot.ports import Applied, Change, NewMessage
 from bot.queue import Pickup
 from integrations.storage import codec
 from integrations.storage.database import Database, utcnow
+from integrations.storage.suggestions import add_suggestion
 from integrations.storage.tables import (
     action_keys,
     audit,
@@ -32,7 +33,6 @@ from integrations.storage.tables import (
     escalations,
     messages,
     outcomes,
-    suggestions,
 )
 
 
@@ -140,16 +140,9 @@ class SqlConversations(Database):
                     await connection.execute(insert(outcomes).values(row))
                 if change.suggestion is not None:
                     question, answer, agent = change.suggestion
-                    await connection.execute(
-                        insert(suggestions).values(
-                            question=question,
-                            answer=answer,
-                            agent=agent,
-                            status="pending",
-                            conversation_id=change.conversation.id,
-                            created_at=now,
-                        )
-                    )
+                    row = {"question": question, "answer": answer, "agent": agent}
+                    row |= {"conversation_id": change.conversation.id, "created_at": now}
+                    await add_suggestion(connection, row)
         except IntegrityError:
             if change.dedupe_key and await self.has_key(change.dedupe_key):
                 return Applied(False)

@@ -11,6 +11,7 @@ from bot.conversation import KnowledgeSuggestion
 from bot.learning import Outcome
 from integrations.storage import codec
 from integrations.storage.sql_store import SqlStore
+from integrations.storage.suggestions import add_suggestion
 from integrations.storage.tables import outcomes, suggestions
 
 
@@ -33,23 +34,21 @@ class LearningStore:
         answer: str = "",
         status: str = "pending",
     ) -> int:
-        """Store a suggestion; returns its id."""
+        """Store a suggestion, or count it on a pending one like it; returns its id."""
         async with self.store.transaction() as connection:
-            result = await connection.execute(
-                insert(suggestions)
-                .values(
-                    question=question,
-                    answer=answer,
-                    agent=agent,
-                    conversation_id=conversation_id,
-                    status=status,
-                    kind=kind,
-                    article_id=article_id,
-                    created_at=datetime.now(UTC),
-                )
-                .returning(suggestions.c.id)
+            return await add_suggestion(
+                connection,
+                {
+                    "question": question,
+                    "answer": answer,
+                    "agent": agent,
+                    "conversation_id": conversation_id,
+                    "status": status,
+                    "kind": kind,
+                    "article_id": article_id,
+                    "created_at": datetime.now(UTC),
+                },
             )
-            return int(result.scalar_one())
 
     async def suggestion(self, suggestion_id: int) -> KnowledgeSuggestion | None:
         query = select(suggestions).where(suggestions.c.id == suggestion_id)

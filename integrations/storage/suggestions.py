@@ -3,11 +3,41 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.conversation import KnowledgeSuggestion
+from bot.learning import same_question
 from integrations.storage.database import Database
 from integrations.storage.tables import suggestions
+
+COUNT = suggestions.c["count"]
+
+
+async def add_suggestion(connection: AsyncConnection, values: dict[str, Any]) -> int:
+    """Store a suggestion in the open transaction, or count it on a pending one of the same
+    kind and article with (nearly) the same question (``bot.learning.same_question``);
+    returns its id."""
+    values = {"kind": "answer", "article_id": None, "status": "pending"} | values
+    if values["status"] == "pending":
+        article = suggestions.c.article_id
+        query = select(suggestions.c.id, suggestions.c.question).where(
+            suggestions.c.status == "pending",
+            suggestions.c.kind == values["kind"],
+            article.is_(None) if values["article_id"] is None else article == values["article_id"],
+        )
+        for row in (await connection.execute(query.order_by(suggestions.c.id))).all():
+            if same_question(row.question, values["question"]):
+                await connection.execute(
+                    update(suggestions).where(suggestions.c.id == row.id).values({COUNT: COUNT + 1})
+                )
+                return int(row.id)
+    result = await connection.execute(
+        insert(suggestions).values(values).returning(suggestions.c.id)
+    )
+    return int(result.scalar_one())
 
 
 class SqlSuggestions(Database):

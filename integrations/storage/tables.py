@@ -127,6 +127,8 @@ suggestions = Table(
     # A question variant for an existing article, or "not in the knowledge base" (kind).
     Column("article_id", String(255)),
     Column("kind", String(16), nullable=False, server_default="answer"),
+    # How many times it was taught (near-identical pending suggestions are merged).
+    Column("count", Integer, nullable=False, server_default="1"),
 )
 
 outcomes = Table(

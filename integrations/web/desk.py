@@ -213,6 +213,7 @@ async def suggestions(request: web.Request) -> web.Response:
                     "agent": s.agent,
                     "kind": s.kind,
                     "article_id": s.article_id,
+                    "count": s.count,
                     "created_at": s.created_at.isoformat(),
                 }
                 for s in pending

@@ -76,6 +76,24 @@ def test_an_edited_send_is_learned_from_the_open_question() -> None:
     assert plan.change.suggestion == ("Where is my refund?", "It is on its way.", "ana")
 
 
+def test_an_edit_is_paired_with_the_needs_it_answered_not_the_chatter() -> None:
+    said = [
+        "hello!!",
+        "I'd like to return the standing desk from order 66120, the motor grinds.",
+        "This is ridiculous!!! I've asked TWICE",
+        "thanks",
+    ]
+    history = [Message(i, "c1", Kind.CUSTOMER, t, NOW) for i, t in enumerate(said, start=1)]
+    history.insert(2, Message(9, "c1", Kind.ESCALATED, "A person will reply shortly.", NOW))
+    plan = planned(
+        plan_action(situation(ActionKind.SEND, "Collection is booked.", history=history))
+    )
+    assert plan.change.suggestion == (said[1], "Collection is booked.", "ana")
+    only_talk = [Message(1, "c1", Kind.CUSTOMER, "hi, anyone there???", NOW)]
+    chatter = planned(plan_action(situation(ActionKind.SEND, "Hello!", history=only_talk)))
+    assert chatter.change.suggestion is None, "nothing was asked: nothing to learn"
+
+
 def test_a_seen_key_sends_nothing() -> None:
     result = plan_action(situation(ActionKind.APPROVE, seen=True))
     assert isinstance(result, ActionResult) and result.outcome == "duplicate"

@@ -19,6 +19,7 @@ from bot.conversation import (
     State,
 )
 from bot.errors import StoreConflict, UnknownConversation
+from bot.learning import same_question
 from bot.ports import Applied, Change, NewMessage
 from bot.queue import Pickup
 from integrations.web.accounts import AgentAccount
@@ -126,11 +127,19 @@ class MemoryStore:
             self._messages[index] = replace(self._messages[index], handled=True)
         if change.suggestion is not None:
             question, answer, agent = change.suggestion
-            number = len(self._suggestions) + 1
-            self._suggestions[number] = KnowledgeSuggestion(
-                number, question, answer, agent, new.id, "pending", now
-            )
+            self._suggest(KnowledgeSuggestion(0, question, answer, agent, new.id, "pending", now))
         return Applied(True, added)
+
+    def _suggest(self, new: KnowledgeSuggestion) -> int:
+        """Add a suggestion, or count it on a pending one like it (as ``add_suggestion``)."""
+        for old in self._suggestions.values():
+            alike = (old.status, old.kind, old.article_id) == (new.status, new.kind, new.article_id)
+            if new.status == "pending" and alike and same_question(old.question, new.question):
+                self._suggestions[old.id] = replace(old, count=old.count + 1)
+                return old.id
+        number = len(self._suggestions) + 1
+        self._suggestions[number] = replace(new, id=number)
+        return number
 
     async def has_key(self, dedupe_key: str) -> bool:
         return dedupe_key[:255] in self._keys

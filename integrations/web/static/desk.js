@@ -97,6 +97,7 @@
       body.suggestions.forEach(function (s) {
         var li = el("li");
         li.appendChild(el("strong", s.question));
+        if (s.count > 1) { li.appendChild(el("span", " (taught " + s.count + " times)")); }
         li.appendChild(el("p", s.kind === "variant" ? "Question variant of: " + s.article_id :
           s.kind === "not_in_kb" ? "Not in the knowledge base (a gap)" : s.answer));
         ["accept", "reject"].forEach(function (verdict) {

@@ -26,6 +26,7 @@ from bot.errors import StoreConflict, UnknownConversation
 from bot.ports import Change, NewMessage
 from bot.queue import Pickup
 from integrations.storage import SqlStore, open_store
+from integrations.storage.learning import LearningStore
 from integrations.storage.posts import PostStore
 from integrations.storage.references import ReferenceStore
 from integrations.web.accounts import AgentAccount
@@ -180,6 +181,63 @@ async def test_pickups_are_first_actions_since(store: SqlStore | MemoryStore) ->
     await store.apply(Change(conversation, escalation=escalation_for("c1", NOW)))
     assert await store.pickups(NOW) == [Pickup(NOW, NOW + timedelta(minutes=4))]
     assert await store.pickups(NOW + timedelta(minutes=5)) == []
+
+
+async def test_near_identical_suggestions_are_counted_not_added(
+    store: SqlStore | MemoryStore,
+) -> None:
+    conversation = await store.create_conversation("c1", "web", "hash", None)
+    taught = [
+        "Can I return the lamp I bought?",
+        "can i return the lamp i bought",  # the same once normalised
+        "Can I return the lamp I bought online?",  # 6 of 7 words shared: Jaccard 0.86
+        "Do you deliver to Iceland?",
+    ]
+    for i, question in enumerate(taught):
+        conversation = replace(conversation, version=conversation.version + (1 if i else 0))
+        await store.apply(Change(conversation, suggestion=(question, f"Answer {i}", "Alice")))
+    pending = await store.suggestions()
+    assert [(s.question, s.count) for s in pending] == [
+        ("Can I return the lamp I bought?", 3),
+        ("Do you deliver to Iceland?", 1),
+    ]
+    assert pending[0].answer == "Answer 0", "the first answer stays for the admin to review"
+    assert await store.set_suggestion_status(pending[0].id, "pending", "accepted")
+    await store.apply(
+        Change(
+            replace(conversation, version=conversation.version + 1),
+            suggestion=(taught[0], "Again", "Bo"),
+        )
+    )
+    assert [s.count for s in await store.suggestions()] == [1, 1], "an accepted one is not counted"
+
+
+async def test_tags_are_counted_per_kind_and_article(sql_store: SqlStore) -> None:
+    learning = LearningStore(sql_store)
+    question = "Is the oak table solid wood?"
+    ids = [
+        await learning.suggest(
+            question=question, agent="A", conversation_id="c1", kind="variant", article_id="oak"
+        ),
+        await learning.suggest(
+            question=question + "!",
+            agent="B",
+            conversation_id="c2",
+            kind="variant",
+            article_id="oak",
+        ),
+        await learning.suggest(
+            question=question, agent="A", conversation_id="c3", kind="variant", article_id="pine"
+        ),
+        await learning.suggest(
+            question=question, agent="A", conversation_id="c4", kind="not_in_kb"
+        ),
+    ]
+    assert ids[0] == ids[1] and len(set(ids)) == 3
+    counted = {s.id: s.count for s in await sql_store.suggestions()}
+    assert counted == {ids[0]: 2, ids[2]: 1, ids[3]: 1}
+    stored = await learning.suggestion(ids[0])
+    assert stored is not None and stored.count == 2
 
 
 async def test_suggestions_accounts_and_sessions(store: SqlStore | MemoryStore) -> None:

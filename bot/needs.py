@@ -1,0 +1,279 @@
+"""What the customer still needs: their messages read sentence by sentence, with greetings,
+chit-chat, venting, "that didn't help" and requests for a person left out, and each need
+closed by the reply that answered it.
+
+Pure: a conversation history in, needs out. The cues are general linguistic ones (a question,
+a request verb, a first-person problem, a fact such as an order number), never a dataset's
+wording.
+
+* A bot answer closes the needs raised since the previous reply; a customer who says it did
+  not help (``signals.NOT_HELPFUL``, directly after it) reopens them.
+* An agent's message closes every need before it; a resolution does too.
+* An escalation notice and the other notices close nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.conversation import Kind, Message
+from bot.facts import key_facts
+from bot.signals import COMPLAINT, HUMAN_REQUEST, NOT_HELPFUL, REPEAT_CONTACT, frustration
+from bot.text import clip
+
+MAX_LOOKUPS = 3
+"""How many needs the engine looks up in the knowledge base for a card (the goal first)."""
+GOAL_CHARS = 200
+QUESTION_CHARS = 2000
+
+_SENTENCE_END = re.compile(r"(?<=[.?!:;])\s+|\n+")
+_CHATTER = re.compile(
+    r"^\W*(?:(?:hi|hello|hey|hiya|yo|greetings|good\s+(?:morning|afternoon|evening|day)|"
+    r"thanks?(?:\s+(?:you|a\s+lot|so\s+much))?|thank\s+you(?:\s+(?:so|very)\s+much)?|cheers|"
+    r"ok(?:ay)?|k|sure|cool|great|perfect|fine|alright|right|yes|yeah|yep|no|nope|nah|bye|"
+    r"goodbye|see\s+you|have\s+a\s+(?:nice|good|great)\s+\w+|how\s+are\s+you(?:\s+doing)?|"
+    r"hope\s+you(?:'re|\s+are)\s+(?:well|good)|lol|haha\w*|hmm+|please|sorry|anyway|"
+    r"there|again|all|everyone|team|guys|folks|mate|so|and|but|well|oh|ah|now|today)"
+    r"\b[\s,!.?:;)(-]*)+$",
+    re.IGNORECASE,
+)
+_LEADING_CHATTER = re.compile(
+    r"^(?:(?:hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|thanks|ok(?:ay)?|so|"
+    r"well|also|and|oh|um+|there)\b[\s,!.:;-]*)+(?=\w)",
+    re.IGNORECASE,
+)
+_SMALL_TALK = re.compile(
+    r",\s*(?:is|are|was|were|do|does|did|has|have|can|could|would|will)n'?t\s+(?:it|they|you|"
+    r"we|there|that|this)\s*\?*$|,\s*(?:right|eh|huh|no)\s*\?+$|"
+    r"\b(?:any(?:one|body)|some(?:one|body)|you)\s+(?:still\s+)?there\b|"
+    r"\bare\s+you\s+(?:a\s+)?(?:real|bot|robot|human|person|machine|ai)\b|"
+    r"\bhow(?:'s|\s+is|\s+was)\s+(?:your|the)\s+(?:day|week|weekend|morning|evening)\b|"
+    r"\bhow\s+are\s+(?:you|things)\b|\b(?:weather|weekend)\b",
+    re.IGNORECASE,
+)
+_REQUEST = re.compile(
+    r"\b(?:return|refund|exchange|replace|cancel|change|update|amend|track|trace|reset|"
+    r"unlock|deliver|ship|send|resend|reschedule|order|buy|pay|book|fix|repair|collect|"
+    r"close|delete|remove|add|apply|claim|compensate|complain|report|recover|restore|transfer|"
+    r"upgrade|downgrade|renew|register|sign\s+up|log\s*in|sign\s+in|get\s+back)\w*\b",
+    re.IGNORECASE,
+)
+_WANT = re.compile(
+    r"\b(?:i|we)(?:'d|\s+would)\s+like\b|\b(?:i|we)\s+(?:want|need|wish|have)\s+to\b|"
+    r"\b(?:i|we)\s+(?:want|need)\b|\bplease\s+\w+|\bhelp\s+me\b",
+    re.IGNORECASE,
+)
+_PROBLEM = re.compile(
+    r"\b(?:my|our)\s+(?:\w+\s+){0,3}?(?:is|was|are|were|has|have|had|hasn'?t|haven'?t|"
+    r"isn'?t|wasn'?t|aren'?t|weren'?t|did\s*n'?t|does\s*n'?t|won'?t|can'?t|never|still|got|"
+    r"keeps?|arrived|came|broke|stopped)\b|"
+    r"\b(?:broken|damaged|cracked|torn|scratched|dented|leaking|stained|shattered|faulty|defective|missing|wrong|lost|stolen|late|delayed|stuck|"
+    r"overcharged|charged\s+twice|double\s+charged|not\s+(?:working|arrived|delivered|received)|"
+    r"never\s+(?:arrived|came|received|got)|does\s*n'?t\s+work|did\s*n'?t\s+(?:arrive|come|work)|"
+    r"(?:has|have)\s*n'?t\s+(?:arrived|come|been))\b",
+    re.IGNORECASE,
+)
+_ASKS = re.compile(
+    r"^\W*(?:how|what|when|where|why|who|which|whose|can|could|would|will|shall|should|"
+    r"do|does|did|is|are|was|were|am|has|have|may|might)\b",
+    re.IGNORECASE,
+)
+_RHETORICAL = re.compile(
+    r"^\W*(?:why|how)\s+(?:is|does|do|did|was|can|can'?t|is\s*n'?t|are)\s+(?:this|it|that|"
+    r"everything|nothing|nobody|no\s*one|you(?:r\s+\w+)?)\s+(?:so|always|never|still|even|"
+    r"this|that|such)\b",
+    re.IGNORECASE,
+)
+_ANNOUNCES = re.compile(r"\b(?:about|regarding|concerning|because|since)\b", re.IGNORECASE)
+VENTING = 0.3
+"""A sentence at this frustration or above, with no concrete cue, is venting."""
+
+
+@dataclass(frozen=True)
+class Need:
+    """Something the customer asked for or reported, in their words.
+
+    Attributes:
+        text: The sentence, with the plain sentences that follow it in the same message.
+        message_id: The message it was raised in.
+    """
+
+    text: str
+    message_id: int
+
+
+def sentences(text: str) -> list[str]:
+    """A message split into sentences (at ``.``, ``?``, ``!`` and line breaks)."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def _words(sentence: str) -> int:
+    return len(re.findall(r"[A-Za-z0-9'#-]+", sentence))
+
+
+def is_chatter(sentence: str) -> bool:
+    """Greetings, thanks and small talk; "that didn't help"; a bare request for a person."""
+    if _CHATTER.match(sentence) or NOT_HELPFUL.search(sentence):
+        return True
+    if _SMALL_TALK.search(sentence) and not _concrete(sentence):
+        return True
+    return bool(HUMAN_REQUEST.search(sentence)) and not _concrete(sentence)
+
+
+def _concrete(sentence: str) -> bool:
+    """A cue that the sentence is about something specific the customer wants done."""
+    return bool(
+        _PROBLEM.search(sentence)
+        or COMPLAINT.search(sentence)
+        or key_facts([sentence], mask=False)
+        or (_REQUEST.search(sentence) and _words(sentence) >= 3)
+    )
+
+
+def is_venting(sentence: str) -> bool:
+    """Frustration without anything to act on: "This is ridiculous!!!", "I've asked TWICE"."""
+    upset = (
+        frustration(sentence) >= VENTING
+        or bool(REPEAT_CONTACT.search(sentence))
+        or bool(re.search(r"[!?]{2,}", sentence))
+        or bool(_RHETORICAL.match(sentence))
+    )
+    return upset and not _concrete(sentence)
+
+
+def is_need(sentence: str) -> bool:
+    """A sentence that asks for something: a question, a request, a problem, a fact."""
+    if is_chatter(sentence) or is_venting(sentence):
+        return False
+    if _concrete(sentence):
+        return True
+    asks = (sentence.endswith("?") or bool(_ASKS.match(sentence))) and _words(sentence) >= 3
+    return asks or (bool(_WANT.search(sentence)) and _words(sentence) >= 4)
+
+
+def _is_detail(sentence: str) -> bool:
+    """A plain sentence that says more about the need before it."""
+    return not (is_chatter(sentence) or is_venting(sentence)) and _words(sentence) >= 4
+
+
+def needs_in(message: Message) -> list[Need]:
+    """The needs one customer message raises; plain sentences after a need join it."""
+    found: list[list[str]] = []
+    for sentence in sentences(message.text):
+        if is_need(sentence):
+            found.append([sentence])
+        elif found and _is_detail(sentence):
+            found[-1].append(sentence)
+    return [Need(_LEADING_CHATTER.sub("", " ".join(parts)), message.id) for parts in found]
+
+
+@dataclass
+class _Ledger:
+    open: list[Need]
+    answered: list[Need]  # what the latest reply that closed anything closed
+    rejectable: list[Need]  # what the latest answer closed (a rejection reopens it)
+    raised: list[Need]  # since the latest reply
+    last: Kind | None = None  # the kind of the latest public message
+    previous: int = 0  # the customer's latest message
+
+
+def _add_details(ledger: _Ledger, message: Message) -> None:
+    """A message that only says more ("The courier threw it over the fence.") joins a
+    statement of need that ended the customer's previous message."""
+    details = [s for s in sentences(message.text) if _is_detail(s)]
+    need = ledger.open[-1] if ledger.open else None
+    if not details or need is None or need.message_id != ledger.previous:
+        return
+    if need.text.endswith("?"):
+        return
+    longer = Need(" ".join([need.text, *details]), need.message_id)
+    ledger.open[-1] = longer
+    ledger.raised = [longer if n == need else n for n in ledger.raised]
+
+
+def _read(history: Sequence[Message]) -> _Ledger:
+    ledger = _Ledger([], [], [], [])
+    for message in history:
+        if message.internal:
+            continue
+        if message.kind is Kind.CUSTOMER:
+            if ledger.last is Kind.ANSWER and NOT_HELPFUL.search(message.text):
+                reopened = [n for n in ledger.rejectable if n not in ledger.open]
+                ledger.open.extend(reopened)
+                ledger.raised.extend(reopened)
+            new = needs_in(message)
+            if not new and ledger.last is Kind.CUSTOMER:
+                _add_details(ledger, message)
+            ledger.open.extend(new)
+            ledger.raised.extend(new)
+            ledger.previous = message.id
+        elif message.kind is Kind.ANSWER:
+            closed = set(ledger.raised)
+            ledger.rejectable = [n for n in ledger.open if n in closed]
+            ledger.answered = ledger.rejectable or ledger.answered
+            ledger.open = [n for n in ledger.open if n not in closed]
+            ledger.raised = []
+        elif message.kind in (Kind.AGENT_MESSAGE, Kind.RESOLVED):
+            ledger.answered = ledger.open or ledger.answered
+            ledger.open, ledger.raised, ledger.rejectable = [], [], []
+        ledger.last = message.kind
+    return ledger
+
+
+def open_needs(history: Sequence[Message]) -> tuple[Need, ...]:
+    """The customer's needs no reply has closed, oldest first."""
+    return tuple(_read(history).open)
+
+
+def asked(history: Sequence[Message]) -> tuple[Need, ...]:
+    """What the customer is waiting on: the open needs, else (they asked for a person after
+    an answer, say) the needs the latest reply closed."""
+    ledger = _read(history)
+    return tuple(ledger.open or ledger.answered)
+
+
+def question_of(history: Sequence[Message]) -> str:
+    """The customer's question in their words, for learning: what they are waiting on, with
+    greetings, venting and "that didn't help" left out; empty when they asked nothing."""
+    return clip(" ".join(n.text for n in asked(history)), QUESTION_CHARS, "")
+
+
+def goal(history: Sequence[Message]) -> str:
+    """The customer's main need over the conversation, with its specifics: the earliest open
+    need (why they came; later chit-chat or venting never replaces it), joined by the next one
+    when it only announced what follows ("I want to make a formal complaint."). Without open
+    needs, the latest need; without needs, their most substantial sentence."""
+    ledger = _read(history)
+    chosen = ledger.open or ledger.answered
+    if chosen:
+        first = chosen[0]
+        text = first.text
+        if len(chosen) > 1 and _announces(first, chosen[1], history):
+            text = f"{text} {chosen[1].text}"
+        return clip(text, GOAL_CHARS)
+    said = [s for m in history if m.kind is Kind.CUSTOMER for s in sentences(m.text)]
+    plain = [s for s in said if not is_chatter(s)]
+    best = max(plain or said, key=_words, default="(no message yet)")
+    return clip(best, GOAL_CHARS)
+
+
+def _announces(first: Need, second: Need, history: Sequence[Message]) -> bool:
+    """The first need is a statement without specifics, and the customer's very next message
+    gives them."""
+    if first.text.endswith("?") or _ANNOUNCES.search(first.text) or _words(first.text) > 10:
+        return False
+    customer = [m.id for m in history if m.kind is Kind.CUSTOMER]
+    later = [i for i in customer if i > first.message_id]
+    return second.message_id == first.message_id or bool(later and later[0] == second.message_id)
+
+
+def needs_to_look_up(history: Sequence[Message]) -> tuple[str, ...]:
+    """What the engine searches the knowledge base for: the goal, then the other open needs,
+    at most ``MAX_LOOKUPS``."""
+    if not any(m.kind is Kind.CUSTOMER for m in history):
+        return ()
+    main = goal(history)
+    others = [n.text for n in open_needs(history) if n.text not in main]
+    return tuple(dict.fromkeys([main, *others]))[:MAX_LOOKUPS]

@@ -1,0 +1,134 @@
+"""Summaries, card articles and drafts built around the customer's goal, not their latest
+words: the extractive drafter on knowledge matches built by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.conversation import Kind, Message, Source
+from bot.drafting import ExtractiveDrafter, articles_for, context_of
+from bot.model import ArticleMatch, EscalationReason, Retrieval
+from bot.needs import needs_to_look_up
+
+C, A, E = Kind.CUSTOMER, Kind.ANSWER, Kind.ESCALATED
+NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
+
+
+def article(article_id: str, title: str, passage: str, similarity: float) -> ArticleMatch:
+    return ArticleMatch(article_id, title, None, "kb", similarity, (passage,))
+
+
+RETURNS = article("returns", "Returning an item", "Start a return under Orders.", 0.62)
+HOURS = article("hours", "Opening hours", "We are open 9 to 5 on weekdays.", 0.71)
+ACCOUNT = article("account", "Creating an account", "Sign up with your email.", 0.4)
+KLARNA = article("klarna", "Paying in instalments", "Pay in three with Klarna.", 0.66)
+WARRANTY = article("warranty", "Guarantee", "Everything has a two-year guarantee.", 0.5)
+DELIVERY = article("delivery", "Delivery times", "Parcels arrive in 3 to 5 days.", 0.45)
+
+
+def found(query: str, *matches: ArticleMatch, confidence: float = 0.8) -> Retrieval:
+    return Retrieval(query, matches, confidence, 0.6, 0.1)
+
+
+def history(*turns: tuple[Kind, str] | tuple[Kind, str, str]) -> list[Message]:
+    return [
+        Message(i, "c1", turn[0], turn[1], NOW, (Source(turn[2]),) if len(turn) > 2 else ())
+        for i, turn in enumerate(turns, start=1)
+    ]
+
+
+LAMP = history(
+    (C, "Hi!"),
+    (C, "I'd like to return the brass desk lamp from order 20417, it buzzes when switched on."),
+    (E, "A person will reply shortly."),
+    (C, "what time do you close on Fridays?"),
+    (C, "This is ridiculous!!! I've asked TWICE"),
+    (C, "is anyone there?"),
+)
+LATEST = found("is anyone there?", HOURS, ACCOUNT, confidence=0.2)
+
+
+async def test_the_card_follows_the_goal_not_the_latest_words() -> None:
+    wanted = needs_to_look_up(LAMP)
+    assert wanted[0].startswith("I'd like to return the brass desk lamp")
+    lookups = [
+        (wanted[0], found(wanted[0], RETURNS, WARRANTY, confidence=0.3)),
+        (wanted[1], found(wanted[1], HOURS, DELIVERY, confidence=0.9)),
+    ]
+    context = context_of(LAMP, LATEST, (EscalationReason.FRUSTRATION,), lookups=lookups)
+    drafter = ExtractiveDrafter()
+    summary = await drafter.summarise(context)
+    assert summary.intent == "Returning an item"
+    assert "brass desk lamp" in summary.goal and "buzzes" in summary.goal
+    assert [a.title for a in articles_for(context)] == [
+        "Returning an item",
+        "Opening hours",
+        "Guarantee",
+    ]
+    draft = await drafter.draft(context)
+    assert draft.startswith("Hi, I'm sorry"), "the customer vented"
+    assert draft.index("Start a return") < draft.index("open 9 to 5"), "the goal first"
+    assert "20417" in draft, "the customer's order number"
+    assert "anyone there" not in draft
+
+
+async def test_a_rejected_article_is_not_quoted_again() -> None:
+    turns = history(
+        (C, "How do I get my money back for the rowing machine?"),
+        (A, "Start a return under Orders.", "Returning an item"),
+        (C, "that's not what I asked"),
+    )
+    wanted = needs_to_look_up(turns)
+    lookups = [(wanted[0], found(wanted[0], RETURNS, WARRANTY))]
+    context = context_of(turns, found("x", RETURNS), lookups=lookups)
+    assert context.rejected == ("Returning an item",)
+    draft = await ExtractiveDrafter().draft(context)
+    assert "Start a return" not in draft
+    assert "two-year guarantee" in draft
+    assert "sorry" in draft, "an answer did not help"
+
+
+async def test_a_need_nothing_answers_is_named_as_looked_into() -> None:
+    said = "I want to make a formal complaint. The courier left the parcel in the rain and "
+    said += "the sofa cushions are soaked."
+    turns = history((C, said), (E, "A person will reply shortly."), (C, "hello???"))
+    wanted = needs_to_look_up(turns)
+    lookups = [(wanted[0], found(wanted[0], RETURNS, confidence=0.1))]
+    context = context_of(turns, found("hello???", HOURS), lookups=lookups)
+    drafter = ExtractiveDrafter()
+    draft = await drafter.draft(context)
+    assert "Start a return" not in draft, "a complaint is not answered with a loose match"
+    assert "noted your complaint" in draft and "cushions are soaked" in draft
+    assert draft.startswith("Hi, I'm sorry")
+    summary = await drafter.summarise(context)
+    assert summary.goal.endswith("cushions are soaked.")
+    assert summary.intent == "Complaint", "not the loosely matching returns article"
+
+
+async def test_two_needs_are_answered_each_introduced_and_calm_means_no_apology() -> None:
+    turns = history(
+        (C, "Can I pay for the walnut bookcase in instalments? And do you have a guarantee?"),
+        (E, "A person will reply shortly."),
+        (C, "thanks"),
+    )
+    wanted = needs_to_look_up(turns)
+    lookups = [
+        (wanted[0], found(wanted[0], KLARNA, ACCOUNT)),
+        (wanted[1], found(wanted[1], WARRANTY, DELIVERY)),
+    ]
+    context = context_of(turns, found("thanks", HOURS), lookups=lookups)
+    draft = await ExtractiveDrafter().draft(context)
+    assert draft.startswith("Hi, thanks for your patience.")
+    assert 'About "Can I pay for the walnut bookcase in instalments?": Pay in three' in draft
+    assert 'About "do you have a guarantee?": Everything has a two-year guarantee' in draft
+    assert "open 9 to 5" not in draft
+
+
+async def test_without_lookups_the_latest_search_still_drafts() -> None:
+    turns = history((C, "Do you deliver on Sundays?"))
+    context = context_of(turns, found("Do you deliver on Sundays?", DELIVERY, HOURS))
+    drafter = ExtractiveDrafter()
+    assert (await drafter.summarise(context)).intent == "Delivery times"
+    assert "3 to 5 days" in await drafter.draft(context)
+    again = context_of(turns, found("x", DELIVERY, HOURS), variant=1)
+    assert "open 9 to 5" in await drafter.draft(again), "a regenerate picks the next article"

@@ -1,0 +1,169 @@
+"""The customer's open needs: what is asked, what is answered, what is only talk."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.conversation import Kind, Message, Source
+from bot.needs import (
+    MAX_LOOKUPS,
+    goal,
+    is_need,
+    needs_to_look_up,
+    open_needs,
+    question_of,
+)
+
+C, A, E, G = Kind.CUSTOMER, Kind.ANSWER, Kind.ESCALATED, Kind.AGENT_MESSAGE
+
+
+def history(*turns: tuple[Kind, str]) -> list[Message]:
+    now = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    return [
+        Message(i, "c1", kind, text, now, (Source("Some article"),) if kind is A else ())
+        for i, (kind, text) in enumerate(turns, start=1)
+    ]
+
+
+def texts(turns: list[Message]) -> list[str]:
+    return [n.text for n in open_needs(turns)]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "hi",
+        "hello there",
+        "Thanks!",
+        "ok",
+        "Good morning, how are you?",
+        "This is ridiculous!!!",
+        "I've asked TWICE",
+        "Why is this so hard???",
+        "can I speak to a human",
+        "that didn't help",
+        "Is anyone there?",
+        "Nice weather we're having, isn't it?",
+    ],
+)
+def test_greetings_venting_rejections_and_asks_for_a_person_are_not_needs(sentence: str) -> None:
+    assert not is_need(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Can I return the desk lamp?",
+        "I'd like to cancel my subscription box",
+        "My kettle stopped working after two days.",
+        "how long do refunds take for a mattress",
+        "Order 99812 still hasn't arrived.",
+        "Please reset my password",
+        "I want to make a formal complaint.",
+    ],
+)
+def test_questions_requests_problems_and_facts_are_needs(sentence: str) -> None:
+    assert is_need(sentence)
+
+
+def test_a_message_is_read_sentence_by_sentence() -> None:
+    turns = history((C, "Hi there! This is so annoying!!! Can I swap the blue rug for a red one?"))
+    assert texts(turns) == ["Can I swap the blue rug for a red one?"]
+
+
+def test_an_answer_closes_what_was_asked_since_the_previous_reply() -> None:
+    turns = history(
+        (C, "Do you deliver to Guernsey?"),
+        (A, "We deliver to the Channel Islands."),
+        (C, "How do I track parcel 556677?"),
+    )
+    assert texts(turns) == ["How do I track parcel 556677?"]
+
+
+def test_a_rejection_right_after_an_answer_reopens_its_need() -> None:
+    turns = history(
+        (C, "how long do refunds take for a mattress"),
+        (A, "Refunds take 5 days."),
+        (C, "that didn't answer my question"),
+    )
+    assert texts(turns) == ["how long do refunds take for a mattress"]
+    later = history(
+        (C, "how long do refunds take for a mattress"),
+        (A, "Refunds take 5 days."),
+        (C, "Where can I buy a gift card?"),
+        (C, "that didn't help"),
+    )
+    assert texts(later) == ["Where can I buy a gift card?"], "only right after the answer"
+
+
+def test_an_agent_message_closes_everything_and_a_notice_closes_nothing() -> None:
+    asked = (
+        (C, "My bike helmet arrived cracked."),
+        (E, "A person will reply shortly."),
+        (C, "Also, can I pay with PayPal?"),
+    )
+    assert texts(history(*asked)) == [
+        "My bike helmet arrived cracked.",
+        "can I pay with PayPal?",
+    ]
+    assert texts(history(*asked, (G, "Sorry about the helmet; PayPal is fine."))) == []
+
+
+def test_the_goal_is_the_earliest_open_need_and_talk_never_replaces_it() -> None:
+    turns = history(
+        (C, "hello"),
+        (C, "I'd like to return the ceramic lamp from order 31415, it's the wrong colour."),
+        (E, "A person will reply shortly."),
+        (C, "are you still there?"),
+        (C, "This is ridiculous!!! I've asked TWICE"),
+        (C, "lol ok"),
+    )
+    assert goal(turns).startswith("I'd like to return the ceramic lamp from order 31415")
+    assert needs_to_look_up(turns)[0] == goal(turns)
+
+
+def test_the_goal_keeps_the_specifics_of_a_complaint() -> None:
+    said = "I want to make a formal complaint. The parcel was left in the rain and the sofa "
+    said += "cushions are soaked."
+    turns = history((C, said), (E, "A person will reply shortly."), (C, "Hello???"))
+    found = goal(turns)
+    assert "formal complaint" in found and "cushions are soaked" in found
+    split = history(
+        (C, "I wish to lodge a complaint."),
+        (C, "The courier threw my new monitor over the fence and it's cracked."),
+    )
+    assert "complaint" in goal(split) and "monitor" in goal(split)
+
+
+def test_the_goal_falls_back_to_the_latest_need_then_to_what_was_said() -> None:
+    answered = history(
+        (C, "What sizes does the hiking boot come in?"),
+        (A, "Sizes 36 to 47."),
+        (C, "can I talk to a real person please"),
+    )
+    assert goal(answered) == "What sizes does the hiking boot come in?"
+    assert question_of(answered) == "What sizes does the hiking boot come in?"
+    assert goal(history((C, "hi"))) == "hi"
+    assert needs_to_look_up([]) == ()
+
+
+def test_look_ups_are_the_goal_then_other_open_needs_at_most_a_few() -> None:
+    turns = history(
+        (C, "Can I change the size of order 80211? Do you ship to Norway?"),
+        (C, "Is there a student discount? Where are your stores? Do you sell prams?"),
+    )
+    wanted = needs_to_look_up(turns)
+    assert len(wanted) == MAX_LOOKUPS
+    assert wanted[0].startswith("Can I change the size") and "Norway" in wanted[1]
+
+
+def test_the_learned_question_leaves_out_greetings_and_venting() -> None:
+    turns = history(
+        (C, "hey"),
+        (C, "this is absurd, WHY IS NOBODY ANSWERING!!!"),
+        (C, "Can the wardrobe be delivered on a Saturday?"),
+        (E, "A person will reply shortly."),
+    )
+    assert question_of(turns) == "Can the wardrobe be delivered on a Saturday?"
