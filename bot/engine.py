@@ -33,7 +33,7 @@ from bot.conversation import (
     Source,
     State,
 )
-from bot.drafting import DraftContext, Refiner, context_of, goal_of, open_question, reason_codes
+from bot.drafting import DraftContext, Refiner, context_of, reason_codes
 from bot.engine_base import (
     AGENTS_TOPIC,
     CUSTOMERS_TOPIC,
@@ -46,9 +46,9 @@ from bot.engine_base import (
 from bot.errors import StoreConflict
 from bot.events import REANNOUNCE, customer_topic
 from bot.model import Decision
+from bot.needs import needs_to_look_up, open_needs
 from bot.ports import Change, NewMessage
 from bot.queue import waited_minutes
-from bot.signals import HUMAN_REQUEST, NOT_HELPFUL
 from bot.turns import QUEUE_LIMIT, CustomerTurns
 
 __all__ = [
@@ -141,16 +141,12 @@ class ConversationEngine(CustomerTurns):
         async with self._locks[escalation.conversation_id]:
             conversation = await self._conversation(escalation.conversation_id)
             history = await self.store.recent(conversation.id, HISTORY)
-            question = tuple(
-                t
-                for t in open_question(history)
-                if not (HUMAN_REQUEST.search(t) or NOT_HELPFUL.search(t))
-            )
-            if conversation.state is not State.BOT or not question:
+            pending = open_needs(history)
+            if conversation.state is not State.BOT or not pending:
                 return
-            asked = goal_of(question)
+            asked = pending[0].text
             earlier = [
-                m.text for m in history if m.kind is Kind.CUSTOMER and m.text not in question
+                m.text for m in history if m.kind is Kind.CUSTOMER and m.id < pending[0].message_id
             ]
             decision = await asyncio.to_thread(self.responder.respond, asked, earlier)
             best = decision.answer
@@ -213,7 +209,11 @@ class ConversationEngine(CustomerTurns):
         recent = " ".join([m.text for m in history if m.kind is Kind.CUSTOMER][-3:])
         retrieval = await asyncio.to_thread(self.responder.retriever.search, recent)
         return context_of(
-            history, retrieval, reason_codes(escalation.reasons), variant=escalation.draft_version
+            history,
+            retrieval,
+            reason_codes(escalation.reasons),
+            variant=escalation.draft_version,
+            lookups=await self.look_up(needs_to_look_up(history)),
         )
 
     async def reannounce_due(self) -> int:

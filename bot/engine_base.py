@@ -22,7 +22,7 @@ from bot.drafting import Drafter, passage_text
 from bot.errors import UnknownConversation
 from bot.events import AGENTS, CUSTOMERS, AgentEvent, CustomerEvent, customer_topic
 from bot.metrics import Metrics, NullMetrics
-from bot.model import ArticleMatch
+from bot.model import ArticleMatch, Retrieval
 from bot.policy import Responder
 from bot.ports import Assistant, ConversationStore, EventBus
 
@@ -154,6 +154,18 @@ class EngineBase:
         if isinstance(self.drafter, Assistant):
             return await self.drafter.phrase(question, match)
         return passage_text(match)
+
+    async def look_up(
+        self, texts: Sequence[str], known: Retrieval | None = None
+    ) -> list[tuple[str, Retrieval]]:
+        """The knowledge base's matches for each text (``known`` is reused for its query)."""
+        found = []
+        for text in texts:
+            if known is not None and known.query == text:
+                found.append((text, known))
+            else:
+                found.append((text, await asyncio.to_thread(self.responder.retriever.search, text)))
+        return found
 
     async def publish_public(self, conversation_id: str, messages: Sequence[Message]) -> None:
         for message in messages:

@@ -26,9 +26,9 @@ from bot.conversation import (
 from bot.drafting import (
     DraftContext,
     Refiner,
+    articles_for,
     articles_of,
     context_of,
-    open_question,
     passage_text,
     reason_codes,
 )
@@ -37,6 +37,7 @@ from bot.errors import StoreConflict
 from bot.events import CustomerEvent, customer_topic
 from bot.learning import Outcome
 from bot.model import UNSURE, Decision, EscalationReason
+from bot.needs import needs_to_look_up, question_of
 from bot.policy import failure_loop
 from bot.ports import Assistant, Change, NewMessage
 from bot.queue import PICKUP_WINDOW, Standing, standing
@@ -131,7 +132,7 @@ class CustomerTurns(EngineBase):
         """The bot's last answer, which the customer just said did not help, as an outcome."""
         article = conversation.last_answer_article
         answers = [i for i, m in enumerate(earlier) if m.kind is Kind.ANSWER]
-        question = " ".join(open_question(earlier[: answers[-1]])) if answers else ""
+        question = question_of(earlier[: answers[-1]]) if answers else ""
         if not article or not question:
             return None
         retrieval = await asyncio.to_thread(self.responder.retriever.search, question)
@@ -158,14 +159,14 @@ class CustomerTurns(EngineBase):
         outcome: Outcome | None = None,
     ) -> None:
         reasons = tuple(r.value for r in decision.reasons)
-        context = self._context([*earlier, message], decision)
+        context = await self._context([*earlier, message], decision)
         escalation = Escalation(
             id=uuid.uuid4().hex,
             conversation_id=conversation.id,
             status=EscalationStatus.OPEN,
             reasons=reasons,
             summary=await self.drafter.summarise(context),
-            articles=articles_of(decision.retrieval),
+            articles=articles_for(context) or articles_of(decision.retrieval),
             draft=await self.drafter.draft(context),
             draft_version=1,
             created_at=self.clock(),
@@ -274,13 +275,13 @@ class CustomerTurns(EngineBase):
         if answer is not None:
             replies.append(answer)
             history.append(self._as_message(conversation.id, answer))
-        context = self._context(history, decision, reasons)
+        context = await self._context(history, decision, reasons)
         draft = await self.drafter.draft(context)
         updated = replace(
             escalation,
             reasons=reasons,
             summary=await self.drafter.summarise(context),
-            articles=articles_of(decision.retrieval) or escalation.articles,
+            articles=articles_for(context) or escalation.articles,
         )
         if draft.strip() != escalation.draft.strip():
             updated = replace(updated, draft=draft, draft_version=escalation.draft_version + 1)
@@ -420,15 +421,18 @@ class CustomerTurns(EngineBase):
             )
         return notes
 
-    def _context(
+    async def _context(
         self, history: Sequence[Message], decision: Decision, reasons: Sequence[str] = ()
     ) -> DraftContext:
+        """The drafter's context, with a search for the goal and each open need (the latest
+        message's search is reused when it is one of them)."""
         return context_of(
             history,
             decision.retrieval,
             reason_codes(reasons) or tuple(decision.reasons),
             turns=CONTEXT_TURNS,
             trend=decision.signals.trend,
+            lookups=await self.look_up(needs_to_look_up(history), decision.retrieval),
         )
 
 

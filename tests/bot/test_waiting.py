@@ -163,3 +163,25 @@ async def test_hand_back_with_a_question_the_bot_cannot_answer_promises_a_follow
     assert messages[-1].kind is Kind.NOTE and "engrave a poem" in messages[-1].text
     audit = await services.store.audit(conversation_id)
     assert audit[-1].action == "follow_up" and "engrave a poem" in audit[-1].detail
+
+
+async def test_the_card_follows_the_goal_through_chit_chat_and_venting(
+    services: Services,
+) -> None:
+    conversation_id, escalation = await escalated(
+        services,
+        "I'd like to return a lamp from order #LK-20211, it doesn't suit the room. "
+        "Can a person help me with that?",
+    )
+    for text in (
+        "ok thanks",
+        "What are your customer service opening hours?",
+        "This is taking ages!!!",
+    ):
+        await say(services.engine, conversation_id, text)
+    card = await services.engine.card(escalation.id)
+    assert "return" in card.summary.intent.lower(), card.summary.intent
+    assert "lamp" in card.summary.goal
+    assert "return" in card.articles[0].title.lower()
+    assert "opening hours" not in card.draft.lower() and "LK-20211" in card.draft
+    assert "sorry" in card.draft.lower(), "the customer vented: the draft apologises"

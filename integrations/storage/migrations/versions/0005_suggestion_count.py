@@ -1,6 +1,6 @@
 """Near-identical learned suggestions are merged and counted.
 
-Revision ID: 0006
+Revision ID: 0005
 Revises: 0004 (re-point to 0005 when the living-escalations migration is merged)
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
+revision = "0005"
 down_revision = "0004"
 
 
