@@ -74,7 +74,7 @@ class Situation:
     @property
     def held_by_other(self) -> bool:
         conversation = self.conversation
-        return conversation.state is State.AGENT and conversation.holder != self.action.agent
+        return conversation.state is State.AGENT and conversation.holder != self.action.who
 
     def audit(self, name: str, to_state: State | None = None, detail: str = "") -> AuditEntry:
         return AuditEntry(
@@ -132,8 +132,12 @@ def _refused(message: str, escalation: Escalation, holder: str | None = None) ->
     return ActionResult("refused", message, escalation, holder=holder)
 
 
+def _holder_name(s: Situation) -> str | None:
+    return s.escalation.holder or s.conversation.holder
+
+
 def _held(s: Situation) -> ActionResult:
-    holder = s.conversation.holder
+    holder = _holder_name(s)
     return _refused(wording.HOLDS.format(holder=holder), s.escalation, holder)
 
 
@@ -185,15 +189,15 @@ def plan_take_over(s: Situation) -> Plan | ActionResult:
     """An agent takes the conversation; the bot stays silent."""
     conversation, escalation, agent = s.conversation, s.escalation, s.action.agent
     if conversation.state is State.AGENT:
-        if conversation.holder == agent:
+        if conversation.holder == s.action.who:
             return ActionResult("duplicate", wording.YOU_HOLD_ALREADY, escalation, holder=agent)
-        holder = conversation.holder
+        holder = _holder_name(s)
         return _refused(wording.ALREADY_TOOK_OVER.format(holder=holder), escalation, holder)
     if conversation.state is State.RESOLVED:
         return _refused(wording.CONVERSATION_RESOLVED, escalation)
     return Plan(
         Change(
-            s.moved(State.AGENT, agent),
+            s.moved(State.AGENT, s.action.who),
             escalation=replace(
                 escalation,
                 status=EscalationStatus.CLAIMED,

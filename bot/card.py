@@ -191,7 +191,7 @@ def build_card(
         conversation_id=conversation.id,
         state=conversation.state,
         status=escalation.status.value,
-        holder=conversation.holder,
+        holder=(escalation.holder or conversation.holder) if conversation.holder else None,
         reasons=escalation.reasons,
         summary=escalation.summary,
         transcript=tuple(transcript),

@@ -102,7 +102,8 @@ class Conversation:
 
     Attributes:
         version: Bumped on every change; state changes compare-and-set on it.
-        holder: The agent holding the conversation (state AGENT).
+        holder: The stable id of the agent holding the conversation (state AGENT); the
+            escalation keeps their display name.
         failed_turns: Answers in a row that the customer said did not help.
         last_answer_article: The article the bot answered with last.
     """
@@ -232,12 +233,13 @@ class AgentAction:
 
     Attributes:
         kind: What the agent asked for.
-        agent: The agent's display name (who did it).
+        agent: The agent's display name (shown to the customer and on cards).
         channel: Where the click came from: ``desk``, ``slack``, ``teams``, ``api``.
         text: The reply for ``send``, the note for ``note``, or for ``approve`` the draft as
             the agent left it in the card's box (sent as an edit when it differs).
         key: An idempotency key; a repeat with the same key does nothing. When absent one is
             derived from the action and the draft it acts on.
+        agent_id: The agent's stable id on its channel; display names are not unique.
     """
 
     kind: ActionKind
@@ -245,6 +247,13 @@ class AgentAction:
     channel: str
     text: str | None = None
     key: str | None = None
+    agent_id: str = ""
+
+    @property
+    def who(self) -> str:
+        """The agent's stable identity (``slack:U…``, ``teams:…``, ``desk:username``): what a
+        conversation is held by and compared with. Display names are only for show."""
+        return self.agent_id or self.agent
 
 
 @dataclass(frozen=True)

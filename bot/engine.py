@@ -247,19 +247,28 @@ class ConversationEngine(CustomerTurns):
         return announced
 
     async def thread_reply(
-        self, escalation_id: str, agent: str, channel: str, text: str, key: str
+        self,
+        escalation_id: str,
+        agent: str,
+        channel: str,
+        text: str,
+        key: str,
+        agent_id: str = "",
     ) -> ActionResult:
         """A reply under a card in an agent channel. It reaches the customer when its author
-        holds the conversation; a reply starting with ``note:``, or anyone else's, is kept as an
-        internal note."""
+        (compared by ``agent_id``, never by display name) holds the conversation; a reply
+        starting with ``note:``, or anyone else's, is kept as an internal note."""
         escalation = await self._escalation(escalation_id)
         conversation = await self._conversation(escalation.conversation_id)
-        holds = conversation.state is State.AGENT and conversation.holder == agent
+        who = agent_id or agent
+        holds = conversation.state is State.AGENT and conversation.holder == who
         if holds and not NOTE_PREFIX.match(text):
-            action = AgentAction(ActionKind.SEND, agent, channel, text, key)
+            kind, body = ActionKind.SEND, text
         else:
-            action = AgentAction(ActionKind.NOTE, agent, channel, NOTE_PREFIX.sub("", text), key)
-        return await self.act(escalation_id, action)
+            kind, body = ActionKind.NOTE, NOTE_PREFIX.sub("", text)
+        return await self.act(
+            escalation_id, AgentAction(kind, agent, channel, body, key, agent_id=agent_id)
+        )
 
     async def card(self, escalation_id: str) -> EscalationCard:
         """The escalation as a card, with the transcript and who did what."""

@@ -180,6 +180,7 @@ class SlackChannel:
                 "slack",
                 _reply_text(event),
                 key=f"slack-msg:{event['channel']}:{event['ts']}",
+                agent_id=f"slack:{event['user']}",
             )
         except TandemError as failure:
             logger.warning("a thread reply was not relayed", extra={"error": str(failure)})
@@ -197,7 +198,7 @@ class SlackChannel:
         agent = await self._name(user)
         try:
             result = await self.services.engine.act(
-                escalation_id, AgentAction(kind, agent, "slack", text, key)
+                escalation_id, AgentAction(kind, agent, "slack", text, key, f"slack:{user}")
             )
             message = result.message if result.outcome != "done" else None
         except TandemError as failure:

@@ -124,7 +124,12 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         agent = activity.from_property.name or activity.from_property.id
         try:
             await self.services.engine.thread_reply(
-                post.escalation_id, agent, "teams", text, key=f"teams-msg:{activity.id}"
+                post.escalation_id,
+                agent,
+                "teams",
+                text,
+                key=f"teams-msg:{activity.id}",
+                agent_id=agent_id(activity),
             )
         except TandemError as failure:
             logger.warning("a thread reply was not relayed", extra={"error": str(failure)})
@@ -186,7 +191,7 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         text = data.get("draft") if kind in (ActionKind.APPROVE, ActionKind.SEND) else None
         try:
             result = await self.services.engine.act(
-                escalation_id, AgentAction(kind, agent, "teams", text)
+                escalation_id, AgentAction(kind, agent, "teams", text, agent_id=agent_id(activity))
             )
             if result.outcome == "refused":
                 await turn_context.send_activity(MessageFactory.text(result.message))
@@ -194,3 +199,9 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         except TandemError as failure:
             logger.warning("a Teams card action failed", extra={"error": str(failure)})
             return None
+
+
+def agent_id(activity: Activity) -> str:
+    """The agent's stable id: their Entra (AAD) object id, else the channel account id."""
+    person = activity.from_property
+    return f"teams:{person.aad_object_id or person.id}"

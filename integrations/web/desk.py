@@ -135,7 +135,12 @@ async def act(request: web.Request) -> web.Response:
         raise ApiError(422, "invalid_key", "'key' must be a string of up to 200 characters")
     escalation_id = request.match_info["id"]
     action = AgentAction(
-        kind, account.display_name, "desk", text, f"desk:{escalation_id}:{key}" if key else None
+        kind,
+        account.display_name,
+        "desk",
+        text,
+        f"desk:{escalation_id}:{key}" if key else None,
+        agent_id=f"desk:{account.username}",
     )
     result = await services.engine.act(escalation_id, action)
     card = await services.engine.card(escalation_id)

@@ -70,3 +70,40 @@ async def test_the_desk_queue_follows_priority(server: TestServer) -> None:  # n
         first = queue["escalations"][0]
         assert first["priority_label"] in ("high", "urgent") and first["queue_position"] == 1
         assert first["priority"] > queue["escalations"][1]["priority"]
+
+
+async def test_a_desk_account_with_the_holders_name_cannot_act_as_the_holder(
+    server: TestServer,  # noqa: F811
+) -> None:
+    from integrations.web.accounts import AgentAccount
+    from integrations.web.auth import hash_password
+    from integrations.web.keys import SERVICES
+
+    services = server.app[SERVICES]
+    await services.store.add_agent(AgentAccount("mallory", "Alice", hash_password("other-pass")))
+    alice_jar, mallory_jar = aiohttp.CookieJar(unsafe=True), aiohttp.CookieJar(unsafe=True)
+    async with (
+        aiohttp.ClientSession() as session,
+        aiohttp.ClientSession(cookie_jar=alice_jar) as alice,
+        aiohttp.ClientSession(cookie_jar=mallory_jar) as mallory,
+    ):
+        customer = Customer(session, server)
+        await customer.start()
+        await customer.say("I need to talk to a person")
+        await customer.next_event("escalated")
+        await signed_in(alice, server)
+        status, _ = await desk(
+            mallory, server, "POST", "/login", username="mallory", password="other-pass"
+        )
+        assert status == 200
+        _, queue = await desk(alice, server, "GET", "/escalations")
+        actions = f"/escalations/{queue['escalations'][0]['id']}/actions"
+        status, taken = await desk(alice, server, "POST", actions, action="take_over")
+        assert status == 200 and taken["card"]["holder"] == "Alice"
+        for action in ({"action": "send", "text": "Send me your PIN"}, {"action": "hand_back"}):
+            status, refused = await desk(mallory, server, "POST", actions, **action)
+            assert status == 409 and refused["outcome"] == "refused", action
+        conversation = await services.store.conversation(customer.id)
+        assert conversation is not None and conversation.holder == "desk:alice"
+        events = await customer.quiet()
+        assert all("PIN" not in e.get("text", "") for e in events)

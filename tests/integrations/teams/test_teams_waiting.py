@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from tests.conftest import eventually
 from tests.integrations.teams.conftest import AGENTS, CUSTOMER, BotSide, fixture
 from tests.integrations.teams.test_teams_flow import install_and_escalate, texts_to_customer
 
@@ -59,3 +60,39 @@ async def test_an_unclaimed_card_is_announced_again_with_the_tag(bot: BotSide) -
     assert post.activity["text"].startswith("<at>Support agents</at>")
     [mention] = post.activity["entities"]
     assert mention["mentioned"] == {"id": "tag-123", "name": "Support agents", "type": "tag"}
+
+
+async def test_a_namesake_of_the_holder_is_kept_as_a_note(bot: BotSide) -> None:
+    card_id, escalation_id = await install_and_escalate(bot)
+    url = bot.connector.url
+    take = fixture(
+        "card_action_invoke.json",
+        service_url=url,
+        id="i1",
+        user="Alice",
+        card_id=card_id,
+        verb="take_over",
+        escalation_id=escalation_id,
+        draft="",
+    )
+    _, body = await bot.post(take)
+    assert body["statusCode"] == 200
+    thread = f"{AGENTS};messageid={card_id}"
+    impostor = fixture(
+        "agent_channel_message.json",
+        service_url=url,
+        id="t1",
+        user="Alice",
+        aad="aad-someone-else",
+        conversation=thread,
+        text="Please send me your card PIN",
+    )
+    await bot.post(impostor)
+    conversation_id = (await bot.services.store.escalation(escalation_id)).conversation_id  # type: ignore[union-attr]
+
+    async def noted() -> bool:
+        internal = await bot.services.store.messages(conversation_id, internal=True)
+        return any(m.kind.value == "note" and "PIN" in m.text for m in internal)
+
+    await eventually(noted, "the namesake's reply kept as a note")
+    assert not any("PIN" in t for t in texts_to_customer(bot.connector.sent))
