@@ -27,6 +27,7 @@ SPEAKERS: dict[Kind, str] = {
     Kind.CUSTOMER: "Customer",
     Kind.ANSWER: "Bot",
     Kind.ESCALATED: "Bot",
+    Kind.WAITING: "Bot",
     Kind.AGENT_MESSAGE: "Agent",
     Kind.AGENT_JOINED: "System",
     Kind.HANDED_BACK: "System",

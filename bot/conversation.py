@@ -48,6 +48,7 @@ class Kind(StrEnum):
     CUSTOMER = "customer"
     ANSWER = "answer"  # the bot's answer, with sources
     ESCALATED = "escalated"  # "a person will reply shortly"
+    WAITING = "waiting"  # a reply while the customer waits: where they stand
     AGENT_JOINED = "agent_joined"
     AGENT_MESSAGE = "agent_message"
     HANDED_BACK = "handed_back"
@@ -281,6 +282,8 @@ class KnowledgeSuggestion:
             ``not_in_kb`` (the knowledge base has no answer: nothing to ingest, a gap).
         count: How many times it was taught: a pending suggestion of the same kind and
             article with (nearly) the same question is counted, not added again.
+        proposal: A model's proposed article for an ``answer`` (``title``, ``question``,
+            ``answer``: clean and without personal data), accepted in its place.
     """
 
     id: int
@@ -293,6 +296,7 @@ class KnowledgeSuggestion:
     article_id: str | None = None
     kind: str = "answer"
     count: int = 1
+    proposal: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

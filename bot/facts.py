@@ -44,3 +44,11 @@ def redact(text: str) -> str:
     """The text with emails and phone numbers masked (used for transcripts on agent cards)."""
     text = _EMAIL.sub(lambda m: mask_email(m.group()), text)
     return _PHONE.sub(lambda m: mask_digits(m.group()), text)
+
+
+def scrub(text: str) -> str:
+    """The text without emails, phone numbers or order numbers, for the knowledge base: what
+    one customer wrote becomes a question anyone may match."""
+    text = _EMAIL.sub("[email]", text)
+    text = _PHONE.sub("[phone]", text)
+    return _ORDER.sub(lambda m: m.group().replace(m.group(1), "[order]"), text)

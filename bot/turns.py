@@ -288,12 +288,12 @@ class CustomerTurns(EngineBase):
         if waiting:
             where = await self._standing(updated)
             if answer is not None:
-                replies.append(NewMessage(Kind.ESCALATED, wording.ANSWERED_WHILE_WAITING))
+                replies.append(NewMessage(Kind.WAITING, wording.ANSWERED_WHILE_WAITING))
             else:
                 upset = FRUSTRATION in decision.reasons or _latest(decision) >= MILD
                 replies.append(
                     NewMessage(
-                        Kind.ESCALATED,
+                        Kind.WAITING,
                         wording.still_waiting(
                             where.position,
                             where.minutes,

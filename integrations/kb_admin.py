@@ -105,6 +105,7 @@ async def run(services: Services, name: str, argument: str, author: str) -> Repl
             [
                 f"#{s.id} from {s.agent}{f' (×{s.count})' if s.count > 1 else ''}: "
                 f"Q: {s.question} → A: {s.answer}"
+                + (f" · proposed article: {s.proposal['title']}" if s.proposal else "")
                 for s in pending
             ],
         )

@@ -21,6 +21,7 @@ from typing import Protocol
 from bot.conversation import ActionKind, AgentAction, Kind, KnowledgeSuggestion, Message
 from bot.engine import ConversationEngine
 from bot.errors import UnknownConversation
+from bot.facts import scrub
 from bot.learning import LiveEstimate, Outcome, live_estimate
 from bot.needs import question_of
 from config import LearningSettings
@@ -61,9 +62,10 @@ def escalated_question(history: Sequence[Message]) -> str:
     """The question the customer was waiting on when the bot escalated: their open needs at
     the escalation notice (``bot.needs``: no greetings, venting or "that didn't help"); when
     none were open (they asked for a person after an answer), the need the last reply closed.
+    Emails, phone numbers and order numbers are left out: it may become a question variant.
     """
     notices = [i for i, m in enumerate(history) if m.kind is Kind.ESCALATED]
-    return question_of(history[: notices[-1]] if notices else history)
+    return scrub(question_of(history[: notices[-1]] if notices else history))
 
 
 async def tag_article(
@@ -167,19 +169,26 @@ async def accept_suggestion(
     folder = knowledge_base.data_dir / "learned"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"suggestion-{suggestion_id}.jsonl"
-    row = {
-        "id": f"learned-{suggestion_id}",
-        "question": suggestion.question,
-        "answer": suggestion.answer,
-        "title": _title(suggestion.question),
-        "tags": "learned",
-    }
-    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    path.write_text("".join(json.dumps(r) + "\n" for r in article_rows(suggestion)), "utf-8")
     report = await asyncio.to_thread(knowledge_base.ingest, [Path(path)])
     if report.failed:
         await store.set_suggestion_status(suggestion_id, "accepted", "pending")
         raise RuntimeError(f"could not ingest suggestion {suggestion_id}: {report.failed[0][1]}")
     return suggestion
+
+
+def article_rows(suggestion: KnowledgeSuggestion) -> list[dict[str, str]]:
+    """The knowledge-base rows an accepted answer becomes: the model's proposed article when
+    there is one (the customer's own question kept as a variant), else the agent's words."""
+    proposal = suggestion.proposal
+    base = {"id": f"learned-{suggestion.id}", "tags": "learned"}
+    asked = scrub(suggestion.question)
+    if not proposal:
+        answer = scrub(suggestion.answer)
+        return [base | {"question": asked, "answer": answer, "title": _title(asked)}]
+    article = base | {"answer": proposal["answer"], "title": proposal["title"]}
+    questions = dict.fromkeys([proposal["question"], asked])
+    return [article | {"question": q} for q in questions]
 
 
 async def reject_suggestion(store: SuggestionStore, suggestion_id: int) -> bool:

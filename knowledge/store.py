@@ -241,6 +241,8 @@ class KnowledgeStore:
         ids, texts, metas = found["ids"], found["documents"] or [], found["metadatas"] or []
         hits = [_hit(*row, 0.0) for row in zip(ids, metas, texts, strict=True)]
         embeddings = found["embeddings"] if found["embeddings"] is not None else []
+        if not ids:  # an empty knowledge base: nothing matches, everything escalates
+            return np.zeros((0, 0), dtype=np.float32), hits
         return np.asarray(embeddings, dtype=np.float32).reshape(len(ids), -1), hits
 
     def chroma_query(self, vector: Vectors, k: int) -> list[Hit]:

@@ -18,6 +18,13 @@ if TYPE_CHECKING:
     from integrations.storage import SqlStore
 
 
+def proposal_text(proposal: dict[str, str] | None) -> str:
+    """A model's proposed article in one cell (accepted in place of the agent's words)."""
+    if not proposal:
+        return ""
+    return f"{proposal['title']}\nQ: {proposal['question']}\nA: {proposal['answer']}"
+
+
 @kb.command()
 @pass_context
 def suggestions(context: Context) -> None:
@@ -28,10 +35,13 @@ def suggestions(context: Context) -> None:
         if not pending:
             click.echo("no pending suggestions")
             return
-        table = Table("id", "times", "question", "agent's answer", "agent", "when")
+        proposals = any(s.proposal for s in pending)
+        columns = ["id", "times", "question", "agent's answer", "agent", "when"]
+        table = Table(*columns, *(["proposed article"] if proposals else []))
         for s in pending:
-            when = f"{s.created_at:%Y-%m-%d %H:%M}"
-            table.add_row(str(s.id), str(s.count), s.question, s.answer, s.agent, when)
+            row = [str(s.id), str(s.count), s.question, s.answer, s.agent]
+            row.append(f"{s.created_at:%Y-%m-%d %H:%M}")
+            table.add_row(*row, *([proposal_text(s.proposal)] if proposals else []))
         Console().print(table)
 
     asyncio.run(with_store(context.settings, run))

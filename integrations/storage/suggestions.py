@@ -48,6 +48,20 @@ class SqlSuggestions(Database):
         query = select(suggestions).where(suggestions.c.status == status).order_by(suggestions.c.id)
         return [KnowledgeSuggestion(**r) for r in await self.fetch_all(query)]
 
+    async def set_proposal(self, suggestion_id: int, proposal: dict[str, str]) -> bool:
+        """Attach a proposed article to a pending suggestion (once)."""
+        async with self.transaction() as connection:
+            result = await connection.execute(
+                update(suggestions)
+                .where(
+                    suggestions.c.id == suggestion_id,
+                    suggestions.c.status == "pending",
+                    suggestions.c.proposal.is_(None),
+                )
+                .values(proposal=proposal)
+            )
+        return result.rowcount == 1
+
     async def set_suggestion_status(self, suggestion_id: int, old: str, new: str) -> bool:
         async with self.transaction() as connection:
             result = await connection.execute(

@@ -129,6 +129,8 @@ suggestions = Table(
     Column("kind", String(16), nullable=False, server_default="answer"),
     # How many times it was taught (near-identical pending suggestions are merged).
     Column("count", Integer, nullable=False, server_default="1"),
+    # A model's proposed article for an answer: {"title", "question", "answer"}.
+    Column("proposal", JSON(none_as_null=True)),
 )
 
 outcomes = Table(

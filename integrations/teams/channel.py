@@ -45,7 +45,15 @@ from integrations.teams.cards import escalation_card
 
 logger = logging.getLogger(__name__)
 AGENT_CHANNEL = "agent-channel"
-TO_CUSTOMERS = {"answer", "escalated", "agent_joined", "agent_message", "handed_back", "resolved"}
+TO_CUSTOMERS = {
+    "answer",
+    "escalated",
+    "waiting",
+    "agent_joined",
+    "agent_message",
+    "handed_back",
+    "resolved",
+}
 THREAD_KINDS = {
     Kind.CUSTOMER: "**Customer:** {text}",
     Kind.SUGGESTION: "💡 **Assist (internal, not sent to the customer):** {text}",

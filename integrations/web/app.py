@@ -32,6 +32,7 @@ from integrations.web.http import (
 from integrations.web.keys import (
     LIMITER,
     LOGIN_GUARD,
+    PROPOSALS,
     SERVICES,
     SLACK,
     SOCKETS,
@@ -118,6 +119,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
         app[SERVICES] = services or await build_services(settings)
         await _start_slack(app)
         await _start_teams(app)
+        _start_proposals(app)
         app[TASKS].spawn(_recover(app[SERVICES]))
         built = app[SERVICES]
         await refresh_live_threshold(built.learning, built.knowledge_base, settings.learning)
@@ -134,7 +136,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
         )
 
     async def stop(app: web.Application) -> None:
-        for key in (SLACK, TEAMS):
+        for key in (SLACK, TEAMS, PROPOSALS):
             if key in app:
                 await app[key].close()
         await app[TASKS].settle(timeout=10)
@@ -191,6 +193,22 @@ async def _start_teams(app: web.Application) -> None:
     app[TEAMS] = channel
     if not teams.app_id:
         logger.warning("Teams is on WITHOUT authentication (no app id): local use and tests only")
+
+
+def _start_proposals(app: web.Application) -> None:
+    services = app[SERVICES]
+    if not (services.settings.llm.enabled and services.settings.llm.propose_articles):
+        return
+    from integrations.llm.assist import AssistingDrafter
+
+    drafter = services.engine.drafter
+    if not isinstance(drafter, AssistingDrafter):
+        return
+    from integrations.llm.proposals import ArticleProposals
+
+    proposals = ArticleProposals(store=services.store, bus=services.bus, drafter=drafter)
+    proposals.start()
+    app[PROPOSALS] = proposals
 
 
 def channel_endpoint(key: web.AppKey[ChannelAdapter], name: str, code: str) -> Handler:

@@ -219,6 +219,7 @@ async def suggestions(request: web.Request) -> web.Response:
                     "kind": s.kind,
                     "article_id": s.article_id,
                     "count": s.count,
+                    "proposal": s.proposal,
                     "created_at": s.created_at.isoformat(),
                 }
                 for s in pending

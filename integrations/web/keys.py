@@ -26,7 +26,14 @@ class ChannelAdapter(Protocol):
     async def close(self) -> None: ...
 
 
+class Closeable(Protocol):
+    """Work that runs alongside the server until it is closed."""
+
+    async def close(self) -> None: ...
+
+
 SLACK = web.AppKey("slack", ChannelAdapter)  # present when Slack is on
 TEAMS = web.AppKey("teams", ChannelAdapter)  # present when Teams / Bot Framework is on
 SOCKETS = web.AppKey[set[web.WebSocketResponse]]("sockets")
+PROPOSALS = web.AppKey("proposals", Closeable)  # present when a model proposes articles
 TASKS = web.AppKey("tasks", Background)  # work after the acknowledgement

@@ -121,7 +121,7 @@ async def test_a_routine_question_while_waiting_is_answered_and_the_card_stays_o
         "escalated",
         "customer",
         "answer",
-        "escalated",
+        "waiting",
     ]
     assert "3 working days" in messages[3].text
     assert messages[3].sources[0].title == "When will I get my refund?"

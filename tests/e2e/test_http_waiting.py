@@ -34,16 +34,16 @@ async def test_a_waiting_customer_is_answered_acknowledged_and_the_card_changes(
 
         # a routine question while waiting: answered with its source, the wait goes on
         await customer.say("What are your customer service opening hours?")
-        answer = await customer.next_event("answer", "escalated")
+        answer = await customer.next_event("answer", "waiting")
         assert answer["type"] == "answer" and answer["sources"]
-        assert "still reply" in (await customer.next_event("escalated"))["text"]
+        assert "still reply" in (await customer.next_event("waiting"))["text"]
 
         # an angry request for a person: acknowledged, and the card's reasons and sentiment move
         await customer.say(
             "This is ridiculous!!! I've asked TWICE. Can I speak to an actual human being please"
         )
-        ack = await customer.next_event("escalated", "answer")
-        assert ack["type"] == "escalated" and "take over" in ack["text"]
+        ack = await customer.next_event("waiting", "answer")
+        assert ack["type"] == "waiting" and "take over" in ack["text"]
         _, after = await desk(agent, server, "GET", f"/escalations/{item['id']}")
         assert {"human_request", "frustration"} <= set(after["reasons"]) - set(before["reasons"])
         assert after["summary"]["sentiment"] == "negative"

@@ -11,6 +11,7 @@ import aiohttp
 
 from config import KnowledgeSettings, LLMSettings, Settings
 from knowledge.base import KnowledgeBase
+from knowledge.embeddings.minilm_onnx import MiniLMOnnxEmbeddings
 from tests.conftest import add_agent, eventually, running
 from tests.e2e.test_http_conversation import Customer, desk
 from tests.fakes.openai_api import FakeOpenAI
@@ -143,3 +144,54 @@ async def test_regenerate_brings_a_fresh_llm_draft(
             )
             assert status == 200 and result["outcome"] == "done"
             await eventually(has_draft(second), "the regenerated LLM draft")  # type: ignore[arg-type]
+
+
+async def test_an_edited_reply_becomes_a_proposed_article_that_an_admin_accepts(
+    tmp_path: Path, embeddings: MiniLMOnnxEmbeddings
+) -> None:
+    article = {
+        "title": "Engraving on oak furniture",
+        "question": "Can you engrave text on oak furniture?",
+        "answer": "We can engrave up to 40 characters on oak tables for £25.",
+    }
+    reply = "Hi Jo, yes: we can engrave up to 40 characters on oak tables for £25."
+    async with FakeOpenAI() as fake:
+        fake.script("ArticleOut", article)
+        settings = settings_for(tmp_path, fake)
+        kb = KnowledgeBase(settings=settings.knowledge, embeddings=embeddings)
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with (
+            running(settings, kb) as (server, services),
+            aiohttp.ClientSession() as session,
+            aiohttp.ClientSession(cookie_jar=jar) as agent,
+        ):
+            await add_agent(services.store, "alice")
+            customer = Customer(session, server)
+            await customer.start()
+            await customer.say("Can you engrave a poem on my oak table? I'm jo@mail.example")
+            await customer.next_event("escalated")
+            await desk(agent, server, "POST", "/login", username="alice", password="secret-pass")
+            _, queue = await desk(agent, server, "GET", "/escalations")
+            path = f"/escalations/{queue['escalations'][0]['id']}/actions"
+            await desk(agent, server, "POST", path, action="send", text=reply)
+
+            async def proposed() -> bool:
+                _, found = await desk(agent, server, "GET", "/suggestions")
+                return bool(found["suggestions"] and found["suggestions"][0]["proposal"])
+
+            await eventually(proposed, "the proposed article on the suggestion")
+            _, found = await desk(agent, server, "GET", "/suggestions")
+            [suggestion] = found["suggestions"]
+            assert suggestion["proposal"] == article
+            assert "jo@mail.example" not in fake.sent_text(), "personal data masked"
+            status, _ = await desk(agent, server, "POST", f"/suggestions/{suggestion['id']}/accept")
+            assert status == 200
+            titles = dict(kb.catalogue())
+            assert titles[f"learned-{suggestion['id']}"] == article["title"]
+            article_id = f"learned-{suggestion['id']}"
+            [learned] = [a for a in kb.store.articles() if a.id == article_id]
+            assert learned.questions == 2, "the clean question, and the customer's own"
+            rows = (
+                tmp_path / "data" / "learned" / f"suggestion-{suggestion['id']}.jsonl"
+            ).read_text()
+            assert "jo@mail.example" not in rows, rows

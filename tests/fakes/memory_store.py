@@ -180,6 +180,13 @@ class MemoryStore:
     async def suggestions(self, status: str = "pending") -> list[KnowledgeSuggestion]:
         return [s for s in self._suggestions.values() if s.status == status]
 
+    async def set_proposal(self, suggestion_id: int, proposal: dict[str, str]) -> bool:
+        suggestion = self._suggestions.get(suggestion_id)
+        if suggestion is None or suggestion.status != "pending" or suggestion.proposal:
+            return False
+        self._suggestions[suggestion_id] = replace(suggestion, proposal=dict(proposal))
+        return True
+
     async def set_suggestion_status(self, suggestion_id: int, old: str, new: str) -> bool:
         suggestion = self._suggestions.get(suggestion_id)
         if suggestion is None or suggestion.status != old:

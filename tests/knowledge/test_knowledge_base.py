@@ -165,3 +165,8 @@ def test_twin_articles_are_found_by_their_question_centroids() -> None:
     pool = np.ones(len(articles), dtype=bool)
     assert twins_of(vectors, articles, pool, 0.9) == {"a": {"b"}, "b": {"a"}, "c": set()}
     assert twins_of(vectors, articles, pool, None) == {}
+
+
+def test_an_empty_knowledge_base_finds_nothing_rather_than_failing(empty_kb: KnowledgeBase) -> None:
+    retrieval = empty_kb.search("Where is my order?")
+    assert retrieval.best is None and retrieval.matches == ()

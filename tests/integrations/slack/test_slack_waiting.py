@@ -22,7 +22,7 @@ async def test_a_customer_message_while_waiting_updates_the_card_in_place(
     engine = slack.services.engine
     angry = "This is ridiculous!!! I've asked TWICE. Can I speak to an actual human being please"
     await engine.handle(await engine.receive(conversation_id, angry))
-    await until_customer_gets(slack, conversation_id, Kind.ESCALATED)
+    await until_customer_gets(slack, conversation_id, Kind.WAITING)
 
     async def redrawn() -> bool:
         updates = [u for u in slack.fake.of("chat.update") if u["ts"] == ts]

@@ -244,6 +244,11 @@ async def test_suggestions_accounts_and_sessions(store: SqlStore | MemoryStore) 
     conversation = await store.create_conversation("c1", "web", "hash", None)
     await store.apply(Change(conversation, suggestion=("Q?", "A.", "Alice")))
     [suggestion] = await store.suggestions()
+    assert suggestion.proposal is None
+    proposal = {"title": "T", "question": "Q?", "answer": "A."}
+    assert await store.set_proposal(suggestion.id, proposal)
+    assert not await store.set_proposal(suggestion.id, {**proposal, "title": "U"}), "once"
+    assert (await store.suggestions())[0].proposal == proposal
     assert await store.set_suggestion_status(suggestion.id, "pending", "accepted")
     assert not await store.set_suggestion_status(suggestion.id, "pending", "accepted")
     await store.add_agent(AgentAccount("alice", "Alice", "h1"))

@@ -1,7 +1,7 @@
 """Near-identical learned suggestions are merged and counted.
 
 Revision ID: 0005
-Revises: 0004 (re-point to 0005 when the living-escalations migration is merged)
+Revises: 0004
 """
 
 from __future__ import annotations
