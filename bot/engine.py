@@ -1,6 +1,7 @@
 """The conversation engine: a customer's message in, an answer or an escalation out, and every
 agent action through one code path whatever channel it came from. The customer side lives in
-``bot.turns``, the shared plumbing in ``bot.engine_base``."""
+``bot.turns`` (``bot.waiting`` while people own the conversation), drafting work in
+``bot.drafts``, the shared plumbing in ``bot.engine_base``."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from bot.conversation import (
     State,
 )
 from bot.drafting import DraftContext, Refiner, context_of, reason_codes
+from bot.drafts import QUEUE_LIMIT
 from bot.engine_base import (
     AGENTS_TOPIC,
     CUSTOMERS_TOPIC,
@@ -49,7 +51,7 @@ from bot.model import Decision
 from bot.needs import needs_to_look_up, open_needs
 from bot.ports import Change, NewMessage
 from bot.queue import waited_minutes
-from bot.turns import QUEUE_LIMIT, CustomerTurns
+from bot.turns import CustomerTurns
 
 __all__ = [
     "AGENTS_TOPIC",

@@ -1,0 +1,202 @@
+"""The engine while people own a conversation: the card keeps up with every customer message,
+a customer waiting for a person is answered or told where they stand (and may close the wait),
+and an agent holding it gets knowledge and frustration warnings while the bot stays silent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import replace
+
+from bot import wording
+from bot.conversation import (
+    ACTIVE_STATUSES,
+    CUSTOMER_CLOSED,
+    Conversation,
+    Escalation,
+    EscalationStatus,
+    Kind,
+    Message,
+    Source,
+    State,
+)
+from bot.drafting import DraftContext, articles_for
+from bot.drafts import DraftWork
+from bot.model import UNSURE, Decision, EscalationReason
+from bot.ports import Assistant, Change, NewMessage
+from bot.signals import MILD, NOT_HELPFUL, no_longer_needed
+
+FRUSTRATION = EscalationReason.FRUSTRATION
+
+
+class PeopleTurns(DraftWork):
+    """Customer messages while people own the conversation (see ``ConversationEngine``)."""
+
+    async def _update_escalation(
+        self, conversation: Conversation, message: Message, earlier: list[Message]
+    ) -> None:
+        """While people own the conversation the card keeps up with the customer: reasons,
+        sentiment, transcript and the draft are re-read over the whole conversation. A customer
+        waiting for a person gets a reply (an answer to a new routine question, else where they
+        stand) and can close the wait; a holding agent gets knowledge and frustration warnings
+        while the bot stays silent."""
+        escalation = await self.store.active_escalation(conversation.id)
+        customer_before = [m.text for m in earlier if m.kind is Kind.CUSTOMER]
+        decision = await asyncio.to_thread(self.responder.respond, message.text, customer_before)
+        if escalation is None or escalation.status not in ACTIVE_STATUSES:
+            await self.store.apply(Change(conversation, handled=message.id))
+            return
+        waiting = conversation.state is State.ESCALATED
+        if waiting and no_longer_needed(message.text) and not decision.signals.human_request:
+            await self._close_wait(conversation, escalation, message)
+            return
+        reasons = grown_reasons(escalation.reasons, decision.reasons)
+        history = [*earlier, message]
+        replies: list[NewMessage] = []
+        answer = (
+            await self._routine_answer(conversation, message, earlier, decision)
+            if waiting
+            else None
+        )
+        if answer is not None:
+            replies.append(answer)
+            history.append(self._as_message(conversation.id, answer))
+        context = await self._context(history, decision, reasons)
+        draft = await self.drafter.draft(context)
+        updated = replace(
+            escalation,
+            reasons=reasons,
+            summary=await self.drafter.summarise(context),
+            articles=articles_for(context) or escalation.articles,
+        )
+        if draft.strip() != escalation.draft.strip():
+            updated = replace(updated, draft=draft, draft_version=escalation.draft_version + 1)
+        if waiting:
+            where = await self._standing(updated)
+            if answer is not None:
+                replies.append(NewMessage(Kind.WAITING, wording.ANSWERED_WHILE_WAITING))
+            else:
+                upset = FRUSTRATION in decision.reasons or _latest(decision) >= MILD
+                replies.append(
+                    NewMessage(
+                        Kind.WAITING,
+                        wording.still_waiting(
+                            where.position,
+                            where.minutes,
+                            upset=upset,
+                            asked_for_person=decision.signals.human_request,
+                        ),
+                    )
+                )
+        else:
+            replies.extend(self._assist(decision, context))
+            if isinstance(self.drafter, Assistant):
+                self.later(self._suggest(self.drafter, escalation.id, context))
+        applied = await self.store.apply(
+            Change(conversation, escalation=updated, messages=tuple(replies), handled=message.id)
+        )
+        if answer is not None:
+            self.metrics.answered()
+        await self.publish_public(conversation.id, applied.messages)
+        await self.publish_agents("message", updated, (message, *applied.messages))
+        if updated.draft_version != escalation.draft_version:
+            self._refine_later(updated, context)
+
+    async def _routine_answer(
+        self,
+        conversation: Conversation,
+        message: Message,
+        earlier: Sequence[Message],
+        decision: Decision,
+    ) -> NewMessage | None:
+        """An answer to a new routine question asked while waiting, when the bot is confident
+        and nothing in this message calls for a person (``answer_while_waiting``)."""
+        if not self.config.answer_while_waiting:
+            return None
+        retrieval, signals = decision.retrieval, decision.signals
+        best = retrieval.best
+        if best is None or retrieval.confidence < retrieval.threshold:
+            return None
+        if signals.human_request or signals.complaint or signals.sensitive_topics:
+            return None
+        if _latest(decision) >= self.config.frustration_threshold:
+            return None
+        if NOT_HELPFUL.search(message.text):
+            return None
+        answered = {m.sources[0].title for m in earlier if m.kind is Kind.ANSWER and m.sources}
+        if best.title in answered or best.article_id == conversation.last_answer_article:
+            return None  # not a new question: never repeat an answer
+        text = await self.answer_text(message.text, best)
+        return NewMessage(Kind.ANSWER, text, sources=(Source(best.title, best.url),))
+
+    def _as_message(self, conversation_id: str, new: NewMessage) -> Message:
+        return Message(0, conversation_id, new.kind, new.text, self.clock(), new.sources)
+
+    async def _close_wait(
+        self, conversation: Conversation, escalation: Escalation, message: Message
+    ) -> None:
+        """The customer no longer needs a person: the wait closes and the card says so."""
+        closed = replace(
+            escalation,
+            status=EscalationStatus.RESOLVED,
+            first_action_at=escalation.first_action_at or self.clock(),
+        )
+        entry = self._audit(
+            conversation,
+            "customer",
+            CUSTOMER_CLOSED,
+            State.RESOLVED,
+            channel=conversation.channel,
+            escalation_id=escalation.id,
+        )
+        applied = await self.store.apply(
+            Change(
+                replace(conversation, state=State.RESOLVED, holder=None, failed_turns=0),
+                escalation=closed,
+                messages=(
+                    NewMessage(Kind.RESOLVED, wording.WAIT_CLOSED),
+                    NewMessage(Kind.NOTE, wording.CLOSED_BY_CUSTOMER),
+                ),
+                audit=(entry,),
+                handled=message.id,
+            )
+        )
+        self.metrics.wait_closed()
+        await self.publish_public(conversation.id, applied.messages)
+        await self.publish_agents(CUSTOMER_CLOSED, closed, (message, *applied.messages))
+
+    def _assist(self, decision: Decision, context: DraftContext) -> list[NewMessage]:
+        notes = []
+        best = decision.retrieval.best
+        if best is not None:
+            titles = ", ".join(m.title for m in decision.retrieval.matches[:3])
+            notes.append(
+                NewMessage(
+                    Kind.SUGGESTION,
+                    wording.suggested_articles(titles, decision.retrieval.confidence),
+                    sources=tuple(Source(m.title, m.url) for m in decision.retrieval.matches[:3]),
+                )
+            )
+        scores = context.frustration
+        rising = len(scores) >= 2 and scores[-1] > scores[-2]
+        if scores and scores[-1] >= self.config.frustration_threshold and rising:
+            notes.append(
+                NewMessage(
+                    Kind.WARNING,
+                    wording.frustration_rising(scores[-1]),
+                )
+            )
+        return notes
+
+
+def grown_reasons(current: Sequence[str], fresh: Sequence[EscalationReason]) -> tuple[str, ...]:
+    """The card's reasons and what the latest message adds: a request for a person, a
+    complaint, frustration, a sensitive topic, a loop (not another "unsure")."""
+    added = [r.value for r in fresh if r not in UNSURE]
+    return tuple(dict.fromkeys([*current, *added]))
+
+
+def _latest(decision: Decision) -> float:
+    """The latest message's own frustration."""
+    trend = decision.signals.trend
+    return trend[-1] if trend else decision.signals.frustration
