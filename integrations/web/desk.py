@@ -20,6 +20,7 @@ from integrations.web.errors import ApiError
 from integrations.web.http import json_object, same_origin, stream_events, text_field
 from integrations.web.keys import LOGIN_GUARD, SERVICES
 from integrations.web.login_guard import LoginGuard
+from integrations.web.models import ActionBody, LoginBody, TagBody, parse
 
 routes = web.RouteTableDef()
 STATUS_CODES = {"done": 200, "duplicate": 200, "refused": 409}
@@ -48,9 +49,8 @@ def _summary(escalation: Escalation, now: datetime, position: int | None) -> dic
 @routes.post("/api/desk/login")
 async def login(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    body = await json_object(request)
-    username = text_field(body, "username", 64)
-    password = text_field(body, "password", 1024)
+    login = parse(LoginBody, await json_object(request))
+    username, password = login.username, login.password
     guard: LoginGuard = request.app[LOGIN_GUARD]
     address = request.remote or "unknown"
     guard.check(username, address)
@@ -121,18 +121,11 @@ async def card(request: web.Request) -> web.Response:
 async def act(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     account = await current_agent(request, services.store)
-    body = await json_object(request)
-    try:
-        kind = ActionKind(str(body.get("action")))
-    except ValueError as failure:
-        names = ", ".join(k.value for k in ActionKind)
-        raise ApiError(422, "invalid_action", f"'action' must be one of: {names}") from failure
+    body = parse(ActionBody, await json_object(request))
+    kind, key = body.action, body.key
     limit = services.settings.server.max_message_chars
     needs_text = kind in (ActionKind.SEND, ActionKind.NOTE)
-    text = text_field(body, "text", limit, required=needs_text) or None
-    key = body.get("key")
-    if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 200):
-        raise ApiError(422, "invalid_key", "'key' must be a string of up to 200 characters")
+    text = text_field({"text": body.text}, "text", limit, required=needs_text) or None
     escalation_id = request.match_info["id"]
     action = AgentAction(
         kind,
@@ -161,10 +154,7 @@ async def tag(request: web.Request) -> web.Response:
     in the knowledge base. The question becomes a question variant once accepted."""
     services = request.app[SERVICES]
     account = await current_agent(request, services.store)
-    body = await json_object(request)
-    article = body.get("article_id")
-    if article is not None and (not isinstance(article, str) or not 0 < len(article) <= 255):
-        raise ApiError(422, "invalid_article", "'article_id' must be an article id or null")
+    article = parse(TagBody, await json_object(request)).article_id
     escalation_id = request.match_info["id"]
     try:
         tagged = await tag_article(

@@ -1,0 +1,68 @@
+"""Request bodies as pydantic models: a malformed body is a 422 that names the field (code
+``invalid_<field>``), a text over its limit a 413 (``<field>_too_long``)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.conversation import ActionKind
+from integrations.web.errors import ApiError
+
+Body = TypeVar("Body", bound=BaseModel)
+LONG = frozenset({"string_too_long"})
+
+
+class Strict(BaseModel):
+    """Strict types (no number as text), unknown fields ignored, text stripped."""
+
+    model_config = ConfigDict(strict=True, str_strip_whitespace=True, extra="ignore")
+
+
+class LoginBody(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class ActionBody(Strict):
+    """An agent action from the desk; ``text`` is checked against the server's limit."""
+
+    action: ActionKind
+    text: str | None = None
+    key: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @field_validator("action", mode="before")
+    @classmethod
+    def _known(cls, value: Any) -> Any:
+        known = ActionKind._value2member_map_
+        return ActionKind(value) if isinstance(value, str) and value in known else value
+
+
+class TagBody(Strict):
+    """``article_id`` names the article that answered; null: not in the knowledge base."""
+
+    article_id: str | None = Field(default=None, min_length=1, max_length=255)
+
+
+def parse(model: type[Body], body: dict[str, Any]) -> Body:
+    """``body`` as ``model``, or an ``ApiError`` naming the first field that is wrong."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as failure:
+        error = failure.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "body"
+        if error["type"] in LONG:
+            limit = (error.get("ctx") or {}).get("max_length")
+            raise ApiError(
+                413, f"{field}_too_long", f"'{field}' is limited to {limit} characters"
+            ) from failure
+        raise ApiError(422, f"invalid_{field}", _message(model, field)) from failure
+
+
+def _message(model: type[BaseModel], field: str) -> str:
+    if model is ActionBody and field == "action":
+        return "'action' must be one of: " + ", ".join(k.value for k in ActionKind)
+    if model is TagBody:
+        return "'article_id' must be an article id or null"
+    return f"'{field}' is missing or not valid"
