@@ -30,3 +30,4 @@ SLACK = web.AppKey("slack", ChannelAdapter)  # present when Slack is on
 TEAMS = web.AppKey("teams", ChannelAdapter)  # present when Teams / Bot Framework is on
 SOCKETS = web.AppKey[set[web.WebSocketResponse]]("sockets")
 TASKS = web.AppKey("tasks", Background)  # work after the acknowledgement
+BODY_TIMEOUT = web.AppKey("body_timeout", float)  # seconds to send a request body
