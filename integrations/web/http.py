@@ -123,8 +123,13 @@ def widget_cors(origins: Iterable[str], public_url: str) -> Middleware:
 
 @web.middleware
 async def no_sniffing(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Browsers take every response as the type it says it is."""
-    response = await handler(request)
+    """Browsers take every response as the type it says it is (errors aiohttp raises, such as
+    a 404 outside the API, included)."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as failure:
+        failure.headers.setdefault("X-Content-Type-Options", "nosniff")
+        raise
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     return response
 
