@@ -23,6 +23,8 @@ from bot.conversation import (
 from bot.drafting import reason_labels
 from bot.facts import redact
 
+HISTORY_PAGE = 50  # history entries a card carries; older ones are paged
+
 SPEAKERS: dict[Kind, str] = {
     Kind.CUSTOMER: "Customer",
     Kind.ANSWER: "Bot",
@@ -95,8 +97,10 @@ class EscalationCard:
         )
         return f"{self.priority_label} priority, {waited}"
 
-    def to_json(self) -> dict[str, Any]:
-        """The card as the desk API returns it."""
+    def to_json(self, history_page: int = HISTORY_PAGE) -> dict[str, Any]:
+        """The card as the desk API returns it: the newest ``history_page`` history entries
+        (oldest first, each with its index ``n``) and ``history_count``; ``history_json``
+        pages back through the rest."""
         return {
             "id": self.escalation_id,
             "conversation_id": self.conversation_id,
@@ -122,18 +126,8 @@ class EscalationCard:
             "draft": self.draft,
             "draft_version": self.draft_version,
             "actions": list(self.actions),
-            "history": [
-                {
-                    "actor": h.actor,
-                    "channel": h.channel,
-                    "action": h.action,
-                    "from": h.from_state,
-                    "to": h.to_state,
-                    "detail": h.detail,
-                    "at": h.at.isoformat(),
-                }
-                for h in self.history
-            ],
+            "history": self.history_json(len(self.history), history_page),
+            "history_count": len(self.history),
             "desk_url": self.desk_url,
             "customer": self.customer,
             "channel": self.channel,
@@ -147,6 +141,24 @@ class EscalationCard:
             "closed_by": self.closed_by,
             "queue_line": self.queue_line,
         }
+
+    def history_json(self, before: int, limit: int) -> list[dict[str, Any]]:
+        """History entries ``n`` in ``[before - limit, before)``, oldest first."""
+        end = max(0, min(before, len(self.history)))
+        start = max(0, end - max(0, limit))
+        return [
+            {
+                "n": n,
+                "actor": h.actor,
+                "channel": h.channel,
+                "action": h.action,
+                "from": h.from_state,
+                "to": h.to_state,
+                "detail": h.detail,
+                "at": h.at.isoformat(),
+            }
+            for n, h in enumerate(self.history[start:end], start=start)
+        ]
 
 
 def available_actions(conversation: Conversation, escalation: Escalation) -> tuple[str, ...]:

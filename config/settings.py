@@ -286,6 +286,11 @@ class ServerSettings(BaseModel):
         description="Conversations one client address may open per minute.",
     )
     desk_session_hours: float = Field(default=12.0, gt=0, le=720)
+    widget_origins: list[str] = Field(
+        default_factory=list,
+        description="Pages of other sites that may embed the chat widget, as origins "
+        "(https://shop.example); '*' allows any. Empty: the widget works on Tandem's own origin.",
+    )
 
     @field_validator("public_url")
     @classmethod

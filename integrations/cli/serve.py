@@ -15,20 +15,20 @@ def serve(context: Context, host: str | None, port: int | None) -> None:
     """Start the service. On first start an empty knowledge base gets the sample articles."""
     import logging
 
-    from aiohttp import web
-
     from integrations.composition import serving_on
     from integrations.memory import limit_arenas
     from integrations.web.app import create_app
+    from integrations.web.serving import run
 
     limit_arenas()
     settings = serving_on(context.settings, host, port)
-    web.run_app(
+    run(
         create_app(settings),
-        host=settings.server.host,
-        port=settings.server.port,
+        settings.server.host,
+        settings.server.port,
         print=lambda message: click.echo(message, err=True),
-        # A line per request costs CPU on every message, and URLs can carry tokens: debug only.
+        # A line per request costs CPU on every message: debug only. The lines are structured
+        # and hold no query secret (``?token=`` is redacted).
         access_log=logging.getLogger("aiohttp.access")
         if settings.server.log_level == "debug"
         else None,

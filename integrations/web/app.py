@@ -21,6 +21,7 @@ from integrations.web import customer, desk
 from integrations.web.errors import error
 from integrations.web.http import (
     MAX_BODY_BYTES,
+    body_in_time,
     channel_bodies,
     close_sockets,
     desk_json_only,
@@ -28,6 +29,7 @@ from integrations.web.http import (
     json_object,
     no_sniffing,
     text_field,
+    widget_cors,
 )
 from integrations.web.keys import (
     LIMITER,
@@ -106,7 +108,14 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     start-up unless a test passes its own."""
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
-        middlewares=[no_sniffing, json_errors, channel_bodies, desk_json_only],
+        middlewares=[
+            no_sniffing,
+            widget_cors(settings.server.widget_origins, public_url(settings.server)),
+            json_errors,
+            body_in_time,
+            channel_bodies,
+            desk_json_only,
+        ],
     )
     app[LIMITER] = RateLimiter(
         settings.server.rate_limit_per_minute, redis_url=settings.storage.redis_url

@@ -31,7 +31,7 @@ async def _authorised(request: web.Request, token: str | None) -> str:
 
 @routes.post("/api/conversations")
 async def start(request: web.Request) -> web.Response:
-    body = await json_object(request) if request.can_read_body else {}
+    body = await json_object(request) if request.body_exists else {}
     customer = body.get("customer")
     if customer is not None and (not isinstance(customer, str) or len(customer) > 200):
         raise ApiError(422, "invalid_customer", "'customer' must be a string (200 characters)")

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.card import HISTORY_PAGE
 from bot.conversation import ACTIVE_STATUSES, ActionKind, AgentAction, Escalation, EscalationStatus
 from bot.drafting import reason_labels
 from bot.engine import hash_secret
@@ -15,7 +16,7 @@ from bot.queue import ordered, priority, priority_label, waited_minutes
 from integrations.composition import public_url
 from integrations.learning import TagError, accept_suggestion, reject_suggestion, tag_article
 from integrations.web.auth import COOKIE, current_agent, session_token, sign_in
-from integrations.web.bodies import path_id
+from integrations.web.bodies import path_id, query_id
 from integrations.web.errors import ApiError
 from integrations.web.http import json_object, same_origin, stream_events, text_field
 from integrations.web.keys import LOGIN_GUARD, SERVICES
@@ -24,6 +25,7 @@ from integrations.web.models import ActionBody, LoginBody, TagBody, parse
 
 routes = web.RouteTableDef()
 STATUS_CODES = {"done": 200, "duplicate": 200, "refused": 409}
+MAX_HISTORY_PAGE = 500
 
 
 def _summary(escalation: Escalation, now: datetime, position: int | None) -> dict[str, Any]:
@@ -115,6 +117,21 @@ async def card(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     await current_agent(request, services.store)
     return web.json_response((await services.engine.card(request.match_info["id"])).to_json())
+
+
+@routes.get("/api/desk/escalations/{id}/history")
+async def card_history(request: web.Request) -> web.Response:
+    """``?before=N&limit=L``: the card's history entries ``n`` in ``[N - L, N)`` (the card
+    itself carries only the newest ``HISTORY_PAGE``), oldest first, and the total count."""
+    services = request.app[SERVICES]
+    await current_agent(request, services.store)
+    card = await services.engine.card(request.match_info["id"])
+    count = len(card.history)
+    before = min(query_id(request, "before", count), count)
+    limit = query_id(request, "limit", HISTORY_PAGE)
+    if not 0 < limit <= MAX_HISTORY_PAGE:
+        raise ApiError(400, "invalid_limit", f"'limit' is 1 to {MAX_HISTORY_PAGE}")
+    return web.json_response({"history": card.history_json(before, limit), "history_count": count})
 
 
 @routes.post("/api/desk/escalations/{id}/actions")

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
 from bot.errors import IllegalTransition, InvalidAction, UnknownConversation
 from integrations.web.bodies import read_json
 from integrations.web.errors import ApiError, error
-from integrations.web.keys import SOCKETS
+from integrations.web.keys import BODY_TIMEOUT, SOCKETS
 
 MAX_BODY_BYTES = 64 * 1024
+BODY_TIMEOUT_S = 20.0
 CHANNEL_PATHS = ("/slack/events", "/api/messages")
+CUSTOMER_API = "/api/conversations"
 logger = logging.getLogger(__name__)
 
 
@@ -81,12 +83,72 @@ def same_origin(request: web.Request, public_url: str) -> None:
         raise ApiError(403, "forbidden_origin", "this page may not open the desk's socket")
 
 
+def widget_cors(origins: Iterable[str], public_url: str) -> Middleware:
+    """CORS for the customer API and socket (``/api/conversations…``) only, so the widget can be
+    embedded on the pages of ``origins`` (``*``: any page). Same-origin requests and clients
+    that send no ``Origin`` (scripts) always pass; a browser on any other page gets a 403 for
+    the preflight, the request and the socket alike. No credentials: the widget sends a bearer
+    token. The desk API never gets CORS headers."""
+    allowed = {origin.rstrip("/").lower() for origin in origins}
+    own = public_url.rstrip("/").lower()
+
+    @web.middleware
+    async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        path = request.path
+        origin = request.headers.get("Origin")
+        if origin is None or not (path == CUSTOMER_API or path.startswith(CUSTOMER_API + "/")):
+            return await handler(request)
+        origin = origin.rstrip("/").lower()
+        if origin in (own, f"{request.scheme}://{request.host}".lower()):
+            return await handler(request)
+        if origin not in allowed and "*" not in allowed:
+            return error(403, "forbidden_origin", "this page may not use the chat")
+        headers = {"Access-Control-Allow-Origin": request.headers["Origin"], "Vary": "Origin"}
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            headers.update(
+                {
+                    "Access-Control-Allow-Methods": "GET, POST",
+                    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                    "Access-Control-Max-Age": "600",
+                }
+            )
+            return web.Response(status=204, headers=headers)
+        response = await handler(request)
+        if not response.prepared:
+            response.headers.update(headers)
+        return response
+
+    return cors
+
+
 @web.middleware
 async def no_sniffing(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Browsers take every response as the type it says it is."""
-    response = await handler(request)
+    """Browsers take every response as the type it says it is (errors aiohttp raises, such as
+    a 404 outside the API, included)."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as failure:
+        failure.headers.setdefault("X-Content-Type-Options", "nosniff")
+        raise
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     return response
+
+
+@web.middleware
+async def body_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A body is read whole (it is at most ``MAX_BODY_BYTES``) before any handler runs, within
+    ``BODY_TIMEOUT`` seconds: a client that declares a body and never sends it gets a 408, and
+    its connection is closed, instead of holding a handler forever. Handlers then read the
+    cached body."""
+    if request.body_exists:
+        try:
+            async with asyncio.timeout(request.app.get(BODY_TIMEOUT, BODY_TIMEOUT_S)):
+                await request.read()
+        except TimeoutError:
+            raise ApiError(
+                408, "request_timeout", "the request body did not arrive in time"
+            ) from None
+    return await handler(request)
 
 
 @web.middleware

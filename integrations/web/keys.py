@@ -37,3 +37,4 @@ TEAMS = web.AppKey("teams", ChannelAdapter)  # present when Teams / Bot Framewor
 SOCKETS = web.AppKey[set[web.WebSocketResponse]]("sockets")
 PROPOSALS = web.AppKey("proposals", Closeable)  # present when a model proposes articles
 TASKS = web.AppKey("tasks", Background)  # work after the acknowledgement
+BODY_TIMEOUT = web.AppKey("body_timeout", float)  # seconds to send a request body

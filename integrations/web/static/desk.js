@@ -199,10 +199,36 @@
       actions.appendChild(b);
     });
     var history = $("card-history"); clear(history);
-    card.history.forEach(function (h) {
-      history.appendChild(el("li", new Date(h.at).toLocaleTimeString() + " · " + h.actor + " (" +
-        h.channel + "): " + h.action + (h.to ? " → " + h.to : "")));
-    });
+    card.history.forEach(function (h) { history.appendChild(historyItem(h)); });
+    olderLink(card.id, card.history, card.history_count);
+  }
+
+  function historyItem(h) {
+    return el("li", new Date(h.at).toLocaleTimeString() + " · " + h.actor + " (" +
+      h.channel + "): " + h.action + (h.to ? " → " + h.to : ""));
+  }
+
+  /* The card carries the newest history entries (each with its index n) and the count;
+   * "Show older" pages back through the rest. */
+  function olderLink(id, shown, count) {
+    var button = $("history-older");
+    var first = shown.length && typeof shown[0].n === "number" ? shown[0].n : 0;
+    button.hidden = !(typeof count === "number" && first > 0);
+    button.textContent = "Show older (" + first + " more)";
+    button.onclick = function () {
+      button.disabled = true;
+      api("/api/desk/escalations/" + id + "/history?before=" + first + "&limit=50")
+        .then(function (page) {
+          if (id !== current) return;
+          var history = $("card-history");
+          page.history.slice().reverse().forEach(function (h) {
+            history.insertBefore(historyItem(h), history.firstChild);
+          });
+          olderLink(id, page.history.length ? page.history : [{ n: 0 }], page.history_count);
+        })
+        .catch(function (err) { $("action-result").textContent = err.message; })
+        .finally(function () { button.disabled = false; });
+    };
   }
 
   function renderTag(card) {

@@ -78,11 +78,22 @@
     options.headers = Object.assign({ "Content-Type": "application/json" },
       state.token ? { Authorization: "Bearer " + state.token } : {}, options.headers || {});
     return fetch(base + path, options).then(function (r) {
-      return r.json().then(function (body) {
-        if (!r.ok) throw new Error((body.error && body.error.message) || r.statusText);
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (!r.ok) {
+          var failure = new Error((body.error && body.error.message) || r.statusText);
+          failure.status = r.status;
+          throw failure;
+        }
         return body;
       });
     });
+  }
+
+  /* Exponential backoff with full jitter: 0.5 s doubling up to 30 s, each wait drawn between
+   * half and all of it, so a page (or a thousand pages) never hammers a refusing server. */
+  function backoff(attempt) {
+    var ceiling = Math.min(30000, 500 * Math.pow(2, attempt));
+    return ceiling / 2 + Math.random() * ceiling / 2;
   }
 
   function connect() {
@@ -94,12 +105,14 @@
     socket.onmessage = function (m) { if (m.data !== "pong") show(JSON.parse(m.data)); };
     socket.onclose = function () {
       status.textContent = "Reconnecting…";
-      var wait = Math.min(30000, 500 * Math.pow(2, state.retry++));
-      setTimeout(connect, wait);
+      setTimeout(connect, backoff(state.retry++));
     };
   }
 
-  function begin() {
+  /* Open (or resume) the conversation. Every failure waits with backoff before the next try;
+   * only a conversation the server no longer knows (401, 404) is forgotten. */
+  function begin(attempt) {
+    attempt = attempt || 0;
     var saved = null;
     try { saved = JSON.parse(localStorage.getItem(KEY) || "null"); } catch (e) { saved = null; }
     var ready = saved ? Promise.resolve(saved) : api("/api/conversations", { method: "POST", body: "{}" })
@@ -107,8 +120,16 @@
     return ready.then(function (c) {
       state.id = c.id; state.token = c.token;
       return api("/api/conversations/" + c.id + "/messages?after=0");
-    }).then(function (h) { h.messages.forEach(show); connect(); })
-      .catch(function () { localStorage.removeItem(KEY); state.id = null; return begin(); });
+    }).then(function (h) { status.textContent = ""; h.messages.forEach(show); connect(); })
+      .catch(function (failure) {
+        if (failure && (failure.status === 401 || failure.status === 404)) {
+          localStorage.removeItem(KEY);
+        }
+        state.id = null; state.token = null;
+        status.textContent = "Cannot reach support, retrying…";
+        return new Promise(function (resolve) { setTimeout(resolve, backoff(attempt)); })
+          .then(function () { return begin(attempt + 1); });
+      });
   }
 
   var started = null;
