@@ -286,6 +286,19 @@ class ServerSettings(BaseModel):
         description="Conversations one client address may open per minute.",
     )
     desk_session_hours: float = Field(default=12.0, gt=0, le=720)
+    message_lease_seconds: float = Field(
+        default=30.0,
+        ge=3,
+        le=3600,
+        description="How long a replica's claim on a customer message lasts (renewed while it "
+        "works on it): how long a dead replica's messages wait for another replica.",
+    )
+    recovery_sweep_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="How often each replica looks for messages nobody is handling.",
+    )
 
     @field_validator("public_url")
     @classmethod
