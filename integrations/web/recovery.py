@@ -19,8 +19,10 @@ async def sweep_messages(app: web.Application) -> AsyncIterator[None]:
     """An aiohttp cleanup context: ``engine.recover`` every ``recovery_sweep_seconds``."""
 
     async def loop() -> None:
+        while SERVICES not in app:  # cleanup contexts start before the services are built
+            await asyncio.sleep(0.1)
+        services = app[SERVICES]
         while True:
-            services = app[SERVICES]
             await asyncio.sleep(services.settings.server.recovery_sweep_seconds)
             try:
                 count = await services.engine.recover()
