@@ -1,11 +1,13 @@
 """Replica failover benchmark: two ``tandem serve`` replicas on one fresh Postgres database.
 
 Usage: python bench/replica_failover.py [--messages 40] [--timeout 90] [--lease 30] [--sweep 10]
+       [--burst 4] [--no-kill]
 
 Two phases, each customer sending one message in a conversation of its own:
 
-1. start: replica A takes a steady stream of messages while replica B starts (B's start-up
-   recovery runs during the load), and the stream goes on for a few seconds after B is up;
+1. start: replica A takes a steady stream of messages (``--burst`` every 0.5 s) while replica
+   B starts (B's start-up recovery runs during the load), and the stream goes on for a few
+   seconds after B is up;
 2. kill: ``--messages`` messages are posted to A at once and A is killed (SIGKILL) as soon as
    the last is acknowledged (202); B alone is left to answer what A did not.
 
@@ -157,7 +159,7 @@ def tally(name: str, reply_counts: list[int], **extra: Any) -> dict[str, Any]:
 
 
 async def start_phase(
-    env: dict[str, str], logs: Path, timeout: float
+    env: dict[str, str], logs: Path, timeout: float, burst: int
 ) -> tuple[Replica, Replica, dict[str, Any]]:
     a = start(env, logs / "a.log")
     await until_healthy(a)
@@ -168,9 +170,9 @@ async def start_phase(
         b_up: float | None = None
         while (b_up is None or time.monotonic() - b_up < 3) and len(sent) < START_CAP:
             sent.extend(
-                await asyncio.gather(*(send(session, a.url, next(questions)) for _ in range(2)))
+                await asyncio.gather(*(send(session, a.url, next(questions)) for _ in range(burst)))
             )
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.5)
             if b_up is None and healthy(b):
                 b_up = time.monotonic()
         reply_counts, _ = await settle(session, a.url, sent, timeout)
@@ -216,6 +218,10 @@ async def main() -> None:
     parser.add_argument("--timeout", type=float, default=90.0, help="waiting per phase, seconds")
     parser.add_argument("--lease", type=float, default=30.0, help="message lease, seconds")
     parser.add_argument("--sweep", type=float, default=10.0, help="recovery sweep, seconds")
+    parser.add_argument(
+        "--burst", type=int, default=4, help="start phase: messages posted every 0.5 s"
+    )
+    parser.add_argument("--no-kill", action="store_true", help="the start phase only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tandem-failover-") as temp:
         logs = Path(temp)
@@ -234,9 +240,10 @@ async def main() -> None:
             )
             a = b = None
             try:
-                a, b, started = await start_phase(env, logs, args.timeout)
+                a, b, started = await start_phase(env, logs, args.timeout, args.burst)
                 print(json.dumps(started))
-                print(json.dumps(await kill_phase(a, b, args.messages, args.timeout)))
+                if not args.no_kill:
+                    print(json.dumps(await kill_phase(a, b, args.messages, args.timeout)))
             finally:
                 for replica in (a, b):
                     if replica is not None and replica.process.poll() is None:
