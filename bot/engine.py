@@ -6,10 +6,12 @@ agent action through one code path whatever channel it came from. The customer s
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import timedelta
 
 from bot import wording
 from bot.actions import (
@@ -62,6 +64,7 @@ __all__ = [
     "hash_secret",
     "utcnow",
 ]
+logger = logging.getLogger(__name__)
 
 
 class ConversationEngine(CustomerTurns):
@@ -99,12 +102,23 @@ class ConversationEngine(CustomerTurns):
         await self.publish_public(conversation_id, [message])
         return message
 
-    async def recover(self) -> int:
-        """Handle the messages a crash left stored but unhandled; returns how many."""
-        pending = await self.store.unhandled_messages()
-        for message in pending:
-            await self.handle(message)
-        return len(pending)
+    async def recover(self, limit: int = 100) -> int:
+        """Handle the messages nobody is handling: left by a crash or a replica that died (its
+        lease ended), never claimed, or released after conflicts. Safe on every replica at any
+        time, at start-up and periodically: each is claimed first, so a message a live replica
+        holds is left to it. Returns how many this call handled."""
+        now = self.clock()
+        received_before = now - timedelta(seconds=self.config.claim_grace_seconds)
+        handled = 0
+        for message in await self.store.claimable_messages(now, received_before, limit):
+            try:
+                handled += await self.handle(message)
+            except Exception:  # one failing message must not hold the others back
+                logger.exception(
+                    "handling a recovered message failed; retried when its lease ends",
+                    extra={"message_id": message.id},
+                )
+        return handled
 
     # -- agents --------------------------------------------------------------------------------
     async def act(self, escalation_id: str, action: AgentAction) -> ActionResult:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
@@ -53,6 +55,10 @@ class EngineConfig:
         reannounce_after_minutes: Re-announce an escalation nobody picked up (0: never).
         public_url: Base URL for desk links on cards.
         mask_personal_data: Mask emails and phone numbers on agent cards.
+        lease_seconds: How long a replica's claim on a customer message lasts; renewed while
+            its turn runs, so a dead replica's messages wait at most this long.
+        claim_grace_seconds: How long a message nobody has claimed yet is left to the replica
+            that stored it before another replica's sweep takes it.
     """
 
     max_failed_turns: int = 2
@@ -62,6 +68,8 @@ class EngineConfig:
     reannounce_after_minutes: int = 10
     public_url: str = "http://127.0.0.1:8080"
     mask_personal_data: bool = True
+    lease_seconds: float = 30.0
+    claim_grace_seconds: float = 5.0
 
 
 class EngineBase:
@@ -100,6 +108,9 @@ class EngineBase:
         self.catalogue = catalogue
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._later: set[asyncio.Task[None]] = set()
+        # This replica's name on the messages it leases (one per engine, so per process).
+        self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:16]}"
+        self._handling: set[int] = set()  # messages this replica's turns are handling
 
     def later(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` after the reply (a refined draft); ``aclose`` cancels what is left."""

@@ -80,7 +80,9 @@ class Change:
         messages: Messages to add.
         audit: Audit entries to add.
         dedupe_key: If set and already used, nothing is written and ``applied`` is False.
-        handled: A customer message this change has handled.
+        handled: A customer message this change has handled (its lease ends with it). If it
+            was handled already, the change fails with ``StoreConflict``: a message is handled
+            once.
         suggestion: A learned (question, answer, agent) for admins to review.
         outcome: A labelled decision of the bot (a customer rejected its answer).
     """
@@ -121,6 +123,29 @@ class ConversationStore(Protocol):
         ...
 
     async def unhandled_messages(self) -> list[Message]: ...
+
+    # Each unhandled customer message is handled by one replica at a time: the one holding its
+    # lease. Times come from the replicas' clocks (keep them in sync, as for sessions).
+    async def claim_message(
+        self, message_id: int, owner: str, until: datetime, *, now: datetime
+    ) -> bool:
+        """Lease the unhandled message ``message_id`` to ``owner`` until ``until``, atomically
+        across replicas. True when it was free (never leased, released, or its lease ended
+        before ``now``) or already ``owner``'s (a renewal); False when it is handled or another
+        owner's lease is live."""
+        ...
+
+    async def release_message(self, message_id: int, owner: str) -> None:
+        """Give up ``owner``'s lease (if it still holds it) so that any replica may claim it."""
+        ...
+
+    async def claimable_messages(
+        self, now: datetime, received_before: datetime, limit: int = 100
+    ) -> list[Message]:
+        """Unhandled messages nobody holds, the oldest first: leased until before ``now``, or
+        never leased (or released) and stored before ``received_before``."""
+        ...
+
     async def apply(self, change: Change) -> Applied: ...
     async def has_key(self, dedupe_key: str) -> bool: ...
     async def escalation(self, escalation_id: str) -> Escalation | None: ...

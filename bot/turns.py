@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import uuid
 from dataclasses import replace
+from datetime import timedelta
 
 from bot import wording
 from bot.actions import HISTORY
@@ -21,7 +23,6 @@ from bot.conversation import (
     State,
 )
 from bot.drafting import articles_for, articles_of
-from bot.engine_base import MAX_RETRIES
 from bot.errors import StoreConflict
 from bot.events import CustomerEvent, customer_topic
 from bot.learning import Outcome
@@ -33,24 +34,77 @@ from bot.signals import NOT_HELPFUL
 from bot.waiting import PeopleTurns
 
 logger = logging.getLogger(__name__)
+HANDLE_ATTEMPTS = 12  # turns tried on conflicts before the message is left to the sweep
+BACKOFF_BASE_S = 0.05  # the first retry waits up to this, doubling up to BACKOFF_CAP_S
+BACKOFF_CAP_S = 2.0
 
 
 class CustomerTurns(PeopleTurns):
     """Handles customers' messages (see ``ConversationEngine``)."""
 
-    async def handle(self, message: Message) -> None:
-        """Answer, escalate, or assist the agent, depending on who owns the conversation."""
-        async with self._locks[message.conversation_id]:
-            for _ in range(MAX_RETRIES):
-                try:
-                    await self._handle_once(message)
-                    return
-                except StoreConflict:
-                    logger.info(
-                        "conversation changed meanwhile; retrying",
-                        extra={"conversation": message.conversation_id},
-                    )
-            logger.error("gave up handling a message", extra={"message_id": message.id})
+    async def handle(self, message: Message) -> bool:
+        """Answer, escalate, or assist the agent, depending on who owns the conversation.
+
+        Exactly once across replicas: the message is claimed first (a lease, renewed while the
+        turn runs) and skipped when it is handled already or another replica holds it; the
+        change that handles it fails if someone handled it meanwhile. Returns True when this
+        call handled it. A turn that keeps conflicting backs off and retries, then releases
+        the message for the recovery sweep (``recover``); one that raises keeps its lease
+        until it ends, which spaces the retries of a message that keeps failing."""
+        if message.id in self._handling:
+            return False  # already being handled here (a sweep met a turn in progress)
+        self._handling.add(message.id)
+        try:
+            if not await self._claim(message):
+                logger.info(
+                    "message handled or being handled elsewhere; skipped",
+                    extra={"message_id": message.id},
+                )
+                return False
+            renewing = asyncio.create_task(self._keep_claimed(message))
+            try:
+                async with self._locks[message.conversation_id]:
+                    return await self._handle_claimed(message)
+            finally:
+                renewing.cancel()
+                await asyncio.gather(renewing, return_exceptions=True)
+        finally:
+            self._handling.discard(message.id)
+
+    async def _claim(self, message: Message) -> bool:
+        now = self.clock()
+        until = now + timedelta(seconds=self.config.lease_seconds)
+        return await self.store.claim_message(message.id, self.owner, until, now=now)
+
+    async def _keep_claimed(self, message: Message) -> None:
+        """Renew the lease every third of it while the turn runs (a slow model, a long queue)."""
+        while True:
+            await asyncio.sleep(self.config.lease_seconds / 3)
+            try:
+                if not await self._claim(message):
+                    return  # handled (this turn's own change) or taken over: nothing to keep
+            except Exception:
+                logger.warning("renewing a message's lease failed", exc_info=True)
+
+    async def _handle_claimed(self, message: Message) -> bool:
+        for attempt in range(HANDLE_ATTEMPTS):
+            try:
+                await self._handle_once(message)
+                return True
+            except StoreConflict:
+                logger.info(
+                    "conversation changed meanwhile; retrying",
+                    extra={"conversation": message.conversation_id, "attempt": attempt + 1},
+                )
+            await asyncio.sleep(backoff(attempt))
+            if not await self._claim(message):
+                return False  # another replica handled it meanwhile (its lease had ended)
+        logger.error(
+            "could not handle a message for conflicts; released for the recovery sweep",
+            extra={"message_id": message.id, "conversation": message.conversation_id},
+        )
+        await self.store.release_message(message.id, self.owner)
+        return False
 
     async def _handle_once(self, message: Message) -> None:
         conversation = await self._conversation(message.conversation_id)
@@ -185,3 +239,9 @@ class CustomerTurns(PeopleTurns):
         await self.publish_public(conversation.id, applied.messages)
         await self.publish_agents("opened", escalation)
         self._refine_later(escalation, context)
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before retry ``attempt + 1``: "full jitter" (uniform up to a doubling
+    cap), so that writers who conflicted do not meet again in step."""
+    return random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))

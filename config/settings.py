@@ -291,6 +291,19 @@ class ServerSettings(BaseModel):
         description="Pages of other sites that may embed the chat widget, as origins "
         "(https://shop.example); '*' allows any. Empty: the widget works on Tandem's own origin.",
     )
+    message_lease_seconds: float = Field(
+        default=30.0,
+        ge=3,
+        le=3600,
+        description="How long a replica's claim on a customer message lasts (renewed while it "
+        "works on it): how long a dead replica's messages wait for another replica.",
+    )
+    recovery_sweep_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="How often each replica looks for messages nobody is handling.",
+    )
 
     @field_validator("public_url")
     @classmethod

@@ -192,6 +192,7 @@ def engine_config(settings: Settings) -> EngineConfig:
         reannounce_after_minutes=escalation.reannounce_after_minutes,
         public_url=public_url(settings.server),
         mask_personal_data=escalation.mask_personal_data,
+        lease_seconds=settings.server.message_lease_seconds,
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -113,6 +113,54 @@ class SqlConversations(Database):
         query = select(messages).where(messages.c.handled.is_(False)).order_by(messages.c.id)
         return [codec.message(r) for r in await self.fetch_all(query)]
 
+    # -- leases on unhandled messages -----------------------------------------------------------
+    async def claim_message(
+        self, message_id: int, owner: str, until: datetime, *, now: datetime
+    ) -> bool:
+        async with self.transaction() as connection:
+            result = await connection.execute(
+                update(messages)
+                .where(
+                    messages.c.id == message_id,
+                    messages.c.handled.is_(False),
+                    or_(
+                        messages.c.lease_until.is_(None),
+                        messages.c.lease_until < now,
+                        messages.c.lease_owner == owner,
+                    ),
+                )
+                .values(lease_owner=owner, lease_until=until)
+            )
+        return bool(result.rowcount == 1)
+
+    async def release_message(self, message_id: int, owner: str) -> None:
+        async with self.transaction() as connection:
+            await connection.execute(
+                update(messages)
+                .where(messages.c.id == message_id, messages.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    async def claimable_messages(
+        self, now: datetime, received_before: datetime, limit: int = 100
+    ) -> list[Message]:
+        query = (
+            select(messages)
+            .where(
+                messages.c.handled.is_(False),
+                or_(
+                    messages.c.lease_until < now,
+                    and_(
+                        messages.c.lease_until.is_(None),
+                        messages.c.created_at < received_before,
+                    ),
+                ),
+            )
+            .order_by(messages.c.id)
+            .limit(limit)
+        )
+        return [codec.message(r) for r in await self.fetch_all(query)]
+
     # -- one transactional change --------------------------------------------------------------
     async def apply(self, change: Change) -> Applied:
         now = utcnow()
@@ -132,9 +180,7 @@ class SqlConversations(Database):
                 for entry in change.audit:
                     await connection.execute(insert(audit).values(codec.audit_row(entry)))
                 if change.handled is not None:
-                    await connection.execute(
-                        update(messages).where(messages.c.id == change.handled).values(handled=True)
-                    )
+                    await self._mark_handled(connection, change.handled)
                 if change.outcome is not None:
                     row = codec.outcome_row(change.outcome)
                     await connection.execute(insert(outcomes).values(row))
@@ -169,6 +215,15 @@ class SqlConversations(Database):
         )
         if result.rowcount != 1:
             raise StoreConflict(f"conversation {conversation.id} changed meanwhile")
+
+    async def _mark_handled(self, connection: AsyncConnection, message_id: int) -> None:
+        result = await connection.execute(
+            update(messages)
+            .where(messages.c.id == message_id, messages.c.handled.is_(False))
+            .values(handled=True, lease_owner=None, lease_until=None)
+        )
+        if result.rowcount != 1:
+            raise StoreConflict(f"message {message_id} was handled meanwhile")
 
     async def _upsert_escalation(self, connection: AsyncConnection, escalation: Escalation) -> None:
         row = codec.escalation_row(escalation)

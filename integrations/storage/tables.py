@@ -70,6 +70,9 @@ messages = Table(
     Column("author", String(255)),
     Column("handled", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # Which replica is handling an unhandled customer message, and until when (a lease).
+    Column("lease_owner", String(64)),
+    Column("lease_until", UtcDateTime),
     Index("ix_messages_conversation", "conversation_id", "id"),
     Index("ix_messages_handled", "handled"),
 )

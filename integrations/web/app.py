@@ -45,6 +45,7 @@ from integrations.web.keys import (
 from integrations.web.limits import RateLimiter
 from integrations.web.login_guard import LoginGuard
 from integrations.web.queue_watch import watch_queue
+from integrations.web.recovery import sweep_messages
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -156,6 +157,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app.on_startup.append(start)
     app.cleanup_ctx.append(trim_periodically)
     app.cleanup_ctx.append(watch_queue)
+    app.cleanup_ctx.append(sweep_messages)
     app.on_shutdown.append(close_sockets)
     app.on_cleanup.append(stop)
     app.router.add_get("/healthz", healthz)

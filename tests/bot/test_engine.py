@@ -4,6 +4,7 @@ transition, signal and agent action, idempotency, and a race between two agents.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
@@ -16,7 +17,7 @@ from bot.conversation import (
     State,
     check_transition,
 )
-from bot.engine import ConversationEngine, customer_topic
+from bot.engine import ConversationEngine, customer_topic, utcnow
 from bot.errors import IllegalTransition, InvalidAction, UnknownConversation
 from integrations.composition import Services
 
@@ -256,6 +257,7 @@ async def test_a_message_left_unhandled_by_a_crash_is_handled_on_recovery(
     conversation, _ = await services.engine.start("web")
     await services.engine.receive(conversation.id, "How long do refunds take?")  # then "crash"
     assert len(await services.store.unhandled_messages()) == 1
+    services.engine.clock = lambda: utcnow() + timedelta(seconds=10)  # restarted a bit later
     assert await services.engine.recover() == 1
     assert await kinds(services, conversation.id) == ["customer", "answer"]
     assert await services.store.unhandled_messages() == []

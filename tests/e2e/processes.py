@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[2]
 # The console script of the Python running the tests, whatever PATH says.
 _BESIDE = Path(sys.executable).with_name("tandem")
 TANDEM = str(_BESIDE) if _BESIDE.exists() else shutil.which("tandem") or "tandem"
@@ -27,6 +28,8 @@ def free_port() -> int:
 def tandem_env(data_dir: Path, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
     env.update({"TANDEM_KNOWLEDGE__DATA_DIR": str(data_dir), **settings})
+    # This checkout's code, whichever checkout the console script was installed from.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env
 
 
@@ -41,6 +44,15 @@ def run_cli(env: Mapping[str, str], *args: str) -> str:
 @contextmanager
 def serving(env: Mapping[str, str], log: Path, timeout: float = 180) -> Iterator[str]:
     """Start ``tandem serve`` on a free port; yield its base URL once ``/healthz`` answers."""
+    with serving_process(env, log, timeout) as (url, _):
+        yield url
+
+
+@contextmanager
+def serving_process(
+    env: Mapping[str, str], log: Path, timeout: float = 180
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``serving``, with the process too (for a test that kills it)."""
     port = free_port()
     with log.open("w") as output:
         process = subprocess.Popen(
@@ -60,7 +72,7 @@ def serving(env: Mapping[str, str], log: Path, timeout: float = 180) -> Iterator
             except OSError:
                 assert time.monotonic() < deadline, f"no /healthz in {timeout}s:\n{log.read_text()}"
                 time.sleep(0.3)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:

@@ -39,6 +39,7 @@ class MemoryStore:
         self._escalations: dict[str, Escalation] = {}
         self._audit: list[AuditEntry] = []
         self._keys: set[str] = set()
+        self._leases: dict[int, tuple[str, datetime]] = {}  # message id: (owner, until)
         self._suggestions: dict[int, KnowledgeSuggestion] = {}
         self._agents: dict[str, AgentAccount] = {}
         self._sessions: dict[str, tuple[str, datetime]] = {}
@@ -99,6 +100,31 @@ class MemoryStore:
     async def unhandled_messages(self) -> list[Message]:
         return [m for m in self._messages if not m.handled]
 
+    # -- leases on unhandled messages -----------------------------------------------------------
+    async def claim_message(
+        self, message_id: int, owner: str, until: datetime, *, now: datetime
+    ) -> bool:
+        if not 0 < message_id <= len(self._messages) or self._messages[message_id - 1].handled:
+            return False
+        holder, held_until = self._leases.get(message_id, (owner, now))
+        if holder != owner and held_until >= now:
+            return False
+        self._leases[message_id] = (owner, until)
+        return True
+
+    async def release_message(self, message_id: int, owner: str) -> None:
+        if self._leases.get(message_id, ("", _now()))[0] == owner:
+            del self._leases[message_id]
+
+    async def claimable_messages(
+        self, now: datetime, received_before: datetime, limit: int = 100
+    ) -> list[Message]:
+        def free(message: Message) -> bool:
+            lease = self._leases.get(message.id)
+            return lease[1] < now if lease else message.created_at < received_before
+
+        return [m for m in self._messages if not m.handled and free(m)][:limit]
+
     # -- one change ----------------------------------------------------------------------------
     async def apply(self, change: Change) -> Applied:
         now = _now()
@@ -108,6 +134,11 @@ class MemoryStore:
         stored = self._conversations.get(new.id)
         if stored is None or stored.version != new.version:
             raise StoreConflict(f"conversation {new.id} changed meanwhile")
+        handled = change.handled
+        if handled is not None and not (
+            0 < handled <= len(self._messages) and not self._messages[handled - 1].handled
+        ):
+            raise StoreConflict(f"message {handled} was handled meanwhile")
         if change.dedupe_key:
             self._keys.add(change.dedupe_key[:255])
         self._conversations[new.id] = replace(
@@ -125,6 +156,7 @@ class MemoryStore:
         if change.handled is not None:
             index = change.handled - 1
             self._messages[index] = replace(self._messages[index], handled=True)
+            self._leases.pop(change.handled, None)
         if change.suggestion is not None:
             question, answer, agent = change.suggestion
             self._suggest(KnowledgeSuggestion(0, question, answer, agent, new.id, "pending", now))

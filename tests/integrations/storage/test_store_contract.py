@@ -313,3 +313,88 @@ async def test_references_are_saved_replaced_and_found_by_conversation(
     assert await references.get("customer:x") == ({"user": "jo"}, "c1")
     assert await references.for_conversation("c1") == {"user": "jo"}
     assert await references.for_conversation("c2") is None
+
+
+# -- leases: each unhandled customer message is handled by one replica at a time --------------
+LEASE = timedelta(seconds=30)
+
+
+async def test_a_message_is_leased_to_one_owner_at_a_time(store: SqlStore | MemoryStore) -> None:
+    await store.create_conversation("c1", "web", "hash", None)
+    message = await store.add_customer_message("c1", "hello")
+    now = datetime.now(UTC)
+    claims = await asyncio.gather(
+        store.claim_message(message.id, "a", now + LEASE, now=now),
+        store.claim_message(message.id, "b", now + LEASE, now=now),
+    )
+    assert sorted(claims) == [False, True]
+    holder, other = ("a", "b") if claims[0] else ("b", "a")
+    assert await store.claim_message(message.id, holder, now + 2 * LEASE, now=now), "a renewal"
+    assert not await store.claim_message(message.id, other, now + LEASE, now=now + LEASE)
+    await store.release_message(message.id, other)  # not its lease: nothing changes
+    assert not await store.claim_message(message.id, other, now + LEASE, now=now)
+    assert await store.claimable_messages(now + LEASE, now + LEASE) == []
+    ended = now + 2 * LEASE + timedelta(seconds=1)
+    assert [m.id for m in await store.claimable_messages(ended, now)] == [message.id]
+    assert await store.claim_message(message.id, other, ended + LEASE, now=ended), "it ended"
+    assert not await store.claim_message(message.id, holder, ended + LEASE, now=ended)
+
+
+async def test_handled_messages_are_never_claimed_nor_handled_again(
+    store: SqlStore | MemoryStore,
+) -> None:
+    conversation = await store.create_conversation("c1", "web", "hash", None)
+    message = await store.add_customer_message("c1", "hello")
+    now = datetime.now(UTC)
+    assert await store.claim_message(message.id, "a", now + LEASE, now=now)
+    await store.apply(Change(conversation, handled=message.id))
+    later = now + 3 * LEASE
+    for owner in ("a", "b"):
+        assert not await store.claim_message(message.id, owner, later + LEASE, now=later)
+    assert await store.claimable_messages(later, later) == []
+    again = await store.conversation("c1")
+    assert again is not None
+    with pytest.raises(StoreConflict, match="handled"):
+        await store.apply(Change(again, messages=(NewMessage(Kind.ANSWER, "twice"),), handled=1))
+    assert [m.kind for m in await store.messages("c1")] == [Kind.CUSTOMER], "rolled back"
+
+
+async def test_claimable_messages_wait_a_grace_then_include_released_ones(
+    store: SqlStore | MemoryStore,
+) -> None:
+    await store.create_conversation("c1", "web", "hash", None)
+    first = await store.add_customer_message("c1", "one")
+    second = await store.add_customer_message("c1", "two")
+    now = datetime.now(UTC)
+    grace = timedelta(seconds=5)
+    assert await store.claimable_messages(now, now - grace) == [], "just stored: left alone"
+    later = now + 2 * grace
+    assert [m.id for m in await store.claimable_messages(later, later - grace)] == [
+        first.id,
+        second.id,
+    ]
+    assert await store.claim_message(first.id, "a", later + LEASE, now=later)
+    assert [m.id for m in await store.claimable_messages(later, later - grace)] == [second.id]
+    await store.release_message(first.id, "a")
+    assert [m.id for m in await store.claimable_messages(later, later - grace, limit=1)] == [
+        first.id
+    ]
+
+
+async def test_two_replicas_claim_each_message_once(store_url: str) -> None:
+    replicas = [await open_store(store_url), await open_store(store_url)]
+    try:
+        await replicas[0].create_conversation("c1", "web", "hash", None)
+        stored = [await replicas[0].add_customer_message("c1", f"m{n}") for n in range(20)]
+        now = datetime.now(UTC)
+        claims = await asyncio.gather(
+            *(
+                replica.claim_message(m.id, f"replica{n}", now + LEASE, now=now)
+                for m in stored
+                for n, replica in enumerate(replicas)
+            )
+        )
+        assert [claims[2 * i] + claims[2 * i + 1] for i in range(len(stored))] == [1] * 20
+    finally:
+        for replica in replicas:
+            await replica.close()
