@@ -1,9 +1,12 @@
 """Signal heads: small logistic classifiers over the query embedding the bot already computes.
 
 One matrix product per message (``(heads, 384)`` weights) reads frustration, a request for a
-person, a complaint and the sensitive topics; no second model is loaded. The weights ship in
-``signal_heads.npz`` beside this file and are reproduced by ``knowledge.heads.train`` (see
-MODEL_CARD.md). They belong to one embedding model: with another one the heads are off.
+person, a complaint and the sensitive topics; no second model is loaded. A head may also have a
+learned lexical head over the message's hashed n-grams (``knowledge.heads.lexical``): its
+probability is then a small logistic over both logits (``stack``), fitted out-of-fold. The
+weights ship in ``signal_heads.npz`` beside this file and are reproduced by
+``knowledge.heads.train`` (see MODEL_CARD.md). They belong to one embedding model: with another
+one the heads are off.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from knowledge.heads.lexical import LexicalHead
 
 HEADS_FILE = Path(__file__).with_name("signal_heads.npz")
 
@@ -29,6 +34,9 @@ class SignalHeads:
         intercept: ``(heads,)`` biases.
         thresholds: The probability at which each head fires.
         embedding_model: The embedding model the heads were trained on.
+        lexical: Lexical heads by the name of the head they join.
+        stack: For each lexical head, ``(a, b, c)``: the head's logit is
+            ``a * embedding logit + b * lexical logit + c``.
     """
 
     def __init__(
@@ -39,18 +47,38 @@ class SignalHeads:
         intercept: npt.NDArray[np.float64],
         thresholds: Mapping[str, float],
         embedding_model: str,
+        lexical: Mapping[str, LexicalHead] | None = None,
+        stack: Mapping[str, tuple[float, float, float]] | None = None,
     ) -> None:
         self.names = tuple(names)
         self._coef = np.asarray(coef, dtype=np.float32)
         self._intercept = np.asarray(intercept, dtype=np.float32)
         self.thresholds = dict(thresholds)
         self.embedding_model = embedding_model
+        self.lexical = dict(lexical or {})
+        self.stack = {name: tuple(map(float, abc)) for name, abc in (stack or {}).items()}
+        if set(self.lexical) != set(self.stack) or not set(self.lexical) <= set(self.names):
+            raise ValueError("every lexical head needs a stack and an embedding head")
 
-    def score(self, vectors: npt.NDArray[np.float32]) -> Scores:
-        """Each head's probability for each vector: ``{name: (len(vectors),)}``."""
+    def logits(
+        self, vectors: npt.NDArray[np.float32], texts: Sequence[str]
+    ) -> dict[str, npt.NDArray[np.float64]]:
+        """Each head's logit for each message (its vector and its text)."""
+        if self.lexical and len(texts) != len(vectors):
+            raise ValueError("the lexical heads need each message's text")
         logits = np.asarray(vectors, dtype=np.float32) @ self._coef.T + self._intercept
-        probabilities = 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
-        return {name: probabilities[:, i].astype(np.float64) for i, name in enumerate(self.names)}
+        out = {name: logits[:, i].astype(np.float64) for i, name in enumerate(self.names)}
+        for name, head in self.lexical.items():
+            a, b, c = self.stack[name]
+            out[name] = a * out[name] + b * head.logits(texts) + c
+        return out
+
+    def score(self, vectors: npt.NDArray[np.float32], texts: Sequence[str]) -> Scores:
+        """Each head's probability for each message: ``{name: (len(vectors),)}``."""
+        return {
+            name: 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+            for name, z in self.logits(vectors, texts).items()
+        }
 
     def save(self, path: Path) -> None:
         with path.open("wb") as handle:
@@ -59,9 +87,19 @@ class SignalHeads:
                 names=np.array(self.names),
                 coef=self._coef.astype(np.float16),
                 intercept=self._intercept,
+                lexical_weights=np.array(
+                    [h.weights for h in self.lexical.values()], dtype=np.float16
+                ).reshape(len(self.lexical), -1),
                 meta=np.array(
                     json.dumps(
-                        {"thresholds": self.thresholds, "embedding_model": self.embedding_model}
+                        {
+                            "thresholds": self.thresholds,
+                            "embedding_model": self.embedding_model,
+                            "lexical": {
+                                name: {"intercept": h.intercept, "stack": self.stack[name]}
+                                for name, h in self.lexical.items()
+                            },
+                        }
                     )
                 ),
             )
@@ -70,10 +108,18 @@ class SignalHeads:
     def load(cls, path: Path = HEADS_FILE) -> SignalHeads:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
+            lexical = meta.get("lexical", {})
+            weights = data["lexical_weights"] if lexical else None
             return cls(
                 names=[str(n) for n in data["names"]],
                 coef=data["coef"].astype(np.float64),
                 intercept=data["intercept"].astype(np.float64),
                 thresholds={k: float(v) for k, v in meta["thresholds"].items()},
                 embedding_model=str(meta["embedding_model"]),
+                lexical={
+                    name: LexicalHead(weights[i].astype(np.float32), float(m["intercept"]))
+                    for i, (name, m) in enumerate(lexical.items())
+                    if weights is not None
+                },
+                stack={name: tuple(m["stack"]) for name, m in lexical.items()},
             )

@@ -64,7 +64,7 @@ class HeadReader:
         vectors = self._embed(list(texts))
         levels: list[dict[str, float]] = [{} for _ in texts]
         if self._heads is not None:
-            for name, probabilities in self._heads.score(vectors).items():
+            for name, probabilities in self._heads.score(vectors, list(texts)).items():
                 threshold = self._heads.thresholds[name]
                 for row, probability in enumerate(probabilities):
                     levels[row][name] = level(float(probability), threshold)

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from bot.model import ArticleMatch, EscalationReason, Retrieval
 from bot.policy import PolicyConfig, Responder
 from knowledge.embeddings.cache import CachedEmbeddings
 from knowledge.embeddings.minilm_onnx import MiniLMOnnxEmbeddings
+from knowledge.heads.lexical import LexicalHead, buckets, ngrams
 from knowledge.heads.model import SignalHeads
 from knowledge.heads.reader import HeadReader, level, load_heads
 
@@ -68,6 +70,8 @@ def test_requests_for_a_person_including_polite_ones(responder: Responder, text:
         "Honestly this is shocking, three weeks and not a single reply from you",
         "The courier threw my parcel over the fence and broke the vase, I'm livid",
         "I'M SO FED UP WITH THIS, WHERE IS MY REFUND",
+        "What a joke. Nobody has bothered to reply to me in a fortnight",
+        "Absolutely pathetic, I've been waiting since March for a simple answer",
     ],
 )
 def test_frustration_in_new_words(responder: Responder, text: str) -> None:
@@ -78,6 +82,8 @@ def test_frustration_in_new_words(responder: Responder, text: str) -> None:
     "text",
     [
         "I'm not angry, just asking what time you open on Saturday",
+        "Not upset at all, I just wondered whether the sale includes sofas",
+        "No complaints here, can I add a cushion to the same order?",
         "No rush at all, whenever you get a chance: do you deliver to Wales?",
         "Thanks so much, that sorted it",
         "Can my neighbour take in the parcel if I'm out?",
@@ -151,3 +157,42 @@ def test_heads_round_trip(tmp_path: pytest.TempPathFactory) -> None:
     heads.save(path)
     again = SignalHeads.load(path)
     assert again.names == heads.names and again.thresholds == heads.thresholds
+    assert set(again.lexical) == {"frustration"} and again.stack == heads.stack
+    texts = ["where is my parcel?", "this is a joke, three weeks and nothing"]
+    vectors = np.random.default_rng(0).normal(size=(2, 384)).astype(np.float32)
+    for name, scores in heads.score(vectors, texts).items():
+        assert np.allclose(scores, again.score(vectors, texts)[name])
+
+
+def test_the_lexical_head_reads_words_pairs_spellings_and_negation() -> None:
+    grams = set(ngrams("So ANGRY!"))
+    assert {"w:so", "w:angry", "w:!", "b:so angry", "b:angry !", "c: an", "c:gry "} <= grams
+    negated = set(ngrams("I'm not angry, just asking"))
+    assert {"W:angry", "C:gry ", "b:not angry", "w:just"} <= negated
+    assert "w:angry" not in negated
+    assert "W:angry" in ngrams("I don't feel angry") and "w:never" in ngrams("never")
+    assert ngrams("I\u2019m fine") == ngrams("i'm fine")
+    assert buckets("so angry", bits=8).max() < 256
+
+
+def test_a_lexical_head_is_a_sparse_logistic() -> None:
+    weights = np.zeros(1 << 8, dtype=np.float32)
+    weights[buckets("angry", bits=8)] = 1.0
+    head = LexicalHead(weights, -0.5)
+    angry, calm = head.logits(["angry", "calm"])
+    assert angry == pytest.approx(np.sqrt(len(buckets("angry", bits=8))) - 0.5)
+    assert calm < angry
+    with pytest.raises(ValueError):
+        LexicalHead(np.zeros(100), 0.0)
+
+
+def test_the_stacked_head_needs_the_texts() -> None:
+    heads = SignalHeads.load()
+    with pytest.raises(ValueError):
+        heads.score(np.zeros((2, 384), dtype=np.float32), [])
+
+
+def test_the_shipped_heads_stay_small() -> None:
+    from knowledge.heads.model import HEADS_FILE
+
+    assert HEADS_FILE.stat().st_size < 300_000
