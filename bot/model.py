@@ -90,10 +90,13 @@ class Reading:
             (frustration, human_request, complaint, and one per sensitive topic).
         echo: Cosine similarity to the most similar earlier message read with it (the same
             question asked again scores near 1).
+        punctuation: The frustration level already reads ``!`` and ``?`` (a learned lexical
+            head), so the signals do not add them again.
     """
 
     levels: Mapping[str, float] = field(default_factory=dict)
     echo: float = 0.0
+    punctuation: bool = False
 
     def fired(self, name: str) -> bool:
         return self.levels.get(name, 0.0) >= 0.5

@@ -123,7 +123,8 @@ def frustration(text: str, reading: Reading | None = None) -> float:
     """How frustrated one message sounds, 0 (calm) to 1; 0.5 is where a person should look.
 
     The frustration head's level when heads are loaded (else the lexicon), raised by shouting,
-    counting contacts ("third time") and runs of ``!``/``?``.
+    counting contacts ("third time") and, unless a learned lexical head read them already,
+    runs of ``!``/``?``.
     """
     if reading is not None and "frustration" in reading.levels:
         score = reading.levels["frustration"]
@@ -133,8 +134,9 @@ def frustration(text: str, reading: Reading | None = None) -> float:
         score += SHOUTING_BOOST
     if REPEAT_CONTACT.search(text):
         score += REPEAT_BOOST
-    score += 0.15 * min(3, len(re.findall(r"[!?]{2,}", text)))
-    score += 0.1 * min(3, text.count("!"))
+    if reading is None or not reading.punctuation:  # a lexical head has read them already
+        score += 0.15 * min(3, len(re.findall(r"[!?]{2,}", text)))
+        score += 0.1 * min(3, text.count("!"))
     return max(0.0, min(1.0, score))
 
 

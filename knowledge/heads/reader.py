@@ -78,7 +78,11 @@ class HeadReader:
                 )
         similarity = vectors @ vectors.T
         echoes = [float(np.max(similarity[i, :i])) if i else 0.0 for i in range(len(texts))]
-        return [Reading(levels=lv, echo=e) for lv, e in zip(levels, echoes, strict=True)]
+        punctuation = self._heads is not None and "frustration" in self._heads.lexical
+        return [
+            Reading(levels=lv, echo=e, punctuation=punctuation)
+            for lv, e in zip(levels, echoes, strict=True)
+        ]
 
 
 def load_heads(embedding_model: str) -> SignalHeads | None:
