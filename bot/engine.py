@@ -97,8 +97,15 @@ class ConversationEngine(CustomerTurns):
         return stored is not None and secrets.compare_digest(stored, hash_secret(token))
 
     async def receive(self, conversation_id: str, text: str) -> Message:
-        """Store a customer's message (before anyone acknowledges it). ``handle`` acts on it."""
-        message = await self.store.add_customer_message(conversation_id, text)
+        """Store a customer's message (before anyone acknowledges it). ``handle`` acts on it.
+
+        The message is stored already leased to this replica for the claim grace (one write,
+        not two): ``handle`` needs no claim of its own, and if this replica dies first any
+        other replica's sweep takes the message once the grace is over, as for one never
+        claimed."""
+        until = self.clock() + timedelta(seconds=self.config.claim_grace_seconds)
+        message = await self.store.add_customer_message(conversation_id, text, (self.owner, until))
+        self._received[message.id] = until
         await self.publish_public(conversation_id, [message])
         return message
 

@@ -111,6 +111,7 @@ class EngineBase:
         # This replica's name on the messages it leases (one per engine, so per process).
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:16]}"
         self._handling: set[int] = set()  # messages this replica's turns are handling
+        self._received: dict[int, datetime] = {}  # stored by ``receive`` leased to us: until
 
     def later(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` after the reply (a refined draft); ``aclose`` cancels what is left."""

@@ -8,7 +8,7 @@ import logging
 import random
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot import wording
 from bot.actions import HISTORY
@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 HANDLE_ATTEMPTS = 12  # turns tried on conflicts before the message is left to the sweep
 BACKOFF_BASE_S = 0.05  # the first retry waits up to this, doubling up to BACKOFF_CAP_S
 BACKOFF_CAP_S = 2.0
+MIN_HELD = timedelta(seconds=1)  # a lease stored by ``receive`` with less left is claimed anew
 
 
 class CustomerTurns(PeopleTurns):
@@ -55,36 +56,50 @@ class CustomerTurns(PeopleTurns):
             return False  # already being handled here (a sweep met a turn in progress)
         self._handling.add(message.id)
         try:
-            if not await self._claim(message):
+            held = self._received.pop(message.id, None)
+            if held is None or held - self.clock() < MIN_HELD:
+                held = await self._claim(message)
+            if held is None:
                 logger.info(
                     "message handled or being handled elsewhere; skipped",
                     extra={"message_id": message.id},
                 )
                 return False
-            renewing = asyncio.create_task(self._keep_claimed(message))
+            renewing = asyncio.create_task(self._keep_claimed(message, held))
             try:
                 async with self._locks[message.conversation_id]:
                     return await self._handle_claimed(message)
+            except Exception:
+                await self._claim(message)  # a whole lease before the sweep tries it again
+                raise
             finally:
                 renewing.cancel()
                 await asyncio.gather(renewing, return_exceptions=True)
         finally:
             self._handling.discard(message.id)
 
-    async def _claim(self, message: Message) -> bool:
+    async def _claim(self, message: Message) -> datetime | None:
+        """Lease ``message`` for a whole lease from now; None when someone else holds it or it
+        is handled."""
         now = self.clock()
         until = now + timedelta(seconds=self.config.lease_seconds)
-        return await self.store.claim_message(message.id, self.owner, until, now=now)
+        claimed = await self.store.claim_message(message.id, self.owner, until, now=now)
+        return until if claimed else None
 
-    async def _keep_claimed(self, message: Message) -> None:
-        """Renew the lease every third of it while the turn runs (a slow model, a long queue)."""
+    async def _keep_claimed(self, message: Message, until: datetime) -> None:
+        """Renew the lease while the turn runs (a slow model, a long queue): every third of a
+        lease, and sooner while the lease held is shorter (the one ``receive`` stored)."""
         while True:
-            await asyncio.sleep(self.config.lease_seconds / 3)
+            left = (until - self.clock()).total_seconds()
+            await asyncio.sleep(min(self.config.lease_seconds / 3, max(0.2, left / 2)))
             try:
-                if not await self._claim(message):
-                    return  # handled (this turn's own change) or taken over: nothing to keep
+                renewed = await self._claim(message)
             except Exception:
                 logger.warning("renewing a message's lease failed", exc_info=True)
+                continue
+            if renewed is None:
+                return  # handled (this turn's own change) or taken over: nothing to keep
+            until = renewed
 
     async def _handle_claimed(self, message: Message) -> bool:
         for attempt in range(HANDLE_ATTEMPTS):
@@ -97,7 +112,7 @@ class CustomerTurns(PeopleTurns):
                     extra={"conversation": message.conversation_id, "attempt": attempt + 1},
                 )
             await asyncio.sleep(backoff(attempt))
-            if not await self._claim(message):
+            if await self._claim(message) is None:
                 return False  # another replica handled it meanwhile (its lease had ended)
         logger.error(
             "could not handle a message for conflicts; released for the recovery sweep",

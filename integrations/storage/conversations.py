@@ -73,7 +73,9 @@ class SqlConversations(Database):
         )
         return str(row["secret_hash"]) if row else None
 
-    async def add_customer_message(self, conversation_id: str, text: str) -> Message:
+    async def add_customer_message(
+        self, conversation_id: str, text: str, lease: tuple[str, datetime] | None = None
+    ) -> Message:
         async with self.transaction() as connection:
             exists = await connection.scalar(
                 select(conversations.c.id).where(conversations.c.id == conversation_id)
@@ -81,7 +83,7 @@ class SqlConversations(Database):
             if exists is None:
                 raise UnknownConversation("conversation", conversation_id)
             new = NewMessage(Kind.CUSTOMER, text, handled=False)
-            return await self._insert_message(connection, conversation_id, new)
+            return await self._insert_message(connection, conversation_id, new, lease=lease)
 
     async def messages(
         self, conversation_id: str, *, after: int = 0, internal: bool = False, limit: int = 500
@@ -239,6 +241,8 @@ class SqlConversations(Database):
         conversation_id: str,
         new: NewMessage,
         now: datetime | None = None,
+        *,
+        lease: tuple[str, datetime] | None = None,
     ) -> Message:
         row: dict[str, Any] = {
             "conversation_id": conversation_id,
@@ -249,7 +253,8 @@ class SqlConversations(Database):
             "handled": new.handled,
             "created_at": now or utcnow(),
         }
-        result = await connection.execute(insert(messages).values(row))
+        leased = {"lease_owner": lease[0], "lease_until": lease[1]} if lease else {}
+        result = await connection.execute(insert(messages).values(row | leased))
         row["id"] = result.inserted_primary_key[0]  # type: ignore[index]
         return codec.message(row)
 

@@ -84,11 +84,10 @@ async def test_a_dead_replicas_message_is_answered_by_a_live_replicas_sweep(
     services: Services,
 ) -> None:
     conversation, _ = await services.engine.start("web")
-    message = await services.engine.receive(conversation.id, QUESTION)
     now = utcnow()
-    dead = "dead-replica"
-    assert await services.store.claim_message(
-        message.id, dead, now + timedelta(seconds=30), now=now
+    dead = "dead-replica"  # it received the message (leased to it) and died
+    await services.store.add_customer_message(
+        conversation.id, QUESTION, (dead, now + timedelta(seconds=30))
     )
     assert await replica(services).recover() == 0, "its lease is live: left alone"
     assert await replica(services, later(31)).recover() == 1, "its lease ended"
@@ -186,5 +185,21 @@ async def test_renewal_keeps_a_slow_turn_leased(
         await original(message)
 
     monkeypatch.setattr(engine, "_handle_once", slow)
+    assert await engine.handle(message)
+    assert await replies(services, conversation.id) == ["answer"]
+
+
+async def test_a_received_message_is_stored_leased_to_the_receiving_replica(
+    services: Services,
+) -> None:
+    """``receive`` stores the message already claimed (one write): another replica cannot take
+    it during the grace, and the receiving replica handles it without claiming again."""
+    engine = services.engine
+    conversation, _ = await engine.start("web")
+    message = await engine.receive(conversation.id, QUESTION)
+    now = utcnow()
+    other = now + timedelta(seconds=30)
+    assert not await services.store.claim_message(message.id, "other", other, now=now)
+    assert await replica(services).recover() == 0, "within the grace: left to the receiver"
     assert await engine.handle(message)
     assert await replies(services, conversation.id) == ["answer"]

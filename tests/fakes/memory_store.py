@@ -61,10 +61,16 @@ class MemoryStore:
     async def secret_hash(self, conversation_id: str) -> str | None:
         return self._secrets.get(conversation_id)
 
-    async def add_customer_message(self, conversation_id: str, text: str) -> Message:
+    async def add_customer_message(
+        self, conversation_id: str, text: str, lease: tuple[str, datetime] | None = None
+    ) -> Message:
         if conversation_id not in self._conversations:
             raise UnknownConversation("conversation", conversation_id)
-        return self._add(conversation_id, NewMessage(Kind.CUSTOMER, text, handled=False), _now())
+        new = NewMessage(Kind.CUSTOMER, text, handled=False)
+        message = self._add(conversation_id, new, _now())
+        if lease is not None:
+            self._leases[message.id] = lease
+        return message
 
     def _add(self, conversation_id: str, new: NewMessage, at: datetime) -> Message:
         message = Message(
