@@ -218,6 +218,8 @@ def _read(history: Sequence[Message]) -> _Ledger:
         elif message.kind in (Kind.AGENT_MESSAGE, Kind.RESOLVED):
             ledger.answered = ledger.open or ledger.answered
             ledger.open, ledger.raised, ledger.rejectable = [], [], []
+        else:  # a notice or a reply while waiting: closes nothing, but a later answer replies
+            ledger.raised = []  # only to what was asked after it
         ledger.last = message.kind
     return ledger
 

@@ -167,3 +167,16 @@ def test_the_learned_question_leaves_out_greetings_and_venting() -> None:
         (E, "A person will reply shortly."),
     )
     assert question_of(turns) == "Can the wardrobe be delivered on a Saturday?"
+
+
+def test_an_answer_while_waiting_closes_only_what_was_asked_after_the_notice() -> None:
+    turns = history(
+        (C, "I'd like to return the lamp from my last order, can a person help?"),
+        (E, "I'm passing you to a person from our team."),
+        (C, "What time does your phone line open tomorrow?"),
+        (A, "Our phone line opens at 8am."),
+        (Kind.WAITING, "A person from our team will still reply about your earlier question."),
+    )
+    still_open = texts(turns)
+    assert len(still_open) == 1 and "return the lamp" in still_open[0]
+    assert "lamp" in goal(turns)
