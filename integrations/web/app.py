@@ -28,7 +28,6 @@ from integrations.web.http import (
     json_errors,
     json_object,
     no_sniffing,
-    text_field,
     widget_cors,
 )
 from integrations.web.keys import (
@@ -44,6 +43,7 @@ from integrations.web.keys import (
 )
 from integrations.web.limits import RateLimiter
 from integrations.web.login_guard import LoginGuard
+from integrations.web.models import message_text
 from integrations.web.queue_watch import watch_queue
 from integrations.web.recovery import sweep_messages
 
@@ -85,9 +85,7 @@ async def metrics(request: web.Request) -> web.Response:
 async def ask(request: web.Request) -> web.Response:
     """``POST /api/ask`` with ``{"text"}``: the bot's decision for one question, statelessly."""
     services = request.app[SERVICES]
-    text = text_field(
-        await json_object(request), "text", services.settings.server.max_message_chars
-    )
+    text = message_text(await json_object(request), services.settings.server.max_message_chars)
     decision = await services.engine.decide(text)
     return web.json_response(customer_view(decision))
 

@@ -10,8 +10,9 @@ from bot.conversation import Message
 from bot.events import customer_topic
 from integrations.web.bodies import query_id
 from integrations.web.errors import ApiError
-from integrations.web.http import bearer, json_object, stream_events, text_field
+from integrations.web.http import bearer, json_object, stream_events
 from integrations.web.keys import LIMITER, SERVICES, TASKS
+from integrations.web.models import OpenBody, message_text, parse
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -32,9 +33,7 @@ async def _authorised(request: web.Request, token: str | None) -> str:
 @routes.post("/api/conversations")
 async def start(request: web.Request) -> web.Response:
     body = await json_object(request) if request.body_exists else {}
-    customer = body.get("customer")
-    if customer is not None and (not isinstance(customer, str) or len(customer) > 200):
-        raise ApiError(422, "invalid_customer", "'customer' must be a string (200 characters)")
+    customer = parse(OpenBody, body).customer
     services = request.app[SERVICES]
     await request.app[LIMITER].check(
         f"opened:{request.remote}",
@@ -49,9 +48,7 @@ async def start(request: web.Request) -> web.Response:
 async def post_message(request: web.Request) -> web.Response:
     conversation_id = await _authorised(request, bearer(request))
     services = request.app[SERVICES]
-    text = text_field(
-        await json_object(request), "text", services.settings.server.max_message_chars
-    )
+    text = message_text(await json_object(request), services.settings.server.max_message_chars)
     limits, server = request.app[LIMITER], services.settings.server
     await limits.check(f"conversation:{conversation_id}")
     await limits.check(f"address:{request.remote}", server.messages_per_address_per_minute)

@@ -18,10 +18,10 @@ from integrations.learning import TagError, accept_suggestion, reject_suggestion
 from integrations.web.auth import COOKIE, current_agent, session_token, sign_in
 from integrations.web.bodies import path_id, query_id
 from integrations.web.errors import ApiError
-from integrations.web.http import json_object, same_origin, stream_events, text_field
+from integrations.web.http import json_object, same_origin, stream_events
 from integrations.web.keys import LOGIN_GUARD, SERVICES
 from integrations.web.login_guard import LoginGuard
-from integrations.web.models import ActionBody, LoginBody, TagBody, parse
+from integrations.web.models import ActionBody, LoginBody, TagBody, parse, within
 
 routes = web.RouteTableDef()
 STATUS_CODES = {"done": 200, "duplicate": 200, "refused": 409}
@@ -142,7 +142,9 @@ async def act(request: web.Request) -> web.Response:
     kind, key = body.action, body.key
     limit = services.settings.server.max_message_chars
     needs_text = kind in (ActionKind.SEND, ActionKind.NOTE)
-    text = text_field({"text": body.text}, "text", limit, required=needs_text) or None
+    if needs_text and not body.text:
+        raise ApiError(422, "invalid_text", "'text' must be a non-empty string")
+    text = within(body.text, "text", limit) if body.text else None
     escalation_id = request.match_info["id"]
     action = AgentAction(
         kind,

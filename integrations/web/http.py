@@ -172,17 +172,6 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def text_field(body: dict[str, Any], name: str, limit: int, *, required: bool = True) -> str:
-    value = body.get(name)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or not value.strip():
-        raise ApiError(422, f"invalid_{name}", f"'{name}' must be a non-empty string")
-    if len(value) > limit:
-        raise ApiError(413, f"{name}_too_long", f"'{name}' is limited to {limit} characters")
-    return value.strip()
-
-
 def bearer(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     return header[7:].strip() if header.lower().startswith("bearer ") else None

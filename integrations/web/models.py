@@ -45,6 +45,29 @@ class TagBody(Strict):
     article_id: str | None = Field(default=None, min_length=1, max_length=255)
 
 
+class OpenBody(Strict):
+    """Opening a conversation: an optional customer reference (an id or a name)."""
+
+    customer: str | None = Field(default=None, max_length=200)
+
+
+class TextBody(Strict):
+    """A customer's message or question; its length is checked against the server's limit."""
+
+    text: str = Field(min_length=1)
+
+
+def message_text(body: dict[str, Any], limit: int) -> str:
+    """The ``text`` of ``body``: non-empty, at most ``limit`` characters (else a 413)."""
+    return within(parse(TextBody, body).text, "text", limit)
+
+
+def within(text: str, field: str, limit: int) -> str:
+    if len(text) > limit:
+        raise ApiError(413, f"{field}_too_long", f"'{field}' is limited to {limit} characters")
+    return text
+
+
 def parse(model: type[Body], body: dict[str, Any]) -> Body:
     """``body`` as ``model``, or an ``ApiError`` naming the first field that is wrong."""
     try:
@@ -65,4 +88,6 @@ def _message(model: type[BaseModel], field: str) -> str:
         return "'action' must be one of: " + ", ".join(k.value for k in ActionKind)
     if model is TagBody:
         return "'article_id' must be an article id or null"
+    if field == "text":
+        return "'text' must be a non-empty string"
     return f"'{field}' is missing or not valid"

@@ -84,6 +84,24 @@ async def test_bad_messages_are_refused(
     assert (got, body["error"]["code"]) == (status, code)
 
 
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"customer": 42}, 422, "invalid_customer"),
+        ({"customer": "c" * 201}, 413, "customer_too_long"),
+        ({"customer": "crm-1234"}, 201, None),
+        ({}, 201, None),
+    ],
+)
+async def test_opening_a_conversation_checks_its_body(
+    server: TestServer, body: dict[str, Any], status: int, code: str | None
+) -> None:
+    got, answer, _ = await call(server, "POST", "/api/conversations", json=body)
+    assert got == status
+    if code is not None:
+        assert answer["error"]["code"] == code and "customer" in answer["error"]["message"]
+
+
 async def test_unknown_conversation_and_wrong_token(
     server: TestServer, conversation: tuple[str, str]
 ) -> None:
