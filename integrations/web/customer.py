@@ -7,7 +7,7 @@ import logging
 from aiohttp import web
 
 from bot.conversation import Message
-from bot.events import customer_topic
+from bot.events import CustomerEvent, customer_topic
 from integrations.web.bodies import query_id
 from integrations.web.errors import ApiError
 from integrations.web.http import bearer, json_object, stream_events
@@ -77,7 +77,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         return [m.public_view() for m in messages]
 
     async with services.bus.subscribe(customer_topic(conversation_id)) as stream:
-        return await stream_events(request, stream, backlog)
+        return await stream_events(request, stream, backlog, CustomerEvent)
 
 
 def _after(request: web.Request) -> int:

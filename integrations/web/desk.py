@@ -11,7 +11,7 @@ from bot.card import HISTORY_PAGE
 from bot.conversation import ACTIVE_STATUSES, ActionKind, AgentAction, Escalation, EscalationStatus
 from bot.drafting import reason_labels
 from bot.engine import hash_secret
-from bot.events import AGENTS
+from bot.events import AGENTS, AgentEvent
 from bot.queue import ordered, priority, priority_label, waited_minutes
 from integrations.composition import public_url
 from integrations.learning import TagError, accept_suggestion, reject_suggestion, tag_article
@@ -209,7 +209,7 @@ async def desk_events(request: web.Request) -> web.StreamResponse:
         return [{"type": "hello"}]
 
     async with services.bus.subscribe(AGENTS) as stream:
-        return await stream_events(request, stream, backlog)
+        return await stream_events(request, stream, backlog, AgentEvent)
 
 
 @routes.get("/api/desk/suggestions")

@@ -11,6 +11,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.typedefs import Handler, Middleware
 
 from bot.errors import IllegalTransition, InvalidAction, UnknownConversation
+from bot.events import AgentEvent, CustomerEvent
 from integrations.web.bodies import read_json
 from integrations.web.errors import ApiError, error
 from integrations.web.keys import BODY_TIMEOUT, SOCKETS
@@ -181,9 +182,12 @@ async def stream_events(
     request: web.Request,
     events: AsyncIterator[dict[str, Any]],
     backlog: Callable[[], Awaitable[list[dict[str, Any]]]],
+    event_type: type[AgentEvent] | type[CustomerEvent],
 ) -> web.WebSocketResponse:
-    """Send the backlog, then live events, until the client goes away. Events carrying an
-    ``id`` at or below the last one sent are skipped, so a reconnect sees nothing twice."""
+    """Send the backlog, then live events, until the client goes away. Each live event is read
+    as ``event_type`` and sent as its wire form (one that does not read is logged and
+    skipped). Events carrying an ``id`` at or below the last one sent are skipped, so a
+    reconnect sees nothing twice."""
     socket = web.WebSocketResponse(heartbeat=25)
     await socket.prepare(request)
     sockets: set[web.WebSocketResponse] = request.app[SOCKETS]
@@ -195,7 +199,12 @@ async def stream_events(
 
     async def pump() -> None:
         nonlocal last
-        async for event in events:
+        async for raw in events:
+            try:
+                event = event_type.from_dict(raw).to_dict()
+            except (KeyError, TypeError, ValueError):
+                logger.warning("an event on the bus did not read; skipped", extra={"event": raw})
+                continue
             ident = event.get("id")
             if isinstance(ident, int):
                 if ident <= last:

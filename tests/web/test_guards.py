@@ -3,6 +3,7 @@ lost, and the server keeps serving."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
+from bot.events import CustomerEvent, customer_topic
 from config import ServerSettings
 from integrations.composition import Services
 from integrations.web.app import create_app
@@ -128,6 +130,23 @@ async def test_websocket_needs_the_token(server: TestServer, conversation: tuple
                 server.make_url(f"/api/conversations/{conversation_id}/ws?token=wrong")
             )
     assert refused.value.status == 401
+
+
+async def test_a_malformed_event_on_the_bus_is_skipped_and_the_socket_goes_on(
+    server: TestServer, services: Services, conversation: tuple[str, str]
+) -> None:
+    conversation_id, token = conversation
+    async with aiohttp.ClientSession() as session:
+        socket = await session.ws_connect(
+            server.make_url(f"/api/conversations/{conversation_id}/ws").with_query(token=token)
+        )
+        topic = customer_topic(conversation_id)
+        await services.bus.publish(topic, {"text": "no type"})
+        await services.bus.publish(topic, {"type": "answer", "id": "not a number"})
+        await services.bus.publish(topic, CustomerEvent(type="typing").to_dict())
+        received = await asyncio.wait_for(socket.receive_json(), 5)
+        assert received["type"] == "typing", "the malformed events were skipped, not sent"
+        await socket.close()
 
 
 async def test_rate_limit_per_conversation_loses_nothing_accepted(
