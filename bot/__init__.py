@@ -20,7 +20,7 @@ from bot.conversation import (
     Source,
     State,
 )
-from bot.drafting import Drafter, ExtractiveDrafter
+from bot.drafting import Drafter
 from bot.engine import ConversationEngine, EngineConfig, hash_secret
 from bot.errors import (
     IllegalTransition,
@@ -30,6 +30,7 @@ from bot.errors import (
     UnknownConversation,
 )
 from bot.events import AGENTS, CUSTOMERS, AgentEvent, CustomerEvent, customer_topic
+from bot.extractive import ExtractiveDrafter
 from bot.metrics import Metrics, NullMetrics
 from bot.model import Decision, Retrieval
 from bot.ports import Applied, Change, ConversationStore, EventBus, NewMessage, Retriever

@@ -1,6 +1,9 @@
 """The settings model. Environment variables use the prefix ``TANDEM_`` and ``__`` for nesting.
 
 Example: ``TANDEM_KNOWLEDGE__DATA_DIR=/var/lib/tandem`` sets ``settings.knowledge.data_dir``.
+
+Over 300 lines on purpose: every setting, with its bounds and description, in one file that
+``config/example.env`` and ``tandem config show`` mirror.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.bus import LocalBus
-from bot.drafting import Drafter, ExtractiveDrafter
+from bot.drafting import Drafter
 from bot.engine import ConversationEngine, EngineConfig
+from bot.extractive import ExtractiveDrafter
 from bot.policy import PolicyConfig, Responder
 from bot.ports import EventBus
 from bot.signals import DEFAULT_SENSITIVE_TOPICS, compile_topics

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.conversation import Summary
-from bot.drafting import DraftContext, ExtractiveDrafter, passage_text, sentiment_of
+from bot.drafting import DraftContext, passage_text, sentiment_of
+from bot.extractive import ExtractiveDrafter
 from bot.model import ArticleMatch
 from config import LLMSettings
 from integrations.llm.client import LLMClient

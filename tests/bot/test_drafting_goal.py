@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.conversation import Kind, Message, Source
-from bot.drafting import ExtractiveDrafter, articles_for, context_of
+from bot.drafting import articles_for, context_of
+from bot.extractive import ExtractiveDrafter
 from bot.model import ArticleMatch, EscalationReason, Retrieval
 from bot.needs import needs_to_look_up
 

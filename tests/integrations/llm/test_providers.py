@@ -105,7 +105,7 @@ def test_breaker_lets_a_trial_call_through_after_the_cooldown() -> None:
 
 
 async def test_the_composition_root_picks_the_drafter() -> None:
-    from bot.drafting import ExtractiveDrafter
+    from bot.extractive import ExtractiveDrafter
     from integrations.composition import build_drafter
     from integrations.llm.drafter import LLMDrafter
 
