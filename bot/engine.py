@@ -33,7 +33,6 @@ from bot.conversation import (
     EscalationStatus,
     Kind,
     Message,
-    Source,
     State,
 )
 from bot.drafting import DraftContext, Refiner, context_of, reason_codes
@@ -174,11 +173,7 @@ class ConversationEngine(CustomerTurns):
             decision = await asyncio.to_thread(self.responder.respond, asked, earlier)
             best = decision.answer
             if decision.action == "answer" and best is not None:
-                reply = NewMessage(
-                    Kind.ANSWER,
-                    await self.answer_text(asked, best),
-                    sources=(Source(best.title, best.url),),
-                )
+                reply = await self.answer(asked, best)
                 change = Change(
                     replace(conversation, last_answer_article=best.article_id), messages=(reply,)
                 )

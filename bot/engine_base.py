@@ -17,7 +17,9 @@ from bot.conversation import (
     AuditEntry,
     Conversation,
     Escalation,
+    Kind,
     Message,
+    Source,
     State,
 )
 from bot.drafting import Drafter, passage_text
@@ -26,7 +28,7 @@ from bot.events import AGENTS, CUSTOMERS, AgentEvent, CustomerEvent, customer_to
 from bot.metrics import Metrics, NullMetrics
 from bot.model import ArticleMatch, Retrieval
 from bot.policy import Responder
-from bot.ports import Assistant, ConversationStore, EventBus
+from bot.ports import Assistant, ConversationStore, EventBus, NewMessage
 
 AGENTS_TOPIC = AGENTS  # kept for callers of the old names; new code imports ``bot.events``
 CUSTOMERS_TOPIC = CUSTOMERS
@@ -160,12 +162,14 @@ class EngineBase:
             raise UnknownConversation("escalation", escalation_id)
         return escalation
 
-    async def answer_text(self, question: str, match: ArticleMatch) -> str:
-        """What the bot says when it answers with ``match``: the passage, or an assistant's
-        phrasing of it (opt-in, grounded, falling back to the passage)."""
+    async def answer(self, question: str, match: ArticleMatch) -> NewMessage:
+        """The bot's answer with ``match``, citing it: the passage, or an assistant's phrasing
+        of it (opt-in, grounded, falling back to the passage)."""
         if isinstance(self.drafter, Assistant):
-            return await self.drafter.phrase(question, match)
-        return passage_text(match)
+            text = await self.drafter.phrase(question, match)
+        else:
+            text = passage_text(match)
+        return NewMessage(Kind.ANSWER, text, sources=(Source(match.title, match.url),))
 
     async def look_up(
         self, texts: Sequence[str], known: Retrieval | None = None

@@ -19,7 +19,6 @@ from bot.conversation import (
     EscalationStatus,
     Kind,
     Message,
-    Source,
     State,
 )
 from bot.drafting import articles_for, articles_of
@@ -163,11 +162,7 @@ class CustomerTurns(PeopleTurns):
             updated = replace(
                 conversation, failed_turns=failed, last_answer_article=answer.article_id
             )
-            reply = NewMessage(
-                Kind.ANSWER,
-                await self.answer_text(message.text, answer),
-                sources=(Source(answer.title, answer.url),),
-            )
+            reply = await self.answer(message.text, answer)
             applied = await self.store.apply(
                 Change(
                     updated,

@@ -126,8 +126,7 @@ class PeopleTurns(DraftWork):
         answered = {m.sources[0].title for m in earlier if m.kind is Kind.ANSWER and m.sources}
         if best.title in answered or best.article_id == conversation.last_answer_article:
             return None  # not a new question: never repeat an answer
-        text = await self.answer_text(message.text, best)
-        return NewMessage(Kind.ANSWER, text, sources=(Source(best.title, best.url),))
+        return await self.answer(message.text, best)
 
     def _as_message(self, conversation_id: str, new: NewMessage) -> Message:
         return Message(0, conversation_id, new.kind, new.text, self.clock(), new.sources)
