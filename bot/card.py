@@ -196,7 +196,7 @@ def build_card(
         queue_position: Where the escalation stands in the queue, if it waits.
     """
     now = now or escalation.created_at
-    waited_until = escalation.first_action_at or now
+    urgent = queue.urgency(escalation, now)
     if mask_personal_data:
         transcript = [m if m.kind is not Kind.CUSTOMER else _redacted(m) for m in transcript]
     return EscalationCard(
@@ -218,9 +218,9 @@ def build_card(
         channel=conversation.channel,
         choices=tag_choices(escalation.articles, catalogue),
         created_at=escalation.created_at,
-        priority=queue.priority(escalation, waited_until),
-        priority_label=queue.priority_label(escalation, waited_until),
-        wait_minutes=int(queue.waited_minutes(escalation, waited_until)),
+        priority=urgent.priority,
+        priority_label=urgent.label,
+        wait_minutes=urgent.wait_minutes,
         queue_position=queue_position,
         closed_by=closed_by(history),
     )

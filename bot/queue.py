@@ -77,9 +77,24 @@ def priority(escalation: Escalation, now: datetime) -> float:
     return round(need(escalation) + waited_minutes(escalation, now) / AGE_WEIGHT_MINUTES, 3)
 
 
-def priority_label(escalation: Escalation, now: datetime) -> str:
-    value = priority(escalation, now)
+def label_of(value: float) -> str:
     return "urgent" if value >= URGENT else "high" if value >= HIGH else "normal"
+
+
+@dataclass(frozen=True)
+class Urgency:
+    """What every card and the desk list show: priority, its label, the wait in minutes."""
+
+    priority: float
+    label: str
+    wait_minutes: int
+
+
+def urgency(escalation: Escalation, now: datetime) -> Urgency:
+    """The escalation's urgency at ``now``; its clock stops at the first agent action."""
+    until = escalation.first_action_at or now
+    value = priority(escalation, until)
+    return Urgency(value, label_of(value), int(waited_minutes(escalation, until)))
 
 
 def ordered(waiting: Sequence[Escalation], now: datetime) -> list[Escalation]:

@@ -12,7 +12,7 @@ from bot.conversation import ACTIVE_STATUSES, ActionKind, AgentAction, Escalatio
 from bot.drafting import reason_labels
 from bot.engine import hash_secret
 from bot.events import AGENTS, AgentEvent
-from bot.queue import ordered, priority, priority_label, waited_minutes
+from bot.queue import ordered, urgency
 from integrations.composition import public_url
 from integrations.learning import TagError, accept_suggestion, reject_suggestion, tag_article
 from integrations.web.auth import COOKIE, current_agent, session_token, sign_in
@@ -29,7 +29,7 @@ MAX_HISTORY_PAGE = 500
 
 
 def _summary(escalation: Escalation, now: datetime, position: int | None) -> dict[str, Any]:
-    until = escalation.first_action_at or now
+    urgent = urgency(escalation, now)
     return {
         "id": escalation.id,
         "conversation_id": escalation.conversation_id,
@@ -41,9 +41,9 @@ def _summary(escalation: Escalation, now: datetime, position: int | None) -> dic
         "intent": escalation.summary.intent,
         "sentiment": escalation.summary.sentiment,
         "created_at": escalation.created_at.isoformat(),
-        "priority": priority(escalation, until),
-        "priority_label": priority_label(escalation, until),
-        "wait_minutes": int(waited_minutes(escalation, until)),
+        "priority": urgent.priority,
+        "priority_label": urgent.label,
+        "wait_minutes": urgent.wait_minutes,
         "queue_position": position,
     }
 
