@@ -44,8 +44,7 @@ from integrations.web.keys import (
 from integrations.web.limits import RateLimiter
 from integrations.web.login_guard import LoginGuard
 from integrations.web.models import message_text
-from integrations.web.queue_watch import watch_queue
-from integrations.web.recovery import sweep_messages
+from integrations.web.sweeps import sweep_messages, watch_queue
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"

@@ -1,0 +1,67 @@
+"""Work every replica repeats while it serves, each safe to run everywhere at once:
+
+- the recovery sweep: customer messages nobody is handling (a replica died holding them, or
+  gave up on them after conflicts) are claimed and handled without waiting for a restart;
+- the queue sweep: escalations nobody picked up in time are announced again (the engine keys
+  each round, so it happens once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from integrations.composition import Services
+from integrations.web.keys import SERVICES
+
+logger = logging.getLogger(__name__)
+QUEUE_SWEEP_S = 30.0
+
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
+
+
+def periodic(
+    what: str,
+    interval: Callable[[Services], float],
+    work: Callable[[Services], Awaitable[int]],
+) -> CleanupContext:
+    """An aiohttp cleanup context that runs ``work`` every ``interval`` seconds once the
+    services are built; a failure is logged and the next round goes on. ``what`` names the
+    work's count in the log."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        async def loop() -> None:
+            while SERVICES not in app:  # cleanup contexts start before the services are built
+                await asyncio.sleep(0.1)
+            services = app[SERVICES]
+            while True:
+                await asyncio.sleep(interval(services))
+                try:
+                    count = await work(services)
+                except Exception:
+                    logger.exception("%s: the sweep failed", what)
+                    continue
+                if count:
+                    logger.info(what, extra={"count": count})
+
+        task = asyncio.create_task(loop())
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    return context
+
+
+sweep_messages = periodic(
+    "handled messages nobody was handling",
+    lambda services: services.settings.server.recovery_sweep_seconds,
+    lambda services: services.engine.recover(),
+)
+watch_queue = periodic(
+    "re-announced waiting escalations",
+    lambda services: QUEUE_SWEEP_S,
+    lambda services: services.engine.reannounce_due(),
+)
