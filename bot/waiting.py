@@ -72,10 +72,10 @@ class PeopleTurns(DraftWork):
         if draft.strip() != escalation.draft.strip():
             updated = replace(updated, draft=draft, draft_version=escalation.draft_version + 1)
         if waiting:
-            where = await self._standing(updated)
             if answer is not None:
                 replies.append(NewMessage(Kind.WAITING, wording.ANSWERED_WHILE_WAITING))
             else:
+                where = await self._standing(updated)
                 upset = FRUSTRATION in decision.reasons or _latest(decision) >= MILD
                 replies.append(
                     NewMessage(
