@@ -4,7 +4,7 @@ the queue, and a model's refinements and suggestions that arrive after the card 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from bot import wording
@@ -18,6 +18,10 @@ from bot.ports import Assistant, Change, NewMessage
 from bot.queue import PICKUP_WINDOW, Standing, standing
 
 QUEUE_LIMIT = 1000  # waiting escalations read to place a customer in the queue
+
+
+OnCard = tuple[Escalation | None, tuple[NewMessage, ...]]
+"""What a background draft puts on a card: the escalation's new version (if any), notes."""
 
 
 class DraftWork(EngineBase):
@@ -64,42 +68,47 @@ class DraftWork(EngineBase):
         refined = await refiner.refine(context)
         if not refined.by_llm:
             return
-        for _ in range(MAX_RETRIES):
-            escalation = await self.store.escalation(escalation_id)
-            if escalation is None or escalation.draft_version != version:
-                return
-            if escalation.status not in ACTIVE_STATUSES:
-                return
-            conversation = await self._conversation(escalation.conversation_id)
-            updated = replace(
-                escalation, summary=refined.summary, draft=refined.draft, draft_version=version + 1
-            )
-            notes = (NewMessage(Kind.WARNING, refined.warning),) if refined.warning else ()
-            try:
-                applied = await self.store.apply(
-                    Change(conversation, escalation=updated, messages=notes)
-                )
-            except StoreConflict:
-                continue
-            await self.publish_agents("message", updated, applied.messages)
-            return
+        notes = (NewMessage(Kind.WARNING, refined.warning),) if refined.warning else ()
+
+        def refine(escalation: Escalation) -> OnCard | None:
+            if escalation.draft_version != version:
+                return None
+            summary, draft = refined.summary, refined.draft
+            updated = replace(escalation, summary=summary, draft=draft, draft_version=version + 1)
+            return updated, notes
+
+        await self._onto_card(escalation_id, refine)
 
     async def _suggest(
         self, assistant: Assistant, escalation_id: str, context: DraftContext
     ) -> None:
         """A model's suggestions for the holding agent, as internal notes on the card."""
         suggestions = await assistant.suggest(context)
-        if not suggestions:
-            return
-        notes = tuple(NewMessage(Kind.SUGGESTION, wording.suggested_reply(s)) for s in suggestions)
+        if suggestions:
+            notes = tuple(
+                NewMessage(Kind.SUGGESTION, wording.suggested_reply(s)) for s in suggestions
+            )
+            await self._onto_card(escalation_id, lambda _: (None, notes))
+
+    async def _onto_card(
+        self, escalation_id: str, build: Callable[[Escalation], OnCard | None]
+    ) -> None:
+        """Apply what ``build`` makes of the escalation, as just read (a new version of it,
+        notes), while it is active, retrying on conflicts; ``build`` returns None to give up."""
         for _ in range(MAX_RETRIES):
             escalation = await self.store.escalation(escalation_id)
             if escalation is None or escalation.status not in ACTIVE_STATUSES:
                 return
+            built = build(escalation)
+            if built is None:
+                return
+            updated, notes = built
             conversation = await self._conversation(escalation.conversation_id)
             try:
-                applied = await self.store.apply(Change(conversation, messages=notes))
+                applied = await self.store.apply(
+                    Change(conversation, escalation=updated, messages=notes)
+                )
             except StoreConflict:
                 continue
-            await self.publish_agents("message", escalation, applied.messages)
+            await self.publish_agents("message", updated or escalation, applied.messages)
             return
