@@ -5,11 +5,16 @@ and live-assist suggestions for the agent holding a conversation (internal, neve
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+from aiohttp.test_utils import TestServer
 
 from config import KnowledgeSettings, LLMSettings, Settings
+from integrations.composition import Services
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings.minilm_onnx import MiniLMOnnxEmbeddings
 from tests.conftest import add_agent, eventually, running
@@ -23,6 +28,36 @@ REFUNDS = "When will I get my refund?"
 def settings_for(tmp_path: Path, fake: FakeOpenAI, **llm: object) -> Settings:
     model = LLMSettings(provider="openai", base_url=fake.base_url, model="m", api_key="sk-x", **llm)
     return Settings(knowledge=KnowledgeSettings(data_dir=tmp_path / "data"), llm=model)
+
+
+@dataclass
+class Escalated:
+    """The running service with one escalated web customer and a signed-in desk agent."""
+
+    server: TestServer
+    services: Services
+    customer: Customer
+    agent: aiohttp.ClientSession
+    path: str  # the escalation's desk path, /escalations/{id}
+
+
+@asynccontextmanager
+async def escalated(settings: Settings, kb: KnowledgeBase, text: str) -> AsyncIterator[Escalated]:
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with (
+        running(settings, kb) as (server, services),
+        aiohttp.ClientSession() as session,
+        aiohttp.ClientSession(cookie_jar=jar) as agent,
+    ):
+        await add_agent(services.store, "alice")
+        customer = Customer(session, server)
+        await customer.start()
+        await customer.say(text)
+        await customer.next_event("escalated")
+        await desk(agent, server, "POST", "/login", username="alice", password="secret-pass")
+        _, queue = await desk(agent, server, "GET", "/escalations")
+        [item] = queue["escalations"]
+        yield Escalated(server, services, customer, agent, f"/escalations/{item['id']}")
 
 
 async def test_generative_answers_are_grounded_or_the_passage(
@@ -74,21 +109,10 @@ async def test_the_holding_agent_gets_suggestions_that_never_reach_the_customer(
     tip = "Tell them refunds arrive within 3 working days of the return reaching the warehouse."
     async with FakeOpenAI() as fake:
         fake.script("AssistOut", {"suggestions": [tip, "Offer a $50 voucher"]})
-        jar = aiohttp.CookieJar(unsafe=True)
-        async with (
-            running(settings_for(tmp_path, fake), sample_kb) as (server, services),
-            aiohttp.ClientSession() as session,
-            aiohttp.ClientSession(cookie_jar=jar) as agent,
-        ):
-            await add_agent(services.store, "alice")
-            customer = Customer(session, server)
-            await customer.start()
-            await customer.say("I want to talk to a person about my refund, please.")
-            await customer.next_event("escalated")
-            await desk(agent, server, "POST", "/login", username="alice", password="secret-pass")
-            _, queue = await desk(agent, server, "GET", "/escalations")
-            [item] = queue["escalations"]
-            path = f"/escalations/{item['id']}"
+        settings = settings_for(tmp_path, fake)
+        text = "I want to talk to a person about my refund, please."
+        async with escalated(settings, sample_kb, text) as case:
+            server, agent, customer, path = case.server, case.agent, case.customer, case.path
             await desk(agent, server, "POST", f"{path}/actions", action="take_over")
             await customer.say("How long do refunds take?")
 
@@ -116,20 +140,10 @@ async def test_regenerate_brings_a_fresh_llm_draft(
             {"reply": first, "cited_article_ids": [], "covered": True},
             {"reply": second, "cited_article_ids": [], "covered": True},
         )
-        jar = aiohttp.CookieJar(unsafe=True)
-        async with (
-            running(settings_for(tmp_path, fake), sample_kb) as (server, services),
-            aiohttp.ClientSession() as session,
-            aiohttp.ClientSession(cookie_jar=jar) as agent,
-        ):
-            await add_agent(services.store, "alice")
-            customer = Customer(session, server)
-            await customer.start()
-            await customer.say("I want to talk to a person about my order, please.")
-            await customer.next_event("escalated")
-            await desk(agent, server, "POST", "/login", username="alice", password="secret-pass")
-            _, queue = await desk(agent, server, "GET", "/escalations")
-            path = f"/escalations/{queue['escalations'][0]['id']}"
+        settings = settings_for(tmp_path, fake)
+        text = "I want to talk to a person about my order, please."
+        async with escalated(settings, sample_kb, text) as case:
+            server, agent, path = case.server, case.agent, case.path
 
             def has_draft(text: str) -> object:
                 async def check() -> bool:
@@ -159,20 +173,10 @@ async def test_an_edited_reply_becomes_a_proposed_article_that_an_admin_accepts(
         fake.script("ArticleOut", article)
         settings = settings_for(tmp_path, fake)
         kb = KnowledgeBase(settings=settings.knowledge, embeddings=embeddings)
-        jar = aiohttp.CookieJar(unsafe=True)
-        async with (
-            running(settings, kb) as (server, services),
-            aiohttp.ClientSession() as session,
-            aiohttp.ClientSession(cookie_jar=jar) as agent,
-        ):
-            await add_agent(services.store, "alice")
-            customer = Customer(session, server)
-            await customer.start()
-            await customer.say("Can you engrave a poem on my oak table? I'm jo@mail.example")
-            await customer.next_event("escalated")
-            await desk(agent, server, "POST", "/login", username="alice", password="secret-pass")
-            _, queue = await desk(agent, server, "GET", "/escalations")
-            path = f"/escalations/{queue['escalations'][0]['id']}/actions"
+        text = "Can you engrave a poem on my oak table? I'm jo@mail.example"
+        async with escalated(settings, kb, text) as case:
+            server, agent = case.server, case.agent
+            path = f"{case.path}/actions"
             await desk(agent, server, "POST", path, action="send", text=reply)
 
             async def proposed() -> bool:
