@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.conversation import ActionKind
 from integrations.web.errors import ApiError
@@ -28,15 +28,9 @@ class LoginBody(Strict):
 class ActionBody(Strict):
     """An agent action from the desk; ``text`` is checked against the server's limit."""
 
-    action: ActionKind
+    action: ActionKind = Field(strict=False)  # JSON carries the action's name
     text: str | None = None
     key: str | None = Field(default=None, min_length=1, max_length=200)
-
-    @field_validator("action", mode="before")
-    @classmethod
-    def _known(cls, value: Any) -> Any:
-        known = ActionKind._value2member_map_
-        return ActionKind(value) if isinstance(value, str) and value in known else value
 
 
 class TagBody(Strict):
