@@ -76,7 +76,8 @@ class StorageSettings(BaseModel):
 
     url: str | None = Field(
         default=None,
-        description="SQLAlchemy async URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…. "
+        description="SQLAlchemy URL: sqlite:///… (one replica; statements run on the event "
+        "loop, see integrations/storage/database.py) or postgresql+asyncpg://… (replicas). "
         "Unset: SQLite at <knowledge.data_dir>/tandem.db.",
     )
     redis_url: str | None = Field(default=None, description="Redis event bus for replicas.")

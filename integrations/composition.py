@@ -95,7 +95,7 @@ def database_url(settings: Settings) -> str:
     if settings.storage.url:
         return settings.storage.url
     settings.knowledge.data_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite+aiosqlite:///{settings.knowledge.data_dir.resolve() / 'tandem.db'}"
+    return f"sqlite:///{settings.knowledge.data_dir.resolve() / 'tandem.db'}"
 
 
 @dataclass

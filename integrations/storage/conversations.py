@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.conversation import (
     AuditEntry,
@@ -24,7 +23,7 @@ from bot.errors import StoreConflict, UnknownConversation
 from bot.ports import Applied, Change, NewMessage
 from bot.queue import Pickup
 from integrations.storage import codec
-from integrations.storage.database import Database, utcnow
+from integrations.storage.database import Connection, Database, utcnow
 from integrations.storage.suggestions import add_suggestion
 from integrations.storage.tables import (
     action_keys,
@@ -198,7 +197,7 @@ class SqlConversations(Database):
         return Applied(True, tuple(added))
 
     async def _update_conversation(
-        self, connection: AsyncConnection, conversation: Conversation, now: datetime
+        self, connection: Connection, conversation: Conversation, now: datetime
     ) -> None:
         result = await connection.execute(
             update(conversations)
@@ -218,7 +217,7 @@ class SqlConversations(Database):
         if result.rowcount != 1:
             raise StoreConflict(f"conversation {conversation.id} changed meanwhile")
 
-    async def _mark_handled(self, connection: AsyncConnection, message_id: int) -> None:
+    async def _mark_handled(self, connection: Connection, message_id: int) -> None:
         result = await connection.execute(
             update(messages)
             .where(messages.c.id == message_id, messages.c.handled.is_(False))
@@ -227,7 +226,7 @@ class SqlConversations(Database):
         if result.rowcount != 1:
             raise StoreConflict(f"message {message_id} was handled meanwhile")
 
-    async def _upsert_escalation(self, connection: AsyncConnection, escalation: Escalation) -> None:
+    async def _upsert_escalation(self, connection: Connection, escalation: Escalation) -> None:
         row = codec.escalation_row(escalation)
         result = await connection.execute(
             update(escalations).where(escalations.c.id == escalation.id).values(row)
@@ -237,7 +236,7 @@ class SqlConversations(Database):
 
     async def _insert_message(
         self,
-        connection: AsyncConnection,
+        connection: Connection,
         conversation_id: str,
         new: NewMessage,
         now: datetime | None = None,
@@ -285,7 +284,7 @@ class SqlConversations(Database):
 
     async def waiting_escalations(self) -> int:
         query = select(func.count()).where(escalations.c.status == EscalationStatus.OPEN.value)
-        async with self.engine.connect() as connection:
+        async with self.reading() as connection:
             return int(await connection.scalar(query) or 0)
 
     async def pickups(self, since: datetime) -> list[Pickup]:

@@ -5,36 +5,81 @@ write transactions, idempotency keys and small query helpers. Each concern's sto
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import Connection as SyncConnection
+from sqlalchemy import CursorResult, Engine, create_engine, event, func, insert, make_url, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.expression import Executable
 
 from integrations.storage.migrate import migrate
 from integrations.storage.tables import action_keys, agents, conversations, escalations, messages
+
+logger = logging.getLogger(__name__)
+BUSY_TIMEOUT_S = 5  # how long a write waits for another process's (the CLI's) write lock
+CHECKPOINT_EVERY = 200  # write transactions between two checkpoints of SQLite's log
+WRITER = "tandem_writer"  # connection.info key: False on connections that only read
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def open_engine(url: str) -> AsyncEngine:
-    """Connect and run the migrations up to head."""
-    sqlite = url.startswith("sqlite")
-    engine = create_async_engine(
-        url,
-        connect_args={"timeout": 30} if sqlite else {},
-        pool_pre_ping=not sqlite,
+class Connection(Protocol):
+    """What a transaction's body sees: an ``AsyncConnection`` on Postgres, the inline SQLite
+    connection on SQLite."""
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+        """Run one statement."""
+
+    async def scalar(self, statement: Executable) -> Any:
+        """Run one statement and return the first column of its first row."""
+
+
+class InlineConnection:
+    """A synchronous SQLite connection behind the async ``Connection`` interface.
+
+    SQLite answers an indexed read or a write to its write-ahead log in tens of microseconds,
+    far less than a hop to a driver thread and back (aiosqlite makes one per call, about ten
+    per transaction). So on SQLite every statement runs on the event loop's own thread, and a
+    body that awaits only its connection never yields: a transaction is one uninterrupted step.
+    """
+
+    def __init__(self, connection: SyncConnection) -> None:
+        self._connection = connection
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+        return self._connection.execute(statement, parameters)
+
+    async def scalar(self, statement: Executable) -> Any:
+        return self._connection.scalar(statement)
+
+
+async def open_engine(url: str) -> AsyncEngine | Engine:
+    """Connect and run the migrations up to head: an async engine on Postgres, a synchronous
+    one (``InlineConnection``) on SQLite."""
+    if not url.startswith("sqlite"):
+        engine = create_async_engine(url, pool_pre_ping=True)
+        async with engine.begin() as connection:
+            await connection.run_sync(migrate)
+        return engine
+    sync = create_engine(
+        make_url(url).set(drivername="sqlite"),
+        # The driver in autocommit: reads see the latest commit, writes say BEGIN IMMEDIATE.
+        connect_args={"timeout": BUSY_TIMEOUT_S, "isolation_level": None},
+        poolclass=NullPool,
     )
-    if sqlite:
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    async with engine.begin() as connection:
-        await connection.run_sync(migrate)
-    return engine
+    event.listen(sync, "connect", _sqlite_pragmas)
+    event.listen(sync, "begin", _begin_immediate)
+    with sync.begin() as connection:
+        migrate(connection)
+    return sync
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -42,33 +87,97 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Checkpoints (they write the database file and sync it) run off the event loop.
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
+
+
+def _begin_immediate(connection: SyncConnection) -> None:
+    # Take the write lock at the start, so a write never fails halfway on another writer.
+    if connection.info.get(WRITER, True):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class _Sqlite:
+    """SQLite's two long-lived connections (one writes, one reads) and its log checkpoints."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._writes = engine.connect()
+        self._writer = InlineConnection(self._writes)
+        self._lock = asyncio.Lock()  # for bodies that await something besides the connection
+        reads = engine.connect()
+        reads.info[WRITER] = False
+        self.reads = InlineConnection(reads)
+        self._reads = reads
+        self._since_checkpoint = 0
+        self._checkpoint: asyncio.Task[None] | None = None
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[Connection]:
+        async with self._lock:
+            with self._writes.begin():
+                yield self._writer
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpoint is None:
+            self._since_checkpoint = 0
+            self._checkpoint = asyncio.create_task(asyncio.to_thread(self._checkpoint_log))
+            self._checkpoint.add_done_callback(self._checkpointed)
+
+    def _checkpoint_log(self) -> None:
+        with self.engine.connect() as connection:
+            connection.info[WRITER] = False
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _checkpointed(self, task: asyncio.Task[None]) -> None:
+        self._checkpoint = None
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("sqlite checkpoint failed: %s", task.exception())
+
+    async def close(self) -> None:
+        if self._checkpoint is not None:
+            await asyncio.wait([self._checkpoint])
+        self._reads.close()
+        self._writes.close()
 
 
 class Database:
     """A migrated database.
 
     Args:
-        engine: An async engine whose schema is migrated.
+        engine: An async engine (Postgres) or a synchronous SQLite engine, migrated to head.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine | Engine) -> None:
         self.engine = engine
-        # SQLite allows one writer: queueing writers here avoids its busy-wait sleeps.
-        self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._sqlite: _Sqlite | None = _Sqlite(engine) if isinstance(engine, Engine) else None
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction (queued behind other writers on SQLite)."""
-        if self._writer is None:
-            async with self.engine.begin() as connection:
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A write transaction: committed when the body ends, rolled back if it raises."""
+        if self._sqlite is not None:
+            async with self._sqlite.writing() as connection:
                 yield connection
             return
-        async with self._writer, self.engine.begin() as connection:
+        assert isinstance(self.engine, AsyncEngine)
+        async with self.engine.begin() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Connection]:
+        """A connection for reads (each sees the latest commit)."""
+        if self._sqlite is not None:
+            yield self._sqlite.reads
+            return
+        assert isinstance(self.engine, AsyncEngine)
+        async with self.engine.connect() as connection:
             yield connection
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        if self._sqlite is not None:
+            await self._sqlite.close()
+        elif isinstance(self.engine, AsyncEngine):
+            await self.engine.dispose()
 
     async def claim(self, key: str) -> bool:
         """True the first time ``key`` is claimed, across every replica on this database."""
@@ -95,16 +204,16 @@ class Database:
             "escalations": escalations,
             "agents": agents,
         }
-        async with self.engine.connect() as connection:
+        async with self.reading() as connection:
             return int(
                 await connection.scalar(select(func.count()).select_from(tables[table])) or 0
             )
 
     async def fetch_one(self, query: Any) -> dict[str, Any] | None:
-        async with self.engine.connect() as connection:
+        async with self.reading() as connection:
             row = (await connection.execute(query)).mappings().first()
         return dict(row) if row else None
 
     async def fetch_all(self, query: Any) -> list[dict[str, Any]]:
-        async with self.engine.connect() as connection:
+        async with self.reading() as connection:
             return [dict(r) for r in (await connection.execute(query)).mappings().all()]

@@ -52,7 +52,7 @@ class LearningStore:
 
     async def suggestion(self, suggestion_id: int) -> KnowledgeSuggestion | None:
         query = select(suggestions).where(suggestions.c.id == suggestion_id)
-        async with self.store.engine.connect() as connection:
+        async with self.store.reading() as connection:
             row = (await connection.execute(query)).mappings().first()
         return KnowledgeSuggestion(**row) if row else None
 
@@ -63,7 +63,7 @@ class LearningStore:
     async def outcomes(self, limit: int = 5000) -> list[Outcome]:
         """The newest labelled outcomes."""
         query = select(outcomes).order_by(outcomes.c.id.desc()).limit(limit)
-        async with self.store.engine.connect() as connection:
+        async with self.store.reading() as connection:
             rows = (await connection.execute(query)).mappings().all()
         return [
             Outcome(

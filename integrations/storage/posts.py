@@ -83,6 +83,6 @@ class PostStore:
 
     async def _select(self, *conditions: Any) -> list[Post]:
         query = select(channel_posts).where(channel_posts.c.kind == self.kind, *conditions)
-        async with self.store.engine.connect() as connection:
+        async with self.store.reading() as connection:
             rows = (await connection.execute(query)).mappings().all()
         return [_post(dict(r)) for r in rows]

@@ -43,6 +43,6 @@ class ReferenceStore:
         return row["reference"] if row else None
 
     async def _one(self, query: Any) -> dict[str, Any] | None:
-        async with self.store.engine.connect() as connection:
+        async with self.store.reading() as connection:
             row = (await connection.execute(query)).mappings().first()
         return dict(row) if row else None

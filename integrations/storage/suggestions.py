@@ -6,17 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.conversation import KnowledgeSuggestion
 from bot.learning import same_question
-from integrations.storage.database import Database
+from integrations.storage.database import Connection, Database
 from integrations.storage.tables import suggestions
 
 COUNT = suggestions.c["count"]
 
 
-async def add_suggestion(connection: AsyncConnection, values: dict[str, Any]) -> int:
+async def add_suggestion(connection: Connection, values: dict[str, Any]) -> int:
     """Store a suggestion in the open transaction, or count it on a pending one of the same
     kind and article with (nearly) the same question (``bot.learning.same_question``);
     returns its id."""

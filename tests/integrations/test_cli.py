@@ -172,7 +172,7 @@ async def _learned_suggestion(database: Path) -> None:
     from bot.ports import Change
     from integrations.storage import open_store
 
-    store = await open_store(f"sqlite+aiosqlite:///{database}")
+    store = await open_store(f"sqlite:///{database}")
     conversation = await store.create_conversation("c1", "web", "hash", None)
     await store.apply(
         Change(

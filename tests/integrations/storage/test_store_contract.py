@@ -39,7 +39,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 @asynccontextmanager
 async def database_url(kind: str, tmp_path: Path) -> AsyncIterator[str]:
     if kind == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'contract.db'}"
+        yield f"sqlite:///{tmp_path / 'contract.db'}"
         return
     async with fresh_postgres("tandem_test") as url:
         yield url
