@@ -87,12 +87,13 @@ class ConversationEngine(CustomerTurns):
         conversation = await self.store.create_conversation(
             uuid.uuid4().hex, channel, hash_secret(token), customer
         )
+        self._remember_secret(conversation.id, hash_secret(token))
         self.metrics.conversation_started(channel)
         return conversation, token
 
     async def verify(self, conversation_id: str, token: str) -> bool:
         """True when ``token`` is the conversation's customer token."""
-        stored = await self.store.secret_hash(conversation_id)
+        stored = await self.secret_hash(conversation_id)
         return stored is not None and secrets.compare_digest(stored, hash_secret(token))
 
     async def receive(self, conversation_id: str, text: str) -> Message:
@@ -309,7 +310,7 @@ class ConversationEngine(CustomerTurns):
     # -- for adapters --------------------------------------------------------------------------
     async def exists(self, conversation_id: str) -> bool:
         """True when the conversation exists (its customer token is stored)."""
-        return await self.store.secret_hash(conversation_id) is not None
+        return await self.secret_hash(conversation_id) is not None
 
     async def decide(self, text: str) -> Decision:
         """The bot's decision for one question, statelessly (``/api/ask``, ``kb ask``)."""

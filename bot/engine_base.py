@@ -37,6 +37,9 @@ CONTEXT_TURNS = 20
 TRANSCRIPT = 500  # messages a card shows (the newest)
 
 
+SECRETS_REMEMBERED = 50_000  # conversations whose token hash a replica keeps in memory
+
+
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -114,6 +117,22 @@ class EngineBase:
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:16]}"
         self._handling: set[int] = set()  # messages this replica's turns are handling
         self._received: dict[int, datetime] = {}  # stored by ``receive`` leased to us: until
+        # A conversation's token hash never changes: one read per conversation, not per message.
+        self._secret_hashes: dict[str, str] = {}
+
+    async def secret_hash(self, conversation_id: str) -> str | None:
+        """The conversation's customer token hash (None: no such conversation), remembered."""
+        stored = self._secret_hashes.get(conversation_id)
+        if stored is None:
+            stored = await self.store.secret_hash(conversation_id)
+            if stored is not None:
+                self._remember_secret(conversation_id, stored)
+        return stored
+
+    def _remember_secret(self, conversation_id: str, secret_hash: str) -> None:
+        if len(self._secret_hashes) >= SECRETS_REMEMBERED:
+            del self._secret_hashes[next(iter(self._secret_hashes))]  # the oldest
+        self._secret_hashes[conversation_id] = secret_hash
 
     def later(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` after the reply (a refined draft); ``aclose`` cancels what is left."""

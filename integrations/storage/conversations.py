@@ -75,14 +75,12 @@ class SqlConversations(Database):
     async def add_customer_message(
         self, conversation_id: str, text: str, lease: tuple[str, datetime] | None = None
     ) -> Message:
-        async with self.transaction() as connection:
-            exists = await connection.scalar(
-                select(conversations.c.id).where(conversations.c.id == conversation_id)
-            )
-            if exists is None:
-                raise UnknownConversation("conversation", conversation_id)
-            new = NewMessage(Kind.CUSTOMER, text, handled=False)
-            return await self._insert_message(connection, conversation_id, new, lease=lease)
+        new = NewMessage(Kind.CUSTOMER, text, handled=False)
+        try:
+            async with self.transaction() as connection:
+                return await self._insert_message(connection, conversation_id, new, lease=lease)
+        except IntegrityError as error:  # the message's conversation is not there
+            raise UnknownConversation("conversation", conversation_id) from error
 
     async def messages(
         self, conversation_id: str, *, after: int = 0, internal: bool = False, limit: int = 500
@@ -252,8 +250,9 @@ class SqlConversations(Database):
             "handled": new.handled,
             "created_at": now or utcnow(),
         }
-        leased = {"lease_owner": lease[0], "lease_until": lease[1]} if lease else {}
-        result = await connection.execute(insert(messages).values(row | leased))
+        row["lease_owner"], row["lease_until"] = lease or (None, None)
+        # Parameters beside the statement: one compiled INSERT serves every message.
+        result = await connection.execute(insert(messages), row)
         row["id"] = result.inserted_primary_key[0]  # type: ignore[index]
         return codec.message(row)
 

@@ -7,6 +7,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from pytest_mock import MockerFixture
 
 from bot.conversation import (
     TRANSITIONS,
@@ -64,6 +65,21 @@ async def test_a_confident_answer_cites_its_source(services: Services) -> None:
     assert "3 working days" in messages[1].text
     assert messages[1].sources[0].title == "When will I get my refund?"
     assert (await services.store.conversation(conversation.id)).state is State.BOT  # type: ignore[union-attr]
+
+
+async def test_a_customer_token_is_checked_from_memory_after_the_first_read(
+    services: Services, mocker: MockerFixture
+) -> None:
+    conversation, token = await services.engine.start("web")
+    reads = mocker.spy(services.store, "secret_hash")
+    assert await services.engine.verify(conversation.id, token)
+    assert not await services.engine.verify(conversation.id, token + "x")
+    assert await services.engine.exists(conversation.id)
+    assert reads.call_count == 0  # remembered when the conversation started
+    assert not await services.engine.exists("nope")
+    assert reads.call_count == 1  # an unknown conversation is read, and not remembered
+    with pytest.raises(UnknownConversation):
+        await services.engine.receive("nope", "hello?")
 
 
 @pytest.mark.parametrize(
