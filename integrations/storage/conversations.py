@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.conversation import (
@@ -32,6 +32,39 @@ from integrations.storage.tables import (
     escalations,
     messages,
     outcomes,
+)
+
+# The statements of every customer turn, built once: each call only binds its values
+# (building a statement costs more Python than SQLite takes to run it).
+_CONVERSATION = select(conversations).where(conversations.c.id == bindparam("id"))
+_SECRET_HASH = select(conversations.c.secret_hash).where(conversations.c.id == bindparam("id"))
+_NEWEST = (
+    select(messages)
+    .where(messages.c.conversation_id == bindparam("conversation_id"))
+    .order_by(messages.c.id.desc())
+    .limit(bindparam("count", type_=Integer))
+)
+_NEWEST_PUBLIC = _NEWEST.where(messages.c.kind.not_in([k.value for k in codec.INTERNAL]))
+_INSERT_MESSAGE = insert(messages)
+_UPDATE_CONVERSATION = (
+    update(conversations)
+    .where(
+        conversations.c.id == bindparam("match_id"),
+        conversations.c.version == bindparam("match_version"),
+    )
+    .values(
+        state=bindparam("state"),
+        holder=bindparam("holder"),
+        failed_turns=bindparam("failed_turns"),
+        last_answer_article=bindparam("last_answer_article"),
+        version=conversations.c.version + 1,
+        updated_at=bindparam("updated_at"),
+    )
+)
+_MARK_HANDLED = (
+    update(messages)
+    .where(messages.c.id == bindparam("match_id"), messages.c.handled.is_(False))
+    .values(handled=True, lease_owner=None, lease_until=None)
 )
 
 
@@ -61,15 +94,11 @@ class SqlConversations(Database):
         return codec.conversation(row)
 
     async def conversation(self, conversation_id: str) -> Conversation | None:
-        row = await self.fetch_one(
-            select(conversations).where(conversations.c.id == conversation_id)
-        )
+        row = await self.fetch_one(_CONVERSATION, {"id": conversation_id})
         return codec.conversation(row) if row else None
 
     async def secret_hash(self, conversation_id: str) -> str | None:
-        row = await self.fetch_one(
-            select(conversations.c.secret_hash).where(conversations.c.id == conversation_id)
-        )
+        row = await self.fetch_one(_SECRET_HASH, {"id": conversation_id})
         return str(row["secret_hash"]) if row else None
 
     async def add_customer_message(
@@ -98,15 +127,9 @@ class SqlConversations(Database):
     async def recent(
         self, conversation_id: str, count: int, *, internal: bool = False
     ) -> list[Message]:
-        query = (
-            select(messages)
-            .where(messages.c.conversation_id == conversation_id)
-            .order_by(messages.c.id.desc())
-            .limit(count)
-        )
-        if not internal:
-            query = query.where(messages.c.kind.not_in([k.value for k in codec.INTERNAL]))
-        return [codec.message(r) for r in reversed(await self.fetch_all(query))]
+        query = _NEWEST if internal else _NEWEST_PUBLIC
+        rows = await self.fetch_all(query, {"conversation_id": conversation_id, "count": count})
+        return [codec.message(r) for r in reversed(rows)]
 
     async def unhandled_messages(self) -> list[Message]:
         query = select(messages).where(messages.c.handled.is_(False)).order_by(messages.c.id)
@@ -198,29 +221,22 @@ class SqlConversations(Database):
         self, connection: Connection, conversation: Conversation, now: datetime
     ) -> None:
         result = await connection.execute(
-            update(conversations)
-            .where(
-                conversations.c.id == conversation.id,
-                conversations.c.version == conversation.version,
-            )
-            .values(
-                state=conversation.state.value,
-                holder=conversation.holder,
-                failed_turns=conversation.failed_turns,
-                last_answer_article=conversation.last_answer_article,
-                version=conversations.c.version + 1,
-                updated_at=now,
-            )
+            _UPDATE_CONVERSATION,
+            {
+                "match_id": conversation.id,
+                "match_version": conversation.version,
+                "state": conversation.state.value,
+                "holder": conversation.holder,
+                "failed_turns": conversation.failed_turns,
+                "last_answer_article": conversation.last_answer_article,
+                "updated_at": now,
+            },
         )
         if result.rowcount != 1:
             raise StoreConflict(f"conversation {conversation.id} changed meanwhile")
 
     async def _mark_handled(self, connection: Connection, message_id: int) -> None:
-        result = await connection.execute(
-            update(messages)
-            .where(messages.c.id == message_id, messages.c.handled.is_(False))
-            .values(handled=True, lease_owner=None, lease_until=None)
-        )
+        result = await connection.execute(_MARK_HANDLED, {"match_id": message_id})
         if result.rowcount != 1:
             raise StoreConflict(f"message {message_id} was handled meanwhile")
 
@@ -251,8 +267,7 @@ class SqlConversations(Database):
             "created_at": now or utcnow(),
         }
         row["lease_owner"], row["lease_until"] = lease or (None, None)
-        # Parameters beside the statement: one compiled INSERT serves every message.
-        result = await connection.execute(insert(messages), row)
+        result = await connection.execute(_INSERT_MESSAGE, row)
         row["id"] = result.inserted_primary_key[0]  # type: ignore[index]
         return codec.message(row)
 

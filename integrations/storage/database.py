@@ -209,11 +209,13 @@ class Database:
                 await connection.scalar(select(func.count()).select_from(tables[table])) or 0
             )
 
-    async def fetch_one(self, query: Any) -> dict[str, Any] | None:
+    async def fetch_one(self, query: Any, values: Any = None) -> dict[str, Any] | None:
+        """The first row of ``query`` (with bound ``values``, if any), or None."""
         async with self.reading() as connection:
-            row = (await connection.execute(query)).mappings().first()
+            row = (await connection.execute(query, values)).mappings().first()
         return dict(row) if row else None
 
-    async def fetch_all(self, query: Any) -> list[dict[str, Any]]:
+    async def fetch_all(self, query: Any, values: Any = None) -> list[dict[str, Any]]:
+        """Every row of ``query`` (with bound ``values``, if any)."""
         async with self.reading() as connection:
-            return [dict(r) for r in (await connection.execute(query)).mappings().all()]
+            return [dict(r) for r in (await connection.execute(query, values)).mappings().all()]

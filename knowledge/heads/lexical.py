@@ -20,6 +20,7 @@ a message is a few hundred hashes and a sparse dot product (well under a millise
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from collections.abc import Iterable, Sequence
@@ -64,12 +65,16 @@ def ngrams(text: str) -> list[str]:
     return grams
 
 
+@functools.lru_cache(maxsize=4096)
 def buckets(text: str, bits: int = DEFAULT_BITS) -> npt.NDArray[np.int64]:
-    """The distinct hash buckets of one message, sorted."""
+    """The distinct hash buckets of one message, sorted (read-only). Remembered: every turn
+    reads the conversation's earlier messages again."""
     mask = (1 << bits) - 1
-    return np.unique(
+    row = np.unique(
         np.fromiter((zlib.crc32(g.encode()) & mask for g in ngrams(text)), dtype=np.int64)
     )
+    row.flags.writeable = False
+    return row
 
 
 def sparse_rows(
