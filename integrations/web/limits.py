@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
 from limits import RateLimitItemPerMinute
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
-from redis.asyncio import ConnectionPool
 
 from integrations.web.errors import ApiError
+
+if TYPE_CHECKING:
+    from redis.asyncio import ConnectionPool
 
 
 class RateLimiter:
@@ -28,6 +31,8 @@ class RateLimiter:
         self.limit = limit
         self._pool: ConnectionPool | None = None
         if redis_url:
+            from redis.asyncio import ConnectionPool  # only with Redis (about 7 MB)
+
             # Our own pool, so that closing the server closes its connections.
             self._pool = ConnectionPool.from_url(redis_url)
             storage = storage_from_string(
