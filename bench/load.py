@@ -1,18 +1,28 @@
 """Load benchmark: many concurrent customer conversations over WebSockets on loopback.
 
 Usage: python bench/load.py [--conversations 50] [--messages 5] [--url http://host:port]
+       [--replicas N] [--postgres | --database-url URL] [--redis-url URL]
 
-Without ``--url`` it starts ``tandem serve`` on the embedded default (SQLite, embedded Chroma,
-offline embeddings) in a temporary directory. Each simulated customer opens a conversation,
-connects its WebSocket, and sends its questions one after another, waiting for the bot's
-reply (an answer or an escalation notice) before the next. Prints messages per second, reply
-latency p50/p95/p99 (from the POST to the reply on the socket), the server's CPU milliseconds
-per message, its memory (peak and resident at start-up, peak and idle after the run), the
-batched embedding rate of the same model measured in this process just before (the
-yardstick: ``messages_per_s / embed_batched_per_s``) and the machine's load average.
+Without ``--url`` it starts ``tandem serve`` (this checkout's code) on the embedded default
+(SQLite, embedded Chroma, offline embeddings) in a temporary directory. Each simulated customer
+opens a conversation, connects its WebSocket, and sends its questions one after another,
+waiting for the bot's reply (an answer or an escalation notice) before the next. Prints
+messages per second, reply latency p50/p95/p99 (from the POST to the reply on the socket), the
+server's CPU milliseconds per message, its memory (peak and resident at start-up, peak and
+idle after the run), the batched embedding rate of the same model measured in this process
+just before (the yardstick: ``messages_per_s / embed_batched_per_s``) and the machine's load
+average.
 
-``--profile FILE`` attaches ``py-spy record`` to the server (``--format raw``: collapsed stacks,
-sampled on every thread) during the measured run; ``bench/profile_parts.py FILE`` splits it.
+``--replicas N`` starts N servers on one database (``--postgres``: a fresh database on the
+local Postgres, dropped at the end; or ``--database-url``) and one Redis (``--redis-url``).
+The first starts alone and ingests the sample knowledge base into the shared data directory;
+the others start once it is up. Customers are dealt to the replicas round robin (a
+conversation's POSTs and WebSocket all go to its replica); CPU per message is the replicas'
+sum, and memory figures are listed per replica.
+
+``--profile FILE`` attaches ``py-spy record`` to the (first) server (``--format raw``:
+collapsed stacks, sampled on every thread) during the measured run; ``bench/profile_parts.py
+FILE`` splits it.
 """
 
 from __future__ import annotations
@@ -27,10 +37,21 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 
 import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from servers import (  # noqa: E402
+    REDIS_URL,
+    cpu_seconds,
+    fresh_database,
+    key_values,
+    replicas,
+    rss_mb,
+    server_env,
+)
 
 QUESTIONS = [
     "How long do refunds take?",
@@ -75,20 +96,6 @@ async def customer(
         await socket.close()
 
 
-def rss_mb(pid: int, field: str = "VmHWM") -> float:
-    """``VmHWM`` is the peak resident set size, ``VmRSS`` the current one."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process, all its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def embed_rate(batch: int = 32, seconds: float = 3.0) -> float:
     """Texts per second the shipped model embeds in batches, with the server's thread setting."""
     from config import EmbeddingsSettings
@@ -115,40 +122,17 @@ def record(pid: int, output: str) -> subprocess.Popen[bytes]:
     return process
 
 
-def start_server(data_dir: Path, extra: list[str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = 18000 + os.getpid() % 1000
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
-    env.update(
-        TANDEM_KNOWLEDGE__DATA_DIR=str(data_dir),
-        TANDEM_SERVER__RATE_LIMIT_PER_MINUTE="1000",
-        # The bench is one address opening hundreds of conversations.
-        TANDEM_SERVER__MESSAGES_PER_ADDRESS_PER_MINUTE="100000",
-        TANDEM_SERVER__CONVERSATIONS_PER_ADDRESS_PER_MINUTE="100000",
-        TANDEM_SERVER__LOG_LEVEL="warning",
-    )
-    env.update(item.split("=", 1) for item in extra)
-    tandem = Path(sys.executable).with_name("tandem")
-    command = [str(tandem), "serve", "--port", str(port)]
-    process = subprocess.Popen(command, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1):
-                return process, url
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise SystemExit("tandem serve did not start")
-
-
-async def run(url: str, conversations: int, messages: int) -> dict[str, float]:
+async def run(urls: list[str], conversations: int, messages: int) -> dict[str, float]:
+    """Customer ``i`` talks to ``urls[i % len(urls)]`` only."""
     latencies: list[float] = []
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         started = time.perf_counter()
         await asyncio.gather(
-            *(customer(session, url, i, messages, latencies) for i in range(conversations))
+            *(
+                customer(session, urls[i % len(urls)], i, messages, latencies)
+                for i in range(conversations)
+            )
         )
         elapsed = time.perf_counter() - started
     cuts = statistics.quantiles(latencies, n=100)
@@ -163,12 +147,29 @@ async def run(url: str, conversations: int, messages: int) -> dict[str, float]:
     }
 
 
+def memory(pids: list[int], field: str) -> float | list[float]:
+    """One server's figure, or a list with one per replica."""
+    values = [round(rss_mb(pid, field), 1) for pid in pids]
+    return values[0] if len(values) == 1 else values
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=50)
     parser.add_argument("--messages", type=int, default=5, help="Questions per conversation.")
-    parser.add_argument("--url", help="A running Tandem; default: start one.")
-    parser.add_argument("--profile", help="Record the server with py-spy into this file.")
+    parser.add_argument(
+        "--url", action="append", help="A running Tandem (repeat for replicas); default: start."
+    )
+    parser.add_argument("--replicas", type=int, default=1, help="Servers to start (default 1).")
+    database = parser.add_mutually_exclusive_group()
+    database.add_argument(
+        "--postgres", action="store_true", help="A fresh database on 127.0.0.1:5432."
+    )
+    database.add_argument("--database-url", help="e.g. postgresql+asyncpg://user@host/db")
+    parser.add_argument(
+        "--redis-url", help=f"The replicas' bus (default with --replicas > 1: {REDIS_URL})."
+    )
+    parser.add_argument("--profile", help="Record the (first) server with py-spy into this file.")
     parser.add_argument(
         "--server-env",
         action="append",
@@ -178,40 +179,51 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, help="Keep the data here (a second run restarts).")
     parser.add_argument("--no-embed-rate", action="store_true", help="Skip the yardstick.")
     args = parser.parse_args()
-    process = None
-    figures: dict[str, float] = {"load_avg_1m": os.getloadavg()[0]}
-    if not args.no_embed_rate:
-        figures["embed_batched_per_s"] = round(embed_rate(), 1)
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.url
-        if url is None:
-            process, url = start_server(args.data_dir or Path(tmp) / "data", args.server_env)
-            pid = process.pid
-            figures["start_peak_rss_mb"] = round(rss_mb(pid), 1)
+    if args.replicas > 1 and not (args.postgres or args.database_url):
+        parser.error("--replicas > 1 needs a shared database: --postgres or --database-url")
+    figures: dict[str, object] = {"load_avg_1m": os.getloadavg()[0], "replicas": args.replicas}
+    embed_per_s = None if args.no_embed_rate else round(embed_rate(), 1)
+    if embed_per_s is not None:
+        figures["embed_batched_per_s"] = embed_per_s
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        urls: list[str] = args.url or []
+        pids: list[int] = []
+        if not urls:
+            settings: dict[str, str] = {}
+            database_url = args.database_url or (
+                stack.enter_context(fresh_database()) if args.postgres else None
+            )
+            if database_url:
+                settings["TANDEM_STORAGE__URL"] = database_url
+                figures["database"] = database_url.split("://", 1)[0]
+            if args.redis_url or args.replicas > 1:
+                settings["TANDEM_STORAGE__REDIS_URL"] = args.redis_url or REDIS_URL
+            settings.update(key_values(args.server_env))
+            env = server_env(args.data_dir or Path(tmp) / "data", settings)
+            started = stack.enter_context(replicas(args.replicas, env))
+            urls = [replica.url for replica in started]
+            pids = [replica.pid for replica in started]
+            figures["start_peak_rss_mb"] = memory(pids, "VmHWM")
             time.sleep(2)
-            figures["start_idle_rss_mb"] = round(rss_mb(pid, "VmRSS"), 1)
-        try:
-            asyncio.run(run(url, 5, 1))  # warm-up
-            spy = record(pid, args.profile) if args.profile and process else None
-            cpu = cpu_seconds(pid) if process is not None else 0.0
-            figures.update(asyncio.run(run(url, args.conversations, args.messages)))
-            if spy is not None:
-                spy.send_signal(signal.SIGINT)
-                spy.wait(60)
-            if process is not None:
-                spent = cpu_seconds(pid) - cpu
-                figures["server_cpu_ms_per_message"] = round(spent * 1000 / figures["messages"], 1)
-                figures["server_peak_rss_mb"] = round(rss_mb(pid), 1)
-                time.sleep(3)
-                figures["server_idle_rss_mb"] = round(rss_mb(pid, "VmRSS"), 1)
-            if "embed_batched_per_s" in figures:
-                ratio = figures["messages_per_s"] / figures["embed_batched_per_s"]
-                figures["ratio_to_embed_rate"] = round(ratio, 3)
-            figures["load_avg_1m_after"] = os.getloadavg()[0]
-        finally:
-            if process is not None:
-                process.terminate()
-                process.wait(60)
+            figures["start_idle_rss_mb"] = memory(pids, "VmRSS")
+        asyncio.run(run(urls, max(5, len(urls)), 1))  # warm-up
+        spy = record(pids[0], args.profile) if args.profile and pids else None
+        cpu = sum(cpu_seconds(pid) for pid in pids)
+        result = asyncio.run(run(urls, args.conversations, args.messages))
+        figures.update(result)
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(60)
+        if pids:
+            spent = sum(cpu_seconds(pid) for pid in pids) - cpu
+            per_message = spent * 1000 / result["messages"]
+            figures["server_cpu_ms_per_message"] = round(per_message, 1)
+            figures["server_peak_rss_mb"] = memory(pids, "VmHWM")
+            time.sleep(3)
+            figures["server_idle_rss_mb"] = memory(pids, "VmRSS")
+        if embed_per_s is not None:
+            figures["ratio_to_embed_rate"] = round(result["messages_per_s"] / embed_per_s, 3)
+        figures["load_avg_1m_after"] = os.getloadavg()[0]
     print(json.dumps(figures, indent=2))
 
 

@@ -24,21 +24,26 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-import uuid
-from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from servers import (  # noqa: E402
+    Replica,
+    fresh_database,
+    healthy,
+    server_env,
+    start,
+    stop,
+    until_healthy,
+)
 
 QUESTIONS = [
     "How long do refunds take?",
@@ -49,51 +54,7 @@ QUESTIONS = [
     "What payment methods do you accept?",
 ]
 REPLIES = {"answer", "escalated"}
-REPO = Path(__file__).resolve().parents[1]
 START_CAP = 300  # messages in the start phase at most
-TANDEM = str(Path(sys.executable).with_name("tandem"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Replica:
-    process: subprocess.Popen[bytes]
-    url: str
-
-
-def start(env: dict[str, str], log: Path) -> Replica:
-    port = free_port()
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [TANDEM, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    return Replica(process, f"http://127.0.0.1:{port}")
-
-
-def healthy(replica: Replica) -> bool:
-    if replica.process.poll() is not None:
-        raise SystemExit(f"tandem serve exited ({replica.process.returncode}); see its log")
-    try:
-        with urllib.request.urlopen(replica.url + "/healthz", timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-async def until_healthy(replica: Replica, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while not healthy(replica):
-        if time.monotonic() > deadline:
-            raise SystemExit("tandem serve did not start")
-        await asyncio.sleep(0.3)
 
 
 @dataclass
@@ -198,21 +159,18 @@ async def kill_phase(a: Replica, b: Replica, messages: int, timeout: float) -> d
     )
 
 
-@asynccontextmanager
-async def fresh_database() -> Any:
-    import asyncpg  # type: ignore[import-untyped]
-
-    name = f"tandem_failover_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(host="127.0.0.1", user="postgres", database="postgres")
-    await admin.execute(f'CREATE DATABASE "{name}"')
+async def phases(env: dict[str, str], logs: Path, args: argparse.Namespace) -> None:
+    a = b = None
     try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1/{name}"
+        a, b, started = await start_phase(env, logs, args.timeout, args.burst)
+        print(json.dumps(started))
+        if not args.no_kill:
+            print(json.dumps(await kill_phase(a, b, args.messages, args.timeout)))
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        stop([a, b])
 
 
-async def main() -> None:
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=40, help="posted just before the kill")
     parser.add_argument("--timeout", type=float, default=90.0, help="waiting per phase, seconds")
@@ -223,36 +181,21 @@ async def main() -> None:
     )
     parser.add_argument("--no-kill", action="store_true", help="the start phase only")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="tandem-failover-") as temp:
+    with (
+        tempfile.TemporaryDirectory(prefix="tandem-failover-") as temp,
+        fresh_database("tandem_failover") as database,
+    ):
         logs = Path(temp)
-        async with fresh_database() as database:
-            env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
-            env["PYTHONPATH"] = str(REPO)  # this checkout's code, not the installed one's
-            env.update(
-                TANDEM_KNOWLEDGE__DATA_DIR=str(logs / "data"),
-                TANDEM_STORAGE__URL=database,
-                TANDEM_SERVER__RATE_LIMIT_PER_MINUTE="1000",
-                TANDEM_SERVER__MESSAGES_PER_ADDRESS_PER_MINUTE="100000",
-                TANDEM_SERVER__CONVERSATIONS_PER_ADDRESS_PER_MINUTE="100000",
-                TANDEM_SERVER__MESSAGE_LEASE_SECONDS=str(args.lease),
-                TANDEM_SERVER__RECOVERY_SWEEP_SECONDS=str(args.sweep),
-                TANDEM_SERVER__LOG_LEVEL="warning",
-            )
-            a = b = None
-            try:
-                a, b, started = await start_phase(env, logs, args.timeout, args.burst)
-                print(json.dumps(started))
-                if not args.no_kill:
-                    print(json.dumps(await kill_phase(a, b, args.messages, args.timeout)))
-            finally:
-                for replica in (a, b):
-                    if replica is not None and replica.process.poll() is None:
-                        replica.process.terminate()
-                        with suppress(subprocess.TimeoutExpired):
-                            replica.process.wait(15)
-                        if replica.process.poll() is None:
-                            replica.process.kill()
+        env = server_env(
+            logs / "data",
+            {
+                "TANDEM_STORAGE__URL": database,
+                "TANDEM_SERVER__MESSAGE_LEASE_SECONDS": str(args.lease),
+                "TANDEM_SERVER__RECOVERY_SWEEP_SECONDS": str(args.sweep),
+            },
+        )
+        asyncio.run(phases(env, logs, args))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -35,6 +35,7 @@ from integrations.web.keys import (
     LIMITER,
     LOGIN_GUARD,
     PROPOSALS,
+    RECLAIMER,
     SERVICES,
     SLACK,
     SOCKETS,
@@ -45,6 +46,7 @@ from integrations.web.keys import (
 from integrations.web.limits import RateLimiter
 from integrations.web.login_guard import LoginGuard
 from integrations.web.models import message_text
+from integrations.web.reclaim import Reclaimer
 from integrations.web.sweeps import sweep_messages, watch_queue
 
 logger = logging.getLogger(__name__)
@@ -122,6 +124,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app[LOGIN_GUARD] = LoginGuard()
     app[TASKS] = Background()
     app[SOCKETS] = set()
+    app[RECLAIMER] = reclaimer = Reclaimer()
 
     async def start(app: web.Application) -> None:
         app[SERVICES] = services or await build_services(settings)
@@ -156,11 +159,13 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
             await app[SERVICES].close()
 
     app.on_startup.append(start)
+    app.on_startup.append(reclaimer.on_startup)  # after the services are built
     app.cleanup_ctx.append(trim_periodically)
     app.cleanup_ctx.append(watch_queue)
     app.cleanup_ctx.append(sweep_messages)
     app.on_shutdown.append(close_sockets)
     app.on_cleanup.append(stop)
+    app.on_cleanup.append(reclaimer.on_cleanup)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_post("/api/ask", ask)

@@ -14,7 +14,7 @@ from bot.errors import IllegalTransition, InvalidAction, UnknownConversation
 from bot.events import AgentEvent, CustomerEvent
 from integrations.web.bodies import read_json
 from integrations.web.errors import ApiError, error
-from integrations.web.keys import BODY_TIMEOUT, SOCKETS
+from integrations.web.keys import BODY_TIMEOUT, RECLAIMER, SOCKETS
 
 MAX_BODY_BYTES = 64 * 1024
 BODY_TIMEOUT_S = 20.0
@@ -219,6 +219,7 @@ async def stream_events(
                 await socket.send_str("pong")
     finally:
         sockets.discard(socket)
+        request.app[RECLAIMER].closed()  # before the await: aiohttp may cancel this handler
         sender.cancel()
         await asyncio.gather(sender, return_exceptions=True)
     return socket

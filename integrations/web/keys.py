@@ -11,6 +11,7 @@ from integrations.background import Background
 from integrations.composition import Services
 from integrations.web.limits import RateLimiter
 from integrations.web.login_guard import LoginGuard
+from integrations.web.reclaim import Reclaimer
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
 LIMITER = web.AppKey("limiter", RateLimiter)
@@ -35,6 +36,7 @@ class Closeable(Protocol):
 SLACK = web.AppKey("slack", ChannelAdapter)  # present when Slack is on
 TEAMS = web.AppKey("teams", ChannelAdapter)  # present when Teams / Bot Framework is on
 SOCKETS = web.AppKey[set[web.WebSocketResponse]]("sockets")
+RECLAIMER = web.AppKey("reclaimer", Reclaimer)  # frees closed sockets' memory
 PROPOSALS = web.AppKey("proposals", Closeable)  # present when a model proposes articles
 TASKS = web.AppKey("tasks", Background)  # work after the acknowledgement
 BODY_TIMEOUT = web.AppKey("body_timeout", float)  # seconds to send a request body
