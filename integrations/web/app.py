@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from config import Settings
 from integrations.background import Background
 from integrations.composition import Services, build_services, public_url
 from integrations.learning import estimate, refresh_live_threshold
-from integrations.memory import release_freed_memory, trim_periodically
+from integrations.memory import trim_periodically
 from integrations.metrics import CONTENT_TYPE
 from integrations.web import customer, desk
 from integrations.web.errors import error
@@ -137,9 +136,6 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
         if not await app[SERVICES].store.count("agents"):
             logger.warning("no desk agents yet: create one with `tandem agents add NAME`")
         knowledge_base = app[SERVICES].knowledge_base
-        # Building the services (imports, the model session, a first ingest and fit) leaves
-        # freed memory behind: give it back before serving, not a minute later.
-        await asyncio.to_thread(release_freed_memory)
         logger.info(
             "tandem ready",
             extra={
