@@ -1,6 +1,6 @@
 """Load benchmark: many concurrent customer conversations over WebSockets on loopback.
 
-Usage: python bench/load.py [--conversations 50] [--messages 5] [--url http://host:port]
+Usage: python bench/load.py [--conversations 50] [--messages 5] [--distinct] [--url URL]
        [--replicas N] [--postgres | --database-url URL] [--redis-url URL]
 
 Without ``--url`` it starts ``tandem serve`` (this checkout's code) on the embedded default
@@ -67,7 +67,12 @@ REPLIES = {"answer", "escalated"}
 
 
 async def customer(
-    session: aiohttp.ClientSession, url: str, index: int, messages: int, latencies: list[float]
+    session: aiohttp.ClientSession,
+    url: str,
+    index: int,
+    messages: int,
+    latencies: list[float],
+    distinct: bool = False,
 ) -> None:
     async with session.post(f"{url}/api/conversations", json={}) as response:
         conversation = await response.json()
@@ -78,6 +83,8 @@ async def customer(
     try:
         for turn in range(messages):
             text = QUESTIONS[(index + turn) % len(QUESTIONS)]
+            if distinct:  # no two texts alike: every one is embedded and read afresh
+                text = f"{text} (ref {index}.{turn})"
             started = time.perf_counter()
             async with session.post(
                 f"{url}/api/conversations/{conversation['id']}/messages",
@@ -122,7 +129,9 @@ def record(pid: int, output: str) -> subprocess.Popen[bytes]:
     return process
 
 
-async def run(urls: list[str], conversations: int, messages: int) -> dict[str, float]:
+async def run(
+    urls: list[str], conversations: int, messages: int, distinct: bool = False
+) -> dict[str, float]:
     """Customer ``i`` talks to ``urls[i % len(urls)]`` only."""
     latencies: list[float] = []
     connector = aiohttp.TCPConnector(limit=0)
@@ -130,7 +139,7 @@ async def run(urls: list[str], conversations: int, messages: int) -> dict[str, f
         started = time.perf_counter()
         await asyncio.gather(
             *(
-                customer(session, urls[i % len(urls)], i, messages, latencies)
+                customer(session, urls[i % len(urls)], i, messages, latencies, distinct)
                 for i in range(conversations)
             )
         )
@@ -157,6 +166,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=50)
     parser.add_argument("--messages", type=int, default=5, help="Questions per conversation.")
+    parser.add_argument(
+        "--distinct",
+        action="store_true",
+        help="Make every question's text unique (default: eight questions repeat, so their "
+        "embeddings come from the cache after the first).",
+    )
     parser.add_argument(
         "--url", action="append", help="A running Tandem (repeat for replicas); default: start."
     )
@@ -209,7 +224,7 @@ def main() -> None:
         asyncio.run(run(urls, max(5, len(urls)), 1))  # warm-up
         spy = record(pids[0], args.profile) if args.profile and pids else None
         cpu = sum(cpu_seconds(pid) for pid in pids)
-        result = asyncio.run(run(urls, args.conversations, args.messages))
+        result = asyncio.run(run(urls, args.conversations, args.messages, args.distinct))
         figures.update(result)
         if spy is not None:
             spy.send_signal(signal.SIGINT)
