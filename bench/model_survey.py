@@ -46,6 +46,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -71,7 +72,8 @@ def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterabl
         from tqdm import tqdm
     except ImportError:
         return items
-    return tqdm(items, desc=desc, total=total, leave=False, file=sys.stderr)
+    bar: Iterable[T] = tqdm(items, desc=desc, total=total, leave=False, file=sys.stderr)
+    return bar
 
 
 class Encoder(Protocol):
@@ -84,7 +86,8 @@ class Encoder(Protocol):
 def _normalise(vectors: npt.NDArray[np.floating]) -> Vectors:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (vectors / norms).astype(np.float32)
+    scaled: Vectors = (vectors / norms).astype(np.float32)
+    return scaled
 
 
 def _session(model: Path, threads: int) -> Any:
@@ -385,15 +388,13 @@ def _load_average() -> str:
 def run(args: argparse.Namespace) -> None:
     tasks = [t for t in load_tasks(args.data) if not args.only or t.name in args.only]
     print(f"load average before: {_load_average()}", file=sys.stderr)
-    builders: list[Callable[[], Encoder]] = [lambda: MiniLM(args.threads)]
+    builders: list[Callable[[], Encoder]] = [partial(MiniLM, args.threads)]
     for name, model, tokenizer in args.onnx or []:
-        builders.append(
-            lambda n=name, m=model, t=tokenizer: OnnxEncoder(n, Path(m), Path(t), args.threads)
-        )
+        builders.append(partial(OnnxEncoder, name, Path(model), Path(tokenizer), args.threads))
     for name, weights, tokenizer in args.static or []:
-        builders.append(lambda n=name, w=weights, t=tokenizer: StaticEncoder(n, Path(w), Path(t)))
+        builders.append(partial(StaticEncoder, name, Path(weights), Path(tokenizer)))
     for name, target in args.callable or []:
-        builders.append(lambda n=name, t=target: CallableEncoder(n, t))
+        builders.append(partial(CallableEncoder, name, target))
     encoders, loads = [], {}
     for build in builders:
         began = time.perf_counter()
@@ -427,14 +428,14 @@ def run(args: argparse.Namespace) -> None:
     queries = [t for t, _ in clinc["val"]]
     random.Random(0).shuffle(queries)
     times = latency(encoders, queries[: args.latency_queries])
-    base = times[encoders[0].name]
+    minilm_times = times[encoders[0].name]
     for encoder in encoders:
         mine = times[encoder.name]
         report[encoder.name].update(
             {
                 "p50_ms": round(_p(mine, 50), 2),
                 "p95_ms": round(_p(mine, 95), 2),
-                "p95_vs_minilm": round(_p(mine, 95) / _p(base, 95), 2),
+                "p95_vs_minilm": round(_p(mine, 95) / _p(minilm_times, 95), 2),
             }
         )
     load_after = _load_average()
