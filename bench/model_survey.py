@@ -60,6 +60,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import datasets  # noqa: E402
 
 from knowledge.classifier import ArticleClassifier  # noqa: E402
+from knowledge.embeddings.minilm_onnx import padded  # noqa: E402
 
 Vectors = npt.NDArray[np.float32]
 T = TypeVar("T")
@@ -152,13 +153,7 @@ class OnnxEncoder:
         out: npt.NDArray[np.float32] | None = None
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
-            width = max(len(encodings[i].ids) for i in batch)
-            ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, index in enumerate(batch):
-                tokens = encodings[index].ids
-                ids[row, : len(tokens)] = tokens
-                mask[row, : len(tokens)] = 1
+            ids, mask = padded([encodings[i].ids for i in batch])
             feed = {"input_ids": ids, "attention_mask": mask}
             if "token_type_ids" in self._inputs:
                 feed["token_type_ids"] = np.zeros_like(ids)
