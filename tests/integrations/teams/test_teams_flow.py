@@ -11,8 +11,9 @@ import aiohttp
 import jsonschema
 
 from bot.conversation import EscalationStatus
+from integrations.storage.posts import PostStore
 from knowledge.base import KnowledgeBase
-from tests.conftest import REPO, running
+from tests.conftest import REPO, eventually, running
 from tests.fakes.bot_connector import Sent
 from tests.integrations.teams.conftest import AGENTS, CUSTOMER, BotSide, fixture, teams_settings
 
@@ -44,6 +45,13 @@ async def install_and_escalate(bot: BotSide) -> tuple[str, str]:
     jsonschema.Draft6Validator(SCHEMA).validate(card["content"])
     card_id = f"activity-{1 + bot.connector.sent.index(card_post)}"
     escalations = await bot.services.store.escalations([EscalationStatus.OPEN])
+    posts = PostStore(bot.services.store, "teams")
+
+    async def recorded() -> bool:  # the relay stores the card's id once the post returns
+        post = await posts.of(escalations[0].id)
+        return post is not None and post.ref is not None
+
+    await eventually(recorded, "the card's id recorded")
     return card_id, escalations[0].id
 
 
