@@ -15,6 +15,10 @@ def serve(context: Context, host: str | None, port: int | None) -> None:
     """Start the service. On first start an empty knowledge base gets the sample articles."""
     import logging
 
+    from integrations.memory import use_system_allocator
+
+    use_system_allocator()  # before anything worth keeping: the process starts again
+
     from integrations.composition import serving_on
     from integrations.memory import limit_arenas
     from integrations.web.app import create_app
