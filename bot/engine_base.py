@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import os
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -118,7 +118,7 @@ class EngineBase:
         self._handling: set[int] = set()  # messages this replica's turns are handling
         self._received: dict[int, datetime] = {}  # stored by ``receive`` leased to us: until
         # A conversation's token hash never changes: one read per conversation, not per message.
-        self._secret_hashes: dict[str, str] = {}
+        self._secret_hashes: OrderedDict[str, str] = OrderedDict()
 
     async def secret_hash(self, conversation_id: str) -> str | None:
         """The conversation's customer token hash (None: no such conversation), remembered."""
@@ -131,7 +131,7 @@ class EngineBase:
 
     def _remember_secret(self, conversation_id: str, secret_hash: str) -> None:
         if len(self._secret_hashes) >= SECRETS_REMEMBERED:
-            del self._secret_hashes[next(iter(self._secret_hashes))]  # the oldest
+            self._secret_hashes.popitem(last=False)  # the oldest
         self._secret_hashes[conversation_id] = secret_hash
 
     def later(self, work: Coroutine[Any, Any, None]) -> None:

@@ -49,6 +49,8 @@ def use_system_allocator() -> None:
     if "PYTHONMALLOC" in os.environ or _libc() is None:
         return
     environment = {**os.environ, "PYTHONMALLOC": "malloc"}
+    sys.stdout.flush()  # what is buffered would be lost with the old process image
+    sys.stderr.flush()
     try:
         os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], environment)
     except OSError as error:  # keep running as we are

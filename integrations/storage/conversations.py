@@ -108,8 +108,10 @@ class SqlConversations(Database):
         try:
             async with self.transaction() as connection:
                 return await self._insert_message(connection, conversation_id, new, lease=lease)
-        except IntegrityError as error:  # the message's conversation is not there
-            raise UnknownConversation("conversation", conversation_id) from error
+        except IntegrityError as error:  # the message's conversation is not there?
+            if await self.secret_hash(conversation_id) is None:
+                raise UnknownConversation("conversation", conversation_id) from error
+            raise
 
     async def messages(
         self, conversation_id: str, *, after: int = 0, internal: bool = False, limit: int = 500

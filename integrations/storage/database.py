@@ -13,7 +13,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection as SyncConnection
 from sqlalchemy import CursorResult, Engine, create_engine, event, func, insert, make_url, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import RootTransaction
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.expression import Executable
@@ -24,7 +25,8 @@ from integrations.storage.tables import action_keys, agents, conversations, esca
 logger = logging.getLogger(__name__)
 BUSY_TIMEOUT_S = 5  # how long a write waits for another process's (the CLI's) write lock
 CHECKPOINT_EVERY = 200  # write transactions between two checkpoints of SQLite's log
-WRITER = "tandem_writer"  # connection.info key: False on connections that only read
+READER = "tandem_reader"  # execution option of connections that only read (no BEGIN)
+LOCK_RETRY_S = (0.001, 0.1)  # first and longest wait between tries for another process's lock
 
 
 def utcnow() -> datetime:
@@ -69,8 +71,13 @@ async def open_engine(url: str) -> AsyncEngine | Engine:
         async with engine.begin() as connection:
             await connection.run_sync(migrate)
         return engine
+    sqlite_url = make_url(url).set(drivername="sqlite")
+    if sqlite_url.database in (None, "", ":memory:"):
+        raise ValueError(
+            "SQLite needs a file (sqlite:///path/tandem.db), not an in-memory database"
+        )
     sync = create_engine(
-        make_url(url).set(drivername="sqlite"),
+        sqlite_url,
         # The driver in autocommit: reads see the latest commit, writes say BEGIN IMMEDIATE.
         connect_args={"timeout": BUSY_TIMEOUT_S, "isolation_level": None},
         poolclass=NullPool,
@@ -94,7 +101,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _begin_immediate(connection: SyncConnection) -> None:
     # Take the write lock at the start, so a write never fails halfway on another writer.
-    if connection.info.get(WRITER, True):
+    # (An execution option, not ``connection.info``: it survives a reconnect.)
+    if not connection.get_execution_options().get(READER, False):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -104,19 +112,21 @@ class _Sqlite:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writes = engine.connect()
+        # The writer never waits in SQLite's busy handler, which would block the event loop:
+        # ``writing`` waits for another process's lock asynchronously instead.
+        self._writes.exec_driver_sql("PRAGMA busy_timeout=0")
+        self._writes.commit()
         self._writer = InlineConnection(self._writes)
         self._lock = asyncio.Lock()  # for bodies that await something besides the connection
-        reads = engine.connect()
-        reads.info[WRITER] = False
-        self.reads = InlineConnection(reads)
-        self._reads = reads
+        self._reads = engine.connect().execution_options(**{READER: True})
+        self.reads = InlineConnection(self._reads)
         self._since_checkpoint = 0
         self._checkpoint: asyncio.Task[None] | None = None
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[Connection]:
         async with self._lock:
-            with self._writes.begin():
+            with await self._begin():
                 yield self._writer
         self._since_checkpoint += 1
         if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpoint is None:
@@ -124,9 +134,26 @@ class _Sqlite:
             self._checkpoint = asyncio.create_task(asyncio.to_thread(self._checkpoint_log))
             self._checkpoint.add_done_callback(self._checkpointed)
 
+    async def _begin(self) -> RootTransaction:
+        """BEGIN IMMEDIATE, waiting (without blocking the loop) while another process writes."""
+        waited, pause = 0.0, LOCK_RETRY_S[0]
+        while True:
+            try:
+                return self._writes.begin()
+            except OperationalError as error:
+                self._writes.rollback()
+                if "locked" not in str(error) or waited >= BUSY_TIMEOUT_S:
+                    raise
+            await asyncio.sleep(pause)
+            waited += pause
+            pause = min(pause * 2, LOCK_RETRY_S[1])
+
+    def read_failed(self) -> None:
+        """End the reader's transaction after an error (else every later read fails)."""
+        self._reads.rollback()
+
     def _checkpoint_log(self) -> None:
-        with self.engine.connect() as connection:
-            connection.info[WRITER] = False
+        with self.engine.connect().execution_options(**{READER: True}) as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _checkpointed(self, task: asyncio.Task[None]) -> None:
@@ -165,9 +192,15 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Connection]:
-        """A connection for reads (each sees the latest commit)."""
+        """A connection for reads (each sees the latest commit). Read every result whole
+        (``first``, ``all``, ``scalar``): on SQLite a result left half read would hold an old
+        snapshot for every later read."""
         if self._sqlite is not None:
-            yield self._sqlite.reads
+            try:
+                yield self._sqlite.reads
+            except BaseException:
+                self._sqlite.read_failed()
+                raise
             return
         assert isinstance(self.engine, AsyncEngine)
         async with self.engine.connect() as connection:

@@ -76,3 +76,28 @@ async def test_checkpoints_run_on_a_worker_thread(tmp_path: Path, mocker: Mocker
         assert autocheckpoint == 0  # SQLite never checkpoints on the loop by itself
     finally:
         await store.close()
+
+
+async def test_a_write_waits_for_another_process_without_blocking_the_loop(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    store = await open_store(f"sqlite:///{path}")
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # the CLI, say, in the middle of a write
+        claim = asyncio.create_task(store.claim("waited"))
+        ticks = 0
+        for _ in range(10):  # the loop keeps turning while the write waits
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 10 and not claim.done()
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(claim, 5)
+        assert await store.has_key("waited")
+    finally:
+        other.close()
+        await store.close()
+
+
+async def test_a_memory_database_is_refused_with_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="SQLite needs a file"):
+        await open_store("sqlite:///:memory:")
