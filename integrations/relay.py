@@ -5,6 +5,7 @@ updating the card in place and relaying messages into its thread. A channel only
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Protocol
@@ -29,6 +30,7 @@ from integrations.storage.sql_store import SqlStore
 
 logger = logging.getLogger(__name__)
 MAX_RETRY_SECONDS = 600.0  # a card not posted by then is retried at the next start
+DRAIN_SECONDS = 10.0  # at shutdown, how long an update under way may take to finish
 MAX_WAIT_SECONDS = 120.0
 
 
@@ -153,6 +155,8 @@ class CardRelay:
         self.posts = PostStore(store, surface.name)
         self.max_retry_seconds = max_retry_seconds
         self.background = Background()
+        self._idle = asyncio.Event()  # no event being relayed (shutdown waits for it)
+        self._idle.set()
 
     async def run(self) -> None:
         """Retry the cards no replica posted yet, then follow agent events until cancelled."""
@@ -161,7 +165,13 @@ class CardRelay:
         await follow(self.bus, AGENTS, self.on_event, f"the {self.surface.name} relay")
 
     async def on_event(self, raw: dict[str, Any]) -> None:
-        event = AgentEvent.from_dict(raw)
+        self._idle.clear()
+        try:
+            await self._relay(AgentEvent.from_dict(raw))
+        finally:
+            self._idle.set()
+
+    async def _relay(self, event: AgentEvent) -> None:
         if event.opened:
             card = await self.engine.card(event.escalation_id)
             channel = await self.surface.route(card)
@@ -215,6 +225,16 @@ class CardRelay:
             self.surface.name,
             extra={"attempt": state.attempt_number, "error": str(failure)},
         )
+
+    async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
+        """Let the event being relayed and the cards being posted finish (at most ``timeout``
+        seconds): a request cancelled halfway is still sent by its thread, with nobody left to
+        read the answer."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            logger.warning("stopping the %s relay with an update under way", self.surface.name)
+        await self.background.settle(timeout)
 
     async def close(self) -> None:
         await self.background.cancel()

@@ -87,6 +87,7 @@ class SlackChannel:
     async def close(self) -> None:
         if self._socket_mode is not None:
             await self._socket_mode.close_async()
+        await self.cards.drain()
         if self._relay is not None:
             self._relay.cancel()
             await asyncio.gather(self._relay, return_exceptions=True)

@@ -158,6 +158,7 @@ class TeamsChannel:
         )
 
     async def close(self) -> None:
+        await self.relay.drain()
         await self.background.cancel()
         await self.relay.close()
 
