@@ -44,7 +44,9 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from servers import (  # noqa: E402
+    QUESTIONS,
     REDIS_URL,
+    REPLIES,
     cpu_seconds,
     fresh_database,
     key_values,
@@ -52,18 +54,6 @@ from servers import (  # noqa: E402
     rss_mb,
     server_env,
 )
-
-QUESTIONS = [
-    "How long do refunds take?",
-    "How do I return an item?",
-    "Can I change my order after placing it?",
-    "Do you deliver on Saturdays?",
-    "How do I track my order?",
-    "Which payment methods do you accept?",
-    "Can I pay with PayPal?",
-    "How much is delivery?",
-]
-REPLIES = {"answer", "escalated"}
 
 
 async def customer(

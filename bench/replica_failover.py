@@ -36,6 +36,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from servers import (  # noqa: E402
+    QUESTIONS,
+    REPLIES,
     Replica,
     fresh_database,
     healthy,
@@ -45,15 +47,6 @@ from servers import (  # noqa: E402
     until_healthy,
 )
 
-QUESTIONS = [
-    "How long do refunds take?",
-    "How do I return an item?",
-    "Can I change my order after placing it?",
-    "Do you deliver on Saturdays?",
-    "How do I track my order?",
-    "What payment methods do you accept?",
-]
-REPLIES = {"answer", "escalated"}
 START_CAP = 300  # messages in the start phase at most
 
 

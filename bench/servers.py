@@ -31,6 +31,18 @@ BENCH_SETTINGS = {
     "TANDEM_SERVER__CONVERSATIONS_PER_ADDRESS_PER_MINUTE": "100000",
     "TANDEM_SERVER__LOG_LEVEL": "warning",
 }
+# What the simulated customers ask: questions the sample knowledge base answers.
+QUESTIONS = [
+    "How long do refunds take?",
+    "How do I return an item?",
+    "Can I change my order after placing it?",
+    "Do you deliver on Saturdays?",
+    "How do I track my order?",
+    "Which payment methods do you accept?",
+    "Can I pay with PayPal?",
+    "How much is delivery?",
+]
+REPLIES = {"answer", "escalated"}  # the event types that end a customer's wait
 
 
 def free_port() -> int:

@@ -70,12 +70,13 @@ def release_freed_memory() -> bool:
 
 
 async def trim_periodically(app: object) -> AsyncIterator[None]:
-    """An aiohttp cleanup context: trim once the server has started, then every minute."""
+    """An aiohttp cleanup context: trim every minute. (The trim after start-up is the
+    reclaimer's, once the services are built: ``integrations.web.reclaim``.)"""
 
     async def loop() -> None:
         while True:
-            await asyncio.to_thread(release_freed_memory)
             await asyncio.sleep(TRIM_EVERY_S)
+            await asyncio.to_thread(release_freed_memory)
 
     task = asyncio.create_task(loop())
     yield
