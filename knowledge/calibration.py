@@ -8,9 +8,10 @@ fold the article classifier and the neighbour index are rebuilt without:
 * a group of whole articles – their questions become **out-of-scope probes**: any answer is
   wrong, which simulates a question the knowledge base does not cover.
 
-A logistic model over ``scoring.FEATURE_NAMES`` is fitted to these probes, and the threshold is
-the lowest confidence at which the expected precision still meets the target when out-of-scope
-traffic makes up ``oos_share`` of all questions. Real traffic of live bots was 42–72 % out of
+A logistic model over ``scoring.FEATURE_NAMES`` (the classifier's probabilities, neighbour
+similarities and the relative distance of ``knowledge.distance``) is fitted to these probes,
+and the threshold is the lowest confidence at which the expected precision still meets the
+target when out-of-scope traffic makes up ``oos_share`` of all questions. Real traffic of live bots was 42–72 % out of
 scope, so the default share is a conservative 0.5, and the precision the threshold would keep at
 25 %, 50 % and 75 % is reported beside it.
 """
@@ -27,10 +28,10 @@ import numpy as np
 import numpy.typing as npt
 
 from knowledge.classifier import ArticleClassifier
-from knowledge.scoring import FEATURE_NAMES, score, sigmoid
+from knowledge.scoring import FEATURE_NAMES, Scored, score, sigmoid
 
 # Used until a knowledge base is calibrated; close to what calibration fits on FAQ data.
-DEFAULT_WEIGHTS = (-6.0, 6.0, 3.0, 3.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+DEFAULT_WEIGHTS = (-6.0, 6.0, 3.0, 3.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 DEFAULT_THRESHOLD = 0.5
 FOLDS = 5
 MIN_PROBES = 500
@@ -95,6 +96,31 @@ class _Probes:
     in_scope: list[bool] = field(default_factory=list)
 
 
+def score_queries(
+    classifier: ArticleClassifier,
+    queries: npt.NDArray[np.float32],
+    vectors: npt.NDArray[np.float32],
+    articles: npt.NDArray[np.str_],
+    kinds: npt.NDArray[np.str_],
+    top_k: int,
+) -> list[Scored]:
+    """Score each query as live search does, with exact neighbours among ``vectors``."""
+    probabilities = classifier.probabilities(queries)
+    distances = classifier.distances(queries)
+    neighbours, sims = nearest(queries, vectors, top_k)
+    return [
+        score(
+            classifier.classes,
+            probabilities[row],
+            [str(a) for a in articles[neighbours[row]]],
+            list(sims[row]),
+            [str(k) for k in kinds[neighbours[row]]],
+            distances=distances[row],
+        )
+        for row in range(len(queries))
+    ]
+
+
 def _probe_fold(
     probes: _Probes,
     vectors: npt.NDArray[np.float32],
@@ -105,18 +131,11 @@ def _probe_fold(
     top_k: int,
 ) -> None:
     classifier = ArticleClassifier.fit(vectors[train], articles[train])
-    index = np.flatnonzero(train)
     query_ids = [i for i, _ in queries]
-    probabilities = classifier.probabilities(vectors[query_ids])
-    neighbours, sims = nearest(vectors[query_ids], vectors[index], top_k)
-    for row, (chunk, scoped) in enumerate(queries):
-        scored = score(
-            classifier.classes,
-            probabilities[row],
-            [str(a) for a in articles[index[neighbours[row]]]],
-            list(sims[row]),
-            [str(k) for k in kinds[index[neighbours[row]]]],
-        )
+    scores = score_queries(
+        classifier, vectors[query_ids], vectors[train], articles[train], kinds[train], top_k
+    )
+    for scored, (chunk, scoped) in zip(scores, queries, strict=True):
         probes.rows.append(scored.features)
         probes.correct.append(scoped and scored.ranked[0].article_id == articles[chunk])
         probes.in_scope.append(scoped)

@@ -27,6 +27,9 @@ FEATURE_NAMES = (
     "probability_x_question_similarity",
     "neighbour_density",
     "neighbour_share",
+    # How far the question is from the predicted article's chunks, relative to the knowledge
+    # base as a whole (``knowledge.distance``).
+    "relative_distance",
 )
 DENSITY_NEIGHBOURS = 10
 
@@ -62,6 +65,7 @@ def score(
     neighbour_similarities: Sequence[float],
     neighbour_kinds: Sequence[str] | None = None,
     *,
+    distances: npt.NDArray[np.float64] | None = None,
     limit: int = 5,
 ) -> Scored:
     """Rank articles by classifier probability and describe how sure the ranking is.
@@ -73,6 +77,8 @@ def score(
         neighbour_similarities: Their cosine similarities.
         neighbour_kinds: Their chunk kinds (``question``, ``title``, ``passage``); all count as
             questions when not given.
+        distances: The question's relative distance to each article, in the order of
+            ``classes`` (0 when not given).
         limit: Candidates to keep.
     """
     kinds = neighbour_kinds or ["question"] * len(neighbour_articles)
@@ -111,6 +117,7 @@ def score(
             float(np.mean(nearest)) if nearest else 0.0,
             sum(1 for a in neighbour_articles[:DENSITY_NEIGHBOURS] if a == top.article_id)
             / DENSITY_NEIGHBOURS,
+            float(distances[order[0]]) if distances is not None else 0.0,
         ]
     )
     return Scored(ranked, values, sim_margin)

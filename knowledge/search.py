@@ -61,6 +61,7 @@ class KnowledgeSearcher:
             [h.article_id for h in hits],
             [h.similarity for h in hits],
             [h.kind for h in hits],
+            distances=self._classifier.distances(vector)[0],
             limit=limit,
         )
         by_article: dict[str, list[Hit]] = defaultdict(list)

@@ -7,9 +7,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from knowledge.calibration import REPORTED_SHARES, ConfidenceModel, calibrate, nearest
+from knowledge.calibration import REPORTED_SHARES, ConfidenceModel, calibrate, score_queries
 from knowledge.classifier import ArticleClassifier
-from knowledge.scoring import score
 
 DIM = 48
 ARTICLES = 40
@@ -50,18 +49,10 @@ def _confidences(
     queries: npt.NDArray[np.float32],
 ) -> tuple[npt.NDArray[np.float64], list[str]]:
     classifier = ArticleClassifier.fit(vectors, articles)
-    probabilities = classifier.probabilities(queries)
-    neighbours, sims = nearest(queries, vectors, 20)
-    confidences, tops = [], []
-    for row in range(len(queries)):
-        scored = score(
-            classifier.classes,
-            probabilities[row],
-            [str(a) for a in articles[neighbours[row]]],
-            list(sims[row]),
-        )
-        confidences.append(model.confidence(scored.features))
-        tops.append(scored.ranked[0].article_id)
+    kinds = np.full(len(articles), "question")
+    scores = score_queries(classifier, queries, vectors, articles, kinds, 20)
+    confidences = [model.confidence(scored.features) for scored in scores]
+    tops = [scored.ranked[0].article_id for scored in scores]
     return np.asarray(confidences), tops
 
 
