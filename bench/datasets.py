@@ -3,7 +3,8 @@
 Usage: python bench/datasets.py OUT_DIR [--data ../shared/data]
 
 Writes ``clinc150.faq.jsonl`` / ``clinc150.cases.jsonl`` (and ``clinc150_oos{25,50,75}`` cases
-with the in-scope cases subsampled to those out-of-scope shares), the same for ``bitext``,
+with the in-scope cases subsampled to those out-of-scope shares), the same for ``bitext`` (and
+``bitext_traffic``: 2,000 of its cases shuffled, for ``--replay``),
 ``banking77`` and ``banking77_oos``, and ``goemotions.cases.jsonl`` (frustration labels).
 Splits are seeded.
 """
@@ -20,6 +21,7 @@ from typing import Any
 
 ESCALATING_BITEXT_INTENTS = {"contact_human_agent", "complaint"}
 BITEXT_VARIANTS = 10
+BITEXT_TRAFFIC = 2000
 BANKING_VARIANTS = 20
 BANKING_OOS_INTENTS = 10
 FRUSTRATED = {"anger", "annoyance", "disappointment", "disapproval", "disgust"}
@@ -47,8 +49,11 @@ def clinc(data: Path, out: Path) -> None:
         }
         for text, intent in dataset["train"]
     ]
+    # Both out-of-scope lists: the knowledge base uses neither.
     cases = [{"text": t, "expect": "answer", "article": i} for t, i in dataset["val"]]
-    cases += [{"text": t, "expect": "escalate"} for t, _ in dataset["oos_val"]]
+    cases += [
+        {"text": t, "expect": "escalate"} for t, _ in dataset["oos_train"] + dataset["oos_val"]
+    ]
     _write(out / "clinc150.faq.jsonl", faq)
     _write(out / "clinc150.cases.jsonl", cases)
 
@@ -111,6 +116,9 @@ def bitext(data: Path, out: Path) -> None:
         ]
     _write(out / "bitext.faq.jsonl", faq)
     _write(out / "bitext.cases.jsonl", cases)
+    # The same cases in the order traffic would bring them, for ``tandem eval --replay``.
+    random.Random(11).shuffle(cases)
+    _write(out / "bitext_traffic.cases.jsonl", cases[:BITEXT_TRAFFIC])
 
 
 def banking77(data: Path, out: Path) -> None:

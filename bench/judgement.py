@@ -1,6 +1,6 @@
 """Answer quality and escalation judgement on the development sets, as the README reports them.
 
-Usage: python bench/judgement.py [--data ../shared/data] [--out DIR] [--only NAME ...]
+Usage: python bench/judgement.py [--data ../shared/data] [--out DIR] [--only NAME ...] [--replay]
 
 Builds the FAQ and cases files (bench/datasets.py), runs ``tandem eval --json --details`` on
 each with the calibrated default (nothing is tuned on the cases), and prints one row per set.
@@ -37,7 +37,7 @@ def tandem() -> str:
     return str(Path(sys.executable).with_name("tandem"))
 
 
-def run_eval(out: Path, kb: str, cases: str, details: Path) -> dict[str, Any]:
+def run_eval(out: Path, kb: str, cases: str, *options: str) -> dict[str, Any]:
     command = [
         tandem(),
         "eval",
@@ -46,8 +46,7 @@ def run_eval(out: Path, kb: str, cases: str, details: Path) -> dict[str, Any]:
         "--cases",
         str(out / f"{cases}.cases.jsonl"),
         "--json",
-        "--details",
-        str(details),
+        *options,
     ]
     done = subprocess.run(command, check=True, capture_output=True, text=True)
     result: dict[str, Any] = json.loads(done.stdout)
@@ -76,6 +75,12 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path)
     parser.add_argument("--only", nargs="*", choices=sorted(SETS))
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="Also replay 2,000 Bitext cases in traffic order, teaching each escalated one back "
+        "as an agent would, and print the learning curve (blocks of 250).",
+    )
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="tandem-judgement-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -88,16 +93,11 @@ def main() -> None:
         datasets.goemotions,
     ):
         build(args.data, out)
-    # CLINC's full case file with both out-of-scope lists, for the share table.
-    clinc = json.loads((args.data / "clinc150_dev.json").read_text())
-    cases = [{"text": t, "expect": "answer", "article": i} for t, i in clinc["val"]]
-    cases += [{"text": t, "expect": "escalate"} for t, _ in clinc["oos_train"] + clinc["oos_val"]]
-    datasets._write(out / "clinc150.cases.jsonl", cases)
     report: dict[str, Any] = {}
     for name in args.only or SETS:
         kb, case_file = SETS[name]
         details = out / f"{name}.details.jsonl"
-        result = run_eval(out, kb, case_file, details)
+        result = run_eval(out, kb, case_file, "--details", str(details))
         rows = [json.loads(line) for line in details.read_text().splitlines()]
         row: dict[str, Any] = {
             key: result.get(key)
@@ -119,6 +119,11 @@ def main() -> None:
             row["frustration_f1"] = round(2 * precision * recall / (precision + recall), 3)
         report[name] = row
         print(json.dumps({name: row}), flush=True)
+    if args.replay:
+        curve = run_eval(out, "bitext", "bitext_traffic", "--replay", "--block", "250")
+        report["bitext_replay"] = curve["blocks"]
+        for block in curve["blocks"]:
+            print(json.dumps({"bitext_replay": block}), flush=True)
     (out / "judgement.json").write_text(json.dumps(report, indent=2))
     print(f"files and details in {out}", file=sys.stderr)
 

@@ -11,9 +11,9 @@ fold the article classifier and the neighbour index are rebuilt without:
 A logistic model over ``scoring.FEATURE_NAMES`` (the classifier's probabilities, neighbour
 similarities and the relative distance of ``knowledge.distance``) is fitted to these probes,
 and the threshold is the lowest confidence at which the expected precision still meets the
-target when out-of-scope traffic makes up ``oos_share`` of all questions. Real traffic of live bots was 42–72 % out of
-scope, so the default share is a conservative 0.5, and the precision the threshold would keep at
-25 %, 50 % and 75 % is reported beside it.
+target when out-of-scope traffic makes up ``oos_share`` of all questions. Real traffic of live
+bots was 42–72 % out of scope, so the default share is a conservative 0.5, and the precision the
+threshold would keep at 25 %, 50 % and 75 % is reported beside it.
 """
 
 from __future__ import annotations
@@ -90,7 +90,10 @@ def nearest(
 
 
 @dataclass
-class _Probes:
+class Probes:
+    """Held-out questions: their confidence features, whether the top article was right, and
+    whether they were in scope."""
+
     rows: list[npt.NDArray[np.float64]] = field(default_factory=list)
     correct: list[bool] = field(default_factory=list)
     in_scope: list[bool] = field(default_factory=list)
@@ -122,7 +125,7 @@ def score_queries(
 
 
 def _probe_fold(
-    probes: _Probes,
+    probes: Probes,
     vectors: npt.NDArray[np.float32],
     articles: npt.NDArray[np.str_],
     kinds: npt.NDArray[np.str_],
@@ -176,6 +179,33 @@ def calibrate(
     Raises:
         ValueError: if the knowledge base has fewer than three articles.
     """
+    probes = collect_probes(
+        vectors,
+        articles,
+        is_question,
+        kinds=kinds,
+        top_k=top_k,
+        max_probes=max_probes,
+        twin_similarity=twin_similarity,
+        seed=seed,
+        progress=progress,
+    )
+    return fit_confidence(probes, target_precision, oos_share)
+
+
+def collect_probes(
+    vectors: npt.NDArray[np.float32],
+    articles: npt.NDArray[np.str_],
+    is_question: npt.NDArray[np.bool_],
+    *,
+    kinds: npt.NDArray[np.str_] | None = None,
+    top_k: int = 20,
+    max_probes: int = 3000,
+    twin_similarity: float | None = TWIN_SIMILARITY,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> Probes:
+    """The in-scope and out-of-scope probes ``calibrate`` fits on (same arguments)."""
     unique = np.unique(articles)
     if kinds is None:
         kinds = np.where(is_question, "question", "passage")
@@ -187,7 +217,7 @@ def calibrate(
     # Small knowledge bases repeat the folds with new splits until there are enough probes.
     repeats = int(np.clip(np.ceil(MIN_PROBES / max(int(probe_pool.sum()), 1)), 1, MAX_REPEATS))
     per_fold = max_probes // (folds * repeats)
-    probes = _Probes()
+    probes = Probes()
     twins = twins_of(vectors, articles, probe_pool, twin_similarity)
     steps, done = 2 * folds * repeats, 0
     for _ in range(repeats):
@@ -214,7 +244,7 @@ def calibrate(
                 done += 1
                 if progress:
                     progress(done, steps)
-    return _fit(probes, target_precision, oos_share)
+    return probes
 
 
 def twins_of(
@@ -243,7 +273,8 @@ def _weights(scoped: npt.NDArray[np.bool_], share: float) -> npt.NDArray[np.floa
     return np.where(scoped, 1.0, (share / (1 - share)) * n_in / max(n_out, 1))
 
 
-def _fit(probes: _Probes, target_precision: float, oos_share: float) -> ConfidenceModel:
+def fit_confidence(probes: Probes, target_precision: float, oos_share: float) -> ConfidenceModel:
+    """Fit the confidence model to ``probes`` and pick the threshold for ``oos_share``."""
     from sklearn.linear_model import LogisticRegression
 
     x = np.vstack(probes.rows)
