@@ -99,12 +99,7 @@ class ArticleClassifier:
         """Load a saved classifier; ``KeyError`` if it was saved without its distances."""
         with np.load(path, allow_pickle=False) as data:
             distance = (
-                RelativeDistance(
-                    data["class_whitening"],
-                    data["class_means"],
-                    data["global_whitening"],
-                    data["global_mean"],
-                )
+                RelativeDistance(data["quadratic"], data["linear"], data["offset"])
                 if len(data["classes"])
                 else None
             )

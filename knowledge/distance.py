@@ -27,29 +27,28 @@ SHRINKAGE = 0.5
 
 
 class RelativeDistance:
-    """Per-article relative Mahalanobis distances.
+    """Per-article relative Mahalanobis distances, expanded so that a question costs one product.
+
+    With ``P`` the within-article precision matrix, ``G`` the knowledge base's, ``m`` an
+    article's mean and ``g`` the knowledge base's, the relative distance of ``q`` is::
+
+        (q - m)' P (q - m) - (q - g)' G (q - g)
+          = q' (P - G) q  +  q' (2 G g - 2 P m)  +  (m' P m - g' G g)
+
+    so only ``P - G`` (one ``dim × dim`` matrix, kept in float32) meets the question twice.
 
     Args:
-        class_whitening: ``(dim, dim)`` factor ``L`` of the within-article precision matrix.
-        class_means: ``(classes, dim)`` article means, already multiplied by ``L``.
-        global_whitening: ``(dim, dim)`` factor of the whole knowledge base's precision matrix.
-        global_mean: ``(dim,)`` the knowledge base's mean, already multiplied by that factor.
+        quadratic: ``(dim, dim)`` ``P - G``.
+        linear: ``(dim, classes)`` ``2 G g - 2 P m`` for each article.
+        offset: ``(classes,)`` ``m' P m - g' G g`` for each article.
     """
 
     def __init__(
-        self,
-        class_whitening: Array,
-        class_means: Array,
-        global_whitening: Array,
-        global_mean: Array,
+        self, quadratic: npt.NDArray[np.float32], linear: npt.NDArray[np.float32], offset: Array
     ) -> None:
-        self.class_whitening = class_whitening
-        self.class_means = class_means
-        self.global_whitening = global_whitening
-        self.global_mean = global_mean
-        # One product whitens a question both ways.
-        self._whitening = np.hstack([class_whitening, global_whitening])
-        self._mean_norms = (class_means**2).sum(axis=1)
+        self.quadratic = quadratic
+        self.linear = linear
+        self.offset = offset
 
     @classmethod
     def fit(
@@ -66,35 +65,34 @@ class RelativeDistance:
         np.add.at(means, index, data)
         means /= np.maximum(np.bincount(index, minlength=len(classes)), 1)[:, None]
         overall = data.mean(axis=0)
-        whitening = _whitening(data - means[index], shrinkage)
-        global_whitening = _whitening(data - overall, shrinkage)
-        return cls(whitening, means @ whitening, global_whitening, overall @ global_whitening)
+        within = _precision(data - means[index], shrinkage)
+        around = _precision(data - overall, shrinkage)
+        projected = means @ within
+        linear = 2.0 * (around @ overall)[:, None] - 2.0 * projected.T
+        offset = (projected * means).sum(axis=1) - float(overall @ around @ overall)
+        return cls(
+            (within - around).astype(np.float32), linear.astype(np.float32), offset / data.shape[1]
+        )
 
     def distances(self, vectors: npt.NDArray[np.floating]) -> Array:
-        """``(len(vectors), classes)`` relative distances: lower is closer to that article."""
-        data = np.asarray(vectors, dtype=np.float64)
+        """``(len(vectors), classes)`` relative distances, per dimension: lower is closer."""
+        data = np.asarray(vectors, dtype=np.float32)
         dim = data.shape[1]
-        both = data @ self._whitening
-        own, overall = both[:, :dim], both[:, dim:]
-        to_class = (own**2).sum(axis=1, keepdims=True) - 2.0 * own @ self.class_means.T
-        to_all = ((overall - self.global_mean) ** 2).sum(axis=1)
-        result: Array = (to_class + self._mean_norms - to_all[:, None]) / dim
+        own = ((data @ self.quadratic) * data).sum(axis=1, keepdims=True)
+        scaled = (own + data @ self.linear).astype(np.float64) / dim
+        result: Array = scaled + self.offset
         return result
 
-    def arrays(self) -> dict[str, Array]:
-        return {
-            "class_whitening": self.class_whitening,
-            "class_means": self.class_means,
-            "global_whitening": self.global_whitening,
-            "global_mean": self.global_mean,
-        }
+    def arrays(self) -> dict[str, npt.NDArray[np.generic]]:
+        return {"quadratic": self.quadratic, "linear": self.linear, "offset": self.offset}
 
 
-def _whitening(centered: Array, shrinkage: float) -> Array:
-    """A factor ``L`` with ``L @ L.T`` the inverse of the shrunk covariance of ``centered``."""
+def _precision(centered: Array, shrinkage: float) -> Array:
+    """The inverse of the shrunk covariance of ``centered``."""
     dim = centered.shape[1]
     covariance = centered.T @ centered / max(len(centered), 1)
     scale = float(np.trace(covariance)) / dim or 1.0
     shrunk = (1.0 - shrinkage) * covariance + shrinkage * scale * np.eye(dim)
-    factor: Array = np.linalg.cholesky(np.linalg.inv(shrunk))
-    return factor
+    precision = np.linalg.inv(shrunk)
+    symmetric: Array = (precision + precision.T) / 2.0
+    return symmetric
