@@ -80,6 +80,7 @@ class Scored:
     features: npt.NDArray[np.float64]
     right_article: npt.NDArray[np.bool_]
     expected: list[str]
+    top_k: int
 
 
 def build(name: str, data: Path, out: Path) -> Scored:
@@ -113,6 +114,7 @@ def build(name: str, data: Path, out: Path) -> Scored:
             ]
         ),
         expected=[case["expect"] for case in cases],
+        top_k=settings.knowledge.top_k,
     )
 
 
@@ -175,6 +177,7 @@ def main() -> None:
                         scored.articles,
                         scored.kinds == "question",
                         kinds=scored.kinds,
+                        top_k=scored.top_k,
                         twin_similarity=twin,
                         seed=seed,
                     )

@@ -24,6 +24,8 @@ import numpy.typing as npt
 
 Array = npt.NDArray[np.float64]
 SHRINKAGE = 0.5
+# The within-article spread is taken as at least this share of the knowledge base's.
+MIN_WITHIN_SCALE = 0.1
 
 
 class RelativeDistance:
@@ -65,8 +67,14 @@ class RelativeDistance:
         np.add.at(means, index, data)
         means /= np.maximum(np.bincount(index, minlength=len(classes)), 1)[:, None]
         overall = data.mean(axis=0)
-        within = _precision(data - means[index], shrinkage)
-        around = _precision(data - overall, shrinkage)
+        spread = _covariance(data - overall)
+        floor = MIN_WITHIN_SCALE * float(np.trace(spread)) / data.shape[1]
+        # Articles of a single chunk say nothing about the spread within an article; when no
+        # article has more, the knowledge base's own spread stands in for it.
+        grouped = len(data) - len(classes) >= 2
+        within_covariance = _covariance(data - means[index]) if grouped else spread
+        within = _precision(within_covariance, shrinkage, floor)
+        around = _precision(spread, shrinkage)
         projected = means @ within
         linear = 2.0 * (around @ overall)[:, None] - 2.0 * projected.T
         offset = (projected * means).sum(axis=1) - float(overall @ around @ overall)
@@ -87,11 +95,19 @@ class RelativeDistance:
         return {"quadratic": self.quadratic, "linear": self.linear, "offset": self.offset}
 
 
-def _precision(centered: Array, shrinkage: float) -> Array:
-    """The inverse of the shrunk covariance of ``centered``."""
-    dim = centered.shape[1]
-    covariance = centered.T @ centered / max(len(centered), 1)
-    scale = float(np.trace(covariance)) / dim or 1.0
+def _covariance(centered: Array) -> Array:
+    result: Array = centered.T @ centered / max(len(centered), 1)
+    return result
+
+
+def _precision(covariance: Array, shrinkage: float, floor: float = 0.0) -> Array:
+    """The inverse of ``covariance`` shrunk towards a scaled identity.
+
+    ``floor`` is the least scale (mean variance) the identity takes, so that a covariance with
+    almost no variance (articles of one or two chunks) cannot blow the distances up.
+    """
+    dim = covariance.shape[0]
+    scale = max(float(np.trace(covariance)) / dim, floor) or 1.0
     shrunk = (1.0 - shrinkage) * covariance + shrinkage * scale * np.eye(dim)
     precision = np.linalg.inv(shrunk)
     symmetric: Array = (precision + precision.T) / 2.0

@@ -91,3 +91,16 @@ def test_a_one_article_knowledge_base_still_measures_distance() -> None:
     classifier = ArticleClassifier.fit(vectors, np.array(["only"] * 4))
     assert classifier.distances(vectors).shape == (4, 1)
     assert np.isfinite(classifier.distances(vectors)).all()
+
+
+def test_articles_of_one_chunk_and_a_near_duplicate_pair_keep_distances_bounded() -> None:
+    """A docs-only knowledge base where one article got a near-identical variant taught."""
+    rng = np.random.default_rng(9)
+    vectors = _unit(rng.normal(size=(20, DIM)))
+    twin = _unit(vectors[:1] + 1e-4 * rng.normal(size=(1, DIM)))
+    labels = np.array([f"a{i:02d}" for i in range(20)] + ["a00"])
+    classifier = ArticleClassifier.fit(np.vstack([vectors, twin]), labels)
+    questions = _unit(rng.normal(size=(50, DIM)))
+    distances = classifier.distances(questions)
+    assert np.isfinite(distances).all()
+    assert np.abs(distances).max() < 50
