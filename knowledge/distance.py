@@ -1,4 +1,4 @@
-"""How far a question lies from each article's questions, relative to the knowledge base as a whole.
+"""How far a question lies from each article's chunks, relative to the knowledge base as a whole.
 
 The classifier's probability says which article wins, not whether the question belongs to any.
 A question about a topic the knowledge base lacks can still give one article most of the
