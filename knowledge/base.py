@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 
 from bot.model import Retrieval
 from config import KnowledgeSettings
+from knowledge.atomic import write_atomically
 from knowledge.calibration import ConfidenceModel, calibrate
 from knowledge.classifier import ArticleClassifier
 from knowledge.embeddings.base import EmbeddingModel
@@ -21,6 +23,7 @@ from knowledge.search import KnowledgeSearcher
 from knowledge.store import KnowledgeStore, fingerprint_of
 
 DEFAULT_TARGET_PRECISION = 0.9
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,26 +82,26 @@ class KnowledgeBase:
         state = self._models / "state.json"
         try:
             saved = json.loads(state.read_text())
+            if not isinstance(saved, dict):
+                raise ValueError(f"{state} holds no model state")
             if saved.get("fingerprint") == self.store.fingerprint():
                 self.classifier = ArticleClassifier.load(self._models / "classifier.npz")
                 self.confidence = ConfidenceModel.load(self._models / "confidence.json")
                 if self.confidence.out_of_scope_share == self.settings.expected_out_of_scope:
                     return
-        except (OSError, ValueError, KeyError):
+        except FileNotFoundError:
             pass
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            # A file from an earlier version, or one a crash or a full disk spoiled: refit.
+            logger.warning("model files unusable, refitting", extra={"reason": str(error)})
         self.refresh()
 
     def _save(self, fingerprint: str) -> None:
         self.classifier.save(self._models / "classifier.npz")
         self.confidence.save(self._models / "confidence.json")
-        (self._models / "state.json").write_text(
-            json.dumps(
-                {
-                    "fingerprint": fingerprint,
-                    "embedding_model": self.store.embeddings.name,
-                }
-            )
-        )
+        state = {"fingerprint": fingerprint, "embedding_model": self.store.embeddings.name}
+        text = json.dumps(state).encode()
+        write_atomically(self._models / "state.json", lambda handle: handle.write(text))
 
     def refresh(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Refit the classifier and recalibrate after the knowledge base changed."""

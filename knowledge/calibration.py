@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from knowledge.atomic import write_atomically
 from knowledge.classifier import ArticleClassifier
 from knowledge.scoring import FEATURE_NAMES, Scored, score, sigmoid
 
@@ -64,8 +65,8 @@ class ConfidenceModel:
         return self.target_precision is not None
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self), indent=2))
+        text = json.dumps(asdict(self), indent=2).encode()
+        write_atomically(path, lambda handle: handle.write(text))
 
     @classmethod
     def load(cls, path: Path) -> ConfidenceModel:

@@ -11,11 +11,13 @@ evidence that looks at the embedding rather than at the probabilities.
 from __future__ import annotations
 
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from knowledge.atomic import write_atomically
 from knowledge.distance import RelativeDistance
 
 Array = npt.NDArray[np.float64]
@@ -83,24 +85,32 @@ class ArticleClassifier:
         return self._distance.distances(vectors)
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as handle:
-            arrays: dict[str, npt.NDArray[np.generic]] = {
-                "classes": self.classes,
-                "coef": self._coef,
-                "intercept": self._intercept,
-            }
-            if self._distance is not None:
-                arrays.update(self._distance.arrays())
-            np.savez(handle, allow_pickle=False, **arrays)
+        arrays: dict[str, npt.NDArray[np.generic]] = {
+            "classes": self.classes,
+            "coef": self._coef,
+            "intercept": self._intercept,
+        }
+        if self._distance is not None:
+            arrays.update(self._distance.arrays())
+        write_atomically(path, lambda handle: np.savez(handle, allow_pickle=False, **arrays))
 
     @classmethod
     def load(cls, path: Path) -> ArticleClassifier:
-        """Load a saved classifier; ``KeyError`` if it was saved without its distances."""
-        with np.load(path, allow_pickle=False) as data:
-            distance = (
-                RelativeDistance(data["quadratic"], data["linear"], data["offset"])
-                if len(data["classes"])
-                else None
-            )
-            return cls(data["classes"], data["coef"], data["intercept"], distance)
+        """Load a saved classifier.
+
+        Raises:
+            OSError: if the file cannot be read.
+            KeyError: if it was saved without its distances (an earlier version).
+            ValueError: if it is not a classifier file (truncated or corrupt).
+        """
+        try:
+            # numpy leaves its own handle open when the zip is corrupt, so open it here.
+            with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
+                distance = (
+                    RelativeDistance(data["quadratic"], data["linear"], data["offset"])
+                    if len(data["classes"])
+                    else None
+                )
+                return cls(data["classes"], data["coef"], data["intercept"], distance)
+        except (zipfile.BadZipFile, EOFError) as error:
+            raise ValueError(f"{path} is not a readable classifier file: {error}") from error

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pytest
 
 from config import KnowledgeSettings
+from knowledge.atomic import write_atomically
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import EmbeddingError
 from knowledge.errors import EmbeddingMismatch
@@ -170,3 +173,50 @@ def test_twin_articles_are_found_by_their_question_centroids() -> None:
 def test_an_empty_knowledge_base_finds_nothing_rather_than_failing(empty_kb: KnowledgeBase) -> None:
     retrieval = empty_kb.search("Where is my order?")
     assert retrieval.best is None and retrieval.matches == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "spoil"),
+    [
+        ("classifier.npz", lambda data: data[: len(data) // 2]),
+        ("classifier.npz", lambda data: b"not a zip file at all"),
+        ("confidence.json", lambda data: data[:-20]),
+        ("confidence.json", lambda data: b'{"weights": [1.0], "unknown": 2}'),
+        ("state.json", lambda data: b"[]"),
+    ],
+)
+def test_spoilt_model_files_are_refitted_on_open(
+    empty_kb: KnowledgeBase,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    name: str,
+    spoil: Callable[[bytes], bytes],
+) -> None:
+    empty_kb.ingest([_faq(tmp_path / "faq.jsonl")])
+    threshold = empty_kb.stats().threshold
+    path = empty_kb.data_dir / "models" / empty_kb.settings.collection / name
+    path.write_bytes(spoil(path.read_bytes()))
+
+    reopened = KnowledgeBase(settings=empty_kb.settings, embeddings=empty_kb.store.embeddings)
+
+    assert reopened.stats().threshold == pytest.approx(threshold)
+    best = reopened.searcher().search("Can I pay with PayPal?").best
+    assert best is not None and best.article_id == "payment"
+    assert "model files unusable, refitting" in caplog.text
+    again = KnowledgeBase(settings=empty_kb.settings, embeddings=empty_kb.store.embeddings)
+    assert again.stats().threshold == pytest.approx(threshold)
+    assert not list(path.parent.glob(".*"))  # no temporary file left behind
+
+
+def test_a_model_file_write_that_fails_leaves_the_old_file(tmp_path: Path) -> None:
+    path = tmp_path / "models" / "state.json"
+    write_atomically(path, lambda handle: handle.write(b"old"))
+
+    def fail(handle: IO[bytes]) -> None:
+        handle.write(b"half of the n")
+        raise OSError("No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        write_atomically(path, fail)
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in path.parent.iterdir()] == ["state.json"]
