@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection
+from functools import partial
 from typing import Any, Protocol
 
 from tenacity import (
@@ -30,6 +31,7 @@ from integrations.storage.sql_store import SqlStore
 
 logger = logging.getLogger(__name__)
 MAX_RETRY_SECONDS = 600.0  # a card not posted by then is retried at the next start
+UPDATE_RETRY_SECONDS = 30.0  # a card's redraw or thread reply, retried in the relay's stride
 DRAIN_SECONDS = 10.0  # at shutdown, how long an update under way may take to finish
 MAX_WAIT_SECONDS = 120.0
 
@@ -101,6 +103,55 @@ async def follow(
                 logger.exception("%s failed", what, extra={"event": event})
 
 
+class Follower:
+    """``follow`` that shutdown can wait for: ``drain`` lets the event being handled finish.
+
+    A request to a platform cancelled halfway is still sent by its thread, or is lost on its
+    way to a customer, so stopping waits for the event under way (up to a timeout).
+    """
+
+    def __init__(
+        self,
+        bus: EventBus,
+        topic: str,
+        handle: Callable[[dict[str, Any]], Awaitable[None]],
+        what: str,
+    ) -> None:
+        self.bus, self.topic, self.handle, self.what = bus, topic, handle, what
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def run(self) -> None:
+        await follow(self.bus, self.topic, self._handle, self.what)
+
+    async def _handle(self, event: dict[str, Any]) -> None:
+        self._idle.clear()
+        try:
+            await self.handle(event)
+        finally:
+            self._idle.set()
+
+    async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            logger.warning("stopping %s with an event under way", self.what)
+
+
+def retrying(
+    max_seconds: float, before_sleep: Callable[[RetryCallState], None] | None = None
+) -> AsyncRetrying:
+    """Retry ``TransientError`` with backoff (and the platform's ``Retry-After``) for at most
+    ``max_seconds``, then raise the last failure."""
+    return AsyncRetrying(
+        retry=retry_if_exception_type(TransientError),
+        wait=_wait,
+        stop=stop_after_delay(max_seconds),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+
+
 async def thread_messages(
     store: SqlStore, posts: PostStore, event: AgentEvent, kinds: Collection[Kind]
 ) -> list[Message]:
@@ -155,21 +206,16 @@ class CardRelay:
         self.posts = PostStore(store, surface.name)
         self.max_retry_seconds = max_retry_seconds
         self.background = Background()
-        self._idle = asyncio.Event()  # no event being relayed (shutdown waits for it)
-        self._idle.set()
+        self._follower = Follower(bus, AGENTS, self.on_event, f"the {surface.name} relay")
 
     async def run(self) -> None:
         """Retry the cards no replica posted yet, then follow agent events until cancelled."""
         for post in await self.posts.unposted():
             self.background.spawn(self._post(post.escalation_id, post.channel))
-        await follow(self.bus, AGENTS, self.on_event, f"the {self.surface.name} relay")
+        await self._follower.run()
 
     async def on_event(self, raw: dict[str, Any]) -> None:
-        self._idle.clear()
-        try:
-            await self._relay(AgentEvent.from_dict(raw))
-        finally:
-            self._idle.set()
+        await self._relay(AgentEvent.from_dict(raw))
 
     async def _relay(self, event: AgentEvent) -> None:
         if event.opened:
@@ -181,28 +227,39 @@ class CardRelay:
         post = await self.posts.of(event.escalation_id)
         if post is None or post.ref is None:
             return  # the card is not posted yet; it will show the latest state when it is
-        # Redraw the card in place (who did what; spent buttons removed), then the thread.
+        # Redraw the card in place (who did what; spent buttons removed), then the thread. A
+        # failure is retried briefly; a card left stale is redrawn by its next change, and the
+        # thread's messages are relayed whether or not the redraw went through.
         card = await self.engine.card(event.escalation_id)
-        await self.surface.update(post, card)
+        await self._patiently("updating", lambda: self.surface.update(post, card))
         if event.type == REANNOUNCE and await self.posts.once(
             f"{REANNOUNCE}:{event.escalation_id}:{event.round}"
         ):
-            await self.surface.announce(post, card)
+            await self._patiently("announcing", lambda: self.surface.announce(post, card))
         kinds = self.surface.thread_kinds
         for message in await thread_messages(self.store, self.posts, event, kinds):
-            await self.surface.reply(post, message)
+            await self._patiently(
+                "relaying a message to", partial(self.surface.reply, post, message)
+            )
+
+    async def _patiently(self, what: str, call: Callable[[], Awaitable[None]]) -> None:
+        try:
+            async for attempt in retrying(UPDATE_RETRY_SECONDS):
+                with attempt:
+                    await call()
+        except Exception as failure:
+            self.metrics.card_failed(self.surface.name)
+            logger.error(
+                "gave up: %s a %s card",
+                what,
+                self.surface.name,
+                extra={"error": f"{type(failure).__name__}: {failure}"[:300]},
+            )
 
     async def _post(self, escalation_id: str, channel: str) -> None:
         what = f"posting a {self.surface.name} card"
-        retrying = AsyncRetrying(
-            retry=retry_if_exception_type(TransientError),
-            wait=_wait,
-            stop=stop_after_delay(self.max_retry_seconds),
-            before_sleep=self._failed,
-            reraise=True,
-        )
         try:
-            async for attempt in retrying:
+            async for attempt in retrying(self.max_retry_seconds, self._failed):
                 with attempt:
                     card = await self.engine.card(escalation_id)
                     ref = await self.surface.post(channel, card)
@@ -230,10 +287,7 @@ class CardRelay:
         """Let the event being relayed and the cards being posted finish (at most ``timeout``
         seconds): a request cancelled halfway is still sent by its thread, with nobody left to
         read the answer."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except TimeoutError:
-            logger.warning("stopping the %s relay with an update under way", self.surface.name)
+        await self._follower.drain(timeout)
         await self.background.settle(timeout)
 
     async def close(self) -> None:

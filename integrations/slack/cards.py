@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Awaitable, Collection
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot import wording
 from bot.card import EscalationCard
@@ -61,6 +62,17 @@ def transient(error: Exception) -> TransientError | None:
     return None
 
 
+async def retryable(call: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
+    """Await a Web API call; a failure worth retrying is raised as ``TransientError``."""
+    try:
+        return await call
+    except Exception as error:
+        transient_error = transient(error)
+        if transient_error is None:
+            raise
+        raise transient_error from error
+
+
 class SlackCards:
     """Args:
     client: A Web API client (its base URL comes from ``TANDEM_SLACK__API_URL``).
@@ -81,35 +93,40 @@ class SlackCards:
         return channel
 
     async def post(self, channel: str, card: EscalationCard) -> str:
-        try:
-            response = await self.client.chat_postMessage(
+        response = await retryable(
+            self.client.chat_postMessage(
                 channel=channel, blocks=self._blocks(card), text=self._text(card)
             )
-        except Exception as error:
-            retryable = transient(error)
-            if retryable is None:
-                raise
-            raise retryable from error
+        )
         return str(response["ts"])
 
     async def update(self, post: Post, card: EscalationCard) -> None:
-        await self.client.chat_update(
-            channel=post.channel, ts=str(post.ref), blocks=self._blocks(card), text=self._text(card)
+        await retryable(
+            self.client.chat_update(
+                channel=post.channel,
+                ts=str(post.ref),
+                blocks=self._blocks(card),
+                text=self._text(card),
+            )
         )
 
     async def reply(self, post: Post, message: Message) -> None:
-        await self.client.chat_postMessage(
-            channel=post.channel, thread_ts=post.ref, text=self._thread_text(message)
+        await retryable(
+            self.client.chat_postMessage(
+                channel=post.channel, thread_ts=post.ref, text=self._thread_text(message)
+            )
         )
 
     async def announce(self, post: Post, card: EscalationCard) -> None:
         group = self.settings.mention_group
         text = wording.reannounced(card.wait_minutes, card.priority_label)
-        await self.client.chat_postMessage(
-            channel=post.channel,
-            thread_ts=post.ref,
-            reply_broadcast=True,  # shown in the channel too, not only in the thread
-            text=f"<!subteam^{group}> {text}" if group else text,
+        await retryable(
+            self.client.chat_postMessage(
+                channel=post.channel,
+                thread_ts=post.ref,
+                reply_broadcast=True,  # shown in the channel too, not only in the thread
+                text=f"<!subteam^{group}> {text}" if group else text,
+            )
         )
 
     @staticmethod

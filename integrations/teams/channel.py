@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from botbuilder.schema import (
     Mention,
 )
 from msrest.exceptions import HttpOperationError
+from tenacity import RetryCallState
 
 from bot import wording
 from bot.card import EscalationCard
@@ -31,10 +33,12 @@ from bot.events import CUSTOMERS, CustomerEvent
 from integrations.background import Background
 from integrations.composition import Services
 from integrations.relay import (
+    DRAIN_SECONDS,
     CardRelay,
+    Follower,
     TransientError,
-    follow,
     retry_after_header,
+    retrying,
     transient_status,
 )
 from integrations.storage.posts import Post
@@ -45,6 +49,7 @@ from integrations.teams.cards import escalation_card
 
 logger = logging.getLogger(__name__)
 AGENT_CHANNEL = "agent-channel"
+CUSTOMER_RETRY_SECONDS = 120.0  # a reply to a Bot Framework customer is retried this long
 TO_CUSTOMERS = {
     "answer",
     "escalated",
@@ -120,6 +125,15 @@ class TeamsChannel:
         self.posts = self.relay.posts
         self.references = ReferenceStore(services.store)
         self.background = Background()
+        # Replies to Bot Framework customers: each is delivered with retries in its own task,
+        # one conversation's in order, so a slow or failing conversation holds up no other.
+        self.customers = Follower(
+            services.bus, CUSTOMERS, self._to_customer, "replies to Bot Framework customers"
+        )
+        self.deliveries = Background()
+        self._in_order: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def handle(self, request: web.Request) -> web.Response:
         """``POST /api/messages``. With an app id the token is checked before anything else;
@@ -151,16 +165,18 @@ class TeamsChannel:
         return response or web.Response(status=201)
 
     async def start(self) -> None:
-        bus = self.services.bus
         self.background.spawn(self.relay.run())
-        self.background.spawn(
-            follow(bus, CUSTOMERS, self._to_customer, "a reply to a Bot Framework customer")
-        )
+        self.background.spawn(self.customers.run())
 
     async def close(self) -> None:
-        await self.relay.drain()
+        await asyncio.gather(self.relay.drain(), self._drain_customers())
         await self.background.cancel()
         await self.relay.close()
+
+    async def _drain_customers(self) -> None:
+        await self.customers.drain()
+        await self.deliveries.settle(DRAIN_SECONDS)
+        await self.deliveries.cancel()
 
     # -- inbound -------------------------------------------------------------------------------
     async def remember_agent_channel(self, activity: Activity, *, replace: bool = True) -> None:
@@ -213,13 +229,7 @@ class TeamsChannel:
             )
             sent.append(response.id)
 
-        try:
-            await self._proactive(await self._agent_reference(), post)
-        except Exception as error:
-            retryable = transient(error)
-            if retryable is None:
-                raise
-            raise retryable from error
+        await self._proactive(await self._agent_reference(), post)
         return sent[0]
 
     async def update(self, post: Post, card: EscalationCard) -> None:
@@ -258,9 +268,34 @@ class TeamsChannel:
         event = CustomerEvent.from_dict(raw)
         if event.type not in TO_CUSTOMERS or event.conversation_id is None:
             return
-        stored = await self.references.for_conversation(event.conversation_id)
-        if stored is None or not await self.posts.once(f"out:{event.id}"):
-            return
+        lock = self._in_order.setdefault(event.conversation_id, asyncio.Lock())
+        self.deliveries.spawn(self._deliver(event, event.conversation_id, lock))
+
+    async def _deliver(
+        self, event: CustomerEvent, conversation_id: str, in_order: asyncio.Lock
+    ) -> None:
+        async with in_order:
+            stored = await self.references.for_conversation(conversation_id)
+            if stored is None or not await self.posts.once(f"out:{event.id}"):
+                return
+            try:
+                async for attempt in retrying(CUSTOMER_RETRY_SECONDS, self._delivery_failed):
+                    with attempt:
+                        await self._send_to_customer(stored, event)
+            except Exception as failure:
+                logger.error(
+                    "gave up: a reply to a Bot Framework customer was not delivered",
+                    extra={"conversation": conversation_id, "error": str(failure)[:300]},
+                )
+
+    def _delivery_failed(self, state: RetryCallState) -> None:
+        failure = state.outcome.exception() if state.outcome else None
+        logger.warning(
+            "a reply to a Bot Framework customer failed; retrying",
+            extra={"attempt": state.attempt_number, "error": str(failure)[:300]},
+        )
+
+    async def _send_to_customer(self, stored: dict[str, Any], event: CustomerEvent) -> None:
         text = event.text
         if event.sources:
             links = ", ".join(f"[{s.title}]({s.url})" if s.url else s.title for s in event.sources)
@@ -284,7 +319,22 @@ class TeamsChannel:
         return reference
 
     async def _proactive(self, reference: ConversationReference, callback: Any) -> None:
-        await self.adapter.continue_conversation(reference, callback, self.app_id or None)
+        """Run ``callback`` in a proactive turn; its failure is raised here (the retryable ones
+        as ``TransientError``), not swallowed by the adapter's turn-error handler."""
+        failures: list[Exception] = []
+
+        async def guarded(context: TurnContext) -> None:
+            try:
+                await callback(context)
+            except Exception as failure:
+                failures.append(failure)
+
+        await self.adapter.continue_conversation(reference, guarded, self.app_id or None)
+        if failures:
+            retryable = transient(failures[0])
+            if retryable is not None:
+                raise retryable from failures[0]
+            raise failures[0]
 
     async def _on_error(self, context: TurnContext, error: Exception) -> None:
         logger.error("Bot Framework turn failed", exc_info=error)

@@ -62,3 +62,23 @@ async def test_an_unclaimed_card_is_announced_again_with_the_group(slack: SlackS
     assert post["reply_broadcast"] in (True, "true", "1")
     assert "priority" in str(post["text"])
     assert await slack.services.engine.reannounce_due() == 0
+
+
+async def test_a_refused_card_redraw_and_thread_message_are_retried(slack: SlackSide) -> None:
+    conversation_id, escalation_id = await escalate(slack, "I need a human agent please")
+    ts = await card_ts(slack, escalation_id)
+    slack.fake.fail_next("chat.update", status=503)
+    slack.fake.fail_next("chat.postMessage", status=429, retry_after=0)
+    engine = slack.services.engine
+    await engine.handle(await engine.receive(conversation_id, "My order number is LK-123456"))
+
+    async def relayed() -> bool:
+        posts = [p for p in slack.fake.of("chat.postMessage") if "LK-123456" in str(p["text"])]
+        return len(posts) == 2 and all(p.get("thread_ts") == ts for p in posts)
+
+    await eventually(relayed, "the thread message sent again after the 429")
+
+    async def redrawn() -> bool:
+        return len([u for u in slack.fake.of("chat.update") if u["ts"] == ts]) >= 2
+
+    await eventually(redrawn, "the card redrawn after the 503")
