@@ -118,6 +118,7 @@ class _Sqlite:
         self._writes.commit()
         self._writer = InlineConnection(self._writes)
         self._lock = asyncio.Lock()  # for bodies that await something besides the connection
+        self._holder: asyncio.Task[Any] | None = None  # the task inside ``writing``
         self._reads = engine.connect().execution_options(**{READER: True})
         self.reads = InlineConnection(self._reads)
         self._since_checkpoint = 0
@@ -125,9 +126,17 @@ class _Sqlite:
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[Connection]:
+        task = asyncio.current_task()
+        if task is not None and task is self._holder:
+            # The lock is not re-entrant: waiting for it here would hang this task for ever.
+            raise RuntimeError("a write transaction was opened inside another one")
         async with self._lock:
-            with await self._begin():
-                yield self._writer
+            self._holder = task
+            try:
+                with await self._begin():
+                    yield self._writer
+            finally:
+                self._holder = None
         self._since_checkpoint += 1
         if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpoint is None:
             self._since_checkpoint = 0

@@ -101,3 +101,24 @@ async def test_a_write_waits_for_another_process_without_blocking_the_loop(tmp_p
 async def test_a_memory_database_is_refused_with_a_clear_error() -> None:
     with pytest.raises(ValueError, match="SQLite needs a file"):
         await open_store("sqlite:///:memory:")
+
+
+async def test_a_nested_write_transaction_fails_at_once_rather_than_hanging(
+    tmp_path: Path,
+) -> None:
+    store = await open_store(f"sqlite:///{tmp_path / 'nested.db'}")
+    try:
+        with pytest.raises(RuntimeError, match="inside another one"):
+            async with store.transaction():
+                async with asyncio.timeout(2):
+                    await store.claim("inner")
+        assert not await store.has_key("inner")
+        # Another task waits its turn as before, and the lock is free afterwards.
+        async with store.transaction():
+            other = asyncio.create_task(store.claim("other"))
+            await asyncio.sleep(0.05)
+            assert not other.done()
+        assert await other
+        assert await store.claim("after")
+    finally:
+        await store.close()
