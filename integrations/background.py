@@ -27,6 +27,11 @@ class Background:
         if not task.cancelled() and task.exception() is not None:
             logger.error("background work failed", exc_info=task.exception())
 
+    @property
+    def busy(self) -> bool:
+        """Some work is still running."""
+        return bool(self._tasks)
+
     async def settle(self, timeout: float | None = None) -> None:
         """Wait for the work under way (at most ``timeout`` seconds)."""
         if self._tasks:

@@ -15,7 +15,7 @@ from tenacity import (
     AsyncRetrying,
     RetryCallState,
     retry_if_exception_type,
-    stop_after_delay,
+    stop_before_delay,
     wait_random_exponential,
 )
 
@@ -31,7 +31,7 @@ from integrations.storage.sql_store import SqlStore
 
 logger = logging.getLogger(__name__)
 MAX_RETRY_SECONDS = 600.0  # a card not posted by then is retried at the next start
-UPDATE_RETRY_SECONDS = 30.0  # a card's redraw or thread reply, retried in the relay's stride
+UPDATE_RETRY_SECONDS = 30.0  # one event's redraw and thread messages, retried within this
 DRAIN_SECONDS = 10.0  # at shutdown, how long an update under way may take to finish
 MAX_WAIT_SECONDS = 120.0
 
@@ -146,7 +146,7 @@ def retrying(
     return AsyncRetrying(
         retry=retry_if_exception_type(TransientError),
         wait=_wait,
-        stop=stop_after_delay(max_seconds),
+        stop=stop_before_delay(max_seconds),  # no sleep that would end past the budget
         before_sleep=before_sleep,
         reraise=True,
     )
@@ -173,7 +173,7 @@ def _wait(state: RetryCallState) -> float:
     backoff = wait_random_exponential(multiplier=1, max=MAX_WAIT_SECONDS)(state)
     failure = state.outcome.exception() if state.outcome else None
     asked = failure.retry_after if isinstance(failure, TransientError) else None
-    return max(backoff, asked or 0.0)
+    return max(backoff, min(asked or 0.0, MAX_WAIT_SECONDS))
 
 
 class CardRelay:
@@ -230,21 +230,26 @@ class CardRelay:
         # Redraw the card in place (who did what; spent buttons removed), then the thread. A
         # failure is retried briefly; a card left stale is redrawn by its next change, and the
         # thread's messages are relayed whether or not the redraw went through.
+        # The event's steps share one budget, so an outage holds the relay up for at most that.
         card = await self.engine.card(event.escalation_id)
-        await self._patiently("updating", lambda: self.surface.update(post, card))
+        deadline = asyncio.get_running_loop().time() + UPDATE_RETRY_SECONDS
+        await self._patiently("updating", lambda: self.surface.update(post, card), deadline)
         if event.type == REANNOUNCE and await self.posts.once(
             f"{REANNOUNCE}:{event.escalation_id}:{event.round}"
         ):
-            await self._patiently("announcing", lambda: self.surface.announce(post, card))
+            announce = partial(self.surface.announce, post, card)
+            await self._patiently("announcing", announce, deadline)
         kinds = self.surface.thread_kinds
         for message in await thread_messages(self.store, self.posts, event, kinds):
-            await self._patiently(
-                "relaying a message to", partial(self.surface.reply, post, message)
-            )
+            reply = partial(self.surface.reply, post, message)
+            await self._patiently("relaying a message to", reply, deadline)
 
-    async def _patiently(self, what: str, call: Callable[[], Awaitable[None]]) -> None:
+    async def _patiently(
+        self, what: str, call: Callable[[], Awaitable[None]], deadline: float
+    ) -> None:
+        left = max(0.0, deadline - asyncio.get_running_loop().time())
         try:
-            async for attempt in retrying(UPDATE_RETRY_SECONDS):
+            async for attempt in retrying(left):
                 with attempt:
                     await call()
         except Exception as failure:

@@ -20,8 +20,28 @@ def write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
         with handle:
             write(handle)
             handle.flush()
+            # A temporary file is private (0600); give the file the mode a plain write would.
+            os.chmod(handle.name, _mode_of(path))
             os.fsync(handle.fileno())
         os.replace(handle.name, path)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def _read_umask() -> int:
+    # Read once, at import: setting it to read it back would race with other threads.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()
+
+
+def _mode_of(path: Path) -> int:
+    """The existing file's permissions, or those the process's umask gives a new file."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return 0o666 & ~_UMASK

@@ -23,7 +23,7 @@ from botbuilder.schema import (
     ConversationReference,
     Mention,
 )
-from msrest.exceptions import HttpOperationError
+from msrest.exceptions import ClientRequestError, HttpOperationError
 from tenacity import RetryCallState
 
 from bot import wording
@@ -85,6 +85,10 @@ def transient(error: Exception) -> TransientError | None:
             headers = getattr(response, "headers", None)
             return TransientError(str(error), retry_after=retry_after_header(headers))
         return None
+    if isinstance(error, ClientRequestError):
+        # msrest's wrapper of a transport failure (refused, reset, timed out) or of its own
+        # retries running out on 5xx.
+        return TransientError(str(error))
     if isinstance(error, (aiohttp.ClientError, OSError, asyncio.TimeoutError)):
         return TransientError(str(error))
     return None
@@ -131,6 +135,7 @@ class TeamsChannel:
             services.bus, CUSTOMERS, self._to_customer, "replies to Bot Framework customers"
         )
         self.deliveries = Background()
+        self.turns = Background()  # customers' messages being handled after their 201
         self._in_order: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -169,14 +174,23 @@ class TeamsChannel:
         self.background.spawn(self.customers.run())
 
     async def close(self) -> None:
-        await asyncio.gather(self.relay.drain(), self._drain_customers())
+        """Let the turns under way answer, and their replies and card updates go out (up to
+        ``DRAIN_SECONDS`` in all), then stop."""
+        deadline = asyncio.get_running_loop().time() + DRAIN_SECONDS
+        await self.turns.settle(DRAIN_SECONDS)
+        await asyncio.gather(self.relay.drain(), self._drain_customers(deadline))
+        await self.turns.cancel()
         await self.background.cancel()
+        await self.deliveries.cancel()
         await self.relay.close()
 
-    async def _drain_customers(self) -> None:
-        await self.customers.drain()
-        await self.deliveries.settle(DRAIN_SECONDS)
-        await self.deliveries.cancel()
+    async def _drain_customers(self, deadline: float) -> None:
+        # Deliveries keep arriving while the follower runs (other replicas' events too), so
+        # settle until none is under way or the time is up.
+        loop = asyncio.get_running_loop()
+        await self.customers.drain(max(0.0, deadline - loop.time()))
+        while self.deliveries.busy and loop.time() < deadline:
+            await self.deliveries.settle(deadline - loop.time())
 
     # -- inbound -------------------------------------------------------------------------------
     async def remember_agent_channel(self, activity: Activity, *, replace: bool = True) -> None:
@@ -202,7 +216,7 @@ class TeamsChannel:
             conversation_id = known[1]
         await self.references.save(key, reference, conversation_id)
         message = await self.services.engine.receive(conversation_id, text)
-        self.background.spawn(self.services.engine.handle(message))
+        self.turns.spawn(self.services.engine.handle(message))
 
     async def replace_card(
         self, turn_context: TurnContext, activity_id: str, card: dict[str, Any]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from tenacity import AsyncRetrying, RetryCallState
@@ -46,3 +47,16 @@ def test_the_wait_has_jitter_and_honours_retry_after() -> None:
     waits = {_wait(failed_state(TransientError("x"), attempt=4)) for _ in range(20)}
     assert len(waits) > 1 and all(0 <= w <= MAX_WAIT_SECONDS for w in waits)
     assert _wait(failed_state(TransientError("x", retry_after=30))) >= 30
+    assert _wait(failed_state(TransientError("x", retry_after=86400))) == MAX_WAIT_SECONDS
+
+
+def test_teams_retries_transport_failures_that_msrest_wraps() -> None:
+    from msrest.exceptions import ClientRequestError
+
+    from integrations.teams.channel import transient as teams_transient
+
+    refused = ClientRequestError(
+        "Error occurred in request.", inner_exception=aiohttp.ClientConnectionError("refused")
+    )
+    assert teams_transient(refused) is not None
+    assert teams_transient(ValueError("a bug")) is None

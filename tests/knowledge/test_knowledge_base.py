@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -220,3 +221,18 @@ def test_a_model_file_write_that_fails_leaves_the_old_file(tmp_path: Path) -> No
         write_atomically(path, fail)
     assert path.read_bytes() == b"old"
     assert [p.name for p in path.parent.iterdir()] == ["state.json"]
+
+
+def test_a_model_file_keeps_its_permissions(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    write_atomically(path, lambda handle: handle.write(b"first"))
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    path.chmod(0o640)
+    write_atomically(path, lambda handle: handle.write(b"second"))
+    assert path.stat().st_mode & 0o777 == 0o640 and path.read_bytes() == b"second"
+
+
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current

@@ -58,7 +58,7 @@ async def test_a_customer_message_is_stored_then_answered(channel: TeamsChannel)
     assert stored is not None and stored[1] is not None
     messages = await channel.services.store.messages(stored[1])
     assert [m.text for m in messages][:1] == ["How long do refunds take?"], "stored in the turn"
-    await channel.background.settle()
+    await channel.turns.settle()
     kinds = [m.kind.value for m in await channel.services.store.messages(stored[1])]
     assert kinds == ["customer", "answer"]
 
