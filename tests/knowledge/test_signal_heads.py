@@ -117,6 +117,30 @@ def test_sensitive_topics_without_any_listed_word(
     assert topic in decision.signals.sensitive_topics
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The large serving platter turned up shattered",
+        "two of the mugs were broken when the box arrived",
+        "the glass door of the cabinet came smashed",
+    ],
+)
+def test_a_damaged_delivery_is_not_a_safety_incident(responder: Responder, text: str) -> None:
+    assert "safety" not in responder.respond(text).signals.sensitive_topics
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the glass table top shattered and cut my son's arm",
+        "the bookcase toppled over onto my little boy",
+        "the kettle exploded boiling water over my hand",
+    ],
+)
+def test_harm_from_a_product_is_a_safety_incident(responder: Responder, text: str) -> None:
+    assert "safety" in responder.respond(text).signals.sensitive_topics
+
+
 def test_an_example_topic_is_not_flagged_by_its_words_alone(responder: Responder) -> None:
     decision = responder.respond("My father ordered a sofa last week, when will it come?")
     assert "bereavement" not in decision.signals.sensitive_topics
