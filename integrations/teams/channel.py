@@ -85,11 +85,9 @@ def transient(error: Exception) -> TransientError | None:
             headers = getattr(response, "headers", None)
             return TransientError(str(error), retry_after=retry_after_header(headers))
         return None
-    if isinstance(error, ClientRequestError):
-        # msrest's wrapper of a transport failure (refused, reset, timed out) or of its own
-        # retries running out on 5xx.
-        return TransientError(str(error))
-    if isinstance(error, (aiohttp.ClientError, OSError, asyncio.TimeoutError)):
+    # ClientRequestError: msrest's wrapper of a transport failure (refused, reset, timed out)
+    # or of its own retries running out on 5xx.
+    if isinstance(error, (ClientRequestError, aiohttp.ClientError, OSError, asyncio.TimeoutError)):
         return TransientError(str(error))
     return None
 
