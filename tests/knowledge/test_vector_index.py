@@ -19,23 +19,29 @@ QUESTIONS = [
 ]
 
 
-def test_exact_search_matches_chroma_on_the_sample(sample_kb: KnowledgeBase) -> None:
+def test_exact_search_is_exact_and_agrees_with_chroma(sample_kb: KnowledgeBase) -> None:
     store = sample_kb.store
     k = 20
+    ids, vectors, _ = store.everything()
     for question in QUESTIONS:
         vector = store.embeddings.embed([question])[0]
         exact = store.query(vector, k)
         chroma = store.chroma_query(vector, k)
         assert len(exact) == len(chroma) == min(k, store.count())
-        # HNSW is exact at this size; similarities agree to float32 rounding.
+        # Exact search is a brute-force ranking over every stored vector.
+        brute = np.sort(vectors @ normalise(vector[None, :])[0])[::-1][:k]
+        np.testing.assert_allclose([h.similarity for h in exact], brute, atol=1e-5)
+        # Chroma's HNSW is approximate: on a question far from everything (the
+        # meaning of life) it can miss one of twenty near-equal tail hits. Exact
+        # search is never worse at any rank, and the head of the ranking agrees.
+        assert all(e.similarity >= c.similarity - 1e-5 for e, c in zip(exact, chroma, strict=True))
         assert [h.chunk_id for h in exact][:5] == [h.chunk_id for h in chroma][:5]
-        assert {h.chunk_id for h in exact} == {h.chunk_id for h in chroma}
-        np.testing.assert_allclose(
-            [h.similarity for h in exact], [h.similarity for h in chroma], atol=1e-5
-        )
+        shared = {h.chunk_id for h in exact} & {h.chunk_id for h in chroma}
+        assert len(shared) >= k - 2
         by_id = {h.chunk_id: h for h in chroma}
-        for hit in exact:
+        for hit in (h for h in exact if h.chunk_id in shared):
             other = by_id[hit.chunk_id]
+            assert hit.similarity == pytest.approx(other.similarity, abs=1e-5)
             assert (hit.article_id, hit.kind, hit.text, hit.title, hit.source, hit.url) == (
                 other.article_id,
                 other.kind,
@@ -44,6 +50,7 @@ def test_exact_search_matches_chroma_on_the_sample(sample_kb: KnowledgeBase) -> 
                 other.source,
                 other.url,
             )
+    assert len(ids) == store.count()
 
 
 def test_the_index_follows_ingest_and_removal(empty_kb: KnowledgeBase, tmp_path: Path) -> None:
