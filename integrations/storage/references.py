@@ -1,14 +1,16 @@
-"""Stored Bot Framework conversation references, for proactive messages."""
+"""Stored Bot Framework conversation references, for proactive messages, and the outbox of
+each customer conversation: the last reply delivered, and which replica is delivering."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import exists, insert, or_, select, update
 
 from integrations.storage.database import Database
-from integrations.storage.tables import bot_references
+from integrations.storage.tables import bot_references, messages
 
 
 class ReferenceStore:
@@ -41,6 +43,96 @@ class ReferenceStore:
             select(bot_references).where(bot_references.c.conversation_id == conversation_id)
         )
         return row["reference"] if row else None
+
+    # -- the outbox: one replica at a time delivers a conversation's replies, in order ---------
+    async def claim_delivery(
+        self, conversation_id: str, owner: str, until: datetime, *, now: datetime
+    ) -> int | None:
+        """Hold the conversation's outbox for ``owner`` until ``until`` (a renewal when it holds
+        it already) and return the id of the last message delivered; None while another
+        replica's lease lasts, or when the conversation has no reference."""
+        mine = bot_references.c.conversation_id == conversation_id
+        async with self.store.transaction() as connection:
+            result = await connection.execute(
+                update(bot_references)
+                .where(
+                    mine,
+                    or_(
+                        bot_references.c.delivery_until.is_(None),
+                        bot_references.c.delivery_until < now,
+                        bot_references.c.delivery_owner == owner,
+                    ),
+                )
+                .values(delivery_owner=owner, delivery_until=until)
+            )
+            if not result.rowcount:
+                return None
+            row = (
+                await connection.execute(
+                    select(bot_references.c.delivered_through).where(mine).limit(1)
+                )
+            ).first()
+        return int(row[0]) if row else None
+
+    async def delivered(self, conversation_id: str, owner: str, message_id: int) -> bool:
+        """Record that the replies up to ``message_id`` are delivered; False when ``owner`` no
+        longer holds the outbox (its lease ended and another replica took it)."""
+        async with self.store.transaction() as connection:
+            result = await connection.execute(
+                update(bot_references)
+                .where(
+                    bot_references.c.conversation_id == conversation_id,
+                    bot_references.c.delivery_owner == owner,
+                )
+                .values(delivered_through=message_id)
+            )
+        return bool(result.rowcount)
+
+    async def release_delivery(self, conversation_id: str, owner: str) -> None:
+        """Give up ``owner``'s hold on the outbox (if it still has it)."""
+        async with self.store.transaction() as connection:
+            await connection.execute(
+                update(bot_references)
+                .where(
+                    bot_references.c.conversation_id == conversation_id,
+                    bot_references.c.delivery_owner == owner,
+                )
+                .values(delivery_owner=None, delivery_until=None)
+            )
+
+    async def undelivered(
+        self,
+        kinds: Collection[str],
+        *,
+        now: datetime,
+        conversation_id: str | None = None,
+        limit: int = 200,
+    ) -> list[str]:
+        """Conversations with a reply of one of ``kinds`` not yet delivered and an outbox no
+        replica holds (a replica died, or gave up after its retries), oldest first."""
+        pending = exists().where(
+            messages.c.conversation_id == bot_references.c.conversation_id,
+            messages.c.id > bot_references.c.delivered_through,
+            messages.c.kind.in_(list(kinds)),
+        )
+        query = (
+            select(bot_references.c.conversation_id)
+            .where(
+                bot_references.c.conversation_id.is_not(None),
+                pending,
+                or_(
+                    bot_references.c.delivery_until.is_(None),
+                    bot_references.c.delivery_until < now,
+                ),
+            )
+            .order_by(bot_references.c.delivered_through)
+            .limit(limit)
+        )
+        if conversation_id is not None:
+            query = query.where(bot_references.c.conversation_id == conversation_id)
+        async with self.store.reading() as connection:
+            rows = (await connection.execute(query)).all()
+        return [str(row[0]) for row in rows]
 
     async def _one(self, query: Any) -> dict[str, Any] | None:
         async with self.store.reading() as connection:

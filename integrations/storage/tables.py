@@ -187,4 +187,9 @@ bot_references = Table(
     Index("ix_bot_references_conversation", "conversation_id"),
     Column("reference", JSON, nullable=False),  # a serialized ConversationReference
     Column("updated_at", UtcDateTime, nullable=False),
+    # The outbox of a customer conversation: its replies up to this message id are delivered;
+    # the replica delivering the rest now, and until when (a lease).
+    Column("delivered_through", BigInteger, nullable=False, server_default="0"),
+    Column("delivery_owner", String(64)),
+    Column("delivery_until", UtcDateTime),
 )

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from integrations.storage.migrate import HEAD, MIGRATIONS, current_revision, migrate
+from tests.integrations.storage.test_store_contract import database_url
 
 
 def test_head_is_the_newest_migration() -> None:
@@ -43,3 +48,64 @@ def test_a_database_at_head_opens_without_alembic(tmp_path: Path) -> None:
         [sys.executable, "-c", opened], capture_output=True, text=True, check=True, cwd=root
     )
     assert result.stdout.strip() == "False"
+
+
+def _before_the_outbox(connection: Connection) -> None:
+    """A database at 0007 holding a Bot Framework customer's conversation with replies."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "0007")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    connection.execute(
+        text(
+            "INSERT INTO conversations (id, channel, state, version, failed_turns, secret_hash, "
+            "created_at, updated_at) VALUES ('c1', 'botframework', 'bot', 1, 0, 'h', :t, :t)"
+        ),
+        {"t": now},
+    )
+    for kind in ("customer", "answer", "customer", "answer"):
+        connection.execute(
+            text(
+                "INSERT INTO messages (conversation_id, kind, text, sources, handled, created_at)"
+                " VALUES ('c1', :kind, 'x', '[]', true, :t)"
+            ),
+            {"kind": kind, "t": now},
+        )
+    for key, conversation in (("customer:webchat:1", "c1"), ("agent-channel", None)):
+        connection.execute(
+            text(
+                "INSERT INTO bot_references (key, conversation_id, reference, updated_at) "
+                "VALUES (:key, :conversation, '{}', :t)"
+            ),
+            {"key": key, "conversation": conversation, "t": now},
+        )
+
+
+def _delivered_through(connection: Connection) -> dict[str, int]:
+    rows = connection.execute(text("SELECT key, delivered_through FROM bot_references"))
+    return {str(key): int(through) for key, through in rows}
+
+
+def _upgrade_with_replies(connection: Connection) -> tuple[int, dict[str, int]]:
+    _before_the_outbox(connection)
+    migrate(connection)
+    newest = connection.execute(text("SELECT MAX(id) FROM messages")).scalar()
+    return int(newest or 0), _delivered_through(connection)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_replies_sent_before_the_outbox_are_not_sent_again(kind: str, tmp_path: Path) -> None:
+    async with database_url(kind, tmp_path) as url:
+        if kind == "sqlite":
+            with create_engine(url).begin() as connection:
+                newest, delivered = _upgrade_with_replies(connection)
+        else:
+            engine = create_async_engine(url)
+            try:
+                async with engine.begin() as connection:
+                    newest, delivered = await connection.run_sync(_upgrade_with_replies)
+            finally:
+                await engine.dispose()
+    assert newest > 0
+    assert delivered == {"customer:webchat:1": newest, "agent-channel": 0}

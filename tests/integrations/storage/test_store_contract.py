@@ -315,6 +315,52 @@ async def test_references_are_saved_replaced_and_found_by_conversation(
     assert await references.for_conversation("c2") is None
 
 
+async def test_one_replica_at_a_time_delivers_a_conversations_replies(
+    sql_store: SqlStore,
+) -> None:
+    outbound = ("answer", "agent_message")
+    conversation = await sql_store.create_conversation("c1", "botframework", "hash", None)
+    await sql_store.create_conversation("c2", "botframework", "hash", None)
+    references = ReferenceStore(sql_store)
+    await references.save("customer:one", {"user": "jo"}, "c1")
+    await references.save("customer:two", {"user": "al"}, "c2")
+    now = datetime.now(UTC)
+    asked = await sql_store.add_customer_message("c1", "hello")
+    await sql_store.add_customer_message("c2", "anyone there?")
+    assert await references.undelivered(outbound, now=now) == [], "a customer's own words"
+
+    applied = await sql_store.apply(
+        Change(conversation, messages=(NewMessage(Kind.ANSWER, "hi"),), handled=asked.id)
+    )
+    answer = applied.messages[-1].id
+    assert await references.undelivered(outbound, now=now) == ["c1"]
+    claims = await asyncio.gather(
+        references.claim_delivery("c1", "a", now + LEASE, now=now),
+        references.claim_delivery("c1", "b", now + LEASE, now=now),
+    )
+    assert sorted(claims, key=str) == [0, None], "one holder, told the last delivered id (none)"
+    holder, other = ("a", "b") if claims[0] == 0 else ("b", "a")
+    assert await references.undelivered(outbound, now=now) == [], "held: nobody sweeps it"
+    assert not await references.delivered("c1", other, answer), "only the holder records"
+    assert await references.delivered("c1", holder, answer)
+    assert await references.claim_delivery("c1", holder, now + LEASE, now=now) == answer
+    await references.release_delivery("c1", other)  # not its hold: nothing changes
+    assert await references.claim_delivery("c1", other, now + LEASE, now=now) is None
+    await references.release_delivery("c1", holder)
+    assert await references.undelivered(outbound, now=now) == [], "delivered"
+
+    current = await sql_store.conversation("c1")
+    assert current is not None
+    await sql_store.apply(Change(current, messages=(NewMessage(Kind.ANSWER, "and more"),)))
+    assert await references.claim_delivery("c1", holder, now + LEASE, now=now) == answer
+    later = now + LEASE + timedelta(seconds=1)
+    assert await references.undelivered(outbound, now=now, conversation_id="c1") == []
+    assert await references.undelivered(outbound, now=later) == ["c1"], "the hold ran out"
+    assert await references.claim_delivery("c1", other, later + LEASE, now=later) == answer
+    assert not await references.delivered("c1", holder, answer + 1), "its hold was taken over"
+    assert await references.claim_delivery("nobody", holder, later, now=later) is None
+
+
 # -- leases: each unhandled customer message is handled by one replica at a time --------------
 LEASE = timedelta(seconds=30)
 
