@@ -10,6 +10,7 @@ import logging
 import weakref
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -50,6 +51,9 @@ from integrations.teams.cards import escalation_card
 logger = logging.getLogger(__name__)
 AGENT_CHANNEL = "agent-channel"
 CUSTOMER_RETRY_SECONDS = 120.0  # a reply to a Bot Framework customer is retried this long
+# How long a replica holds a conversation's outbox (renewed before each reply): a replica that
+# dies holding it holds up that conversation's replies this long at most.
+OUTBOX_LEASE_SECONDS = CUSTOMER_RETRY_SECONDS + 30.0
 TO_CUSTOMERS = {
     "answer",
     "escalated",
@@ -170,6 +174,17 @@ class TeamsChannel:
     async def start(self) -> None:
         self.background.spawn(self.relay.run())
         self.background.spawn(self.customers.run())
+        self.background.spawn(self._sweep_outbox_forever())
+
+    async def _sweep_outbox_forever(self) -> None:
+        interval = self.services.settings.server.recovery_sweep_seconds
+        while True:
+            try:
+                if count := await self.sweep_outbox():
+                    logger.info("replies to deliver taken up", extra={"count": count})
+            except Exception:
+                logger.exception("the outbox sweep failed")
+            await asyncio.sleep(interval)
 
     async def close(self) -> None:
         """Let the turns under way answer, and their replies and card updates go out (up to
@@ -278,27 +293,95 @@ class TeamsChannel:
 
     async def _to_customer(self, raw: dict[str, Any]) -> None:
         event = CustomerEvent.from_dict(raw)
-        if event.type not in TO_CUSTOMERS or event.conversation_id is None:
-            return
-        lock = self._in_order.setdefault(event.conversation_id, asyncio.Lock())
-        self.deliveries.spawn(self._deliver(event, event.conversation_id, lock))
+        if event.type in TO_CUSTOMERS and event.conversation_id is not None:
+            self._flush(event.conversation_id)
 
-    async def _deliver(
-        self, event: CustomerEvent, conversation_id: str, in_order: asyncio.Lock
-    ) -> None:
+    def _flush(self, conversation_id: str) -> None:
+        """Deliver the conversation's undelivered replies in a task of their own."""
+        lock = self._in_order.setdefault(conversation_id, asyncio.Lock())
+        self.deliveries.spawn(self._deliver(conversation_id, lock))
+
+    async def _deliver(self, conversation_id: str, in_order: asyncio.Lock) -> None:
+        """Send the conversation's replies after the last delivered one, in order, holding its
+        outbox so that no other replica sends them too. Once released, look again: a reply
+        stored meanwhile whose event reached a replica that found the outbox held is sent
+        here."""
         async with in_order:
+            while await self._deliver_held(conversation_id):
+                now = datetime.now(UTC)
+                if not await self.references.undelivered(
+                    TO_CUSTOMERS, now=now, conversation_id=conversation_id
+                ):
+                    return
+
+    async def _deliver_held(self, conversation_id: str) -> bool:
+        """Deliver what is pending while holding the outbox: True when all of it went out,
+        False when another replica holds it or a reply is left for the sweep."""
+        owner = self.services.engine.owner
+        cursor = await self._hold_outbox(conversation_id)
+        if cursor is None:
+            return False
+        try:
             stored = await self.references.for_conversation(conversation_id)
-            if stored is None or not await self.posts.once(f"out:{event.id}"):
-                return
-            try:
-                async for attempt in retrying(CUSTOMER_RETRY_SECONDS, self._delivery_failed):
-                    with attempt:
-                        await self._send_to_customer(stored, event)
-            except Exception as failure:
-                logger.error(
-                    "gave up: a reply to a Bot Framework customer was not delivered",
-                    extra={"conversation": conversation_id, "error": str(failure)[:300]},
-                )
+            while stored is not None:
+                pending = [
+                    m
+                    for m in await self.services.store.messages(conversation_id, after=cursor)
+                    if m.kind.value in TO_CUSTOMERS
+                ]
+                if not pending:
+                    return True
+                for message in pending:
+                    if await self._hold_outbox(conversation_id) is None:
+                        return False  # the lease ended and another replica took over
+                    if not await self._send_with_retries(stored, message, conversation_id):
+                        return False
+                    if not await self.references.delivered(conversation_id, owner, message.id):
+                        return False
+                    cursor = message.id
+            return True
+        finally:
+            await self.references.release_delivery(conversation_id, owner)
+
+    async def _hold_outbox(self, conversation_id: str) -> int | None:
+        now = datetime.now(UTC)
+        until = now + timedelta(seconds=OUTBOX_LEASE_SECONDS)
+        owner = self.services.engine.owner
+        return await self.references.claim_delivery(conversation_id, owner, until, now=now)
+
+    async def _send_with_retries(
+        self, stored: dict[str, Any], message: Message, conversation_id: str
+    ) -> bool:
+        """Send one reply, retrying transient failures: True when it is done with (sent, or
+        refused for good and skipped), False when it is left for the next sweep."""
+        try:
+            async for attempt in retrying(CUSTOMER_RETRY_SECONDS, self._delivery_failed):
+                with attempt:
+                    await self._send_to_customer(stored, CustomerEvent.of(message))
+        except TransientError as failure:
+            logger.error(
+                "a reply to a Bot Framework customer is not delivered yet; the sweep retries it",
+                extra={"conversation": conversation_id, "error": str(failure)[:300]},
+            )
+            return False
+        except Exception as failure:
+            logger.error(
+                "gave up: the Bot Framework refused a reply to a customer",
+                extra={
+                    "conversation": conversation_id,
+                    "message_id": message.id,
+                    "error": str(failure)[:300],
+                },
+            )
+        return True
+
+    async def sweep_outbox(self) -> int:
+        """Deliver the replies no replica is delivering (one died, or gave up after its
+        retries); at start and every recovery sweep. Returns the conversations taken up."""
+        waiting = await self.references.undelivered(TO_CUSTOMERS, now=datetime.now(UTC))
+        for conversation_id in waiting:
+            self._flush(conversation_id)
+        return len(waiting)
 
     def _delivery_failed(self, state: RetryCallState) -> None:
         failure = state.outcome.exception() if state.outcome else None
