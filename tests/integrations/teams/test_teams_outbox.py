@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from bot.engine import utcnow
 from config import ServerSettings, Settings
@@ -46,57 +47,59 @@ async def replicas(
         yield sides
 
 
+@pytest_asyncio.fixture()
+async def bot(tmp_path: Path, sample_kb: KnowledgeBase) -> AsyncIterator[BotSide]:
+    """Here, one replica installed in the agent team and sweeping its outbox every 0.2 s."""
+    async with replicas(tmp_path, sample_kb, 1) as [side]:
+        await install(side)
+        yield side
+
+
 async def test_a_reply_whose_retries_run_out_is_sent_again_by_the_sweep_in_order(
-    tmp_path: Path, sample_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+    bot: BotSide, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with replicas(tmp_path, sample_kb, 1) as [bot]:
-        await install(bot)
-        connector = bot.connector
-        # Each failure asks for a second's wait, past the retry budget: every attempt gives up.
-        monkeypatch.setattr(teams_channel, "CUSTOMER_RETRY_SECONDS", 0.2)
-        connector.fail_next(CUSTOMER, status=503, retry_after=1, times=4)
-        await customer_says(bot, REFUNDS)
-        await customer_says(bot, HUMAN, id="m2")
+    connector = bot.connector
+    # Each failure asks for a second's wait, past the retry budget: every attempt gives up.
+    monkeypatch.setattr(teams_channel, "CUSTOMER_RETRY_SECONDS", 0.2)
+    connector.fail_next(CUSTOMER, status=503, retry_after=1, times=4)
+    await customer_says(bot, REFUNDS)
+    await customer_says(bot, HUMAN, id="m2")
 
-        await connector.until(lambda: len(connector.delivered(CUSTOMER)) >= 2, timeout=20)
-        attempts = connector.to(CUSTOMER)
-        assert [a.status for a in attempts][:5] == [503, 503, 503, 503, 200]
-        assert len({a.activity["text"] for a in attempts[:5]}) == 1, "the same reply each time"
-        delivered = texts(connector.delivered(CUSTOMER))
-        assert len(delivered) == 2, delivered
-        assert "3 working days" in delivered[0], "the first reply first, though it failed"
-        assert "person from our team" in delivered[1]
+    await connector.until(lambda: len(connector.delivered(CUSTOMER)) >= 2, timeout=20)
+    attempts = connector.to(CUSTOMER)
+    assert [a.status for a in attempts][:5] == [503, 503, 503, 503, 200]
+    assert len({a.activity["text"] for a in attempts[:5]}) == 1, "the same reply each time"
+    delivered = texts(connector.delivered(CUSTOMER))
+    assert len(delivered) == 2, delivered
+    assert "3 working days" in delivered[0], "the first reply first, though it failed"
+    assert "person from our team" in delivered[1]
 
 
-async def test_a_dead_replicas_replies_are_delivered_once_its_hold_ends(
-    tmp_path: Path, sample_kb: KnowledgeBase
-) -> None:
-    async with replicas(tmp_path, sample_kb, 1) as [bot]:
-        await install(bot)
-        connector = bot.connector
-        await customer_says(bot, REFUNDS)
-        await connector.until(lambda: len(connector.delivered(CUSTOMER)) == 1)
-        references = ReferenceStore(bot.services.store)
-        known = await references.get(CUSTOMER_KEY)
-        assert known is not None
-        conversation_id = known[1]
-        assert conversation_id is not None
-        ends = utcnow() + timedelta(seconds=1.5)
+async def test_a_dead_replicas_replies_are_delivered_once_its_hold_ends(bot: BotSide) -> None:
+    connector = bot.connector
+    await customer_says(bot, REFUNDS)
+    await connector.until(lambda: len(connector.delivered(CUSTOMER)) == 1)
+    references = ReferenceStore(bot.services.store)
+    known = await references.get(CUSTOMER_KEY)
+    assert known is not None
+    conversation_id = known[1]
+    assert conversation_id is not None
+    ends = utcnow() + timedelta(seconds=1.5)
 
-        async def died_holding_it() -> bool:
-            # A replica that died while delivering this conversation's replies left its hold
-            # (taken once the live replica has let go of it after the first reply).
-            held = await references.claim_delivery(conversation_id, "dead", ends, now=utcnow())
-            return held is not None
+    async def died_holding_it() -> bool:
+        # A replica that died while delivering this conversation's replies left its hold
+        # (taken once the live replica has let go of it after the first reply).
+        held = await references.claim_delivery(conversation_id, "dead", ends, now=utcnow())
+        return held is not None
 
-        await eventually(died_holding_it, "the outbox to be free")
+    await eventually(died_holding_it, "the outbox to be free")
 
-        await customer_says(bot, HUMAN, id="m2")
-        await connector.until(lambda: len(connector.delivered(CUSTOMER)) == 2, timeout=15)
-        assert utcnow() >= ends, "not while the dead replica's hold lasted"
-        delivered = texts(connector.delivered(CUSTOMER))
-        assert "person from our team" in delivered[1]
-        assert len(connector.to(CUSTOMER)) == 2, "each reply sent once"
+    await customer_says(bot, HUMAN, id="m2")
+    await connector.until(lambda: len(connector.delivered(CUSTOMER)) == 2, timeout=15)
+    assert utcnow() >= ends, "not while the dead replica's hold lasted"
+    delivered = texts(connector.delivered(CUSTOMER))
+    assert "person from our team" in delivered[1]
+    assert len(connector.to(CUSTOMER)) == 2, "each reply sent once"
 
 
 async def test_replies_stored_by_two_replicas_reach_the_customer_in_order(
@@ -120,17 +123,15 @@ async def test_replies_stored_by_two_replicas_reach_the_customer_in_order(
 
 
 async def test_a_reply_refused_for_good_is_skipped_and_the_next_one_delivered(
-    tmp_path: Path, sample_kb: KnowledgeBase, caplog: pytest.LogCaptureFixture
+    bot: BotSide, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with replicas(tmp_path, sample_kb, 1) as [bot]:
-        await install(bot)
-        connector = bot.connector
-        connector.fail_next(CUSTOMER, status=403)
-        await customer_says(bot, REFUNDS)
-        await connector.until(lambda: len(connector.to(CUSTOMER)) == 1)
-        await customer_says(bot, HUMAN, id="m2")
+    connector = bot.connector
+    connector.fail_next(CUSTOMER, status=403)
+    await customer_says(bot, REFUNDS)
+    await connector.until(lambda: len(connector.to(CUSTOMER)) == 1)
+    await customer_says(bot, HUMAN, id="m2")
 
-        await connector.until(lambda: len(connector.delivered(CUSTOMER)) == 1)
-        assert [a.status for a in connector.to(CUSTOMER)] == [403, 200], "not retried"
-        assert "person from our team" in texts(connector.delivered(CUSTOMER))[0]
-        assert "refused a reply" in caplog.text
+    await connector.until(lambda: len(connector.delivered(CUSTOMER)) == 1)
+    assert [a.status for a in connector.to(CUSTOMER)] == [403, 200], "not retried"
+    assert "person from our team" in texts(connector.delivered(CUSTOMER))[0]
+    assert "refused a reply" in caplog.text
