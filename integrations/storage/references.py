@@ -76,13 +76,15 @@ class ReferenceStore:
 
     async def delivered(self, conversation_id: str, owner: str, message_id: int) -> bool:
         """Record that the replies up to ``message_id`` are delivered; False when ``owner`` no
-        longer holds the outbox (its lease ended and another replica took it)."""
+        longer holds the outbox (its lease ended and another replica took it), or the outbox
+        is past ``message_id`` already."""
         async with self.store.transaction() as connection:
             result = await connection.execute(
                 update(bot_references)
                 .where(
                     bot_references.c.conversation_id == conversation_id,
                     bot_references.c.delivery_owner == owner,
+                    bot_references.c.delivered_through < message_id,  # never backwards
                 )
                 .values(delivered_through=message_id)
             )
@@ -106,14 +108,17 @@ class ReferenceStore:
         *,
         now: datetime,
         conversation_id: str | None = None,
+        since: datetime | None = None,
         limit: int = 200,
     ) -> list[str]:
-        """Conversations with a reply of one of ``kinds`` not yet delivered and an outbox no
-        replica holds (a replica died, or gave up after its retries), oldest first."""
+        """Conversations with a reply of one of ``kinds`` (stored ``since`` then, if given) not
+        yet delivered and an outbox no replica holds (a replica died, or gave up after its
+        retries), oldest first."""
         pending = exists().where(
             messages.c.conversation_id == bot_references.c.conversation_id,
             messages.c.id > bot_references.c.delivered_through,
             messages.c.kind.in_(list(kinds)),
+            *([messages.c.created_at >= since] if since is not None else []),
         )
         query = (
             select(bot_references.c.conversation_id)

@@ -51,9 +51,12 @@ from integrations.teams.cards import escalation_card
 logger = logging.getLogger(__name__)
 AGENT_CHANNEL = "agent-channel"
 CUSTOMER_RETRY_SECONDS = 120.0  # a reply to a Bot Framework customer is retried this long
-# How long a replica holds a conversation's outbox (renewed before each reply): a replica that
-# dies holding it holds up that conversation's replies this long at most.
-OUTBOX_LEASE_SECONDS = CUSTOMER_RETRY_SECONDS + 30.0
+# How long a replica holds a conversation's outbox, renewed before every attempt: long enough
+# for one wait between attempts (at most 120 s) and one attempt (msrest times out at 100 s).
+# A replica that dies holding it holds up that conversation's replies this long at most.
+OUTBOX_LEASE_SECONDS = 300.0
+MAX_REPLY_AGE = timedelta(hours=6)  # a reply still not delivered by then is given up (logged)
+PRE_OUTBOX_KEY = "teams:out:{}"  # how replicas before the outbox marked a reply as theirs
 TO_CUSTOMERS = {
     "answer",
     "escalated",
@@ -94,6 +97,10 @@ def transient(error: Exception) -> TransientError | None:
     if isinstance(error, (ClientRequestError, aiohttp.ClientError, OSError, asyncio.TimeoutError)):
         return TransientError(str(error))
     return None
+
+
+class _OutboxLost(Exception):
+    """Another replica has taken a conversation's outbox over."""
 
 
 class TeamsChannel:
@@ -137,6 +144,7 @@ class TeamsChannel:
             services.bus, CUSTOMERS, self._to_customer, "replies to Bot Framework customers"
         )
         self.deliveries = Background()
+        self.sweeper = Background()  # takes up replies nobody is delivering
         self.turns = Background()  # customers' messages being handled after their 201
         self._in_order: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -174,7 +182,7 @@ class TeamsChannel:
     async def start(self) -> None:
         self.background.spawn(self.relay.run())
         self.background.spawn(self.customers.run())
-        self.background.spawn(self._sweep_outbox_forever())
+        self.sweeper.spawn(self._sweep_outbox_forever())
 
     async def _sweep_outbox_forever(self) -> None:
         interval = self.services.settings.server.recovery_sweep_seconds
@@ -190,6 +198,7 @@ class TeamsChannel:
         """Let the turns under way answer, and their replies and card updates go out (up to
         ``DRAIN_SECONDS`` in all), then stop."""
         deadline = asyncio.get_running_loop().time() + DRAIN_SECONDS
+        await self.sweeper.cancel()
         await self.turns.settle(DRAIN_SECONDS)
         await asyncio.gather(self.relay.drain(), self._drain_customers(deadline))
         await self.turns.cancel()
@@ -323,21 +332,19 @@ class TeamsChannel:
             return False
         try:
             stored = await self.references.for_conversation(conversation_id)
+            scanned = cursor  # customers' own messages and internal ones are passed over
             while stored is not None:
-                pending = [
-                    m
-                    for m in await self.services.store.messages(conversation_id, after=cursor)
-                    if m.kind.value in TO_CUSTOMERS
-                ]
-                if not pending:
+                page = await self.services.store.messages(conversation_id, after=scanned)
+                if not page:
                     return True
-                for message in pending:
-                    if await self._hold_outbox(conversation_id) is None:
-                        return False  # the lease ended and another replica took over
-                    if not await self._send_with_retries(stored, message, conversation_id):
+                for message in page:
+                    scanned = message.id
+                    if message.kind.value not in TO_CUSTOMERS:
+                        continue
+                    if not await self._deliver_one(stored, message, cursor):
                         return False
                     if not await self.references.delivered(conversation_id, owner, message.id):
-                        return False
+                        return False  # another replica has taken the outbox over
                     cursor = message.id
             return True
         finally:
@@ -349,36 +356,51 @@ class TeamsChannel:
         owner = self.services.engine.owner
         return await self.references.claim_delivery(conversation_id, owner, until, now=now)
 
-    async def _send_with_retries(
-        self, stored: dict[str, Any], message: Message, conversation_id: str
-    ) -> bool:
-        """Send one reply, retrying transient failures: True when it is done with (sent, or
-        refused for good and skipped), False when it is left for the next sweep."""
+    async def _still_held(self, conversation_id: str, cursor: int) -> None:
+        """Renew the hold before an attempt; raise ``_OutboxLost`` when another replica has
+        taken the outbox, or moved it on, meanwhile."""
+        if await self._hold_outbox(conversation_id) != cursor:
+            raise _OutboxLost(conversation_id)
+
+    async def _deliver_one(self, stored: dict[str, Any], message: Message, cursor: int) -> bool:
+        """Send one reply, retrying transient failures: True when it is done with (sent,
+        refused for good, sent by a replica from before the outbox, or too old), False when
+        it is left for the next sweep or the outbox was lost."""
+        conversation_id = message.conversation_id
+        about = {"conversation": conversation_id, "message_id": message.id}
+        if await self.services.store.has_key(PRE_OUTBOX_KEY.format(message.id)):
+            return True  # a replica of the previous version sent it (a rolling upgrade)
+        if datetime.now(UTC) - message.created_at > MAX_REPLY_AGE:
+            logger.error("gave up: a reply to a Bot Framework customer is too old", extra=about)
+            return True
         try:
             async for attempt in retrying(CUSTOMER_RETRY_SECONDS, self._delivery_failed):
                 with attempt:
+                    await self._still_held(conversation_id, cursor)
                     await self._send_to_customer(stored, CustomerEvent.of(message))
-        except TransientError as failure:
+        except _OutboxLost:
+            return False
+        except HttpOperationError as failure:  # not retryable: a 4xx but 408 and 429
             logger.error(
+                "gave up: the Bot Connector refused a reply to a customer",
+                extra=about | {"error": str(failure)[:300]},
+            )
+            return True
+        except Exception as failure:
+            logger.warning(
                 "a reply to a Bot Framework customer is not delivered yet; the sweep retries it",
-                extra={"conversation": conversation_id, "error": str(failure)[:300]},
+                extra=about | {"error": f"{type(failure).__name__}: {failure}"[:300]},
             )
             return False
-        except Exception as failure:
-            logger.error(
-                "gave up: the Bot Framework refused a reply to a customer",
-                extra={
-                    "conversation": conversation_id,
-                    "message_id": message.id,
-                    "error": str(failure)[:300],
-                },
-            )
         return True
 
     async def sweep_outbox(self) -> int:
         """Deliver the replies no replica is delivering (one died, or gave up after its
         retries); at start and every recovery sweep. Returns the conversations taken up."""
-        waiting = await self.references.undelivered(TO_CUSTOMERS, now=datetime.now(UTC))
+        now = datetime.now(UTC)
+        waiting = await self.references.undelivered(
+            TO_CUSTOMERS, now=now, since=now - MAX_REPLY_AGE
+        )
         for conversation_id in waiting:
             self._flush(conversation_id)
         return len(waiting)

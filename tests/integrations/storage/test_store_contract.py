@@ -344,6 +344,7 @@ async def test_one_replica_at_a_time_delivers_a_conversations_replies(
     assert not await references.delivered("c1", other, answer), "only the holder records"
     assert await references.delivered("c1", holder, answer)
     assert await references.claim_delivery("c1", holder, now + LEASE, now=now) == answer
+    assert not await references.delivered("c1", holder, answer - 1), "never backwards"
     await references.release_delivery("c1", other)  # not its hold: nothing changes
     assert await references.claim_delivery("c1", other, now + LEASE, now=now) is None
     await references.release_delivery("c1", holder)

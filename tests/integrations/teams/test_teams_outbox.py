@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,18 +26,19 @@ CUSTOMER_KEY = f"customer:webchat:{CUSTOMER}"
 REFUNDS = "How long do refunds take?"
 
 
-def fast_sweep(tmp_path: Path) -> Settings:
+def sweeping_every(tmp_path: Path, seconds: float) -> Settings:
     return teams_settings(tmp_path).model_copy(
-        update={"server": ServerSettings(recovery_sweep_seconds=0.2)}
+        update={"server": ServerSettings(recovery_sweep_seconds=seconds)}
     )
 
 
 @asynccontextmanager
 async def replicas(
-    tmp_path: Path, knowledge_base: KnowledgeBase, count: int
+    tmp_path: Path, knowledge_base: KnowledgeBase, count: int, sweep: float = 0.2
 ) -> AsyncIterator[list[BotSide]]:
-    """``count`` replicas of the service on one database, against one fake Bot Connector."""
-    settings = fast_sweep(tmp_path)
+    """``count`` replicas of the service on one database, against one fake Bot Connector,
+    each sweeping its outbox every ``sweep`` seconds (and at start)."""
+    settings = sweeping_every(tmp_path, sweep)
     async with AsyncExitStack() as stack:
         connector = await stack.enter_async_context(FakeConnector())
         sides = []
@@ -75,24 +76,29 @@ async def test_a_reply_whose_retries_run_out_is_sent_again_by_the_sweep_in_order
     assert "person from our team" in delivered[1]
 
 
-async def test_a_dead_replicas_replies_are_delivered_once_its_hold_ends(bot: BotSide) -> None:
-    connector = bot.connector
-    await customer_says(bot, REFUNDS)
-    await connector.until(lambda: len(connector.delivered(CUSTOMER)) == 1)
+async def held_by_a_dead_replica(bot: BotSide, ends: datetime) -> str:
+    """Leave the customer conversation's outbox held until ``ends`` by a replica that died
+    while delivering (once the live replica has let go of it); returns the conversation."""
     references = ReferenceStore(bot.services.store)
     known = await references.get(CUSTOMER_KEY)
     assert known is not None
     conversation_id = known[1]
     assert conversation_id is not None
-    ends = utcnow() + timedelta(seconds=1.5)
 
-    async def died_holding_it() -> bool:
-        # A replica that died while delivering this conversation's replies left its hold
-        # (taken once the live replica has let go of it after the first reply).
+    async def taken() -> bool:
         held = await references.claim_delivery(conversation_id, "dead", ends, now=utcnow())
         return held is not None
 
-    await eventually(died_holding_it, "the outbox to be free")
+    await eventually(taken, "the outbox to be free")
+    return conversation_id
+
+
+async def test_a_dead_replicas_replies_are_delivered_once_its_hold_ends(bot: BotSide) -> None:
+    connector = bot.connector
+    await customer_says(bot, REFUNDS)
+    await connector.until(lambda: len(connector.delivered(CUSTOMER)) == 1)
+    ends = utcnow() + timedelta(seconds=1.5)
+    await held_by_a_dead_replica(bot, ends)
 
     await customer_says(bot, HUMAN, id="m2")
     await connector.until(lambda: len(connector.delivered(CUSTOMER)) == 2, timeout=15)
@@ -102,10 +108,32 @@ async def test_a_dead_replicas_replies_are_delivered_once_its_hold_ends(bot: Bot
     assert len(connector.to(CUSTOMER)) == 2, "each reply sent once"
 
 
+async def test_a_reply_the_previous_version_sent_is_not_sent_again(bot: BotSide) -> None:
+    connector, store = bot.connector, bot.services.store
+    await customer_says(bot, REFUNDS)
+    await connector.until(lambda: len(connector.delivered(CUSTOMER)) == 1)
+    conversation_id = await held_by_a_dead_replica(bot, utcnow() + timedelta(seconds=1.5))
+    await customer_says(bot, HUMAN, id="m2")
+
+    async def escalated() -> bool:
+        return any(m.kind.value == "escalated" for m in await store.messages(conversation_id))
+
+    await eventually(escalated, "the escalation notice to be stored")
+    notice = [m for m in await store.messages(conversation_id) if m.kind.value == "escalated"]
+    # During a rolling upgrade, a replica of the previous version claimed it and sent it.
+    assert await store.claim(f"teams:out:{notice[0].id}")
+    await customer_says(bot, "How do I return an item?", id="m3")
+
+    await connector.until(lambda: len(connector.delivered(CUSTOMER)) == 2, timeout=15)
+    sent = texts(connector.to(CUSTOMER))
+    assert not any("person from our team" in t for t in sent), sent
+
+
 async def test_replies_stored_by_two_replicas_reach_the_customer_in_order(
     tmp_path: Path, sample_kb: KnowledgeBase
 ) -> None:
-    async with replicas(tmp_path, sample_kb, 2) as [first, second]:
+    # No sweep after the one at start: only the replicas' own delivery can keep the order.
+    async with replicas(tmp_path, sample_kb, 2, sweep=3600) as [first, second]:
         await install(first)
         connector = first.connector
         # The first replica's reply fails once and waits a second before its retry ...
