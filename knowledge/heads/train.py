@@ -21,6 +21,10 @@ the vector the bot already computes for retrieval. The data (all public or writt
   fraud, lost or stolen cards or closing an account are left out rather than taught as negatives.
 * ``examples.yaml``: positives and hard negatives written for Tandem (negations, routine
   questions that share a topic's words), weighted up because they are few.
+* ``customer_chat.yaml``: support-chat messages written for Tandem across many industries,
+  frustrated (mostly without an angry word: disappointment, resignation, sarcasm, a bot going in
+  circles, waiting) and calm hard negatives (problems reported calmly, sincere "great, thanks",
+  negations). Reddit comments say little about how customers sound in a support chat.
 
 Frustration also has a learned lexical head (``knowledge.heads.lexical``): a logistic regression
 over hashed word and character n-grams of the same training rows. The two logits are joined by
@@ -28,7 +32,7 @@ a logistic over both, fitted on out-of-fold logits, and the threshold is picked 
 own out-of-fold predictions.
 
 Thresholds are chosen on out-of-fold predictions over the training split only, never on the
-test split: for frustration the best F1 with a precision of at least 0.6; for the others the
+test split: for frustration the best F1 with a precision of at least 0.62; for the others the
 lowest threshold that fires on at most 0.3 % of the negatives (the best recall for a fixed cost
 in routine questions sent to an agent).
 """
@@ -50,6 +54,7 @@ import yaml
 from knowledge.heads.lexical import DEFAULT_BITS, LexicalHead, sparse_rows
 from knowledge.heads.model import HEADS_FILE, SignalHeads
 
+CUSTOMER_CHAT = Path(__file__).parent / "customer_chat.yaml"
 FRUSTRATED = {"anger", "annoyance", "disappointment", "disapproval", "disgust"}
 CALM = {"neutral", "approval", "gratitude"}
 # Routine-question intents that are not safe negatives for a sensitive-topic head.
@@ -65,6 +70,11 @@ NOT_NEGATIVE = (
     "complain",
 )
 WRITTEN_WEIGHT = 8.0
+CHAT_WEIGHT = 4.0  # customer_chat.yaml: more rows than examples.yaml, so less weight each
+# Frustration's threshold: the best out-of-fold F1 on the training comments at this precision.
+# The target is 0.6; the bot adds the complaint head and a few patterns on top, which cost about
+# 0.02 of precision on comments, so the head asks for 0.62 (MODEL_CARD.md says how it was chosen).
+MIN_PRECISION = 0.62
 LEXICAL_C = 4.0  # chosen by out-of-fold F1 on the training split among 1, 4, 10 (2**16 buckets)
 FALSE_ALARM_BUDGET = 0.003
 ROUTINE_SAMPLE = 6000
@@ -126,6 +136,15 @@ def _routine(data: Path, rng: random.Random) -> list[str]:
     return texts[:ROUTINE_SAMPLE]
 
 
+def _calm_cancellations(data: Path) -> list[str]:
+    """Routine requests to cancel a booking or a transfer: left out of the routine negatives
+    for the topic heads, but calm for frustration (asking to cancel is not being frustrated)."""
+    clinc = json.loads((data / "clinc150_dev.json").read_text())
+    banking = json.loads((data / "banking77_oos_dev.json").read_text())
+    wanted = {"cancel_reservation", "cancel_transfer"}
+    return [t for t, intent in (*clinc["train"], *banking["train"]) if intent in wanted]
+
+
 def _bitext(data: Path) -> dict[str, list[str]]:
     by_intent: dict[str, list[str]] = {}
     with (data / "bitext_customer_support.csv").open(encoding="utf-8") as handle:
@@ -134,8 +153,14 @@ def _bitext(data: Path) -> dict[str, list[str]]:
     return by_intent
 
 
-def build_splits(data: Path, examples: dict[str, dict[str, list[str]]]) -> dict[str, Split]:
-    """Training splits for every head (the test splits are built in ``evaluate``)."""
+def build_splits(
+    data: Path,
+    examples: dict[str, dict[str, list[str]]],
+    chat: dict[str, list[str]] | None = None,
+    chat_weight: float = CHAT_WEIGHT,
+) -> dict[str, Split]:
+    """Training splits for every head (the test splits are built in ``evaluate``); ``chat``
+    holds the support-chat messages (``frustrated`` and ``calm``)."""
     rng = random.Random(13)
     routine = _routine(data, rng)
     frustrated, calm, other = _goemotions(data, "goemotions_train.tsv")
@@ -149,6 +174,11 @@ def build_splits(data: Path, examples: dict[str, dict[str, list[str]]]) -> dict[
     splits["frustration"].add(frustrated, 1)
     splits["frustration"].add(calm, 0)
     splits["frustration"].add(routine, 0, tuning=False)
+    splits["frustration"].add(_calm_cancellations(data), 0, tuning=False)
+    if chat and chat_weight:
+        # Taught, but the threshold is still chosen on the comments alone.
+        splits["frustration"].add(chat["frustrated"], 1, chat_weight, tuning=False)
+        splits["frustration"].add(chat["calm"], 0, chat_weight, tuning=False)
     for name, intent in (("human_request", "contact_human_agent"), ("complaint", "complaint")):
         splits[name].add([t for t in bitext[intent] if not _held_out(t)], 1)
     everyday = [
@@ -350,6 +380,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HEADS_FILE)
     parser.add_argument("--report", type=Path, help="Write the test figures as JSON here.")
     parser.add_argument("--cache", type=Path, help="Keep the embeddings in this .npz file.")
+    parser.add_argument(
+        "--chat-weight",
+        type=float,
+        default=CHAT_WEIGHT,
+        help="Weight of each customer_chat.yaml message (0 leaves them out).",
+    )
     args = parser.parse_args()
 
     from rich.progress import track
@@ -357,8 +393,9 @@ def main() -> None:
     from knowledge.embeddings.minilm_onnx import MODEL_NAME, MiniLMOnnxEmbeddings
 
     examples = yaml.safe_load((Path(__file__).parent / "examples.yaml").read_text())
+    chat = yaml.safe_load(CUSTOMER_CHAT.read_text())
     embed = MiniLMOnnxEmbeddings(threads=2)
-    splits = build_splits(args.data, examples)
+    splits = build_splits(args.data, examples, chat, args.chat_weight)
     cache: dict[str, npt.NDArray[np.float32]] = {}
     if args.cache and args.cache.exists():
         with np.load(args.cache, allow_pickle=False) as saved:
@@ -379,9 +416,9 @@ def main() -> None:
         weights = np.asarray(split.weights)
         labels, tuning = np.asarray(split.labels), np.asarray(split.tuning)
         if name == "frustration":
-            # The best F1 at a precision of 0.6 or more, embedding and lexical heads stacked.
+            # The best F1 at a precision of MIN_PRECISION or more, the two heads stacked.
             c, b, lexical[name], stack[name], t = fit_stacked(
-                vectors, split.texts, labels, weights, tuning, min_precision=0.6
+                vectors, split.texts, labels, weights, tuning, min_precision=MIN_PRECISION
             )
         else:
             # A missed request for a person or a missed sensitive topic costs more than a

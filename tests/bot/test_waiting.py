@@ -31,7 +31,7 @@ async def test_the_escalation_notice_gives_a_place_in_the_queue(services: Servic
         m for m in await services.store.messages(conversation_id) if m.kind.value == "escalated"
     ]
     assert "You're next in the queue" in notice.text and "minute" in notice.text
-    second_id, _ = await escalated(services, "Can I speak to a real person please?")
+    second_id, _ = await escalated(services, "Could I talk to someone from your team, please?")
     [second] = [m for m in await services.store.messages(second_id) if m.kind.value == "escalated"]
     assert "number 2 in the queue" in second.text
 

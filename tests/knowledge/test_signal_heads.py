@@ -151,6 +151,44 @@ def test_complaint_in_plain_words(responder: Responder) -> None:
     assert reasons(responder, text) & {"complaint", "frustration"}
 
 
+# Clear cases; on whole conversations the pipeline catches about two thirds of frustrated
+# customers who use no angry word (bench/conversations_b.jsonl, README), a third before.
+@pytest.mark.parametrize(
+    ("earlier", "latest"),
+    [
+        (("my new kettle leaks from the bottom",), "so sad, it was a present from my kids"),
+        (("can you check my bill?",), "forget it, I'll take my business somewhere that answers"),
+        (
+            ("is the refund on its way?", "the bank says nothing came in"),
+            "so I'm just supposed to keep waiting? great.",
+        ),
+        (
+            ("the engineer was meant to come between 8 and 12",),
+            "it's 3pm and still nobody. I took the day off for this.",
+        ),
+    ],
+)
+def test_frustration_without_an_angry_word_in_a_support_chat(
+    responder: Responder, earlier: tuple[str, ...], latest: str
+) -> None:
+    assert EscalationReason.FRUSTRATION.value in reasons(responder, latest, earlier)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "please cancel my booking for the 14th",
+        "How much does it cost to end my broadband contract early?",
+        "Could I speak to an advisor, please?",
+        "brilliant, that's sorted, thanks",
+    ],
+)
+def test_asking_to_cancel_or_for_a_person_is_not_frustration(
+    responder: Responder, text: str
+) -> None:
+    assert EscalationReason.FRUSTRATION.value not in reasons(responder, text)
+
+
 def test_frustration_builds_over_mildly_negative_turns(responder: Responder) -> None:
     earlier = ("hmm that's not quite what I was after", "still a bit confused about the fee")
     latest = "ok that doesn't really help me either"
