@@ -4,10 +4,12 @@ across replicas."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -16,6 +18,7 @@ from bot.engine import utcnow
 from config import ServerSettings, Settings
 from integrations.storage.references import ReferenceStore
 from integrations.teams import channel as teams_channel
+from integrations.web.app import TEAMS
 from knowledge.base import KnowledgeBase
 from tests.conftest import eventually, running
 from tests.fakes.bot_connector import FakeConnector
@@ -163,3 +166,38 @@ async def test_a_reply_refused_for_good_is_skipped_and_the_next_one_delivered(
     assert [a.status for a in connector.to(CUSTOMER)] == [403, 200], "not retried"
     assert "person from our team" in texts(connector.delivered(CUSTOMER))[0]
     assert "refused a reply" in caplog.text
+
+
+async def test_a_reply_stored_while_another_replica_holds_the_outbox_is_not_left_behind(
+    tmp_path: Path, sample_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The narrow case: the second replica stores a reply and finds the outbox held just as the
+    first is letting go of it, having sent all it had read. Only the first replica's second
+    look can send it: no periodic sweep runs."""
+    async with replicas(tmp_path, sample_kb, 2, sweep=3600) as [first, second]:
+        await install(first)
+        connector = first.connector
+        holding, refused = first.server.app[TEAMS].references, asyncio.Event()
+        claim = second.server.app[TEAMS].references.claim_delivery
+        release = holding.release_delivery
+
+        async def claim_and_note(*args: Any, **kwargs: Any) -> int | None:
+            held = await claim(*args, **kwargs)
+            if held is None:
+                refused.set()
+            return held
+
+        async def release_once_the_other_replica_was_refused(*args: Any) -> None:
+            monkeypatch.setattr(holding, "release_delivery", release)
+            await customer_says(second, HUMAN, id="m2")
+            await asyncio.wait_for(refused.wait(), 15)
+            await release(*args)
+
+        monkeypatch.setattr(second.server.app[TEAMS].references, "claim_delivery", claim_and_note)
+        monkeypatch.setattr(holding, "release_delivery", release_once_the_other_replica_was_refused)
+        await customer_says(first, REFUNDS)
+
+        await connector.until(lambda: len(connector.delivered(CUSTOMER)) == 2, timeout=15)
+        delivered = texts(connector.delivered(CUSTOMER))
+        assert "3 working days" in delivered[0]
+        assert "person from our team" in delivered[1]
