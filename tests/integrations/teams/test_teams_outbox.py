@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from bot.conversation import Kind
 from bot.engine import utcnow
+from bot.ports import Change, NewMessage
 from config import ServerSettings, Settings
 from integrations.storage.references import ReferenceStore
 from integrations.teams import channel as teams_channel
@@ -201,3 +203,22 @@ async def test_a_reply_stored_while_another_replica_holds_the_outbox_is_not_left
         delivered = texts(connector.delivered(CUSTOMER))
         assert "3 working days" in delivered[0]
         assert "person from our team" in delivered[1]
+
+
+async def test_a_reply_after_more_than_a_page_of_other_messages_is_delivered(bot: BotSide) -> None:
+    connector, store = bot.connector, bot.services.store
+    await customer_says(bot, REFUNDS)
+    await connector.until(lambda: len(connector.delivered(CUSTOMER)) == 1)
+    conversation_id = await held_by_a_dead_replica(bot, utcnow() + timedelta(seconds=1))
+    conversation = await store.conversation(conversation_id)
+    assert conversation is not None
+    # A customer writing on and on (an agent holding the conversation, say), then one reply.
+    said = tuple(NewMessage(Kind.CUSTOMER, f"message {n}") for n in range(520))
+    await store.apply(
+        Change(
+            conversation, messages=(*said, NewMessage(Kind.AGENT_MESSAGE, "On it.", author="Sam"))
+        )
+    )
+
+    await connector.until(lambda: len(connector.delivered(CUSTOMER)) == 2, timeout=15)
+    assert texts(connector.delivered(CUSTOMER))[1].endswith("On it.")
