@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -42,3 +42,19 @@ class Background:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def repeat(
+    what: str, interval: float, work: Callable[[], Awaitable[int]], *, at_once: bool = False
+) -> None:
+    """Run ``work`` every ``interval`` seconds (first at once if ``at_once``) until cancelled; a
+    failure is logged and the next round goes on, and a non-zero count is logged as ``what``."""
+    if not at_once:
+        await asyncio.sleep(interval)
+    while True:
+        try:
+            if count := await work():
+                logger.info(what, extra={"count": count})
+        except Exception:
+            logger.exception("%s: the sweep failed", what)
+        await asyncio.sleep(interval)

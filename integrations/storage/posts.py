@@ -81,6 +81,10 @@ class PostStore:
         """True the first time ``key`` is seen (relays each message into a thread once)."""
         return await self.store.claim(f"{self.kind}:{key}")
 
+    async def seen(self, key: str) -> bool:
+        """Whether ``once`` was called with ``key`` (on any replica), without claiming it."""
+        return await self.store.has_key(f"{self.kind}:{key}")
+
     async def _select(self, *conditions: Any) -> list[Post]:
         query = select(channel_posts).where(channel_posts.c.kind == self.kind, *conditions)
         async with self.store.reading() as connection:

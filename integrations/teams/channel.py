@@ -31,7 +31,7 @@ from bot import wording
 from bot.card import EscalationCard
 from bot.conversation import Kind, Message
 from bot.events import CUSTOMERS, CustomerEvent
-from integrations.background import Background
+from integrations.background import Background, repeat
 from integrations.composition import Services
 from integrations.relay import (
     DRAIN_SECONDS,
@@ -56,7 +56,6 @@ CUSTOMER_RETRY_SECONDS = 120.0  # a reply to a Bot Framework customer is retried
 # A replica that dies holding it holds up that conversation's replies this long at most.
 OUTBOX_LEASE_SECONDS = 300.0
 MAX_REPLY_AGE = timedelta(hours=6)  # a reply still not delivered by then is given up (logged)
-PRE_OUTBOX_KEY = "teams:out:{}"  # how replicas before the outbox marked a reply as theirs
 TO_CUSTOMERS = {
     "answer",
     "escalated",
@@ -182,17 +181,10 @@ class TeamsChannel:
     async def start(self) -> None:
         self.background.spawn(self.relay.run())
         self.background.spawn(self.customers.run())
-        self.sweeper.spawn(self._sweep_outbox_forever())
-
-    async def _sweep_outbox_forever(self) -> None:
         interval = self.services.settings.server.recovery_sweep_seconds
-        while True:
-            try:
-                if count := await self.sweep_outbox():
-                    logger.info("replies to deliver taken up", extra={"count": count})
-            except Exception:
-                logger.exception("the outbox sweep failed")
-            await asyncio.sleep(interval)
+        self.sweeper.spawn(
+            repeat("replies to deliver taken up", interval, self.sweep_outbox, at_once=True)
+        )
 
     async def close(self) -> None:
         """Let the turns under way answer, and their replies and card updates go out (up to
@@ -368,7 +360,7 @@ class TeamsChannel:
         it is left for the next sweep or the outbox was lost."""
         conversation_id = message.conversation_id
         about = {"conversation": conversation_id, "message_id": message.id}
-        if await self.services.store.has_key(PRE_OUTBOX_KEY.format(message.id)):
+        if await self.posts.seen(f"out:{message.id}"):
             return True  # a replica of the previous version sent it (a rolling upgrade)
         if datetime.now(UTC) - message.created_at > MAX_REPLY_AGE:
             logger.error("gave up: a reply to a Bot Framework customer is too old", extra=about)

@@ -9,15 +9,14 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from integrations.background import repeat
 from integrations.composition import Services
 from integrations.web.keys import SERVICES
 
-logger = logging.getLogger(__name__)
 QUEUE_SWEEP_S = 30.0
 
 CleanupContext = Callable[[web.Application], AsyncIterator[None]]
@@ -37,15 +36,7 @@ def periodic(
             while SERVICES not in app:  # cleanup contexts start before the services are built
                 await asyncio.sleep(0.1)
             services = app[SERVICES]
-            while True:
-                await asyncio.sleep(interval(services))
-                try:
-                    count = await work(services)
-                except Exception:
-                    logger.exception("%s: the sweep failed", what)
-                    continue
-                if count:
-                    logger.info(what, extra={"count": count})
+            await repeat(what, interval(services), lambda: work(services))
 
         task = asyncio.create_task(loop())
         yield
