@@ -44,32 +44,50 @@ class LiveEstimate:
     """What live outcomes say about the threshold.
 
     Attributes:
-        precision: Share of labelled decisions at or above the threshold that were right.
-        samples: How many labelled decisions that share is over.
+        precision: Share of tagged escalations at or above the threshold whose top article was
+            right (escalated there by a signal, not by doubt: a fair sample of confident
+            decisions).
+        samples: How many tagged escalations that share is over.
         labelled: All labelled decisions.
         threshold: The threshold the outcomes call for, once there are enough (else None).
+        rejected: Bot answers known to be wrong (a customer rejected one, an agent corrected one).
     """
 
     precision: float | None
     samples: int
     labelled: int
     threshold: float | None
+    rejected: int = 0
 
 
 def live_estimate(
     outcomes: Sequence[Outcome], *, threshold: float, target: float, min_count: int
 ) -> LiveEstimate:
-    """The live precision at ``threshold``, and the threshold that meets ``target``.
+    """The live precision at ``threshold`` (the calibrated one), and the threshold that meets
+    ``target``.
 
-    The threshold is the lowest confidence at which the labelled decisions above it are right
-    often enough; it is only proposed once ``min_count`` decisions are labelled, and needs at
-    least a quarter of them above it, so that a handful of lucky points cannot lower it.
+    Only some decisions are labelled, and not alike: an agent tags every escalation, right or
+    wrong, but of the bot's answers only the wrong ones are heard of (a customer says so, an
+    agent corrects it); the right ones are never labelled. So the evidence is the tags at any
+    confidence, and the answers known to be wrong below the calibrated threshold (answered only
+    because outcomes lowered it: counted against that band). Wrong answers above the calibrated
+    threshold have no right ones beside them to be weighed against; they are reported
+    (``rejected``) and leave the threshold to calibration.
+
+    The threshold is the lowest confidence at which the evidence above it is right often
+    enough; it is only proposed once ``min_count`` decisions are in evidence, and needs at
+    least a quarter of them above it, so that a handful of lucky points cannot lower it. When
+    no confidence qualifies, it is 1.0 (answer nothing) only if enough tagged escalations at or
+    above the calibrated threshold say so; otherwise the calibrated threshold stays.
     """
-    above = [o for o in outcomes if o.confidence >= threshold]
+    tagged = [o for o in outcomes if o.source in TAG_SOURCES]
+    wrong_answers = [o for o in outcomes if o.source not in TAG_SOURCES]
+    above = [o for o in tagged if o.confidence >= threshold]
     precision = sum(o.correct for o in above) / len(above) if above else None
+    evidence = tagged + [o for o in wrong_answers if o.confidence < threshold]
     proposed: float | None = None
-    if len(outcomes) >= min_count:
-        ranked = sorted(outcomes, key=lambda o: -o.confidence)
+    if len(evidence) >= min_count:
+        ranked = sorted(evidence, key=lambda o: -o.confidence)
         right = 0
         floor = max(1, min_count // 4)
         for index, outcome in enumerate(ranked, start=1):
@@ -77,9 +95,9 @@ def live_estimate(
             tied = index < len(ranked) and ranked[index].confidence == outcome.confidence
             if not tied and index >= floor and right / index >= target:
                 proposed = outcome.confidence
-        if proposed is None:
-            proposed = 1.0
-    return LiveEstimate(precision, len(above), len(outcomes), proposed)
+        if proposed is None and len(above) >= floor and (precision or 0.0) < target:
+            proposed = 1.0  # even the confident decisions agents saw were too often wrong
+    return LiveEstimate(precision, len(above), len(outcomes), proposed, len(wrong_answers))
 
 
 SAME_QUESTION = 0.8

@@ -49,17 +49,22 @@ class PrometheusMetrics:
         )
         self.live_precision = Gauge(
             "tandem_live_precision",
-            "Share of labelled live decisions at or above the threshold that were right",
+            "Share of tagged escalations at or above the threshold whose top article was right",
             registry=self.registry,
         )
         self.live_samples = Gauge(
             "tandem_live_precision_samples",
-            "Labelled live decisions at or above the threshold",
+            "Tagged escalations at or above the threshold",
             registry=self.registry,
         )
         self.live_labelled = Gauge(
             "tandem_live_outcomes",
             "Labelled live decisions (tags, rejections)",
+            registry=self.registry,
+        )
+        self.live_rejected = Gauge(
+            "tandem_live_rejected_answers",
+            "Bot answers known to be wrong (rejected by the customer, corrected by an agent)",
             registry=self.registry,
         )
 
@@ -94,6 +99,7 @@ class PrometheusMetrics:
         )
         self.live_samples.set(estimate.samples)
         self.live_labelled.set(estimate.labelled)
+        self.live_rejected.set(estimate.rejected)
 
     def conversation_started(self, channel: str) -> None:
         self.conversations.labels(channel).inc()

@@ -173,6 +173,7 @@ def _live(
             "live_precision": None if live.precision is None else round(live.precision, 3),
             "live_precision_samples": live.samples,
             "live_outcomes": live.labelled,
+            "live_rejected_answers": live.rejected,
             "live_threshold": live.threshold,
         }
 

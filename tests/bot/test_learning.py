@@ -21,8 +21,41 @@ def test_right_answers_below_the_threshold_lower_it() -> None:
     assert live.threshold == 0.5, "the bot was right at 0.5 too: answer from there"
 
 
-def test_wrong_answers_above_the_threshold_raise_it() -> None:
+def test_tagged_escalations_wrong_above_the_threshold_raise_it() -> None:
     points = [(0.95, True)] * 30 + [(0.7, False)] * 10 + [(0.65, True)] * 5
     live = live_estimate(_outcomes(points), threshold=0.6, target=0.9, min_count=40)
     assert live.precision is not None and live.precision < 0.9
     assert live.threshold == 0.95
+
+
+def _sourced(points: list[tuple[float, bool, str]]) -> list[Outcome]:
+    return [
+        Outcome("q", "a", confidence, correct, source) for confidence, correct, source in points
+    ]
+
+
+def test_answers_rejected_above_the_threshold_do_not_silence_the_bot() -> None:
+    """Only wrong answers are ever heard of: five rejections at the top, with nothing to weigh
+    them against, once took the threshold to 1.0 and the live precision to 0."""
+    points = [(0.9, False, "customer_rejected")] * 4 + [(0.8, False, "agent_corrected")]
+    points += [(c / 100, c >= 40, "agent_tag") for c in range(10, 64)]
+    live = live_estimate(_sourced(points), threshold=0.64, target=0.9, min_count=50)
+    assert live.rejected == 5 and live.labelled == 59
+    assert (live.precision, live.samples) == (None, 0), "no tagged escalation above 0.64"
+    assert live.threshold is not None and 0.37 <= live.threshold <= 0.4
+
+
+def test_answers_rejected_below_the_calibrated_threshold_count_against_that_band() -> None:
+    """Answers given only because outcomes lowered the threshold are judged where they fell."""
+    tags = [(0.5, True, "agent_tag")] * 40 + [(0.2, False, "not_in_kb")] * 20
+    lowered = live_estimate(_sourced(tags), threshold=0.7, target=0.9, min_count=40)
+    assert lowered.threshold == 0.5
+    rejected = tags + [(0.5, False, "customer_rejected")] * 10
+    raised = live_estimate(_sourced(rejected), threshold=0.7, target=0.9, min_count=40)
+    assert raised.threshold is None, "0.5 is no longer precise enough: calibration's threshold"
+
+
+def test_imprecise_guesses_below_the_threshold_say_nothing_about_answers_above_it() -> None:
+    points = [(c / 100, c % 2 == 0, "agent_tag") for c in range(10, 70)]
+    live = live_estimate(_sourced(points), threshold=0.7, target=0.9, min_count=40)
+    assert live.threshold is None

@@ -170,3 +170,28 @@ async def test_an_unknown_article_is_refused(server: TestServer) -> None:
             article_id="no-such-article",
         )
     assert status == 422 and body["error"]["code"] == "unknown_article"
+
+
+async def test_an_answer_the_customer_rejects_is_counted_and_leaves_the_threshold(
+    server: TestServer, services: Services
+) -> None:
+    """Only wrong answers are heard of, so a rejected answer is reported, not weighed against
+    nothing: the bot keeps answering at the calibrated threshold."""
+    async with aiohttp.ClientSession() as session:
+        customer = Customer(session, server)
+        await customer.start()
+        await customer.say("How long does delivery take?")
+        assert (await customer.next_event("answer", "escalated"))["type"] == "answer"
+        await customer.say("that didn't help")
+        await customer.next_event("answer", "escalated")
+    [outcome] = await services.learning.outcomes()
+    assert (outcome.source, outcome.article_id, outcome.correct) == (
+        "customer_rejected",
+        "delivery",
+        False,
+    )
+    live = await estimate(services.learning, services.knowledge_base, services.settings.learning)
+    assert (live.rejected, live.threshold) == (1, None)
+    async with aiohttp.ClientSession() as session, session.get(server.make_url("/metrics")) as r:
+        text = await r.text()
+    assert "tandem_live_rejected_answers 1.0" in text
