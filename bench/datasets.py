@@ -5,7 +5,8 @@ Usage: python bench/datasets.py OUT_DIR [--data ../shared/data]
 Writes ``clinc150.faq.jsonl`` / ``clinc150.cases.jsonl`` (and ``clinc150_oos{25,50,75}`` cases
 with the in-scope cases subsampled to those out-of-scope shares), the same for ``bitext`` (and
 ``bitext_traffic``: 2,000 of its cases shuffled, for ``--replay``),
-``banking77`` and ``banking77_oos``, and ``goemotions.cases.jsonl`` (frustration labels).
+``banking77`` and ``banking77_oos``, small knowledge bases (``few_shot``), and
+``goemotions.cases.jsonl`` (frustration labels).
 Splits are seeded.
 """
 
@@ -121,7 +122,9 @@ def bitext(data: Path, out: Path) -> None:
     _write(out / "bitext_traffic.cases.jsonl", cases[:BITEXT_TRAFFIC])
 
 
-def banking77(data: Path, out: Path) -> None:
+def banking77(
+    data: Path, out: Path, variants: int = BANKING_VARIANTS, name: str = "banking77"
+) -> None:
     rows = list(csv.DictReader((data / "banking77_train.csv").open(encoding="utf-8")))
     by_intent: dict[str, list[str]] = defaultdict(list)
     for row in rows:
@@ -143,14 +146,39 @@ def banking77(data: Path, out: Path) -> None:
                 "question": t,
                 "answer": f"[{intent}] answer article.",
             }
-            for t in texts[:BANKING_VARIANTS]
+            for t in texts[:variants]
         ]
         cases += [
             {"text": t, "expect": "answer", "article": intent}
-            for t in texts[BANKING_VARIANTS : BANKING_VARIANTS + 30]
+            for t in texts[variants : variants + 30]
         ]
-    _write(out / "banking77.faq.jsonl", faq)
-    _write(out / "banking77.cases.jsonl", cases)
+    _write(out / f"{name}.faq.jsonl", faq)
+    _write(out / f"{name}.cases.jsonl", cases)
+
+
+def few_shot(data: Path, out: Path) -> None:
+    """Small knowledge bases, as a new bot's FAQ is: BANKING77-OOS with 5 and 10 question
+    variants an article (``banking77_oos_5``, ``banking77_oos_10``) and CLINC150 with 10
+    (``clinc150_10``), picked at random (seeded) from the full sets' knowledge bases, with the
+    full sets' cases files; and banking77 with 5 (``banking77_5``, its own cases)."""
+    banking77(data, out, variants=5, name="banking77_5")
+    sources = {
+        "banking77_oos": json.loads((data / "banking77_oos_dev.json").read_text())["train"],
+        "clinc150": json.loads((data / "clinc150_dev.json").read_text())["train"],
+    }
+    for name, variants in (("banking77_oos", 5), ("banking77_oos", 10), ("clinc150", 10)):
+        by_intent: dict[str, list[str]] = defaultdict(list)
+        for text, intent in sources[name]:
+            by_intent[intent].append(text)
+        rng = random.Random(variants)
+        faq = []
+        for intent, texts in sorted(by_intent.items()):
+            rng.shuffle(texts)
+            faq += [
+                {"id": intent, "title": _title(intent), "question": t, "answer": f"[{intent}]"}
+                for t in texts[:variants]
+            ]
+        _write(out / f"{name}_{variants}.faq.jsonl", faq)
 
 
 def goemotions(data: Path, out: Path, limit: int = 2000) -> None:
@@ -176,7 +204,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    for build in (clinc, clinc_shares, bitext, banking77, banking77_oos, goemotions):
+    for build in (clinc, clinc_shares, bitext, banking77, banking77_oos, few_shot, goemotions):
         build(args.data, args.out)
         print(f"wrote {build.__name__}")
 

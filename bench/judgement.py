@@ -4,7 +4,8 @@ Usage: python bench/judgement.py [--data ../shared/data] [--out DIR] [--only NAM
 
 Builds the FAQ and cases files (bench/datasets.py), runs ``tandem eval --json --details`` on
 each with the calibrated default (nothing is tuned on the cases), and prints one row per set.
-For CLINC150 it also reports the precision at out-of-scope shares of 25 %, 50 % and 75 %:
+For the sets whose escalations are all out of scope (CLINC150, BANKING77-OOS and banking77) it
+also reports the precision at out-of-scope shares of 25 %, 50 % and 75 %:
 computed from the per-case details by weighting the out-of-scope cases, which is what
 subsampling the in-scope cases gives in expectation (the subsampled case files are written too,
 for ``tandem eval`` by hand).
@@ -28,9 +29,24 @@ SETS = {
     "banking77_oos": ("banking77_oos", "banking77_oos"),
     "bitext": ("bitext", "bitext"),
     "banking77": ("banking77", "banking77"),
+    "banking77_5": ("banking77_5", "banking77_5"),
+    "banking77_oos_5": ("banking77_oos_5", "banking77_oos"),
+    "banking77_oos_10": ("banking77_oos_10", "banking77_oos"),
+    "clinc150_10": ("clinc150_10", "clinc150"),
     "goemotions": ("bitext", "goemotions"),
 }
 SHARES = (0.25, 0.5, 0.75)
+# Sets whose escalations are all out-of-scope questions (Bitext's are requests for a person and
+# complaints): their precision is also reported at out-of-scope shares of 25, 50 and 75 %.
+SHARE_SETS = (
+    "clinc150",
+    "banking77_oos",
+    "banking77",
+    "banking77_5",
+    "banking77_oos_5",
+    "banking77_oos_10",
+    "clinc150_10",
+)
 
 
 def tandem() -> str:
@@ -90,6 +106,7 @@ def main() -> None:
         datasets.bitext,
         datasets.banking77,
         datasets.banking77_oos,
+        datasets.few_shot,
         datasets.goemotions,
     ):
         build(args.data, out)
@@ -112,7 +129,7 @@ def main() -> None:
                 "latency_ms_p50",
             )
         }
-        if name == "clinc150":
+        if name in SHARE_SETS:
             row["by_share"] = {f"{int(s * 100)}%": at_share(rows, s) for s in SHARES}
         precision, recall = row["frustration_precision"], row["frustration_recall"]
         if precision and recall:

@@ -107,3 +107,40 @@ def test_a_higher_share_asks_for_more_confidence(
     assert all(c["precision_75"] <= c["precision_25"] for c in high.curve)
     assert high.expected_deflection is not None and low.expected_deflection is not None
     assert high.expected_deflection <= low.expected_deflection
+
+
+def _near(
+    rng: np.random.Generator, centres: npt.NDArray[np.float64], count: int
+) -> npt.NDArray[np.float32]:
+    """Questions close to their topic: neighbouring topics stay apart."""
+    picks = np.repeat(centres, count, axis=0)
+    return _unit(picks + 0.5 * rng.standard_normal(picks.shape) / np.sqrt(DIM))
+
+
+def test_a_missing_topic_next_to_a_known_one_is_out_of_scope() -> None:
+    """Half the out-of-scope traffic asks about topics that sit right next to one the knowledge
+    base has (its missing sibling), as much real traffic does ("how long will my card take?"
+    beside "my card has not arrived"). Calibration must count such questions as out of scope:
+    a knowledge base whose own articles come in sibling pairs shows what they look like."""
+    rng = np.random.default_rng(5)
+    base = _unit(rng.standard_normal((20, DIM))).astype(np.float64)
+    siblings = _unit(base + 0.5 * _unit(rng.standard_normal((20, DIM)))).astype(np.float64)
+    known = np.vstack([base, siblings[:10]])
+    strangers = _unit(rng.standard_normal((10, DIM))).astype(np.float64)
+    names = np.array([f"a{i}" for i in range(len(known))])
+    vectors, articles = _near(rng, known, 12), np.repeat(names, 12)
+    model = calibrate(vectors, articles, np.ones(len(articles), dtype=bool), target_precision=0.9)
+    inside, tops = _confidences(model, vectors, articles, _near(rng, known, 15))
+    outside, _ = _confidences(
+        model,
+        vectors,
+        articles,
+        np.vstack([_near(rng, siblings[10:], 15), _near(rng, strangers, 15)]),
+    )
+    right = np.array(tops) == np.repeat(names, 15)
+    correct = float((inside >= model.threshold)[right].sum())
+    answered = (inside >= model.threshold).sum() + (outside >= model.threshold).sum() * len(
+        inside
+    ) / len(outside)
+    assert correct / answered >= 0.9, (correct / answered, model.threshold)
+    assert correct / len(inside) > 0.5
