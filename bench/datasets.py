@@ -4,7 +4,7 @@ Usage: python bench/datasets.py OUT_DIR [--data ../shared/data]
 
 Writes ``clinc150.faq.jsonl`` / ``clinc150.cases.jsonl`` (and ``clinc150_oos{25,50,75}`` cases
 with the in-scope cases subsampled to those out-of-scope shares), the same for ``bitext`` (and
-``bitext_traffic``: 2,000 of its cases shuffled, for ``--replay``),
+``bitext_traffic``: 2,000 of its cases shuffled, for ``--replay``; ``banking77_traffic``),
 ``banking77`` and ``banking77_oos``, small knowledge bases (``few_shot``), and
 ``goemotions.cases.jsonl`` (frustration labels).
 Splits are seeded.
@@ -154,6 +154,9 @@ def banking77(
         ]
     _write(out / f"{name}.faq.jsonl", faq)
     _write(out / f"{name}.cases.jsonl", cases)
+    # In the order traffic would bring them, for ``tandem eval --replay``.
+    random.Random(11).shuffle(cases)
+    _write(out / f"{name}_traffic.cases.jsonl", cases)
 
 
 def few_shot(data: Path, out: Path) -> None:

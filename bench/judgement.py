@@ -94,8 +94,8 @@ def main() -> None:
     parser.add_argument(
         "--replay",
         action="store_true",
-        help="Also replay 2,000 Bitext cases in traffic order, teaching each escalated one back "
-        "as an agent would, and print the learning curve (blocks of 250).",
+        help="Also replay 2,000 Bitext cases and the banking77 cases in traffic order, tagging "
+        "each escalated one back as an agent would, and print the learning curves (blocks of 250).",
     )
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="tandem-judgement-"))
@@ -137,10 +137,11 @@ def main() -> None:
         report[name] = row
         print(json.dumps({name: row}), flush=True)
     if args.replay:
-        curve = run_eval(out, "bitext", "bitext_traffic", "--replay", "--block", "250")
-        report["bitext_replay"] = curve["blocks"]
-        for block in curve["blocks"]:
-            print(json.dumps({"bitext_replay": block}), flush=True)
+        for name in ("bitext", "banking77"):
+            curve = run_eval(out, name, f"{name}_traffic", "--replay", "--block", "250")
+            report[f"{name}_replay"] = curve["blocks"]
+            for block in curve["blocks"]:
+                print(json.dumps({f"{name}_replay": block}), flush=True)
     (out / "judgement.json").write_text(json.dumps(report, indent=2))
     print(f"files and details in {out}", file=sys.stderr)
 

@@ -50,7 +50,8 @@ console = Console(stderr=True)
     "--replay",
     is_flag=True,
     help="Run the cases in order and teach each escalated case's article back, as an agent "
-    "would; print precision and deflection per block (the learning curve).",
+    "would (a tag, and a live outcome; a wrong answer counts as rejected); print precision and "
+    "deflection per block (the learning curve).",
 )
 @click.option("--block", default=100, show_default=True, type=click.IntRange(10, 100_000))
 @target_precision_option
@@ -106,6 +107,7 @@ def eval_command(
                     cases,
                     block=block,
                     progress=lambda: progress.advance(task),
+                    learning=settings.learning,
                 )
                 if not as_json:
                     _print_curve(result["blocks"])
@@ -149,8 +151,11 @@ def _details_writer(
 
 
 def _print_curve(blocks: list[dict[str, Any]]) -> None:
-    table = Table("block", "cases", "precision", "deflection", "taught", "threshold")
+    table = Table(
+        "block", "cases", "precision", "deflection", "taught", "threshold", "live threshold"
+    )
     for row in blocks:
+        live = row["live_threshold"]
         table.add_row(
             str(row["block"]),
             str(row["cases"]),
@@ -158,5 +163,6 @@ def _print_curve(blocks: list[dict[str, Any]]) -> None:
             f"{row['deflection']}",
             str(row["taught"]),
             f"{row['threshold']:.3f}",
+            "–" if live is None else f"{live:.3f}",
         )
     console.print(table)
