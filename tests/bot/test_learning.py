@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from bot.learning import Outcome, live_estimate
 
 
@@ -59,3 +61,21 @@ def test_imprecise_guesses_below_the_threshold_say_nothing_about_answers_above_i
     points = [(c / 100, c % 2 == 0, "agent_tag") for c in range(10, 70)]
     live = live_estimate(_sourced(points), threshold=0.7, target=0.9, min_count=40)
     assert live.threshold is None
+
+
+def test_outcomes_of_a_calibrated_bot_call_for_its_true_threshold() -> None:
+    """A bot whose confidence is the chance it is right (precision above t is (1 + t) / 2, so
+    0.9 needs 0.8): agents tag every escalation and one in twenty confident answers escalated by
+    a signal; customers reject half the wrong answers. The outcomes call for about 0.8."""
+    rng = random.Random(0)
+    points = []
+    for _ in range(3000):
+        confidence = rng.random()
+        right = rng.random() < confidence
+        if confidence < 0.8 or rng.random() < 0.05:
+            points.append((confidence, right, "agent_tag"))
+        elif not right and rng.random() < 0.5:
+            points.append((confidence, False, "customer_rejected"))
+    live = live_estimate(_sourced(points), threshold=0.8, target=0.9, min_count=50)
+    assert live.threshold is not None and 0.77 <= live.threshold <= 0.82
+    assert live.precision is not None and live.precision >= 0.85
