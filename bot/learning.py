@@ -10,6 +10,7 @@ These outcomes estimate the live precision and, once there are enough, move the 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,28 +77,54 @@ def live_estimate(
 
     The threshold is the lowest confidence at which the evidence above it is right often
     enough; it is only proposed once ``min_count`` decisions are in evidence, and needs at
-    least a quarter of them above it, so that a handful of lucky points cannot lower it. When
-    no confidence qualifies, it is 1.0 (answer nothing) only if enough tagged escalations at or
-    above the calibrated threshold say so; otherwise the calibrated threshold stays.
+    least a quarter of ``min_count`` above it, so that a handful of lucky points cannot lower
+    it. Tags from a conversation that also holds a wrong answer are left out (that escalation
+    was picked for being wrong). When the tagged escalations at or above the calibrated
+    threshold clearly miss the target (the Wilson 95 % upper bound of their precision is below
+    it), the threshold is never lowered, and it is 1.0 (answer nothing) if no confidence
+    qualifies; otherwise the calibrated threshold stays.
     """
-    tagged = [o for o in outcomes if o.source in TAG_SOURCES]
     wrong_answers = [o for o in outcomes if o.source not in TAG_SOURCES]
+    # A tag on the escalation that follows a wrong answer is picked for being wrong: not a
+    # fair sample. Only tags from conversations with no wrong answer are.
+    spoiled = {o.conversation_id for o in wrong_answers if o.conversation_id is not None}
+    tagged = [
+        o
+        for o in outcomes
+        if o.source in TAG_SOURCES
+        and (o.conversation_id is None or o.conversation_id not in spoiled)
+    ]
     above = [o for o in tagged if o.confidence >= threshold]
     precision = sum(o.correct for o in above) / len(above) if above else None
     evidence = tagged + [o for o in wrong_answers if o.confidence < threshold]
     proposed: float | None = None
+    floor = max(1, min_count // 4)
+    confident_fail = (
+        precision is not None
+        and len(above) >= floor
+        and wilson_upper(sum(o.correct for o in above), len(above)) < target
+    )
     if len(evidence) >= min_count:
         ranked = sorted(evidence, key=lambda o: -o.confidence)
         right = 0
-        floor = max(1, min_count // 4)
         for index, outcome in enumerate(ranked, start=1):
             right += outcome.correct
             tied = index < len(ranked) and ranked[index].confidence == outcome.confidence
             if not tied and index >= floor and right / index >= target:
                 proposed = outcome.confidence
-        if proposed is None and len(above) >= floor and (precision or 0.0) < target:
-            proposed = 1.0  # even the confident decisions agents saw were too often wrong
+        if proposed is None and confident_fail:
+            proposed = 1.0  # even the confident decisions agents saw were clearly too often wrong
+        if proposed is not None and proposed < threshold and confident_fail:
+            proposed = None  # never answer more while the confident decisions miss the target
     return LiveEstimate(precision, len(above), len(outcomes), proposed, len(wrong_answers))
+
+
+def wilson_upper(right: int, count: int, z: float = 1.645) -> float:
+    """The one-sided 95 % Wilson upper bound of a share ``right / count``."""
+    share = right / count
+    centre = share + z * z / (2 * count)
+    spread = z * math.sqrt(share * (1 - share) / count + z * z / (4 * count * count))
+    return (centre + spread) / (1 + z * z / count)
 
 
 SAME_QUESTION = 0.8

@@ -30,7 +30,7 @@ def outcome_of(case: Case, decision: Decision) -> Outcome | None:
     """What an agent (or the customer) would say of ``decision``: a tag for an escalation, a
     rejection for a wrong answer, nothing for a right answer (nobody says so)."""
     best = decision.retrieval.best
-    if best is None:
+    if best is None or case.expect is None:
         return None
     right = case.expect == "answer" and best.article_id == case.article
     if decision.action == "escalate":

@@ -63,11 +63,8 @@ def test_imprecise_guesses_below_the_threshold_say_nothing_about_answers_above_i
     assert live.threshold is None
 
 
-def test_outcomes_of_a_calibrated_bot_call_for_its_true_threshold() -> None:
-    """A bot whose confidence is the chance it is right (precision above t is (1 + t) / 2, so
-    0.9 needs 0.8): agents tag every escalation and one in twenty confident answers escalated by
-    a signal; customers reject half the wrong answers. The outcomes call for about 0.8."""
-    rng = random.Random(0)
+def _calibrated_bot(seed: int) -> list[Outcome]:
+    rng = random.Random(seed)
     points = []
     for _ in range(3000):
         confidence = rng.random()
@@ -76,6 +73,34 @@ def test_outcomes_of_a_calibrated_bot_call_for_its_true_threshold() -> None:
             points.append((confidence, right, "agent_tag"))
         elif not right and rng.random() < 0.5:
             points.append((confidence, False, "customer_rejected"))
-    live = live_estimate(_sourced(points), threshold=0.8, target=0.9, min_count=50)
-    assert live.threshold is not None and 0.77 <= live.threshold <= 0.82
-    assert live.precision is not None and live.precision >= 0.85
+    return _sourced(points)
+
+
+def test_outcomes_of_a_calibrated_bot_call_for_its_true_threshold() -> None:
+    """A bot whose confidence is the chance it is right (precision above t is (1 + t) / 2, so
+    0.9 needs 0.8): agents tag every escalation and one in twenty confident answers escalated by
+    a signal; customers reject half the wrong answers. Over 40 seeds the outcomes call for about
+    0.8, and for silence only by the bad luck a 95 % bound allows (the old estimate: 1.0)."""
+    found = [
+        live_estimate(_calibrated_bot(seed), threshold=0.8, target=0.9, min_count=50).threshold
+        for seed in range(40)
+    ]
+    assert sum(t == 1.0 for t in found) <= 2, found
+    proposed = sorted(t for t in found if t is not None)
+    middle = proposed[len(proposed) // 2]
+    assert 0.77 <= middle <= 0.82
+
+
+def test_the_escalation_after_a_rejected_answer_is_not_a_fair_sample() -> None:
+    """After "that didn't help" the bot escalates with the rejected article on top; the agent's
+    tag then says it was wrong, at the answer's confidence. Twelve such conversations once
+    took the threshold to 1.0."""
+    outcomes = [
+        Outcome("q", "a", 0.9, False, source, conversation_id=f"c{i}")
+        for i in range(12)
+        for source in ("customer_rejected", "agent_tag")
+    ]
+    outcomes += _sourced([(c / 100, c >= 40, "agent_tag") for c in range(10, 64)])
+    live = live_estimate(outcomes, threshold=0.64, target=0.9, min_count=50)
+    assert live.samples == 0 and live.rejected == 12
+    assert live.threshold is not None and live.threshold < 0.64
