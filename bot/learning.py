@@ -95,15 +95,12 @@ def live_estimate(
         and (o.conversation_id is None or o.conversation_id not in spoiled)
     ]
     above = [o for o in tagged if o.confidence >= threshold]
-    precision = sum(o.correct for o in above) / len(above) if above else None
+    right_above = sum(o.correct for o in above)
+    precision = right_above / len(above) if above else None
     evidence = tagged + [o for o in wrong_answers if o.confidence < threshold]
     proposed: float | None = None
     floor = max(1, min_count // 4)
-    confident_fail = (
-        precision is not None
-        and len(above) >= floor
-        and wilson_upper(sum(o.correct for o in above), len(above)) < target
-    )
+    confident_fail = len(above) >= floor and wilson_upper(right_above, len(above)) < target
     if len(evidence) >= min_count:
         ranked = sorted(evidence, key=lambda o: -o.confidence)
         right = 0
