@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -65,7 +65,7 @@ def live_estimate(
     outcomes: Sequence[Outcome], *, threshold: float, target: float, min_count: int
 ) -> LiveEstimate:
     """The live precision at ``threshold`` (the calibrated one), and the threshold that meets
-    ``target``.
+    ``target``. ``outcomes`` come newest first (an agent's second tag of one escalation wins).
 
     Only some decisions are labelled, and not alike: an agent tags every escalation, right or
     wrong, but of the bot's answers only the wrong ones are heard of (a customer says so, an
@@ -84,15 +84,18 @@ def live_estimate(
     it), the threshold is never lowered, and it is 1.0 (answer nothing) if no confidence
     qualifies; otherwise the calibrated threshold stays.
     """
-    wrong_answers = [o for o in outcomes if o.source not in TAG_SOURCES]
+    # One wrong answer may be heard of twice (the customer rejects it, then the agent corrects
+    # it), and an escalation tagged twice (the agent changes their mind): count each once.
+    wrong_answers = _once(
+        [o for o in outcomes if o.source not in TAG_SOURCES], lambda o: o.article_id
+    )
     # A tag on the escalation that follows a wrong answer is picked for being wrong: not a
     # fair sample. Only tags from conversations with no wrong answer are.
     spoiled = {o.conversation_id for o in wrong_answers if o.conversation_id is not None}
     tagged = [
         o
-        for o in outcomes
-        if o.source in TAG_SOURCES
-        and (o.conversation_id is None or o.conversation_id not in spoiled)
+        for o in _once([o for o in outcomes if o.source in TAG_SOURCES], _question)
+        if o.conversation_id is None or o.conversation_id not in spoiled
     ]
     above = [o for o in tagged if o.confidence >= threshold]
     right_above = sum(o.correct for o in above)
@@ -114,6 +117,25 @@ def live_estimate(
         if proposed is not None and proposed < threshold and confident_fail:
             proposed = None  # never answer more while the confident decisions miss the target
     return LiveEstimate(precision, len(above), len(outcomes), proposed, len(wrong_answers))
+
+
+def _question(outcome: Outcome) -> str:
+    return normalised(outcome.question)
+
+
+def _once(outcomes: Sequence[Outcome], key: Callable[[Outcome], object]) -> list[Outcome]:
+    """The first of the outcomes of one conversation that share ``key``; outcomes with no
+    conversation are all kept."""
+    seen: set[tuple[str, object]] = set()
+    kept = []
+    for outcome in outcomes:
+        if outcome.conversation_id is not None:
+            mark = (outcome.conversation_id, key(outcome))
+            if mark in seen:
+                continue
+            seen.add(mark)
+        kept.append(outcome)
+    return kept
 
 
 def wilson_upper(right: int, count: int, z: float = 1.645) -> float:

@@ -236,6 +236,14 @@ def asked(history: Sequence[Message]) -> tuple[Need, ...]:
     return tuple(ledger.open or ledger.answered)
 
 
+def waits_on_latest_answer(history: Sequence[Message]) -> bool:
+    """Whether what the customer is waiting on is what the bot's latest answer closed: they
+    said it did not help, or asked for a person after it, and asked nothing new since."""
+    ledger = _read(history)
+    waiting = ledger.open or ledger.answered
+    return bool(waiting) and all(n in ledger.rejectable for n in waiting)
+
+
 def question_of(history: Sequence[Message]) -> str:
     """The customer's question in their words, for learning: what they are waiting on, with
     greetings, venting and "that didn't help" left out; empty when they asked nothing."""

@@ -257,7 +257,8 @@ class LearningSettings(BaseModel):
         default=50,
         ge=5,
         le=100_000,
-        description="Labelled live outcomes needed before they move the answer threshold.",
+        description="Live outcomes in evidence (tagged escalations, and bot answers known to "
+        "be wrong below the calibrated threshold) needed before they move the answer threshold.",
     )
     live_recalibration: bool = Field(
         default=True, description="Let enough live outcomes move the threshold."

@@ -23,7 +23,7 @@ from bot.engine import ConversationEngine
 from bot.errors import UnknownConversation
 from bot.facts import scrub
 from bot.learning import LiveEstimate, Outcome, live_estimate
-from bot.needs import question_of
+from bot.needs import question_of, waits_on_latest_answer
 from config import LearningSettings
 from integrations.storage.learning import LearningStore
 from knowledge.base import KnowledgeBase
@@ -58,14 +58,38 @@ def _title(question: str) -> str:
     return first[:120] or "Learned answer"
 
 
+def escalation_history(history: Sequence[Message]) -> Sequence[Message]:
+    """The conversation up to its latest escalation notice."""
+    notices = [i for i, m in enumerate(history) if m.kind is Kind.ESCALATED]
+    return history[: notices[-1]] if notices else history
+
+
 def escalated_question(history: Sequence[Message]) -> str:
     """The question the customer was waiting on when the bot escalated: their open needs at
     the escalation notice (``bot.needs``: no greetings, venting or "that didn't help"); when
     none were open (they asked for a person after an answer), the need the last reply closed.
     Emails, phone numbers and order numbers are left out: it may become a question variant.
     """
-    notices = [i for i, m in enumerate(history) if m.kind is Kind.ESCALATED]
-    return scrub(question_of(history[: notices[-1]] if notices else history))
+    return scrub(question_of(escalation_history(history)))
+
+
+async def _corrected(
+    knowledge_base: KnowledgeBase, question: str, answered: str, conversation_id: str
+) -> Outcome | None:
+    """The bot's answer to ``question`` with ``answered``, which an agent has just corrected, as
+    an outcome at the confidence the bot answers it with (None if it no longer would)."""
+    retrieval = await asyncio.to_thread(knowledge_base.search, question)
+    best = retrieval.best
+    if best is None or best.article_id != answered:
+        return None
+    return Outcome(
+        question=question,
+        article_id=answered,
+        confidence=retrieval.confidence,
+        correct=False,
+        source="agent_corrected",
+        conversation_id=conversation_id,
+    )
 
 
 async def tag_article(
@@ -92,7 +116,8 @@ async def tag_article(
     if article_id is not None and article_id not in articles:
         raise TagError(f"no article {article_id!r} in the knowledge base")
     history = await engine.store.recent(escalation.conversation_id, 500)
-    question = escalated_question(history)
+    before = escalation_history(history)
+    question = scrub(question_of(before))
     top = escalation.articles[0] if escalation.articles else None
     if top is not None and question:
         await learning.record(
@@ -107,19 +132,10 @@ async def tag_article(
         )
     conversation = await engine.store.conversation(escalation.conversation_id)
     answered = conversation.last_answer_article if conversation else None
-    if answered and answered != article_id and question:
-        # The bot had answered with another article before the escalation: that answer was
-        # wrong, and at a confidence at or above the threshold it answered at.
-        await learning.record(
-            Outcome(
-                question=question,
-                article_id=answered,
-                confidence=max(knowledge_base.confidence.threshold, top.confidence if top else 0),
-                correct=False,
-                source="agent_corrected",
-                conversation_id=escalation.conversation_id,
-            )
-        )
+    if answered and answered != article_id and question and waits_on_latest_answer(before):
+        corrected = await _corrected(knowledge_base, question, answered, escalation.conversation_id)
+        if corrected is not None:
+            await learning.record(corrected)
     trusted = agent in settings.trusted_agents and article_id is not None
     suggestion_id = await learning.suggest(
         question=question,

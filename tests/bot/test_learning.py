@@ -104,3 +104,15 @@ def test_the_escalation_after_a_rejected_answer_is_not_a_fair_sample() -> None:
     live = live_estimate(outcomes, threshold=0.64, target=0.9, min_count=50)
     assert live.samples == 0 and live.rejected == 12
     assert live.threshold is not None and live.threshold < 0.64
+
+
+def test_one_wrong_answer_heard_of_twice_and_an_escalation_tagged_twice_count_once() -> None:
+    """Outcomes come newest first: the agent's second tag of an escalation is the one kept."""
+    first_tag = Outcome("my parcel", "delivery", 0.9, False, "not_in_kb", "c1")
+    second_tag = Outcome("My parcel?", "delivery", 0.9, True, "agent_tag", "c1")
+    rejected = Outcome("when", "delivery", 0.8, False, "customer_rejected", "c2")
+    corrected = Outcome("when", "delivery", 0.8, False, "agent_corrected", "c2")
+    other = Outcome("when", "delivery", 0.8, False, "customer_rejected", "c3")
+    outcomes = [second_tag, first_tag, corrected, rejected, other]
+    live = live_estimate(outcomes, threshold=0.7, target=0.9, min_count=5)
+    assert (live.rejected, live.samples, live.precision, live.labelled) == (2, 1, 1.0, 5)

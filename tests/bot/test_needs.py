@@ -14,6 +14,7 @@ from bot.needs import (
     needs_to_look_up,
     open_needs,
     question_of,
+    waits_on_latest_answer,
 )
 
 C, A, E, G = Kind.CUSTOMER, Kind.ANSWER, Kind.ESCALATED, Kind.AGENT_MESSAGE
@@ -180,3 +181,24 @@ def test_an_answer_while_waiting_closes_only_what_was_asked_after_the_notice() -
     still_open = texts(turns)
     assert len(still_open) == 1 and "return the lamp" in still_open[0]
     assert "lamp" in goal(turns)
+
+
+@pytest.mark.parametrize(
+    ("turns", "expected"),
+    [
+        ([(C, "How long does delivery take?"), (A, "3 to 5 days."), (C, "that didn't help")], True),
+        ([(C, "How long does delivery take?"), (A, "3 to 5 days."), (C, "a person please")], True),
+        (
+            [(C, "How long does delivery take?"), (A, "3 to 5 days."), (C, "Can I pay later?")],
+            False,
+        ),
+        ([(C, "How long does delivery take?"), (A, "3 to 5 days."), (G, "Anything else?")], False),
+        ([(C, "How long does delivery take?")], False),
+    ],
+)
+def test_whether_the_customer_waits_on_the_latest_answer(
+    turns: list[tuple[Kind, str]], expected: bool
+) -> None:
+    """An agent who tags another article corrects the bot's answer only if the customer still
+    waits on what that answer was to."""
+    assert waits_on_latest_answer(history(*turns)) is expected

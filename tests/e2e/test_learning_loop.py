@@ -172,26 +172,75 @@ async def test_an_unknown_article_is_refused(server: TestServer) -> None:
     assert status == 422 and body["error"]["code"] == "unknown_article"
 
 
-async def test_an_answer_the_customer_rejects_is_counted_and_leaves_the_threshold(
+async def _tag_every_escalation(server: TestServer, article: str) -> int:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as agent:
+        await desk(agent, server, "POST", "/login", username="alice", password="secret-pass")
+        _, queue = await desk(agent, server, "GET", "/escalations")
+        for escalation in queue["escalations"]:
+            path = f"/escalations/{escalation['id']}/tag"
+            status, body = await desk(agent, server, "POST", path, article_id=article)
+            assert status == 200, body
+        return len(queue["escalations"])
+
+
+async def test_rejected_answers_that_agents_correct_are_counted_once_and_leave_the_threshold(
     server: TestServer, services: Services
 ) -> None:
-    """Only wrong answers are heard of, so a rejected answer is reported, not weighed against
-    nothing: the bot keeps answering at the calibrated threshold."""
+    """Only wrong answers are heard of, so they are reported, not weighed against nothing: five
+    rejected answers, each corrected again by the agent who takes the escalation that follows,
+    are five wrong answers, and the bot keeps answering at the calibrated threshold (weighed
+    alone they read as precision 0 and the threshold 1.0: the bot answering nothing)."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(5):
+            customer = Customer(session, server)
+            await customer.start()
+            await customer.say("How long does delivery take?")
+            assert (await customer.next_event("answer", "escalated"))["type"] == "answer"
+            await customer.say("that didn't help")
+            assert (await customer.next_event("answer", "escalated"))["type"] == "escalated"
+        assert await _tag_every_escalation(server, "returns") == 5
+        sources = sorted(o.source for o in await services.learning.outcomes())
+        assert sources == ["agent_corrected"] * 5 + ["agent_tag"] * 5 + ["customer_rejected"] * 5
+        live = await estimate(
+            services.learning, services.knowledge_base, services.settings.learning
+        )
+        assert (live.rejected, live.threshold, live.samples) == (5, None, 0)
+        assert (await _ask(session, server, "When will my parcel arrive?"))["type"] == "answer"
+    async with aiohttp.ClientSession() as session, session.get(server.make_url("/metrics")) as r:
+        text = await r.text()
+    assert "tandem_live_rejected_answers 5.0" in text
+
+
+async def test_a_tag_on_a_new_question_does_not_correct_the_answer_before_it(
+    server: TestServer, services: Services
+) -> None:
+    """The bot answered one question well; the customer then asked another, which escalated.
+    The agent's tag is about the second: the first answer was not wrong."""
     async with aiohttp.ClientSession() as session:
         customer = Customer(session, server)
         await customer.start()
         await customer.say("How long does delivery take?")
         assert (await customer.next_event("answer", "escalated"))["type"] == "answer"
-        await customer.say("that didn't help")
-        await customer.next_event("answer", "escalated")
-    [outcome] = await services.learning.outcomes()
-    assert (outcome.source, outcome.article_id, outcome.correct) == (
-        "customer_rejected",
-        "delivery",
-        False,
-    )
-    live = await estimate(services.learning, services.knowledge_base, services.settings.learning)
-    assert (live.rejected, live.threshold) == (1, None)
-    async with aiohttp.ClientSession() as session, session.get(server.make_url("/metrics")) as r:
-        text = await r.text()
-    assert "tandem_live_rejected_answers 1.0" in text
+        await customer.say(QUESTION)
+        assert (await customer.next_event("answer", "escalated"))["type"] == "escalated"
+    await _tag_every_escalation(server, "instalments")
+    outcomes = await services.learning.outcomes()
+    assert [(o.source, o.question) for o in outcomes] == [("agent_tag", QUESTION)]
+
+
+async def test_an_answer_corrected_after_a_request_for_a_person_counts_at_its_confidence(
+    server: TestServer, services: Services
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        customer = Customer(session, server)
+        await customer.start()
+        await customer.say("How long does delivery take?")
+        answer = await customer.next_event("answer", "escalated")
+        assert answer["type"] == "answer"
+        await customer.say("can I talk to a person please")
+        assert (await customer.next_event("answer", "escalated"))["type"] == "escalated"
+    await _tag_every_escalation(server, "returns")
+    corrected = [o for o in await services.learning.outcomes() if o.source == "agent_corrected"]
+    searched = services.knowledge_base.search("How long does delivery take?")
+    assert [(o.article_id, o.correct) for o in corrected] == [("delivery", False)]
+    assert corrected[0].confidence == searched.confidence
