@@ -215,9 +215,16 @@ async def estimate(
     learning: LearningStore, knowledge_base: KnowledgeBase, settings: LearningSettings
 ) -> LiveEstimate:
     """The live precision at the calibrated threshold, and the threshold outcomes call for."""
+    return estimate_from(await learning.outcomes(), knowledge_base, settings)
+
+
+def estimate_from(
+    outcomes: Sequence[Outcome], knowledge_base: KnowledgeBase, settings: LearningSettings
+) -> LiveEstimate:
+    """``live_estimate`` of ``outcomes`` (newest first) against the knowledge base's calibration."""
     confidence = knowledge_base.confidence
     return live_estimate(
-        await learning.outcomes(),
+        outcomes,
         threshold=confidence.threshold,
         target=confidence.target_precision or 0.9,
         min_count=settings.min_live_outcomes,

@@ -1,45 +1,79 @@
 """``tandem eval --replay``: the learning curve of the human in the loop.
 
-Cases run in order, in blocks. Each escalated case is fed back as an agent's answer would be:
-the agent tags the article (an admin accepts it) or says the knowledge base has none. At the
-end of its block a tagged question joins that article as a question variant, and the knowledge
-base refits and recalibrates, as it does live. Every tag is also a live outcome (was the bot's
-top article right, at its confidence?), and so is a wrong answer, taken as rejected by the
-customer; once there are enough, they move the threshold as they do live
-(``bot.learning.live_estimate``). Each block reports precision and deflection.
+Cases run in order, in blocks, each its own conversation, and are fed back as live traffic
+would feed them:
+
+* an escalated case is tagged by an agent: its article (its question joins that article as a
+  question variant) or "not in the knowledge base";
+* a wrong answer is rejected by the customer at ``rejection_rate`` (the rest are never heard
+  of); the rejection escalates, and the agent tags that escalation as above, which corrects the
+  answer;
+* a right answer is never labelled.
+
+Each tag, rejection and correction is a live outcome (``bot.learning.live_estimate``), recorded
+as the service records it. At the end of a block the knowledge base refits and recalibrates
+on what was taught, and the outcomes move the threshold, as they do live. Each block reports
+precision and deflection.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+from bot.conversation import Kind, Message
 from bot.evaluation import Case, score_decisions
-from bot.learning import Outcome, live_estimate
+from bot.learning import Outcome
 from bot.model import Decision
+from bot.needs import question_of
 from bot.policy import Responder
 from config import LearningSettings
+from integrations.learning import estimate_from
 from knowledge.base import KnowledgeBase
 from knowledge.learned import add_question_variants
 
 OUTCOME_WINDOW = 5000
 """The newest outcomes the estimate reads, as ``LearningStore.outcomes`` does live."""
+REJECTION_RATE = 0.5
+"""The share of wrong answers a customer says did not help, by default."""
 
 
-def outcome_of(case: Case, decision: Decision) -> Outcome | None:
-    """What an agent (or the customer) would say of ``decision``: a tag for an escalation, a
-    rejection for a wrong answer, nothing for a right answer (nobody says so)."""
+def question_in(case: Case) -> str:
+    """The question an agent's tag of ``case`` would teach, as the service reads it (greetings,
+    venting and a bare request for a person left out): empty when it asks nothing."""
+    now = datetime.now(UTC)
+    texts = [*case.turns, case.text]
+    return question_of([Message(i, "replay", Kind.CUSTOMER, t, now) for i, t in enumerate(texts)])
+
+
+def outcomes_of(
+    case: Case, decision: Decision, conversation: str, *, rejected: bool
+) -> list[Outcome]:
+    """What live traffic would record of ``decision``: a tag of an escalation; for a wrong
+    answer the customer ``rejected``, the rejection, and the agent's tag and correction of the
+    escalation that follows; nothing for a right answer or an unheard wrong one."""
     best = decision.retrieval.best
-    if best is None or case.expect is None:
-        return None
-    right = case.expect == "answer" and best.article_id == case.article
+    question = question_in(case)
+    if best is None or case.expect is None or not question:
+        return []
+    article, confidence = best.article_id, decision.retrieval.confidence
+    right = case.expect == "answer" and article == case.article
+
+    def outcome(source: str, correct: bool) -> Outcome:
+        return Outcome(question, article, confidence, correct, source, conversation)
+
+    tag = "agent_tag" if case.expect == "answer" else "not_in_kb"
     if decision.action == "escalate":
-        source = "agent_tag" if case.expect == "answer" else "not_in_kb"
-    elif not right:
-        source = "customer_rejected"
-    else:
-        return None
-    return Outcome(case.text, best.article_id, decision.retrieval.confidence, right, source)
+        return [outcome(tag, right)]
+    if right or not rejected:
+        return []
+    return [
+        outcome("customer_rejected", False),
+        outcome(tag, False),
+        outcome("agent_corrected", False),
+    ]
 
 
 def replay(
@@ -50,6 +84,8 @@ def replay(
     block: int = 100,
     progress: Callable[[], None] | None = None,
     learning: LearningSettings | None = None,
+    rejection_rate: float = REJECTION_RATE,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Run ``cases`` in blocks, teaching the knowledge base after each block.
 
@@ -60,12 +96,15 @@ def replay(
         block: Cases per block.
         progress: Called after each case.
         learning: Live recalibration's settings (the defaults when None).
+        rejection_rate: The share of wrong answers customers reject (drawn with ``seed``).
+        seed: Which wrong answers are rejected.
 
     Returns:
         ``blocks``: one row per block; ``overall``: the scores over all cases.
     """
     learning = learning or LearningSettings()
     known = set(knowledge_base.store.passages_by_article())
+    draw = random.Random(seed)
     rows: list[dict[str, Any]] = []
     decisions: list[Decision] = []
     outcomes: list[Outcome] = []
@@ -78,20 +117,17 @@ def replay(
                 progress()
         decisions += made
         learned: dict[str, list[str]] = {}
-        for case, decision in zip(chunk, made, strict=True):
-            if decision.action == "escalate" and case.expect == "answer" and case.article in known:
-                learned.setdefault(str(case.article), []).append(case.text)
-            outcome = outcome_of(case, decision)
-            if outcome is not None:
-                outcomes.append(outcome)
+        for index, (case, decision) in enumerate(zip(chunk, made, strict=True), start=start):
+            rejected = decision.action == "answer" and draw.random() < rejection_rate
+            recorded = outcomes_of(case, decision, f"case-{index}", rejected=rejected)
+            outcomes += recorded
+            tags = [o for o in recorded if o.source == "agent_tag"]
+            if tags and case.article in known:
+                learned.setdefault(str(case.article), []).append(tags[0].question)
         scores = score_decisions(chunk, made)
         taught = add_question_variants(knowledge_base, learned) if learned else 0
-        live = live_estimate(
-            outcomes[-OUTCOME_WINDOW:],
-            threshold=knowledge_base.confidence.threshold,
-            target=knowledge_base.confidence.target_precision or 0.9,
-            min_count=learning.min_live_outcomes,
-        )
+        newest_first = outcomes[: -OUTCOME_WINDOW - 1 : -1]  # as the store reads them
+        live = estimate_from(newest_first, knowledge_base, learning)
         if learning.live_recalibration:
             knowledge_base.use_live_threshold(live.threshold)
         rows.append(
@@ -105,6 +141,7 @@ def replay(
                 "threshold": round(knowledge_base.confidence.threshold, 4),
                 "live_threshold": None if live.threshold is None else round(live.threshold, 4),
                 "outcomes": len(outcomes),
+                "rejected": live.rejected,
             }
         )
     return {"blocks": rows, "overall": score_decisions(cases, decisions)}

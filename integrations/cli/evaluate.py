@@ -50,10 +50,17 @@ console = Console(stderr=True)
     "--replay",
     is_flag=True,
     help="Run the cases in order and teach each escalated case's article back, as an agent "
-    "would (a tag, and a live outcome; a wrong answer counts as rejected); print precision and "
-    "deflection per block (the learning curve).",
+    "would (a tag, and a live outcome; a share of wrong answers is rejected, then tagged); "
+    "print precision and deflection per block (the learning curve).",
 )
 @click.option("--block", default=100, show_default=True, type=click.IntRange(10, 100_000))
+@click.option(
+    "--rejection-rate",
+    default=0.5,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="With --replay: the share of wrong bot answers customers say did not help.",
+)
 @target_precision_option
 @pass_context
 def eval_command(
@@ -65,6 +72,7 @@ def eval_command(
     details_file: Path | None,
     replay: bool,
     block: int,
+    rejection_rate: float,
     target_precision: float,
 ) -> None:
     """Run cases through the live decision path on a temporary copy of a knowledge base.
@@ -108,6 +116,7 @@ def eval_command(
                     block=block,
                     progress=lambda: progress.advance(task),
                     learning=settings.learning,
+                    rejection_rate=rejection_rate,
                 )
                 if not as_json:
                     _print_curve(result["blocks"])
@@ -152,7 +161,14 @@ def _details_writer(
 
 def _print_curve(blocks: list[dict[str, Any]]) -> None:
     table = Table(
-        "block", "cases", "precision", "deflection", "taught", "threshold", "live threshold"
+        "block",
+        "cases",
+        "precision",
+        "deflection",
+        "taught",
+        "rejected",
+        "threshold",
+        "live threshold",
     )
     for row in blocks:
         live = row["live_threshold"]
@@ -162,6 +178,7 @@ def _print_curve(blocks: list[dict[str, Any]]) -> None:
             f"{row['answer_precision']}",
             f"{row['deflection']}",
             str(row["taught"]),
+            str(row["rejected"]),
             f"{row['threshold']:.3f}",
             "–" if live is None else f"{live:.3f}",
         )

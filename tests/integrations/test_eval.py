@@ -70,3 +70,18 @@ def test_eval_names_a_bad_cases_file(clinc_slice: tuple[Path, Path], tmp_path: P
     result = run(["eval", "--kb", str(faq), "--cases", str(bad)], tmp_path)
     assert result.returncode == 2
     assert f"{bad}: line 1: an 'answer' case needs 'article'" in result.stderr
+
+
+def test_eval_replay_prints_a_learning_curve(
+    clinc_slice: tuple[Path, Path], tmp_path: Path
+) -> None:
+    faq, cases = clinc_slice
+    command = ["eval", "--kb", str(faq), "--cases", str(cases), "--replay", "--block", "100"]
+    result = run([*command, "--json", "--rejection-rate", "1"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    blocks = json.loads(result.stdout)["blocks"]
+    assert [b["cases"] for b in blocks] == [100, 100, 42]
+    assert all(b["outcomes"] > 0 for b in blocks), "each escalation is tagged back"
+    assert [b["outcomes"] for b in blocks] == sorted(b["outcomes"] for b in blocks)
+    refused = run([*command, "--rejection-rate", "2"], tmp_path)
+    assert refused.returncode == 2 and "--rejection-rate" in refused.stderr

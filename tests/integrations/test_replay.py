@@ -63,3 +63,24 @@ def test_replay_without_live_recalibration_keeps_calibrations_threshold(
     [row] = replay(responder, empty_kb, cases, block=10, learning=learning)["blocks"]
     assert row["live_threshold"] == round(confidence, 4), "estimated and reported"
     assert empty_kb.threshold_override() is None, "but not used"
+
+
+def test_replay_hears_of_a_share_of_wrong_answers_as_the_service_would(
+    tmp_path: Path, empty_kb: KnowledgeBase
+) -> None:
+    """A rejected wrong answer escalates and the agent tags it (the question is taught), so the
+    service records a rejection, a tag and a correction, which count as one wrong answer; an
+    unheard one records nothing; a bare request for a person teaches nothing."""
+    empty_kb.ingest([_faq(tmp_path / "faq.jsonl")])
+    responder = build_responder(settings_for(tmp_path), empty_kb)
+    wrong = Case("How long does delivery take?", "answer", "returns")
+    person = Case("can I speak to a person please", "escalate")
+    unheard = replay(responder, empty_kb, [wrong, person], block=10, rejection_rate=0.0)
+    assert unheard["overall"]["answer_precision"] == 0.0, "answered, wrongly"
+    [row] = unheard["blocks"]
+    assert (row["outcomes"], row["rejected"], row["taught"]) == (0, 0, 0)
+    heard = replay(responder, empty_kb, [wrong, person], block=10, rejection_rate=1.0)
+    [row] = heard["blocks"]
+    assert (row["outcomes"], row["rejected"], row["taught"]) == (3, 1, 1)
+    again = replay(responder, empty_kb, [wrong], block=10, rejection_rate=0.0)
+    assert again["overall"]["deflection"] == 0.0, "taught to another article: not answered"
