@@ -94,8 +94,9 @@ def main() -> None:
     parser.add_argument(
         "--replay",
         action="store_true",
-        help="Also replay 2,000 Bitext cases and the banking77 cases in traffic order, tagging "
-        "each escalated one back as an agent would, and print the learning curves (blocks of 250).",
+        help="Also replay 2,000 Bitext cases and the banking77 cases (on its full knowledge base "
+        "and on 5 variants an article) in traffic order, tagging each escalated one back as an "
+        "agent would, and print the learning curves (blocks of 250).",
     )
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="tandem-judgement-"))
@@ -137,7 +138,7 @@ def main() -> None:
         report[name] = row
         print(json.dumps({name: row}), flush=True)
     if args.replay:
-        for name in ("bitext", "banking77"):
+        for name in ("bitext", "banking77", "banking77_5"):
             curve = run_eval(out, name, f"{name}_traffic", "--replay", "--block", "250")
             report[f"{name}_replay"] = curve["blocks"]
             for block in curve["blocks"]:

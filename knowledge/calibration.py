@@ -39,10 +39,10 @@ MIN_PROBES = 500
 MAX_REPEATS = 2
 OOS_SHARE = 0.5
 REPORTED_SHARES = (0.25, 0.5, 0.75)
-# Every held-out article is an out-of-scope probe, also one with a near-twin left in the knowledge
-# base (a cut-off of 0.8 cosine between question centroids was used until 4 Dec 2026: a missing
-# intent that sounds like a present one is the out-of-scope question real traffic brings most).
 TWIN_SIMILARITY: float | None = None
+"""If set, a held-out article whose question centroid is this close to one left in is no
+out-of-scope probe. None: every held-out article is one, since a missing topic that sounds like
+a present one is the out-of-scope question real traffic brings most."""
 
 
 @dataclass
@@ -236,9 +236,11 @@ def collect_probes(
             queries = [(int(i), True) for i in rng.permutation(scoped)[:per_fold]]
             # Out-of-scope: whole articles are missing from the classifier and the index.
             held = article_group == fold
-            held_ids = set(articles[held])
-            lonely = np.array([not (twins.get(a, set()) - held_ids) for a in articles])
-            outside = rng.permutation(np.flatnonzero(probe_pool & held & lonely))[: per_fold // 2]
+            candidates = probe_pool & held
+            if twins:  # an article whose twin is left in is no probe
+                held_ids = set(articles[held])
+                candidates &= np.array([not (twins.get(a, set()) - held_ids) for a in articles])
+            outside = rng.permutation(np.flatnonzero(candidates))[: per_fold // 2]
             for train_mask, batch in (
                 (train, queries),
                 (~held, [(int(i), False) for i in outside]),

@@ -68,7 +68,6 @@ def test_precision_at_the_chosen_share_meets_the_target(
         np.ones(len(articles), dtype=bool),
         target_precision=0.9,
         oos_share=share,
-        twin_similarity=None,
     )
     assert model.out_of_scope_share == share
     assert [row["out_of_scope_share"] for row in model.by_share] == list(REPORTED_SHARES)
@@ -97,7 +96,6 @@ def test_a_higher_share_asks_for_more_confidence(
             questions,
             target_precision=0.9,
             oos_share=share,
-            twin_similarity=None,
         )
         for share in (0.25, 0.75)
     )
