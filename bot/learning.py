@@ -10,6 +10,7 @@ These outcomes estimate the live precision and, once there are enough, move the 
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -41,6 +42,17 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Answered:
+    """One answer the bot gave: how many there were at each confidence is what the wrong
+    answers customers report are weighed against."""
+
+    conversation_id: str
+    article_id: str
+    confidence: float
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class LiveEstimate:
     """What live outcomes say about the threshold.
 
@@ -52,6 +64,7 @@ class LiveEstimate:
         labelled: All labelled decisions.
         threshold: The threshold the outcomes call for, once there are enough (else None).
         rejected: Bot answers known to be wrong (a customer rejected one, an agent corrected one).
+        answers: The bot's answers over the same period.
     """
 
     precision: float | None
@@ -59,30 +72,45 @@ class LiveEstimate:
     labelled: int
     threshold: float | None
     rejected: int = 0
+    answers: int = 0
+
+    @property
+    def rejection_rate(self) -> float | None:
+        """Share of the bot's answers known to be wrong: at least its error rate."""
+        return min(1.0, self.rejected / self.answers) if self.answers else None
 
 
 def live_estimate(
-    outcomes: Sequence[Outcome], *, threshold: float, target: float, min_count: int
+    outcomes: Sequence[Outcome],
+    *,
+    threshold: float,
+    target: float,
+    min_count: int,
+    answered: Sequence[float] = (),
 ) -> LiveEstimate:
     """The live precision at ``threshold`` (the calibrated one), and the threshold that meets
-    ``target``. ``outcomes`` come newest first (an agent's second tag of one escalation wins).
+    ``target``. ``outcomes`` come newest first (an agent's second tag of one escalation wins);
+    ``answered`` holds the confidences of the bot's answers over the same period.
 
     Only some decisions are labelled, and not alike: an agent tags every escalation, right or
     wrong, but of the bot's answers only the wrong ones are heard of (a customer says so, an
-    agent corrects it); the right ones are never labelled. So the evidence is the tags at any
-    confidence, and the answers known to be wrong below the calibrated threshold (answered only
-    because outcomes lowered it: counted against that band). Wrong answers above the calibrated
-    threshold have no right ones beside them to be weighed against; they are reported
-    (``rejected``) and leave the threshold to calibration.
+    agent corrects it); the right ones are never labelled. So the two are read apart:
 
-    The threshold is the lowest confidence at which the evidence above it is right often
-    enough; it is only proposed once ``min_count`` decisions are in evidence, and needs at
-    least a quarter of ``min_count`` above it, so that a handful of lucky points cannot lower
-    it. Tags from a conversation that also holds a wrong answer are left out (that escalation
-    was picked for being wrong). When the tagged escalations at or above the calibrated
-    threshold clearly miss the target (the Wilson 95 % upper bound of their precision is below
-    it), the threshold is never lowered, and it is 1.0 (answer nothing) if no confidence
-    qualifies; otherwise the calibrated threshold stays.
+    * **Lowering** reads the tags. The threshold is the lowest confidence at which the tags
+      above it are right often enough; it is only proposed once ``min_count`` tags are in, and
+      needs at least a quarter of ``min_count`` above it, so that a handful of lucky points
+      cannot lower it. Tags from a conversation that also holds a wrong answer are left out
+      (that escalation was picked for being wrong). When the tagged escalations at or above
+      the calibrated threshold clearly miss the target (the Wilson 95 % upper bound of their
+      precision is below it), the threshold is never lowered, and it is 1.0 (answer nothing)
+      if no confidence qualifies.
+    * **Raising** weighs the wrong answers against the answers. Not every wrong answer is
+      heard of, so the share of answers known to be wrong is a lower bound of the error rate:
+      where, over at least ``min_count`` answers at or above the threshold, even its Wilson
+      95 % lower bound is above ``1 - target``, answering there clearly misses the target, and
+      the threshold rises to the lowest confidence where that share is at most ``1 - target``
+      (1.0 if none). Since some wrong answers go unheard, this catches a bot clearly failing;
+      it cannot show that one meets the target.
     """
     # One wrong answer may be heard of twice (the customer rejects it, then the agent corrects
     # it), and an escalation tagged twice (the agent changes their mind): count each once.
@@ -100,12 +128,11 @@ def live_estimate(
     above = [o for o in tagged if o.confidence >= threshold]
     right_above = sum(o.correct for o in above)
     precision = right_above / len(above) if above else None
-    evidence = tagged + [o for o in wrong_answers if o.confidence < threshold]
     proposed: float | None = None
     floor = max(1, min_count // 4)
     confident_fail = len(above) >= floor and wilson_upper(right_above, len(above)) < target
-    if len(evidence) >= min_count:
-        ranked = sorted(evidence, key=lambda o: -o.confidence)
+    if len(tagged) >= min_count:
+        ranked = sorted(tagged, key=lambda o: -o.confidence)
         right = 0
         for index, outcome in enumerate(ranked, start=1):
             right += outcome.correct
@@ -116,7 +143,40 @@ def live_estimate(
             proposed = 1.0  # even the confident decisions agents saw were clearly too often wrong
         if proposed is not None and proposed < threshold and confident_fail:
             proposed = None  # never answer more while the confident decisions miss the target
-    return LiveEstimate(precision, len(above), len(outcomes), proposed, len(wrong_answers))
+    start = threshold if proposed is None else proposed
+    raised = _raised(start, answered, [o.confidence for o in wrong_answers], target, min_count)
+    if raised is not None:
+        proposed = raised
+    return LiveEstimate(
+        precision, len(above), len(outcomes), proposed, len(wrong_answers), len(answered)
+    )
+
+
+def _raised(
+    start: float,
+    answered: Sequence[float],
+    wrong: Sequence[float],
+    target: float,
+    min_count: int,
+) -> float | None:
+    """None while the answers known to be wrong at or above ``start`` do not clearly exceed
+    ``1 - target`` of the answers there (the Wilson lower bound); else the lowest threshold
+    above it where they no longer do (their share at most ``1 - target``, or fewer than
+    ``min_count`` answers left to tell), 1.0 if none."""
+    answers, known_wrong = sorted(answered), sorted(wrong)
+
+    def above(candidate: float) -> tuple[int, int]:
+        count = len(answers) - bisect.bisect_left(answers, candidate)
+        return count, min(count, len(known_wrong) - bisect.bisect_left(known_wrong, candidate))
+
+    count, bad = above(start)
+    if count < min_count or wilson_lower(bad, count) <= 1 - target:
+        return None
+    for candidate in sorted({c for c in answers if c > start}):
+        count, bad = above(candidate)
+        if count < min_count or bad <= (1 - target) * count:
+            return candidate
+    return 1.0
 
 
 def _question(outcome: Outcome) -> str:
@@ -140,10 +200,22 @@ def _once(outcomes: Sequence[Outcome], key: Callable[[Outcome], object]) -> list
 
 def wilson_upper(right: int, count: int, z: float = 1.645) -> float:
     """The one-sided 95 % Wilson upper bound of a share ``right / count``."""
+    centre, spread = _wilson(right, count, z)
+    return centre + spread
+
+
+def wilson_lower(right: int, count: int, z: float = 1.645) -> float:
+    """The one-sided 95 % Wilson lower bound of a share ``right / count``."""
+    centre, spread = _wilson(right, count, z)
+    return centre - spread
+
+
+def _wilson(right: int, count: int, z: float) -> tuple[float, float]:
     share = right / count
+    scale = 1 + z * z / count
     centre = share + z * z / (2 * count)
     spread = z * math.sqrt(share * (1 - share) / count + z * z / (4 * count * count))
-    return (centre + spread) / (1 + z * z / count)
+    return centre / scale, spread / scale
 
 
 SAME_QUESTION = 0.8

@@ -20,7 +20,7 @@ from bot.conversation import (
     Source,
 )
 from bot.drafting import DraftContext
-from bot.learning import Outcome
+from bot.learning import Answered, Outcome
 from bot.model import ArticleMatch, Reading, Retrieval
 from bot.queue import Pickup
 
@@ -85,6 +85,8 @@ class Change:
             once.
         suggestion: A learned (question, answer, agent) for admins to review.
         outcome: A labelled decision of the bot (a customer rejected its answer).
+        answered: The answer this change gives, at its confidence (what wrong answers that
+            customers report are weighed against).
     """
 
     conversation: Conversation
@@ -95,6 +97,7 @@ class Change:
     handled: int | None = None
     suggestion: tuple[str, str, str] | None = None
     outcome: Outcome | None = None
+    answered: Answered | None = None
 
 
 @dataclass(frozen=True)

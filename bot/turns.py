@@ -24,7 +24,7 @@ from bot.conversation import (
 from bot.drafting import articles_for, articles_of
 from bot.errors import StoreConflict
 from bot.events import CustomerEvent, customer_topic
-from bot.learning import Outcome
+from bot.learning import Answered, Outcome
 from bot.model import Decision
 from bot.needs import question_of
 from bot.policy import failure_loop
@@ -170,6 +170,12 @@ class CustomerTurns(PeopleTurns):
                     audit=tuple(audit),
                     handled=message.id,
                     outcome=rejected,
+                    answered=Answered(
+                        conversation.id,
+                        answer.article_id,
+                        decision.retrieval.confidence,
+                        self.clock(),
+                    ),
                 )
             )
             self.metrics.answered()

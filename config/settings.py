@@ -263,6 +263,13 @@ class LearningSettings(BaseModel):
     live_recalibration: bool = Field(
         default=True, description="Let enough live outcomes move the threshold."
     )
+    live_refresh_seconds: float = Field(
+        default=60.0,
+        ge=1.0,
+        le=3600.0,
+        description="How often every replica reads the live outcomes and answers again (an "
+        "agent's tag also does, at once, on the replica that took it).",
+    )
 
 
 class ServerSettings(BaseModel):

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -30,6 +32,9 @@ from knowledge.base import KnowledgeBase
 from knowledge.learned import add_question_variants
 
 NOT_IN_KB = "not_in_kb"
+REJECTION_DELAY = timedelta(hours=1)
+"""How long before the oldest outcome the answers it may be about are counted from."""
+logger = logging.getLogger(__name__)
 
 
 class TagError(ValueError):
@@ -214,20 +219,30 @@ async def reject_suggestion(store: SuggestionStore, suggestion_id: int) -> bool:
 async def estimate(
     learning: LearningStore, knowledge_base: KnowledgeBase, settings: LearningSettings
 ) -> LiveEstimate:
-    """The live precision at the calibrated threshold, and the threshold outcomes call for."""
-    return estimate_from(await learning.outcomes(), knowledge_base, settings)
+    """The live precision at the calibrated threshold, and the threshold outcomes call for:
+    the newest outcomes, and the bot's answers since the oldest of them (less the time a
+    customer takes to say an answer did not help)."""
+    outcomes = await learning.outcomes()
+    oldest = min((o.at for o in outcomes if o.at is not None), default=None)
+    answered = await learning.answer_confidences(oldest and oldest - REJECTION_DELAY)
+    return estimate_from(outcomes, answered, knowledge_base, settings)
 
 
 def estimate_from(
-    outcomes: Sequence[Outcome], knowledge_base: KnowledgeBase, settings: LearningSettings
+    outcomes: Sequence[Outcome],
+    answered: Sequence[float],
+    knowledge_base: KnowledgeBase,
+    settings: LearningSettings,
 ) -> LiveEstimate:
-    """``live_estimate`` of ``outcomes`` (newest first) against the knowledge base's calibration."""
+    """``live_estimate`` of ``outcomes`` (newest first) and the confidences of the answers over
+    the same period, against the knowledge base's calibration."""
     confidence = knowledge_base.confidence
     return live_estimate(
         outcomes,
         threshold=confidence.threshold,
         target=confidence.target_precision or 0.9,
         min_count=settings.min_live_outcomes,
+        answered=answered,
     )
 
 
@@ -236,6 +251,17 @@ async def refresh_live_threshold(
 ) -> LiveEstimate:
     """Move the answer threshold to what live outcomes call for, once there are enough."""
     found = await estimate(learning, knowledge_base, settings)
-    if settings.live_recalibration:
+    if settings.live_recalibration and found.threshold != knowledge_base.live_threshold:
+        logger.info(
+            "live threshold",
+            extra={
+                "threshold": found.threshold,
+                "calibrated": knowledge_base.confidence.threshold,
+                "answers": found.answers,
+                "rejected": found.rejected,
+                "tagged_precision": found.precision,
+                "tagged_samples": found.samples,
+            },
+        )
         knowledge_base.use_live_threshold(found.threshold)
     return found

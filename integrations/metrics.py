@@ -67,6 +67,16 @@ class PrometheusMetrics:
             "Bot answers known to be wrong (rejected by the customer, corrected by an agent)",
             registry=self.registry,
         )
+        self.live_answers = Gauge(
+            "tandem_live_answers",
+            "Bot answers over the period the live outcomes cover",
+            registry=self.registry,
+        )
+        self.live_rejection_rate = Gauge(
+            "tandem_live_answer_rejection_rate",
+            "Share of those answers known to be wrong: a lower bound of the error rate",
+            registry=self.registry,
+        )
 
         llm = ["provider", "model"]
         self.llm_calls = Counter(
@@ -100,6 +110,9 @@ class PrometheusMetrics:
         self.live_samples.set(estimate.samples)
         self.live_labelled.set(estimate.labelled)
         self.live_rejected.set(estimate.rejected)
+        self.live_answers.set(estimate.answers)
+        rate = estimate.rejection_rate
+        self.live_rejection_rate.set(rate if rate is not None else float("nan"))
 
     def conversation_started(self, channel: str) -> None:
         self.conversations.labels(channel).inc()

@@ -8,7 +8,7 @@ would feed them:
 * a wrong answer is rejected by the customer at ``rejection_rate`` (the rest are never heard
   of); the rejection escalates, and the agent tags that escalation as above, which corrects the
   answer;
-* a right answer is never labelled.
+* a right answer is never labelled, but every answer is counted at its confidence.
 
 Each tag, rejection and correction is a live outcome (``bot.learning.live_estimate``), recorded
 as the service records it. At the end of a block the knowledge base refits and recalibrates
@@ -107,7 +107,8 @@ def replay(
     draw = random.Random(seed)
     rows: list[dict[str, Any]] = []
     decisions: list[Decision] = []
-    outcomes: list[Outcome] = []
+    outcomes: list[tuple[int, Outcome]] = []  # with the case each came from, oldest first
+    answered: list[tuple[int, float]] = []
     for number, start in enumerate(range(0, len(cases), block), start=1):
         chunk = cases[start : start + block]
         made = []
@@ -120,14 +121,22 @@ def replay(
         for index, (case, decision) in enumerate(zip(chunk, made, strict=True), start=start):
             rejected = decision.action == "answer" and draw.random() < rejection_rate
             recorded = outcomes_of(case, decision, f"case-{index}", rejected=rejected)
-            outcomes += recorded
+            outcomes += [(index, o) for o in recorded]
+            if decision.action == "answer":
+                answered.append((index, decision.retrieval.confidence))
             tags = [o for o in recorded if o.source == "agent_tag"]
             if tags and case.article in known:
                 learned.setdefault(str(case.article), []).append(tags[0].question)
         scores = score_decisions(chunk, made)
         taught = add_question_variants(knowledge_base, learned) if learned else 0
-        newest_first = outcomes[: -OUTCOME_WINDOW - 1 : -1]  # as the store reads them
-        live = estimate_from(newest_first, knowledge_base, learning)
+        window = outcomes[-OUTCOME_WINDOW:]  # the newest, as the store reads them
+        since = window[0][0] if window else len(cases)
+        live = estimate_from(
+            [o for _, o in reversed(window)],
+            [c for index, c in answered if index >= since],
+            knowledge_base,
+            learning,
+        )
         if learning.live_recalibration:
             knowledge_base.use_live_threshold(live.threshold)
         rows.append(

@@ -174,6 +174,10 @@ def _live(
             "live_precision_samples": live.samples,
             "live_outcomes": live.labelled,
             "live_rejected_answers": live.rejected,
+            "live_answers": live.answers,
+            "live_answer_rejection_rate": (
+                None if live.rejection_rate is None else round(live.rejection_rate, 3)
+            ),
             "live_threshold": live.threshold,
         }
 

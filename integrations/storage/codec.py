@@ -19,7 +19,7 @@ from bot.conversation import (
     State,
     Summary,
 )
-from bot.learning import Outcome
+from bot.learning import Answered, Outcome
 
 INTERNAL = INTERNAL_KINDS
 
@@ -89,6 +89,16 @@ def audit_row(entry: AuditEntry) -> dict[str, Any]:
 
 def audit_entry(row: dict[str, Any]) -> AuditEntry:
     return AuditEntry(**{field.name: row[field.name] for field in dataclasses.fields(AuditEntry)})
+
+
+def answered_row(answered: Answered) -> dict[str, Any]:
+    """A bot answer as an ``answers`` row."""
+    return {
+        "conversation_id": answered.conversation_id,
+        "article_id": answered.article_id[:255],
+        "confidence": float(answered.confidence),
+        "at": answered.at or datetime.now(UTC),
+    }
 
 
 def outcome_row(outcome: Outcome) -> dict[str, Any]:

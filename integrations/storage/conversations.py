@@ -27,6 +27,7 @@ from integrations.storage.database import Connection, Database, utcnow
 from integrations.storage.suggestions import add_suggestion
 from integrations.storage.tables import (
     action_keys,
+    answers,
     audit,
     conversations,
     escalations,
@@ -208,6 +209,9 @@ class SqlConversations(Database):
                 if change.outcome is not None:
                     row = codec.outcome_row(change.outcome)
                     await connection.execute(insert(outcomes).values(row))
+                if change.answered is not None:
+                    row = codec.answered_row(change.answered)
+                    await connection.execute(insert(answers).values(row))
                 if change.suggestion is not None:
                     question, answer, agent = change.suggestion
                     row = {"question": question, "answer": answer, "agent": agent}

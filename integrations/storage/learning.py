@@ -12,7 +12,7 @@ from bot.learning import Outcome
 from integrations.storage import codec
 from integrations.storage.sql_store import SqlStore
 from integrations.storage.suggestions import add_suggestion
-from integrations.storage.tables import outcomes, suggestions
+from integrations.storage.tables import answers, outcomes, suggestions
 
 
 class LearningStore:
@@ -59,6 +59,20 @@ class LearningStore:
     async def record(self, outcome: Outcome) -> None:
         async with self.store.transaction() as connection:
             await connection.execute(insert(outcomes).values(codec.outcome_row(outcome)))
+
+    async def answer_confidences(self, since: datetime | None, limit: int = 200_000) -> list[float]:
+        """The confidences of the bot's answers since ``since`` (the newest ``limit``; none
+        when ``since`` is None)."""
+        if since is None:
+            return []
+        query = (
+            select(answers.c.confidence)
+            .where(answers.c.at >= since)
+            .order_by(answers.c.id.desc())
+            .limit(limit)
+        )
+        async with self.store.reading() as connection:
+            return [float(c) for c in (await connection.execute(query)).scalars().all()]
 
     async def outcomes(self, limit: int = 5000) -> list[Outcome]:
         """The newest labelled outcomes."""

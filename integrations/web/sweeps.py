@@ -3,7 +3,8 @@
 - the recovery sweep: customer messages nobody is handling (a replica died holding them, or
   gave up on them after conflicts) are claimed and handled without waiting for a restart;
 - the queue sweep: escalations nobody picked up in time are announced again (the engine keys
-  each round, so it happens once).
+  each round, so it happens once);
+- the live threshold: outcomes and answers recorded by any replica move this one's threshold.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from aiohttp import web
 
 from integrations.background import repeat
 from integrations.composition import Services
+from integrations.learning import refresh_live_threshold
 from integrations.web.keys import SERVICES
 
 QUEUE_SWEEP_S = 30.0
@@ -55,4 +57,19 @@ watch_queue = periodic(
     "re-announced waiting escalations",
     lambda services: QUEUE_SWEEP_S,
     lambda services: services.engine.reannounce_due(),
+)
+
+
+async def _follow_live_outcomes(services: Services) -> int:
+    before = services.knowledge_base.live_threshold
+    await refresh_live_threshold(
+        services.learning, services.knowledge_base, services.settings.learning
+    )
+    return int(services.knowledge_base.live_threshold != before)
+
+
+follow_live_outcomes = periodic(
+    "live threshold changes",
+    lambda services: services.settings.learning.live_refresh_seconds,
+    _follow_live_outcomes,
 )

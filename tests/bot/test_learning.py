@@ -47,14 +47,39 @@ def test_answers_rejected_above_the_threshold_do_not_silence_the_bot() -> None:
     assert live.threshold is not None and 0.37 <= live.threshold <= 0.4
 
 
-def test_answers_rejected_below_the_calibrated_threshold_count_against_that_band() -> None:
-    """Answers given only because outcomes lowered the threshold are judged where they fell."""
+def test_answers_rejected_too_often_raise_the_threshold() -> None:
+    """The bot answers from 0.6, but below 0.8 it is wrong (out-of-scope traffic it did not
+    expect), and customers say so for half of those: the answers it gave are what those
+    rejections are weighed against, and the threshold rises until few are known to be wrong."""
+    rng = random.Random(7)
+    answered = [0.6 + 0.4 * rng.random() for _ in range(400)]
+    rejected = [c for c in answered if c < 0.8 and rng.random() < 0.5]
+    outcomes = _sourced([(c, False, "customer_rejected") for c in rejected])
+    live = live_estimate(outcomes, threshold=0.6, target=0.9, min_count=50, answered=answered)
+    assert live.answers == 400 and live.rejected == len(rejected)
+    assert live.rejection_rate is not None and live.rejection_rate > 0.2
+    assert live.threshold is not None and 0.72 <= live.threshold <= 0.8, live.threshold
+    calm = live_estimate(
+        outcomes[: len(outcomes) // 8], threshold=0.6, target=0.9, min_count=50, answered=answered
+    )
+    assert calm.threshold is None, "a few rejections among many answers leave it"
+    few = live_estimate(
+        outcomes[:40], threshold=0.6, target=0.9, min_count=50, answered=answered[:40]
+    )
+    assert few.threshold is None, "too few answers to tell"
+
+
+def test_answers_rejected_below_the_calibrated_threshold_count_against_the_answers_there() -> None:
+    """Outcomes lowered the threshold to 0.5; the answers given from there are weighed too."""
     tags = [(0.5, True, "agent_tag")] * 40 + [(0.2, False, "not_in_kb")] * 20
     lowered = live_estimate(_sourced(tags), threshold=0.7, target=0.9, min_count=40)
     assert lowered.threshold == 0.5
-    rejected = tags + [(0.5, False, "customer_rejected")] * 10
-    raised = live_estimate(_sourced(rejected), threshold=0.7, target=0.9, min_count=40)
-    assert raised.threshold is None, "0.5 is no longer precise enough: calibration's threshold"
+    answered = [0.5] * 60 + [0.9] * 40
+    rejected = tags + [(0.5, False, "customer_rejected")] * 30
+    raised = live_estimate(
+        _sourced(rejected), threshold=0.7, target=0.9, min_count=40, answered=answered
+    )
+    assert raised.threshold == 0.9, "answering from 0.5 is clearly wrong too often"
 
 
 def test_imprecise_guesses_below_the_threshold_say_nothing_about_answers_above_it() -> None:
@@ -63,17 +88,19 @@ def test_imprecise_guesses_below_the_threshold_say_nothing_about_answers_above_i
     assert live.threshold is None
 
 
-def _calibrated_bot(seed: int) -> list[Outcome]:
+def _calibrated_bot(seed: int) -> tuple[list[Outcome], list[float]]:
     rng = random.Random(seed)
-    points = []
+    points, answered = [], []
     for _ in range(3000):
         confidence = rng.random()
         right = rng.random() < confidence
         if confidence < 0.8 or rng.random() < 0.05:
             points.append((confidence, right, "agent_tag"))
-        elif not right and rng.random() < 0.5:
+            continue
+        answered.append(confidence)
+        if not right and rng.random() < 0.5:
             points.append((confidence, False, "customer_rejected"))
-    return _sourced(points)
+    return _sourced(points), answered
 
 
 def test_outcomes_of_a_calibrated_bot_call_for_its_true_threshold() -> None:
@@ -81,10 +108,11 @@ def test_outcomes_of_a_calibrated_bot_call_for_its_true_threshold() -> None:
     0.9 needs 0.8): agents tag every escalation and one in twenty confident answers escalated by
     a signal; customers reject half the wrong answers. Over 40 seeds the outcomes call for about
     0.8, and for silence only by the bad luck a 95 % bound allows (the old estimate: 1.0)."""
-    found = [
-        live_estimate(_calibrated_bot(seed), threshold=0.8, target=0.9, min_count=50).threshold
-        for seed in range(40)
-    ]
+    found = []
+    for seed in range(40):
+        outcomes, answered = _calibrated_bot(seed)
+        live = live_estimate(outcomes, threshold=0.8, target=0.9, min_count=50, answered=answered)
+        found.append(live.threshold)
     assert sum(t == 1.0 for t in found) <= 2, found
     proposed = sorted(t for t in found if t is not None)
     middle = proposed[len(proposed) // 2]

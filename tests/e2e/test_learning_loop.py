@@ -12,13 +12,13 @@ import aiohttp
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
-from config import KnowledgeSettings, LearningSettings, Settings
+from config import KnowledgeSettings, LearningSettings, ServerSettings, Settings
 from integrations.composition import Services, build_services
 from integrations.learning import estimate
 from integrations.web.app import create_app
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings.minilm_onnx import MiniLMOnnxEmbeddings
-from tests.conftest import add_agent
+from tests.conftest import add_agent, eventually
 from tests.e2e.test_http_conversation import Customer, desk
 
 ARTICLES = {
@@ -65,7 +65,10 @@ def _faq(path: Path) -> Path:
 async def services(tmp_path: Path, embeddings: MiniLMOnnxEmbeddings) -> AsyncIterator[Services]:
     settings = Settings(
         knowledge=KnowledgeSettings(data_dir=tmp_path / "data", ingest_sample_on_first_start=False),
-        learning=LearningSettings(trusted_agents=["trusty"], min_live_outcomes=5),
+        server=ServerSettings(conversations_per_address_per_minute=100),
+        learning=LearningSettings(
+            trusted_agents=["trusty"], min_live_outcomes=5, live_refresh_seconds=1
+        ),
     )
     knowledge_base = KnowledgeBase(settings=settings.knowledge, embeddings=embeddings)
     knowledge_base.ingest([_faq(tmp_path / "faq.jsonl")])
@@ -183,32 +186,66 @@ async def _tag_every_escalation(server: TestServer, article: str) -> int:
         return len(queue["escalations"])
 
 
-async def test_rejected_answers_that_agents_correct_are_counted_once_and_leave_the_threshold(
+async def _answer_then(session: aiohttp.ClientSession, server: TestServer, reply: str) -> None:
+    customer = Customer(session, server)
+    await customer.start()
+    await customer.say("How long does delivery take?")
+    assert (await customer.next_event("answer", "escalated"))["type"] == "answer"
+    if reply:
+        await customer.say(reply)
+        assert (await customer.next_event("answer", "escalated"))["type"] == "escalated"
+
+
+async def test_answers_customers_reject_are_weighed_against_the_answers_and_raise_it(
     server: TestServer, services: Services
 ) -> None:
-    """Only wrong answers are heard of, so they are reported, not weighed against nothing: five
-    rejected answers, each corrected again by the agent who takes the escalation that follows,
-    are five wrong answers, and the bot keeps answering at the calibrated threshold (weighed
-    alone they read as precision 0 and the threshold 1.0: the bot answering nothing)."""
+    """Five answers, each rejected by its customer: weighed against the answers the bot gave
+    (never against nothing), every answer was wrong, so within a refresh, with no tag, the
+    threshold rises and the bot stops answering. The agents' corrections of the escalations
+    that follow are the same five wrong answers, counted once."""
     async with aiohttp.ClientSession() as session:
         for _ in range(5):
-            customer = Customer(session, server)
-            await customer.start()
-            await customer.say("How long does delivery take?")
-            assert (await customer.next_event("answer", "escalated"))["type"] == "answer"
-            await customer.say("that didn't help")
-            assert (await customer.next_event("answer", "escalated"))["type"] == "escalated"
+            await _answer_then(session, server, "that didn't help")
+
+        async def raised() -> bool:
+            return services.knowledge_base.live_threshold == 1.0
+
+        await eventually(raised, "the refresh reads the rejections")
         assert await _tag_every_escalation(server, "returns") == 5
         sources = sorted(o.source for o in await services.learning.outcomes())
         assert sources == ["agent_corrected"] * 5 + ["agent_tag"] * 5 + ["customer_rejected"] * 5
         live = await estimate(
             services.learning, services.knowledge_base, services.settings.learning
         )
-        assert (live.rejected, live.threshold, live.samples) == (5, None, 0)
-        assert (await _ask(session, server, "When will my parcel arrive?"))["type"] == "answer"
+        assert (live.rejected, live.answers, live.threshold, live.samples) == (5, 5, 1.0, 0)
+        assert (await _ask(session, server, "When will my parcel arrive?"))["type"] == "escalated"
     async with aiohttp.ClientSession() as session, session.get(server.make_url("/metrics")) as r:
         text = await r.text()
     assert "tandem_live_rejected_answers 5.0" in text
+    assert "tandem_live_answer_rejection_rate 1.0" in text
+
+
+async def test_a_rejection_among_many_answers_leaves_the_threshold(
+    server: TestServer, services: Services
+) -> None:
+    """Only wrong answers are heard of: one rejection among twenty answers is reported and
+    leaves the threshold (weighed against nothing it once read as precision 0: silence)."""
+    async with aiohttp.ClientSession() as session:
+        await _answer_then(session, server, "that didn't help")
+        for _ in range(19):
+            await _answer_then(session, server, "")
+    [outcome] = await services.learning.outcomes()
+    assert (outcome.source, outcome.article_id, outcome.correct) == (
+        "customer_rejected",
+        "delivery",
+        False,
+    )
+    live = await estimate(services.learning, services.knowledge_base, services.settings.learning)
+    assert (live.rejected, live.answers, live.threshold) == (1, 20, None)
+    assert services.knowledge_base.live_threshold is None
+    async with aiohttp.ClientSession() as session, session.get(server.make_url("/metrics")) as r:
+        text = await r.text()
+    assert "tandem_live_answers 20.0" in text and "tandem_live_answer_rejection_rate 0.05" in text
 
 
 async def test_a_tag_on_a_new_question_does_not_correct_the_answer_before_it(

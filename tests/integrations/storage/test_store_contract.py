@@ -23,6 +23,7 @@ from bot.conversation import (
     Summary,
 )
 from bot.errors import StoreConflict, UnknownConversation
+from bot.learning import Answered
 from bot.ports import Change, NewMessage
 from bot.queue import Pickup
 from integrations.storage import SqlStore, open_store
@@ -238,6 +239,24 @@ async def test_tags_are_counted_per_kind_and_article(sql_store: SqlStore) -> Non
     assert counted == {ids[0]: 2, ids[2]: 1, ids[3]: 1}
     stored = await learning.suggestion(ids[0])
     assert stored is not None and stored.count == 2
+
+
+async def test_answers_are_recorded_with_the_change_that_gives_them(sql_store: SqlStore) -> None:
+    conversation = await sql_store.create_conversation("c1", "web", "hash", None)
+    answer = NewMessage(Kind.ANSWER, "Three to five days.")
+    for confidence, at in ((0.91, NOW), (0.74, NOW + timedelta(hours=2))):
+        conversation = (await sql_store.conversation("c1")) or conversation
+        await sql_store.apply(
+            Change(
+                conversation,
+                messages=(answer,),
+                answered=Answered("c1", "delivery", confidence, at),
+            )
+        )
+    learning = LearningStore(sql_store)
+    assert sorted(await learning.answer_confidences(NOW)) == [0.74, 0.91]
+    assert await learning.answer_confidences(NOW + timedelta(hours=1)) == [0.74]
+    assert await learning.answer_confidences(None) == []
 
 
 async def test_suggestions_accounts_and_sessions(store: SqlStore | MemoryStore) -> None:
