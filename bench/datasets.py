@@ -87,6 +87,9 @@ def banking77_oos(data: Path, out: Path) -> None:
     cases += [{"text": t, "expect": "escalate"} for t, _ in dataset["ood_oos_valid"]]
     _write(out / "banking77_oos.faq.jsonl", faq)
     _write(out / "banking77_oos.cases.jsonl", cases)
+    # In the order traffic would bring them, for ``tandem eval --replay``.
+    random.Random(13).shuffle(cases)
+    _write(out / "banking77_oos_traffic.cases.jsonl", cases)
 
 
 def bitext(data: Path, out: Path) -> None:

@@ -35,6 +35,14 @@ SETS = {
     "clinc150_10": ("clinc150_10", "clinc150"),
     "goemotions": ("bitext", "goemotions"),
 }
+# Replays of the human in the loop: knowledge base, cases in traffic order.
+REPLAYS = {
+    "bitext": ("bitext", "bitext_traffic"),  # 2,000 of Bitext's cases
+    "banking77": ("banking77", "banking77_traffic"),
+    "banking77_5": ("banking77_5", "banking77_5_traffic"),  # a small knowledge base
+    # A small knowledge base whose out-of-scope questions sound like it (calibration misses).
+    "banking77_oos_5": ("banking77_oos_5", "banking77_oos_traffic"),
+}
 SHARES = (0.25, 0.5, 0.75)
 # Sets whose escalations are all out-of-scope questions (Bitext's are requests for a person and
 # complaints): their precision is also reported at out-of-scope shares of 25, 50 and 75 %.
@@ -94,9 +102,8 @@ def main() -> None:
     parser.add_argument(
         "--replay",
         action="store_true",
-        help="Also replay 2,000 Bitext cases and the banking77 cases (on its full knowledge base "
-        "and on 5 variants an article) in traffic order, tagging each escalated one back as an "
-        "agent would, and print the learning curves (blocks of 250).",
+        help="Also replay cases in traffic order (REPLAYS), tagging each escalated one back as "
+        "an agent would, and print the learning curves (blocks of 250).",
     )
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="tandem-judgement-"))
@@ -138,8 +145,8 @@ def main() -> None:
         report[name] = row
         print(json.dumps({name: row}), flush=True)
     if args.replay:
-        for name in ("bitext", "banking77", "banking77_5"):
-            curve = run_eval(out, name, f"{name}_traffic", "--replay", "--block", "250")
+        for name, (kb, traffic) in REPLAYS.items():
+            curve = run_eval(out, kb, traffic, "--replay", "--block", "250")
             report[f"{name}_replay"] = curve["blocks"]
             for block in curve["blocks"]:
                 print(json.dumps({f"{name}_replay": block}), flush=True)

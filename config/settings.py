@@ -257,8 +257,8 @@ class LearningSettings(BaseModel):
         default=50,
         ge=5,
         le=100_000,
-        description="Live outcomes in evidence (tagged escalations, and bot answers known to "
-        "be wrong below the calibrated threshold) needed before they move the answer threshold.",
+        description="Tagged escalations needed before they lower the answer threshold, and bot "
+        "answers before the wrong ones customers report can raise it.",
     )
     live_recalibration: bool = Field(
         default=True, description="Let enough live outcomes move the threshold."

@@ -158,7 +158,7 @@ def stats(context: Context, as_json: bool) -> None:
         click.echo(json.dumps(figures, indent=2))
         return
     for key, value in figures.items():
-        out.print(f"{key:20} {value}", highlight=False)
+        out.print(f"{key:28} {value}", highlight=False)
 
 
 def _live(
