@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.model import Retrieval
+
 TAG_SOURCES = ("agent_tag", "not_in_kb")
 
 
@@ -177,6 +179,24 @@ def _raised(
         if count < min_count or bad <= (1 - target) * count:
             return candidate
     return 1.0
+
+
+def wrong_answer(
+    search: Callable[[str], Retrieval],
+    *,
+    question: str,
+    article_id: str,
+    source: str,
+    conversation_id: str,
+    at: datetime | None = None,
+) -> Outcome | None:
+    """The bot's answer ``article_id`` to ``question``, known to be wrong (``source`` says how),
+    as an outcome at the confidence the bot answers it with now; None if it no longer would."""
+    retrieval = search(question)
+    best = retrieval.best
+    if best is None or best.article_id != article_id:
+        return None
+    return Outcome(question, article_id, retrieval.confidence, False, source, conversation_id, at)
 
 
 def _question(outcome: Outcome) -> str:

@@ -24,7 +24,7 @@ from bot.conversation import (
 from bot.drafting import articles_for, articles_of
 from bot.errors import StoreConflict
 from bot.events import CustomerEvent, customer_topic
-from bot.learning import Answered, Outcome
+from bot.learning import Answered, Outcome, wrong_answer
 from bot.model import Decision
 from bot.needs import question_of
 from bot.policy import failure_loop
@@ -192,15 +192,11 @@ class CustomerTurns(PeopleTurns):
         question = question_of(earlier[: answers[-1]]) if answers else ""
         if not article or not question:
             return None
-        retrieval = await asyncio.to_thread(self.responder.retriever.search, question)
-        best = retrieval.best
-        if best is None or best.article_id != article:
-            return None
-        return Outcome(
+        return await asyncio.to_thread(
+            wrong_answer,
+            self.responder.retriever.search,
             question=question,
             article_id=article,
-            confidence=retrieval.confidence,
-            correct=False,
             source="customer_rejected",
             conversation_id=conversation.id,
             at=self.clock(),

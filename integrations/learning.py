@@ -24,7 +24,7 @@ from bot.conversation import ActionKind, AgentAction, Kind, KnowledgeSuggestion,
 from bot.engine import ConversationEngine
 from bot.errors import UnknownConversation
 from bot.facts import scrub
-from bot.learning import LiveEstimate, Outcome, live_estimate
+from bot.learning import LiveEstimate, Outcome, live_estimate, wrong_answer
 from bot.needs import question_of, waits_on_latest_answer
 from config import LearningSettings
 from integrations.storage.learning import LearningStore
@@ -78,25 +78,6 @@ def escalated_question(history: Sequence[Message]) -> str:
     return scrub(question_of(escalation_history(history)))
 
 
-async def _corrected(
-    knowledge_base: KnowledgeBase, question: str, answered: str, conversation_id: str
-) -> Outcome | None:
-    """The bot's answer to ``question`` with ``answered``, which an agent has just corrected, as
-    an outcome at the confidence the bot answers it with (None if it no longer would)."""
-    retrieval = await asyncio.to_thread(knowledge_base.search, question)
-    best = retrieval.best
-    if best is None or best.article_id != answered:
-        return None
-    return Outcome(
-        question=question,
-        article_id=answered,
-        confidence=retrieval.confidence,
-        correct=False,
-        source="agent_corrected",
-        conversation_id=conversation_id,
-    )
-
-
 async def tag_article(
     *,
     engine: ConversationEngine,
@@ -138,7 +119,14 @@ async def tag_article(
     conversation = await engine.store.conversation(escalation.conversation_id)
     answered = conversation.last_answer_article if conversation else None
     if answered and answered != article_id and question and waits_on_latest_answer(before):
-        corrected = await _corrected(knowledge_base, question, answered, escalation.conversation_id)
+        corrected = await asyncio.to_thread(
+            wrong_answer,
+            knowledge_base.search,
+            question=question,
+            article_id=answered,
+            source="agent_corrected",
+            conversation_id=escalation.conversation_id,
+        )
         if corrected is not None:
             await learning.record(corrected)
     trusted = agent in settings.trusted_agents and article_id is not None
