@@ -246,8 +246,28 @@ def waits_on_latest_answer(history: Sequence[Message]) -> bool:
 
 def question_of(history: Sequence[Message]) -> str:
     """The customer's question in their words, for learning: what they are waiting on, with
-    greetings, venting and "that didn't help" left out; empty when they asked nothing."""
-    return clip(" ".join(n.text for n in asked(history)), QUESTION_CHARS, "")
+    greetings, venting and "that didn't help" left out. When no sentence reads as a need (a
+    terse "close freemiumaccount"), their plain sentences since the latest reply; empty when
+    they asked nothing."""
+    found = " ".join(n.text for n in asked(history)) or " ".join(_plain_since_reply(history))
+    return clip(found, QUESTION_CHARS, "")
+
+
+def _plain_since_reply(history: Sequence[Message]) -> list[str]:
+    """The customer's sentences since the latest reply that are neither chatter nor venting."""
+    since: list[Message] = []
+    for message in reversed(history):
+        if message.kind is not Kind.CUSTOMER:
+            if message.internal:
+                continue
+            break
+        since.insert(0, message)
+    return [
+        s
+        for m in since
+        for s in sentences(m.text)
+        if _words(s) >= 2 and not (is_chatter(s) or is_venting(s))
+    ]
 
 
 def goal(history: Sequence[Message]) -> str:

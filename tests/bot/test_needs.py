@@ -202,3 +202,19 @@ def test_whether_the_customer_waits_on_the_latest_answer(
     """An agent who tags another article corrects the bot's answer only if the customer still
     waits on what that answer was to."""
     assert waits_on_latest_answer(history(*turns)) is expected
+
+
+@pytest.mark.parametrize(
+    ("turns", "expected"),
+    [
+        ([(C, "close pro acount")], "close pro acount"),
+        ([(C, "hi"), (C, "need help buying 2 of ur lamps")], "need help buying 2 of ur lamps"),
+        ([(C, "hello"), (C, "a person please")], ""),
+        ([(C, "this is ridiculous!!!")], ""),
+        ([(C, "opening times"), (A, "9 to 6."), (C, "a person please")], ""),
+    ],
+)
+def test_a_terse_question_is_still_learned(turns: list[tuple[Kind, str]], expected: str) -> None:
+    """No sentence reads as a need, yet the customer asked something: an agent's tag teaches
+    their words; greetings, a bare request for a person and venting still teach nothing."""
+    assert question_of(history(*turns, (E, "A person will reply shortly."))) == expected
