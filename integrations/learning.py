@@ -24,7 +24,7 @@ from bot.conversation import ActionKind, AgentAction, Kind, KnowledgeSuggestion,
 from bot.engine import ConversationEngine
 from bot.errors import UnknownConversation
 from bot.facts import scrub
-from bot.learning import LiveEstimate, Outcome, live_estimate, wrong_answer
+from bot.learning import TAG_SOURCES, LiveEstimate, Outcome, live_estimate, wrong_answer
 from bot.needs import question_of, waits_on_latest_answer
 from config import LearningSettings
 from integrations.storage.learning import LearningStore
@@ -213,6 +213,14 @@ async def estimate(
     outcomes = await learning.outcomes()
     oldest = min((o.at for o in outcomes if o.at is not None), default=None)
     answered = await learning.answer_confidences(oldest and oldest - REJECTION_DELAY)
+    first = await learning.oldest_answer()
+    # A wrong answer given before the oldest answer on record (before answers were recorded,
+    # or past the read limit) has nothing to be weighed against: it is left out.
+    outcomes = [
+        o
+        for o in outcomes
+        if o.source in TAG_SOURCES or (first is not None and (o.at is None or o.at >= first))
+    ]
     return estimate_from(outcomes, answered, knowledge_base, settings)
 
 

@@ -74,6 +74,12 @@ class LearningStore:
         async with self.store.reading() as connection:
             return [float(c) for c in (await connection.execute(query)).scalars().all()]
 
+    async def oldest_answer(self) -> datetime | None:
+        """When the oldest recorded bot answer was given (None if there is none)."""
+        query = select(answers.c.at).order_by(answers.c.id.asc()).limit(1)
+        async with self.store.reading() as connection:
+            return (await connection.execute(query)).scalar()
+
     async def outcomes(self, limit: int = 5000) -> list[Outcome]:
         """The newest labelled outcomes."""
         query = select(outcomes).order_by(outcomes.c.id.desc()).limit(limit)
