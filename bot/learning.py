@@ -111,8 +111,9 @@ def live_estimate(
       where, over at least ``min_count`` answers at or above the threshold, even its Wilson
       95 % lower bound is above ``1 - target``, answering there clearly misses the target, and
       the threshold rises to the lowest confidence where that share is at most ``1 - target``
-      (1.0 if none). Since some wrong answers go unheard, this catches a bot clearly failing;
-      it cannot show that one meets the target.
+      or fewer than ``min_count`` answers are left above it to tell (1.0 if none). Since some
+      wrong answers go unheard, this catches a bot clearly failing; it cannot show that one
+      meets the target.
     """
     # One wrong answer may be heard of twice (the customer rejects it, then the agent corrects
     # it), and an escalation tagged twice (the agent changes their mind): count each once.
