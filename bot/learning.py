@@ -5,7 +5,9 @@
 * A customer who says a bot answer did not help, or an agent who tags another article after the
   bot answered, marks that answer wrong.
 
-These outcomes estimate the live precision and, once there are enough, move the threshold.
+Tags are outcomes; a wrong answer is a verdict on the recorded answer itself (``Answered``), so
+it is weighed at the confidence the bot answered with, against the answers it is one of. These
+estimate the live precision and, once there are enough, move the threshold.
 """
 
 from __future__ import annotations
@@ -17,9 +19,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.model import Retrieval
-
 TAG_SOURCES = ("agent_tag", "not_in_kb")
+CUSTOMER_REJECTED = "customer_rejected"
+AGENT_CORRECTED = "agent_corrected"
+AGENT_CONFIRMED = "agent_confirmed"
+WRONG = (CUSTOMER_REJECTED, AGENT_CORRECTED)
+"""Verdicts that mark an answer wrong. ``agent_confirmed`` (the agent tagged the article the bot
+answered with) marks it right, whatever the customer said before."""
 
 
 @dataclass(frozen=True)
@@ -45,13 +51,35 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Answered:
-    """One answer the bot gave: how many there were at each confidence is what the wrong
-    answers customers report are weighed against."""
+    """One answer the bot gave, at the confidence it answered with: how many there were at each
+    confidence is what the wrong ones are weighed against.
+
+    Attributes:
+        verdict: None while nothing is known; ``customer_rejected`` or ``agent_corrected`` once
+            it is known to be wrong, ``agent_confirmed`` once an agent said it was right.
+        id: Its row, once stored.
+    """
 
     conversation_id: str
     article_id: str
     confidence: float
     at: datetime | None = None
+    verdict: str | None = None
+    id: int | None = None
+
+    @property
+    def wrong(self) -> bool:
+        return self.verdict in WRONG
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What became known of the stored answer ``answer_id``: one of ``WRONG`` or
+    ``AGENT_CONFIRMED``. A confirmation overrides a rejection; a second wrong verdict changes
+    nothing (one wrong answer is counted once)."""
+
+    answer_id: int
+    verdict: str
 
 
 @dataclass(frozen=True)
@@ -63,10 +91,11 @@ class LiveEstimate:
             right (escalated there by a signal, not by doubt: a fair sample of confident
             decisions).
         samples: How many tagged escalations that share is over.
-        labelled: All labelled decisions.
+        labelled: The labelled decisions: tagged escalations (each once) and judged answers.
         threshold: The threshold the outcomes call for, once there are enough (else None).
-        rejected: Bot answers known to be wrong (a customer rejected one, an agent corrected one).
-        answers: The bot's answers over the same period.
+        rejected: The bot's answers known to be wrong (a customer rejected it, an agent
+            corrected it, and no agent confirmed it).
+        answers: The bot's answers read.
     """
 
     precision: float | None
@@ -88,11 +117,11 @@ def live_estimate(
     threshold: float,
     target: float,
     min_count: int,
-    answered: Sequence[float] = (),
+    answered: Sequence[Answered] = (),
 ) -> LiveEstimate:
     """The live precision at ``threshold`` (the calibrated one), and the threshold that meets
     ``target``. ``outcomes`` come newest first (an agent's second tag of one escalation wins);
-    ``answered`` holds the confidences of the bot's answers over the same period.
+    ``answered`` holds the bot's answers, each with what became known of it.
 
     Only some decisions are labelled, and not alike: an agent tags every escalation, right or
     wrong, but of the bot's answers only the wrong ones are heard of (a customer says so, an
@@ -101,28 +130,29 @@ def live_estimate(
     * **Lowering** reads the tags. The threshold is the lowest confidence at which the tags
       above it are right often enough; it is only proposed once ``min_count`` tags are in, and
       needs at least a quarter of ``min_count`` above it, so that a handful of lucky points
-      cannot lower it. Tags from a conversation that also holds a wrong answer are left out
-      (that escalation was picked for being wrong). When the tagged escalations at or above
-      the calibrated threshold clearly miss the target (the Wilson 95 % upper bound of their
-      precision is below it), the threshold is never lowered, and it is 1.0 (answer nothing)
-      if no confidence qualifies.
-    * **Raising** weighs the wrong answers against the answers. Not every wrong answer is
-      heard of, so the share of answers known to be wrong is a lower bound of the error rate:
-      where, over at least ``min_count`` answers at or above the threshold, even its Wilson
-      95 % lower bound is above ``1 - target``, answering there clearly misses the target, and
-      the threshold rises to the lowest confidence where that share is at most ``1 - target``
-      or fewer than ``min_count`` answers are left above it to tell (1.0 if none). Since some
-      wrong answers go unheard, this catches a bot clearly failing; it cannot show that one
-      meets the target.
+      cannot lower it. Tags from a conversation whose answer was judged are left out (that
+      escalation was picked for the answer, not by doubt). When the tagged escalations at or
+      above the calibrated threshold clearly miss the target (the Wilson 95 % upper bound of
+      their precision is below it), the threshold is never lowered, and it is 1.0 (answer
+      nothing) if no confidence qualifies.
+    * **Raising** weighs the answers known to be wrong against all answers, each at the
+      confidence it was given with. Not every wrong answer is heard of, so the share known to
+      be wrong is a lower bound of the error rate: where, over at least ``min_count`` answers
+      at or above the threshold, even its Wilson 95 % lower bound is above ``1 - target``,
+      answering there clearly misses the target, and the threshold rises to the lowest
+      confidence where the share known to be wrong at or above it is at most ``1 - target``
+      (1.0 if none). Since some wrong answers go unheard, this catches a bot clearly failing;
+      it cannot show that one meets the target.
     """
-    # One wrong answer may be heard of twice (the customer rejects it, then the agent corrects
-    # it), and an escalation tagged twice (the agent changes their mind): count each once.
-    wrong_answers = _once(
-        [o for o in outcomes if o.source not in TAG_SOURCES], lambda o: o.article_id
-    )
-    # A tag on the escalation that follows a wrong answer is picked for being wrong: not a
-    # fair sample. Only tags from conversations with no wrong answer are.
-    spoiled = {o.conversation_id for o in wrong_answers if o.conversation_id is not None}
+    wrong = [a for a in answered if a.wrong]
+    # A tag on the escalation that follows a judged answer is picked for that answer: not a
+    # fair sample. Only tags from conversations whose answers nobody judged are.
+    spoiled = {a.conversation_id for a in answered if a.verdict is not None}
+    spoiled |= {
+        o.conversation_id
+        for o in outcomes
+        if o.source not in TAG_SOURCES and o.conversation_id is not None
+    }
     tagged = [
         o
         for o in _once([o for o in outcomes if o.source in TAG_SOURCES], _question)
@@ -147,11 +177,13 @@ def live_estimate(
         if proposed is not None and proposed < threshold and confident_fail:
             proposed = None  # never answer more while the confident decisions miss the target
     start = threshold if proposed is None else proposed
-    raised = _raised(start, answered, [o.confidence for o in wrong_answers], target, min_count)
+    confidences = [a.confidence for a in answered]
+    raised = _raised(start, confidences, [a.confidence for a in wrong], target, min_count)
     if raised is not None:
         proposed = raised
+    judged = sum(a.verdict is not None for a in answered)
     return LiveEstimate(
-        precision, len(above), len(outcomes), proposed, len(wrong_answers), len(answered)
+        precision, len(above), len(tagged) + judged, proposed, len(wrong), len(answered)
     )
 
 
@@ -163,9 +195,9 @@ def _raised(
     min_count: int,
 ) -> float | None:
     """None while the answers known to be wrong at or above ``start`` do not clearly exceed
-    ``1 - target`` of the answers there (the Wilson lower bound); else the lowest threshold
-    above it where they no longer do (their share at most ``1 - target``, or fewer than
-    ``min_count`` answers left to tell), 1.0 if none."""
+    ``1 - target`` of the answers there (the Wilson lower bound, over at least ``min_count``
+    answers); else the lowest confidence above it where their share is at most
+    ``1 - target``, 1.0 if none."""
     answers, known_wrong = sorted(answered), sorted(wrong)
 
     def above(candidate: float) -> tuple[int, int]:
@@ -177,27 +209,9 @@ def _raised(
         return None
     for candidate in sorted({c for c in answers if c > start}):
         count, bad = above(candidate)
-        if count < min_count or bad <= (1 - target) * count:
+        if bad <= (1 - target) * count:
             return candidate
     return 1.0
-
-
-def wrong_answer(
-    search: Callable[[str], Retrieval],
-    *,
-    question: str,
-    article_id: str,
-    source: str,
-    conversation_id: str,
-    at: datetime | None = None,
-) -> Outcome | None:
-    """The bot's answer ``article_id`` to ``question``, known to be wrong (``source`` says how),
-    as an outcome at the confidence the bot answers it with now; None if it no longer would."""
-    retrieval = search(question)
-    best = retrieval.best
-    if best is None or best.article_id != article_id:
-        return None
-    return Outcome(question, article_id, retrieval.confidence, False, source, conversation_id, at)
 
 
 def _question(outcome: Outcome) -> str:

@@ -20,7 +20,7 @@ from bot.conversation import (
     Source,
 )
 from bot.drafting import DraftContext
-from bot.learning import Answered, Outcome
+from bot.learning import Answered, Outcome, Verdict
 from bot.model import ArticleMatch, Reading, Retrieval
 from bot.queue import Pickup
 
@@ -87,6 +87,7 @@ class Change:
         outcome: A labelled decision of the bot (a customer rejected its answer).
         answered: The answer this change gives, at its confidence (what wrong answers that
             customers report are weighed against).
+        verdict: What became known of an earlier answer (a customer rejected it).
     """
 
     conversation: Conversation
@@ -98,6 +99,7 @@ class Change:
     suggestion: tuple[str, str, str] | None = None
     outcome: Outcome | None = None
     answered: Answered | None = None
+    verdict: Verdict | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,10 @@ class ConversationStore(Protocol):
     ) -> Message:
         """Store a customer's message, unhandled; with ``lease`` (owner, until) it is stored
         already claimed by that owner."""
+        ...
+
+    async def latest_answer(self, conversation_id: str) -> Answered | None:
+        """The bot's latest recorded answer in a conversation, with what is known of it."""
         ...
 
     async def recent(

@@ -24,7 +24,7 @@ from bot.conversation import (
 from bot.drafting import articles_for, articles_of
 from bot.errors import StoreConflict
 from bot.events import CustomerEvent, customer_topic
-from bot.learning import Answered, Outcome, wrong_answer
+from bot.learning import CUSTOMER_REJECTED, Answered, Outcome, Verdict
 from bot.model import Decision
 from bot.needs import question_of
 from bot.policy import failure_loop
@@ -37,6 +37,7 @@ HANDLE_ATTEMPTS = 12  # turns tried on conflicts before the message is left to t
 BACKOFF_BASE_S = 0.05  # the first retry waits up to this, doubling up to BACKOFF_CAP_S
 BACKOFF_CAP_S = 2.0
 MIN_HELD = timedelta(seconds=1)  # a lease stored by ``receive`` with less left is claimed anew
+NO_REJECTION: tuple[Outcome | None, Verdict | None] = (None, None)
 
 
 class CustomerTurns(PeopleTurns):
@@ -146,9 +147,9 @@ class CustomerTurns(PeopleTurns):
         last_reply = next((m for m in reversed(earlier) if m.kind is not Kind.CUSTOMER), None)
         not_helpful = bool(NOT_HELPFUL.search(message.text))
         after_answer = last_reply is not None and last_reply.kind is Kind.ANSWER
-        rejected = (
-            await self._rejected(conversation, earlier) if not_helpful and after_answer else None
-        )
+        rejected = NO_REJECTION
+        if not_helpful and after_answer:
+            rejected = await self._rejected(conversation, earlier)
         decision, failed = failure_loop(
             decision,
             not_helpful=not_helpful,
@@ -169,7 +170,8 @@ class CustomerTurns(PeopleTurns):
                     messages=(reply,),
                     audit=tuple(audit),
                     handled=message.id,
-                    outcome=rejected,
+                    outcome=rejected[0],
+                    verdict=rejected[1],
                     answered=Answered(
                         conversation.id,
                         answer.article_id,
@@ -185,22 +187,31 @@ class CustomerTurns(PeopleTurns):
             replace(conversation, failed_turns=failed), message, earlier, decision, audit, rejected
         )
 
-    async def _rejected(self, conversation: Conversation, earlier: list[Message]) -> Outcome | None:
-        """The bot's last answer, which the customer just said did not help, as an outcome."""
-        article = conversation.last_answer_article
+    async def _rejected(
+        self, conversation: Conversation, earlier: list[Message]
+    ) -> tuple[Outcome | None, Verdict | None]:
+        """The bot's last answer, which the customer just said did not help: the verdict on it,
+        and an outcome at the confidence it was given with (none if no question is known)."""
+        answer = await self.store.latest_answer(conversation.id)
+        if answer is None or answer.id is None:
+            return NO_REJECTION
+        if answer.article_id != conversation.last_answer_article:
+            return NO_REJECTION
+        verdict = Verdict(answer.id, CUSTOMER_REJECTED)
         answers = [i for i, m in enumerate(earlier) if m.kind is Kind.ANSWER]
         question = question_of(earlier[: answers[-1]]) if answers else ""
-        if not article or not question:
-            return None
-        return await asyncio.to_thread(
-            wrong_answer,
-            self.responder.retriever.search,
-            question=question,
-            article_id=article,
-            source="customer_rejected",
-            conversation_id=conversation.id,
-            at=self.clock(),
+        if not question:
+            return None, verdict
+        outcome = Outcome(
+            question,
+            answer.article_id,
+            answer.confidence,
+            False,
+            CUSTOMER_REJECTED,
+            conversation.id,
+            self.clock(),
         )
+        return outcome, verdict
 
     async def _escalate(
         self,
@@ -209,7 +220,7 @@ class CustomerTurns(PeopleTurns):
         earlier: list[Message],
         decision: Decision,
         audit: list[AuditEntry],
-        outcome: Outcome | None = None,
+        rejected: tuple[Outcome | None, Verdict | None] = NO_REJECTION,
     ) -> None:
         reasons = tuple(r.value for r in decision.reasons)
         context = await self._context([*earlier, message], decision)
@@ -243,7 +254,8 @@ class CustomerTurns(PeopleTurns):
                 messages=(notice,),
                 audit=tuple(audit),
                 handled=message.id,
-                outcome=outcome,
+                outcome=rejected[0],
+                verdict=rejected[1],
             )
         )
         self.metrics.escalated(reasons)

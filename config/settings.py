@@ -270,6 +270,13 @@ class LearningSettings(BaseModel):
         description="How often every replica reads the live outcomes and answers again (an "
         "agent's tag also does, at once, on the replica that took it).",
     )
+    answer_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="How long the bot's answers (their confidence and whether they were "
+        "rejected) are kept for the live estimate; older ones are deleted.",
+    )
 
 
 class ServerSettings(BaseModel):

@@ -16,24 +16,42 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from bot.conversation import ActionKind, AgentAction, Kind, KnowledgeSuggestion, Message
+from bot.conversation import (
+    ActionKind,
+    AgentAction,
+    Escalation,
+    Kind,
+    KnowledgeSuggestion,
+    Message,
+)
 from bot.engine import ConversationEngine
 from bot.errors import UnknownConversation
 from bot.facts import scrub
-from bot.learning import TAG_SOURCES, LiveEstimate, Outcome, live_estimate, wrong_answer
+from bot.learning import (
+    AGENT_CONFIRMED,
+    AGENT_CORRECTED,
+    Answered,
+    LiveEstimate,
+    Outcome,
+    Verdict,
+    live_estimate,
+)
 from bot.needs import question_of, waits_on_latest_answer
 from config import LearningSettings
 from integrations.storage.learning import LearningStore
 from knowledge.base import KnowledgeBase
 from knowledge.learned import add_question_variants
 
+if TYPE_CHECKING:
+    from integrations.metrics import PrometheusMetrics
+
 NOT_IN_KB = "not_in_kb"
-REJECTION_DELAY = timedelta(hours=1)
-"""How long before the oldest outcome the answers it may be about are counted from."""
+ANSWERS_READ = 50_000
+"""The newest answers the live estimate weighs (a week or more of a busy contact centre)."""
 logger = logging.getLogger(__name__)
 
 
@@ -103,7 +121,7 @@ async def tag_article(
         raise TagError(f"no article {article_id!r} in the knowledge base")
     history = await engine.store.recent(escalation.conversation_id, 500)
     before = escalation_history(history)
-    question = scrub(question_of(before))
+    question = escalated_question(history)
     top = escalation.articles[0] if escalation.articles else None
     if top is not None and question:
         await learning.record(
@@ -116,19 +134,9 @@ async def tag_article(
                 conversation_id=escalation.conversation_id,
             )
         )
-    conversation = await engine.store.conversation(escalation.conversation_id)
-    answered = conversation.last_answer_article if conversation else None
-    if answered and answered != article_id and question and waits_on_latest_answer(before):
-        corrected = await asyncio.to_thread(
-            wrong_answer,
-            knowledge_base.search,
-            question=question,
-            article_id=answered,
-            source="agent_corrected",
-            conversation_id=escalation.conversation_id,
-        )
-        if corrected is not None:
-            await learning.record(corrected)
+    await _judge_latest_answer(
+        engine, learning, escalation, before, question=question, article_id=article_id
+    )
     trusted = agent in settings.trusted_agents and article_id is not None
     suggestion_id = await learning.suggest(
         question=question,
@@ -153,6 +161,40 @@ async def tag_article(
     )
     await refresh_live_threshold(learning, knowledge_base, settings)
     return Tagged(suggestion_id, question, article_id, trusted)
+
+
+async def _judge_latest_answer(
+    engine: ConversationEngine,
+    learning: LearningStore,
+    escalation: Escalation,
+    before: Sequence[Message],
+    *,
+    question: str,
+    article_id: str | None,
+) -> None:
+    """While the customer still waits on what the bot's latest answer answered (they rejected
+    it, or asked for a person after it), the agent's tag judges that answer: right if it names
+    the article answered with (a customer's rejection is void), else wrong (corrected)."""
+    answer = await engine.store.latest_answer(escalation.conversation_id)
+    if answer is None or answer.id is None or not waits_on_latest_answer(before):
+        return
+    if answer.at is not None and answer.at > escalation.created_at:
+        return  # an answer after this escalation: not what it was about
+    if answer.article_id == article_id:
+        await learning.judge(Verdict(answer.id, AGENT_CONFIRMED))
+        return
+    await learning.judge(Verdict(answer.id, AGENT_CORRECTED))
+    if question:
+        await learning.record(
+            Outcome(
+                question,
+                answer.article_id,
+                answer.confidence,
+                False,
+                AGENT_CORRECTED,
+                escalation.conversation_id,
+            )
+        )
 
 
 async def accept_suggestion(
@@ -208,30 +250,20 @@ async def estimate(
     learning: LearningStore, knowledge_base: KnowledgeBase, settings: LearningSettings
 ) -> LiveEstimate:
     """The live precision at the calibrated threshold, and the threshold outcomes call for:
-    the newest outcomes, and the bot's answers since the oldest of them (less the time a
-    customer takes to say an answer did not help)."""
+    the newest tags, and the newest answers with what became known of each."""
     outcomes = await learning.outcomes()
-    oldest = min((o.at for o in outcomes if o.at is not None), default=None)
-    answered = await learning.answer_confidences(oldest and oldest - REJECTION_DELAY)
-    first = await learning.oldest_answer()
-    # A wrong answer given before the oldest answer on record (before answers were recorded,
-    # or past the read limit) has nothing to be weighed against: it is left out.
-    outcomes = [
-        o
-        for o in outcomes
-        if o.source in TAG_SOURCES or (first is not None and (o.at is None or o.at >= first))
-    ]
+    answered = await learning.answers(ANSWERS_READ)
     return estimate_from(outcomes, answered, knowledge_base, settings)
 
 
 def estimate_from(
     outcomes: Sequence[Outcome],
-    answered: Sequence[float],
+    answered: Sequence[Answered],
     knowledge_base: KnowledgeBase,
     settings: LearningSettings,
 ) -> LiveEstimate:
-    """``live_estimate`` of ``outcomes`` (newest first) and the confidences of the answers over
-    the same period, against the knowledge base's calibration."""
+    """``live_estimate`` of ``outcomes`` (newest first) and the bot's answers, against the
+    knowledge base's calibration."""
     confidence = knowledge_base.confidence
     return live_estimate(
         outcomes,
@@ -243,10 +275,16 @@ def estimate_from(
 
 
 async def refresh_live_threshold(
-    learning: LearningStore, knowledge_base: KnowledgeBase, settings: LearningSettings
+    learning: LearningStore,
+    knowledge_base: KnowledgeBase,
+    settings: LearningSettings,
+    metrics: PrometheusMetrics | None = None,
 ) -> LiveEstimate:
-    """Move the answer threshold to what live outcomes call for, once there are enough."""
+    """Move the answer threshold to what live outcomes call for, once there are enough, and
+    show the estimate in ``metrics``."""
     found = await estimate(learning, knowledge_base, settings)
+    if metrics is not None:
+        metrics.live(found)
     if settings.live_recalibration and found.threshold != knowledge_base.live_threshold:
         logger.info(
             "live threshold",
@@ -261,3 +299,9 @@ async def refresh_live_threshold(
         )
         knowledge_base.use_live_threshold(found.threshold)
     return found
+
+
+async def forget_old_answers(learning: LearningStore, settings: LearningSettings) -> int:
+    """Delete the answers older than ``answer_retention_days``; how many there were."""
+    before = datetime.now(UTC) - timedelta(days=settings.answer_retention_days)
+    return await learning.forget_answers(before)

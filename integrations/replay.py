@@ -10,27 +10,28 @@ would feed them:
   answer;
 * a right answer is never labelled, but every answer is counted at its confidence.
 
-Each tag, rejection and correction is a live outcome (``bot.learning.live_estimate``), recorded
-as the service records it. At the end of a block the knowledge base refits and recalibrates
-on what was taught, and the outcomes move the threshold, as they do live. Each block reports
-precision and deflection.
+Each is recorded as the service records it (``bot.learning.live_estimate``): tags and
+corrections as outcomes, a rejection as the verdict on its answer. At the end of a block the
+knowledge base refits and recalibrates on what was taught, and the outcomes and answers move the
+threshold, as they do live. Each block reports precision and deflection.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.conversation import Kind, Message
 from bot.evaluation import Case, score_decisions
-from bot.learning import Outcome
+from bot.learning import AGENT_CORRECTED, CUSTOMER_REJECTED, Answered, Outcome
 from bot.model import Decision
 from bot.needs import question_of
 from bot.policy import Responder
 from config import LearningSettings
-from integrations.learning import estimate_from
+from integrations.learning import ANSWERS_READ, estimate_from
 from knowledge.base import KnowledgeBase
 from knowledge.learned import add_question_variants
 
@@ -50,15 +51,19 @@ def question_in(case: Case) -> str:
 
 def outcomes_of(
     case: Case, decision: Decision, conversation: str, *, rejected: bool
-) -> list[Outcome]:
-    """What live traffic would record of ``decision``: a tag of an escalation; for a wrong
-    answer the customer ``rejected``, the rejection, and the agent's tag and correction of the
-    escalation that follows; nothing for a right answer or an unheard wrong one."""
+) -> tuple[list[Outcome], Answered | None]:
+    """What live traffic would record of ``decision``: a tag of an escalation; an answer at its
+    confidence, and for a wrong one the customer ``rejected``, the rejection (the verdict on
+    the answer), and the agent's tag and correction of the escalation that follows."""
     best = decision.retrieval.best
+    confidence = decision.retrieval.confidence
+    answer = None
+    if decision.action == "answer" and best is not None:
+        answer = Answered(conversation, best.article_id, confidence)
     question = question_in(case)
     if best is None or case.expect is None or not question:
-        return []
-    article, confidence = best.article_id, decision.retrieval.confidence
+        return [], answer
+    article = best.article_id
     right = case.expect == "answer" and article == case.article
 
     def outcome(source: str, correct: bool) -> Outcome:
@@ -66,14 +71,14 @@ def outcomes_of(
 
     tag = "agent_tag" if case.expect == "answer" else "not_in_kb"
     if decision.action == "escalate":
-        return [outcome(tag, right)]
-    if right or not rejected:
-        return []
+        return [outcome(tag, right)], answer
+    if right or not rejected or answer is None:
+        return [], answer
     return [
-        outcome("customer_rejected", False),
+        outcome(CUSTOMER_REJECTED, False),
         outcome(tag, False),
-        outcome("agent_corrected", False),
-    ]
+        outcome(AGENT_CORRECTED, False),
+    ], replace(answer, verdict=CUSTOMER_REJECTED)
 
 
 def replay(
@@ -107,8 +112,8 @@ def replay(
     draw = random.Random(seed)
     rows: list[dict[str, Any]] = []
     decisions: list[Decision] = []
-    outcomes: list[tuple[int, Outcome]] = []  # with the case each came from, oldest first
-    answered: list[tuple[int, float]] = []
+    outcomes: list[Outcome] = []  # oldest first
+    answered: list[Answered] = []
     for number, start in enumerate(range(0, len(cases), block), start=1):
         chunk = cases[start : start + block]
         made = []
@@ -120,23 +125,17 @@ def replay(
         learned: dict[str, list[str]] = {}
         for index, (case, decision) in enumerate(zip(chunk, made, strict=True), start=start):
             rejected = decision.action == "answer" and draw.random() < rejection_rate
-            recorded = outcomes_of(case, decision, f"case-{index}", rejected=rejected)
-            outcomes += [(index, o) for o in recorded]
-            if decision.action == "answer":
-                answered.append((index, decision.retrieval.confidence))
+            recorded, answer = outcomes_of(case, decision, f"case-{index}", rejected=rejected)
+            outcomes += recorded
+            answered += [answer] if answer else []
             tags = [o for o in recorded if o.source == "agent_tag"]
             if tags and case.article in known:
                 learned.setdefault(str(case.article), []).append(tags[0].question)
         scores = score_decisions(chunk, made)
         taught = add_question_variants(knowledge_base, learned) if learned else 0
-        window = outcomes[-OUTCOME_WINDOW:]  # the newest, as the store reads them
-        since = window[0][0] if window else len(cases)
-        live = estimate_from(
-            [o for _, o in reversed(window)],
-            [c for index, c in answered if index >= since],
-            knowledge_base,
-            learning,
-        )
+        # The newest first, as the store reads them.
+        newest = outcomes[-OUTCOME_WINDOW:][::-1], answered[-ANSWERS_READ:][::-1]
+        live = estimate_from(*newest, knowledge_base, learning)
         if learning.live_recalibration:
             knowledge_base.use_live_threshold(live.threshold)
         rows.append(

@@ -98,6 +98,7 @@ def answered_row(answered: Answered) -> dict[str, Any]:
         "article_id": answered.article_id[:255],
         "confidence": float(answered.confidence),
         "at": answered.at or datetime.now(UTC),
+        "verdict": answered.verdict,
     }
 
 

@@ -23,6 +23,7 @@ from bot.errors import StoreConflict, UnknownConversation
 from bot.ports import Applied, Change, NewMessage
 from bot.queue import Pickup
 from integrations.storage import codec
+from integrations.storage.answers import judge_answer
 from integrations.storage.database import Connection, Database, utcnow
 from integrations.storage.suggestions import add_suggestion
 from integrations.storage.tables import (
@@ -212,6 +213,8 @@ class SqlConversations(Database):
                 if change.answered is not None:
                     row = codec.answered_row(change.answered)
                     await connection.execute(insert(answers).values(row))
+                if change.verdict is not None:
+                    await judge_answer(connection, change.verdict)
                 if change.suggestion is not None:
                     question, answer, agent = change.suggestion
                     row = {"question": question, "answer": answer, "agent": agent}

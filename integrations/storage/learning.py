@@ -1,5 +1,5 @@
-"""What agents taught (suggestions naming an article) and the bot's live outcomes, in the
-conversation store's database."""
+"""What agents taught (suggestions naming an article), the bot's live outcomes and its answers,
+in the conversation store's database."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select
 
 from bot.conversation import KnowledgeSuggestion
-from bot.learning import Outcome
+from bot.learning import Answered, Outcome, Verdict
 from integrations.storage import codec
 from integrations.storage.sql_store import SqlStore
 from integrations.storage.suggestions import add_suggestion
-from integrations.storage.tables import answers, outcomes, suggestions
+from integrations.storage.tables import outcomes, suggestions
 
 
 class LearningStore:
@@ -60,25 +60,17 @@ class LearningStore:
         async with self.store.transaction() as connection:
             await connection.execute(insert(outcomes).values(codec.outcome_row(outcome)))
 
-    async def answer_confidences(self, since: datetime | None, limit: int = 200_000) -> list[float]:
-        """The confidences of the bot's answers since ``since`` (the newest ``limit``; none
-        when ``since`` is None)."""
-        if since is None:
-            return []
-        query = (
-            select(answers.c.confidence)
-            .where(answers.c.at >= since)
-            .order_by(answers.c.id.desc())
-            .limit(limit)
-        )
-        async with self.store.reading() as connection:
-            return [float(c) for c in (await connection.execute(query)).scalars().all()]
+    async def answers(self, limit: int) -> list[Answered]:
+        """The bot's newest ``limit`` answers, newest first, with what became known of each."""
+        return await self.store.answers(limit)
 
-    async def oldest_answer(self) -> datetime | None:
-        """When the oldest recorded bot answer was given (None if there is none)."""
-        query = select(answers.c.at).order_by(answers.c.id.asc()).limit(1)
-        async with self.store.reading() as connection:
-            return (await connection.execute(query)).scalar()
+    async def judge(self, verdict: Verdict) -> bool:
+        """Record what became known of an answer; False if it changed nothing."""
+        return await self.store.judge(verdict)
+
+    async def forget_answers(self, before: datetime) -> int:
+        """Delete the answers given before ``before``; how many there were."""
+        return await self.store.forget_answers(before)
 
     async def outcomes(self, limit: int = 5000) -> list[Outcome]:
         """The newest labelled outcomes."""

@@ -149,16 +149,17 @@ outcomes = Table(
     Column("at", UtcDateTime, nullable=False, index=True),
 )
 
-# The bot's answers at their confidence: what the wrong answers customers report are weighed
-# against (``bot.learning.live_estimate``).
+# The bot's answers at their confidence, and what became known of each (``verdict``): the wrong
+# ones are weighed against all of them (``bot.learning.live_estimate``).
 answers = Table(
     "answers",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("conversation_id", String(64), nullable=False),
+    Column("conversation_id", String(64), nullable=False, index=True),
     Column("article_id", String(255), nullable=False),
     Column("confidence", Float, nullable=False),
     Column("at", UtcDateTime, nullable=False, index=True),
+    Column("verdict", String(32)),
 )
 
 agents = Table(

@@ -14,7 +14,7 @@ from bot.model import Decision
 from config import Settings
 from integrations.background import Background
 from integrations.composition import Services, build_services, public_url
-from integrations.learning import estimate, refresh_live_threshold
+from integrations.learning import refresh_live_threshold
 from integrations.memory import trim_periodically
 from integrations.metrics import CONTENT_TYPE
 from integrations.web import customer, desk
@@ -75,11 +75,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    services.metrics.live(
-        await estimate(services.learning, services.knowledge_base, services.settings.learning)
-    )
-    body = services.metrics.render()
+    """Prometheus metrics; the live estimate is the last refresh's (``follow_live_outcomes``)."""
+    body = request.app[SERVICES].metrics.render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
@@ -132,7 +129,9 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
         _start_proposals(app)
         app[TASKS].spawn(_recover(app[SERVICES]))
         built = app[SERVICES]
-        await refresh_live_threshold(built.learning, built.knowledge_base, settings.learning)
+        await refresh_live_threshold(
+            built.learning, built.knowledge_base, settings.learning, built.metrics
+        )
         if not await app[SERVICES].store.count("agents"):
             logger.warning("no desk agents yet: create one with `tandem agents add NAME`")
         knowledge_base = app[SERVICES].knowledge_base

@@ -4,7 +4,8 @@
   gave up on them after conflicts) are claimed and handled without waiting for a restart;
 - the queue sweep: escalations nobody picked up in time are announced again (the engine keys
   each round, so it happens once);
-- the live threshold: outcomes and answers recorded by any replica move this one's threshold.
+- the live threshold: outcomes and answers recorded by any replica move this one's threshold
+  and its ``/metrics`` (answers past their retention are deleted first).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from aiohttp import web
 
 from integrations.background import repeat
 from integrations.composition import Services
-from integrations.learning import refresh_live_threshold
+from integrations.learning import forget_old_answers, refresh_live_threshold
 from integrations.web.keys import SERVICES
 
 QUEUE_SWEEP_S = 30.0
@@ -62,8 +63,10 @@ watch_queue = periodic(
 
 async def _follow_live_outcomes(services: Services) -> int:
     before = services.knowledge_base.live_threshold
+    learning = services.settings.learning
+    await forget_old_answers(services.learning, learning)
     await refresh_live_threshold(
-        services.learning, services.knowledge_base, services.settings.learning
+        services.learning, services.knowledge_base, learning, services.metrics
     )
     return int(services.knowledge_base.live_threshold != before)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from bot.learning import Outcome, live_estimate
+from bot.learning import AGENT_CONFIRMED, CUSTOMER_REJECTED, Answered, Outcome, live_estimate
 
 
 def _outcomes(points: list[tuple[float, bool]]) -> list[Outcome]:
@@ -36,12 +36,27 @@ def _sourced(points: list[tuple[float, bool, str]]) -> list[Outcome]:
     ]
 
 
+def _answered(confidences: list[float], verdicts: dict[int, str] | None = None) -> list[Answered]:
+    """Answers at ``confidences``, each its own conversation; ``verdicts`` by index."""
+    verdicts = verdicts or {}
+    return [
+        Answered(f"a{i}", "a", confidence, verdict=verdicts.get(i), id=i + 1)
+        for i, confidence in enumerate(confidences)
+    ]
+
+
+def _rejected(confidences: list[float]) -> list[Answered]:
+    return _answered(confidences, dict.fromkeys(range(len(confidences)), CUSTOMER_REJECTED))
+
+
 def test_answers_rejected_above_the_threshold_do_not_silence_the_bot() -> None:
     """Only wrong answers are ever heard of: five rejections at the top, with nothing to weigh
     them against, once took the threshold to 1.0 and the live precision to 0."""
-    points = [(0.9, False, "customer_rejected")] * 4 + [(0.8, False, "agent_corrected")]
-    points += [(c / 100, c >= 40, "agent_tag") for c in range(10, 64)]
-    live = live_estimate(_sourced(points), threshold=0.64, target=0.9, min_count=50)
+    answered = _rejected([0.9] * 4 + [0.8])
+    points = [(c / 100, c >= 40, "agent_tag") for c in range(10, 64)]
+    live = live_estimate(
+        _sourced(points), threshold=0.64, target=0.9, min_count=50, answered=answered
+    )
     assert live.rejected == 5 and live.labelled == 59
     assert (live.precision, live.samples) == (None, 0), "no tagged escalation above 0.64"
     assert live.threshold is not None and 0.37 <= live.threshold <= 0.4
@@ -52,20 +67,19 @@ def test_answers_rejected_too_often_raise_the_threshold() -> None:
     expect), and customers say so for half of those: the answers it gave are what those
     rejections are weighed against, and the threshold rises until few are known to be wrong."""
     rng = random.Random(7)
-    answered = [0.6 + 0.4 * rng.random() for _ in range(400)]
-    rejected = [c for c in answered if c < 0.8 and rng.random() < 0.5]
-    outcomes = _sourced([(c, False, "customer_rejected") for c in rejected])
-    live = live_estimate(outcomes, threshold=0.6, target=0.9, min_count=50, answered=answered)
-    assert live.answers == 400 and live.rejected == len(rejected)
+    confidences = [0.6 + 0.4 * rng.random() for _ in range(400)]
+    wrong = [i for i, c in enumerate(confidences) if c < 0.8 and rng.random() < 0.5]
+    answered = _answered(confidences, dict.fromkeys(wrong, CUSTOMER_REJECTED))
+    live = live_estimate([], threshold=0.6, target=0.9, min_count=50, answered=answered)
+    assert live.answers == 400 and live.rejected == len(wrong)
     assert live.rejection_rate is not None and live.rejection_rate > 0.2
     assert live.threshold is not None and 0.72 <= live.threshold <= 0.8, live.threshold
+    some = dict.fromkeys(wrong[: len(wrong) // 8], CUSTOMER_REJECTED)
     calm = live_estimate(
-        outcomes[: len(outcomes) // 8], threshold=0.6, target=0.9, min_count=50, answered=answered
+        [], threshold=0.6, target=0.9, min_count=50, answered=_answered(confidences, some)
     )
     assert calm.threshold is None, "a few rejections among many answers leave it"
-    few = live_estimate(
-        outcomes[:40], threshold=0.6, target=0.9, min_count=50, answered=answered[:40]
-    )
+    few = live_estimate([], threshold=0.6, target=0.9, min_count=50, answered=answered[:40])
     assert few.threshold is None, "too few answers to tell"
 
 
@@ -74,10 +88,9 @@ def test_answers_rejected_below_the_calibrated_threshold_count_against_the_answe
     tags = [(0.5, True, "agent_tag")] * 40 + [(0.2, False, "not_in_kb")] * 20
     lowered = live_estimate(_sourced(tags), threshold=0.7, target=0.9, min_count=40)
     assert lowered.threshold == 0.5
-    answered = [0.5] * 60 + [0.9] * 40
-    rejected = tags + [(0.5, False, "customer_rejected")] * 30
+    answered = _answered([0.5] * 60 + [0.9] * 40, dict.fromkeys(range(30), CUSTOMER_REJECTED))
     raised = live_estimate(
-        _sourced(rejected), threshold=0.7, target=0.9, min_count=40, answered=answered
+        _sourced(tags), threshold=0.7, target=0.9, min_count=40, answered=answered
     )
     assert raised.threshold == 0.9, "answering from 0.5 is clearly wrong too often"
 
@@ -88,7 +101,7 @@ def test_imprecise_guesses_below_the_threshold_say_nothing_about_answers_above_i
     assert live.threshold is None
 
 
-def _calibrated_bot(seed: int) -> tuple[list[Outcome], list[float]]:
+def _calibrated_bot(seed: int) -> tuple[list[Outcome], list[Answered]]:
     rng = random.Random(seed)
     points, answered = [], []
     for _ in range(3000):
@@ -97,9 +110,9 @@ def _calibrated_bot(seed: int) -> tuple[list[Outcome], list[float]]:
         if confidence < 0.8 or rng.random() < 0.05:
             points.append((confidence, right, "agent_tag"))
             continue
-        answered.append(confidence)
-        if not right and rng.random() < 0.5:
-            points.append((confidence, False, "customer_rejected"))
+        heard = not right and rng.random() < 0.5
+        verdict = CUSTOMER_REJECTED if heard else None
+        answered.append(Answered(f"a{len(answered)}", "a", confidence, verdict=verdict))
     return _sourced(points), answered
 
 
@@ -124,23 +137,48 @@ def test_the_escalation_after_a_rejected_answer_is_not_a_fair_sample() -> None:
     tag then says it was wrong, at the answer's confidence. Twelve such conversations once
     took the threshold to 1.0."""
     outcomes = [
-        Outcome("q", "a", 0.9, False, source, conversation_id=f"c{i}")
-        for i in range(12)
-        for source in ("customer_rejected", "agent_tag")
+        Outcome("q", "a", 0.9, False, "agent_tag", conversation_id=f"c{i}") for i in range(12)
     ]
+    answered = [Answered(f"c{i}", "a", 0.9, verdict=CUSTOMER_REJECTED) for i in range(12)]
     outcomes += _sourced([(c / 100, c >= 40, "agent_tag") for c in range(10, 64)])
-    live = live_estimate(outcomes, threshold=0.64, target=0.9, min_count=50)
+    live = live_estimate(outcomes, threshold=0.64, target=0.9, min_count=50, answered=answered)
     assert live.samples == 0 and live.rejected == 12
     assert live.threshold is not None and live.threshold < 0.64
 
 
-def test_one_wrong_answer_heard_of_twice_and_an_escalation_tagged_twice_count_once() -> None:
+def test_an_escalation_tagged_twice_counts_once() -> None:
     """Outcomes come newest first: the agent's second tag of an escalation is the one kept."""
     first_tag = Outcome("my parcel", "delivery", 0.9, False, "not_in_kb", "c1")
     second_tag = Outcome("My parcel?", "delivery", 0.9, True, "agent_tag", "c1")
-    rejected = Outcome("when", "delivery", 0.8, False, "customer_rejected", "c2")
-    corrected = Outcome("when", "delivery", 0.8, False, "agent_corrected", "c2")
-    other = Outcome("when", "delivery", 0.8, False, "customer_rejected", "c3")
-    outcomes = [second_tag, first_tag, corrected, rejected, other]
-    live = live_estimate(outcomes, threshold=0.7, target=0.9, min_count=5)
-    assert (live.rejected, live.samples, live.precision, live.labelled) == (2, 1, 1.0, 5)
+    rejected = [Answered(f"c{i}", "delivery", 0.8, verdict=CUSTOMER_REJECTED) for i in (2, 3)]
+    live = live_estimate(
+        [second_tag, first_tag], threshold=0.7, target=0.9, min_count=5, answered=rejected
+    )
+    assert (live.rejected, live.samples, live.precision, live.labelled) == (2, 1, 1.0, 3)
+
+
+def test_an_answer_the_agent_confirmed_is_not_wrong_whatever_the_customer_said() -> None:
+    """Twenty answers rejected, then an agent tagged the very article answered with: the
+    answers were right (the customer wanted something else, or a person), so nothing rises."""
+    confirmed = _answered([0.9] * 60, dict.fromkeys(range(20), AGENT_CONFIRMED))
+    live = live_estimate([], threshold=0.7, target=0.9, min_count=50, answered=confirmed)
+    assert (live.rejected, live.threshold, live.labelled) == (0, None, 20)
+    rejected = _answered([0.9] * 60, dict.fromkeys(range(20), CUSTOMER_REJECTED))
+    assert live_estimate([], threshold=0.7, target=0.9, min_count=50, answered=rejected).threshold
+
+
+def test_the_threshold_rises_past_every_band_still_known_to_be_wrong() -> None:
+    """Answers from 0.6 are clearly too often wrong; the top five (too few to test on their
+    own) hold two rejections: the threshold goes past them too, to where no more than one in
+    ten answers above it is known to be wrong, and to 1.0 when no such place is left."""
+    confidences = [0.6] * 60 + [0.95, 0.96, 0.97, 0.98, 0.99]
+    wrong = dict.fromkeys([*range(30), 61, 63], CUSTOMER_REJECTED)
+    live = live_estimate(
+        [], threshold=0.6, target=0.9, min_count=50, answered=_answered(confidences, wrong)
+    )
+    assert live.threshold == 0.99
+    wrong[64] = CUSTOMER_REJECTED
+    live = live_estimate(
+        [], threshold=0.6, target=0.9, min_count=50, answered=_answered(confidences, wrong)
+    )
+    assert live.threshold == 1.0

@@ -113,6 +113,18 @@ async def _tag(server: TestServer, user: str, article: str | None) -> dict[str, 
         return tagged
 
 
+async def _metrics_show(server: TestServer, *lines: str) -> None:
+    """Wait for ``/metrics`` to show ``lines``: it serves the last refresh's live estimate."""
+
+    async def shown() -> bool:
+        url = server.make_url("/metrics")
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            text = await response.text()
+        return all(line in text for line in lines)
+
+    await eventually(shown, f"/metrics to show {lines}")
+
+
 async def test_a_tagged_and_accepted_question_is_answered_next_time(
     server: TestServer, services: Services
 ) -> None:
@@ -155,9 +167,7 @@ async def test_not_in_the_knowledge_base_is_a_gap_and_a_wrong_guess(
     assert (outcome.source, outcome.correct) == ("not_in_kb", False)
     live = await estimate(services.learning, services.knowledge_base, services.settings.learning)
     assert live.labelled == 1 and live.threshold is None, "one outcome is not enough to move it"
-    async with aiohttp.ClientSession() as session, session.get(server.make_url("/metrics")) as r:
-        text = await r.text()
-    assert "tandem_live_outcomes 1.0" in text
+    await _metrics_show(server, "tandem_live_outcomes 1.0")
 
 
 async def test_an_unknown_article_is_refused(server: TestServer) -> None:
@@ -219,10 +229,9 @@ async def test_answers_customers_reject_are_weighed_against_the_answers_and_rais
         )
         assert (live.rejected, live.answers, live.threshold, live.samples) == (5, 5, 1.0, 0)
         assert (await _ask(session, server, "When will my parcel arrive?"))["type"] == "escalated"
-    async with aiohttp.ClientSession() as session, session.get(server.make_url("/metrics")) as r:
-        text = await r.text()
-    assert "tandem_live_rejected_answers 5.0" in text
-    assert "tandem_live_answer_rejection_rate 1.0" in text
+    await _metrics_show(
+        server, "tandem_live_rejected_answers 5.0", "tandem_live_answer_rejection_rate 1.0"
+    )
 
 
 async def test_a_rejection_among_many_answers_leaves_the_threshold(
@@ -243,9 +252,9 @@ async def test_a_rejection_among_many_answers_leaves_the_threshold(
     live = await estimate(services.learning, services.knowledge_base, services.settings.learning)
     assert (live.rejected, live.answers, live.threshold) == (1, 20, None)
     assert services.knowledge_base.live_threshold is None
-    async with aiohttp.ClientSession() as session, session.get(server.make_url("/metrics")) as r:
-        text = await r.text()
-    assert "tandem_live_answers 20.0" in text and "tandem_live_answer_rejection_rate 0.05" in text
+    await _metrics_show(
+        server, "tandem_live_answers 20.0", "tandem_live_answer_rejection_rate 0.05"
+    )
 
 
 async def test_a_tag_on_a_new_question_does_not_correct_the_answer_before_it(
@@ -268,16 +277,42 @@ async def test_a_tag_on_a_new_question_does_not_correct_the_answer_before_it(
 async def test_an_answer_corrected_after_a_request_for_a_person_counts_at_its_confidence(
     server: TestServer, services: Services
 ) -> None:
+    """The correction is weighed at the confidence the bot answered with: the one stored with
+    the answer, whatever the knowledge base says of the question since."""
     async with aiohttp.ClientSession() as session:
         customer = Customer(session, server)
         await customer.start()
-        await customer.say("How long does delivery take?")
-        answer = await customer.next_event("answer", "escalated")
-        assert answer["type"] == "answer"
+        await customer.say("Hi! I ordered a lamp on Monday. How long does delivery take?")
+        assert (await customer.next_event("answer", "escalated"))["type"] == "answer"
         await customer.say("can I talk to a person please")
         assert (await customer.next_event("answer", "escalated"))["type"] == "escalated"
+        conversation = customer.id
+    answer = await services.store.latest_answer(conversation)
+    assert answer is not None and answer.article_id == "delivery" and answer.verdict is None
     await _tag_every_escalation(server, "returns")
     corrected = [o for o in await services.learning.outcomes() if o.source == "agent_corrected"]
-    searched = services.knowledge_base.search("How long does delivery take?")
     assert [(o.article_id, o.correct) for o in corrected] == [("delivery", False)]
-    assert corrected[0].confidence == searched.confidence
+    assert corrected[0].confidence == answer.confidence
+    judged = await services.store.latest_answer(conversation)
+    assert judged is not None and (judged.id, judged.verdict) == (answer.id, "agent_corrected")
+
+
+async def test_a_rejection_is_void_when_the_agent_tags_the_article_answered_with(
+    server: TestServer, services: Services
+) -> None:
+    """The customer said the delivery answer did not help; the agent, reading the case, tags
+    Delivery: the answer was right (they wanted something the article does not say, or a
+    person), so it is not counted wrong, and stays out of the estimate's raising."""
+    async with aiohttp.ClientSession() as session:
+        await _answer_then(session, server, "that didn't help")
+        rejected = await estimate(
+            services.learning, services.knowledge_base, services.settings.learning
+        )
+        assert (rejected.rejected, rejected.answers) == (1, 1)
+        await _tag_every_escalation(server, "delivery")
+    live = await estimate(services.learning, services.knowledge_base, services.settings.learning)
+    assert (live.rejected, live.answers, live.labelled) == (0, 1, 1)
+    [answer] = await services.learning.answers(10)
+    assert answer.verdict == "agent_confirmed"
+    sources = sorted(o.source for o in await services.learning.outcomes())
+    assert sources == ["agent_tag", "customer_rejected"], "no correction"

@@ -19,7 +19,7 @@ from bot.conversation import (
     State,
 )
 from bot.errors import StoreConflict, UnknownConversation
-from bot.learning import same_question
+from bot.learning import AGENT_CONFIRMED, Answered, Verdict, same_question
 from bot.ports import Applied, Change, NewMessage
 from bot.queue import Pickup
 from integrations.web.accounts import AgentAccount
@@ -43,6 +43,7 @@ class MemoryStore:
         self._suggestions: dict[int, KnowledgeSuggestion] = {}
         self._agents: dict[str, AgentAccount] = {}
         self._sessions: dict[str, tuple[str, datetime]] = {}
+        self._answers: list[Answered] = []
 
     # -- conversations and messages ------------------------------------------------------------
     async def create_conversation(
@@ -166,7 +167,22 @@ class MemoryStore:
         if change.suggestion is not None:
             question, answer, agent = change.suggestion
             self._suggest(KnowledgeSuggestion(0, question, answer, agent, new.id, "pending", now))
+        if change.answered is not None:
+            self._answers.append(replace(change.answered, id=len(self._answers) + 1))
+        if change.verdict is not None:
+            self._judge(change.verdict)
         return Applied(True, added)
+
+    async def latest_answer(self, conversation_id: str) -> Answered | None:
+        mine = [a for a in self._answers if a.conversation_id == conversation_id]
+        return mine[-1] if mine else None
+
+    def _judge(self, verdict: Verdict) -> None:
+        """As ``judge_answer``: a confirmation always holds, a wrong verdict only a first."""
+        index = verdict.answer_id - 1
+        old = self._answers[index]
+        if verdict.verdict == AGENT_CONFIRMED or old.verdict is None:
+            self._answers[index] = replace(old, verdict=verdict.verdict)
 
     def _suggest(self, new: KnowledgeSuggestion) -> int:
         """Add a suggestion, or count it on a pending one like it (as ``add_suggestion``)."""

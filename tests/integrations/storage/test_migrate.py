@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -109,3 +109,50 @@ async def test_replies_sent_before_the_outbox_are_not_sent_again(kind: str, tmp_
                 await engine.dispose()
     assert newest > 0
     assert delivered == {"customer:webchat:1": newest, "agent-channel": 0}
+
+
+def _upgrade_with_rejections(connection: Connection) -> dict[int, str | None]:
+    """A database at 0009: two answers of one article in a conversation, the later one
+    rejected, and an answer nobody judged in another; then migrated to head."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "0009")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    for number, (conversation, minutes) in enumerate((("c1", 0), ("c1", 5), ("c2", 6)), 1):
+        connection.execute(
+            text(
+                "INSERT INTO answers (id, conversation_id, article_id, confidence, at) "
+                "VALUES (:id, :conversation, 'delivery', 0.8, :at)"
+            ),
+            {"id": number, "conversation": conversation, "at": now + timedelta(minutes=minutes)},
+        )
+    connection.execute(
+        text(
+            "INSERT INTO outcomes (question, article_id, confidence, correct, source, "
+            "conversation_id, at) VALUES ('when?', 'delivery', 0.7, false, "
+            "'customer_rejected', 'c1', :at)"
+        ),
+        {"at": now + timedelta(minutes=7)},
+    )
+    migrate(connection)
+    rows = connection.execute(text("SELECT id, verdict FROM answers ORDER BY id"))
+    return {int(number): verdict for number, verdict in rows}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_answers_rejected_before_verdicts_keep_their_rejection(
+    kind: str, tmp_path: Path
+) -> None:
+    async with database_url(kind, tmp_path) as url:
+        if kind == "sqlite":
+            with create_engine(url).begin() as connection:
+                verdicts = _upgrade_with_rejections(connection)
+        else:
+            engine = create_async_engine(url)
+            try:
+                async with engine.begin() as connection:
+                    verdicts = await connection.run_sync(_upgrade_with_rejections)
+            finally:
+                await engine.dispose()
+    assert verdicts == {1: None, 2: "customer_rejected", 3: None}

@@ -23,7 +23,13 @@ from bot.conversation import (
     Summary,
 )
 from bot.errors import StoreConflict, UnknownConversation
-from bot.learning import Answered
+from bot.learning import (
+    AGENT_CONFIRMED,
+    AGENT_CORRECTED,
+    CUSTOMER_REJECTED,
+    Answered,
+    Verdict,
+)
 from bot.ports import Change, NewMessage
 from bot.queue import Pickup
 from integrations.storage import SqlStore, open_store
@@ -254,9 +260,36 @@ async def test_answers_are_recorded_with_the_change_that_gives_them(sql_store: S
             )
         )
     learning = LearningStore(sql_store)
-    assert sorted(await learning.answer_confidences(NOW)) == [0.74, 0.91]
-    assert await learning.answer_confidences(NOW + timedelta(hours=1)) == [0.74]
-    assert await learning.answer_confidences(None) == []
+    newest, oldest = await learning.answers(10)
+    assert [(a.confidence, a.at, a.verdict) for a in (newest, oldest)] == [
+        (0.74, NOW + timedelta(hours=2), None),
+        (0.91, NOW, None),
+    ]
+    assert await sql_store.latest_answer("c1") == newest
+    assert await sql_store.latest_answer("c2") is None
+    assert [a.confidence for a in await learning.answers(1)] == [0.74]
+    assert await learning.forget_answers(NOW + timedelta(hours=1)) == 1
+    assert await learning.answers(10) == [newest]
+
+
+async def test_a_verdict_lands_on_its_answer_once_and_a_confirmation_overrides_it(
+    sql_store: SqlStore,
+) -> None:
+    conversation = await sql_store.create_conversation("c1", "web", "hash", None)
+    answered = Answered("c1", "delivery", 0.8, NOW)
+    await sql_store.apply(Change(conversation, answered=answered))
+    stored = await sql_store.latest_answer("c1")
+    assert stored is not None and stored.id is not None and stored.verdict is None
+    conversation = (await sql_store.conversation("c1")) or conversation
+    await sql_store.apply(Change(conversation, verdict=Verdict(stored.id, CUSTOMER_REJECTED)))
+    learning = LearningStore(sql_store)
+    assert not await learning.judge(Verdict(stored.id, AGENT_CORRECTED)), "counted once"
+    [judged] = await learning.answers(5)
+    assert judged.verdict == CUSTOMER_REJECTED and judged.wrong
+    assert await learning.judge(Verdict(stored.id, AGENT_CONFIRMED))
+    assert not await learning.judge(Verdict(stored.id, CUSTOMER_REJECTED)), "confirmed stays"
+    [confirmed] = await learning.answers(5)
+    assert confirmed.verdict == AGENT_CONFIRMED and not confirmed.wrong
 
 
 async def test_suggestions_accounts_and_sessions(store: SqlStore | MemoryStore) -> None:

@@ -1,0 +1,66 @@
+"""The bot's answers, each at the confidence it was given with, and what became known of it
+(``bot.learning.Answered``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from bot.learning import AGENT_CONFIRMED, Answered, Verdict
+from integrations.storage.database import Connection, Database
+from integrations.storage.tables import answers
+
+
+def answered_of(row: Mapping[str, Any]) -> Answered:
+    return Answered(
+        conversation_id=row["conversation_id"],
+        article_id=row["article_id"],
+        confidence=float(row["confidence"]),
+        at=row["at"],
+        verdict=row["verdict"],
+        id=int(row["id"]),
+    )
+
+
+async def judge_answer(connection: Connection, verdict: Verdict) -> bool:
+    """Record ``verdict`` on its answer; False if it changed nothing. A confirmation always
+    holds; a wrong verdict only lands on an answer nobody judged yet."""
+    query = update(answers).where(answers.c.id == verdict.answer_id)
+    if verdict.verdict != AGENT_CONFIRMED:
+        query = query.where(answers.c.verdict.is_(None))
+    result = await connection.execute(query.values(verdict=verdict.verdict))
+    return bool(result.rowcount)
+
+
+class SqlAnswers(Database):
+    """The bot's answers on a ``Database``."""
+
+    async def latest_answer(self, conversation_id: str) -> Answered | None:
+        """The bot's latest recorded answer in a conversation."""
+        query = (
+            select(answers)
+            .where(answers.c.conversation_id == conversation_id)
+            .order_by(answers.c.id.desc())
+            .limit(1)
+        )
+        row = await self.fetch_one(query)
+        return answered_of(row) if row else None
+
+    async def answers(self, limit: int) -> list[Answered]:
+        """The newest ``limit`` answers, newest first."""
+        query = select(answers).order_by(answers.c.id.desc()).limit(limit)
+        return [answered_of(r) for r in await self.fetch_all(query)]
+
+    async def judge(self, verdict: Verdict) -> bool:
+        """Record what became known of an answer (``judge_answer``)."""
+        async with self.transaction() as connection:
+            return await judge_answer(connection, verdict)
+
+    async def forget_answers(self, before: datetime) -> int:
+        """Delete the answers given before ``before``; how many there were."""
+        async with self.transaction() as connection:
+            result = await connection.execute(delete(answers).where(answers.c.at < before))
+        return int(result.rowcount or 0)
