@@ -48,7 +48,11 @@ NOT_HELPFUL = re.compile(
     r"not\s+(?:\w+ly\s+|quite\s+|exactly\s+)?(?:what\s+i\s+(?:asked|meant|need\w*|wanted|was\s+"
     r"(?:after|asking|looking\s+for))|helpful|my\s+question)|"
     r"(?:wrong|useless|unhelpful)\s+answer|you(?:'re|\s+are)\s+not\s+(?:listening|understanding)|"
-    r"read\s+my\s+question|i\s+(?:already|just)\s+(?:said|told|asked)|same\s+(?:answer|thing)\s+again)\b",
+    r"read\s+my\s+question|i\s+(?:already|just)\s+(?:said|told|asked)|same\s+(?:answer|thing)\s+again|"
+    # The answer missed the question: "I'm not asking about changing my booking".
+    r"(?:(?:i'?m|i\s+am|i\s+was)\s+not|i\s+was\s*n[o']?t|i\s+did\s*n[o']?t)\s+ask(?:ing)?\s+"
+    r"(?:about|for|if|whether|how|why|when|what\s+(?:the|your|a|an))\b|"
+    r"that(?:'s|\s+is|\s+was)\s+not\s+(?:the|my)\s+question)\b",
     re.IGNORECASE,
 )
 REPEAT_CONTACT = re.compile(

@@ -100,6 +100,22 @@ def test_frustration_carries_over_from_earlier_turns() -> None:
     assert after.frustration >= CONFIG.frustration_threshold
 
 
+def test_saying_twice_that_the_answer_missed_the_question_is_frustration() -> None:
+    """Once is a correction; the second time, the customer is going in circles."""
+    once = conversation_signals(
+        "I'm not asking about returns, I'd like to swap them for a bigger size",
+        ("how do I send back shoes?",),
+        CONFIG,
+    )
+    assert once.frustration < CONFIG.frustration_threshold
+    twice = conversation_signals(
+        "no, I'm not asking about delivery times, I need to know where my order is",
+        ("when will my sofa arrive?", "that's not what I asked"),
+        CONFIG,
+    )
+    assert twice.frustration >= CONFIG.frustration_threshold
+
+
 def test_responder_searches_and_decides() -> None:
     retriever = FixedRetriever(_retrieval(0.9))
     decision = Responder(retriever=retriever, config=CONFIG).respond("how do I return this")
