@@ -176,7 +176,9 @@ class ConversationEngine(CustomerTurns):
             if decision.action == "answer" and best is not None:
                 reply = await self.answer(asked, best)
                 change = Change(
-                    replace(conversation, last_answer_article=best.article_id), messages=(reply,)
+                    replace(conversation, last_answer_article=best.article_id),
+                    messages=(reply,),
+                    answered=self._answered(conversation, decision),
                 )
             else:
                 entry = self._audit(

@@ -25,8 +25,9 @@ from bot.conversation import (
 from bot.drafting import Drafter, passage_text
 from bot.errors import UnknownConversation
 from bot.events import AGENTS, CUSTOMERS, AgentEvent, CustomerEvent, customer_topic
+from bot.learning import Answered
 from bot.metrics import Metrics, NullMetrics
-from bot.model import ArticleMatch, Retrieval
+from bot.model import ArticleMatch, Decision, Retrieval
 from bot.policy import Responder
 from bot.ports import Assistant, ConversationStore, EventBus, NewMessage
 
@@ -167,6 +168,16 @@ class EngineBase:
             from_state=conversation.state.value,
             to_state=to_state.value if to_state else None,
             detail=detail,
+        )
+
+    def _answered(self, conversation: Conversation, decision: Decision) -> Answered | None:
+        """The answer ``decision`` gives, as stored with it: every bot answer is, wherever it
+        is given (a turn, after a hand-back, while the customer waits)."""
+        best = decision.retrieval.best
+        if best is None:
+            return None
+        return Answered(
+            conversation.id, best.article_id, decision.retrieval.confidence, self.clock()
         )
 
     async def _conversation(self, conversation_id: str) -> Conversation:

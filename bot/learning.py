@@ -75,8 +75,8 @@ class Answered:
 @dataclass(frozen=True)
 class Verdict:
     """What became known of the stored answer ``answer_id``: one of ``WRONG`` or
-    ``AGENT_CONFIRMED``. A confirmation overrides a rejection; a second wrong verdict changes
-    nothing (one wrong answer is counted once)."""
+    ``AGENT_CONFIRMED``. An agent's verdict overrides any earlier one (their latest tag wins);
+    a customer's rejection only lands on an answer nobody judged (counted once)."""
 
     answer_id: int
     verdict: str

@@ -24,7 +24,7 @@ from bot.conversation import (
 from bot.drafting import articles_for, articles_of
 from bot.errors import StoreConflict
 from bot.events import CustomerEvent, customer_topic
-from bot.learning import CUSTOMER_REJECTED, Answered, Outcome, Verdict
+from bot.learning import CUSTOMER_REJECTED, Outcome, Verdict
 from bot.model import Decision
 from bot.needs import question_of
 from bot.policy import failure_loop
@@ -172,12 +172,7 @@ class CustomerTurns(PeopleTurns):
                     handled=message.id,
                     outcome=rejected[0],
                     verdict=rejected[1],
-                    answered=Answered(
-                        conversation.id,
-                        answer.article_id,
-                        decision.retrieval.confidence,
-                        self.clock(),
-                    ),
+                    answered=self._answered(conversation, decision),
                 )
             )
             self.metrics.answered()

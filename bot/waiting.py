@@ -93,7 +93,13 @@ class PeopleTurns(DraftWork):
             if isinstance(self.drafter, Assistant):
                 self.later(self._suggest(self.drafter, escalation.id, context))
         applied = await self.store.apply(
-            Change(conversation, escalation=updated, messages=tuple(replies), handled=message.id)
+            Change(
+                conversation,
+                escalation=updated,
+                messages=tuple(replies),
+                handled=message.id,
+                answered=self._answered(conversation, decision) if answer else None,
+            )
         )
         if answer is not None:
             self.metrics.answered()

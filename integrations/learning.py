@@ -52,6 +52,11 @@ if TYPE_CHECKING:
 NOT_IN_KB = "not_in_kb"
 ANSWERS_READ = 50_000
 """The newest answers the live estimate weighs (a week or more of a busy contact centre)."""
+ANSWER_WINDOW = timedelta(days=14)
+"""How far back answers are weighed. A bot silenced by rejections gives no new answers, so
+without a window the old rejections would keep it silent until they are deleted; with one it
+answers again after two weeks (a fix taught meanwhile gets its chance) and is raised again if
+customers still reject it."""
 logger = logging.getLogger(__name__)
 
 
@@ -250,9 +255,10 @@ async def estimate(
     learning: LearningStore, knowledge_base: KnowledgeBase, settings: LearningSettings
 ) -> LiveEstimate:
     """The live precision at the calibrated threshold, and the threshold outcomes call for:
-    the newest tags, and the newest answers with what became known of each."""
+    the newest tags, and the newest answers of the last ``ANSWER_WINDOW`` with what became
+    known of each."""
     outcomes = await learning.outcomes()
-    answered = await learning.answers(ANSWERS_READ)
+    answered = await learning.answers(ANSWERS_READ, datetime.now(UTC) - ANSWER_WINDOW)
     return estimate_from(outcomes, answered, knowledge_base, settings)
 
 

@@ -103,7 +103,7 @@ class PrometheusMetrics:
         )
 
     def live(self, estimate: LiveEstimate) -> None:
-        """The live precision estimate and its sample size (read at scrape time)."""
+        """The live precision estimate and its sample size (set by each live refresh)."""
         self.live_precision.set(
             estimate.precision if estimate.precision is not None else float("nan")
         )

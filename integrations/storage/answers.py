@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from bot.learning import AGENT_CONFIRMED, Answered, Verdict
+from bot.learning import CUSTOMER_REJECTED, Answered, Verdict
 from integrations.storage.database import Connection, Database
 from integrations.storage.tables import answers
 
@@ -26,10 +26,11 @@ def answered_of(row: Mapping[str, Any]) -> Answered:
 
 
 async def judge_answer(connection: Connection, verdict: Verdict) -> bool:
-    """Record ``verdict`` on its answer; False if it changed nothing. A confirmation always
-    holds; a wrong verdict only lands on an answer nobody judged yet."""
+    """Record ``verdict`` on its answer; False if it changed nothing. An agent's verdict always
+    holds (their latest tag wins); a customer's rejection only lands on an answer nobody
+    judged yet."""
     query = update(answers).where(answers.c.id == verdict.answer_id)
-    if verdict.verdict != AGENT_CONFIRMED:
+    if verdict.verdict == CUSTOMER_REJECTED:
         query = query.where(answers.c.verdict.is_(None))
     result = await connection.execute(query.values(verdict=verdict.verdict))
     return bool(result.rowcount)
@@ -49,9 +50,11 @@ class SqlAnswers(Database):
         row = await self.fetch_one(query)
         return answered_of(row) if row else None
 
-    async def answers(self, limit: int) -> list[Answered]:
-        """The newest ``limit`` answers, newest first."""
+    async def answers(self, limit: int, since: datetime | None = None) -> list[Answered]:
+        """The newest ``limit`` answers (given since ``since``, if set), newest first."""
         query = select(answers).order_by(answers.c.id.desc()).limit(limit)
+        if since is not None:
+            query = query.where(answers.c.at >= since)
         return [answered_of(r) for r in await self.fetch_all(query)]
 
     async def judge(self, verdict: Verdict) -> bool:

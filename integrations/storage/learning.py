@@ -60,9 +60,10 @@ class LearningStore:
         async with self.store.transaction() as connection:
             await connection.execute(insert(outcomes).values(codec.outcome_row(outcome)))
 
-    async def answers(self, limit: int) -> list[Answered]:
-        """The bot's newest ``limit`` answers, newest first, with what became known of each."""
-        return await self.store.answers(limit)
+    async def answers(self, limit: int, since: datetime | None = None) -> list[Answered]:
+        """The bot's newest ``limit`` answers (since ``since``), newest first, with what became
+        known of each."""
+        return await self.store.answers(limit, since)
 
     async def judge(self, verdict: Verdict) -> bool:
         """Record what became known of an answer; False if it changed nothing."""

@@ -147,6 +147,9 @@ async def test_a_routine_question_while_waiting_is_answered_and_the_card_stays_o
     assert updated is not None and updated.status.value == "open"
     conversation = await services.store.conversation(conversation_id)
     assert conversation is not None and conversation.state is State.ESCALATED
+    stored = await services.store.latest_answer(conversation_id)
+    assert stored is not None and stored.verdict is None, "an answer while waiting is stored"
+    assert stored.confidence > 0 and stored.article_id != ""
 
 
 # -- agents --------------------------------------------------------------------------------------

@@ -149,6 +149,10 @@ async def test_hand_back_answers_the_question_the_customer_was_waiting_on(
     messages = await services.store.messages(conversation_id)
     assert [m.kind.value for m in messages[-2:]] == ["handed_back", "answer"]
     assert "3 working days" in messages[-1].text
+    stored = await services.store.latest_answer(conversation_id)
+    assert stored is not None, "an answer after a hand-back is stored, to be judged like any"
+    conversation = await services.store.conversation(conversation_id)
+    assert conversation is not None and stored.article_id == conversation.last_answer_article
 
 
 async def test_hand_back_with_a_question_the_bot_cannot_answer_promises_a_follow_up(

@@ -19,7 +19,7 @@ from bot.conversation import (
     State,
 )
 from bot.errors import StoreConflict, UnknownConversation
-from bot.learning import AGENT_CONFIRMED, Answered, Verdict, same_question
+from bot.learning import CUSTOMER_REJECTED, Answered, Verdict, same_question
 from bot.ports import Applied, Change, NewMessage
 from bot.queue import Pickup
 from integrations.web.accounts import AgentAccount
@@ -178,10 +178,10 @@ class MemoryStore:
         return mine[-1] if mine else None
 
     def _judge(self, verdict: Verdict) -> None:
-        """As ``judge_answer``: a confirmation always holds, a wrong verdict only a first."""
+        """As ``judge_answer``: an agent's verdict always holds, a rejection only a first."""
         index = verdict.answer_id - 1
         old = self._answers[index]
-        if verdict.verdict == AGENT_CONFIRMED or old.verdict is None:
+        if verdict.verdict != CUSTOMER_REJECTED or old.verdict is None:
             self._answers[index] = replace(old, verdict=verdict.verdict)
 
     def _suggest(self, new: KnowledgeSuggestion) -> int:

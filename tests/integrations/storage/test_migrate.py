@@ -113,13 +113,15 @@ async def test_replies_sent_before_the_outbox_are_not_sent_again(kind: str, tmp_
 
 def _upgrade_with_rejections(connection: Connection) -> dict[int, str | None]:
     """A database at 0009: two answers of one article in a conversation, the later one
-    rejected, and an answer nobody judged in another; then migrated to head."""
+    rejected; an answer nobody judged in another; two answers, each rejected, in a third;
+    then migrated to head."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     command.upgrade(config, "0009")
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    for number, (conversation, minutes) in enumerate((("c1", 0), ("c1", 5), ("c2", 6)), 1):
+    answered = (("c1", 0), ("c1", 5), ("c2", 6), ("c3", 1), ("c3", 3))
+    for number, (conversation, minutes) in enumerate(answered, 1):
         connection.execute(
             text(
                 "INSERT INTO answers (id, conversation_id, article_id, confidence, at) "
@@ -127,14 +129,15 @@ def _upgrade_with_rejections(connection: Connection) -> dict[int, str | None]:
             ),
             {"id": number, "conversation": conversation, "at": now + timedelta(minutes=minutes)},
         )
-    connection.execute(
-        text(
-            "INSERT INTO outcomes (question, article_id, confidence, correct, source, "
-            "conversation_id, at) VALUES ('when?', 'delivery', 0.7, false, "
-            "'customer_rejected', 'c1', :at)"
-        ),
-        {"at": now + timedelta(minutes=7)},
-    )
+    for conversation, minutes in (("c1", 7), ("c3", 2), ("c3", 4)):  # c3: both rejected
+        connection.execute(
+            text(
+                "INSERT INTO outcomes (question, article_id, confidence, correct, source, "
+                "conversation_id, at) VALUES ('when?', 'delivery', 0.7, false, "
+                "'customer_rejected', :conversation, :at)"
+            ),
+            {"conversation": conversation, "at": now + timedelta(minutes=minutes)},
+        )
     migrate(connection)
     rows = connection.execute(text("SELECT id, verdict FROM answers ORDER BY id"))
     return {int(number): verdict for number, verdict in rows}
@@ -155,4 +158,5 @@ async def test_answers_rejected_before_verdicts_keep_their_rejection(
                     verdicts = await connection.run_sync(_upgrade_with_rejections)
             finally:
                 await engine.dispose()
-    assert verdicts == {1: None, 2: "customer_rejected", 3: None}
+    rejected = "customer_rejected"
+    assert verdicts == {1: None, 2: rejected, 3: None, 4: rejected, 5: rejected}

@@ -268,11 +268,12 @@ async def test_answers_are_recorded_with_the_change_that_gives_them(sql_store: S
     assert await sql_store.latest_answer("c1") == newest
     assert await sql_store.latest_answer("c2") is None
     assert [a.confidence for a in await learning.answers(1)] == [0.74]
+    assert await learning.answers(10, since=NOW + timedelta(hours=1)) == [newest]
     assert await learning.forget_answers(NOW + timedelta(hours=1)) == 1
     assert await learning.answers(10) == [newest]
 
 
-async def test_a_verdict_lands_on_its_answer_once_and_a_confirmation_overrides_it(
+async def test_a_rejection_lands_once_and_an_agents_latest_verdict_overrides_it(
     sql_store: SqlStore,
 ) -> None:
     conversation = await sql_store.create_conversation("c1", "web", "hash", None)
@@ -283,13 +284,16 @@ async def test_a_verdict_lands_on_its_answer_once_and_a_confirmation_overrides_i
     conversation = (await sql_store.conversation("c1")) or conversation
     await sql_store.apply(Change(conversation, verdict=Verdict(stored.id, CUSTOMER_REJECTED)))
     learning = LearningStore(sql_store)
-    assert not await learning.judge(Verdict(stored.id, AGENT_CORRECTED)), "counted once"
+    assert not await learning.judge(Verdict(stored.id, CUSTOMER_REJECTED)), "counted once"
     [judged] = await learning.answers(5)
     assert judged.verdict == CUSTOMER_REJECTED and judged.wrong
     assert await learning.judge(Verdict(stored.id, AGENT_CONFIRMED))
     assert not await learning.judge(Verdict(stored.id, CUSTOMER_REJECTED)), "confirmed stays"
     [confirmed] = await learning.answers(5)
     assert confirmed.verdict == AGENT_CONFIRMED and not confirmed.wrong
+    assert await learning.judge(Verdict(stored.id, AGENT_CORRECTED)), "the agent's latest tag"
+    [retagged] = await learning.answers(5)
+    assert retagged.verdict == AGENT_CORRECTED
 
 
 async def test_suggestions_accounts_and_sessions(store: SqlStore | MemoryStore) -> None:

@@ -2,8 +2,8 @@
 confidence it was given with, against the answers it is one of, and an agent who confirms the
 article voids the customer's rejection.
 
-Answers already rejected or corrected (``outcomes`` rows) mark the latest answer of that
-article in their conversation given before them.
+Each answer already rejected or corrected (an ``outcomes`` row) marks the latest answer of that
+article in its conversation given before it.
 
 Revision ID: 0010
 Revises: 0009
@@ -24,13 +24,15 @@ def upgrade() -> None:
     with op.batch_alter_table("answers") as batch:
         batch.add_column(sa.Column("verdict", sa.String(32)))
     op.create_index("ix_answers_conversation_id", "answers", ["conversation_id"])
+    # Each rejection or correction marks the latest answer of its article in its conversation
+    # given before it (one answer per outcome).
     op.execute(
         "UPDATE answers SET verdict = (SELECT MIN(o.source) FROM outcomes o"
         " WHERE o.conversation_id = answers.conversation_id"
         f" AND o.article_id = answers.article_id AND o.source IN {_WRONG})"
-        " WHERE answers.id IN (SELECT MAX(a.id) FROM answers a JOIN outcomes o"
-        " ON o.conversation_id = a.conversation_id AND o.article_id = a.article_id"
-        f" AND o.source IN {_WRONG} AND a.at <= o.at GROUP BY a.conversation_id, a.article_id)"
+        " WHERE answers.id IN (SELECT (SELECT MAX(a.id) FROM answers a"
+        " WHERE a.conversation_id = o.conversation_id AND a.article_id = o.article_id"
+        f" AND a.at <= o.at) FROM outcomes o WHERE o.source IN {_WRONG})"
     )
 
 
