@@ -111,8 +111,11 @@ async def tag_article(
     article_id: str | None,
     agent: str,
     channel: str,
+    metrics: PrometheusMetrics | None = None,
 ) -> Tagged:
     """An agent says which article answered an escalation (None: not in the knowledge base).
+
+    The live estimate is refreshed at once, and shown in ``metrics``.
 
     Raises:
         UnknownConversation: no such escalation.
@@ -164,7 +167,7 @@ async def tag_article(
             f"tag:{escalation_id}:{article_id}:{agent}",
         ),
     )
-    await refresh_live_threshold(learning, knowledge_base, settings)
+    await refresh_live_threshold(learning, knowledge_base, settings, metrics)
     return Tagged(suggestion_id, question, article_id, trusted)
 
 

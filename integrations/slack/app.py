@@ -132,6 +132,7 @@ class SlackChannel:
                 article_id=None if article == NOT_IN_KB else article,
                 agent=user,
                 channel="slack",
+                metrics=self.services.metrics,
             )
             message = (
                 "Thanks: the question now belongs to that article."

@@ -171,6 +171,7 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 article_id=article_id,
                 agent=sender.aad_object_id or sender.id,
                 channel="teams",
+                metrics=self.services.metrics,
             )
             return escalation_card(await self.services.engine.card(escalation_id))
         except (TagError, TandemError) as failure:

@@ -185,6 +185,7 @@ async def tag(request: web.Request) -> web.Response:
             article_id=article,
             agent=account.username,
             channel="desk",
+            metrics=services.metrics,
         )
     except TagError as failure:
         raise ApiError(422, "unknown_article", str(failure)) from failure

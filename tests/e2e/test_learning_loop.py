@@ -167,7 +167,10 @@ async def test_not_in_the_knowledge_base_is_a_gap_and_a_wrong_guess(
     assert (outcome.source, outcome.correct) == ("not_in_kb", False)
     live = await estimate(services.learning, services.knowledge_base, services.settings.learning)
     assert live.labelled == 1 and live.threshold is None, "one outcome is not enough to move it"
-    await _metrics_show(server, "tandem_live_outcomes 1.0")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(server.make_url("/metrics")) as response:
+            shown = await response.text()
+    assert "tandem_live_outcomes 1.0" in shown, "a tag shows in /metrics at once, not at a sweep"
 
 
 async def test_an_unknown_article_is_refused(server: TestServer) -> None:
