@@ -130,11 +130,11 @@ def live_estimate(
     * **Lowering** reads the tags. The threshold is the lowest confidence at which the tags
       above it are right often enough; it is only proposed once ``min_count`` tags are in, and
       needs at least a quarter of ``min_count`` above it, so that a handful of lucky points
-      cannot lower it. Tags from a conversation whose answer was judged are left out (that
-      escalation was picked for the answer, not by doubt). When the tagged escalations at or
-      above the calibrated threshold clearly miss the target (the Wilson 95 % upper bound of
-      their precision is below it), the threshold is never lowered, and it is 1.0 (answer
-      nothing) if no confidence qualifies.
+      cannot lower it. Tags made at or after a judged answer of the same conversation are left
+      out (that escalation was picked for the answer, not by doubt); earlier ones stay. When
+      the tagged escalations at or above the calibrated threshold clearly miss the target (the
+      Wilson 95 % upper bound of their precision is below it), the threshold is never
+      lowered, and it is 1.0 (answer nothing) if no confidence qualifies.
     * **Raising** weighs the answers known to be wrong against all answers, each at the
       confidence it was given with. Not every wrong answer is heard of, so the share known to
       be wrong is a lower bound of the error rate: where, over at least ``min_count`` answers
@@ -145,18 +145,11 @@ def live_estimate(
       it cannot show that one meets the target.
     """
     wrong = [a for a in answered if a.wrong]
-    # A tag on the escalation that follows a judged answer is picked for that answer: not a
-    # fair sample. Only tags from conversations whose answers nobody judged are.
-    spoiled = {a.conversation_id for a in answered if a.verdict is not None}
-    spoiled |= {
-        o.conversation_id
-        for o in outcomes
-        if o.source not in TAG_SOURCES and o.conversation_id is not None
-    }
+    spoiled = _judged_since(answered, outcomes)
     tagged = [
         o
         for o in _once([o for o in outcomes if o.source in TAG_SOURCES], _question)
-        if o.conversation_id is None or o.conversation_id not in spoiled
+        if not _spoiled(o, spoiled)
     ]
     above = [o for o in tagged if o.confidence >= threshold]
     right_above = sum(o.correct for o in above)
@@ -216,6 +209,32 @@ def _raised(
 
 def _question(outcome: Outcome) -> str:
     return normalised(outcome.question)
+
+
+def _judged_since(
+    answered: Sequence[Answered], outcomes: Sequence[Outcome]
+) -> dict[str, datetime | None]:
+    """Per conversation, when its first judged answer was given (None: not known)."""
+    judged: dict[str, datetime | None] = {}
+    marks = [(a.conversation_id, a.at) for a in answered if a.verdict is not None]
+    marks += [
+        (o.conversation_id, o.at)
+        for o in outcomes
+        if o.source not in TAG_SOURCES and o.conversation_id is not None
+    ]
+    for conversation_id, at in marks:
+        known = judged.get(conversation_id, at)
+        judged[conversation_id] = None if at is None or known is None else min(at, known)
+    return judged
+
+
+def _spoiled(tag: Outcome, judged: dict[str, datetime | None]) -> bool:
+    """A tag on the escalation that follows a judged answer is picked for that answer: not a
+    fair sample. A tag from before the conversation's first judged answer is."""
+    if tag.conversation_id is None or tag.conversation_id not in judged:
+        return False
+    since = judged[tag.conversation_id]
+    return since is None or tag.at is None or tag.at >= since
 
 
 def _once(outcomes: Sequence[Outcome], key: Callable[[Outcome], object]) -> list[Outcome]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, timedelta
 
 from bot.learning import AGENT_CONFIRMED, CUSTOMER_REJECTED, Answered, Outcome, live_estimate
 
@@ -144,6 +145,23 @@ def test_the_escalation_after_a_rejected_answer_is_not_a_fair_sample() -> None:
     live = live_estimate(outcomes, threshold=0.64, target=0.9, min_count=50, answered=answered)
     assert live.samples == 0 and live.rejected == 12
     assert live.threshold is not None and live.threshold < 0.64
+
+
+def test_a_tag_from_before_a_judged_answer_stays_a_fair_sample() -> None:
+    """An escalation tagged, handed back, and later an answer rejected: the first tag was made
+    before anyone judged an answer, so it still counts; the tag after the rejection does not."""
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    early = Outcome("q", "a", 0.9, True, "agent_tag", "c1", at=start)
+    late = Outcome("q2", "a", 0.9, False, "agent_tag", "c1", at=start + timedelta(hours=1))
+    undated = Outcome("q3", "a", 0.9, False, "agent_tag", "c2")
+    answered = [
+        Answered("c1", "a", 0.9, at=start + timedelta(minutes=30), verdict=CUSTOMER_REJECTED),
+        Answered("c2", "a", 0.9, at=start, verdict=CUSTOMER_REJECTED),
+    ]
+    live = live_estimate(
+        [late, undated, early], threshold=0.7, target=0.9, min_count=5, answered=answered
+    )
+    assert (live.samples, live.precision) == (1, 1.0), "only the tag from before counts"
 
 
 def test_an_escalation_tagged_twice_counts_once() -> None:
