@@ -177,7 +177,11 @@ class EngineBase:
         if best is None:
             return None
         return Answered(
-            conversation.id, best.article_id, decision.retrieval.confidence, self.clock()
+            conversation.id,
+            best.article_id,
+            decision.retrieval.confidence,
+            self.clock(),
+            question=decision.retrieval.query,
         )
 
     async def _conversation(self, conversation_id: str) -> Conversation:

@@ -26,6 +26,11 @@ AGENT_CONFIRMED = "agent_confirmed"
 WRONG = (CUSTOMER_REJECTED, AGENT_CORRECTED)
 """Verdicts that mark an answer wrong. ``agent_confirmed`` (the agent tagged the article the bot
 answered with) marks it right, whatever the customer said before."""
+REVIEW_RIGHT = "right"
+REVIEW_WRONG = "wrong"
+"""An agent's review of an answer drawn at random: ``right`` or ``wrong``. Reviews are a
+random sample of all answers, so their precision is unbiased (verdicts are heard of only for
+wrong answers); the latest human word on an answer, a review outranks a verdict."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,8 @@ class Answered:
         verdict: None while nothing is known; ``customer_rejected`` or ``agent_corrected`` once
             it is known to be wrong, ``agent_confirmed`` once an agent said it was right.
         id: Its row, once stored.
+        question: The question it answered.
+        review: ``REVIEW_RIGHT`` or ``REVIEW_WRONG`` once an agent reviewed it, drawn at random.
     """
 
     conversation_id: str
@@ -66,9 +73,13 @@ class Answered:
     at: datetime | None = None
     verdict: str | None = None
     id: int | None = None
+    question: str | None = None
+    review: str | None = None
 
     @property
     def wrong(self) -> bool:
+        if self.review is not None:
+            return self.review == REVIEW_WRONG
         return self.verdict in WRONG
 
 
@@ -96,6 +107,9 @@ class LiveEstimate:
         rejected: The bot's answers known to be wrong (a customer rejected it, an agent
             corrected it, and no agent confirmed it).
         answers: The bot's answers read.
+        reviewed: Of those, how many an agent reviewed (drawn at random) at or above the
+            calibrated threshold.
+        reviewed_right: How many of those were right.
     """
 
     precision: float | None
@@ -104,6 +118,13 @@ class LiveEstimate:
     threshold: float | None
     rejected: int = 0
     answers: int = 0
+    reviewed: int = 0
+    reviewed_right: int = 0
+
+    @property
+    def reviewed_precision(self) -> float | None:
+        """The precision of the bot's answers at or above the threshold, from the reviews."""
+        return self.reviewed_right / self.reviewed if self.reviewed else None
 
     @property
     def rejection_rate(self) -> float | None:
@@ -143,6 +164,10 @@ def live_estimate(
       confidence where the share known to be wrong at or above it is at most ``1 - target``
       (1.0 if none). Since some wrong answers go unheard, this catches a bot clearly failing;
       it cannot show that one meets the target.
+    * **Reviews** are a random sample of answers, right ones too: where, over at least a
+      quarter of ``min_count`` reviewed answers at or above the threshold, even the Wilson 95 %
+      upper bound of their precision is below ``target``, the threshold rises to the lowest
+      confidence where the reviewed precision above it meets ``target`` (1.0 if none).
     """
     wrong = [a for a in answered if a.wrong]
     spoiled = _judged_since(answered, outcomes)
@@ -174,10 +199,44 @@ def live_estimate(
     raised = _raised(start, confidences, [a.confidence for a in wrong], target, min_count)
     if raised is not None:
         proposed = raised
-    judged = sum(a.verdict is not None for a in answered)
+    start = threshold if proposed is None else proposed
+    reviews = [(a.confidence, not a.wrong) for a in answered if a.review is not None]
+    reviewed_raise = _raised_by_reviews(start, reviews, target, floor)
+    if reviewed_raise is not None:
+        proposed = max(reviewed_raise, proposed or 0.0)
+    reviewed = [right for confidence, right in reviews if confidence >= threshold]
+    judged = sum(a.verdict is not None or a.review is not None for a in answered)
     return LiveEstimate(
-        precision, len(above), len(tagged) + judged, proposed, len(wrong), len(answered)
+        precision,
+        len(above),
+        len(tagged) + judged,
+        proposed,
+        len(wrong),
+        len(answered),
+        len(reviewed),
+        sum(reviewed),
     )
+
+
+def _raised_by_reviews(
+    start: float, reviews: Sequence[tuple[float, bool]], target: float, floor: int
+) -> float | None:
+    """None unless the reviewed answers at or above ``start`` (at least ``floor``) clearly
+    miss ``target`` (the Wilson upper bound of their precision is below it); else the lowest
+    confidence above it where at least ``floor`` reviewed answers meet it, 1.0 if none."""
+
+    def above(candidate: float) -> tuple[int, int]:
+        there = [right for confidence, right in reviews if confidence >= candidate]
+        return len(there), sum(there)
+
+    count, right = above(start)
+    if count < floor or wilson_upper(right, count) >= target:
+        return None
+    for candidate in sorted({c for c, _ in reviews if c > start}):
+        count, right = above(candidate)
+        if count >= floor and right >= target * count:
+            return candidate
+    return 1.0
 
 
 def _raised(

@@ -145,17 +145,15 @@ async def tag_article(
     await _judge_latest_answer(
         engine, learning, escalation, before, question=question, article_id=article_id
     )
-    trusted = agent in settings.trusted_agents and article_id is not None
-    suggestion_id = await learning.suggest(
+    suggestion_id, trusted = await _teach(
+        learning,
+        knowledge_base,
+        settings,
         question=question,
+        article_id=article_id,
         agent=agent,
         conversation_id=escalation.conversation_id,
-        kind="variant" if article_id else NOT_IN_KB,
-        article_id=article_id,
-        status="accepted" if trusted else "pending",
     )
-    if trusted and article_id and question:
-        await asyncio.to_thread(add_question_variants, knowledge_base, {article_id: [question]})
     title = articles[article_id].title if article_id else "not in the knowledge base"
     await engine.act(
         escalation_id,
@@ -169,6 +167,74 @@ async def tag_article(
     )
     await refresh_live_threshold(learning, knowledge_base, settings, metrics)
     return Tagged(suggestion_id, question, article_id, trusted)
+
+
+async def _teach(
+    learning: LearningStore,
+    knowledge_base: KnowledgeBase,
+    settings: LearningSettings,
+    *,
+    question: str,
+    article_id: str | None,
+    agent: str,
+    conversation_id: str,
+) -> tuple[int, bool]:
+    """Suggest ``question`` as a variant of ``article_id`` (None: not in the knowledge base),
+    applied at once for a trusted agent; the suggestion's id and whether it was applied."""
+    trusted = agent in settings.trusted_agents and article_id is not None
+    suggestion_id = await learning.suggest(
+        question=question,
+        agent=agent,
+        conversation_id=conversation_id,
+        kind="variant" if article_id else NOT_IN_KB,
+        article_id=article_id,
+        status="accepted" if trusted else "pending",
+    )
+    if trusted and article_id and question:
+        await asyncio.to_thread(add_question_variants, knowledge_base, {article_id: [question]})
+    return suggestion_id, trusted
+
+
+async def review_answer(
+    *,
+    learning: LearningStore,
+    knowledge_base: KnowledgeBase,
+    settings: LearningSettings,
+    answer_id: int,
+    right: bool,
+    article_id: str | None,
+    agent: str,
+    metrics: PrometheusMetrics | None = None,
+) -> Answered:
+    """An agent reviews one of the bot's answers drawn at random: right, or wrong. A wrong
+    answer whose right article the agent names (``article_id``) teaches its question to that
+    article, as a tag does. The live estimate is refreshed at once.
+
+    Raises:
+        UnknownConversation: no such answer.
+        TagError: the article does not exist.
+    """
+    answer = await learning.answer(answer_id)
+    if answer is None:
+        raise UnknownConversation("answer", str(answer_id))
+    teach = not right and article_id is not None and article_id != answer.article_id
+    if teach:
+        articles = await asyncio.to_thread(knowledge_base.store.passages_by_article)
+        if article_id not in articles:
+            raise TagError(f"no article {article_id!r} in the knowledge base")
+    await learning.review(answer_id, right=right, reviewer=agent)
+    if teach and answer.question:
+        await _teach(
+            learning,
+            knowledge_base,
+            settings,
+            question=scrub(answer.question),
+            article_id=article_id,
+            agent=agent,
+            conversation_id=answer.conversation_id,
+        )
+    await refresh_live_threshold(learning, knowledge_base, settings, metrics)
+    return answer
 
 
 async def _judge_latest_answer(

@@ -72,6 +72,16 @@ class PrometheusMetrics:
             "Bot answers over the period the live outcomes cover",
             registry=self.registry,
         )
+        self.live_reviewed = Gauge(
+            "tandem_live_reviewed_answers",
+            "Bot answers at or above the threshold that agents reviewed, drawn at random",
+            registry=self.registry,
+        )
+        self.live_reviewed_precision = Gauge(
+            "tandem_live_reviewed_precision",
+            "Share of those reviewed answers that were right: the answers' precision, unbiased",
+            registry=self.registry,
+        )
         self.live_rejection_rate = Gauge(
             "tandem_live_answer_rejection_rate",
             "Share of those answers known to be wrong: a lower bound of the error rate",
@@ -113,6 +123,9 @@ class PrometheusMetrics:
         self.live_answers.set(estimate.answers)
         rate = estimate.rejection_rate
         self.live_rejection_rate.set(rate if rate is not None else float("nan"))
+        self.live_reviewed.set(estimate.reviewed)
+        reviewed = estimate.reviewed_precision
+        self.live_reviewed_precision.set(reviewed if reviewed is not None else float("nan"))
 
     def conversation_started(self, channel: str) -> None:
         self.conversations.labels(channel).inc()

@@ -178,6 +178,10 @@ def _live(
             "live_answer_rejection_rate": (
                 None if live.rejection_rate is None else round(live.rejection_rate, 3)
             ),
+            "live_reviewed_answers": live.reviewed,
+            "live_reviewed_precision": (
+                None if live.reviewed_precision is None else round(live.reviewed_precision, 3)
+            ),
             "live_threshold": live.threshold,
         }
 

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
-from bot.learning import CUSTOMER_REJECTED, Answered, Verdict
+from bot.learning import CUSTOMER_REJECTED, REVIEW_RIGHT, REVIEW_WRONG, Answered, Verdict
 from integrations.storage.database import Connection, Database
 from integrations.storage.tables import answers
 
@@ -22,6 +22,8 @@ def answered_of(row: Mapping[str, Any]) -> Answered:
         at=row["at"],
         verdict=row["verdict"],
         id=int(row["id"]),
+        question=row["question"],
+        review=row["review"],
     )
 
 
@@ -67,3 +69,28 @@ class SqlAnswers(Database):
         async with self.transaction() as connection:
             result = await connection.execute(delete(answers).where(answers.c.at < before))
         return int(result.rowcount or 0)
+
+    async def review_sample(self, limit: int, since: datetime) -> list[Answered]:
+        """Up to ``limit`` answers given since ``since`` that nobody reviewed yet, drawn at
+        random (so that their reviews are a fair sample of all answers)."""
+        query = (
+            select(answers)
+            .where(answers.c.at >= since, answers.c.review.is_(None))
+            .where(answers.c.question.is_not(None))
+            .order_by(func.random())
+            .limit(limit)
+        )
+        return [answered_of(r) for r in await self.fetch_all(query)]
+
+    async def answer(self, answer_id: int) -> Answered | None:
+        row = await self.fetch_one(select(answers).where(answers.c.id == answer_id))
+        return answered_of(row) if row else None
+
+    async def review(self, answer_id: int, *, right: bool, reviewer: str) -> bool:
+        """Record an agent's review of an answer (their latest word holds); False if there is
+        no such answer."""
+        review = REVIEW_RIGHT if right else REVIEW_WRONG
+        query = update(answers).where(answers.c.id == answer_id)
+        async with self.transaction() as connection:
+            result = await connection.execute(query.values(review=review, reviewer=reviewer[:255]))
+        return bool(result.rowcount)

@@ -99,6 +99,8 @@ def answered_row(answered: Answered) -> dict[str, Any]:
         "confidence": float(answered.confidence),
         "at": answered.at or datetime.now(UTC),
         "verdict": answered.verdict,
+        "question": answered.question,
+        "review": answered.review,
     }
 
 

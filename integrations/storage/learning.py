@@ -69,6 +69,17 @@ class LearningStore:
         """Record what became known of an answer; False if it changed nothing."""
         return await self.store.judge(verdict)
 
+    async def review_sample(self, limit: int, since: datetime) -> list[Answered]:
+        """Unreviewed answers since ``since``, drawn at random, for an agent to review."""
+        return await self.store.review_sample(limit, since)
+
+    async def answer(self, answer_id: int) -> Answered | None:
+        return await self.store.answer(answer_id)
+
+    async def review(self, answer_id: int, *, right: bool, reviewer: str) -> bool:
+        """An agent's review of an answer; False if there is no such answer."""
+        return await self.store.review(answer_id, right=right, reviewer=reviewer)
+
     async def forget_answers(self, before: datetime) -> int:
         """Delete the answers given before ``before``; how many there were."""
         return await self.store.forget_answers(before)

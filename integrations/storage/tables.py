@@ -160,6 +160,11 @@ answers = Table(
     Column("confidence", Float, nullable=False),
     Column("at", UtcDateTime, nullable=False, index=True),
     Column("verdict", String(32)),
+    # The question it answered, and an agent's review of a random sample (``review``: right or
+    # wrong): the one unbiased measure of the answers' precision.
+    Column("question", Text),
+    Column("review", String(16)),
+    Column("reviewer", String(255)),
 )
 
 agents = Table(

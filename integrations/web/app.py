@@ -17,7 +17,7 @@ from integrations.composition import Services, build_services, public_url
 from integrations.learning import refresh_live_threshold
 from integrations.memory import trim_periodically
 from integrations.metrics import CONTENT_TYPE
-from integrations.web import customer, desk
+from integrations.web import customer, desk, reviews
 from integrations.web.errors import error
 from integrations.web.http import (
     MAX_BODY_BYTES,
@@ -167,6 +167,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app.router.add_post("/api/ask", ask)
     app.router.add_routes(customer.routes)
     app.router.add_routes(desk.routes)
+    app.router.add_routes(reviews.routes)
     app.router.add_post("/slack/events", channel_endpoint(SLACK, "Slack", "slack_off"))
     app.router.add_post(
         "/api/messages",

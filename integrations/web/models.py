@@ -39,6 +39,14 @@ class TagBody(Strict):
     article_id: str | None = Field(default=None, min_length=1, max_length=255)
 
 
+class ReviewBody(Strict):
+    """An agent's review of a bot answer: ``right``, and for a wrong one optionally the article
+    that should have answered (``article_id``)."""
+
+    right: bool
+    article_id: str | None = Field(default=None, min_length=1, max_length=255)
+
+
 class OpenBody(Strict):
     """Opening a conversation: an optional customer reference (an id or a name)."""
 

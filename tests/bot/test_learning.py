@@ -200,3 +200,35 @@ def test_the_threshold_rises_past_every_band_still_known_to_be_wrong() -> None:
         [], threshold=0.6, target=0.9, min_count=50, answered=_answered(confidences, wrong)
     )
     assert live.threshold == 1.0
+
+
+def _reviewed(points: list[tuple[float, bool]]) -> list[Answered]:
+    return [
+        Answered(f"r{i}", "a", confidence, review="right" if right else "wrong")
+        for i, (confidence, right) in enumerate(points)
+    ]
+
+
+def test_reviews_that_clearly_miss_the_target_raise_it_to_where_they_meet_it() -> None:
+    """A random sample of 28 among 400 answers reviewed: wrong often below 0.85, right above
+    it. The nine known wrong among 400 answers would not raise it on their own."""
+    points = [(0.72, False), (0.75, True), (0.8, False), (0.82, False)] * 3
+    points += [(0.9, True)] * 10 + [(0.95, True)] * 6
+    unreviewed = [Answered(f"u{i}", "a", 0.7 + (i % 30) / 100) for i in range(372)]
+    answered = _reviewed(points) + unreviewed
+    live = live_estimate([], threshold=0.7, target=0.9, min_count=20, answered=answered)
+    assert (live.reviewed, live.reviewed_right, live.answers) == (28, 19, 400)
+    assert live.threshold == 0.9
+    assert live.rejected == 9, "reviewed wrong answers are known to be wrong"
+
+
+def test_reviews_that_may_meet_the_target_move_nothing() -> None:
+    points = [(0.8, True)] * 17 + [(0.8, False)] * 3  # 0.85: its upper bound is above 0.9
+    live = live_estimate([], threshold=0.7, target=0.9, min_count=20, answered=_reviewed(points))
+    assert live.reviewed_precision == 0.85 and live.threshold is None
+
+
+def test_a_review_is_the_latest_word_on_an_answer() -> None:
+    rejected_then_right = Answered("c", "a", 0.8, verdict=CUSTOMER_REJECTED, review="right")
+    confirmed_then_wrong = Answered("c", "a", 0.8, verdict=AGENT_CONFIRMED, review="wrong")
+    assert not rejected_then_right.wrong and confirmed_then_wrong.wrong

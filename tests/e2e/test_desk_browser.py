@@ -195,3 +195,37 @@ async def test_queue_by_priority_with_waits_and_closed_by_the_customer(
         }"""
     )
     assert ordered == [["a", "b"], ["c", "b", "a"], ["b", "a"], None, None]
+
+
+async def test_an_agent_grades_the_answers_drawn_for_review(
+    browser: Browser, base_url: str
+) -> None:
+    """The customer's question was answered; on the desk the agent grades every answer drawn
+    at random, that one among them, until nothing is left to review."""
+    page = await (await browser.new_context()).new_page()
+    await page.goto(base_url + "/")
+    await page.get_by_role("button", name="Chat with us").click()
+    chat = page.get_by_role("dialog", name="Customer support chat")
+    await chat.get_by_label("Your message").fill("How long do refunds take?")
+    await chat.get_by_label("Your message").press("Enter")
+    await expect(chat.locator("li[data-type=answer]")).to_contain_text("3 working days")
+
+    agent = await (await browser.new_context()).new_page()
+    await agent.goto(base_url + "/desk")
+    await agent.get_by_label("Username").fill("alice")
+    await agent.get_by_label("Password").fill("secret-pass")
+    await agent.get_by_role("button", name="Sign in").click()
+    reviews = agent.locator("#reviews")
+    graded: list[str] = []
+    for _ in range(100):
+        first = reviews.locator("li").first
+        await expect(first).to_be_visible()
+        if await first.get_attribute("data-id") is None:
+            break
+        await expect(first).to_contain_text("Answered with:")
+        graded.append(await first.locator("strong").inner_text())
+        answer_id = await first.get_attribute("data-id")
+        await first.get_by_role("button", name="Right").click()
+        await expect(reviews.locator(f"li[data-id='{answer_id}']")).to_have_count(0)
+    await expect(reviews).to_have_text("Nothing to review.")
+    assert "How long do refunds take?" in graded

@@ -319,3 +319,103 @@ async def test_a_rejection_is_void_when_the_agent_tags_the_article_answered_with
     assert answer.verdict == "agent_confirmed"
     sources = sorted(o.source for o in await services.learning.outcomes())
     assert sources == ["agent_tag", "customer_rejected"], "no correction"
+
+
+async def _reviewer(server: TestServer) -> aiohttp.ClientSession:
+    agent = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    status, _ = await desk(
+        agent, server, "POST", "/login", username="alice", password="secret-pass"
+    )
+    assert status == 200
+    return agent
+
+
+async def test_agents_review_a_random_sample_of_answers_and_a_failing_bot_is_raised(
+    server: TestServer, services: Services
+) -> None:
+    """Nobody complained, yet every answer was wrong: only a review of answers drawn at random
+    shows it. Five answers reviewed wrong raise the threshold at once; /metrics shows the
+    reviewed precision; a reviewed answer is not drawn again."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(5):
+            await _answer_then(session, server, "")
+    async with await _reviewer(server) as agent:
+        status, drawn = await desk(agent, server, "GET", "/reviews?limit=10")
+        assert status == 200 and len(drawn["answers"]) == 5
+        first = drawn["answers"][0]
+        assert first["question"] == "How long does delivery take?"
+        assert (first["article_id"], first["title"]) == ("delivery", "Delivery times")
+        assert "3 to 5 working days" in first["answer"]
+        for shown in drawn["answers"]:
+            status, body = await desk(agent, server, "POST", f"/reviews/{shown['id']}", right=False)
+            assert (status, body) == (200, {"status": "reviewed", "right": False})
+        assert services.knowledge_base.live_threshold == 1.0, "raised at the last review"
+        _, again = await desk(agent, server, "GET", "/reviews")
+        assert again["answers"] == []
+    async with aiohttp.ClientSession() as session:
+        assert (await _ask(session, server, "How long does delivery take?"))["type"] == "escalated"
+        async with session.get(server.make_url("/metrics")) as response:
+            shown_metrics = await response.text()
+    assert "tandem_live_reviewed_answers 5.0" in shown_metrics
+    assert "tandem_live_reviewed_precision 0.0" in shown_metrics
+
+
+async def test_answers_reviewed_right_void_a_rejection_and_leave_the_threshold(
+    server: TestServer, services: Services
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        await _answer_then(session, server, "that didn't help")
+        for _ in range(4):
+            await _answer_then(session, server, "")
+    async with await _reviewer(server) as agent:
+        _, drawn = await desk(agent, server, "GET", "/reviews?limit=10")
+        for shown in drawn["answers"]:
+            status, _ = await desk(agent, server, "POST", f"/reviews/{shown['id']}", right=True)
+            assert status == 200
+    live = await estimate(services.learning, services.knowledge_base, services.settings.learning)
+    assert (live.reviewed, live.reviewed_precision, live.rejected) == (5, 1.0, 0)
+    assert live.threshold is None and services.knowledge_base.live_threshold is None
+
+
+async def test_a_wrong_answer_reviewed_with_its_article_teaches_the_question(
+    server: TestServer, services: Services
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        await _answer_then(session, server, "")
+    async with await _reviewer(server) as agent:
+        _, drawn = await desk(agent, server, "GET", "/reviews")
+        answer_id = drawn["answers"][0]["id"]
+        path = f"/reviews/{answer_id}"
+        status, body = await desk(agent, server, "POST", path, right=False, article_id="nope")
+        assert (status, body["error"]["code"]) == (422, "unknown_article")
+        status, _ = await desk(agent, server, "POST", path, right=False, article_id="returns")
+        assert status == 200
+        _, pending = await desk(agent, server, "GET", "/suggestions")
+        [suggestion] = pending["suggestions"]
+        assert (suggestion["kind"], suggestion["article_id"], suggestion["question"]) == (
+            "variant",
+            "returns",
+            "How long does delivery take?",
+        )
+
+
+async def test_bad_reviews_are_refused_and_change_nothing(
+    server: TestServer, services: Services
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        await _answer_then(session, server, "")
+        status, _ = await desk(session, server, "GET", "/reviews")
+        assert status == 401, "agents only"
+    async with await _reviewer(server) as agent:
+        _, drawn = await desk(agent, server, "GET", "/reviews")
+        path = f"/reviews/{drawn['answers'][0]['id']}"
+        status, body = await desk(agent, server, "POST", path, right="yes")
+        assert (status, body["error"]["code"]) == (422, "invalid_right")
+        status, body = await desk(agent, server, "POST", path)
+        assert (status, body["error"]["code"]) == (422, "invalid_right")
+        status, body = await desk(agent, server, "POST", "/reviews/99999", right=True)
+        assert (status, body["error"]["code"]) == (404, "not_found")
+        status, body = await desk(agent, server, "GET", "/reviews?limit=many")
+        assert status == 400, body
+    [answer] = await services.learning.answers(10)
+    assert answer.review is None

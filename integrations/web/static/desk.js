@@ -36,7 +36,7 @@
   function signedIn(agent) {
     $("who").textContent = "Signed in as " + agent.name;
     $("login").hidden = true; $("desk").hidden = false; $("logout").hidden = false;
-    loadQueue(); loadSuggestions(); connect();
+    loadQueue(); loadSuggestions(); loadReviews(); connect();
     var wanted = location.hash.match(/escalations\/(\w+)/);
     if (wanted) open(wanted[1]);
   }
@@ -105,6 +105,31 @@
           b.addEventListener("click", function () {
             api("/api/desk/suggestions/" + s.id + "/" + verdict, { method: "POST", body: "{}" })
               .then(loadSuggestions);
+          });
+          li.appendChild(b);
+        });
+        list.appendChild(li);
+      });
+    });
+  }
+
+  /* Answer review: a random sample of the bot's answers, each graded right or wrong. */
+  function loadReviews() {
+    return api("/api/desk/reviews?limit=3").then(function (body) {
+      var list = $("reviews"); clear(list);
+      if (!body.answers.length) list.appendChild(el("li", "Nothing to review.", "empty"));
+      body.answers.forEach(function (a) {
+        var li = el("li"); li.dataset.id = a.id;
+        li.appendChild(el("strong", a.question));
+        li.appendChild(el("p", "Answered with: " + a.title + " (confidence " + a.confidence + ")"));
+        var shown = el("details"); shown.appendChild(el("summary", "The answer"));
+        shown.appendChild(el("p", a.answer)); li.appendChild(shown);
+        [true, false].forEach(function (right) {
+          var b = el("button", right ? "Right" : "Wrong"); b.type = "button";
+          b.addEventListener("click", function () {
+            b.disabled = true;
+            api("/api/desk/reviews/" + a.id, { method: "POST", body: JSON.stringify({ right: right }) })
+              .then(function () { li.remove(); if (!$("reviews").children.length) loadReviews(); });
           });
           li.appendChild(b);
         });
@@ -306,6 +331,7 @@
       .catch(function (err) { $("login-error").textContent = err.message; $("login-error").hidden = false; });
   });
   $("tag-button").addEventListener("click", tag);
+  $("draw-reviews").addEventListener("click", loadReviews);
   $("draft-use").addEventListener("click", useNewDraft);
   $("logout").addEventListener("click", function () {
     api("/api/desk/logout", { method: "POST", body: "{}" }).then(signedOut);

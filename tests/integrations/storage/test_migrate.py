@@ -160,3 +160,42 @@ async def test_answers_rejected_before_verdicts_keep_their_rejection(
                 await engine.dispose()
     rejected = "customer_rejected"
     assert verdicts == {1: None, 2: rejected, 3: None, 4: rejected, 5: rejected}
+
+
+def _answer_reviews_round_trip(connection: Connection) -> list[tuple[object, ...]]:
+    """A database at 0010 with an answer, migrated to head (it gains a question and a review,
+    both empty), down to 0010 and up again."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "0010")
+    connection.execute(
+        text(
+            "INSERT INTO answers (id, conversation_id, article_id, confidence, at, verdict) "
+            "VALUES (1, 'c1', 'delivery', 0.8, :at, 'customer_rejected')"
+        ),
+        {"at": datetime(2026, 12, 1, tzinfo=UTC)},
+    )
+    migrate(connection)
+    command.downgrade(config, "0010")
+    command.upgrade(config, "head")
+    rows = connection.execute(text("SELECT id, verdict, question, review, reviewer FROM answers"))
+    return [tuple(row) for row in rows]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_answers_gain_a_question_and_a_review_and_lose_them_on_downgrade(
+    kind: str, tmp_path: Path
+) -> None:
+    async with database_url(kind, tmp_path) as url:
+        if kind == "sqlite":
+            with create_engine(url).begin() as connection:
+                rows = _answer_reviews_round_trip(connection)
+        else:
+            engine = create_async_engine(url)
+            try:
+                async with engine.begin() as connection:
+                    rows = await connection.run_sync(_answer_reviews_round_trip)
+            finally:
+                await engine.dispose()
+    assert rows == [(1, "customer_rejected", None, None, None)]

@@ -296,6 +296,36 @@ async def test_a_rejection_lands_once_and_an_agents_latest_verdict_overrides_it(
     assert retagged.verdict == AGENT_CORRECTED
 
 
+async def test_answers_are_drawn_at_random_for_review_and_reviewed(sql_store: SqlStore) -> None:
+    """Unreviewed answers with their question are drawn, in random order; a review is the
+    latest word (right outranks a rejection); a reviewed answer is not drawn again."""
+    conversation = await sql_store.create_conversation("c1", "web", "hash", None)
+    for number in range(12):
+        conversation = (await sql_store.conversation("c1")) or conversation
+        question = f"question {number}" if number else None  # answers from before 0011
+        answered = Answered("c1", "delivery", 0.8, NOW, question=question)
+        verdict = CUSTOMER_REJECTED if number == 1 else None
+        await sql_store.apply(Change(conversation, answered=answered))
+        if verdict:
+            stored = await sql_store.latest_answer("c1")
+            assert stored is not None and stored.id is not None
+            await LearningStore(sql_store).judge(Verdict(stored.id, verdict))
+    learning = LearningStore(sql_store)
+    orders = {tuple(a.id for a in await learning.review_sample(11, NOW)) for _ in range(8)}
+    assert len(orders) > 1, "drawn at random"
+    drawn = await learning.review_sample(20, NOW)
+    assert sorted(a.question or "" for a in drawn) == sorted(f"question {n}" for n in range(1, 12))
+    assert await learning.review_sample(20, NOW + timedelta(minutes=1)) == []
+    rejected = next(a for a in drawn if a.question == "question 1")
+    assert rejected.id is not None and rejected.wrong
+    assert await learning.review(rejected.id, right=True, reviewer="alice")
+    reviewed = await learning.answer(rejected.id)
+    assert reviewed is not None and reviewed.review == "right" and not reviewed.wrong
+    assert not await learning.review(10_000, right=False, reviewer="alice"), "no such answer"
+    assert await learning.answer(10_000) is None
+    assert rejected.id not in {a.id for a in await learning.review_sample(20, NOW)}
+
+
 async def test_suggestions_accounts_and_sessions(store: SqlStore | MemoryStore) -> None:
     conversation = await store.create_conversation("c1", "web", "hash", None)
     await store.apply(Change(conversation, suggestion=("Q?", "A.", "Alice")))
