@@ -189,6 +189,48 @@ def test_asking_to_cancel_or_for_a_person_is_not_frustration(
     assert EscalationReason.FRUSTRATION.value not in reasons(responder, text)
 
 
+# Written for this test after the heads learned distress, repeating and flat consequences
+# (customer_chat.yaml); none of them is in the training data or the conversation sets. Two
+# more written with them are still missed (the model card's limits): "the deadline is 5pm
+# today and he's the only one in his class not paid" (0.39) and "he used the last of it this
+# morning and it still says processing" (0.20).
+@pytest.mark.parametrize(
+    ("earlier", "latest"),
+    [
+        (
+            ("the boiler engineer never turned up",),
+            "so that's a third night with no heating, with a newborn in the house",
+        ),
+        (
+            ("my card has been blocked", "I'm in Lisbon"),
+            "like I said twice now, I'm abroad, the card is blocked, I can't pay the hotel",
+        ),
+    ],
+)
+def test_distress_repeating_and_flat_consequences_are_frustration(
+    responder: Responder, reader: HeadReader, earlier: tuple[str, ...], latest: str
+) -> None:
+    [reading] = reader.read([latest])
+    assert reading.levels["frustration"] > 0.5, "the head alone reads it"
+    assert EscalationReason.FRUSTRATION.value in reasons(responder, latest, earlier)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we fly out on the 20th, will the new card arrive before then?",
+        "sorry, I meant the joint account, not my own one",
+        "what happens if a direct debit bounces one month?",
+        "no rush at all, just checking the refund is still on its way",
+        "it's for my grandad's 90th, could you add a gift note?",
+    ],
+)
+def test_calm_urgency_context_and_clarifications_are_not_frustration(
+    responder: Responder, text: str
+) -> None:
+    assert EscalationReason.FRUSTRATION.value not in reasons(responder, text)
+
+
 def test_frustration_builds_over_mildly_negative_turns(responder: Responder) -> None:
     earlier = ("hmm that's not quite what I was after", "still a bit confused about the fee")
     latest = "ok that doesn't really help me either"
