@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from alembic import command
@@ -17,6 +19,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from integrations.storage.migrate import HEAD, MIGRATIONS, current_revision, migrate
 from tests.integrations.storage.test_store_contract import database_url
+
+T = TypeVar("T")
 
 
 def test_head_is_the_newest_migration() -> None:
@@ -111,6 +115,20 @@ async def test_replies_sent_before_the_outbox_are_not_sent_again(kind: str, tmp_
     assert delivered == {"customer:webchat:1": newest, "agent-channel": 0}
 
 
+async def _on_database(kind: str, tmp_path: Path, run: Callable[[Connection], T]) -> T:
+    """``run`` in one transaction on a fresh SQLite or Postgres database."""
+    async with database_url(kind, tmp_path) as url:
+        if kind == "sqlite":
+            with create_engine(url).begin() as connection:
+                return run(connection)
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as connection:
+                return await connection.run_sync(run)
+        finally:
+            await engine.dispose()
+
+
 def _upgrade_with_rejections(connection: Connection) -> dict[int, str | None]:
     """A database at 0009: two answers of one article in a conversation, the later one
     rejected; an answer nobody judged in another; two answers, each rejected, in a third;
@@ -147,17 +165,7 @@ def _upgrade_with_rejections(connection: Connection) -> dict[int, str | None]:
 async def test_answers_rejected_before_verdicts_keep_their_rejection(
     kind: str, tmp_path: Path
 ) -> None:
-    async with database_url(kind, tmp_path) as url:
-        if kind == "sqlite":
-            with create_engine(url).begin() as connection:
-                verdicts = _upgrade_with_rejections(connection)
-        else:
-            engine = create_async_engine(url)
-            try:
-                async with engine.begin() as connection:
-                    verdicts = await connection.run_sync(_upgrade_with_rejections)
-            finally:
-                await engine.dispose()
+    verdicts = await _on_database(kind, tmp_path, _upgrade_with_rejections)
     rejected = "customer_rejected"
     assert verdicts == {1: None, 2: rejected, 3: None, 4: rejected, 5: rejected}
 
@@ -187,15 +195,5 @@ def _answer_reviews_round_trip(connection: Connection) -> list[tuple[object, ...
 async def test_answers_gain_a_question_and_a_review_and_lose_them_on_downgrade(
     kind: str, tmp_path: Path
 ) -> None:
-    async with database_url(kind, tmp_path) as url:
-        if kind == "sqlite":
-            with create_engine(url).begin() as connection:
-                rows = _answer_reviews_round_trip(connection)
-        else:
-            engine = create_async_engine(url)
-            try:
-                async with engine.begin() as connection:
-                    rows = await connection.run_sync(_answer_reviews_round_trip)
-            finally:
-                await engine.dispose()
+    rows = await _on_database(kind, tmp_path, _answer_reviews_round_trip)
     assert rows == [(1, "customer_rejected", None, None, None)]
