@@ -7,11 +7,14 @@ target (``bot.learning.live_estimate``)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
+from bot.card import tag_choices
+from bot.conversation import ArticleRef
 from bot.errors import UnknownConversation
 from bot.learning import Answered
 from integrations.learning import ANSWER_WINDOW, TagError, review_answer
@@ -21,6 +24,7 @@ from integrations.web.errors import ApiError
 from integrations.web.http import json_object
 from integrations.web.keys import SERVICES
 from integrations.web.models import ReviewBody, parse
+from knowledge.base import KnowledgeBase
 from knowledge.store import ArticlePassages
 
 routes = web.RouteTableDef()
@@ -28,7 +32,9 @@ MAX_SAMPLE = 50
 ANSWER_CHARS = 2000
 
 
-def _shown(answer: Answered, article: ArticlePassages | None) -> dict[str, Any]:
+def _shown(
+    answer: Answered, article: ArticlePassages | None, choices: Sequence[tuple[str, str]]
+) -> dict[str, Any]:
     return {
         "id": answer.id,
         "conversation_id": answer.conversation_id,
@@ -38,7 +44,17 @@ def _shown(answer: Answered, article: ArticlePassages | None) -> dict[str, Any]:
         "answer": "\n\n".join(article.passages)[:ANSWER_CHARS] if article else "",
         "confidence": round(answer.confidence, 4),
         "at": answer.at.isoformat() if answer.at else None,
+        "choices": [{"id": i, "title": t} for i, t in choices if i != answer.article_id],
     }
+
+
+def _choices(
+    knowledge_base: KnowledgeBase, answer: Answered, catalogue: Sequence[tuple[str, str]]
+) -> tuple[tuple[str, str], ...]:
+    """The articles an agent may name as the right one: what the knowledge base finds for the
+    question now, best first, then the rest of the catalogue (at most 99, as on a card)."""
+    found = knowledge_base.search(answer.question or "", limit=5).matches
+    return tag_choices([ArticleRef(m.article_id, m.title, None, "") for m in found], catalogue)
 
 
 @routes.get("/api/desk/reviews")
@@ -49,8 +65,14 @@ async def sample(request: web.Request) -> web.Response:
     await current_agent(request, services.store)
     limit = min(query_id(request, "limit", 5), MAX_SAMPLE)
     drawn = await services.learning.review_sample(limit, datetime.now(UTC) - ANSWER_WINDOW)
-    articles = await asyncio.to_thread(services.knowledge_base.store.passages_by_article)
-    return web.json_response({"answers": [_shown(a, articles.get(a.article_id)) for a in drawn]})
+    knowledge_base = services.knowledge_base
+    articles = await asyncio.to_thread(knowledge_base.store.passages_by_article)
+    catalogue = [(i, a.title) for i, a in sorted(articles.items())]
+    shown = []
+    for answer in drawn:
+        choices = await asyncio.to_thread(_choices, knowledge_base, answer, catalogue)
+        shown.append(_shown(answer, articles.get(answer.article_id), choices))
+    return web.json_response({"answers": shown})
 
 
 @routes.post("/api/desk/reviews/{id}")

@@ -229,3 +229,42 @@ async def test_an_agent_grades_the_answers_drawn_for_review(
         await expect(reviews.locator(f"li[data-id='{answer_id}']")).to_have_count(0)
     await expect(reviews).to_have_text("Nothing to review.")
     assert "How long do refunds take?" in graded
+
+
+async def test_an_agent_names_the_right_article_for_a_wrong_answer(
+    browser: Browser, base_url: str
+) -> None:
+    """Graded wrong with the right article picked: the question waits as a suggested variant
+    of that article among the knowledge suggestions."""
+    page = await (await browser.new_context()).new_page()
+    await page.goto(base_url + "/")
+    await page.get_by_role("button", name="Chat with us").click()
+    chat = page.get_by_role("dialog", name="Customer support chat")
+    question = "How long do refunds take to reach my card?"
+    await chat.get_by_label("Your message").fill(question)
+    await chat.get_by_label("Your message").press("Enter")
+    await expect(chat.locator("li[data-type=answer]")).to_be_visible()
+
+    agent = await (await browser.new_context()).new_page()
+    await agent.goto(base_url + "/desk")
+    await agent.get_by_label("Username").fill("alice")
+    await agent.get_by_label("Password").fill("secret-pass")
+    await agent.get_by_role("button", name="Sign in").click()
+    reviews = agent.locator("#reviews")
+    mine = reviews.locator("li").filter(has_text=question)
+    for _ in range(100):
+        await expect(reviews.locator("li").first).to_be_visible()
+        if await mine.count():
+            break
+        first = reviews.locator("li").first
+        answer_id = await first.get_attribute("data-id")
+        assert answer_id is not None, "the question's answer was drawn before the list ran out"
+        await first.get_by_role("button", name="Right").click()
+        await expect(reviews.locator(f"li[data-id='{answer_id}']")).to_have_count(0)
+    picker = mine.get_by_label("The right article, if wrong")
+    await picker.select_option(label="How long does delivery take?")
+    await mine.get_by_role("button", name="Wrong").click()
+    await expect(mine).to_have_count(0)
+    await agent.reload()
+    suggestions = agent.locator("#suggestions")
+    await expect(suggestions).to_contain_text(question)

@@ -346,6 +346,8 @@ async def test_agents_review_a_random_sample_of_answers_and_a_failing_bot_is_rai
         assert first["question"] == "How long does delivery take?"
         assert (first["article_id"], first["title"]) == ("delivery", "Delivery times")
         assert "3 to 5 working days" in first["answer"]
+        choices = [c["id"] for c in first["choices"]]
+        assert set(choices) == set(ARTICLES) - {"delivery"}, "any other article can be named"
         for shown in drawn["answers"]:
             status, body = await desk(agent, server, "POST", f"/reviews/{shown['id']}", right=False)
             assert (status, body) == (200, {"status": "reviewed", "right": False})

@@ -124,15 +124,24 @@
         li.appendChild(el("p", "Answered with: " + a.title + " (confidence " + a.confidence + ")"));
         var shown = el("details"); shown.appendChild(el("summary", "The answer"));
         shown.appendChild(el("p", a.answer)); li.appendChild(shown);
+        var pick = el("select"); pick.setAttribute("aria-label", "The right article, if wrong");
+        var none = el("option", "Wrong: the right article is…"); none.value = ""; pick.appendChild(none);
+        (a.choices || []).forEach(function (c) {
+          var o = el("option", c.title); o.value = c.id; pick.appendChild(o);
+        });
         [true, false].forEach(function (right) {
           var b = el("button", right ? "Right" : "Wrong"); b.type = "button";
           b.addEventListener("click", function () {
             b.disabled = true;
-            api("/api/desk/reviews/" + a.id, { method: "POST", body: JSON.stringify({ right: right }) })
-              .then(function () { li.remove(); if (!$("reviews").children.length) loadReviews(); });
+            var body = { right: right };
+            if (!right && pick.value) body.article_id = pick.value;
+            api("/api/desk/reviews/" + a.id, { method: "POST", body: JSON.stringify(body) })
+              .then(function () { li.remove(); if (!$("reviews").children.length) loadReviews(); })
+              .catch(function () { b.disabled = false; });
           });
           li.appendChild(b);
         });
+        li.appendChild(pick);
         list.appendChild(li);
       });
     });
