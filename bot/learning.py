@@ -107,8 +107,8 @@ class LiveEstimate:
         rejected: The bot's answers known to be wrong (a customer rejected it, an agent
             corrected it, and no agent confirmed it).
         answers: The bot's answers read.
-        reviewed: Of those, how many an agent reviewed (drawn at random) at or above the
-            calibrated threshold.
+        reviewed: Of those, how many an agent reviewed (drawn at random): a fair sample of
+            the answers customers got, at whatever threshold was in force when each was given.
         reviewed_right: How many of those were right.
     """
 
@@ -123,7 +123,7 @@ class LiveEstimate:
 
     @property
     def reviewed_precision(self) -> float | None:
-        """The precision of the bot's answers at or above the threshold, from the reviews."""
+        """The precision of the answers customers got, from the reviews."""
         return self.reviewed_right / self.reviewed if self.reviewed else None
 
     @property
@@ -167,7 +167,9 @@ def live_estimate(
     * **Reviews** are a random sample of answers, right ones too: where, over at least a
       quarter of ``min_count`` reviewed answers at or above the threshold, even the Wilson 95 %
       upper bound of their precision is below ``target``, the threshold rises to the lowest
-      confidence where the reviewed precision above it meets ``target`` (1.0 if none).
+      confidence where the reviewed precision above it meets ``target``, and never past the
+      last confidence with a quarter of ``min_count`` reviewed answers above it: so few
+      reviews cannot silence the bot, and the reviews of its answers there can bring it back.
     """
     wrong = [a for a in answered if a.wrong]
     spoiled = _judged_since(answered, outcomes)
@@ -204,7 +206,7 @@ def live_estimate(
     reviewed_raise = _raised_by_reviews(start, reviews, target, floor)
     if reviewed_raise is not None:
         proposed = max(reviewed_raise, proposed or 0.0)
-    reviewed = [right for confidence, right in reviews if confidence >= threshold]
+    reviewed = [right for _, right in reviews]
     judged = sum(a.verdict is not None or a.review is not None for a in answered)
     return LiveEstimate(
         precision,
@@ -223,7 +225,10 @@ def _raised_by_reviews(
 ) -> float | None:
     """None unless the reviewed answers at or above ``start`` (at least ``floor``) clearly
     miss ``target`` (the Wilson upper bound of their precision is below it); else the lowest
-    confidence above it where at least ``floor`` reviewed answers meet it, 1.0 if none."""
+    reviewed confidence above it where the reviewed answers at or above it meet ``target``, or
+    where fewer than ``floor`` remain. The threshold never rises past the evidence: above it,
+    the bot still answers, and the answers drawn for review there can show it is right again.
+    1.0 only when at least ``floor`` answers tied at the top confidence are too often wrong."""
 
     def above(candidate: float) -> tuple[int, int]:
         there = [right for confidence, right in reviews if confidence >= candidate]
@@ -234,9 +239,9 @@ def _raised_by_reviews(
         return None
     for candidate in sorted({c for c, _ in reviews if c > start}):
         count, right = above(candidate)
-        if count >= floor and right >= target * count:
+        if count < floor or right >= target * count:
             return candidate
-    return 1.0
+    return 1.0  # at least ``floor`` answers at the very top confidence, too often wrong
 
 
 def _raised(

@@ -74,7 +74,7 @@ class PrometheusMetrics:
         )
         self.live_reviewed = Gauge(
             "tandem_live_reviewed_answers",
-            "Bot answers at or above the threshold that agents reviewed, drawn at random",
+            "Bot answers agents reviewed, drawn at random (last two weeks)",
             registry=self.registry,
         )
         self.live_reviewed_precision = Gauge(

@@ -228,6 +228,35 @@ def test_reviews_that_may_meet_the_target_move_nothing() -> None:
     assert live.reviewed_precision == 0.85 and live.threshold is None
 
 
+def test_sparse_reviews_raise_it_only_as_far_as_they_reach() -> None:
+    """Eight reviews, half wrong: clearly short of 0.9, but above 0.75 fewer than a quarter of
+    ``min_count`` remain to say more. The bot keeps answering from 0.75, where the reviews of
+    its next answers can show whether it is right; it is not silenced."""
+    points = [(0.55, False), (0.6, False), (0.65, False), (0.7, True)]
+    points += [(0.75, True), (0.8, False), (0.85, True), (0.9, True)]
+    live = live_estimate([], threshold=0.5, target=0.9, min_count=20, answered=_reviewed(points))
+    assert live.threshold == 0.75
+    assert (live.reviewed, live.reviewed_right) == (8, 4)
+
+
+def test_reviews_wrong_at_the_top_confidence_answer_nothing() -> None:
+    points = [(0.99, False)] * 4 + [(0.99, True)] * 2 + [(0.8, False)] * 4
+    live = live_estimate([], threshold=0.5, target=0.9, min_count=20, answered=_reviewed(points))
+    assert live.threshold == 1.0
+
+
+def test_reviews_raise_from_a_threshold_the_tags_lowered() -> None:
+    """Tags lower the threshold to 0.5; the reviews of answers between 0.5 and 0.8 clearly
+    miss the target, so it rises again to where they meet it. Every review counts in the
+    reviewed precision, whatever threshold its answer was given at (some below 0.7)."""
+    tags = [(0.9, True)] * 20 + [(0.5, True)] * 20 + [(0.2, False)] * 20
+    points = [(0.55, False), (0.6, True), (0.65, False), (0.7, False)] * 2 + [(0.8, True)] * 6
+    live = live_estimate(
+        _outcomes(tags), threshold=0.7, target=0.9, min_count=20, answered=_reviewed(points)
+    )
+    assert live.threshold == 0.8 and (live.reviewed, live.reviewed_right) == (14, 8)
+
+
 def test_a_review_is_the_latest_word_on_an_answer() -> None:
     rejected_then_right = Answered("c", "a", 0.8, verdict=CUSTOMER_REJECTED, review="right")
     confirmed_then_wrong = Answered("c", "a", 0.8, verdict=AGENT_CONFIRMED, review="wrong")
