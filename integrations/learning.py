@@ -64,6 +64,15 @@ class TagError(ValueError):
     """The tag names an article the knowledge base does not have."""
 
 
+class ReviewError(ValueError):
+    """A review that contradicts itself: a right answer with another article named, or a wrong
+    one whose right article is the one it was given with."""
+
+
+class AlreadyReviewed(Exception):
+    """The answer was reviewed already; the first review holds."""
+
+
 @dataclass(frozen=True)
 class Tagged:
     """What a tag did: the suggestion it made and whether it was applied at once."""
@@ -210,20 +219,31 @@ async def review_answer(
     answer whose right article the agent names (``article_id``) teaches its question to that
     article, as a tag does. The live estimate is refreshed at once.
 
+    Each answer is reviewed once: the first review holds, and teaches once.
+
     Raises:
         UnknownConversation: no such answer.
+        AlreadyReviewed: it was reviewed already.
+        ReviewError: a right answer names an article, or a wrong one the article it was given
+            with.
         TagError: the article does not exist.
     """
     answer = await learning.answer(answer_id)
     if answer is None:
         raise UnknownConversation("answer", str(answer_id))
-    teach = not right and article_id is not None and article_id != answer.article_id
-    if teach:
+    if answer.review is not None:
+        raise AlreadyReviewed(answer_id)
+    if right and article_id is not None:
+        raise ReviewError("a right answer names no other article")
+    if article_id is not None and article_id == answer.article_id:
+        raise ReviewError(f"{article_id!r} is the article the wrong answer was given with")
+    if article_id is not None:
         articles = await asyncio.to_thread(knowledge_base.store.passages_by_article)
         if article_id not in articles:
             raise TagError(f"no article {article_id!r} in the knowledge base")
-    await learning.review(answer_id, right=right, reviewer=agent)
-    if teach and answer.question:
+    if not await learning.review(answer_id, right=right, reviewer=agent):
+        raise AlreadyReviewed(answer_id)  # another agent's review landed first
+    if article_id is not None and answer.question:
         await _teach(
             learning,
             knowledge_base,

@@ -87,10 +87,11 @@ class SqlAnswers(Database):
         return answered_of(row) if row else None
 
     async def review(self, answer_id: int, *, right: bool, reviewer: str) -> bool:
-        """Record an agent's review of an answer (their latest word holds); False if there is
-        no such answer."""
+        """Record an agent's review of an answer; False if there is no such answer or it was
+        reviewed already (the first review holds: two agents grading one answer at once, or a
+        double click, count once)."""
         review = REVIEW_RIGHT if right else REVIEW_WRONG
-        query = update(answers).where(answers.c.id == answer_id)
+        query = update(answers).where(answers.c.id == answer_id, answers.c.review.is_(None))
         async with self.transaction() as connection:
             result = await connection.execute(query.values(review=review, reviewer=reviewer[:255]))
         return bool(result.rowcount)

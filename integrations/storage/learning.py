@@ -77,7 +77,8 @@ class LearningStore:
         return await self.store.answer(answer_id)
 
     async def review(self, answer_id: int, *, right: bool, reviewer: str) -> bool:
-        """An agent's review of an answer; False if there is no such answer."""
+        """An agent's review of an answer; False if there is no such answer or it was
+        reviewed already."""
         return await self.store.review(answer_id, right=right, reviewer=reviewer)
 
     async def forget_answers(self, before: datetime) -> int:

@@ -17,7 +17,13 @@ from bot.card import tag_choices
 from bot.conversation import ArticleRef
 from bot.errors import UnknownConversation
 from bot.learning import Answered
-from integrations.learning import ANSWER_WINDOW, TagError, review_answer
+from integrations.learning import (
+    ANSWER_WINDOW,
+    AlreadyReviewed,
+    ReviewError,
+    TagError,
+    review_answer,
+)
 from integrations.web.auth import current_agent
 from integrations.web.bodies import path_id, query_id
 from integrations.web.errors import ApiError
@@ -78,7 +84,8 @@ async def sample(request: web.Request) -> web.Response:
 @routes.post("/api/desk/reviews/{id}")
 async def review(request: web.Request) -> web.Response:
     """``{"right": true}``, or ``{"right": false, "article_id": …}`` naming the article that
-    should have answered (null or absent: none does, or the agent does not say)."""
+    should have answered (null or absent: none does, or the agent does not say). Once per
+    answer: a second review is a 409 and changes nothing."""
     services = request.app[SERVICES]
     account = await current_agent(request, services.store)
     answer_id = path_id(request, "id")
@@ -96,6 +103,12 @@ async def review(request: web.Request) -> web.Response:
         )
     except UnknownConversation as failure:
         raise ApiError(404, "not_found", f"no answer {answer_id}") from failure
+    except AlreadyReviewed as failure:
+        raise ApiError(409, "already_reviewed", f"answer {answer_id} was reviewed already") from (
+            failure
+        )
+    except ReviewError as failure:
+        raise ApiError(422, "invalid_article_id", str(failure)) from failure
     except TagError as failure:
         raise ApiError(422, "unknown_article", str(failure)) from failure
     return web.json_response({"status": "reviewed", "right": body.right})

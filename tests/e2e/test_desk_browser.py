@@ -268,3 +268,37 @@ async def test_an_agent_names_the_right_article_for_a_wrong_answer(
     await agent.reload()
     suggestions = agent.locator("#suggestions")
     await expect(suggestions).to_contain_text(question)
+
+
+async def test_an_answer_another_agent_graded_first_leaves_the_list(
+    browser: Browser, base_url: str
+) -> None:
+    """Two agents drew the same answer; the other one graded it first. Grading it here is
+    refused without an error to fix (the first review holds), and the answer leaves the list."""
+    page = await (await browser.new_context()).new_page()
+    await page.goto(base_url + "/")
+    await page.get_by_role("button", name="Chat with us").click()
+    chat = page.get_by_role("dialog", name="Customer support chat")
+    await chat.get_by_label("Your message").fill("How long do refunds take?")
+    await chat.get_by_label("Your message").press("Enter")
+    await expect(chat.locator("li[data-type=answer]")).to_be_visible()
+
+    agent = await (await browser.new_context()).new_page()
+    await agent.goto(base_url + "/desk")
+    await agent.get_by_label("Username").fill("alice")
+    await agent.get_by_label("Password").fill("secret-pass")
+    await agent.get_by_role("button", name="Sign in").click()
+    first = agent.locator("#reviews li").first
+    await expect(first).to_contain_text("Answered with:")
+    answer_id = await first.get_attribute("data-id")
+    other = await agent.context.request.post(
+        f"{base_url}/api/desk/reviews/{answer_id}", data={"right": True}
+    )
+    assert other.status == 200
+    await first.get_by_role("button", name="Wrong").click()
+    await expect(agent.locator(f"#reviews li[data-id='{answer_id}']")).to_have_count(0)
+    await expect(agent.locator("#reviews [role=alert]:visible")).to_have_count(0)
+    again = await agent.context.request.post(
+        f"{base_url}/api/desk/reviews/{answer_id}", data={"right": False}
+    )
+    assert again.status == 409 and (await again.json())["error"]["code"] == "already_reviewed"

@@ -390,8 +390,18 @@ async def test_a_wrong_answer_reviewed_with_its_article_teaches_the_question(
         path = f"/reviews/{answer_id}"
         status, body = await desk(agent, server, "POST", path, right=False, article_id="nope")
         assert (status, body["error"]["code"]) == (422, "unknown_article")
+        status, body = await desk(agent, server, "POST", path, right=False, article_id="delivery")
+        assert (status, body["error"]["code"]) == (422, "invalid_article_id"), "answered with"
+        status, body = await desk(agent, server, "POST", path, right=True, article_id="returns")
+        assert (status, body["error"]["code"]) == (422, "invalid_article_id"), "right: no other"
         status, _ = await desk(agent, server, "POST", path, right=False, article_id="returns")
         assert status == 200
+        status, body = await desk(agent, server, "POST", path, right=False, article_id="hours")
+        assert (status, body["error"]["code"]) == (409, "already_reviewed")
+        status, body = await desk(agent, server, "POST", path, right=True)
+        assert (status, body["error"]["code"]) == (409, "already_reviewed")
+        [answer] = await services.learning.answers(10)
+        assert answer.review == "wrong", "the first review holds"
         _, pending = await desk(agent, server, "GET", "/suggestions")
         [suggestion] = pending["suggestions"]
         assert (suggestion["kind"], suggestion["article_id"], suggestion["question"]) == (

@@ -129,21 +129,30 @@
         (a.choices || []).forEach(function (c) {
           var o = el("option", c.title); o.value = c.id; pick.appendChild(o);
         });
-        [true, false].forEach(function (right) {
+        var failed = el("p", "", "error"); failed.setAttribute("role", "alert"); failed.hidden = true;
+        var buttons = [true, false].map(function (right) {
           var b = el("button", right ? "Right" : "Wrong"); b.type = "button";
           b.addEventListener("click", function () {
-            b.disabled = true;
+            buttons.forEach(function (other) { other.disabled = true; });  /* one review each */
             var body = { right: right };
             if (!right && pick.value) body.article_id = pick.value;
             api("/api/desk/reviews/" + a.id, { method: "POST", body: JSON.stringify(body) })
               .then(function () { li.remove(); if (!$("reviews").children.length) loadReviews(); })
-              .catch(function () { b.disabled = false; });
+              .catch(function (e) {
+                failed.textContent = e.message; failed.hidden = false;
+                buttons.forEach(function (other) { other.disabled = false; });
+              });
           });
           li.appendChild(b);
+          return b;
         });
         li.appendChild(pick);
+        li.appendChild(failed);
         list.appendChild(li);
       });
+    }).catch(function (e) {
+      var list = $("reviews"); clear(list);
+      list.appendChild(el("li", "Could not draw answers: " + e.message, "error"));
     });
   }
 

@@ -298,7 +298,8 @@ async def test_a_rejection_lands_once_and_an_agents_latest_verdict_overrides_it(
 
 async def test_answers_are_drawn_at_random_for_review_and_reviewed(sql_store: SqlStore) -> None:
     """Unreviewed answers with their question are drawn, in random order; a review is the
-    latest word (right outranks a rejection); a reviewed answer is not drawn again."""
+    latest word (right outranks a rejection), and the first review holds; a reviewed answer is not
+    drawn again."""
     conversation = await sql_store.create_conversation("c1", "web", "hash", None)
     for number in range(12):
         conversation = (await sql_store.conversation("c1")) or conversation
@@ -319,6 +320,7 @@ async def test_answers_are_drawn_at_random_for_review_and_reviewed(sql_store: Sq
     rejected = next(a for a in drawn if a.question == "question 1")
     assert rejected.id is not None and rejected.wrong
     assert await learning.review(rejected.id, right=True, reviewer="alice")
+    assert not await learning.review(rejected.id, right=False, reviewer="bob"), "reviewed once"
     reviewed = await learning.answer(rejected.id)
     assert reviewed is not None and reviewed.review == "right" and not reviewed.wrong
     assert not await learning.review(10_000, right=False, reviewer="alice"), "no such answer"
