@@ -78,6 +78,8 @@ class Answered:
 
     @property
     def wrong(self) -> bool:
+        """Known to be wrong: a review, when there is one, outranks any verdict, earlier or
+        later (an agent read the answer against its question, drawn at random)."""
         if self.review is not None:
             return self.review == REVIEW_WRONG
         return self.verdict in WRONG

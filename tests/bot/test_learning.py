@@ -257,7 +257,7 @@ def test_reviews_raise_from_a_threshold_the_tags_lowered() -> None:
     assert live.threshold == 0.8 and (live.reviewed, live.reviewed_right) == (14, 8)
 
 
-def test_a_review_is_the_latest_word_on_an_answer() -> None:
+def test_a_review_outranks_any_verdict_on_its_answer() -> None:
     rejected_then_right = Answered("c", "a", 0.8, verdict=CUSTOMER_REJECTED, review="right")
     confirmed_then_wrong = Answered("c", "a", 0.8, verdict=AGENT_CONFIRMED, review="wrong")
     assert not rejected_then_right.wrong and confirmed_then_wrong.wrong

@@ -69,6 +69,7 @@ def test_list_stats_remove(workdir: Path) -> None:
     stats = json.loads(run(["kb", "stats", "--json"], workdir).stdout)
     assert stats["articles"] == 30 and stats["calibrated"] is True
     assert (stats["live_answers"], stats["live_answer_rejection_rate"]) == (0, None)
+    assert (stats["live_reviewed_answers"], stats["live_reviewed_precision"]) == (0, None)
     assert run(["kb", "remove", "gift-cards"], workdir).returncode == 0
     missing = run(["kb", "remove", "gift-cards"], workdir)
     assert missing.returncode == 1 and "no article 'gift-cards'" in missing.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
+
 from tests.conftest import eventually
 from tests.integrations.slack.conftest import SUPPORT, SlackSide, fixture
 from tests.integrations.slack.test_slack_flow import card_ts, escalate
@@ -55,3 +57,7 @@ async def test_an_agent_tags_the_article_from_the_card(slack: SlackSide) -> None
         return any("(slack): note" in str(u["blocks"]) for u in updates)
 
     await eventually(noted, "the card to show the tag")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(slack.server.make_url("/metrics")) as metrics:
+            shown = await metrics.text()
+    assert "tandem_live_outcomes 1.0" in shown, "the tag is in the live estimate at once"
