@@ -19,6 +19,7 @@ HELP = [
     "`show ID` · `remove ID` · `list` · `stats`",
     "`suggestions` — answers agents edited · `accept ID` — ingest one",
     "`gaps` — recent questions that escalated for low confidence",
+    "`review` — grade the bot's answers, drawn at random (any agent, in an agent channel)",
 ]
 COMMANDS = {
     "add",

@@ -109,6 +109,8 @@ class SlackChannel:
         app.view("tandem_edit")(self.on_edit_submitted)
         app.event("message")(self.on_message)
         app.command("/kb")(self.kb.on_command)
+        app.action(re.compile("^tandem_review_(right|wrong)$"))(self.kb.review.on_grade)
+        app.action("tandem_review_article")(self.kb.review.on_pick)
         app.view("tandem_kb_add")(self.kb.on_add_submitted)
 
     async def on_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:

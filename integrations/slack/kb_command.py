@@ -1,4 +1,5 @@
-"""``/kb`` for admins in Slack: ephemeral Block Kit answers; anyone else is refused."""
+"""``/kb`` for admins in Slack: ephemeral Block Kit answers; anyone else is refused, except
+``/kb review`` in an agent channel (any agent grades the bot's answers there)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from integrations import kb_admin
 from integrations.composition import Services
 from integrations.slack.blocks import text_blocks
+from integrations.slack.review import SlackReview
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,12 @@ class KbCommand:
     def __init__(self, *, services: Services, client: AsyncWebClient) -> None:
         self.services, self.client = services, client
         self.settings = services.settings.slack
+        self.review = SlackReview(services=services)
+
+    def agent_channels(self) -> set[str]:
+        """Where cards are posted: any agent there may review the bot's answers."""
+        default = self.settings.default_channel
+        return {*self.settings.routes.values(), *([default] if default else [])}
 
     async def is_admin(self, user: str) -> bool:
         if user in self.settings.admin_user_ids:
@@ -72,6 +80,10 @@ class KbCommand:
         await ack()  # within 3 s; the answer follows as an ephemeral message
         user, channel = command["user_id"], command["channel_id"]
         name, argument = kb_admin.parse(command.get("text", ""))
+        if name == "review" and (channel in self.agent_channels() or await self.is_admin(user)):
+            blocks = await self.review.next_blocks()
+            await self._post(channel, user, "Review a bot answer", blocks, respond)
+            return
         if not await self.is_admin(user):
             await self._reply(
                 channel,
@@ -115,12 +127,21 @@ class KbCommand:
     ) -> None:
         """An ephemeral answer; where Slack refuses one (a DM, a channel the bot has not
         joined) it goes through the command's ``response_url`` instead."""
-        blocks = text_blocks(reply.title, reply.lines)
+        await self._post(channel, user, reply.title, text_blocks(reply.title, reply.lines), respond)
+
+    async def _post(
+        self,
+        channel: str,
+        user: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+        respond: AsyncRespond | None = None,
+    ) -> None:
         try:
             await self.client.chat_postEphemeral(
-                channel=channel, user=user, text=reply.title, blocks=blocks
+                channel=channel, user=user, text=text, blocks=blocks
             )
         except SlackApiError:
             if respond is None:
                 raise
-            await respond(text=reply.title, blocks=blocks, response_type="ephemeral")
+            await respond(text=text, blocks=blocks, response_type="ephemeral")

@@ -34,7 +34,7 @@ def build_manifest(url: str = PLACEHOLDER) -> dict[str, Any]:
                     "url": endpoint,
                     "description": "Manage Tandem's knowledge base",
                     "usage_hint": "help | search QUESTION | add | show ID | remove ID | list | "
-                    "stats | suggestions | accept ID | gaps",
+                    "stats | suggestions | accept ID | gaps | review",
                     "should_escape": False,
                 }
             ],

@@ -1,5 +1,6 @@
-"""The Bot Framework activity handler: agents in a Teams channel, admins' ``kb …`` commands,
-and customers over any Bot Framework channel, told apart by channel and conversation."""
+"""The Bot Framework activity handler: agents in a Teams channel (and their ``kb review``),
+admins' ``kb …`` commands, and customers over any Bot Framework channel, told apart by channel
+and conversation."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from integrations.composition import Services
 from integrations.learning import TagError, tag_article
 from integrations.storage.posts import PostStore
 from integrations.teams.cards import CONTENT_TYPE, NOT_IN_KB, escalation_card, message_card
+from integrations.teams.review import VERB, graded_card, next_review_card
 
 logger = logging.getLogger(__name__)
 THREAD = re.compile(r"^(?P<channel>[^;]+);messageid=(?P<root>.+)$")
@@ -73,7 +75,8 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         value = activity.value if isinstance(activity.value, dict) else None
-        if value and "escalation_id" in value:  # an Action.Submit fallback click
+        if value and ("escalation_id" in value or value.get("action") == VERB):
+            # an Action.Submit fallback click
             card = await self.act(turn_context, value)
             if activity.reply_to_id and card is not None:
                 await self.channel.replace_card(turn_context, activity.reply_to_id, card)
@@ -90,10 +93,17 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
 
     async def admin(self, turn_context: TurnContext, command: str) -> None:
         who = turn_context.activity.from_property
-        if who is None or who.aad_object_id not in self.settings.admin_object_ids:
+        name, argument = kb_admin.parse(command)
+        is_admin = who is not None and who.aad_object_id in self.settings.admin_object_ids
+        if name == "review" and (is_admin or self.in_agent_channel(turn_context.activity)):
+            card = await next_review_card(self.services)  # any agent grades answers
+            await turn_context.send_activity(
+                MessageFactory.attachment(CardFactory.adaptive_card(card))
+            )
+            return
+        if not is_admin:
             reply = kb_admin.Reply("Not allowed", ["Only knowledge admins can use kb commands."])
         else:
-            name, argument = kb_admin.parse(command)
             if name == "here" and self.in_agent_channel(turn_context.activity):
                 await self.channel.remember_agent_channel(turn_context.activity)
                 await turn_context.send_activity("Escalation cards will be posted here.")
@@ -179,8 +189,12 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             return None
 
     async def act(self, turn_context: TurnContext, data: dict[str, Any]) -> dict[str, Any] | None:
-        """Apply a card action; returns the refreshed card (None for a malformed action)."""
+        """Apply a card action (or grade an answer under review); returns the refreshed card
+        (None for a malformed action)."""
         activity = turn_context.activity
+        if data.get("action") == VERB:
+            sender = activity.from_property
+            return await graded_card(self.services, data, sender.aad_object_id or sender.id)
         escalation_id = str(data.get("escalation_id", ""))
         if data.get("action") == "tag":
             return await self.tag(turn_context, escalation_id, data.get("article"))

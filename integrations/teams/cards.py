@@ -36,7 +36,7 @@ def plain(text: str) -> str:
     return text
 
 
-def _text(text: str, **style: Any) -> Element:
+def text_block(text: str, **style: Any) -> Element:
     return {"type": "TextBlock", "text": text, "wrap": True, **style}
 
 
@@ -84,23 +84,24 @@ def escalation_card(card: EscalationCard) -> Element:
     ]
     lines = [m for m in card.transcript if not m.internal]
     body: list[Element] = [
-        _text(clip(f"Escalation: {plain(summary.goal)}", 300), weight="Bolder", size="Medium"),
-        _text("Reasons: " + ", ".join(card.to_json()["reason_labels"]), color="Attention"),
+        text_block(clip(f"Escalation: {plain(summary.goal)}", 300), weight="Bolder", size="Medium"),
+        text_block("Reasons: " + ", ".join(card.to_json()["reason_labels"]), color="Attention"),
         {
             "type": "FactSet",
             "facts": [{"title": t, "value": clip(plain(v), 1000)} for t, v in facts],
         },
-        _text("Transcript", weight="Bolder", separator=True),
+        text_block("Transcript", weight="Bolder", separator=True),
         *(
-            _text(f"**{plain(speaker(m))}:** {clip(plain(m.text), LINE_CHARS)}")
+            text_block(f"**{plain(speaker(m))}:** {clip(plain(m.text), LINE_CHARS)}")
             for m in lines[-TRANSCRIPT_LINES:]
         ),
-        _text(f"[…more on the desk]({card.desk_url})", size="Small"),
+        text_block(f"[…more on the desk]({card.desk_url})", size="Small"),
     ]
     if card.articles:
-        body.append(_text("Knowledge", weight="Bolder", separator=True))
+        body.append(text_block("Knowledge", weight="Bolder", separator=True))
         body.extend(
-            _text(f"**{plain(a.title)}**: {clip(plain(a.passage), 300)}") for a in card.articles
+            text_block(f"**{plain(a.title)}**: {clip(plain(a.passage), 300)}")
+            for a in card.articles
         )
     if card.choices:
         body.append(
@@ -132,8 +133,8 @@ def escalation_card(card: EscalationCard) -> Element:
         for h in card.history
     ][-5:]
     if history:
-        body.append(_text(" · ".join(history), isSubtle=True, size="Small", separator=True))
-    body.append(_text(THREAD_HINT, isSubtle=True, size="Small"))
+        body.append(text_block(" · ".join(history), isSubtle=True, size="Small", separator=True))
+    body.append(text_block(THREAD_HINT, isSubtle=True, size="Small"))
     return {
         "type": "AdaptiveCard",
         "$schema": SCHEMA,
@@ -150,7 +151,7 @@ def message_card(title: str, lines: list[str]) -> Element:
         "$schema": SCHEMA,
         "version": "1.5",
         "body": [
-            _text(plain(title), weight="Bolder"),
-            *(_text(clip(plain(line), 2000)) for line in lines[:100]),
+            text_block(plain(title), weight="Bolder"),
+            *(text_block(clip(plain(line), 2000)) for line in lines[:100]),
         ],
     }

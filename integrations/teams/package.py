@@ -24,6 +24,7 @@ KB_COMMANDS = [
     ("kb suggestions", "Answers agents edited, waiting for review"),
     ("kb accept", "Accept a suggestion into the knowledge base"),
     ("kb remove", "Remove an article"),
+    ("kb review", "Grade the bot's answers, drawn at random"),
 ]
 
 

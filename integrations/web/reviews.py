@@ -1,66 +1,39 @@
 """Answer review on the desk (``/api/desk/reviews``): agents grade a random sample of the
-bot's answers, right or wrong. Only wrong answers are ever heard of otherwise (a customer
-rejects one, an agent corrects one); a random sample of all of them is the one unbiased measure
-of the answers' precision, and it raises the threshold when that precision clearly misses its
-target (``bot.learning.live_estimate``)."""
+bot's answers, right or wrong (``integrations.answer_review``)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from bot.card import tag_choices
-from bot.conversation import ArticleRef
 from bot.errors import UnknownConversation
-from bot.learning import Answered
-from integrations.learning import (
-    ANSWER_WINDOW,
-    AlreadyReviewed,
-    ReviewError,
-    TagError,
-    review_answer,
-)
+from integrations.answer_review import ReviewItem, draw
+from integrations.learning import AlreadyReviewed, ReviewError, TagError, review_answer
 from integrations.web.auth import current_agent
 from integrations.web.bodies import path_id, query_id
 from integrations.web.errors import ApiError
 from integrations.web.http import json_object
 from integrations.web.keys import SERVICES
 from integrations.web.models import ReviewBody, parse
-from knowledge.base import KnowledgeBase
-from knowledge.store import ArticlePassages
 
 routes = web.RouteTableDef()
 MAX_SAMPLE = 50
-ANSWER_CHARS = 2000
 
 
-def _shown(
-    answer: Answered, article: ArticlePassages | None, choices: Sequence[tuple[str, str]]
-) -> dict[str, Any]:
+def _shown(item: ReviewItem) -> dict[str, Any]:
+    answer = item.answer
     return {
         "id": answer.id,
         "conversation_id": answer.conversation_id,
         "question": answer.question,
         "article_id": answer.article_id,
-        "title": article.title if article else answer.article_id,
-        "answer": "\n\n".join(article.passages)[:ANSWER_CHARS] if article else "",
+        "title": item.title,
+        "answer": item.text,
         "confidence": round(answer.confidence, 4),
         "at": answer.at.isoformat() if answer.at else None,
-        "choices": [{"id": i, "title": t} for i, t in choices if i != answer.article_id],
+        "choices": [{"id": i, "title": t} for i, t in item.choices],
     }
-
-
-def _choices(
-    knowledge_base: KnowledgeBase, answer: Answered, catalogue: Sequence[tuple[str, str]]
-) -> tuple[tuple[str, str], ...]:
-    """The articles an agent may name as the right one: what the knowledge base finds for the
-    question now, best first, then the rest of the catalogue (at most 99, as on a card)."""
-    found = knowledge_base.search(answer.question or "", limit=5).matches
-    return tag_choices([ArticleRef(m.article_id, m.title, None, "") for m in found], catalogue)
 
 
 @routes.get("/api/desk/reviews")
@@ -70,15 +43,8 @@ async def sample(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     await current_agent(request, services.store)
     limit = min(query_id(request, "limit", 5), MAX_SAMPLE)
-    drawn = await services.learning.review_sample(limit, datetime.now(UTC) - ANSWER_WINDOW)
-    knowledge_base = services.knowledge_base
-    articles = await asyncio.to_thread(knowledge_base.store.passages_by_article)
-    catalogue = [(i, a.title) for i, a in sorted(articles.items())]
-    shown = []
-    for answer in drawn:
-        choices = await asyncio.to_thread(_choices, knowledge_base, answer, catalogue)
-        shown.append(_shown(answer, articles.get(answer.article_id), choices))
-    return web.json_response({"answers": shown})
+    drawn = await draw(services.learning, services.knowledge_base, limit)
+    return web.json_response({"answers": [_shown(item) for item in drawn]})
 
 
 @routes.post("/api/desk/reviews/{id}")
