@@ -93,6 +93,22 @@ def _choices(
     return tag_choices([ArticleRef(m.article_id, m.title, None, "") for m in found], catalogue)
 
 
+async def review(
+    services: Services, *, answer_id: int, right: bool, article_id: str | None, agent: str
+) -> None:
+    """``integrations.learning.review_answer`` on the running service (its errors raised)."""
+    await review_answer(
+        learning=services.learning,
+        knowledge_base=services.knowledge_base,
+        settings=services.settings.learning,
+        answer_id=answer_id,
+        right=right,
+        article_id=article_id,
+        agent=agent,
+        metrics=services.metrics,
+    )
+
+
 @dataclass(frozen=True)
 class Graded:
     """How grading an answer went, for a chat channel.
@@ -114,16 +130,7 @@ async def grade(
     """Grade one answer, as an agent does in a chat channel (the desk maps the same errors
     to HTTP statuses)."""
     try:
-        await review_answer(
-            learning=services.learning,
-            knowledge_base=services.knowledge_base,
-            settings=services.settings.learning,
-            answer_id=answer_id,
-            right=right,
-            article_id=article_id,
-            agent=agent,
-            metrics=services.metrics,
-        )
+        await review(services, answer_id=answer_id, right=right, article_id=article_id, agent=agent)
     except AlreadyReviewed:
         return Graded(True, "Another agent graded that answer first; their review holds.")
     except UnknownConversation:

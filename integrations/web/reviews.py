@@ -8,8 +8,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.errors import UnknownConversation
-from integrations.answer_review import ReviewItem, draw
-from integrations.learning import AlreadyReviewed, ReviewError, TagError, review_answer
+from integrations.answer_review import ReviewItem, draw, review
+from integrations.learning import AlreadyReviewed, ReviewError, TagError
 from integrations.web.auth import current_agent
 from integrations.web.bodies import path_id, query_id
 from integrations.web.errors import ApiError
@@ -48,7 +48,7 @@ async def sample(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/desk/reviews/{id}")
-async def review(request: web.Request) -> web.Response:
+async def grade(request: web.Request) -> web.Response:
     """``{"right": true}``, or ``{"right": false, "article_id": …}`` naming the article that
     should have answered (null or absent: none does, or the agent does not say). Once per
     answer: a second review is a 409 and changes nothing."""
@@ -57,15 +57,12 @@ async def review(request: web.Request) -> web.Response:
     answer_id = path_id(request, "id")
     body = parse(ReviewBody, await json_object(request))
     try:
-        await review_answer(
-            learning=services.learning,
-            knowledge_base=services.knowledge_base,
-            settings=services.settings.learning,
+        await review(
+            services,
             answer_id=answer_id,
             right=body.right,
             article_id=body.article_id,
             agent=account.username,
-            metrics=services.metrics,
         )
     except UnknownConversation as failure:
         raise ApiError(404, "not_found", f"no answer {answer_id}") from failure

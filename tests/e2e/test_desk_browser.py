@@ -21,13 +21,30 @@ async def customer_escalates(browser: Browser, base_url: str) -> tuple[Page, Loc
     return page, chat
 
 
-async def agent_opens_card(browser: Browser, base_url: str) -> Page:
-    """Alice signs in to the desk and opens the first escalation."""
+async def customer_asks(browser: Browser, base_url: str, question: str) -> Locator:
+    """A customer opens the widget and asks ``question``; returns the chat."""
+    page = await (await browser.new_context()).new_page()
+    await page.goto(base_url + "/")
+    await page.get_by_role("button", name="Chat with us").click()
+    chat = page.get_by_role("dialog", name="Customer support chat")
+    await chat.get_by_label("Your message").fill(question)
+    await chat.get_by_label("Your message").press("Enter")
+    return chat
+
+
+async def agent_signs_in(browser: Browser, base_url: str) -> Page:
+    """Alice signs in to the desk."""
     page = await (await browser.new_context()).new_page()
     await page.goto(base_url + "/desk")
     await page.get_by_label("Username").fill("alice")
     await page.get_by_label("Password").fill("secret-pass")
     await page.get_by_role("button", name="Sign in").click()
+    return page
+
+
+async def agent_opens_card(browser: Browser, base_url: str) -> Page:
+    """Alice signs in to the desk and opens the first escalation."""
+    page = await agent_signs_in(browser, base_url)
     queue = page.get_by_role("navigation", name="Escalations")
     await queue.get_by_role("button").first.click()
     await expect(page.locator("#card-summary")).to_contain_text("Order LK-12345")
@@ -202,19 +219,10 @@ async def test_an_agent_grades_the_answers_drawn_for_review(
 ) -> None:
     """The customer's question was answered; on the desk the agent grades every answer drawn
     at random, that one among them, until nothing is left to review."""
-    page = await (await browser.new_context()).new_page()
-    await page.goto(base_url + "/")
-    await page.get_by_role("button", name="Chat with us").click()
-    chat = page.get_by_role("dialog", name="Customer support chat")
-    await chat.get_by_label("Your message").fill("How long do refunds take?")
-    await chat.get_by_label("Your message").press("Enter")
+    chat = await customer_asks(browser, base_url, "How long do refunds take?")
     await expect(chat.locator("li[data-type=answer]")).to_contain_text("3 working days")
 
-    agent = await (await browser.new_context()).new_page()
-    await agent.goto(base_url + "/desk")
-    await agent.get_by_label("Username").fill("alice")
-    await agent.get_by_label("Password").fill("secret-pass")
-    await agent.get_by_role("button", name="Sign in").click()
+    agent = await agent_signs_in(browser, base_url)
     reviews = agent.locator("#reviews")
     graded: list[str] = []
     for _ in range(100):
@@ -236,20 +244,11 @@ async def test_an_agent_names_the_right_article_for_a_wrong_answer(
 ) -> None:
     """Graded wrong with the right article picked: the question waits as a suggested variant
     of that article among the knowledge suggestions."""
-    page = await (await browser.new_context()).new_page()
-    await page.goto(base_url + "/")
-    await page.get_by_role("button", name="Chat with us").click()
-    chat = page.get_by_role("dialog", name="Customer support chat")
     question = "How long do refunds take to reach my card?"
-    await chat.get_by_label("Your message").fill(question)
-    await chat.get_by_label("Your message").press("Enter")
+    chat = await customer_asks(browser, base_url, question)
     await expect(chat.locator("li[data-type=answer]")).to_be_visible()
 
-    agent = await (await browser.new_context()).new_page()
-    await agent.goto(base_url + "/desk")
-    await agent.get_by_label("Username").fill("alice")
-    await agent.get_by_label("Password").fill("secret-pass")
-    await agent.get_by_role("button", name="Sign in").click()
+    agent = await agent_signs_in(browser, base_url)
     reviews = agent.locator("#reviews")
     mine = reviews.locator("li").filter(has_text=question)
     for _ in range(100):
@@ -275,19 +274,10 @@ async def test_an_answer_another_agent_graded_first_leaves_the_list(
 ) -> None:
     """Two agents drew the same answer; the other one graded it first. Grading it here is
     refused without an error to fix (the first review holds), and the answer leaves the list."""
-    page = await (await browser.new_context()).new_page()
-    await page.goto(base_url + "/")
-    await page.get_by_role("button", name="Chat with us").click()
-    chat = page.get_by_role("dialog", name="Customer support chat")
-    await chat.get_by_label("Your message").fill("How long do refunds take?")
-    await chat.get_by_label("Your message").press("Enter")
+    chat = await customer_asks(browser, base_url, "How long do refunds take?")
     await expect(chat.locator("li[data-type=answer]")).to_be_visible()
 
-    agent = await (await browser.new_context()).new_page()
-    await agent.goto(base_url + "/desk")
-    await agent.get_by_label("Username").fill("alice")
-    await agent.get_by_label("Password").fill("secret-pass")
-    await agent.get_by_role("button", name="Sign in").click()
+    agent = await agent_signs_in(browser, base_url)
     first = agent.locator("#reviews li").first
     await expect(first).to_contain_text("Answered with:")
     answer_id = await first.get_attribute("data-id")

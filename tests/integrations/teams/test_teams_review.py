@@ -23,19 +23,22 @@ async def _answered(bot: BotSide, text: str) -> None:
     assert Kind.ANSWER in kinds, text
 
 
-async def _say(bot: BotSide, text: str, aad: str, conversation: str = AGENTS) -> Sent:
-    before = len(bot.connector.sent)
-    status, _ = await bot.post(
-        fixture(
-            "agent_channel_message.json",
-            service_url=bot.connector.url,
-            id=f"say-{before}",
-            user="Alice",
-            aad=aad,
-            conversation=conversation,
-            text=text,
-        )
+def _message(bot: BotSide, text: str, aad: str, conversation: str = AGENTS) -> dict[str, Any]:
+    """A message from agent ``aad`` in a team channel (the agent channel by default)."""
+    return fixture(
+        "agent_channel_message.json",
+        service_url=bot.connector.url,
+        id=f"say-{len(bot.connector.sent)}-{conversation}",
+        user=aad.removeprefix("aad-").title(),
+        aad=aad,
+        conversation=conversation,
+        text=text,
     )
+
+
+async def _say(bot: BotSide, text: str, aad: str) -> Sent:
+    before = len(bot.connector.sent)
+    status, _ = await bot.post(_message(bot, text, aad))
     assert status in (200, 201)
     sent = await bot.connector.wait(lambda s: len(s) > before)
     return sent[before]
@@ -99,15 +102,7 @@ async def test_an_agent_grades_answers_on_cards(bot: BotSide) -> None:
         (picked, answer.question, "aad-Alice")
     ], "taught by the agent's Entra id"
 
-    fallback = fixture(
-        "agent_channel_message.json",
-        service_url=bot.connector.url,
-        id="submit-1",
-        user="Alice",
-        aad="aad-alice",
-        conversation=f"{AGENTS};messageid={card_id}",
-        text="",
-    )
+    fallback = _message(bot, "", "aad-alice", f"{AGENTS};messageid={card_id}")
     fallback["replyToId"] = card_id
     fallback["value"] = _grading(second, "Right")
     before = len(bot.connector.sent)
@@ -126,16 +121,7 @@ async def test_an_agent_grades_answers_on_cards(bot: BotSide) -> None:
 
 async def test_review_outside_the_agent_channel_is_for_admins(bot: BotSide) -> None:
     await _answered(bot, "How long do refunds take?")
-    elsewhere = "19:general@thread.tacv2"
-    message = fixture(
-        "agent_channel_message.json",
-        service_url=bot.connector.url,
-        id="x-1",
-        user="Eve",
-        aad="aad-eve",
-        conversation=elsewhere,
-        text="kb review",
-    )
+    message = _message(bot, "kb review", "aad-eve", "19:general@thread.tacv2")
     message["channelData"] = {"tenant": {"id": "tenant-1"}}
     await bot.post(message)
     sent = await bot.connector.wait(
