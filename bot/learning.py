@@ -28,6 +28,7 @@ WRONG = (CUSTOMER_REJECTED, AGENT_CORRECTED)
 answered with) marks it right, whatever the customer said before."""
 REVIEW_RIGHT = "right"
 REVIEW_WRONG = "wrong"
+MIN_REVIEWS = 5  # reviewed answers a band needs before reviews move the threshold
 """An agent's review of an answer drawn at random: ``right`` or ``wrong``. Reviews are a
 random sample of all answers, so their precision is unbiased (verdicts are heard of only for
 wrong answers); the latest human word on an answer, a review outranks a verdict."""
@@ -169,9 +170,10 @@ def live_estimate(
     * **Reviews** are a random sample of answers, right ones too: where, over at least a
       quarter of ``min_count`` reviewed answers at or above the threshold, even the Wilson 95 %
       upper bound of their precision is below ``target``, the threshold rises to the lowest
-      confidence where the reviewed precision above it meets ``target``, and never past the
-      last confidence with a quarter of ``min_count`` reviewed answers above it: so few
-      reviews cannot silence the bot, and the reviews of its answers there can bring it back.
+      confidence where the reviewed precision above it meets ``target``, and no further than
+      the first confidence with fewer than a quarter of ``min_count`` (and fewer than
+      ``MIN_REVIEWS``) reviewed answers above it: so few reviews cannot silence the bot, and
+      the reviews of its answers there can bring it back.
     """
     wrong = [a for a in answered if a.wrong]
     spoiled = _judged_since(answered, outcomes)
@@ -205,7 +207,7 @@ def live_estimate(
         proposed = raised
     start = threshold if proposed is None else proposed
     reviews = [(a.confidence, not a.wrong) for a in answered if a.review is not None]
-    reviewed_raise = _raised_by_reviews(start, reviews, target, floor)
+    reviewed_raise = _raised_by_reviews(start, reviews, target, max(MIN_REVIEWS, floor))
     if reviewed_raise is not None:
         proposed = max(reviewed_raise, proposed or 0.0)
     reviewed = [right for _, right in reviews]

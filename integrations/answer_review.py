@@ -132,7 +132,7 @@ async def grade(
     try:
         await review(services, answer_id=answer_id, right=right, article_id=article_id, agent=agent)
     except AlreadyReviewed:
-        return Graded(True, "Another agent graded that answer first; their review holds.")
+        return Graded(True, "That answer was graded already; the first review holds.")
     except UnknownConversation:
         return Graded(True, "That answer is no longer kept.")
     except (ReviewError, TagError) as failure:

@@ -241,9 +241,9 @@ async def review_answer(
         articles = await asyncio.to_thread(knowledge_base.store.passages_by_article)
         if article_id not in articles:
             raise TagError(f"no article {article_id!r} in the knowledge base")
-    if not await learning.review(answer_id, right=right, reviewer=agent):
-        raise AlreadyReviewed(answer_id)  # another agent's review landed first
     if article_id is not None and answer.question:
+        # Taught before the review lands: should teaching fail, the answer stays unreviewed
+        # and the agent can grade it again (the other way round, the teach would be lost).
         await _teach(
             learning,
             knowledge_base,
@@ -253,6 +253,8 @@ async def review_answer(
             agent=agent,
             conversation_id=answer.conversation_id,
         )
+    if not await learning.review(answer_id, right=right, reviewer=agent):
+        raise AlreadyReviewed(answer_id)  # another agent's review landed first
     await refresh_live_threshold(learning, knowledge_base, settings, metrics)
     return answer
 

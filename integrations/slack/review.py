@@ -12,13 +12,20 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from bot.text import clip
 from integrations.answer_review import ADVICE, ReviewItem, draw, grade
 from integrations.composition import Services
-from integrations.slack.blocks import BUTTON_TEXT, MAX_OPTIONS, OPTION_VALUE, escape
+from integrations.slack.blocks import (
+    BUTTON_TEXT,
+    MAX_OPTIONS,
+    OPTION_VALUE,
+    SECTION_CHARS,
+    escape,
+)
 
 logger = logging.getLogger(__name__)
 BLOCK_PREFIX = "tandem_review:"
 PICK = "tandem_review_article"
 GRADES = {"tandem_review_right": True, "tandem_review_wrong": False}
-TEXT_CHARS = 2500
+QUESTION_CHARS = 1500
+NOTE_CHARS = 1000
 Block = dict[str, Any]
 
 
@@ -26,7 +33,8 @@ def review_blocks(item: ReviewItem | None, note: str | None = None) -> list[Bloc
     """One answer to grade (or that none is left), under ``note`` (how the last one went)."""
     blocks: list[Block] = []
     if note:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(note)}]})
+        note_text = {"type": "mrkdwn", "text": clip(escape(note), NOTE_CHARS)}
+        blocks.append({"type": "context", "elements": [note_text]})
     if item is None:
         blocks.append(_section("*Nothing left to review.* Thank you."))
         return blocks
@@ -34,12 +42,12 @@ def review_blocks(item: ReviewItem | None, note: str | None = None) -> list[Bloc
     blocks += [
         _section(f"*Review a bot answer.* {ADVICE}"),
         _section(
-            f"*Customer asked:* {escape(answer.question or '')}\n*Answered with:* "
-            f"{escape(item.title)} (confidence {answer.confidence:.2f})"
+            f"*Customer asked:* {escape(clip(answer.question or '', QUESTION_CHARS))}\n"
+            f"*Answered with:* {escape(item.title)} (confidence {answer.confidence:.2f})"
         ),
     ]
     if item.text:
-        blocks.append(_section(">" + escape(clip(item.text, TEXT_CHARS)).replace("\n", "\n>")))
+        blocks.append(_section(">" + escape(item.text).replace("\n", "\n>")))
     elements: list[Block] = [_button("Right", answer.id, True), _button("Wrong", answer.id, False)]
     options = [
         {"text": {"type": "plain_text", "text": clip(title, BUTTON_TEXT)}, "value": article}
@@ -62,7 +70,7 @@ def review_blocks(item: ReviewItem | None, note: str | None = None) -> list[Bloc
 
 
 def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_CHARS)}}
 
 
 def _button(label: str, answer_id: int | None, right: bool) -> Block:

@@ -43,6 +43,8 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+MAX_ID = 2**53  # the largest row id any caller may name: larger ones overflow the integers
+
 conversations = Table(
     "conversations",
     metadata,

@@ -22,6 +22,10 @@ from integrations.teams.cards import CONTENT_TYPE, NOT_IN_KB, escalation_card, m
 from integrations.teams.review import VERB, graded_card, next_review_card
 
 logger = logging.getLogger(__name__)
+REVIEW_WHERE = (
+    "kb review shows customers' questions: use it in the agent channel, or as an admin in a "
+    "1:1 chat with Tandem."
+)
 THREAD = re.compile(r"^(?P<channel>[^;]+);messageid=(?P<root>.+)$")
 
 
@@ -76,7 +80,10 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         activity = turn_context.activity
         value = activity.value if isinstance(activity.value, dict) else None
         if value and ("escalation_id" in value or value.get("action") == VERB):
-            # an Action.Submit fallback click
+            # an Action.Submit fallback click: only from where cards are shown
+            if not self.may_act(activity):
+                logger.warning("a card click from outside the agent channel was ignored")
+                return
             card = await self.act(turn_context, value)
             if activity.reply_to_id and card is not None:
                 await self.channel.replace_card(turn_context, activity.reply_to_id, card)
@@ -91,12 +98,34 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if text:
             await self.channel.customer_message(activity, text)
 
+    def is_admin(self, activity: Activity) -> bool:
+        who = activity.from_property
+        return (
+            activity.channel_id == "msteams"
+            and who is not None
+            and who.aad_object_id in self.settings.admin_object_ids
+        )
+
+    def may_act(self, activity: Activity) -> bool:
+        """Card clicks and ``kb review``: an agent in the agent channel (or team), or an admin
+        in a 1:1 chat with the bot; never a customer, nor a chat others read."""
+        if activity.channel_id != "msteams":
+            return False
+        personal = activity.conversation is not None and (
+            activity.conversation.conversation_type == "personal"
+        )
+        return self.in_agent_channel(activity) or (personal and self.is_admin(activity))
+
     async def admin(self, turn_context: TurnContext, command: str) -> None:
         who = turn_context.activity.from_property
         name, argument = kb_admin.parse(command)
-        is_admin = who is not None and who.aad_object_id in self.settings.admin_object_ids
-        if name == "review" and (is_admin or self.in_agent_channel(turn_context.activity)):
-            card = await next_review_card(self.services)  # any agent grades answers
+        is_admin = self.is_admin(turn_context.activity)
+        if name == "review":  # any agent grades answers, where no customer reads along
+            card = (
+                await next_review_card(self.services)
+                if self.may_act(turn_context.activity)
+                else message_card("Not here", [REVIEW_WHERE])
+            )
             await turn_context.send_activity(
                 MessageFactory.attachment(CardFactory.adaptive_card(card))
             )
@@ -149,9 +178,9 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         activity = turn_context.activity
         if activity.name != "adaptiveCard/action":
             return await super().on_invoke_activity(turn_context)
-        action = (activity.value or {}).get("action") or {}
-        data = {**(action.get("data") or {}), "action": action.get("verb")}
-        card = await self.act(turn_context, data)
+        action = _mapping(_mapping(activity.value).get("action"))
+        data = {**_mapping(action.get("data")), "action": action.get("verb")}
+        card = await self.act(turn_context, data) if self.may_act(activity) else None
         if card is None:
             error = {"code": "BadRequest", "message": "unknown escalation or action"}
             return InvokeResponse(
@@ -214,6 +243,11 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         except TandemError as failure:
             logger.warning("a Teams card action failed", extra={"error": str(failure)})
             return None
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (a malformed click)."""
+    return value if isinstance(value, dict) else {}
 
 
 def agent_id(activity: Activity) -> str:

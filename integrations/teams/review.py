@@ -9,6 +9,7 @@ from typing import Any
 from bot.text import clip
 from integrations.answer_review import ADVICE, ReviewItem, draw, grade, review_item
 from integrations.composition import Services
+from integrations.storage.tables import MAX_ID
 from integrations.teams.cards import SCHEMA, Element, plain, text_block
 
 VERB = "review"
@@ -82,11 +83,11 @@ async def next_review_card(services: Services, note: str | None = None) -> Eleme
 async def graded_card(services: Services, data: dict[str, Any], agent: str) -> Element | None:
     """Grade the answer a card's click names; the card to show next (the same answer with what
     went wrong, when the agent can correct it). None for a malformed click."""
-    try:
-        answer_id = int(data["review"])
-    except (KeyError, TypeError, ValueError):
+    answer_id, right = data.get("review"), data.get("right")
+    if isinstance(answer_id, bool) or not isinstance(answer_id, int) or not isinstance(right, bool):
+        return None  # as the cards send them: an integer id and a boolean
+    if not 0 < answer_id <= MAX_ID:
         return None
-    right = data.get("right") is True
     picked = data.get("article")
     article = picked if not right and isinstance(picked, str) and picked else None
     graded = await grade(

@@ -9,10 +9,10 @@ from typing import Any
 
 from aiohttp import web
 
+from integrations.storage.tables import MAX_ID
 from integrations.web.errors import ApiError
 
 MAX_DEPTH = 32
-MAX_ID = 2**53  # larger ids overflow the database's integers
 
 
 async def read_json(request: web.Request) -> Any:

@@ -239,6 +239,20 @@ def test_sparse_reviews_raise_it_only_as_far_as_they_reach() -> None:
     assert (live.reviewed, live.reviewed_right) == (8, 4)
 
 
+def test_a_handful_of_reviews_cannot_silence_the_bot_whatever_the_minimum() -> None:
+    """With ``min_count`` 5, a quarter of it is one review: four wrong answers at the top
+    confidence would have silenced the bot. Reviews need five in a band: it rises only to
+    0.99, where its next answers are reviewed; a fifth wrong one there silences it."""
+    unreviewed = [Answered(f"u{i}", "a", 0.6) for i in range(40)]
+    points = [(0.99, False)] * 4 + [(0.8, True)] * 3
+    answered = _reviewed(points) + unreviewed
+    live = live_estimate([], threshold=0.5, target=0.9, min_count=5, answered=answered)
+    assert live.threshold == 0.99
+    answered = _reviewed(points + [(0.99, False)]) + unreviewed
+    live = live_estimate([], threshold=0.5, target=0.9, min_count=5, answered=answered)
+    assert live.threshold == 1.0, "five answers at the top confidence, all wrong"
+
+
 def test_reviews_wrong_at_the_top_confidence_answer_nothing() -> None:
     points = [(0.99, False)] * 4 + [(0.99, True)] * 2 + [(0.8, False)] * 4
     live = live_estimate([], threshold=0.5, target=0.9, min_count=20, answered=_reviewed(points))

@@ -23,8 +23,11 @@ from bot.conversation import (
     State,
     Summary,
 )
+from bot.learning import Answered
+from integrations.answer_review import ReviewItem
 from integrations.slack.blocks import check_blocks, edit_modal, escalation_blocks, text_blocks
 from integrations.slack.kb_command import add_modal
+from integrations.slack.review import review_blocks
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -120,3 +123,19 @@ def test_the_repository_manifest_is_the_generated_one() -> None:
     assert on_disk["settings"]["interactivity"]["request_url"] == endpoint
     assert on_disk["features"]["slash_commands"][0]["command"] == "/kb"
     assert "message.channels" in on_disk["settings"]["event_subscriptions"]["bot_events"]
+
+
+def test_a_review_of_a_long_question_fits_block_kit() -> None:
+    """A question of the longest a customer may write, and an article full of characters
+    Slack escapes, still make a message Slack accepts."""
+    answer = Answered("c1", "returns", 0.83, id=7, question="<&> " * 1000)
+    choices = tuple((f"article-{n}" * 3, "A title " * 20) for n in range(150))
+    item = ReviewItem(answer, "Returns " * 40, "& <b> " * 600 + "\n" * 50, choices)
+    blocks = review_blocks(item, note="Graded right. " * 300)
+    assert check_blocks(blocks) == []
+    for block in blocks:
+        Block.parse(block).validate_json()  # raises on slack_sdk's own limits
+    [actions] = [b for b in blocks if b["type"] == "actions"]
+    [select] = [e for e in actions["elements"] if e["type"] == "static_select"]
+    assert len(select["options"]) == 100
+    assert all(len(o["text"]["text"]) <= 75 and len(o["value"]) <= 150 for o in select["options"])

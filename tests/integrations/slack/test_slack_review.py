@@ -93,7 +93,7 @@ async def test_an_agent_grades_the_bots_answers_one_at_a_time(slack: SlackSide) 
 
     await slack.interaction(_click(slack, first, "right"))  # clicked again on an old message
     again = (await slack.fake.wait_for("response_url", 3))[-1]
-    assert "Another agent graded that answer first" in str(again["blocks"])
+    assert "That answer was graded already" in str(again["blocks"])
     kept = await slack.services.learning.answer(answer_id)
     assert kept is not None and kept.review == "wrong", "the first review holds"
 

@@ -5,6 +5,7 @@ answer's card, and an ``Action.Submit`` fallback click replaces the card the sam
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import jsonschema
@@ -58,7 +59,7 @@ def _invoke(bot: BotSide, card_id: str, data: dict[str, Any]) -> dict[str, Any]:
     invoke = fixture(
         "card_action_invoke.json",
         service_url=bot.connector.url,
-        id=f"i-{card_id}-{data['review']}",
+        id=f"i-{uuid.uuid4().hex}",
         user="Alice",
         card_id=card_id,
         verb="review",
@@ -114,17 +115,63 @@ async def test_an_agent_grades_answers_on_cards(bot: BotSide) -> None:
     assert "Graded right." in json.dumps(done) and "Nothing left to review" in json.dumps(done)
 
     status, body = await bot.post(_invoke(bot, card_id, {**data, "right": True}))
-    assert "Another agent graded that answer first" in json.dumps(body["value"])
+    assert "That answer was graded already" in json.dumps(body["value"])
     kept = await bot.services.learning.answer(answer.id or 0)
     assert kept is not None and kept.review == "wrong", "the first review holds"
 
 
-async def test_review_outside_the_agent_channel_is_for_admins(bot: BotSide) -> None:
+async def test_review_outside_the_agent_channel_is_refused(bot: BotSide) -> None:
+    """In another team's channel, even an admin gets no card: everyone there would read the
+    customers' questions."""
     await _answered(bot, "How long do refunds take?")
-    message = _message(bot, "kb review", "aad-eve", "19:general@thread.tacv2")
-    message["channelData"] = {"tenant": {"id": "tenant-1"}}
-    await bot.post(message)
-    sent = await bot.connector.wait(
-        lambda s: any("Not allowed" in json.dumps(x.activity) for x in s)
-    )
-    assert not any("Review a bot answer" in json.dumps(x.activity) for x in sent)
+    for aad in ("aad-eve", "aad-admin"):
+        message = _message(bot, "kb review", aad, "19:general@thread.tacv2")
+        message["channelData"] = {"tenant": {"id": "tenant-1"}}
+        before = len(bot.connector.sent)
+        await bot.post(message)
+        sent = await bot.connector.wait(lambda s, n=before: len(s) > n)
+        assert "Not here" in json.dumps(sent[before].activity)
+    assert not any("Review a bot answer" in json.dumps(x.activity) for x in bot.connector.sent)
+
+
+async def test_a_customer_can_neither_draw_nor_grade(bot: BotSide) -> None:
+    """A Bot Framework customer (Web Chat) sends what a review click sends, as a message and
+    as an invoke: nothing is graded, nothing taught, no answer shown."""
+    await _answered(bot, "How long do refunds take?")
+    [answer] = await bot.services.learning.answers(5)
+    click = {"action": "review", "review": answer.id, "right": False, "article": "gift-cards"}
+    message = fixture("webchat_message.json", service_url=bot.connector.url, id="evil-1", text="")
+    message["value"] = click
+    status, _ = await bot.post(message)
+    assert status in (200, 201)
+    invoke = _invoke(bot, "card-1", click)
+    invoke |= {"channelId": "webchat", "conversation": {"id": "webchat-conversation-1"}}
+    invoke.pop("channelData")
+    status, body = await bot.post(invoke)
+    assert status == 200 and body["statusCode"] == 400
+    assert "Customer asked" not in json.dumps(body)
+    graded = await bot.services.learning.answer(answer.id or 0)
+    assert graded is not None and graded.review is None
+    assert await bot.services.store.suggestions("pending") == []
+
+
+async def test_malformed_clicks_grade_nothing(bot: BotSide) -> None:
+    await _answered(bot, "How long do refunds take?")
+    [answer] = await bot.services.learning.answers(5)
+    for data in (
+        {"action": "review", "review": 10**20, "right": True},
+        {"action": "review", "review": True, "right": True},
+        {"action": "review", "review": answer.id, "right": "true"},
+        {"action": "review", "review": str(answer.id), "right": True},
+    ):
+        status, body = await bot.post(_invoke(bot, "card-1", data))
+        assert (status, body["statusCode"]) == (200, 400), data
+    invoke = _invoke(bot, "card-1", {"review": answer.id, "right": True})
+    invoke["value"]["action"]["data"] = "not an object"
+    status, body = await bot.post(invoke)
+    assert (status, body["statusCode"]) == (200, 400)
+    invoke["value"] = ["not an object"]
+    status, body = await bot.post(invoke)
+    assert (status, body["statusCode"]) == (200, 400)
+    graded = await bot.services.learning.answer(answer.id or 0)
+    assert graded is not None and graded.review is None
