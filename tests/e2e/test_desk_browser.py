@@ -3,6 +3,7 @@ agent sees and does on the desk reaches the customer exactly as meant (issue 11)
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from playwright.async_api import Browser, Locator, Page, Route, expect
@@ -288,7 +289,34 @@ async def test_an_answer_another_agent_graded_first_leaves_the_list(
     await first.get_by_role("button", name="Wrong").click()
     await expect(agent.locator(f"#reviews li[data-id='{answer_id}']")).to_have_count(0)
     await expect(agent.locator("#reviews [role=alert]:visible")).to_have_count(0)
+    await expect(agent.locator("#reviews-note")).to_contain_text("the first review holds")
     again = await agent.context.request.post(
         f"{base_url}/api/desk/reviews/{answer_id}", data={"right": False}
     )
     assert again.status == 409 and (await again.json())["error"]["code"] == "already_reviewed"
+
+
+async def test_a_review_click_disables_both_buttons_until_it_is_answered(
+    browser: Browser, base_url: str
+) -> None:
+    """A double click, or *Right* then *Wrong*, cannot send two reviews of one answer."""
+    chat = await customer_asks(browser, base_url, "How long do refunds take?")
+    await expect(chat.locator("li[data-type=answer]")).to_be_visible()
+    agent = await agent_signs_in(browser, base_url)
+    first = agent.locator("#reviews li").first
+    await expect(first).to_contain_text("Answered with:")
+    answer_id = await first.get_attribute("data-id")
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        held.set()
+        await release.wait()
+        await route.continue_()
+
+    await agent.route("**/api/desk/reviews/*", hold)
+    await first.get_by_role("button", name="Right").click()
+    await held.wait()
+    await expect(first.get_by_role("button", name="Right")).to_be_disabled()
+    await expect(first.get_by_role("button", name="Wrong")).to_be_disabled()
+    release.set()
+    await expect(agent.locator(f"#reviews li[data-id='{answer_id}']")).to_have_count(0)

@@ -137,7 +137,12 @@
             var body = { right: right };
             if (!right && pick.value) body.article_id = pick.value;
             api("/api/desk/reviews/" + a.id, { method: "POST", body: JSON.stringify(body) })
-              .then(function () { li.remove(); if (!$("reviews").children.length) loadReviews(); })
+              .then(function (answer) {
+                /* 409: another agent (or an earlier click) graded it first; theirs holds */
+                $("reviews-note").textContent = answer.error ? answer.error.message +
+                  ": the first review holds." : "";
+                li.remove(); if (!$("reviews").children.length) loadReviews();
+              })
               .catch(function (e) {
                 failed.textContent = e.message; failed.hidden = false;
                 buttons.forEach(function (other) { other.disabled = false; });
