@@ -321,6 +321,12 @@ async def test_answers_are_drawn_at_random_for_review_and_reviewed(sql_store: Sq
     assert rejected.id is not None and rejected.wrong
     assert await learning.review(rejected.id, right=True, reviewer="alice")
     assert not await learning.review(rejected.id, right=False, reviewer="bob"), "reviewed once"
+    racing = next(a for a in drawn if a.question == "question 2")
+    assert racing.id is not None
+    landed = await asyncio.gather(
+        *(learning.review(racing.id, right=n % 2 == 0, reviewer=f"agent{n}") for n in range(4))
+    )
+    assert sorted(landed) == [False, False, False, True], "two agents at once count once"
     reviewed = await learning.answer(rejected.id)
     assert reviewed is not None and reviewed.review == "right" and not reviewed.wrong
     assert not await learning.review(10_000, right=False, reviewer="alice"), "no such answer"
