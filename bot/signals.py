@@ -34,7 +34,12 @@ HUMAN_REQUEST = re.compile(
     r"member\s+of\s+(?:staff|your\s+team))\s+(?:please\s+)?(?:look|check|help|review|call|"
     r"contact|ring|get\s+back|sort|deal|handle)"
     r"|\bcall\s*-?\s*back\b|\brather\s+than\s+(?:a|an|the|this|your)?\s*(?:bot|robot|machine|"
-    r"automated)",
+    r"automated)"
+    # A call back asked for ("ring me back"), or to be put through to the people behind the bot.
+    r"|\b(?:call|ring|phone)\s+me\s+back\b"
+    r"|\b(?:pass|put|transfer|connect|forward)\s+me\s+(?:on\s+|over\s+|through\s+)?(?:to|with)\s+"
+    r"(?:(?:a|an|your|the|someone\s+(?:in|on|from))\s+)?(?:customer\s+)?(?:service|support|care|sales|"
+    r"billing|accounts?)?\s*(?:team|department|desk|people)\b",
     re.IGNORECASE,
 )
 COMPLAINT = re.compile(

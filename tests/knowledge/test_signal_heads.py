@@ -58,6 +58,9 @@ def reasons(responder: Responder, text: str, earlier: tuple[str, ...] = ()) -> s
         "Can a person look at LK-483920 please?",
         "I'd prefer to deal with one of your staff rather than an automated system",
         "please could i have a callback from someone in customer services",
+        "could someone from your team ring me back about my account",
+        "please put me through to your billing department",
+        "can you pass me on to the support team",
     ],
 )
 def test_requests_for_a_person_including_polite_ones(responder: Responder, text: str) -> None:
