@@ -270,18 +270,25 @@ async def test_an_agent_names_the_right_article_for_a_wrong_answer(
     await expect(suggestions).to_contain_text(question)
 
 
+async def an_answer_drawn_for_review(browser: Browser, base_url: str) -> tuple[Page, Locator, str]:
+    """A customer's question is answered; Alice signs in to the desk. Returns her page, the
+    first answer drawn for review and its id."""
+    chat = await customer_asks(browser, base_url, "How long do refunds take?")
+    await expect(chat.locator("li[data-type=answer]")).to_be_visible()
+    agent = await agent_signs_in(browser, base_url)
+    first = agent.locator("#reviews li").first
+    await expect(first).to_contain_text("Answered with:")
+    answer_id = await first.get_attribute("data-id")
+    assert answer_id is not None
+    return agent, first, answer_id
+
+
 async def test_an_answer_another_agent_graded_first_leaves_the_list(
     browser: Browser, base_url: str
 ) -> None:
     """Two agents drew the same answer; the other one graded it first. Grading it here is
     refused without an error to fix (the first review holds), and the answer leaves the list."""
-    chat = await customer_asks(browser, base_url, "How long do refunds take?")
-    await expect(chat.locator("li[data-type=answer]")).to_be_visible()
-
-    agent = await agent_signs_in(browser, base_url)
-    first = agent.locator("#reviews li").first
-    await expect(first).to_contain_text("Answered with:")
-    answer_id = await first.get_attribute("data-id")
+    agent, first, answer_id = await an_answer_drawn_for_review(browser, base_url)
     other = await agent.context.request.post(
         f"{base_url}/api/desk/reviews/{answer_id}", data={"right": True}
     )
@@ -300,12 +307,7 @@ async def test_a_review_click_disables_both_buttons_until_it_is_answered(
     browser: Browser, base_url: str
 ) -> None:
     """A double click, or *Right* then *Wrong*, cannot send two reviews of one answer."""
-    chat = await customer_asks(browser, base_url, "How long do refunds take?")
-    await expect(chat.locator("li[data-type=answer]")).to_be_visible()
-    agent = await agent_signs_in(browser, base_url)
-    first = agent.locator("#reviews li").first
-    await expect(first).to_contain_text("Answered with:")
-    answer_id = await first.get_attribute("data-id")
+    agent, first, answer_id = await an_answer_drawn_for_review(browser, base_url)
     held, release = asyncio.Event(), asyncio.Event()
 
     async def hold(route: Route) -> None:
