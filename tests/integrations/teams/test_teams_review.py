@@ -134,6 +134,32 @@ async def test_review_outside_the_agent_channel_is_refused(bot: BotSide) -> None
     assert not any("Review a bot answer" in json.dumps(x.activity) for x in bot.connector.sent)
 
 
+async def test_an_admin_reviews_in_a_one_to_one_chat(bot: BotSide) -> None:
+    """An admin's 1:1 chat with the bot is private: the card is shown there and its clicks
+    grade; another user's 1:1 chat gets no card."""
+    await _answered(bot, "How long do refunds take?")
+    personal = {"conversationType": "personal", "tenantId": "tenant-1", "id": "a:1:1-chat"}
+
+    async def in_personal_chat(aad: str) -> Sent:
+        message = _message(bot, "kb review", aad, "a:1:1-chat")
+        message["conversation"] = personal
+        message["channelData"] = {"tenant": {"id": "tenant-1"}}
+        before = len(bot.connector.sent)
+        await bot.post(message)
+        return (await bot.connector.wait(lambda s, n=before: len(s) > n))[before]
+
+    assert "Not here" in json.dumps((await in_personal_chat("aad-eve")).activity)
+    card = _card(await in_personal_chat("aad-admin"))
+    assert "Review a bot answer" in json.dumps(card)
+    invoke = _invoke(bot, "card-9", _grading(card, "Right"))
+    invoke["from"]["aadObjectId"] = "aad-admin"
+    invoke["conversation"] = personal
+    invoke["channelData"] = {"tenant": {"id": "tenant-1"}}
+    status, body = await bot.post(invoke)
+    assert (status, body["statusCode"]) == (200, 200)
+    assert "Graded right." in json.dumps(body["value"])
+
+
 async def test_a_customer_can_neither_draw_nor_grade(bot: BotSide) -> None:
     """A Bot Framework customer (Web Chat) sends what a review click sends, as a message and
     as an invoke: nothing is graded, nothing taught, no answer shown."""
