@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.model import Decision, EscalationReason
+from bot.model import UNSURE, Decision, EscalationReason
 from bot.policy import Responder, decide
 
 
@@ -111,6 +111,7 @@ def score_decisions(cases: list[Case], decisions: list[Decision]) -> dict[str, A
         if c.expect == "answer" and d.answer and d.answer.article_id == c.article
     )
     escalated_oos = sum(1 for c, d in pairs if c.expect == "escalate" and d.action == "escalate")
+    unsure = [d for d in decisions if on_confidence(d)]
     return {
         "cases": len(cases),
         "in_scope": in_scope,
@@ -122,7 +123,14 @@ def score_decisions(cases: list[Case], decisions: list[Decision]) -> dict[str, A
         "answer_precision": _ratio(correct, len(answered)),
         "deflection": _ratio(correct, in_scope),
         "oos_escalation_recall": _ratio(escalated_oos, out_scope),
+        "answer_rate": _ratio(sum(d.action == "answer" for d in unsure), len(unsure)),
     }
+
+
+def on_confidence(decision: Decision) -> bool:
+    """Decided on confidence alone: answered, or escalated only because the bot was unsure
+    (not by a signal such as a request for a person)."""
+    return decision.action == "answer" or set(decision.reasons) <= UNSURE
 
 
 def details_of(case: Case, decision: Decision) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -44,6 +44,7 @@ from bot.needs import question_of, waits_on_latest_answer
 from config import LearningSettings
 from integrations.storage.learning import LearningStore
 from knowledge.base import KnowledgeBase
+from knowledge.calibration import out_of_scope_share
 from knowledge.learned import add_question_variants
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ NOT_IN_KB = "not_in_kb"
 ANSWERS_READ = 50_000
 """The newest answers the live estimate weighs (a week or more of a busy contact centre)."""
 ANSWER_WINDOW = timedelta(days=14)
+SHARE_WARNING = 0.15  # the estimate errs by about 0.1: warn only past that
 """How far back answers are weighed. A bot silenced by rejections gives no new answers, so
 without a window the old rejections would keep it silent until they are deleted; with one it
 answers again after two weeks (a fix taught meanwhile gets its chance) and is raised again if
@@ -348,9 +350,18 @@ async def estimate(
     """The live precision at the calibrated threshold, and the threshold outcomes call for:
     the newest tags, and the newest answers of the last ``ANSWER_WINDOW`` with what became
     known of each."""
+    since = datetime.now(UTC) - ANSWER_WINDOW
     outcomes = await learning.outcomes()
-    answered = await learning.answers(ANSWERS_READ, datetime.now(UTC) - ANSWER_WINDOW)
-    return estimate_from(outcomes, answered, knowledge_base, settings)
+    answered = await learning.answers(ANSWERS_READ, since)
+    found = estimate_from(outcomes, answered, knowledge_base, settings)
+    decided = len(answered) + await learning.unsure_escalations(since)
+    if decided < settings.min_live_outcomes:
+        return found
+    model = knowledge_base.confidence
+    live = knowledge_base.live_threshold
+    threshold = model.threshold if live is None else live
+    share = out_of_scope_share(model, threshold, len(answered) / decided)
+    return replace(found, out_of_scope_share=share)
 
 
 def estimate_from(
@@ -382,6 +393,16 @@ async def refresh_live_threshold(
     found = await estimate(learning, knowledge_base, settings)
     if metrics is not None:
         metrics.live(found)
+    assumed = knowledge_base.confidence.out_of_scope_share
+    if found.out_of_scope_share is not None and found.out_of_scope_share > assumed + SHARE_WARNING:
+        logger.warning(
+            "traffic looks more out of scope than calibration assumes",
+            extra={
+                "estimated_share": round(found.out_of_scope_share, 3),
+                "assumed_share": assumed,
+                "setting": "TANDEM_KNOWLEDGE__EXPECTED_OUT_OF_SCOPE",
+            },
+        )
     if settings.live_recalibration and found.threshold != knowledge_base.live_threshold:
         logger.info(
             "live threshold",

@@ -39,6 +39,8 @@ MIN_PROBES = 500
 MAX_REPEATS = 2
 OOS_SHARE = 0.5
 REPORTED_SHARES = (0.25, 0.5, 0.75)
+ACCEPTANCE_POINTS = 101
+MIN_SEPARATION = 0.1  # in-scope and out-of-scope answer rates closer than this tell nothing
 TWIN_SIMILARITY: float | None = None
 """If set, a held-out article whose question centroid is this close to one left in is no
 out-of-scope probe. None: every held-out article is one, since a missing topic that sounds like
@@ -59,6 +61,9 @@ class ConfidenceModel:
     out_of_scope_share: float = OOS_SHARE
     by_share: list[dict[str, float | None]] = field(default_factory=list)
     features: tuple[str, ...] = FEATURE_NAMES
+    acceptance: dict[str, list[float]] = field(default_factory=dict)
+    """On a grid of confidences (``threshold``), the share of in-scope and of out-of-scope
+    probes at or above each: what ``out_of_scope_share`` reads a live answer rate against."""
 
     def confidence(self, values: npt.NDArray[np.float64]) -> float:
         return sigmoid(float(np.dot(np.asarray(self.weights), values)))
@@ -325,6 +330,12 @@ def fit_confidence(probes: Probes, target_precision: float, oos_share: float) ->
                 "deflection_for_share": float(deflection[own]) if own is not None else 0.0,
             }
         )
+    grid = np.linspace(0.0, 1.0, ACCEPTANCE_POINTS)
+    model.acceptance = {
+        "threshold": [round(float(t), 4) for t in grid],
+        "in_scope": [round(float(np.mean(confidence[scoped] >= t)), 4) for t in grid],
+        "out_of_scope": [round(float(np.mean(confidence[~scoped] >= t)), 4) for t in grid],
+    }
     picks = np.linspace(0, len(order) - 1, num=min(21, len(order))).astype(int)
     model.curve = [
         {
@@ -338,6 +349,29 @@ def fit_confidence(probes: Probes, target_precision: float, oos_share: float) ->
         for i in picks
     ]
     return model
+
+
+def out_of_scope_share(
+    model: ConfidenceModel, threshold: float, answer_rate: float
+) -> float | None:
+    """The share of out-of-scope questions that an answer rate implies.
+
+    ``answer_rate`` is the share of questions decided on confidence (not escalated by a
+    signal) that were answered at ``threshold``. Calibration measured the share of in-scope
+    probes ``a_in`` and of out-of-scope probes ``a_out`` at or above it; traffic with a share
+    ``s`` out of scope answers ``(1 - s) * a_in + s * a_out``, so ``s`` follows from the rate.
+    Real in-scope questions are often worded further from the knowledge base than its own
+    held-out variants, which lowers the rate: the estimate errs high (toward caution). None
+    when the model has no acceptance curve or the two rates are too close to tell apart.
+    """
+    curve = model.acceptance
+    if not curve or not 0.0 <= answer_rate <= 1.0:
+        return None
+    a_in = float(np.interp(threshold, curve["threshold"], curve["in_scope"]))
+    a_out = float(np.interp(threshold, curve["threshold"], curve["out_of_scope"]))
+    if a_in - a_out < MIN_SEPARATION:
+        return None
+    return float(np.clip((a_in - answer_rate) / (a_in - a_out), 0.0, 1.0))
 
 
 def _cut(precision: npt.NDArray[np.float64], target: float) -> int | None:

@@ -129,6 +129,12 @@ def eval_command(
                         progress=lambda: progress.advance(task),
                         details=write,
                     )
+        if not replay and result.get("answer_rate") is not None:
+            from knowledge.calibration import out_of_scope_share
+
+            model = knowledge_base.confidence
+            share = out_of_scope_share(model, model.threshold, result["answer_rate"])
+            result["estimated_out_of_scope_share"] = None if share is None else round(share, 3)
         result["calibration"] = {
             key: value
             for key, value in dataclasses.asdict(knowledge_base.confidence).items()
@@ -139,6 +145,7 @@ def eval_command(
                 "expected_precision",
                 "expected_deflection",
                 "probes",
+                "acceptance",
             }
         }
     click.echo(json.dumps(result, indent=None if as_json else 2))
