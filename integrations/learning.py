@@ -54,11 +54,15 @@ NOT_IN_KB = "not_in_kb"
 ANSWERS_READ = 50_000
 """The newest answers the live estimate weighs (a week or more of a busy contact centre)."""
 ANSWER_WINDOW = timedelta(days=14)
-SHARE_WARNING = 0.15  # the estimate errs by about 0.1: warn only past that
 """How far back answers are weighed. A bot silenced by rejections gives no new answers, so
 without a window the old rejections would keep it silent until they are deleted; with one it
 answers again after two weeks (a fix taught meanwhile gets its chance) and is raised again if
 customers still reject it."""
+SHARE_WARNING = 0.15
+"""How far above the calibrated out-of-scope share the live estimate must be to be warned of
+(the estimate errs by about 0.1)."""
+SHARE_WARNING_EVERY = timedelta(hours=6)
+_share_warned: dict[int, datetime] = {}
 logger = logging.getLogger(__name__)
 
 
@@ -394,11 +398,19 @@ async def refresh_live_threshold(
     if metrics is not None:
         metrics.live(found)
     assumed = knowledge_base.confidence.out_of_scope_share
-    if found.out_of_scope_share is not None and found.out_of_scope_share > assumed + SHARE_WARNING:
+    share = found.out_of_scope_share
+    last = _share_warned.get(id(knowledge_base))
+    now = datetime.now(UTC)
+    if (
+        share is not None
+        and share > assumed + SHARE_WARNING
+        and (last is None or now - last >= SHARE_WARNING_EVERY)
+    ):
+        _share_warned[id(knowledge_base)] = now  # every six hours, not every refresh
         logger.warning(
             "traffic looks more out of scope than calibration assumes",
             extra={
-                "estimated_share": round(found.out_of_scope_share, 3),
+                "estimated_share": round(share, 3),
                 "assumed_share": assumed,
                 "setting": "TANDEM_KNOWLEDGE__EXPECTED_OUT_OF_SCOPE",
             },

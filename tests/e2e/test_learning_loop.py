@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
@@ -434,10 +435,11 @@ async def test_bad_reviews_are_refused_and_change_nothing(
 
 
 async def test_metrics_show_the_out_of_scope_share_the_answer_rate_implies(
-    server: TestServer, services: Services
+    server: TestServer, services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Only questions the knowledge base answers: an out-of-scope share near 0. Then twice as
-    many it does not cover: the share read from the answer rate rises past a half."""
+    many it does not cover: the share read from the answer rate rises past a half. Three
+    times as many: well above the half calibration assumed, and the log says so, once."""
 
     async def shown() -> float:
         live = await estimate(
@@ -463,3 +465,13 @@ async def test_metrics_show_the_out_of_scope_share_the_answer_rate_implies(
             metrics = await response.text()
     [line] = [x for x in metrics.splitlines() if x.startswith("tandem_live_out_of_scope_share ")]
     assert float(line.split()[1]) > 0.5
+    async with aiohttp.ClientSession() as session:
+        for question in ("Do you repair bicycles?", "Can I book a table for four?") * 3:
+            assert (await _ask(session, server, question))["type"] == "escalated"
+    assert await shown() > 0.65
+    for _ in range(2):
+        await refresh_live_threshold(
+            services.learning, services.knowledge_base, services.settings.learning
+        )
+    warned = [r for r in caplog.records if r.getMessage().startswith("traffic looks more out")]
+    assert len(warned) == 1, "warned once, not at every refresh"
