@@ -113,9 +113,6 @@ class LiveEstimate:
         reviewed: Of those, how many an agent reviewed (drawn at random): a fair sample of
             the answers customers got, at whatever threshold was in force when each was given.
         reviewed_right: How many of those were right.
-        out_of_scope_share: The share of questions out of scope that the answer rate implies
-            (``knowledge.calibration.out_of_scope_share``), once enough were decided; None
-            before. Shown, never acted on: it errs by about 0.1 either way.
     """
 
     precision: float | None
@@ -126,7 +123,6 @@ class LiveEstimate:
     answers: int = 0
     reviewed: int = 0
     reviewed_right: int = 0
-    out_of_scope_share: float | None = None
 
     @property
     def reviewed_precision(self) -> float | None:

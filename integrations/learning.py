@@ -15,7 +15,7 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -44,7 +44,6 @@ from bot.needs import question_of, waits_on_latest_answer
 from config import LearningSettings
 from integrations.storage.learning import LearningStore
 from knowledge.base import KnowledgeBase
-from knowledge.calibration import out_of_scope_share
 from knowledge.learned import add_question_variants
 
 if TYPE_CHECKING:
@@ -58,11 +57,6 @@ ANSWER_WINDOW = timedelta(days=14)
 without a window the old rejections would keep it silent until they are deleted; with one it
 answers again after two weeks (a fix taught meanwhile gets its chance) and is raised again if
 customers still reject it."""
-SHARE_WARNING = 0.15
-"""How far above the calibrated out-of-scope share the live estimate must be to be warned of
-(the estimate errs by about 0.1)."""
-SHARE_WARNING_EVERY = timedelta(hours=6)
-_share_warned: dict[int, datetime] = {}
 logger = logging.getLogger(__name__)
 
 
@@ -354,18 +348,9 @@ async def estimate(
     """The live precision at the calibrated threshold, and the threshold outcomes call for:
     the newest tags, and the newest answers of the last ``ANSWER_WINDOW`` with what became
     known of each."""
-    since = datetime.now(UTC) - ANSWER_WINDOW
     outcomes = await learning.outcomes()
-    answered = await learning.answers(ANSWERS_READ, since)
-    found = estimate_from(outcomes, answered, knowledge_base, settings)
-    decided = len(answered) + await learning.unsure_escalations(since)
-    if decided < settings.min_live_outcomes:
-        return found
-    model = knowledge_base.confidence
-    live = knowledge_base.live_threshold
-    threshold = model.threshold if live is None else live
-    share = out_of_scope_share(model, threshold, len(answered) / decided)
-    return replace(found, out_of_scope_share=share)
+    answered = await learning.answers(ANSWERS_READ, datetime.now(UTC) - ANSWER_WINDOW)
+    return estimate_from(outcomes, answered, knowledge_base, settings)
 
 
 def estimate_from(
@@ -397,24 +382,6 @@ async def refresh_live_threshold(
     found = await estimate(learning, knowledge_base, settings)
     if metrics is not None:
         metrics.live(found)
-    assumed = knowledge_base.confidence.out_of_scope_share
-    share = found.out_of_scope_share
-    last = _share_warned.get(id(knowledge_base))
-    now = datetime.now(UTC)
-    if (
-        share is not None
-        and share > assumed + SHARE_WARNING
-        and (last is None or now - last >= SHARE_WARNING_EVERY)
-    ):
-        _share_warned[id(knowledge_base)] = now  # every six hours, not every refresh
-        logger.warning(
-            "traffic looks more out of scope than calibration assumes",
-            extra={
-                "estimated_share": round(share, 3),
-                "assumed_share": assumed,
-                "setting": "TANDEM_KNOWLEDGE__EXPECTED_OUT_OF_SCOPE",
-            },
-        )
     if settings.live_recalibration and found.threshold != knowledge_base.live_threshold:
         logger.info(
             "live threshold",

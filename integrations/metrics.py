@@ -77,11 +77,6 @@ class PrometheusMetrics:
             "Bot answers agents reviewed, drawn at random (last two weeks)",
             registry=self.registry,
         )
-        self.live_out_of_scope_share = Gauge(
-            "tandem_live_out_of_scope_share",
-            "Share of questions out of scope implied by the answer rate (about +-0.1)",
-            registry=self.registry,
-        )
         self.live_reviewed_precision = Gauge(
             "tandem_live_reviewed_precision",
             "Share of those reviewed answers that were right: the answers' precision, unbiased",
@@ -131,8 +126,6 @@ class PrometheusMetrics:
         self.live_reviewed.set(estimate.reviewed)
         reviewed = estimate.reviewed_precision
         self.live_reviewed_precision.set(reviewed if reviewed is not None else float("nan"))
-        share = estimate.out_of_scope_share
-        self.live_out_of_scope_share.set(share if share is not None else float("nan"))
 
     def conversation_started(self, channel: str) -> None:
         self.conversations.labels(channel).inc()

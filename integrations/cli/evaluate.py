@@ -133,7 +133,9 @@ def eval_command(
             from knowledge.calibration import out_of_scope_share
 
             model = knowledge_base.confidence
-            share = out_of_scope_share(model, model.threshold, result["answer_rate"])
+            override = knowledge_base.threshold_override()
+            threshold = model.threshold if override is None else override  # as it answered
+            share = out_of_scope_share(model, threshold, result["answer_rate"])
             result["estimated_out_of_scope_share"] = None if share is None else round(share, 3)
         result["calibration"] = {
             key: value
@@ -145,7 +147,6 @@ def eval_command(
                 "expected_precision",
                 "expected_deflection",
                 "probes",
-                "acceptance",
             }
         }
     click.echo(json.dumps(result, indent=None if as_json else 2))

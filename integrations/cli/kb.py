@@ -183,9 +183,6 @@ def _live(
                 None if live.reviewed_precision is None else round(live.reviewed_precision, 3)
             ),
             "live_threshold": live.threshold,
-            "live_out_of_scope_share": (
-                None if live.out_of_scope_share is None else round(live.out_of_scope_share, 3)
-            ),
         }
 
     return read

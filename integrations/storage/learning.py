@@ -9,11 +9,10 @@ from sqlalchemy import insert, select
 
 from bot.conversation import KnowledgeSuggestion
 from bot.learning import Answered, Outcome, Verdict
-from bot.model import UNSURE
 from integrations.storage import codec
 from integrations.storage.sql_store import SqlStore
 from integrations.storage.suggestions import add_suggestion
-from integrations.storage.tables import escalations, outcomes, suggestions
+from integrations.storage.tables import outcomes, suggestions
 
 
 class LearningStore:
@@ -85,20 +84,6 @@ class LearningStore:
     async def forget_answers(self, before: datetime) -> int:
         """Delete the answers given before ``before``; how many there were."""
         return await self.store.forget_answers(before)
-
-    async def unsure_escalations(self, since: datetime, limit: int = 50_000) -> int:
-        """How many of the newest ``limit`` escalations since ``since`` were only because the
-        bot was unsure (no signal such as a request for a person among their reasons)."""
-        query = (
-            select(escalations.c.reasons)
-            .where(escalations.c.created_at >= since)
-            .order_by(escalations.c.created_at.desc())
-            .limit(limit)
-        )
-        async with self.store.reading() as connection:
-            rows = (await connection.execute(query)).scalars().all()
-        unsure = {reason.value for reason in UNSURE}
-        return sum(1 for reasons in rows if reasons and set(reasons) <= unsure)
 
     async def outcomes(self, limit: int = 5000) -> list[Outcome]:
         """The newest labelled outcomes."""

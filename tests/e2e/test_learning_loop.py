@@ -9,13 +9,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
 from config import KnowledgeSettings, LearningSettings, ServerSettings, Settings
 from integrations.composition import Services, build_services
-from integrations.learning import estimate, refresh_live_threshold
+from integrations.learning import estimate
 from integrations.web.app import create_app
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings.minilm_onnx import MiniLMOnnxEmbeddings
@@ -432,46 +431,3 @@ async def test_bad_reviews_are_refused_and_change_nothing(
         assert status == 400, body
     [answer] = await services.learning.answers(10)
     assert answer.review is None
-
-
-async def test_metrics_show_the_out_of_scope_share_the_answer_rate_implies(
-    server: TestServer, services: Services, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Only questions the knowledge base answers: an out-of-scope share near 0. Then twice as
-    many it does not cover: the share read from the answer rate rises past a half. Three
-    times as many: well above the half calibration assumed, and the log says so, once."""
-
-    async def shown() -> float:
-        live = await estimate(
-            services.learning, services.knowledge_base, services.settings.learning
-        )
-        assert live.out_of_scope_share is not None
-        return live.out_of_scope_share
-
-    async with aiohttp.ClientSession() as session:
-        for _ in range(6):
-            assert (await _ask(session, server, "How long does delivery take?"))["type"] == "answer"
-        assert await shown() <= 0.1
-        for question in ("Do you repair bicycles?", "Can I book a table for four?") * 6:
-            assert (await _ask(session, server, question))["type"] == "escalated"
-        assert await shown() > 0.5
-        await refresh_live_threshold(
-            services.learning,
-            services.knowledge_base,
-            services.settings.learning,
-            services.metrics,
-        )
-        async with session.get(server.make_url("/metrics")) as response:
-            metrics = await response.text()
-    [line] = [x for x in metrics.splitlines() if x.startswith("tandem_live_out_of_scope_share ")]
-    assert float(line.split()[1]) > 0.5
-    async with aiohttp.ClientSession() as session:
-        for question in ("Do you repair bicycles?", "Can I book a table for four?") * 3:
-            assert (await _ask(session, server, question))["type"] == "escalated"
-    assert await shown() > 0.65
-    for _ in range(2):
-        await refresh_live_threshold(
-            services.learning, services.knowledge_base, services.settings.learning
-        )
-    warned = [r for r in caplog.records if r.getMessage().startswith("traffic looks more out")]
-    assert len(warned) == 1, "warned once, not at every refresh"

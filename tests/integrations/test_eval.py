@@ -60,6 +60,9 @@ def test_eval_json_contract(clinc_slice: tuple[Path, Path], tmp_path: Path) -> N
     assert 0 < report["latency_ms_p50"] <= report["latency_ms_p95"]
     assert len(report["sweep"]) == 19
     assert report["calibration"]["target_precision"] == 0.9
+    # 40 of 240 questions out of scope: the share the answer rate implies is near a sixth
+    assert 0.5 < report["answer_rate"] <= 1.0
+    assert abs(report["estimated_out_of_scope_share"] - 40 / 240) <= 0.2
     assert not (tmp_path / "data").exists(), "eval must not touch the user's knowledge base"
 
 
