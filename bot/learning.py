@@ -28,10 +28,11 @@ WRONG = (CUSTOMER_REJECTED, AGENT_CORRECTED)
 answered with) marks it right, whatever the customer said before."""
 REVIEW_RIGHT = "right"
 REVIEW_WRONG = "wrong"
-MIN_REVIEWS = 5  # reviewed answers a band needs before reviews move the threshold
 """An agent's review of an answer drawn at random: ``right`` or ``wrong``. Reviews are a
 random sample of all answers, so their precision is unbiased (verdicts are heard of only for
 wrong answers); the latest human word on an answer, a review outranks a verdict."""
+MIN_REVIEWS = 5
+"""Reviewed answers a band needs before reviews move the threshold."""
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ async def _items(knowledge_base: KnowledgeBase, answers: Sequence[Answered]) -> 
     if not answers:
         return []
     articles = await asyncio.to_thread(knowledge_base.store.passages_by_article)
-    catalogue = [(i, a.title) for i, a in sorted(articles.items())]
+    catalogue = await asyncio.to_thread(knowledge_base.catalogue)
     items = []
     for answer in answers:
         choices = await asyncio.to_thread(_choices, knowledge_base, answer, catalogue)

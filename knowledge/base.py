@@ -192,6 +192,11 @@ class KnowledgeBase:
             return self.settings.answer_threshold
         return self.live_threshold
 
+    def threshold_in_force(self) -> float:
+        """The threshold the bot answers at: the override if any, else the calibrated one."""
+        override = self.threshold_override()
+        return self.confidence.threshold if override is None else override
+
     def use_live_threshold(self, threshold: float | None) -> None:
         """Answer at ``threshold`` (from live outcomes) instead of the calibrated one."""
         if threshold != self.live_threshold:
@@ -199,13 +204,12 @@ class KnowledgeBase:
             self._searcher = None
 
     def stats(self) -> Stats:
-        threshold = self.threshold_override()
         return Stats(
             articles=len(self.store.articles()),
             chunks=self.store.count(),
             embedding_model=self.store.embeddings.name,
             collection=self.store.name,
-            threshold=self.confidence.threshold if threshold is None else threshold,
+            threshold=self.threshold_in_force(),
             calibrated=self.confidence.calibrated,
             target_precision=self.confidence.target_precision,
             expected_precision=self.confidence.expected_precision,

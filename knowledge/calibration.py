@@ -63,7 +63,8 @@ class ConfidenceModel:
     features: tuple[str, ...] = FEATURE_NAMES
     acceptance: dict[str, list[float]] = field(default_factory=dict)
     """On a grid of confidences (``threshold``), the share of in-scope and of out-of-scope
-    probes at or above each: what ``out_of_scope_share`` reads a live answer rate against."""
+    probes at or above each: what ``out_of_scope_share`` reads a traffic sample's answer rate
+    against."""
 
     def confidence(self, values: npt.NDArray[np.float64]) -> float:
         return sigmoid(float(np.dot(np.asarray(self.weights), values)))

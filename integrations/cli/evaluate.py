@@ -132,10 +132,11 @@ def eval_command(
         if not replay and result.get("answer_rate") is not None:
             from knowledge.calibration import out_of_scope_share
 
-            model = knowledge_base.confidence
-            override = knowledge_base.threshold_override()
-            threshold = model.threshold if override is None else override  # as it answered
-            share = out_of_scope_share(model, threshold, result["answer_rate"])
+            share = out_of_scope_share(
+                knowledge_base.confidence,
+                knowledge_base.threshold_in_force(),  # the threshold it answered at
+                result["answer_rate"],
+            )
             result["estimated_out_of_scope_share"] = None if share is None else round(share, 3)
         result["calibration"] = {
             key: value

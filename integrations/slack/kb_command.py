@@ -80,11 +80,13 @@ class KbCommand:
         await ack()  # within 3 s; the answer follows as an ephemeral message
         user, channel = command["user_id"], command["channel_id"]
         name, argument = kb_admin.parse(command.get("text", ""))
-        if name == "review" and (channel in self.agent_channels() or await self.is_admin(user)):
+        reviewer = name == "review" and channel in self.agent_channels()
+        admin = not reviewer and await self.is_admin(user)
+        if name == "review" and (reviewer or admin):
             blocks = await self.review.next_blocks()
             await self._post(channel, user, "Review a bot answer", blocks, respond)
             return
-        if not await self.is_admin(user):
+        if not admin:
             await self._reply(
                 channel,
                 user,
