@@ -19,8 +19,8 @@ from pydantic import (
     model_validator,
 )
 
-from bot.model import UNSURE, Decision, EscalationReason
-from bot.policy import Responder, decide
+from bot.model import Decision, EscalationReason
+from bot.policy import Responder, decide, on_confidence
 
 
 class CasesError(Exception):
@@ -125,12 +125,6 @@ def score_decisions(cases: list[Case], decisions: list[Decision]) -> dict[str, A
         "oos_escalation_recall": _ratio(escalated_oos, out_scope),
         "answer_rate": _ratio(sum(d.action == "answer" for d in unsure), len(unsure)),
     }
-
-
-def on_confidence(decision: Decision) -> bool:
-    """Decided on confidence alone: answered, or escalated only because the bot was unsure
-    (not by a signal such as a request for a person)."""
-    return decision.action == "answer" or set(decision.reasons) <= UNSURE
 
 
 def details_of(case: Case, decision: Decision) -> dict[str, Any]:

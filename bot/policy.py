@@ -6,8 +6,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from bot.model import Decision, EscalationReason, Reading, Retrieval, Signals
-from bot.ports import Retriever, SignalReader
+from bot.model import UNSURE, Decision, EscalationReason, Reading, Retrieval, Signals
+from bot.ports import Retriever, SignalReader, TrafficObserver
 from bot.signals import (
     DEFAULT_SENSITIVE_TOPICS,
     compile_topics,
@@ -109,14 +109,21 @@ class Responder:
         retriever: The knowledge-base port.
         config: The escalation settings.
         reader: The signal heads over the query embedding (optional: patterns only without).
+        traffic: Told the confidence of each question decided on confidence alone (optional).
     """
 
     def __init__(
-        self, *, retriever: Retriever, config: PolicyConfig, reader: SignalReader | None = None
+        self,
+        *,
+        retriever: Retriever,
+        config: PolicyConfig,
+        reader: SignalReader | None = None,
+        traffic: TrafficObserver | None = None,
     ) -> None:
         self.retriever = retriever
         self.config = config
         self.reader = reader
+        self.traffic = traffic
 
     def respond(self, text: str, earlier: Sequence[str] = ()) -> Decision:
         """Search, read signals over the conversation, and decide."""
@@ -124,7 +131,16 @@ class Responder:
         turns = [*earlier[-EARLIER_TURNS:], text]
         readings = self.reader.read(turns) if self.reader is not None else ()
         signals = conversation_signals(text, earlier, self.config, readings)
-        return decide(retrieval, signals, self.config)
+        decision = decide(retrieval, signals, self.config)
+        if self.traffic is not None and on_confidence(decision):
+            self.traffic.observe(retrieval.confidence)
+        return decision
+
+
+def on_confidence(decision: Decision) -> bool:
+    """Decided on confidence alone: answered, or escalated only because the bot was unsure
+    (not by a signal such as a request for a person)."""
+    return decision.action == "answer" or set(decision.reasons) <= UNSURE
 
 
 def failure_loop(

@@ -33,6 +33,14 @@ class Retriever(Protocol):
         ...
 
 
+class TrafficObserver(Protocol):
+    """Notes the confidence of each question decided on confidence alone, so that the
+    knowledge side can follow the out-of-scope share of live traffic. Implemented in
+    ``knowledge.base``."""
+
+    def observe(self, confidence: float) -> None: ...
+
+
 class SignalReader(Protocol):
     """Reads learned signals (frustration, a request for a person, complaint, sensitive topics)
     from the query embedding. Implemented in ``knowledge.heads``."""

@@ -38,6 +38,17 @@ class KnowledgeSettings(BaseModel):
         description="Share of questions the knowledge base does not cover, assumed by calibration "
         "(real traffic of live bots: 0.42-0.72).",
     )
+    follow_traffic_share: bool = Field(
+        default=True,
+        description="Raise the threshold when the latest questions show a larger out-of-scope "
+        "share than expected_out_of_scope (never lower it).",
+    )
+    traffic_min_questions: int = Field(
+        default=200,
+        ge=50,
+        le=1000,
+        description="Questions decided on confidence needed before their share counts.",
+    )
     ingest_sample_on_first_start: bool = True
     max_file_mb: float = Field(default=20.0, gt=0, description="Larger files are refused.")
     chunk_size: int = Field(default=1200, ge=200, le=8000, description="Characters per chunk.")

@@ -76,6 +76,7 @@ def build_responder(settings: Settings, knowledge_base: KnowledgeBase) -> Respon
         retriever=knowledge_base,
         config=policy_config(settings, reader.topics),
         reader=reader,
+        traffic=knowledge_base,
     )
 
 
@@ -211,6 +212,7 @@ async def build_services(
     store = await open_store(database_url(settings))
     bus = await build_bus(settings)
     metrics = PrometheusMetrics()
+    metrics.follow(knowledge_base)
     engine = ConversationEngine(
         store=store,
         responder=build_responder(settings, knowledge_base),

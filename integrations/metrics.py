@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from bot.learning import LiveEstimate
+
+if TYPE_CHECKING:
+    from knowledge.base import KnowledgeBase
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -88,6 +92,22 @@ class PrometheusMetrics:
             registry=self.registry,
         )
 
+        self.answer_threshold = Gauge(
+            "tandem_answer_threshold",
+            "The confidence the bot answers at now",
+            registry=self.registry,
+        )
+        self.traffic_share = Gauge(
+            "tandem_traffic_out_of_scope_share",
+            "Out-of-scope share the latest questions decided on confidence imply (NaN: too few)",
+            registry=self.registry,
+        )
+        self.traffic_questions = Gauge(
+            "tandem_traffic_questions",
+            "Questions decided on confidence in that window",
+            registry=self.registry,
+        )
+
         llm = ["provider", "model"]
         self.llm_calls = Counter(
             "tandem_llm_calls", "LLM calls by outcome", [*llm, "outcome"], registry=self.registry
@@ -126,6 +146,17 @@ class PrometheusMetrics:
         self.live_reviewed.set(estimate.reviewed)
         reviewed = estimate.reviewed_precision
         self.live_reviewed_precision.set(reviewed if reviewed is not None else float("nan"))
+
+    def follow(self, knowledge_base: KnowledgeBase) -> None:
+        """Read the threshold in force and the traffic's out-of-scope share at each scrape."""
+        self.answer_threshold.set_function(knowledge_base.threshold_in_force)
+
+        def share() -> float:
+            found = knowledge_base.traffic_reading.out_of_scope_share
+            return float("nan") if found is None else found
+
+        self.traffic_share.set_function(share)
+        self.traffic_questions.set_function(lambda: knowledge_base.traffic_reading.questions)
 
     def conversation_started(self, channel: str) -> None:
         self.conversations.labels(channel).inc()

@@ -21,6 +21,7 @@ from knowledge.embeddings.cache import CachedEmbeddings
 from knowledge.ingest import IngestProgress, IngestReport, ingest_paths
 from knowledge.search import KnowledgeSearcher
 from knowledge.store import KnowledgeStore, fingerprint_of
+from knowledge.traffic import TrafficReading, TrafficShare
 
 DEFAULT_TARGET_PRECISION = 0.9
 logger = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ class KnowledgeBase:
         self.classifier = ArticleClassifier(np.array([], dtype=str), np.zeros((0, 0)), np.zeros(0))
         self.confidence = ConfidenceModel()
         self.live_threshold: float | None = None  # set by live outcomes (integrations.learning)
+        self.traffic = TrafficShare(settings.traffic_min_questions)
+        self.traffic_reading = TrafficReading(0, None, None)
         self._catalogue: list[tuple[str, str]] | None = None
         self._load_or_refresh()
 
@@ -130,6 +133,7 @@ class KnowledgeBase:
         self._save(fingerprint_of(ids))
         self._searcher = None
         self._catalogue = None
+        self._read_traffic()
 
     # -- operations --------------------------------------------------------------------------
     def ingest(self, paths: Iterable[Path], progress: IngestProgress | None = None) -> IngestReport:
@@ -175,7 +179,7 @@ class KnowledgeBase:
             classifier=self.classifier,
             confidence=self.confidence,
             top_k=self.settings.top_k,
-            threshold=self.threshold_override(),
+            threshold=self.threshold_in_force(),
             embed=self.query_embeddings.embed,
         )
 
@@ -193,9 +197,32 @@ class KnowledgeBase:
         return self.live_threshold
 
     def threshold_in_force(self) -> float:
-        """The threshold the bot answers at: the override if any, else the calibrated one."""
+        """The threshold the bot answers at: the override if any, else the calibrated one,
+        raised when the latest questions show more out-of-scope traffic than calibrated for."""
         override = self.threshold_override()
-        return self.confidence.threshold if override is None else override
+        if override is not None:
+            return override
+        return max(self.confidence.threshold, self.traffic_reading.threshold or 0.0)
+
+    def observe(self, confidence: float) -> None:
+        """Note the confidence of a question decided on confidence alone (``TrafficObserver``
+        port); every few questions the window is read again."""
+        if self.settings.follow_traffic_share and self.traffic.observe(confidence):
+            self._read_traffic()
+
+    def _read_traffic(self) -> None:
+        before = self.traffic_reading.threshold
+        self.traffic_reading = self.traffic.read(self.confidence)
+        if self.traffic_reading.threshold != before:
+            self._searcher = None
+            logger.info(
+                "out-of-scope share of live traffic moved the threshold",
+                extra={
+                    "out_of_scope_share": self.traffic_reading.out_of_scope_share,
+                    "threshold": self.threshold_in_force(),
+                    "questions": self.traffic_reading.questions,
+                },
+            )
 
     def use_live_threshold(self, threshold: float | None) -> None:
         """Answer at ``threshold`` (from live outcomes) instead of the calibrated one."""

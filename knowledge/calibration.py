@@ -40,6 +40,7 @@ MAX_REPEATS = 2
 OOS_SHARE = 0.5
 REPORTED_SHARES = (0.25, 0.5, 0.75)
 ACCEPTANCE_POINTS = 101
+SHARE_GRID = tuple(round(0.05 * i, 2) for i in range(20))  # 0.0 … 0.95
 MIN_SEPARATION = 0.1  # in-scope and out-of-scope answer rates closer than this tell nothing
 TWIN_SIMILARITY: float | None = None
 """If set, a held-out article whose question centroid is this close to one left in is no
@@ -65,6 +66,10 @@ class ConfidenceModel:
     """On a grid of confidences (``threshold``), the share of in-scope and of out-of-scope
     probes at or above each: what ``out_of_scope_share`` reads a traffic sample's answer rate
     against."""
+    share_thresholds: dict[str, list[float]] = field(default_factory=dict)
+    """The threshold that meets the target at each out-of-scope share of ``SHARE_GRID``
+    (``share``, ``threshold``): what ``threshold_for_share`` reads when live traffic shows more
+    out-of-scope questions than the share calibrated for."""
 
     def confidence(self, values: npt.NDArray[np.float64]) -> float:
         return sigmoid(float(np.dot(np.asarray(self.weights), values)))
@@ -337,6 +342,7 @@ def fit_confidence(probes: Probes, target_precision: float, oos_share: float) ->
         "in_scope": [round(float(np.mean(confidence[scoped] >= t)), 4) for t in grid],
         "out_of_scope": [round(float(np.mean(confidence[~scoped] >= t)), 4) for t in grid],
     }
+    model.share_thresholds = _share_thresholds(scoped, y, order, ranked, target_precision)
     picks = np.linspace(0, len(order) - 1, num=min(21, len(order))).astype(int)
     model.curve = [
         {
@@ -376,6 +382,35 @@ def out_of_scope_share(
     if a_in - a_out < MIN_SEPARATION:
         return None
     return float(np.clip((a_in - answer_rate) / (a_in - a_out), 0.0, 1.0))
+
+
+def _share_thresholds(
+    scoped: npt.NDArray[np.bool_],
+    correct: npt.NDArray[np.int_],
+    order: npt.NDArray[np.intp],
+    ranked: npt.NDArray[np.float64],
+    target: float,
+) -> dict[str, list[float]]:
+    """The threshold that meets ``target`` at each share of ``SHARE_GRID``, never lower for a
+    larger share (1.0 where none does)."""
+    thresholds: list[float] = []
+    for share in SHARE_GRID:
+        weights = _weights(scoped, share)
+        precision = np.cumsum((weights * correct)[order]) / np.cumsum(weights[order])
+        cut = _cut(precision, target)
+        found = 1.0 if cut is None else float(ranked[cut])
+        thresholds.append(round(max([found, *thresholds[-1:]]), 4))
+    return {"share": list(SHARE_GRID), "threshold": thresholds}
+
+
+def threshold_for_share(model: ConfidenceModel, share: float) -> float | None:
+    """The threshold that keeps the target at an out-of-scope ``share`` (interpolated between
+    the grid's shares). None when the model has no such curve (calibrated before it was kept,
+    or not calibrated)."""
+    curve = model.share_thresholds
+    if not curve:
+        return None
+    return float(np.interp(share, curve["share"], curve["threshold"]))
 
 
 def _cut(precision: npt.NDArray[np.float64], target: float) -> int | None:

@@ -129,15 +129,10 @@ def eval_command(
                         progress=lambda: progress.advance(task),
                         details=write,
                     )
-        if not replay and result.get("answer_rate") is not None:
-            from knowledge.calibration import out_of_scope_share
-
-            share = out_of_scope_share(
-                knowledge_base.confidence,
-                knowledge_base.threshold_in_force(),  # the threshold it answered at
-                result["answer_rate"],
-            )
-            result["estimated_out_of_scope_share"] = None if share is None else round(share, 3)
+        traffic = knowledge_base.traffic_reading
+        share = traffic.out_of_scope_share
+        result["estimated_out_of_scope_share"] = None if share is None else round(share, 3)
+        result["threshold_at_end"] = round(knowledge_base.threshold_in_force(), 4)
         result["calibration"] = {
             key: value
             for key, value in dataclasses.asdict(knowledge_base.confidence).items()

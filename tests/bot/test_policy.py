@@ -121,3 +121,33 @@ def test_responder_searches_and_decides() -> None:
     decision = Responder(retriever=retriever, config=CONFIG).respond("how do I return this")
     assert retriever.queries == ["how do I return this"]
     assert decision.action == "answer"
+
+
+class Confidences:
+    """The traffic observer port: keeps what it is told."""
+
+    def __init__(self) -> None:
+        self.seen: list[float] = []
+
+    def observe(self, confidence: float) -> None:
+        self.seen.append(confidence)
+
+
+@pytest.mark.parametrize(
+    ("text", "confidence", "observed"),
+    [
+        ("how do I return this", 0.9, True),  # answered
+        ("how do I return this", 0.3, True),  # escalated only because the bot was unsure
+        ("can I speak to a real person please", 0.9, False),  # a signal decided it
+        ("this is useless, I am furious", 0.3, False),
+    ],
+)
+def test_only_questions_decided_on_confidence_tell_the_traffic_share(
+    text: str, confidence: float, observed: bool
+) -> None:
+    traffic = Confidences()
+    responder = Responder(
+        retriever=FixedRetriever(_retrieval(confidence)), config=CONFIG, traffic=traffic
+    )
+    responder.respond(text)
+    assert traffic.seen == ([confidence] if observed else [])

@@ -79,7 +79,7 @@ async def desk(
         return r.status, await r.json()
 
 
-async def test_scripted_conversation(server: TestServer) -> None:
+async def test_scripted_conversation(server: TestServer, services: Services) -> None:
     jar = aiohttp.CookieJar(unsafe=True)  # the desk cookie, on 127.0.0.1
     async with aiohttp.ClientSession() as session, aiohttp.ClientSession(cookie_jar=jar) as agent:
         customer = Customer(session, server)
@@ -174,3 +174,7 @@ async def test_scripted_conversation(server: TestServer) -> None:
         assert 'tandem_agent_actions_total{action="approve",channel="desk"} 1.0' in metrics
         assert "tandem_time_to_first_agent_action_seconds_count 1.0" in metrics
         assert "tandem_answers_total 1.0" in metrics
+        threshold = services.knowledge_base.threshold_in_force()
+        assert f"tandem_answer_threshold {threshold}" in metrics
+        # A handful of questions is far below the window the out-of-scope share is read from.
+        assert "tandem_traffic_out_of_scope_share NaN" in metrics

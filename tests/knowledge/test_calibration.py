@@ -13,8 +13,10 @@ from knowledge.calibration import (
     calibrate,
     out_of_scope_share,
     score_queries,
+    threshold_for_share,
 )
 from knowledge.classifier import ArticleClassifier
+from knowledge.traffic import TrafficReading, TrafficShare
 
 DIM = 48
 ARTICLES = 40
@@ -140,6 +142,83 @@ def test_the_answer_rate_of_fresh_traffic_tells_its_out_of_scope_share(
 
 def test_no_share_is_read_without_an_acceptance_curve() -> None:
     assert out_of_scope_share(ConfidenceModel(), 0.5, 0.4) is None
+    assert threshold_for_share(ConfidenceModel(), 0.7) is None
+
+
+def test_the_threshold_for_any_share_is_the_one_calibration_reports(
+    world: dict[str, npt.NDArray[np.generic]],
+) -> None:
+    vectors = world["vectors"].astype(np.float32)
+    articles = world["articles"].astype(str)
+    model = calibrate(vectors, articles, np.ones(len(articles), dtype=bool), target_precision=0.9)
+    curve = model.share_thresholds["threshold"]
+    assert curve == sorted(curve), "a larger share never asks for less confidence"
+    assert threshold_for_share(model, model.out_of_scope_share) == pytest.approx(
+        model.threshold, abs=1e-4
+    )
+    for row in model.by_share:
+        share, needed = row["out_of_scope_share"], row["threshold_for_share"]
+        assert share is not None and needed is not None
+        assert threshold_for_share(model, share) == pytest.approx(needed, abs=1e-4)
+    between = threshold_for_share(model, 0.52)
+    assert between is not None
+    assert threshold_for_share(model, 0.5) <= between <= threshold_for_share(model, 0.55)  # type: ignore[operator]
+
+
+def _traffic(
+    rng: np.random.Generator,
+    inside: npt.NDArray[np.float64],
+    outside: npt.NDArray[np.float64],
+    share: float,
+    count: int = 600,
+) -> npt.NDArray[np.float64]:
+    out_count = round(count * share)
+    mixed = np.concatenate([rng.choice(inside, count - out_count), rng.choice(outside, out_count)])
+    rng.shuffle(mixed)
+    return mixed
+
+
+def test_traffic_with_more_out_of_scope_questions_raises_the_threshold(
+    world: dict[str, npt.NDArray[np.generic]],
+) -> None:
+    """Calibrated for a quarter out of scope, the bot sees three quarters: the window reads a
+    larger share and asks for the threshold calibration found for it, whose precision on that
+    traffic is higher. Traffic as expected, or fewer questions than the minimum, moves
+    nothing."""
+    vectors = world["vectors"].astype(np.float32)
+    articles = world["articles"].astype(str)
+    model = calibrate(
+        vectors, articles, np.ones(len(articles), dtype=bool), target_precision=0.9, oos_share=0.25
+    )
+    inside, tops = _confidences(model, vectors, articles, world["probes_in"].astype(np.float32))
+    outside, _ = _confidences(model, vectors, articles, world["probes_out"].astype(np.float32))
+    right = np.array(tops) == world["probes_in_labels"]
+    rng = np.random.default_rng(1)
+
+    busy = TrafficShare(min_questions=200)
+    for confidence in _traffic(rng, inside, outside, 0.75):
+        busy.observe(float(confidence))
+    reading = busy.read(model)
+    assert reading.questions == 600
+    assert reading.out_of_scope_share is not None and reading.out_of_scope_share > 0.25
+    assert reading.threshold is not None and reading.threshold > model.threshold
+
+    def precision(threshold: float) -> float:
+        correct = float(((inside >= threshold) & right).sum())
+        weight = 3 * len(inside) / len(outside)  # three out-of-scope questions to one
+        return correct / ((inside >= threshold).sum() + weight * (outside >= threshold).sum())
+
+    assert precision(reading.threshold) > precision(model.threshold)
+
+    calm = TrafficShare(min_questions=200)
+    for confidence in _traffic(rng, inside, outside, 0.1):
+        calm.observe(float(confidence))
+    assert calm.read(model).threshold is None
+
+    early = TrafficShare(min_questions=200)
+    for confidence in _traffic(rng, inside, outside, 0.75, count=150):
+        early.observe(float(confidence))
+    assert early.read(model) == TrafficReading(150, None, None)
 
 
 def _near(

@@ -236,3 +236,36 @@ def _umask() -> int:
     current = os.umask(0o022)
     os.umask(current)
     return current
+
+
+@pytest.mark.parametrize("follow", [True, False])
+def test_out_of_scope_traffic_raises_the_threshold_it_answers_at(
+    sample_kb: KnowledgeBase, follow: bool
+) -> None:
+    """Questions the knowledge base does not cover, far more of them than calibration assumed:
+    the threshold in force rises to the one calibrated for the share they show, and searches
+    answer at it. Switched off, nothing moves."""
+    settings = sample_kb.settings.model_copy(update={"follow_traffic_share": follow})
+    kb = KnowledgeBase(settings=settings, embeddings=sample_kb.store.embeddings)
+    calibrated = kb.confidence.threshold
+    unknown = [
+        "what is the capital of France",
+        "how tall is mount everest",
+        "who won the world cup in 2018",
+        "recommend a good podcast about history",
+    ]
+    confidences = [kb.search(text).confidence for text in unknown]
+    assert all(c < calibrated for c in confidences)
+    for step in range(kb.settings.traffic_min_questions + 25):
+        assert kb.threshold_in_force() == calibrated or step >= kb.settings.traffic_min_questions
+        kb.observe(confidences[step % len(confidences)])
+    reading = kb.traffic_reading
+    if not follow:
+        assert kb.threshold_in_force() == calibrated
+        assert reading.questions == 0 and reading.out_of_scope_share is None
+        return
+    assert reading.questions == kb.settings.traffic_min_questions + 25
+    assert reading.out_of_scope_share == 1.0
+    raised = kb.threshold_in_force()
+    assert raised > calibrated and kb.stats().threshold == raised
+    assert kb.search("how long until my refund shows up").threshold == raised
