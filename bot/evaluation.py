@@ -112,6 +112,9 @@ def score_decisions(cases: list[Case], decisions: list[Decision]) -> dict[str, A
     )
     escalated_oos = sum(1 for c, d in pairs if c.expect == "escalate" and d.action == "escalate")
     unsure = [d for d in decisions if on_confidence(d)]
+    # The answer rate at the threshold the run started at (a threshold that follows the
+    # traffic may rise during it): what the out-of-scope share is read from.
+    start = decisions[0].retrieval.threshold if decisions else 0.0
     return {
         "cases": len(cases),
         "in_scope": in_scope,
@@ -123,7 +126,7 @@ def score_decisions(cases: list[Case], decisions: list[Decision]) -> dict[str, A
         "answer_precision": _ratio(correct, len(answered)),
         "deflection": _ratio(correct, in_scope),
         "oos_escalation_recall": _ratio(escalated_oos, out_scope),
-        "answer_rate": _ratio(sum(d.action == "answer" for d in unsure), len(unsure)),
+        "answer_rate": _ratio(sum(d.retrieval.confidence >= start for d in unsure), len(unsure)),
     }
 
 

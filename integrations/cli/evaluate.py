@@ -129,10 +129,20 @@ def eval_command(
                         progress=lambda: progress.advance(task),
                         details=write,
                     )
-        traffic = knowledge_base.traffic_reading
-        share = traffic.out_of_scope_share
-        result["estimated_out_of_scope_share"] = None if share is None else round(share, 3)
-        result["threshold_at_end"] = round(knowledge_base.threshold_in_force(), 4)
+        if not replay:
+            from knowledge.calibration import out_of_scope_share
+
+            share = (
+                None
+                if result["answer_rate"] is None
+                else out_of_scope_share(
+                    knowledge_base.confidence, result["threshold"], result["answer_rate"]
+                )
+            )
+            result["estimated_out_of_scope_share"] = None if share is None else round(share, 3)
+            # Raised during the run if the cases showed more out-of-scope questions than the
+            # calibration assumed (TANDEM_KNOWLEDGE__FOLLOW_TRAFFIC_SHARE), as live.
+            result["threshold_at_end"] = round(knowledge_base.threshold_in_force(), 4)
         result["calibration"] = {
             key: value
             for key, value in dataclasses.asdict(knowledge_base.confidence).items()

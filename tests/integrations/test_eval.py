@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,40 @@ def test_eval_json_contract(clinc_slice: tuple[Path, Path], tmp_path: Path) -> N
     # 40 of 240 questions out of scope: the share the answer rate implies is near a sixth
     assert 0.5 < report["answer_rate"] <= 1.0
     assert abs(report["estimated_out_of_scope_share"] - 40 / 240) <= 0.2
+    assert report["threshold_at_end"] == report["threshold"], "a sixth moves nothing"
     assert not (tmp_path / "data").exists(), "eval must not touch the user's knowledge base"
+
+
+def test_eval_follows_mostly_out_of_scope_traffic(
+    clinc_slice: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Three quarters of the questions out of scope, where calibration assumed a half: once
+    200 questions are in, the bot answers at a higher threshold, as it would live, and fewer
+    of its answers are wrong than at the calibrated threshold alone."""
+    faq, cases_file = clinc_slice
+    data = json.loads((SHARED_DATA / "clinc150_dev.json").read_text())
+    cases = [json.loads(line) for line in cases_file.read_text().splitlines()]
+    inside = [c for c in cases if c.get("expect") == "answer"][:70]
+    outside = [{"text": t, "expect": "escalate"} for t, _ in data["oos_val"] + data["oos_train"]]
+    mixed = inside + outside
+    random.Random(0).shuffle(mixed)
+    busy = tmp_path / "busy.jsonl"
+    busy.write_text("\n".join(json.dumps(c) for c in mixed))
+    reports = []
+    for follow in ("true", "false"):
+        result = run(
+            ["eval", "--kb", str(faq), "--cases", str(busy), "--json"],
+            tmp_path,
+            env={"TANDEM_KNOWLEDGE__FOLLOW_TRAFFIC_SHARE": follow},
+        )
+        assert result.returncode == 0, result.stderr
+        reports.append(json.loads(result.stdout))
+    following, fixed = reports
+    assert following["estimated_out_of_scope_share"] > 0.5
+    assert following["threshold_at_end"] > following["threshold"] == fixed["threshold"]
+    assert fixed["threshold_at_end"] == fixed["threshold"]
+    assert following["wrong"] < fixed["wrong"]
+    assert following["answer_precision"] > fixed["answer_precision"]
 
 
 def test_eval_names_a_bad_cases_file(clinc_slice: tuple[Path, Path], tmp_path: Path) -> None:
