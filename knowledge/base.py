@@ -90,7 +90,9 @@ class KnowledgeBase:
             if saved.get("fingerprint") == self.store.fingerprint():
                 self.classifier = ArticleClassifier.load(self._models / "classifier.npz")
                 self.confidence = ConfidenceModel.load(self._models / "confidence.json")
-                if self.confidence.out_of_scope_share == self.settings.expected_out_of_scope:
+                current = self.confidence.out_of_scope_share == self.settings.expected_out_of_scope
+                # A model calibrated before the share curve was kept cannot follow traffic.
+                if current and (self.confidence.share_thresholds or not self.confidence.calibrated):
                     return
         except FileNotFoundError:
             pass

@@ -10,7 +10,9 @@ that share is above the expected one, the threshold becomes the one calibration 
 estimate that errs low costs nothing.
 
 The window lives in the process: each replica reads its own share of the traffic, and a
-restart starts from the expected share again until ``min_questions`` have been seen.
+restart starts from the expected share again until ``min_questions`` have been seen. It
+outlives a refit (the share it shows changes slowly; the latest 1,000 questions replace it).
+Live outcomes, when they set a threshold, are labelled evidence and take precedence.
 """
 
 from __future__ import annotations

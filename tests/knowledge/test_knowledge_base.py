@@ -269,3 +269,19 @@ def test_out_of_scope_traffic_raises_the_threshold_it_answers_at(
     raised = kb.threshold_in_force()
     assert raised > calibrated and kb.stats().threshold == raised
     assert kb.search("how long until my refund shows up").threshold == raised
+
+
+def test_a_model_calibrated_before_the_share_curve_is_refitted_on_open(
+    empty_kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    empty_kb.ingest([_faq(tmp_path / "faq.jsonl")])
+    assert empty_kb.confidence.calibrated and empty_kb.confidence.share_thresholds
+    path = empty_kb.data_dir / "models" / empty_kb.settings.collection / "confidence.json"
+    saved = json.loads(path.read_text())
+    del saved["share_thresholds"]  # as an earlier release wrote it
+    path.write_text(json.dumps(saved))
+
+    reopened = KnowledgeBase(settings=empty_kb.settings, embeddings=empty_kb.store.embeddings)
+
+    assert reopened.confidence.share_thresholds == empty_kb.confidence.share_thresholds
+    assert "share_thresholds" in json.loads(path.read_text())
