@@ -59,18 +59,29 @@ def clinc(data: Path, out: Path) -> None:
     _write(out / "clinc150.cases.jsonl", cases)
 
 
-def clinc_shares(data: Path, out: Path, shares: tuple[float, ...] = (0.25, 0.5, 0.75)) -> None:
-    """CLINC150 cases with the in-scope ones subsampled so that out-of-scope questions (both of
-    its out-of-scope lists: the knowledge base uses neither) make up each share."""
-    dataset = json.loads((data / "clinc150_dev.json").read_text())
-    outside = [
-        {"text": t, "expect": "escalate"} for t, _ in dataset["oos_train"] + dataset["oos_val"]
-    ]
-    inside = [{"text": t, "expect": "answer", "article": i} for t, i in dataset["val"]]
+def at_shares(out: Path, name: str, shares: tuple[float, ...] = (0.25, 0.5, 0.75)) -> None:
+    """``{name}_oos{25,50,75}.cases.jsonl``: a set's cases with the in-scope ones subsampled so
+    that its out-of-scope ones make up each share, shuffled (seeded) as live traffic comes in,
+    for ``tandem eval`` with the threshold following the traffic's share."""
+    cases = [json.loads(line) for line in (out / f"{name}.cases.jsonl").open(encoding="utf-8")]
+    outside = [c for c in cases if c["expect"] == "escalate"]
+    inside = [c for c in cases if c["expect"] == "answer"]
     for share in shares:
+        rng = random.Random(int(share * 100))
         count = round(len(outside) * (1 - share) / share)
-        picked = random.Random(int(share * 100)).sample(inside, min(count, len(inside)))
-        _write(out / f"clinc150_oos{int(share * 100)}.cases.jsonl", picked + outside)
+        if count <= len(inside):
+            picked = rng.sample(inside, count) + outside
+        else:  # too few in-scope cases: subsample the out-of-scope ones instead
+            picked = inside + rng.sample(outside, round(len(inside) * share / (1 - share)))
+        rng.shuffle(picked)
+        _write(out / f"{name}_oos{int(share * 100)}.cases.jsonl", picked)
+
+
+def shares(data: Path, out: Path) -> None:
+    """CLINC150, BANKING77-OOS and banking77 at out-of-scope shares of 25, 50 and 75 % (once
+    they are built)."""
+    for name in ("clinc150", "banking77_oos", "banking77"):
+        at_shares(out, name)
 
 
 def banking77_oos(data: Path, out: Path) -> None:
@@ -210,7 +221,15 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    for build in (clinc, clinc_shares, bitext, banking77, banking77_oos, few_shot, goemotions):
+    for build in (
+        clinc,
+        bitext,
+        banking77,
+        banking77_oos,
+        few_shot,
+        goemotions,
+        shares,
+    ):
         build(args.data, args.out)
         print(f"wrote {build.__name__}")
 

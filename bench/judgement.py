@@ -3,18 +3,19 @@
 Usage: python bench/judgement.py [--data ../shared/data] [--out DIR] [--only NAME ...] [--replay]
 
 Builds the FAQ and cases files (bench/datasets.py), runs ``tandem eval --json --details`` on
-each with the calibrated default (nothing is tuned on the cases), and prints one row per set.
-For the sets whose escalations are all out of scope (CLINC150, BANKING77-OOS and banking77) it
-also reports the precision at out-of-scope shares of 25 %, 50 % and 75 %:
-computed from the per-case details by weighting the out-of-scope cases, which is what
-subsampling the in-scope cases gives in expectation (the subsampled case files are written too,
-for ``tandem eval`` by hand).
+each with the calibrated default (nothing is tuned on the cases; the threshold does not follow
+these sorted files), and prints one row per set.
+For CLINC150, BANKING77-OOS and banking77 it also runs the cases with the in-scope ones
+subsampled so that out-of-scope questions are 25 %, 50 % and 75 % of them, shuffled as traffic
+comes in, and reports the precision and deflection there, with the threshold following the
+share of out-of-scope questions it sees (as live) and without.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -44,24 +45,17 @@ REPLAYS = {
     "banking77_oos_5": ("banking77_oos_5", "banking77_oos_traffic"),
 }
 SHARES = (0.25, 0.5, 0.75)
-# Sets whose escalations are all out-of-scope questions (Bitext's are requests for a person and
-# complaints): their precision is also reported at out-of-scope shares of 25, 50 and 75 %.
-SHARE_SETS = (
-    "clinc150",
-    "banking77_oos",
-    "banking77",
-    "banking77_5",
-    "banking77_oos_5",
-    "banking77_oos_10",
-    "clinc150_10",
-)
+# Sets also run with their in-scope cases subsampled to out-of-scope shares of 25, 50 and 75 %
+# (``datasets.at_shares``, shuffled as traffic comes in); the threshold follows the traffic.
+SHARE_SETS = ("clinc150", "banking77_oos", "banking77")
+WARM_UP = 250  # cases before the out-of-scope share is read (200 questions decided on confidence)
 
 
 def tandem() -> str:
     return str(Path(sys.executable).with_name("tandem"))
 
 
-def run_eval(out: Path, kb: str, cases: str, *options: str) -> dict[str, Any]:
+def run_eval(out: Path, kb: str, cases: str, *options: str, follow: bool = True) -> dict[str, Any]:
     command = [
         tandem(),
         "eval",
@@ -72,23 +66,39 @@ def run_eval(out: Path, kb: str, cases: str, *options: str) -> dict[str, Any]:
         "--json",
         *options,
     ]
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    env = {**os.environ, "TANDEM_KNOWLEDGE__FOLLOW_TRAFFIC_SHARE": str(follow).lower()}
+    done = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 
 
-def at_share(rows: list[dict[str, Any]], share: float) -> dict[str, float]:
-    """Precision and deflection if out-of-scope cases were ``share`` of the traffic."""
-    inside = [r for r in rows if r["expected"] == "answer"]
-    outside = [r for r in rows if r["expected"] == "escalate"]
-    weight = (share / (1 - share)) * len(inside) / max(len(outside), 1)
-    correct = sum(1 for r in inside if r["decision"] == "answer" and r["right"])
-    wrong_in = sum(1 for r in inside if r["decision"] == "answer" and not r["right"])
-    wrong_out = sum(1 for r in outside if r["decision"] == "answer")
-    answered = correct + wrong_in + weight * wrong_out
+def share_row(out: Path, kb: str, cases: str) -> dict[str, Any]:
+    """One share file, with the threshold following the traffic and without; ``after_warm_up``
+    leaves out the first ``WARM_UP`` cases, before the share can be read (200 questions)."""
+    row: dict[str, Any] = {}
+    for follow in (True, False):
+        details = out / f"{cases}.{'following' if follow else 'fixed'}.details.jsonl"
+        found = run_eval(out, kb, cases, "--details", str(details), follow=follow)
+        rows = [json.loads(line) for line in details.read_text().splitlines()]
+        row["following" if follow else "fixed"] = {
+            "cases": found["cases"],
+            "answer_precision": found["answer_precision"],
+            "deflection": found["deflection"],
+            "estimated_out_of_scope_share": found["estimated_out_of_scope_share"],
+            "threshold_at_end": found["threshold_at_end"],
+            "after_warm_up": precision_and_deflection(rows[WARM_UP:]),
+        }
+    return row
+
+
+def precision_and_deflection(rows: list[dict[str, Any]]) -> dict[str, float | None]:
+    answered = [r for r in rows if r["decision"] == "answer"]
+    right = sum(1 for r in answered if r["right"])
+    inside = sum(1 for r in rows if r["expected"] == "answer")
     return {
-        "precision": round(correct / answered, 3) if answered else float("nan"),
-        "deflection": round(correct / max(len(inside), 1), 3),
+        "cases": len(rows),
+        "answer_precision": round(right / len(answered), 3) if answered else None,
+        "deflection": round(right / inside, 3) if inside else None,
     }
 
 
@@ -110,20 +120,21 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     for build in (
         datasets.clinc,
-        datasets.clinc_shares,
         datasets.bitext,
         datasets.banking77,
         datasets.banking77_oos,
         datasets.few_shot,
         datasets.goemotions,
+        datasets.shares,
     ):
         build(args.data, out)
     report: dict[str, Any] = {}
     for name in args.only or SETS:
         kb, case_file = SETS[name]
         details = out / f"{name}.details.jsonl"
-        result = run_eval(out, kb, case_file, "--details", str(details))
-        rows = [json.loads(line) for line in details.read_text().splitlines()]
+        # The main rows are calibration alone: their case files are sorted, out-of-scope
+        # questions last, which no live traffic is (the share rows follow shuffled traffic).
+        result = run_eval(out, kb, case_file, "--details", str(details), follow=False)
         row: dict[str, Any] = {
             key: result.get(key)
             for key in (
@@ -138,7 +149,10 @@ def main() -> None:
             )
         }
         if name in SHARE_SETS:
-            row["by_share"] = {f"{int(s * 100)}%": at_share(rows, s) for s in SHARES}
+            row["by_share"] = {
+                f"{int(share * 100)}%": share_row(out, kb, f"{case_file}_oos{int(share * 100)}")
+                for share in SHARES
+            }
         precision, recall = row["frustration_precision"], row["frustration_recall"]
         if precision and recall:
             row["frustration_f1"] = round(2 * precision * recall / (precision + recall), 3)

@@ -109,7 +109,8 @@ class Responder:
         retriever: The knowledge-base port.
         config: The escalation settings.
         reader: The signal heads over the query embedding (optional: patterns only without).
-        traffic: Told the confidence of each question decided on confidence alone (optional).
+        traffic: Told, through ``note``, the confidence of each customer question decided on
+            confidence alone (optional).
     """
 
     def __init__(
@@ -131,10 +132,13 @@ class Responder:
         turns = [*earlier[-EARLIER_TURNS:], text]
         readings = self.reader.read(turns) if self.reader is not None else ()
         signals = conversation_signals(text, earlier, self.config, readings)
-        decision = decide(retrieval, signals, self.config)
+        return decide(retrieval, signals, self.config)
+
+    def note(self, decision: Decision) -> None:
+        """Tell the traffic observer about a customer's question the bot decided (once per
+        question, in the bot's hands: not a message to an agent, a retry or a preview)."""
         if self.traffic is not None and on_confidence(decision):
-            self.traffic.observe(retrieval.confidence)
-        return decision
+            self.traffic.observe(decision.retrieval.confidence)
 
 
 def on_confidence(decision: Decision) -> bool:

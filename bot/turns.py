@@ -144,6 +144,7 @@ class CustomerTurns(PeopleTurns):
         await self.bus.publish(customer_topic(conversation.id), CustomerEvent.typing().to_dict())
         customer_before = [m.text for m in earlier if m.kind is Kind.CUSTOMER]
         decision = await asyncio.to_thread(self.responder.respond, message.text, customer_before)
+        decided = decision
         last_reply = next((m for m in reversed(earlier) if m.kind is not Kind.CUSTOMER), None)
         not_helpful = bool(NOT_HELPFUL.search(message.text))
         after_answer = last_reply is not None and last_reply.kind is Kind.ANSWER
@@ -175,12 +176,14 @@ class CustomerTurns(PeopleTurns):
                     answered=self._answered(conversation, decision),
                 )
             )
+            self.responder.note(decided)  # once the turn is stored: a retry does not count
             self.metrics.answered()
             await self.publish_public(conversation.id, applied.messages)
             return
         await self._escalate(
             replace(conversation, failed_turns=failed), message, earlier, decision, audit, rejected
         )
+        self.responder.note(decided)
 
     async def _rejected(
         self, conversation: Conversation, earlier: list[Message]

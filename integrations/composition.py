@@ -212,7 +212,7 @@ async def build_services(
     store = await open_store(database_url(settings))
     bus = await build_bus(settings)
     metrics = PrometheusMetrics()
-    metrics.follow(knowledge_base)
+    metrics.watch_knowledge_base(knowledge_base)
     engine = ConversationEngine(
         store=store,
         responder=build_responder(settings, knowledge_base),

@@ -99,12 +99,13 @@ class PrometheusMetrics:
         )
         self.traffic_share = Gauge(
             "tandem_traffic_out_of_scope_share",
-            "Out-of-scope share the latest questions decided on confidence imply (NaN: too few)",
+            "Out-of-scope share the latest questions decided on confidence imply, on this "
+            "replica (NaN: too few)",
             registry=self.registry,
         )
         self.traffic_questions = Gauge(
-            "tandem_traffic_questions",
-            "Questions decided on confidence in that window",
+            "tandem_traffic_window_questions",
+            "Questions decided on confidence in that window, on this replica",
             registry=self.registry,
         )
 
@@ -147,7 +148,7 @@ class PrometheusMetrics:
         reviewed = estimate.reviewed_precision
         self.live_reviewed_precision.set(reviewed if reviewed is not None else float("nan"))
 
-    def follow(self, knowledge_base: KnowledgeBase) -> None:
+    def watch_knowledge_base(self, knowledge_base: KnowledgeBase) -> None:
         """Read the threshold in force and the traffic's out-of-scope share at each scrape."""
         self.answer_threshold.set_function(knowledge_base.threshold_in_force)
 

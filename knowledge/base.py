@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,7 @@ class KnowledgeBase:
         self.live_threshold: float | None = None  # set by live outcomes (integrations.learning)
         self.traffic = TrafficShare(settings.traffic_min_questions)
         self.traffic_reading = TrafficReading(0, None, None)
+        self._traffic_lock = threading.Lock()
         self._catalogue: list[tuple[str, str]] | None = None
         self._load_or_refresh()
 
@@ -90,16 +92,29 @@ class KnowledgeBase:
             if saved.get("fingerprint") == self.store.fingerprint():
                 self.classifier = ArticleClassifier.load(self._models / "classifier.npz")
                 self.confidence = ConfidenceModel.load(self._models / "confidence.json")
-                current = self.confidence.out_of_scope_share == self.settings.expected_out_of_scope
-                # A model calibrated before the share curve was kept cannot follow traffic.
-                if current and (self.confidence.share_thresholds or not self.confidence.calibrated):
-                    return
+                if self.confidence.out_of_scope_share == self.settings.expected_out_of_scope:
+                    if not self._lacks_share_curve():
+                        return
+                    logger.warning(
+                        "confidence model calibrated before the share curve was kept: "
+                        "recalibrating so that the threshold can follow traffic",
+                        extra={"threshold": self.confidence.threshold},
+                    )
         except FileNotFoundError:
             pass
         except (OSError, ValueError, KeyError, TypeError) as error:
             # A file from an earlier version, or one a crash or a full disk spoiled: refit.
             logger.warning("model files unusable, refitting", extra={"reason": str(error)})
         self.refresh()
+
+    def _lacks_share_curve(self) -> bool:
+        """A calibrated model without the share curve, where following traffic would need it."""
+        return (
+            self.settings.follow_traffic_share
+            and self.settings.answer_threshold is None
+            and self.confidence.calibrated
+            and not self.confidence.share_thresholds
+        )
 
     def _save(self, fingerprint: str) -> None:
         self.classifier.save(self._models / "classifier.npz")
@@ -172,7 +187,10 @@ class KnowledgeBase:
         searcher = self._searcher
         if searcher is None:
             searcher = self._searcher = self.searcher()
-        return searcher.search(text, limit=limit)
+        found = searcher.search(text, limit=limit)
+        # The threshold may follow the traffic since the searcher was built.
+        threshold = self.threshold_in_force()
+        return found if found.threshold == threshold else replace(found, threshold=threshold)
 
     def searcher(self) -> KnowledgeSearcher:
         """The ``Retriever`` for the core, with the settings' threshold override if any."""
@@ -200,28 +218,35 @@ class KnowledgeBase:
 
     def threshold_in_force(self) -> float:
         """The threshold the bot answers at: the override if any, else the calibrated one,
-        raised when the latest questions show more out-of-scope traffic than calibrated for."""
+        raised when the latest questions show more out-of-scope traffic than calibrated for
+        (``TANDEM_KNOWLEDGE__FOLLOW_TRAFFIC_SHARE``)."""
         override = self.threshold_override()
         if override is not None:
             return override
-        return max(self.confidence.threshold, self.traffic_reading.threshold or 0.0)
+        raised = self.traffic_reading.raised_threshold
+        if raised is None or not self.settings.follow_traffic_share:
+            return self.confidence.threshold
+        return max(self.confidence.threshold, raised)
 
     def observe(self, confidence: float) -> None:
-        """Note the confidence of a question decided on confidence alone (``TrafficObserver``
-        port); every few questions the window is read again."""
-        if self.settings.follow_traffic_share and self.traffic.observe(confidence):
+        """Note the confidence of a customer question decided on confidence alone
+        (``TrafficObserver`` port); every few questions the window is read again. It is read
+        with following switched off too, so that ``/metrics`` shows the share it would act on."""
+        if self.traffic.add(confidence):
             self._read_traffic()
 
     def _read_traffic(self) -> None:
-        before = self.traffic_reading.threshold
-        self.traffic_reading = self.traffic.read(self.confidence)
-        if self.traffic_reading.threshold != before:
-            self._searcher = None
+        with self._traffic_lock:
+            before = self.threshold_in_force()
+            self.traffic_reading = self.traffic.read(self.confidence)
+            after = self.threshold_in_force()
+        if abs(after - before) >= 0.01:
             logger.info(
-                "out-of-scope share of live traffic moved the threshold",
+                "the out-of-scope share of the latest questions moved the threshold",
                 extra={
                     "out_of_scope_share": self.traffic_reading.out_of_scope_share,
-                    "threshold": self.threshold_in_force(),
+                    "threshold": round(after, 4),
+                    "calibrated_threshold": round(self.confidence.threshold, 4),
                     "questions": self.traffic_reading.questions,
                 },
             )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,7 @@ MAX_REPEATS = 2
 OOS_SHARE = 0.5
 REPORTED_SHARES = (0.25, 0.5, 0.75)
 ACCEPTANCE_POINTS = 101
-SHARE_GRID = tuple(round(0.05 * i, 2) for i in range(20))  # 0.0 … 0.95
+SHARE_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 … 0.95
 MIN_SEPARATION = 0.1  # in-scope and out-of-scope answer rates closer than this tell nothing
 TWIN_SIMILARITY: float | None = None
 """If set, a held-out article whose question centroid is this close to one left in is no
@@ -89,7 +89,10 @@ class ConfidenceModel:
         data["features"] = tuple(data.get("features", ()))
         if data["features"] != FEATURE_NAMES or len(data["weights"]) != len(FEATURE_NAMES):
             raise ValueError("the confidence model was fitted on other features")
-        return cls(**data)
+        # Fields a newer release added are left out, so that replicas of two releases sharing
+        # a data directory during a rolling deploy do not refit each other's files in turn.
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
 
 
 def nearest(
@@ -374,19 +377,29 @@ def out_of_scope_share(
     (README). None when the model has no acceptance curve (calibrated before it was kept) or
     the two rates are too close to tell apart.
     """
+    rates = acceptance_at(model, threshold)
+    if rates is None or not 0.0 <= answer_rate <= 1.0:  # also refuses NaN
+        return None
+    a_in, a_out = rates
+    return float(np.clip((a_in - answer_rate) / (a_in - a_out), 0.0, 1.0))
+
+
+def acceptance_at(model: ConfidenceModel, threshold: float) -> tuple[float, float] | None:
+    """The shares ``(a_in, a_out)`` of in-scope and out-of-scope probes at or above
+    ``threshold``; None without a curve or when they are too close to tell traffic apart."""
     curve = model.acceptance
-    if not curve or not 0.0 <= answer_rate <= 1.0:
+    if not curve:
         return None
     a_in = float(np.interp(threshold, curve["threshold"], curve["in_scope"]))
     a_out = float(np.interp(threshold, curve["threshold"], curve["out_of_scope"]))
-    if a_in - a_out < MIN_SEPARATION:
+    if not a_in - a_out >= MIN_SEPARATION:  # also refuses NaN
         return None
-    return float(np.clip((a_in - answer_rate) / (a_in - a_out), 0.0, 1.0))
+    return a_in, a_out
 
 
 def _share_thresholds(
     scoped: npt.NDArray[np.bool_],
-    correct: npt.NDArray[np.int_],
+    correct: npt.NDArray[np.bool_],
     order: npt.NDArray[np.intp],
     ranked: npt.NDArray[np.float64],
     target: float,
@@ -399,7 +412,7 @@ def _share_thresholds(
         precision = np.cumsum((weights * correct)[order]) / np.cumsum(weights[order])
         cut = _cut(precision, target)
         found = 1.0 if cut is None else float(ranked[cut])
-        thresholds.append(round(max([found, *thresholds[-1:]]), 4))
+        thresholds.append(max([found, *thresholds[-1:]]))
     return {"share": list(SHARE_GRID), "threshold": thresholds}
 
 

@@ -2,31 +2,50 @@
 
 Calibration picks the threshold for an expected out-of-scope share (settings; 0.5 by default).
 Real traffic of live bots ran 42–72 % out of scope, and at a share above the one calibrated
-for the bot answers wrongly more often than it promises. This module keeps the confidences of
-the latest questions the bot decided on confidence alone (no signal sent them to a person) and
-reads from them the share their answer rate implies (``calibration.out_of_scope_share``). When
-that share is above the expected one, the threshold becomes the one calibration found for it
-(``calibration.threshold_for_share``); it never goes below the calibrated threshold, so an
-estimate that errs low costs nothing.
+for, the bot answers wrongly more often than it promises. This module keeps the confidences of
+the latest customer questions the bot decided on confidence alone (in the bot's hands, no
+signal sending them to a person) and reads from them the share their answer rate implies
+(``calibration.out_of_scope_share``).
+
+The share is unlabelled evidence, so it is acted on with care:
+
+* only its lower confidence bound counts (one-sided 95 %, from the answer rate's binomial
+  error), so a window of traffic at the expected share does not raise the threshold by chance;
+* only where calibration's in-scope and out-of-scope probes are answered at rates at least
+  ``ACT_SEPARATION`` apart (closer, a small change in the rate is a large change in share);
+* the threshold it asks for is the one calibration found for that share, capped at the share
+  ``MAX_SHARE`` and never 1.0: silencing the bot is left to labelled evidence (live outcomes);
+* it never lowers the calibrated threshold: an estimate that errs low costs nothing; one that
+  errs high costs deflection, not precision.
 
 The window lives in the process: each replica reads its own share of the traffic, and a
 restart starts from the expected share again until ``min_questions`` have been seen. It
-outlives a refit (the share it shows changes slowly; the latest 1,000 questions replace it).
-Live outcomes, when they set a threshold, are labelled evidence and take precedence.
+outlives a refit (the latest 1,000 questions replace it). Live outcomes, when they set a
+threshold, are labelled evidence and take precedence, as a pinned threshold does.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
-from knowledge.calibration import ConfidenceModel, out_of_scope_share, threshold_for_share
+from knowledge.calibration import (
+    ConfidenceModel,
+    acceptance_at,
+    out_of_scope_share,
+    threshold_for_share,
+)
 
 WINDOW = 1000  # the latest questions read
-REFRESH_EVERY = 25  # questions between two readings of the window
+READ_EVERY = 25  # questions between two readings of the window
+Z_ONE_SIDED_95 = 1.645
+ACT_SEPARATION = 0.2
+MAX_SHARE = 0.9
+THRESHOLD_STEP = 0.005  # a raise smaller than this is no raise
 
 
 @dataclass(frozen=True)
@@ -37,20 +56,20 @@ class TrafficReading:
         questions: Questions in the window.
         out_of_scope_share: The share their answer rate implies (None: too few, or the model
             cannot tell).
-        threshold: The threshold that share calls for when it is above the expected one (None:
-            the calibrated threshold stands).
+        raised_threshold: The threshold the share's lower bound calls for, when above the
+            calibrated one (None: the calibrated threshold stands).
     """
 
     questions: int
     out_of_scope_share: float | None
-    threshold: float | None
+    raised_threshold: float | None
 
 
 class TrafficShare:
     """A sliding window of the confidences of questions decided on confidence.
 
     Args:
-        min_questions: Questions needed before the window moves the threshold.
+        min_questions: Questions needed before the window is read.
         window: Questions kept.
     """
 
@@ -60,34 +79,50 @@ class TrafficShare:
         self._lock = threading.Lock()
         self._since_reading = 0
 
-    def observe(self, confidence: float) -> bool:
+    def __len__(self) -> int:
+        return len(self._confidences)
+
+    def add(self, confidence: float) -> bool:
         """Keep one question's confidence; True when the window is due to be read again."""
+        if not math.isfinite(confidence):
+            return False
         with self._lock:
             self._confidences.append(confidence)
             self._since_reading += 1
-            due = self._since_reading >= REFRESH_EVERY
+            due = self._since_reading >= READ_EVERY
             if due:
                 self._since_reading = 0
         return due
 
-    def clear(self) -> None:
-        with self._lock:
-            self._confidences.clear()
-            self._since_reading = 0
-
     def read(self, model: ConfidenceModel) -> TrafficReading:
-        """The share the window implies at the calibrated threshold, and the threshold it
-        calls for."""
+        """The share the window implies at the calibrated threshold, and the threshold its
+        lower bound calls for."""
         with self._lock:
             confidences = np.fromiter(self._confidences, dtype=np.float64)
         count = len(confidences)
         if count < self.min_questions or not model.calibrated:
             return TrafficReading(count, None, None)
-        answer_rate = float(np.mean(confidences >= model.threshold))
-        share = out_of_scope_share(model, model.threshold, answer_rate)
-        if share is None or share <= model.out_of_scope_share:
-            return TrafficReading(count, share, None)
-        raised = threshold_for_share(model, share)
-        if raised is None or raised <= model.threshold:
-            return TrafficReading(count, share, None)
-        return TrafficReading(count, share, raised)
+        rate = float(np.mean(confidences >= model.threshold))
+        share = out_of_scope_share(model, model.threshold, rate)
+        return TrafficReading(count, share, _raised(model, rate, count))
+
+
+def _raised(model: ConfidenceModel, rate: float, count: int) -> float | None:
+    rates = acceptance_at(model, model.threshold)
+    if rates is None or rates[0] - rates[1] < ACT_SEPARATION:
+        return None
+    # The highest answer rate the window is consistent with gives the lowest share.
+    highest = min(1.0, rate + Z_ONE_SIDED_95 * math.sqrt(rate * (1 - rate) / count))
+    lowest_share = out_of_scope_share(model, model.threshold, highest)
+    if lowest_share is None or lowest_share <= model.out_of_scope_share:
+        return None
+    share = min(lowest_share, MAX_SHARE)
+    needed = threshold_for_share(model, share)
+    if needed is not None and needed >= 1.0:
+        # No threshold meets the target there: the highest one that does at a smaller share.
+        curve = model.share_thresholds
+        below = [t for s, t in zip(curve["share"], curve["threshold"], strict=True) if s <= share]
+        needed = max((t for t in below if t < 1.0), default=None)
+    if needed is None or needed <= model.threshold + THRESHOLD_STEP:
+        return None
+    return needed

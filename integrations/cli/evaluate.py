@@ -78,7 +78,9 @@ def eval_command(
     """Run cases through the live decision path on a temporary copy of a knowledge base.
 
     The user's own knowledge base is never touched. The threshold is the one calibration
-    picks from the knowledge base alone.
+    picks from the knowledge base alone; as live, it rises once 200 questions show more
+    out-of-scope traffic than calibrated for (``threshold_at_end``; switch off with
+    TANDEM_KNOWLEDGE__FOLLOW_TRAFFIC_SHARE=false).
     """
     from integrations.composition import build_responder, open_knowledge_base
 

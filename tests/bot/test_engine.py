@@ -152,6 +152,24 @@ async def test_a_routine_question_while_waiting_is_answered_and_the_card_stays_o
     assert stored.confidence > 0 and stored.article_id != ""
 
 
+async def test_only_questions_in_the_bots_hands_tell_the_traffic_share(
+    services: Services,
+) -> None:
+    """A question the bot decided on confidence counts once; one a signal decided does not,
+    nor does anything the customer writes while waiting for an agent (their order number, a
+    follow-up), which would read as out of scope."""
+    window = services.knowledge_base.traffic
+    before = len(window)
+    conversation, _ = await services.engine.start("web")
+    await say(services.engine, conversation.id, "How long do refunds take?")
+    assert len(window) == before + 1
+    await say(services.engine, conversation.id, "I need to talk to a person")
+    assert len(window) == before + 1
+    await say(services.engine, conversation.id, "my order number is LK-448120")
+    await say(services.engine, conversation.id, "How long do refunds take?")
+    assert len(window) == before + 1
+
+
 # -- agents --------------------------------------------------------------------------------------
 async def test_approve_sends_the_draft_once_and_returns_to_the_bot(services: Services) -> None:
     conversation_id, escalation = await escalated(services, "I need to talk to a person")

@@ -149,5 +149,7 @@ def test_only_questions_decided_on_confidence_tell_the_traffic_share(
     responder = Responder(
         retriever=FixedRetriever(_retrieval(confidence)), config=CONFIG, traffic=traffic
     )
-    responder.respond(text)
+    decision = responder.respond(text)
+    assert traffic.seen == [], "deciding alone tells nothing: a preview or a retry must not count"
+    responder.note(decision)
     assert traffic.seen == ([confidence] if observed else [])

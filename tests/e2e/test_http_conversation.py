@@ -176,5 +176,7 @@ async def test_scripted_conversation(server: TestServer, services: Services) -> 
         assert "tandem_answers_total 1.0" in metrics
         threshold = services.knowledge_base.threshold_in_force()
         assert f"tandem_answer_threshold {threshold}" in metrics
-        # A handful of questions is far below the window the out-of-scope share is read from.
-        assert "tandem_traffic_out_of_scope_share NaN" in metrics
+        reading = services.knowledge_base.traffic_reading
+        assert f"tandem_traffic_window_questions {float(reading.questions)}" in metrics
+        share = reading.out_of_scope_share
+        assert f"tandem_traffic_out_of_scope_share {'NaN' if share is None else share}" in metrics

@@ -3,6 +3,9 @@ out-of-scope share keeps its precision promise on fresh probes drawn the same wa
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -140,6 +143,15 @@ def test_the_answer_rate_of_fresh_traffic_tells_its_out_of_scope_share(
     assert all(abs(e - s) <= 0.3 for e, s in zip(estimates, (0.25, 0.5, 0.75), strict=True))
 
 
+def test_a_model_file_with_fields_of_a_newer_release_still_loads(tmp_path: Path) -> None:
+    model = ConfidenceModel(threshold=0.7, target_precision=0.9)
+    model.save(tmp_path / "confidence.json")
+    saved = json.loads((tmp_path / "confidence.json").read_text())
+    saved["something_newer"] = [1, 2, 3]
+    (tmp_path / "confidence.json").write_text(json.dumps(saved))
+    assert ConfidenceModel.load(tmp_path / "confidence.json") == model
+
+
 def test_no_share_is_read_without_an_acceptance_curve() -> None:
     assert out_of_scope_share(ConfidenceModel(), 0.5, 0.4) is None
     assert threshold_for_share(ConfidenceModel(), 0.7) is None
@@ -160,9 +172,9 @@ def test_the_threshold_for_any_share_is_the_one_calibration_reports(
         share, needed = row["out_of_scope_share"], row["threshold_for_share"]
         assert share is not None and needed is not None
         assert threshold_for_share(model, share) == pytest.approx(needed, abs=1e-4)
-    between = threshold_for_share(model, 0.52)
-    assert between is not None
-    assert threshold_for_share(model, 0.5) <= between <= threshold_for_share(model, 0.55)  # type: ignore[operator]
+    low, between, high = (threshold_for_share(model, s) for s in (0.5, 0.52, 0.55))
+    assert low is not None and between is not None and high is not None
+    assert between == pytest.approx(low + 0.4 * (high - low)), "interpolated between shares"
 
 
 def _traffic(
@@ -197,27 +209,27 @@ def test_traffic_with_more_out_of_scope_questions_raises_the_threshold(
 
     busy = TrafficShare(min_questions=200)
     for confidence in _traffic(rng, inside, outside, 0.75):
-        busy.observe(float(confidence))
+        busy.add(float(confidence))
     reading = busy.read(model)
     assert reading.questions == 600
     assert reading.out_of_scope_share is not None and reading.out_of_scope_share > 0.25
-    assert reading.threshold is not None and reading.threshold > model.threshold
+    assert reading.raised_threshold is not None and reading.raised_threshold > model.threshold
 
     def precision(threshold: float) -> float:
         correct = float(((inside >= threshold) & right).sum())
         weight = 3 * len(inside) / len(outside)  # three out-of-scope questions to one
         return correct / ((inside >= threshold).sum() + weight * (outside >= threshold).sum())
 
-    assert precision(reading.threshold) > precision(model.threshold)
+    assert precision(reading.raised_threshold) > precision(model.threshold)
 
     calm = TrafficShare(min_questions=200)
     for confidence in _traffic(rng, inside, outside, 0.1):
-        calm.observe(float(confidence))
-    assert calm.read(model).threshold is None
+        calm.add(float(confidence))
+    assert calm.read(model).raised_threshold is None
 
     early = TrafficShare(min_questions=200)
     for confidence in _traffic(rng, inside, outside, 0.75, count=150):
-        early.observe(float(confidence))
+        early.add(float(confidence))
     assert early.read(model) == TrafficReading(150, None, None)
 
 

@@ -260,15 +260,26 @@ def test_out_of_scope_traffic_raises_the_threshold_it_answers_at(
         assert kb.threshold_in_force() == calibrated or step >= kb.settings.traffic_min_questions
         kb.observe(confidences[step % len(confidences)])
     reading = kb.traffic_reading
+    assert reading.questions == kb.settings.traffic_min_questions + 25
+    assert reading.out_of_scope_share == 1.0, "read either way: /metrics shows it"
+    assert reading.raised_threshold is not None and reading.raised_threshold < 1.0
     if not follow:
         assert kb.threshold_in_force() == calibrated
-        assert reading.questions == 0 and reading.out_of_scope_share is None
         return
-    assert reading.questions == kb.settings.traffic_min_questions + 25
-    assert reading.out_of_scope_share == 1.0
     raised = kb.threshold_in_force()
-    assert raised > calibrated and kb.stats().threshold == raised
+    assert raised == reading.raised_threshold > calibrated and kb.stats().threshold == raised
     assert kb.search("how long until my refund shows up").threshold == raised
+    # A pinned threshold, or one live outcomes set, is labelled evidence: it wins.
+    kb.use_live_threshold(0.3)
+    assert kb.threshold_in_force() == 0.3
+    kb.use_live_threshold(None)
+    # Questions it answers come back: the threshold comes down to the calibrated one.
+    answerable = kb.search("how long until my refund shows up").confidence
+    assert answerable >= calibrated
+    for _ in range(1000):
+        kb.observe(answerable)
+    assert kb.traffic_reading.raised_threshold is None
+    assert kb.threshold_in_force() == calibrated
 
 
 def test_a_model_calibrated_before_the_share_curve_is_refitted_on_open(
@@ -280,6 +291,10 @@ def test_a_model_calibrated_before_the_share_curve_is_refitted_on_open(
     saved = json.loads(path.read_text())
     del saved["share_thresholds"]  # as an earlier release wrote it
     path.write_text(json.dumps(saved))
+
+    pinned = empty_kb.settings.model_copy(update={"answer_threshold": 0.6})
+    KnowledgeBase(settings=pinned, embeddings=empty_kb.store.embeddings)
+    assert "share_thresholds" not in json.loads(path.read_text()), "a pinned threshold needs none"
 
     reopened = KnowledgeBase(settings=empty_kb.settings, embeddings=empty_kb.store.embeddings)
 
