@@ -19,6 +19,7 @@ from integrations.slack.blocks import (
     SECTION_CHARS,
     escape,
 )
+from integrations.storage.tables import MAX_ID
 
 logger = logging.getLogger(__name__)
 BLOCK_PREFIX = "tandem_review:"
@@ -115,6 +116,8 @@ class SlackReview:
         try:
             answer_id = int(action["value"])
         except (KeyError, ValueError):
+            answer_id = 0
+        if not 0 < answer_id <= MAX_ID:
             logger.warning("a review click without an answer id", extra={"value": action})
             return
         article = None if right else picked_article(body, answer_id)

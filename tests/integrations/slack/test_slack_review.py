@@ -120,3 +120,29 @@ async def test_review_is_for_agent_channels_and_bad_picks_keep_the_answer(
     answer_id = int(block_id.removeprefix("tandem_review:"))
     answer = await slack.services.learning.answer(answer_id)
     assert answer is not None and answer.review is None, "nothing was graded"
+
+
+async def test_a_review_click_naming_an_impossible_answer_grades_nothing(
+    slack: SlackSide,
+) -> None:
+    """A signed click whose answer id is not a row id (too large for the database's integers,
+    zero, not a number) is acknowledged and ignored: no error, nothing graded, no message."""
+    await _answered(slack, "How long do refunds take?")
+    await slack.command(_review_command(slack, "U0AGENT01", SUPPORT))
+    [shown] = await slack.fake.wait_for("chat.postEphemeral")
+    blocks = shown["blocks"]
+    answer_id = int(_actions(blocks)["block_id"].removeprefix("tandem_review:"))
+    for value in (str(2**63), "0", "-4", "nine"):
+        payload = _click(slack, blocks, "right")
+        payload["actions"][0]["value"] = value
+        assert (await slack.interaction(payload)).status == 200
+    # Then a real click: had any of those graded the answer (as right), this one would be
+    # refused as graded already; it is the first and only response.
+    select = next(e for e in _actions(blocks)["elements"] if e["type"] == "static_select")
+    picked = select["options"][0]["value"]
+    assert (await slack.interaction(_click(slack, blocks, "wrong", picked))).status == 200
+    [only] = await slack.fake.wait_for("response_url")
+    assert f"Graded wrong; the question goes to '{picked}'" in str(only["blocks"])
+    answer = await slack.services.learning.answer(answer_id)
+    assert answer is not None and answer.review == "wrong"
+    assert len(slack.fake.of("response_url")) == 1
