@@ -104,10 +104,12 @@ class TrafficShare:
             return TrafficReading(count, None, None)
         rate = float(np.mean(confidences >= model.threshold))
         share = out_of_scope_share(model, model.threshold, rate)
-        return TrafficReading(count, share, _raised(model, rate, count))
+        return TrafficReading(count, share, raised_threshold(model, rate, count))
 
 
-def _raised(model: ConfidenceModel, rate: float, count: int) -> float | None:
+def raised_threshold(model: ConfidenceModel, rate: float, count: int) -> float | None:
+    """The threshold ``count`` questions answered at ``rate`` (at the calibrated threshold)
+    call for, when above the calibrated one (None: it stands)."""
     rates = acceptance_at(model, model.threshold)
     if rates is None or rates[0] - rates[1] < ACT_SEPARATION:
         return None

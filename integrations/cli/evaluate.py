@@ -155,6 +155,9 @@ def eval_command(
                 "expected_precision",
                 "expected_deflection",
                 "probes",
+                "out_of_scope_share",
+                "acceptance",
+                "share_thresholds",
             }
         }
     click.echo(json.dumps(result, indent=None if as_json else 2))
