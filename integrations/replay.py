@@ -118,7 +118,9 @@ def replay(
         chunk = cases[start : start + block]
         made = []
         for case in chunk:
-            made.append(responder.respond(case.text, case.turns))
+            decision = responder.respond(case.text, case.turns)
+            responder.note(decision)  # as live: the threshold may follow the traffic's share
+            made.append(decision)
             if progress:
                 progress()
         decisions += made
@@ -147,6 +149,7 @@ def replay(
                 "oos_escalation_recall": scores["oos_escalation_recall"],
                 "taught": taught,
                 "threshold": round(knowledge_base.confidence.threshold, 4),
+                "threshold_in_force": round(knowledge_base.threshold_in_force(), 4),
                 "live_threshold": None if live.threshold is None else round(live.threshold, 4),
                 "outcomes": len(outcomes),
                 "rejected": live.rejected,

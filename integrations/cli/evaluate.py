@@ -188,6 +188,7 @@ def _print_curve(blocks: list[dict[str, Any]]) -> None:
         "rejected",
         "threshold",
         "live threshold",
+        "in force",
     )
     for row in blocks:
         live = row["live_threshold"]
@@ -200,5 +201,6 @@ def _print_curve(blocks: list[dict[str, Any]]) -> None:
             str(row["rejected"]),
             f"{row['threshold']:.3f}",
             "–" if live is None else f"{live:.3f}",
+            f"{row['threshold_in_force']:.3f}",
         )
     console.print(table)

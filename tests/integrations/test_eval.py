@@ -120,5 +120,11 @@ def test_eval_replay_prints_a_learning_curve(
     assert [b["cases"] for b in blocks] == [100, 100, 42]
     assert all(b["outcomes"] > 0 for b in blocks), "each escalation is tagged back"
     assert [b["outcomes"] for b in blocks] == sorted(b["outcomes"] for b in blocks)
+    for b in blocks:  # a live threshold, once there is one, is the one in force
+        live = b["live_threshold"]
+        assert b["threshold_in_force"] >= (b["threshold"] if live is None else live) - 1e-4
+        assert live is None or b["threshold_in_force"] == live
+    table = run(command, tmp_path)
+    assert table.returncode == 0 and "force" in table.stderr  # the header wraps at 80 columns
     refused = run([*command, "--rejection-rate", "2"], tmp_path)
     assert refused.returncode == 2 and "--rejection-rate" in refused.stderr
