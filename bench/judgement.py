@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import datasets  # noqa: E402
 
 from bot.model import UNSURE  # noqa: E402
+from bot.needs import asks_something  # noqa: E402
 from knowledge.calibration import ConfidenceModel  # noqa: E402
 from knowledge.traffic import WINDOW, raised_threshold  # noqa: E402
 
@@ -96,9 +97,10 @@ def at_share(
         share_thresholds=calibration["share_thresholds"],
     )
     unsure = [r for r in rows if set(r["reasons"]) <= UNSURE]  # decided on confidence
-    weights = [weight if r["expected"] == "escalate" else 1.0 for r in unsure]
+    noted = [r for r in unsure if asks_something(r["text"])]  # what the service notes
+    weights = [weight if r["expected"] == "escalate" else 1.0 for r in noted]
     answered = sum(
-        w for r, w in zip(unsure, weights, strict=True) if r["confidence"] >= model.threshold
+        w for r, w in zip(noted, weights, strict=True) if r["confidence"] >= model.threshold
     )
     rate = answered / sum(weights)
     raised = raised_threshold(model, rate, WINDOW)

@@ -177,7 +177,9 @@ def evaluate(
     for case in cases:
         start = time.perf_counter()
         decision = responder.respond(case.text, case.turns)
-        responder.note(decision)  # as the live path does, so a threshold may follow the cases
+        responder.note(
+            decision, case.text
+        )  # as the live path does, so a threshold may follow the cases
         latencies.append((time.perf_counter() - start) * 1000)
         decisions.append(decision)
         if details:

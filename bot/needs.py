@@ -153,6 +153,12 @@ def is_need(sentence: str) -> bool:
     return asks or (bool(_WANT.search(sentence)) and _words(sentence) >= 4)
 
 
+def asks_something(text: str) -> bool:
+    """The message asks for something (a question, a request, a problem): not only greetings,
+    thanks, "that didn't help", venting or a bare detail such as an order number."""
+    return any(is_need(sentence) for sentence in sentences(text))
+
+
 def _is_detail(sentence: str) -> bool:
     """A plain sentence that says more about the need before it."""
     return not (is_chatter(sentence) or is_venting(sentence)) and _words(sentence) >= 4

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.model import UNSURE, Decision, EscalationReason, Reading, Retrieval, Signals
+from bot.needs import asks_something
 from bot.ports import Retriever, SignalReader, TrafficObserver
 from bot.signals import (
     DEFAULT_SENSITIVE_TOPICS,
@@ -134,10 +135,12 @@ class Responder:
         signals = conversation_signals(text, earlier, self.config, readings)
         return decide(retrieval, signals, self.config)
 
-    def note(self, decision: Decision) -> None:
+    def note(self, decision: Decision, text: str) -> None:
         """Tell the traffic observer about a customer's question the bot decided (once per
-        question, in the bot's hands: not a message to an agent, a retry or a preview)."""
-        if self.traffic is not None and on_confidence(decision):
+        question, in the bot's hands: not a message to an agent, a retry or a preview; not a
+        greeting, thanks, "that didn't help" or a bare order number, which would all read as
+        out of scope)."""
+        if self.traffic is not None and on_confidence(decision) and asks_something(text):
             self.traffic.observe(decision.retrieval.confidence)
 
 

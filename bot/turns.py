@@ -176,14 +176,14 @@ class CustomerTurns(PeopleTurns):
                     answered=self._answered(conversation, decision),
                 )
             )
-            self.responder.note(decided)  # once the turn is stored: a retry does not count
+            self.responder.note(decided, message.text)  # once stored: a retry does not count
             self.metrics.answered()
             await self.publish_public(conversation.id, applied.messages)
             return
         await self._escalate(
             replace(conversation, failed_turns=failed), message, earlier, decision, audit, rejected
         )
-        self.responder.note(decided)
+        self.responder.note(decided, message.text)
 
     async def _rejected(
         self, conversation: Conversation, earlier: list[Message]

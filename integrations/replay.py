@@ -119,7 +119,9 @@ def replay(
         made = []
         for case in chunk:
             decision = responder.respond(case.text, case.turns)
-            responder.note(decision)  # as live: the threshold may follow the traffic's share
+            responder.note(
+                decision, case.text
+            )  # as live: the threshold may follow the traffic's share
             made.append(decision)
             if progress:
                 progress()

@@ -22,7 +22,7 @@ from knowledge.embeddings.cache import CachedEmbeddings
 from knowledge.ingest import IngestProgress, IngestReport, ingest_paths
 from knowledge.search import KnowledgeSearcher
 from knowledge.store import KnowledgeStore, fingerprint_of
-from knowledge.traffic import TrafficReading, TrafficShare
+from knowledge.traffic import REFIT_TOLERANCE, TrafficReading, TrafficShare
 
 DEFAULT_TARGET_PRECISION = 0.9
 logger = logging.getLogger(__name__)
@@ -133,6 +133,7 @@ class KnowledgeBase:
             else (ArticleClassifier(articles, np.zeros((0, 0)), np.zeros(0)))
         )
         target = self.confidence.target_precision or DEFAULT_TARGET_PRECISION
+        before = self.confidence.threshold
         if len(np.unique(articles)) >= 3:
             kinds = np.array([str(m["kind"]) for m in metadatas])
             self.confidence = calibrate(
@@ -150,6 +151,8 @@ class KnowledgeBase:
         self._save(fingerprint_of(ids))
         self._searcher = None
         self._catalogue = None
+        if abs(self.confidence.threshold - before) > REFIT_TOLERANCE:
+            self.traffic.clear()
         self._read_traffic()
 
     # -- operations --------------------------------------------------------------------------
@@ -231,21 +234,26 @@ class KnowledgeBase:
     def observe(self, confidence: float) -> None:
         """Note the confidence of a customer question decided on confidence alone
         (``TrafficObserver`` port); every few questions the window is read again. It is read
-        with following switched off too, so that ``/metrics`` shows the share it would act on."""
-        if self.traffic.add(confidence):
-            self._read_traffic()
+        with following switched off too, so that ``/metrics`` shows the share it would act on.
+        It never fails the customer's turn, which is stored by then."""
+        try:
+            if self.traffic.add(confidence):
+                self._read_traffic()
+        except Exception:  # a spoilt curve must not cost the customer their answer
+            logger.exception("reading the out-of-scope share of the traffic failed")
 
     def _read_traffic(self) -> None:
         with self._traffic_lock:
-            before = self.threshold_in_force()
+            before = self.traffic_reading.raised_threshold
             self.traffic_reading = self.traffic.read(self.confidence)
-            after = self.threshold_in_force()
-        if abs(after - before) >= 0.01:
+            after = self.traffic_reading.raised_threshold
+        if after != before:
             logger.info(
-                "the out-of-scope share of the latest questions moved the threshold",
+                "the out-of-scope share of the latest questions calls for another threshold",
                 extra={
                     "out_of_scope_share": self.traffic_reading.out_of_scope_share,
-                    "threshold": round(after, 4),
+                    "raised_threshold": after,
+                    "threshold": round(self.threshold_in_force(), 4),
                     "calibrated_threshold": round(self.confidence.threshold, 4),
                     "questions": self.traffic_reading.questions,
                 },

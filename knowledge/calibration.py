@@ -89,10 +89,30 @@ class ConfidenceModel:
         data["features"] = tuple(data.get("features", ()))
         if data["features"] != FEATURE_NAMES or len(data["weights"]) != len(FEATURE_NAMES):
             raise ValueError("the confidence model was fitted on other features")
-        # Fields a newer release added are left out, so that replicas of two releases sharing
-        # a data directory during a rolling deploy do not refit each other's files in turn.
+        if not isinstance(data.get("threshold"), int | float):
+            raise ValueError("the confidence model has no threshold")
+        # Fields a later release adds are left out, so that its files still load here (this
+        # release's own files still refit once on a release before it, which rejects them).
         known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
+        model = cls(**{key: value for key, value in data.items() if key in known})
+        _check_curves(model)
+        return model
+
+
+def _check_curves(model: ConfidenceModel) -> None:
+    """Raise ``ValueError`` on curves a crash or a hand spoilt (the file is then refitted)."""
+    for name, keys in (
+        ("acceptance", ("threshold", "in_scope", "out_of_scope")),
+        ("share_thresholds", ("share", "threshold")),
+    ):
+        curve = getattr(model, name)
+        if not curve:
+            continue
+        columns = [np.asarray(curve.get(key, []), dtype=np.float64) for key in keys]
+        if len({len(c) for c in columns}) != 1 or not len(columns[0]):
+            raise ValueError(f"the confidence model's {name} curve is malformed")
+        if not all(np.isfinite(c).all() for c in columns) or np.any(np.diff(columns[0]) <= 0):
+            raise ValueError(f"the confidence model's {name} curve is malformed")
 
 
 def nearest(

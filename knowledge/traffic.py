@@ -9,8 +9,8 @@ signal sending them to a person) and reads from them the share their answer rate
 
 The share is unlabelled evidence, so it is acted on with care:
 
-* only its lower confidence bound counts (one-sided 95 %, from the answer rate's binomial
-  error), so a window of traffic at the expected share does not raise the threshold by chance;
+* only its lower confidence bound counts (one-sided 95 %, from the answer rate's Wilson
+  bound), so a window of traffic at the expected share does not raise the threshold by chance;
 * only where calibration's in-scope and out-of-scope probes are answered at rates at least
   ``ACT_SEPARATION`` apart (closer, a small change in the rate is a large change in share);
 * the threshold it asks for is the one calibration found for that share, capped at the share
@@ -19,9 +19,10 @@ The share is unlabelled evidence, so it is acted on with care:
   errs high costs deflection, not precision.
 
 The window lives in the process: each replica reads its own share of the traffic, and a
-restart starts from the expected share again until ``min_questions`` have been seen. It
-outlives a refit (the latest 1,000 questions replace it). Live outcomes, when they set a
-threshold, are labelled evidence and take precedence, as a pinned threshold does.
+restart starts from the expected share again until ``min_questions`` have been seen. A refit
+that moves the calibrated threshold by more than ``REFIT_TOLERANCE`` empties it (confidences
+of the old model do not read against the new one); smaller ones keep it. Live outcomes, when
+they set a threshold, are labelled evidence and take precedence, as a pinned threshold does.
 """
 
 from __future__ import annotations
@@ -33,12 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from knowledge.calibration import (
-    ConfidenceModel,
-    acceptance_at,
-    out_of_scope_share,
-    threshold_for_share,
-)
+from bot.learning import wilson_upper
+from knowledge.calibration import ConfidenceModel, acceptance_at, out_of_scope_share
 
 WINDOW = 1000  # the latest questions read
 READ_EVERY = 25  # questions between two readings of the window
@@ -46,6 +43,7 @@ Z_ONE_SIDED_95 = 1.645
 ACT_SEPARATION = 0.2
 MAX_SHARE = 0.9
 THRESHOLD_STEP = 0.005  # a raise smaller than this is no raise
+REFIT_TOLERANCE = 0.02
 
 
 @dataclass(frozen=True)
@@ -82,6 +80,12 @@ class TrafficShare:
     def __len__(self) -> int:
         return len(self._confidences)
 
+    def clear(self) -> None:
+        """Forget every confidence (after a refit that moved the calibrated threshold)."""
+        with self._lock:
+            self._confidences.clear()
+            self._since_reading = 0
+
     def add(self, confidence: float) -> bool:
         """Keep one question's confidence; True when the window is due to be read again."""
         if not math.isfinite(confidence):
@@ -111,20 +115,27 @@ def raised_threshold(model: ConfidenceModel, rate: float, count: int) -> float |
     """The threshold ``count`` questions answered at ``rate`` (at the calibrated threshold)
     call for, when above the calibrated one (None: it stands)."""
     rates = acceptance_at(model, model.threshold)
-    if rates is None or rates[0] - rates[1] < ACT_SEPARATION:
+    if rates is None or rates[0] - rates[1] < ACT_SEPARATION or count <= 0:
         return None
     # The highest answer rate the window is consistent with gives the lowest share.
-    highest = min(1.0, rate + Z_ONE_SIDED_95 * math.sqrt(rate * (1 - rate) / count))
+    highest = min(1.0, wilson_upper(round(rate * count), count, Z_ONE_SIDED_95))
     lowest_share = out_of_scope_share(model, model.threshold, highest)
     if lowest_share is None or lowest_share <= model.out_of_scope_share:
         return None
-    share = min(lowest_share, MAX_SHARE)
-    needed = threshold_for_share(model, share)
-    if needed is not None and needed >= 1.0:
-        # No threshold meets the target there: the highest one that does at a smaller share.
-        curve = model.share_thresholds
-        below = [t for s, t in zip(curve["share"], curve["threshold"], strict=True) if s <= share]
-        needed = max((t for t in below if t < 1.0), default=None)
+    needed = _finite_threshold_for(model, min(lowest_share, MAX_SHARE))
     if needed is None or needed <= model.threshold + THRESHOLD_STEP:
         return None
     return needed
+
+
+def _finite_threshold_for(model: ConfidenceModel, share: float) -> float | None:
+    """The threshold calibrated for ``share``, read only from the shares where some threshold
+    meets the target (1.0 marks none): beyond the last of them, its threshold."""
+    curve = model.share_thresholds
+    if not curve:
+        return None
+    points = [(s, t) for s, t in zip(curve["share"], curve["threshold"], strict=True) if t < 1.0]
+    if not points:
+        return None
+    shares, thresholds = zip(*points, strict=True)
+    return float(np.interp(share, shares, thresholds))

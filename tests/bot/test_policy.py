@@ -140,6 +140,8 @@ class Confidences:
         ("how do I return this", 0.3, True),  # escalated only because the bot was unsure
         ("can I speak to a real person please", 0.9, False),  # a signal decided it
         ("this is useless, I am furious", 0.3, False),
+        ("thanks, lovely", 0.2, False),  # asks nothing: it would read as out of scope
+        ("LK-448120", 0.1, False),
     ],
 )
 def test_only_questions_decided_on_confidence_tell_the_traffic_share(
@@ -151,5 +153,5 @@ def test_only_questions_decided_on_confidence_tell_the_traffic_share(
     )
     decision = responder.respond(text)
     assert traffic.seen == [], "deciding alone tells nothing: a preview or a retry must not count"
-    responder.note(decision)
+    responder.note(decision, text)
     assert traffic.seen == ([confidence] if observed else [])

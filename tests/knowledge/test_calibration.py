@@ -19,7 +19,7 @@ from knowledge.calibration import (
     threshold_for_share,
 )
 from knowledge.classifier import ArticleClassifier
-from knowledge.traffic import TrafficReading, TrafficShare
+from knowledge.traffic import WINDOW, TrafficReading, TrafficShare, raised_threshold
 
 DIM = 48
 ARTICLES = 40
@@ -150,6 +150,53 @@ def test_a_model_file_with_fields_of_a_newer_release_still_loads(tmp_path: Path)
     saved["something_newer"] = [1, 2, 3]
     (tmp_path / "confidence.json").write_text(json.dumps(saved))
     assert ConfidenceModel.load(tmp_path / "confidence.json") == model
+
+
+def test_spoilt_curves_or_no_threshold_are_refused_on_load(tmp_path: Path) -> None:
+    path = tmp_path / "confidence.json"
+    model = ConfidenceModel(threshold=0.7, target_precision=0.9)
+    for spoil in (
+        {"share_thresholds": {"share": [0.1, 0.2], "threshold": [0.5]}},
+        {"share_thresholds": {"share": [0.2, 0.1], "threshold": [0.5, 0.6]}},
+        {"acceptance": {"threshold": [0.0, 1.0], "in_scope": [1.0, None], "out_of_scope": [1, 0]}},
+        {"threshold": None},
+    ):
+        model.save(path)
+        path.write_text(json.dumps({**json.loads(path.read_text()), **spoil}))
+        with pytest.raises(ValueError):
+            ConfidenceModel.load(path)
+
+
+def _curved(shares_to_thresholds: dict[float, float]) -> ConfidenceModel:
+    """A model whose probes separate well: all in-scope ones at or above 0.6, a tenth of the
+    out-of-scope ones."""
+    grid = [round(i / 100, 2) for i in range(101)]
+    return ConfidenceModel(
+        threshold=0.6,
+        target_precision=0.9,
+        out_of_scope_share=0.5,
+        acceptance={
+            "threshold": grid,
+            "in_scope": [1.0 if t <= 0.6 else 0.5 for t in grid],
+            "out_of_scope": [1.0 if t == 0 else 0.1 for t in grid],
+        },
+        share_thresholds={
+            "share": list(shares_to_thresholds),
+            "threshold": list(shares_to_thresholds.values()),
+        },
+    )
+
+
+def test_a_raise_never_reaches_the_no_threshold_marker() -> None:
+    """Where no threshold meets the target at a share (1.0), the raise stops at the last one
+    that does, and a larger share never asks for less."""
+    model = _curved({0.5: 0.6, 0.6: 0.65, 0.7: 0.7, 0.8: 0.8, 0.85: 1.0, 0.9: 1.0, 0.95: 1.0})
+    raised = [raised_threshold(model, rate, WINDOW) for rate in np.linspace(0.4, 0.1, 31)]
+    assert all(r is None or r <= 0.8 for r in raised)
+    found = [r for r in raised if r is not None]
+    assert found and found == sorted(found) and found[-1] == pytest.approx(0.8)
+    nothing = _curved({0.5: 1.0, 0.95: 1.0})
+    assert raised_threshold(nothing, 0.1, WINDOW) is None, "silence is left to labelled evidence"
 
 
 def test_no_share_is_read_without_an_acceptance_curve() -> None:
