@@ -154,9 +154,14 @@ def is_need(sentence: str) -> bool:
 
 
 def asks_something(text: str) -> bool:
-    """The message asks for something (a question, a request, a problem): not only greetings,
-    thanks, "that didn't help", venting or a bare detail such as an order number."""
-    return any(is_need(sentence) for sentence in sentences(text))
+    """The message may ask for something: not only greetings, thanks, "that didn't help" or a
+    bare detail such as an order number (a sentence of two words or more that is not chatter).
+    Loose on purpose: a real question it missed would make the traffic look more out of scope
+    than it is."""
+    return any(
+        not is_chatter(sentence) and len(re.findall(r"[A-Za-z]{2,}", sentence)) >= 2
+        for sentence in sentences(text)
+    )
 
 
 def _is_detail(sentence: str) -> bool:

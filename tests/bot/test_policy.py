@@ -140,7 +140,7 @@ class Confidences:
         ("how do I return this", 0.3, True),  # escalated only because the bot was unsure
         ("can I speak to a real person please", 0.9, False),  # a signal decided it
         ("this is useless, I am furious", 0.3, False),
-        ("thanks, lovely", 0.2, False),  # asks nothing: it would read as out of scope
+        ("thank you so much!", 0.2, False),  # asks nothing: it would read as out of scope
         ("LK-448120", 0.1, False),
     ],
 )
