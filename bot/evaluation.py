@@ -177,9 +177,8 @@ def evaluate(
     for case in cases:
         start = time.perf_counter()
         decision = responder.respond(case.text, case.turns)
-        responder.note(
-            decision, case.text
-        )  # as the live path does, so a threshold may follow the cases
+        # As the live path does, so that the threshold may follow the cases.
+        responder.note(decision, case.text)
         latencies.append((time.perf_counter() - start) * 1000)
         decisions.append(decision)
         if details:

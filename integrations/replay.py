@@ -119,9 +119,8 @@ def replay(
         made = []
         for case in chunk:
             decision = responder.respond(case.text, case.turns)
-            responder.note(
-                decision, case.text
-            )  # as live: the threshold may follow the traffic's share
+            # As live: the threshold may follow the traffic's share.
+            responder.note(decision, case.text)
             made.append(decision)
             if progress:
                 progress()

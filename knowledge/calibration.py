@@ -313,6 +313,18 @@ def _weights(scoped: npt.NDArray[np.bool_], share: float) -> npt.NDArray[np.floa
     return np.where(scoped, 1.0, (share / (1 - share)) * n_in / max(n_out, 1))
 
 
+def _precision_by_rank(
+    scoped: npt.NDArray[np.bool_],
+    correct: npt.NDArray[np.bool_],
+    order: npt.NDArray[np.intp],
+    share: float,
+) -> npt.NDArray[np.float64]:
+    """The precision of answering the probes down to each rank of ``order`` (most confident
+    first), with out-of-scope probes weighted to ``share`` of the traffic."""
+    weights = _weights(scoped, share)
+    return np.asarray(np.cumsum((weights * correct)[order]) / np.cumsum(weights[order]))
+
+
 def fit_confidence(probes: Probes, target_precision: float, oos_share: float) -> ConfidenceModel:
     """Fit the confidence model to ``probes`` and pick the threshold for ``oos_share``."""
     from sklearn.linear_model import LogisticRegression
@@ -336,8 +348,7 @@ def fit_confidence(probes: Probes, target_precision: float, oos_share: float) ->
     ranked = confidence[order]
     deflection = np.cumsum(y[order]) / max(n_in, 1)
     precision = {
-        share: np.cumsum((_weights(scoped, share) * y)[order])
-        / np.cumsum(_weights(scoped, share)[order])
+        share: _precision_by_rank(scoped, y, order, share)
         for share in sorted({*REPORTED_SHARES, oos_share})
     }
     model.target_precision = target_precision
@@ -428,9 +439,7 @@ def _share_thresholds(
     larger share (1.0 where none does)."""
     thresholds: list[float] = []
     for share in SHARE_GRID:
-        weights = _weights(scoped, share)
-        precision = np.cumsum((weights * correct)[order]) / np.cumsum(weights[order])
-        cut = _cut(precision, target)
+        cut = _cut(_precision_by_rank(scoped, correct, order, share), target)
         found = 1.0 if cut is None else float(ranked[cut])
         thresholds.append(max([found, *thresholds[-1:]]))
     return {"share": list(SHARE_GRID), "threshold": thresholds}

@@ -35,7 +35,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.learning import wilson_upper
-from knowledge.calibration import ConfidenceModel, acceptance_at, out_of_scope_share
+from knowledge.calibration import (
+    ConfidenceModel,
+    acceptance_at,
+    out_of_scope_share,
+    threshold_for_share,
+)
 
 WINDOW = 1000  # the latest questions read
 READ_EVERY = 25  # questions between two readings of the window
@@ -122,20 +127,13 @@ def raised_threshold(model: ConfidenceModel, rate: float, count: int) -> float |
     lowest_share = out_of_scope_share(model, model.threshold, highest)
     if lowest_share is None or lowest_share <= model.out_of_scope_share:
         return None
-    needed = _finite_threshold_for(model, min(lowest_share, MAX_SHARE))
+    # Where no threshold meets the target (the curve's 1.0), the last share where one does.
+    curve = model.share_thresholds
+    shares, thresholds = curve.get("share", []), curve.get("threshold", [])
+    reachable = [s for s, t in zip(shares, thresholds, strict=True) if t < 1.0]
+    if not reachable:
+        return None
+    needed = threshold_for_share(model, min(lowest_share, MAX_SHARE, reachable[-1]))
     if needed is None or needed <= model.threshold + THRESHOLD_STEP:
         return None
     return needed
-
-
-def _finite_threshold_for(model: ConfidenceModel, share: float) -> float | None:
-    """The threshold calibrated for ``share``, read only from the shares where some threshold
-    meets the target (1.0 marks none): beyond the last of them, its threshold."""
-    curve = model.share_thresholds
-    if not curve:
-        return None
-    points = [(s, t) for s, t in zip(curve["share"], curve["threshold"], strict=True) if t < 1.0]
-    if not points:
-        return None
-    shares, thresholds = zip(*points, strict=True)
-    return float(np.interp(share, shares, thresholds))
