@@ -88,6 +88,21 @@ class Answered:
 
 
 @dataclass(frozen=True)
+class NotedQuestion:
+    """A customer question the bot decided on confidence alone, noted for the traffic window
+    that every replica reads the out-of-scope share from (``knowledge.traffic``).
+
+    Attributes:
+        confidence: The bot's confidence in its top article.
+        calibrated_threshold: The calibrated threshold of the model that gave it: confidences
+            of a model calibrated elsewhere do not read against the current one.
+    """
+
+    confidence: float
+    calibrated_threshold: float
+
+
+@dataclass(frozen=True)
 class Verdict:
     """What became known of the stored answer ``answer_id``: one of ``WRONG`` or
     ``AGENT_CONFIRMED``. An agent's verdict overrides any earlier one (their latest tag wins);

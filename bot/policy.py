@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from bot.learning import NotedQuestion
 from bot.model import UNSURE, Decision, EscalationReason, Reading, Retrieval, Signals
 from bot.needs import asks_something
 from bot.ports import Retriever, SignalReader, TrafficObserver
@@ -135,13 +136,23 @@ class Responder:
         signals = conversation_signals(text, earlier, self.config, readings)
         return decide(retrieval, signals, self.config)
 
+    def noted(self, decision: Decision, text: str) -> NotedQuestion | None:
+        """The question to note for the traffic window, if it is one: decided on confidence
+        alone, and not a greeting, thanks, "that didn't help" or a bare order number, which
+        would all read as out of scope."""
+        if self.traffic is None or not on_confidence(decision) or not asks_something(text):
+            return None
+        return NotedQuestion(decision.retrieval.confidence, self.traffic.calibrated_threshold)
+
     def note(self, decision: Decision, text: str) -> None:
         """Tell the traffic observer about a customer's question the bot decided (once per
-        question, in the bot's hands: not a message to an agent, a retry or a preview; not a
-        greeting, thanks, "that didn't help" or a bare order number, which would all read as
-        out of scope)."""
-        if self.traffic is not None and on_confidence(decision) and asks_something(text):
-            self.traffic.observe(decision.retrieval.confidence)
+        question, in the bot's hands: not a message to an agent, a retry or a preview)."""
+        self.observe(self.noted(decision, text))
+
+    def observe(self, noted: NotedQuestion | None) -> None:
+        """Tell the traffic observer about a question ``noted`` gave (nothing for None)."""
+        if noted is not None and self.traffic is not None:
+            self.traffic.observe(noted.confidence)
 
 
 def on_confidence(decision: Decision) -> bool:

@@ -20,7 +20,7 @@ from bot.conversation import (
     Source,
 )
 from bot.drafting import DraftContext
-from bot.learning import Answered, Outcome, Verdict
+from bot.learning import Answered, NotedQuestion, Outcome, Verdict
 from bot.model import ArticleMatch, Reading, Retrieval
 from bot.queue import Pickup
 
@@ -37,6 +37,11 @@ class TrafficObserver(Protocol):
     """Notes the confidence of each question decided on confidence alone, so that the
     knowledge side can follow the out-of-scope share of live traffic. Implemented in
     ``knowledge.base``."""
+
+    @property
+    def calibrated_threshold(self) -> float:
+        """The threshold calibration picked, which noted confidences are read against."""
+        ...
 
     def observe(self, confidence: float) -> None: ...
 
@@ -96,6 +101,8 @@ class Change:
         answered: The answer this change gives, at its confidence (what wrong answers that
             customers report are weighed against).
         verdict: What became known of an earlier answer (a customer rejected it).
+        noted: The question this change decided on confidence alone, for the traffic window
+            every replica reads (``TrafficObserver``).
     """
 
     conversation: Conversation
@@ -108,6 +115,7 @@ class Change:
     outcome: Outcome | None = None
     answered: Answered | None = None
     verdict: Verdict | None = None
+    noted: NotedQuestion | None = None
 
 
 @dataclass(frozen=True)

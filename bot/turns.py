@@ -24,7 +24,7 @@ from bot.conversation import (
 from bot.drafting import articles_for, articles_of
 from bot.errors import StoreConflict
 from bot.events import CustomerEvent, customer_topic
-from bot.learning import CUSTOMER_REJECTED, Outcome, Verdict
+from bot.learning import CUSTOMER_REJECTED, NotedQuestion, Outcome, Verdict
 from bot.model import Decision
 from bot.needs import question_of
 from bot.policy import failure_loop
@@ -145,6 +145,7 @@ class CustomerTurns(PeopleTurns):
         customer_before = [m.text for m in earlier if m.kind is Kind.CUSTOMER]
         decision = await asyncio.to_thread(self.responder.respond, message.text, customer_before)
         decided = decision
+        noted = self.responder.noted(decided, message.text)  # told once stored: not on a retry
         last_reply = next((m for m in reversed(earlier) if m.kind is not Kind.CUSTOMER), None)
         not_helpful = bool(NOT_HELPFUL.search(message.text))
         after_answer = last_reply is not None and last_reply.kind is Kind.ANSWER
@@ -174,16 +175,23 @@ class CustomerTurns(PeopleTurns):
                     outcome=rejected[0],
                     verdict=rejected[1],
                     answered=self._answered(conversation, decision),
+                    noted=noted,
                 )
             )
-            self.responder.note(decided, message.text)  # once stored: a retry does not count
+            self.responder.observe(noted)
             self.metrics.answered()
             await self.publish_public(conversation.id, applied.messages)
             return
         await self._escalate(
-            replace(conversation, failed_turns=failed), message, earlier, decision, audit, rejected
+            replace(conversation, failed_turns=failed),
+            message,
+            earlier,
+            decision,
+            audit,
+            rejected,
+            noted=noted,
         )
-        self.responder.note(decided, message.text)
+        self.responder.observe(noted)
 
     async def _rejected(
         self, conversation: Conversation, earlier: list[Message]
@@ -219,6 +227,7 @@ class CustomerTurns(PeopleTurns):
         decision: Decision,
         audit: list[AuditEntry],
         rejected: tuple[Outcome | None, Verdict | None] = NO_REJECTION,
+        noted: NotedQuestion | None = None,
     ) -> None:
         reasons = tuple(r.value for r in decision.reasons)
         context = await self._context([*earlier, message], decision)
@@ -254,6 +263,7 @@ class CustomerTurns(PeopleTurns):
                 handled=message.id,
                 outcome=rejected[0],
                 verdict=rejected[1],
+                noted=noted,
             )
         )
         self.metrics.escalated(reasons)

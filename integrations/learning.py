@@ -45,6 +45,7 @@ from config import LearningSettings
 from integrations.storage.learning import LearningStore
 from knowledge.base import KnowledgeBase
 from knowledge.learned import add_question_variants
+from knowledge.traffic import REFIT_TOLERANCE, WINDOW
 
 if TYPE_CHECKING:
     from integrations.metrics import PrometheusMetrics
@@ -53,6 +54,7 @@ NOT_IN_KB = "not_in_kb"
 ANSWERS_READ = 50_000
 """The newest answers the live estimate weighs (a week or more of a busy contact centre)."""
 ANSWER_WINDOW = timedelta(days=14)
+NOTED_KEPT = 5 * WINDOW  # noted questions kept: a refit that moves the threshold starts over
 """How far back answers are weighed. A bot silenced by rejections gives no new answers, so
 without a window the old rejections would keep it silent until they are deleted; with one it
 answers again after two weeks (a fix taught meanwhile gets its chance) and is raised again if
@@ -402,3 +404,14 @@ async def forget_old_answers(learning: LearningStore, settings: LearningSettings
     """Delete the answers older than ``answer_retention_days``; how many there were."""
     before = datetime.now(UTC) - timedelta(days=settings.answer_retention_days)
     return await learning.forget_answers(before)
+
+
+async def share_traffic(learning: LearningStore, knowledge_base: KnowledgeBase) -> int:
+    """Read the traffic window every replica writes (``knowledge.traffic``) into this one's
+    knowledge base, after deleting what is past ``NOTED_KEPT``; how many questions it holds."""
+    await learning.forget_noted(NOTED_KEPT)
+    confidences = await learning.noted_confidences(
+        WINDOW, knowledge_base.calibrated_threshold, REFIT_TOLERANCE
+    )
+    knowledge_base.share_traffic(confidences)
+    return len(confidences)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -230,6 +230,18 @@ class KnowledgeBase:
         if raised is None or not self.settings.follow_traffic_share:
             return self.confidence.threshold
         return max(self.confidence.threshold, raised)
+
+    @property
+    def calibrated_threshold(self) -> float:
+        """The threshold calibration picked (``TrafficObserver``): what noted confidences are
+        read against."""
+        return self.confidence.threshold
+
+    def share_traffic(self, confidences: Sequence[float]) -> None:
+        """Read the window every replica shares (oldest first, noted under this calibration)
+        instead of this replica's own."""
+        self.traffic.replace(confidences)
+        self._read_traffic()
 
     def observe(self, confidence: float) -> None:
         """Note the confidence of a customer question decided on confidence alone

@@ -18,10 +18,13 @@ The share is unlabelled evidence, so it is acted on with care:
 * it never lowers the calibrated threshold: an estimate that errs low costs nothing; one that
   errs high costs deflection, not precision.
 
-The window lives in the process: each replica reads its own share of the traffic, and a
-restart starts from the expected share again until ``min_questions`` have been seen. A refit
-that moves the calibrated threshold by more than ``REFIT_TOLERANCE`` empties it (confidences
-of the old model do not read against the new one); smaller ones keep it. Live outcomes, when
+Each question is noted in the store with the turn that decided it (``bot.learning.NotedQuestion``),
+and every replica replaces its window with the latest ``WINDOW`` noted by all of them, at start
+and every ``live_refresh_seconds`` (``integrations.learning.share_traffic``): replicas read one
+share, and a restart does not start from the expected share again. Between two such reads a
+replica adds its own questions. Only questions noted under a calibrated threshold within
+``REFIT_TOLERANCE`` of the current one are read (confidences of an old model do not read against
+a new one), and a refit that moves the threshold further empties the window. Live outcomes, when
 they set a threshold, are labelled evidence and take precedence, as a pinned threshold does.
 """
 
@@ -30,6 +33,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,6 +93,15 @@ class TrafficShare:
         """Forget every confidence (after a refit that moved the calibrated threshold)."""
         with self._lock:
             self._confidences.clear()
+            self._since_reading = 0
+
+    def replace(self, confidences: Sequence[float]) -> None:
+        """Hold ``confidences`` (oldest first; the newest ``window`` kept) instead: the window
+        every replica shares, read from the store."""
+        kept = [c for c in confidences if math.isfinite(c)]
+        with self._lock:
+            self._confidences.clear()
+            self._confidences.extend(kept)
             self._since_reading = 0
 
     def add(self, confidence: float) -> bool:

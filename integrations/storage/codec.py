@@ -19,7 +19,7 @@ from bot.conversation import (
     State,
     Summary,
 )
-from bot.learning import Answered, Outcome
+from bot.learning import Answered, NotedQuestion, Outcome
 
 INTERNAL = INTERNAL_KINDS
 
@@ -89,6 +89,14 @@ def audit_row(entry: AuditEntry) -> dict[str, Any]:
 
 def audit_entry(row: dict[str, Any]) -> AuditEntry:
     return AuditEntry(**{field.name: row[field.name] for field in dataclasses.fields(AuditEntry)})
+
+
+def noted_row(noted: NotedQuestion) -> dict[str, Any]:
+    return {
+        "confidence": float(noted.confidence),
+        "calibrated_threshold": float(noted.calibrated_threshold),
+        "at": datetime.now(UTC),
+    }
 
 
 def answered_row(answered: Answered) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from integrations.storage.tables import (
     conversations,
     escalations,
     messages,
+    noted_questions,
     outcomes,
 )
 
@@ -215,6 +216,9 @@ class SqlConversations(Database):
                     await connection.execute(insert(answers).values(row))
                 if change.verdict is not None:
                     await judge_answer(connection, change.verdict)
+                if change.noted is not None:
+                    row = codec.noted_row(change.noted)
+                    await connection.execute(insert(noted_questions).values(row))
                 if change.suggestion is not None:
                     question, answer, agent = change.suggestion
                     row = {"question": question, "answer": answer, "agent": agent}

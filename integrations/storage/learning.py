@@ -85,6 +85,17 @@ class LearningStore:
         """Delete the answers given before ``before``; how many there were."""
         return await self.store.forget_answers(before)
 
+    async def noted_confidences(
+        self, limit: int, calibrated_threshold: float, tolerance: float
+    ) -> list[float]:
+        """The traffic window every replica shares: the confidences of the newest ``limit``
+        questions noted under a calibrated threshold near this one, oldest first."""
+        return await self.store.noted_confidences(limit, calibrated_threshold, tolerance)
+
+    async def forget_noted(self, keep: int) -> int:
+        """Delete all but the newest ``keep`` noted questions."""
+        return await self.store.forget_noted(keep)
+
     async def outcomes(self, limit: int = 5000) -> list[Outcome]:
         """The newest labelled outcomes."""
         query = select(outcomes).order_by(outcomes.c.id.desc()).limit(limit)

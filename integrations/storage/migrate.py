@@ -11,7 +11,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0011"  # the newest revision in migrations/versions
+HEAD = "0012"  # the newest revision in migrations/versions
 LOCK_ID = 7_240_311  # pg advisory lock: replicas starting together migrate one at a time
 
 

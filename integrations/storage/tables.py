@@ -169,6 +169,18 @@ answers = Table(
     Column("reviewer", String(255)),
 )
 
+# The customer questions the bot decided on confidence alone, at that confidence and under the
+# calibrated threshold of the model that gave it: the traffic window every replica reads the
+# out-of-scope share from (``knowledge.traffic``). The newest are kept (``forget_noted``).
+noted_questions = Table(
+    "noted_questions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("confidence", Float, nullable=False),
+    Column("calibrated_threshold", Float, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)
+
 agents = Table(
     "agents",
     metadata,

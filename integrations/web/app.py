@@ -14,7 +14,7 @@ from bot.model import Decision
 from config import Settings
 from integrations.background import Background
 from integrations.composition import Services, build_services, public_url
-from integrations.learning import refresh_live_threshold
+from integrations.learning import refresh_live_threshold, share_traffic
 from integrations.memory import trim_periodically
 from integrations.metrics import CONTENT_TYPE
 from integrations.web import customer, desk, reviews
@@ -132,6 +132,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
         await refresh_live_threshold(
             built.learning, built.knowledge_base, settings.learning, built.metrics
         )
+        await share_traffic(built.learning, built.knowledge_base)  # a restart keeps the window
         if not await app[SERVICES].store.count("agents"):
             logger.warning("no desk agents yet: create one with `tandem agents add NAME`")
         knowledge_base = app[SERVICES].knowledge_base

@@ -5,7 +5,8 @@
 - the queue sweep: escalations nobody picked up in time are announced again (the engine keys
   each round, so it happens once);
 - the live threshold: outcomes and answers recorded by any replica move this one's threshold
-  and its ``/metrics`` (answers past their retention are deleted first).
+  and its ``/metrics`` (answers past their retention are deleted first), and the questions
+  every replica noted become this one's traffic window (``knowledge.traffic``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from aiohttp import web
 
 from integrations.background import repeat
 from integrations.composition import Services
-from integrations.learning import forget_old_answers, refresh_live_threshold
+from integrations.learning import forget_old_answers, refresh_live_threshold, share_traffic
 from integrations.web.keys import SERVICES
 
 QUEUE_SWEEP_S = 30.0
@@ -68,6 +69,7 @@ async def _follow_live_outcomes(services: Services) -> int:
     await refresh_live_threshold(
         services.learning, services.knowledge_base, learning, services.metrics
     )
+    await share_traffic(services.learning, services.knowledge_base)
     return int(services.knowledge_base.live_threshold != before)
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.learning import NotedQuestion
 from bot.model import ArticleMatch, EscalationReason, Retrieval
 from bot.policy import PolicyConfig, Responder, conversation_signals, decide
 from bot.signals import read_signals
@@ -126,6 +127,8 @@ def test_responder_searches_and_decides() -> None:
 class Confidences:
     """The traffic observer port: keeps what it is told."""
 
+    calibrated_threshold = 0.7
+
     def __init__(self) -> None:
         self.seen: list[float] = []
 
@@ -153,5 +156,8 @@ def test_only_questions_decided_on_confidence_tell_the_traffic_share(
     )
     decision = responder.respond(text)
     assert traffic.seen == [], "deciding alone tells nothing: a preview or a retry must not count"
+    noted = responder.noted(decision, text)  # what the turn stores with itself
+    assert noted == (NotedQuestion(confidence, 0.7) if observed else None)
+    assert traffic.seen == []
     responder.note(decision, text)
     assert traffic.seen == ([confidence] if observed else [])

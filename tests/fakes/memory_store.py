@@ -19,7 +19,7 @@ from bot.conversation import (
     State,
 )
 from bot.errors import StoreConflict, UnknownConversation
-from bot.learning import CUSTOMER_REJECTED, Answered, Verdict, same_question
+from bot.learning import CUSTOMER_REJECTED, Answered, NotedQuestion, Verdict, same_question
 from bot.ports import Applied, Change, NewMessage
 from bot.queue import Pickup
 from integrations.web.accounts import AgentAccount
@@ -44,6 +44,7 @@ class MemoryStore:
         self._agents: dict[str, AgentAccount] = {}
         self._sessions: dict[str, tuple[str, datetime]] = {}
         self._answers: list[Answered] = []
+        self._noted: list[NotedQuestion] = []
 
     # -- conversations and messages ------------------------------------------------------------
     async def create_conversation(
@@ -171,7 +172,24 @@ class MemoryStore:
             self._answers.append(replace(change.answered, id=len(self._answers) + 1))
         if change.verdict is not None:
             self._judge(change.verdict)
+        if change.noted is not None:
+            self._noted.append(change.noted)
         return Applied(True, added)
+
+    async def noted_confidences(
+        self, limit: int, calibrated_threshold: float, tolerance: float
+    ) -> list[float]:
+        near = [
+            n.confidence
+            for n in self._noted
+            if abs(n.calibrated_threshold - calibrated_threshold) <= tolerance
+        ]
+        return near[-limit:]
+
+    async def forget_noted(self, keep: int) -> int:
+        gone = max(0, len(self._noted) - keep)
+        del self._noted[:gone]
+        return gone
 
     async def latest_answer(self, conversation_id: str) -> Answered | None:
         mine = [a for a in self._answers if a.conversation_id == conversation_id]

@@ -255,8 +255,9 @@ def test_traffic_with_more_out_of_scope_questions_raises_the_threshold(
     rng = np.random.default_rng(1)
 
     busy = TrafficShare(min_questions=200)
-    for confidence in _traffic(rng, inside, outside, 0.75):
-        busy.add(float(confidence))
+    seen = [float(confidence) for confidence in _traffic(rng, inside, outside, 0.75)]
+    for confidence in seen:
+        busy.add(confidence)
     reading = busy.read(model)
     assert reading.questions == 600
     assert reading.out_of_scope_share is not None and reading.out_of_scope_share > 0.25
@@ -268,6 +269,12 @@ def test_traffic_with_more_out_of_scope_questions_raises_the_threshold(
         return correct / ((inside >= threshold).sum() + weight * (outside >= threshold).sum())
 
     assert precision(reading.raised_threshold) > precision(model.threshold)
+
+    # Another replica, or this one after a restart, reads the window from the store: the same.
+    shared = TrafficShare(min_questions=200)
+    shared.add(0.99)
+    shared.replace([*seen, float("nan")])
+    assert shared.read(model) == reading
 
     calm = TrafficShare(min_questions=200)
     for confidence in _traffic(rng, inside, outside, 0.1):

@@ -28,6 +28,7 @@ from bot.learning import (
     AGENT_CORRECTED,
     CUSTOMER_REJECTED,
     Answered,
+    NotedQuestion,
     Verdict,
 )
 from bot.ports import Change, NewMessage
@@ -271,6 +272,26 @@ async def test_answers_are_recorded_with_the_change_that_gives_them(sql_store: S
     assert await learning.answers(10, since=NOW + timedelta(hours=1)) == [newest]
     assert await learning.forget_answers(NOW + timedelta(hours=1)) == 1
     assert await learning.answers(10) == [newest]
+
+
+async def test_noted_questions_are_written_with_their_turn_and_read_by_calibration(
+    store: SqlStore | MemoryStore,
+) -> None:
+    conversation = await store.create_conversation("c1", "web", "hash", None)
+    noted = [(0.91, 0.70), (0.12, 0.70), (0.55, 0.80), (0.40, 0.71)]  # (confidence, calibrated)
+    for confidence, calibrated in noted:
+        conversation = (await store.conversation("c1")) or conversation
+        await store.apply(Change(conversation, noted=NotedQuestion(confidence, calibrated)))
+    stale = replace(conversation, version=0)
+    with pytest.raises(StoreConflict):  # a turn that fails notes nothing
+        await store.apply(Change(stale, noted=NotedQuestion(0.99, 0.70)))
+    # Oldest first; only under a calibrated threshold near the one asked for; the newest kept.
+    assert await store.noted_confidences(10, 0.70, 0.02) == [0.91, 0.12, 0.40]
+    assert await store.noted_confidences(2, 0.70, 0.02) == [0.12, 0.40]
+    assert await store.noted_confidences(10, 0.80, 0.02) == [0.55]
+    assert await store.forget_noted(keep=2) == 2
+    assert await store.noted_confidences(10, 0.70, 0.5) == [0.55, 0.40]
+    assert await store.forget_noted(keep=2) == 0
 
 
 async def test_a_rejection_lands_once_and_an_agents_latest_verdict_overrides_it(
