@@ -272,10 +272,9 @@ class KnowledgeBase:
             )
 
     def use_live_threshold(self, threshold: float | None) -> None:
-        """Answer at ``threshold`` (from live outcomes) instead of the calibrated one."""
-        if threshold != self.live_threshold:
-            self.live_threshold = threshold
-            self._searcher = None
+        """Answer at ``threshold`` (from live outcomes) instead of the calibrated one (``search``
+        reads the threshold in force on every call: the searcher and its index stay)."""
+        self.live_threshold = threshold
 
     def stats(self) -> Stats:
         return Stats(

@@ -272,6 +272,7 @@ def test_out_of_scope_traffic_raises_the_threshold_it_answers_at(
     # A pinned threshold, or one live outcomes set, is labelled evidence: it wins.
     kb.use_live_threshold(0.3)
     assert kb.threshold_in_force() == 0.3
+    assert kb.search("how long until my refund shows up").threshold == 0.3
     kb.use_live_threshold(None)
     # Questions it answers come back: the threshold comes down to the calibrated one.
     answerable = kb.search("how long until my refund shows up").confidence
