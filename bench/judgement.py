@@ -1,6 +1,7 @@
 """Answer quality and escalation judgement on the development sets, as the README reports them.
 
 Usage: python bench/judgement.py [--data ../shared/data] [--out DIR] [--only NAME ...] [--replay]
+       [--cold-start]
 
 Builds the FAQ and cases files (bench/datasets.py), runs ``tandem eval --json --details`` on
 each with the calibrated default (nothing is tuned on the cases; the threshold does not follow
@@ -10,7 +11,8 @@ out-of-scope shares of 25, 50, 60 and 75 %, computed from the per-case details b
 out-of-scope cases (what subsampling the in-scope ones gives in expectation): at the calibrated
 threshold, and at the one a full window (1,000 questions) of such traffic raises it to, with
 the service's own rule (``knowledge.traffic``). The subsampled, shuffled case files are written
-too, for ``tandem eval`` by hand.
+too, for ``tandem eval`` by hand; ``--cold-start`` runs it on them with following on, from an
+empty window, as a new deployment would meet such traffic.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ REPLAYS = {
     "banking77_oos_5": ("banking77_oos_5", "banking77_oos_traffic"),
 }
 SHARES = (0.25, 0.5, 0.6, 0.75)
+SHARES_WRITTEN = (0.25, 0.5, 0.75)  # the shuffled share files bench/datasets.py writes
+COLD_START_KEYS = ("cases", "answer_precision", "deflection", "threshold", "threshold_at_end")
 # Sets whose escalations are all out of scope (Bitext's are requests for a person and
 # complaints): their precision is also reported at other out-of-scope shares.
 SHARE_SETS = ("clinc150", "banking77_oos", "banking77")
@@ -134,6 +138,13 @@ def main() -> None:
         help="Also replay cases in traffic order (REPLAYS), tagging each escalated one back as "
         "an agent would, and print the learning curves (blocks of 250).",
     )
+    parser.add_argument(
+        "--cold-start",
+        action="store_true",
+        help="Also run `tandem eval` on the shuffled share files with following on, as a new "
+        "deployment meets such traffic: the window starts empty, so the first "
+        "TRAFFIC_MIN_QUESTIONS questions are answered at the calibrated threshold.",
+    )
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="tandem-judgement-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -178,6 +189,14 @@ def main() -> None:
             row["frustration_f1"] = round(2 * precision * recall / (precision + recall), 3)
         report[name] = row
         print(json.dumps({name: row}), flush=True)
+    if args.cold_start:
+        for name in SHARE_SETS:
+            for share in SHARES_WRITTEN:
+                cases = f"{name}_oos{int(share * 100)}"
+                result = run_eval(out, SETS[name][0], cases)
+                row = {key: result.get(key) for key in COLD_START_KEYS}
+                report[f"{cases}_cold_start"] = row
+                print(json.dumps({f"{cases}_cold_start": row}), flush=True)
     if args.replay:
         for name, (kb, traffic) in REPLAYS.items():
             curve = run_eval(out, kb, traffic, "--replay", "--block", "250")
