@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -140,9 +141,12 @@ class Responder:
         """The question to note for the traffic window, if it is one: decided on confidence
         alone, and not a greeting, thanks, "that didn't help" or a bare order number, which
         would all read as out of scope."""
-        if self.traffic is None or not on_confidence(decision) or not asks_something(text):
+        confidence = decision.retrieval.confidence
+        if self.traffic is None or not math.isfinite(confidence) or not on_confidence(decision):
             return None
-        return NotedQuestion(decision.retrieval.confidence, self.traffic.calibrated_threshold)
+        if not asks_something(text):
+            return None
+        return NotedQuestion(confidence, self.traffic.calibrated_threshold)
 
     def note(self, decision: Decision, text: str) -> None:
         """Tell the traffic observer about a customer's question the bot decided (once per

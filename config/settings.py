@@ -278,8 +278,9 @@ class LearningSettings(BaseModel):
         default=60.0,
         ge=1.0,
         le=3600.0,
-        description="How often every replica reads the live outcomes and answers again (an "
-        "agent's tag also does, at once, on the replica that took it).",
+        description="How often every replica reads the live outcomes, the answers and the "
+        "shared traffic window again (an agent's tag also reads the outcomes at once, on the "
+        "replica that took it).",
     )
     answer_retention_days: int = Field(
         default=90,

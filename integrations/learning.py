@@ -54,11 +54,13 @@ NOT_IN_KB = "not_in_kb"
 ANSWERS_READ = 50_000
 """The newest answers the live estimate weighs (a week or more of a busy contact centre)."""
 ANSWER_WINDOW = timedelta(days=14)
-NOTED_KEPT = 5 * WINDOW  # noted questions kept: a refit that moves the threshold starts over
 """How far back answers are weighed. A bot silenced by rejections gives no new answers, so
 without a window the old rejections would keep it silent until they are deleted; with one it
 answers again after two weeks (a fix taught meanwhile gets its chance) and is raised again if
 customers still reject it."""
+NOTED_KEPT = 5 * WINDOW
+"""Noted questions kept in the database (the newest): a window's worth several times over, so
+that a refit that moves the calibrated threshold and one that moves it back both find theirs."""
 logger = logging.getLogger(__name__)
 
 
@@ -410,8 +412,7 @@ async def share_traffic(learning: LearningStore, knowledge_base: KnowledgeBase) 
     """Read the traffic window every replica writes (``knowledge.traffic``) into this one's
     knowledge base, after deleting what is past ``NOTED_KEPT``; how many questions it holds."""
     await learning.forget_noted(NOTED_KEPT)
-    confidences = await learning.noted_confidences(
-        WINDOW, knowledge_base.calibrated_threshold, REFIT_TOLERANCE
-    )
-    knowledge_base.share_traffic(confidences)
+    calibrated = knowledge_base.calibrated_threshold
+    confidences = await learning.noted_confidences(WINDOW, calibrated, REFIT_TOLERANCE)
+    knowledge_base.share_traffic(confidences, calibrated)
     return len(confidences)

@@ -151,8 +151,9 @@ class KnowledgeBase:
         self._save(fingerprint_of(ids))
         self._searcher = None
         self._catalogue = None
-        if abs(self.confidence.threshold - before) > REFIT_TOLERANCE:
-            self.traffic.clear()
+        with self._traffic_lock:
+            if abs(self.confidence.threshold - before) > REFIT_TOLERANCE:
+                self.traffic.clear()
         self._read_traffic()
 
     # -- operations --------------------------------------------------------------------------
@@ -237,11 +238,19 @@ class KnowledgeBase:
         read against."""
         return self.confidence.threshold
 
-    def share_traffic(self, confidences: Sequence[float]) -> None:
-        """Read the window every replica shares (oldest first, noted under this calibration)
-        instead of this replica's own."""
-        self.traffic.replace(confidences)
-        self._read_traffic()
+    def share_traffic(self, confidences: Sequence[float], calibrated_threshold: float) -> None:
+        """Read the window every replica shares (oldest first, noted under
+        ``calibrated_threshold``) instead of this replica's own; nothing if a refit moved the
+        calibrated threshold since they were read. It never raises (a spoilt curve must not
+        stop a replica from starting)."""
+        try:
+            with self._traffic_lock:
+                if abs(self.confidence.threshold - calibrated_threshold) > REFIT_TOLERANCE:
+                    return
+                self.traffic.replace(confidences)
+            self._read_traffic()
+        except Exception:
+            logger.exception("reading the shared traffic window failed")
 
     def observe(self, confidence: float) -> None:
         """Note the confidence of a customer question decided on confidence alone

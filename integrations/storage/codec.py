@@ -91,11 +91,11 @@ def audit_entry(row: dict[str, Any]) -> AuditEntry:
     return AuditEntry(**{field.name: row[field.name] for field in dataclasses.fields(AuditEntry)})
 
 
-def noted_row(noted: NotedQuestion) -> dict[str, Any]:
+def noted_row(noted: NotedQuestion, at: datetime) -> dict[str, Any]:
     return {
         "confidence": float(noted.confidence),
         "calibrated_threshold": float(noted.calibrated_threshold),
-        "at": datetime.now(UTC),
+        "at": at,
     }
 
 

@@ -217,7 +217,7 @@ class SqlConversations(Database):
                 if change.verdict is not None:
                     await judge_answer(connection, change.verdict)
                 if change.noted is not None:
-                    row = codec.noted_row(change.noted)
+                    row = codec.noted_row(change.noted, now)
                     await connection.execute(insert(noted_questions).values(row))
                 if change.suggestion is not None:
                     question, answer, agent = change.suggestion

@@ -5,6 +5,7 @@ server's memory); a test keeps ``HEAD`` equal to the newest migration."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sqlalchemy import inspect, text
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 HEAD = "0012"  # the newest revision in migrations/versions
+logger = logging.getLogger(__name__)
 LOCK_ID = 7_240_311  # pg advisory lock: replicas starting together migrate one at a time
 
 
@@ -19,7 +21,13 @@ def migrate(connection: Connection) -> None:
     """Upgrade the schema to head; safe to call from several replicas at once on Postgres."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
-    if current_revision(connection) == HEAD:
+    current = current_revision(connection)
+    if current == HEAD:
+        return
+    if current is not None and current.isdigit() and int(current) > int(HEAD):
+        # A newer release migrated it (a rolling deploy, or a rollback): its migrations only
+        # add tables and columns, which this release does not read.
+        logger.warning("database schema is newer than this release", extra={"revision": current})
         return
     from alembic import command
     from alembic.config import Config

@@ -4,7 +4,7 @@ replica (``knowledge.traffic``)."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from integrations.storage.database import Database
 from integrations.storage.tables import noted_questions
@@ -30,10 +30,14 @@ class SqlTraffic(Database):
 
     async def forget_noted(self, keep: int) -> int:
         """Delete all but the newest ``keep`` noted questions; how many went."""
+        oldest_kept = (
+            select(noted_questions.c.id)
+            .order_by(noted_questions.c.id.desc())
+            .offset(max(keep, 1) - 1)
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = delete(noted_questions).where(noted_questions.c.id < oldest_kept)
         async with self.transaction() as connection:
-            newest = (await connection.execute(select(func.max(noted_questions.c.id)))).scalar()
-            if newest is None:
-                return 0
-            query = delete(noted_questions).where(noted_questions.c.id <= newest - keep)
             result = await connection.execute(query)
         return int(result.rowcount or 0)

@@ -46,7 +46,12 @@ from integrations.web.limits import RateLimiter
 from integrations.web.login_guard import LoginGuard
 from integrations.web.models import message_text
 from integrations.web.reclaim import Reclaimer
-from integrations.web.sweeps import follow_live_outcomes, sweep_messages, watch_queue
+from integrations.web.sweeps import (
+    follow_live_outcomes,
+    follow_traffic_window,
+    sweep_messages,
+    watch_queue,
+)
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -160,6 +165,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app.cleanup_ctx.append(watch_queue)
     app.cleanup_ctx.append(sweep_messages)
     app.cleanup_ctx.append(follow_live_outcomes)
+    app.cleanup_ctx.append(follow_traffic_window)
     app.on_shutdown.append(close_sockets)
     app.on_cleanup.append(stop)
     app.on_cleanup.append(reclaimer.on_cleanup)

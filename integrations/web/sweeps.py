@@ -5,8 +5,9 @@
 - the queue sweep: escalations nobody picked up in time are announced again (the engine keys
   each round, so it happens once);
 - the live threshold: outcomes and answers recorded by any replica move this one's threshold
-  and its ``/metrics`` (answers past their retention are deleted first), and the questions
-  every replica noted become this one's traffic window (``knowledge.traffic``).
+  and its ``/metrics`` (answers past their retention are deleted first);
+- the traffic window: the questions every replica noted become this one's
+  (``knowledge.traffic``), on the same interval.
 """
 
 from __future__ import annotations
@@ -69,7 +70,6 @@ async def _follow_live_outcomes(services: Services) -> int:
     await refresh_live_threshold(
         services.learning, services.knowledge_base, learning, services.metrics
     )
-    await share_traffic(services.learning, services.knowledge_base)
     return int(services.knowledge_base.live_threshold != before)
 
 
@@ -77,4 +77,9 @@ follow_live_outcomes = periodic(
     "live threshold changes",
     lambda services: services.settings.learning.live_refresh_seconds,
     _follow_live_outcomes,
+)
+follow_traffic_window = periodic(
+    "questions in the shared traffic window",
+    lambda services: services.settings.learning.live_refresh_seconds,
+    lambda services: share_traffic(services.learning, services.knowledge_base),
 )

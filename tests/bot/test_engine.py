@@ -170,6 +170,9 @@ async def test_only_questions_in_the_bots_hands_tell_the_traffic_share(
     await say(services.engine, conversation.id, "my order number is LK-448120")
     await say(services.engine, conversation.id, "How long do refunds take?")
     assert len(window) == before + 1
+    # Stored with its turn, for every replica's window.
+    calibrated = services.knowledge_base.calibrated_threshold
+    assert len(await services.learning.noted_confidences(10, calibrated, 0.0)) == 1
 
 
 # -- agents --------------------------------------------------------------------------------------

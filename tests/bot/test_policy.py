@@ -145,6 +145,7 @@ class Confidences:
         ("this is useless, I am furious", 0.3, False),
         ("thank you so much!", 0.2, False),  # asks nothing: it would read as out of scope
         ("LK-448120", 0.1, False),
+        ("how do I return this", float("nan"), False),  # a spoilt score: never stored
     ],
 )
 def test_only_questions_decided_on_confidence_tell_the_traffic_share(

@@ -179,11 +179,8 @@ class MemoryStore:
     async def noted_confidences(
         self, limit: int, calibrated_threshold: float, tolerance: float
     ) -> list[float]:
-        near = [
-            n.confidence
-            for n in self._noted
-            if abs(n.calibrated_threshold - calibrated_threshold) <= tolerance
-        ]
+        low, high = calibrated_threshold - tolerance, calibrated_threshold + tolerance
+        near = [n.confidence for n in self._noted if low <= n.calibrated_threshold <= high]
         return near[-limit:]
 
     async def forget_noted(self, keep: int) -> int:

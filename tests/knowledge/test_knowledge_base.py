@@ -283,6 +283,23 @@ def test_out_of_scope_traffic_raises_the_threshold_it_answers_at(
     assert kb.threshold_in_force() == calibrated
 
 
+def test_the_shared_window_is_read_only_under_the_calibration_it_was_noted_under(
+    sample_kb: KnowledgeBase,
+) -> None:
+    """Another replica's questions, read from the store: under this calibration they raise
+    the threshold as this replica's own would; read before a refit that moved it, they are
+    dropped (confidences of the old model do not read against the new one)."""
+    settings = sample_kb.settings.model_copy(update={"follow_traffic_share": True})
+    kb = KnowledgeBase(settings=settings, embeddings=sample_kb.store.embeddings)
+    calibrated = kb.calibrated_threshold
+    unknown = kb.search("how tall is mount everest").confidence
+    window = [unknown] * (settings.traffic_min_questions + 1)
+    kb.share_traffic(window, calibrated + 0.05)  # a refit moved it meanwhile
+    assert len(kb.traffic) == 0 and kb.threshold_in_force() == calibrated
+    kb.share_traffic(window, calibrated)
+    assert len(kb.traffic) == len(window) and kb.threshold_in_force() > calibrated
+
+
 def test_a_model_calibrated_before_the_share_curve_is_refitted_on_open(
     empty_kb: KnowledgeBase, tmp_path: Path
 ) -> None:

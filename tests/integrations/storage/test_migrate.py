@@ -37,6 +37,18 @@ def test_a_new_database_is_migrated_to_head(tmp_path: Path) -> None:
         assert current_revision(connection) == HEAD
 
 
+def test_a_database_a_newer_release_migrated_still_opens(tmp_path: Path) -> None:
+    """A rollback, or an older replica restarting during a rolling deploy: the newer schema
+    only adds, so this release starts on it instead of failing on an unknown revision."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'newer.db'}")
+    with engine.begin() as connection:
+        migrate(connection)
+        newer = f"{int(HEAD) + 1:04d}"
+        connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": newer})
+        migrate(connection)
+        assert current_revision(connection) == newer
+
+
 def test_a_database_at_head_opens_without_alembic(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'head.db'}")
     with engine.begin() as connection:

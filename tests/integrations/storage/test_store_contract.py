@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import delete
 
 from bot.conversation import (
     AuditEntry,
@@ -37,6 +38,7 @@ from integrations.storage import SqlStore, open_store
 from integrations.storage.learning import LearningStore
 from integrations.storage.posts import PostStore
 from integrations.storage.references import ReferenceStore
+from integrations.storage.tables import noted_questions
 from integrations.web.accounts import AgentAccount
 from tests.backing_services import fresh_postgres
 from tests.fakes.memory_store import MemoryStore
@@ -278,7 +280,8 @@ async def test_noted_questions_are_written_with_their_turn_and_read_by_calibrati
     store: SqlStore | MemoryStore,
 ) -> None:
     conversation = await store.create_conversation("c1", "web", "hash", None)
-    noted = [(0.91, 0.70), (0.12, 0.70), (0.55, 0.80), (0.40, 0.71)]  # (confidence, calibrated)
+    # (confidence, calibrated threshold); 0.72 is at the tolerance's edge, in floating point
+    noted = [(0.91, 0.70), (0.12, 0.72), (0.55, 0.80), (0.40, 0.71)]
     for confidence, calibrated in noted:
         conversation = (await store.conversation("c1")) or conversation
         await store.apply(Change(conversation, noted=NotedQuestion(confidence, calibrated)))
@@ -292,6 +295,21 @@ async def test_noted_questions_are_written_with_their_turn_and_read_by_calibrati
     assert await store.forget_noted(keep=2) == 2
     assert await store.noted_confidences(10, 0.70, 0.5) == [0.55, 0.40]
     assert await store.forget_noted(keep=2) == 0
+
+
+async def test_forgetting_noted_questions_keeps_the_newest_whatever_the_ids(
+    sql_store: SqlStore,
+) -> None:
+    """Postgres sequences leave gaps (a rolled-back insert, a failover): the newest are kept by
+    count, not by id arithmetic."""
+    conversation = await sql_store.create_conversation("c1", "web", "hash", None)
+    for confidence in (0.1, 0.2, 0.3, 0.4, 0.5):
+        conversation = (await sql_store.conversation("c1")) or conversation
+        await sql_store.apply(Change(conversation, noted=NotedQuestion(confidence, 0.7)))
+    async with sql_store.transaction() as connection:  # a gap among the newest
+        await connection.execute(delete(noted_questions).where(noted_questions.c.id == 4))
+    assert await sql_store.forget_noted(keep=3) == 1
+    assert await sql_store.noted_confidences(10, 0.7, 0.02) == [0.2, 0.3, 0.5]
 
 
 async def test_a_rejection_lands_once_and_an_agents_latest_verdict_overrides_it(
