@@ -50,6 +50,13 @@ class KnowledgeSettings(BaseModel):
         description="Questions decided on confidence needed before their share counts.",
     )
     ingest_sample_on_first_start: bool = True
+    change_check_seconds: float = Field(
+        default=30.0,
+        ge=1.0,
+        le=3600.0,
+        description="How often a serving replica checks whether the knowledge base changed "
+        "elsewhere (another replica's ingest, `tandem kb ingest` while serving) and reloads.",
+    )
     max_file_mb: float = Field(default=20.0, gt=0, description="Larger files are refused.")
     chunk_size: int = Field(default=1200, ge=200, le=8000, description="Characters per chunk.")
     chunk_overlap: int = Field(default=150, ge=0, le=2000)

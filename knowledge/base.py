@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,8 @@ class KnowledgeBase:
         self.traffic = TrafficShare(settings.traffic_min_questions)
         self.traffic_reading = TrafficReading(0, None, None)
         self._traffic_lock = threading.Lock()
+        self._refit_lock = threading.RLock()  # one refit at a time (an ingest, a reload)
+        self.fingerprint = ""  # the store's version the models were fitted on
         self._catalogue: list[tuple[str, str]] | None = None
         self._load_or_refresh()
 
@@ -92,6 +95,7 @@ class KnowledgeBase:
             if saved.get("fingerprint") == self.store.fingerprint():
                 self.classifier = ArticleClassifier.load(self._models / "classifier.npz")
                 self.confidence = ConfidenceModel.load(self._models / "confidence.json")
+                self.fingerprint = str(saved["fingerprint"])
                 if self.confidence.out_of_scope_share == self.settings.expected_out_of_scope:
                     if not self._lacks_share_curve():
                         return
@@ -122,9 +126,14 @@ class KnowledgeBase:
         state = {"fingerprint": fingerprint, "embedding_model": self.store.embeddings.name}
         text = json.dumps(state).encode()
         write_atomically(self._models / "state.json", lambda handle: handle.write(text))
+        self.fingerprint = fingerprint
 
     def refresh(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Refit the classifier and recalibrate after the knowledge base changed."""
+        with self._refit_lock:
+            self._refit(progress)
+
+    def _refit(self, progress: Callable[[int, int], None] | None) -> None:
         ids, vectors, metadatas = self.store.everything()
         articles = np.array([m["article_id"] for m in metadatas], dtype=str)
         self.classifier = (
@@ -149,34 +158,66 @@ class KnowledgeBase:
         else:
             self.confidence = ConfidenceModel()
         self._save(fingerprint_of(ids))
+        self._models_changed(before)
+
+    def _models_changed(self, threshold_before: float) -> None:
         self._searcher = None
         self._catalogue = None
         with self._traffic_lock:
-            if abs(self.confidence.threshold - before) > REFIT_TOLERANCE:
+            if abs(self.confidence.threshold - threshold_before) > REFIT_TOLERANCE:
                 self.traffic.clear()
         self._read_traffic()
+
+    def follow_store(self) -> bool:
+        """Pick up a change another process made to the store (another replica's ingest or
+        accepted suggestion, ``tandem kb ingest`` while serving): load the model files it saved
+        if they match the store, else refit here. True if the models changed. Skipped while a
+        refit is under way in this process."""
+        if not self._refit_lock.acquire(blocking=False):
+            return False
+        try:
+            if self.store.fingerprint() == self.fingerprint:
+                return False
+            before = self.confidence.threshold
+            self.store.changed_elsewhere()
+            self._load_or_refresh()
+            self._models_changed(before)
+            logger.info(
+                "the knowledge base changed elsewhere: models reloaded",
+                extra={"chunks": self.store.count(), "threshold": self.confidence.threshold},
+            )
+            return True
+        finally:
+            self._refit_lock.release()
 
     # -- operations --------------------------------------------------------------------------
     def ingest(self, paths: Iterable[Path], progress: IngestProgress | None = None) -> IngestReport:
         """Ingest files and folders; refits the models if anything changed."""
-        report = ingest_paths(
-            self.store,
-            paths,
-            max_bytes=int(self.settings.max_file_mb * 1_000_000),
-            chunk_size=self.settings.chunk_size,
-            chunk_overlap=self.settings.chunk_overlap,
-            progress=progress,
-        )
-        if report.changed:
-            self.refresh()
+        with self.changing():
+            report = ingest_paths(
+                self.store,
+                paths,
+                max_bytes=int(self.settings.max_file_mb * 1_000_000),
+                chunk_size=self.settings.chunk_size,
+                chunk_overlap=self.settings.chunk_overlap,
+                progress=progress,
+            )
+            if report.changed:
+                self.refresh()
         return report
 
     def remove(self, article_id: str) -> int:
         """Remove an article; returns the number of chunks removed."""
-        removed = self.store.remove_article(article_id)
-        if removed:
-            self.refresh()
+        with self.changing():
+            removed = self.store.remove_article(article_id)
+            if removed:
+                self.refresh()
         return removed
+
+    def changing(self) -> AbstractContextManager[bool]:
+        """Held while this process writes the store and refits (``follow_store`` waits its
+        turn rather than refit a half-written change)."""
+        return self._refit_lock
 
     def calibrate(
         self, target_precision: float, progress: Callable[[int, int], None] | None = None

@@ -26,28 +26,29 @@ def add_question_variants(
     Returns:
         How many new variants were stored.
     """
-    store = knowledge_base.store
-    known = store.passages_by_article()
-    added = 0
-    for article_id, questions in learned.items():
-        header = known.get(article_id)
-        if header is None:
-            continue
-        source = f"{LEARNED_SOURCE}{article_id}"
-        existing = store.source_texts(source)
-        merged = list(dict.fromkeys([*existing, *(q.strip() for q in questions if q.strip())]))
-        if len(merged) == len(existing):
-            continue
-        added += len(merged) - len(existing)
-        article = Article(
-            id=article_id,
-            title=header.title,
-            questions=tuple(merged),
-            url=header.url,
-            tags=header.tags,
-        )
-        document = SourceDocument(source, (article,), content_hash("\n".join(merged)))
-        store.upsert_source(document)
-    if added:
-        knowledge_base.refresh()
+    with knowledge_base.changing():
+        store = knowledge_base.store
+        known = store.passages_by_article()
+        added = 0
+        for article_id, questions in learned.items():
+            header = known.get(article_id)
+            if header is None:
+                continue
+            source = f"{LEARNED_SOURCE}{article_id}"
+            existing = store.source_texts(source)
+            merged = list(dict.fromkeys([*existing, *(q.strip() for q in questions if q.strip())]))
+            if len(merged) == len(existing):
+                continue
+            added += len(merged) - len(existing)
+            article = Article(
+                id=article_id,
+                title=header.title,
+                questions=tuple(merged),
+                url=header.url,
+                tags=header.tags,
+            )
+            document = SourceDocument(source, (article,), content_hash("\n".join(merged)))
+            store.upsert_source(document)
+        if added:
+            knowledge_base.refresh()
     return added

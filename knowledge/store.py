@@ -209,6 +209,11 @@ class KnowledgeStore:
         """After a write: the in-memory index is read again (one read during it is dropped)."""
         self._exact.invalidate()
 
+    def changed_elsewhere(self) -> None:
+        """Another process wrote the collection (a Chroma server several replicas share): the
+        in-memory index is read again."""
+        self._changed()
+
     def _write(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
         self._collection.add(
             ids=[chunk.id for chunk in chunks],

@@ -47,6 +47,7 @@ from integrations.web.login_guard import LoginGuard
 from integrations.web.models import message_text
 from integrations.web.reclaim import Reclaimer
 from integrations.web.sweeps import (
+    follow_knowledge,
     follow_live_outcomes,
     follow_traffic_window,
     sweep_messages,
@@ -166,6 +167,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app.cleanup_ctx.append(sweep_messages)
     app.cleanup_ctx.append(follow_live_outcomes)
     app.cleanup_ctx.append(follow_traffic_window)
+    app.cleanup_ctx.append(follow_knowledge)
     app.on_shutdown.append(close_sockets)
     app.on_cleanup.append(stop)
     app.on_cleanup.append(reclaimer.on_cleanup)

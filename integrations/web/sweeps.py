@@ -7,7 +7,9 @@
 - the live threshold: outcomes and answers recorded by any replica move this one's threshold
   and its ``/metrics`` (answers past their retention are deleted first);
 - the traffic window: the questions every replica noted become this one's
-  (``knowledge.traffic``), on the same interval.
+  (``knowledge.traffic``), on the same interval;
+- the knowledge base: a change another process made to the store (another replica's ingest,
+  ``tandem kb ingest`` while serving) is picked up, its models loaded or refitted here.
 """
 
 from __future__ import annotations
@@ -82,4 +84,15 @@ follow_traffic_window = periodic(
     "questions in the shared traffic window",
     lambda services: services.settings.learning.live_refresh_seconds,
     lambda services: share_traffic(services.learning, services.knowledge_base),
+)
+
+
+async def _follow_knowledge(services: Services) -> int:
+    return int(await asyncio.to_thread(services.knowledge_base.follow_store))
+
+
+follow_knowledge = periodic(
+    "knowledge base reloads after a change elsewhere",
+    lambda services: services.settings.knowledge.change_check_seconds,
+    _follow_knowledge,
 )

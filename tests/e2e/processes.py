@@ -79,3 +79,35 @@ def serving_process(
             process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextmanager
+def chroma_server(path: Path, log: Path, timeout: float = 60) -> Iterator[str]:
+    """A Chroma server (``chroma run``, from the chromadb package) on a free port, as several
+    replicas share one; yield its URL once its heartbeat answers."""
+    chroma = Path(sys.executable).with_name("chroma")
+    port = free_port()
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert process.poll() is None, f"chroma exited:\n{log.read_text()}"
+            try:
+                with urllib.request.urlopen(url + "/api/v2/heartbeat", timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, f"no heartbeat in {timeout}s"
+                time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
