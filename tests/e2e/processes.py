@@ -90,6 +90,7 @@ def chroma_server(path: Path, log: Path, timeout: float = 60) -> Iterator[str]:
     with log.open("w") as output:
         process = subprocess.Popen(
             [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},  # loopback only
             stdout=output,
             stderr=subprocess.STDOUT,
         )
