@@ -13,6 +13,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+import aiohttp
+
 REPO = Path(__file__).resolve().parents[2]
 # The console script of the Python running the tests, whatever PATH says.
 _BESIDE = Path(sys.executable).with_name("tandem")
@@ -54,61 +56,60 @@ def serving_process(
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``serving``, with the process too (for a test that kills it)."""
     port = free_port()
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [TANDEM, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=dict(env),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    command = [TANDEM, "serve", "--host", "127.0.0.1", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            assert process.poll() is None, f"tandem serve exited:\n{log.read_text()}"
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=1):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, f"no /healthz in {timeout}s:\n{log.read_text()}"
-                time.sleep(0.3)
+    with running(command, env, log, url + "/healthz", timeout) as process:
         yield url, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @contextmanager
 def chroma_server(path: Path, log: Path, timeout: float = 60) -> Iterator[str]:
     """A Chroma server (``chroma run``, from the chromadb package) on a free port, as several
     replicas share one; yield its URL once its heartbeat answers."""
-    chroma = Path(sys.executable).with_name("chroma")
+    chroma = str(Path(sys.executable).with_name("chroma"))
     port = free_port()
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},  # loopback only
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    command = [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)]
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}  # loopback only
     url = f"http://127.0.0.1:{port}"
+    with running(command, env, log, url + "/api/v2/heartbeat", timeout):
+        yield url
+
+
+@contextmanager
+def running(
+    command: list[str], env: Mapping[str, str], log: Path, ready: str, timeout: float
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command`` with its output in ``log``; yield it once ``ready`` answers over HTTP,
+    and stop it afterwards."""
+    with log.open("w") as output:
+        process = subprocess.Popen(command, env=dict(env), stdout=output, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + timeout
         while True:
-            assert process.poll() is None, f"chroma exited:\n{log.read_text()}"
+            assert process.poll() is None, f"{command[0]} exited:\n{log.read_text()}"
             try:
-                with urllib.request.urlopen(url + "/api/v2/heartbeat", timeout=1):
+                with urllib.request.urlopen(ready, timeout=1):
                     break
             except OSError:
-                assert time.monotonic() < deadline, f"no heartbeat in {timeout}s"
+                assert time.monotonic() < deadline, f"no {ready} in {timeout}s:\n{log.read_text()}"
                 time.sleep(0.3)
-        yield url
+        yield process
     finally:
         process.terminate()
         try:
             process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+async def open_and_send(session: aiohttp.ClientSession, url: str, text: str) -> tuple[str, str]:
+    """Open a conversation on ``url`` as a web customer and send ``text``; its id and token."""
+    async with session.post(f"{url}/api/conversations") as response:
+        opened = await response.json()
+    async with session.post(
+        f"{url}/api/conversations/{opened['id']}/messages",
+        json={"text": text},
+        headers={"Authorization": f"Bearer {opened['token']}"},
+    ) as response:
+        assert response.status == 202
+    return opened["id"], opened["token"]

@@ -12,7 +12,7 @@ import aiohttp
 import pytest_asyncio
 
 from tests.backing_services import fresh_postgres
-from tests.e2e.processes import serving, serving_process, tandem_env
+from tests.e2e.processes import open_and_send, serving, serving_process, tandem_env
 
 QUESTIONS = ["How long do refunds take?", "How do I return an item?", "I want a person"]
 REPLIES = {"answer", "escalated"}
@@ -22,18 +22,6 @@ REPLIES = {"answer", "escalated"}
 async def database() -> AsyncIterator[str]:
     async with fresh_postgres("tandem_failover") as url:
         yield url
-
-
-async def send(session: aiohttp.ClientSession, url: str, text: str) -> tuple[str, str]:
-    async with session.post(f"{url}/api/conversations") as response:
-        opened = await response.json()
-    async with session.post(
-        f"{url}/api/conversations/{opened['id']}/messages",
-        json={"text": text},
-        headers={"Authorization": f"Bearer {opened['token']}"},
-    ) as response:
-        assert response.status == 202
-    return opened["id"], opened["token"]
 
 
 async def replies(session: aiohttp.ClientSession, url: str, sent: tuple[str, str]) -> int:
@@ -60,7 +48,7 @@ async def test_a_killed_replicas_messages_are_answered_once_by_the_other(
         with serving(env, tmp_path / "b.log") as replica_b:
             async with aiohttp.ClientSession() as session:
                 sent = await asyncio.gather(
-                    *(send(session, replica_a, QUESTIONS[n % 3]) for n in range(24))
+                    *(open_and_send(session, replica_a, QUESTIONS[n % 3]) for n in range(24))
                 )
                 process_a.send_signal(signal.SIGKILL)  # right after the last acknowledgement
                 process_a.wait()

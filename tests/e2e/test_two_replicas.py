@@ -11,7 +11,7 @@ import aiohttp
 import pytest_asyncio
 
 from tests.backing_services import fresh_postgres, require
-from tests.e2e.processes import run_cli, serving, tandem_env
+from tests.e2e.processes import open_and_send, run_cli, serving, tandem_env
 
 
 @pytest_asyncio.fixture()
@@ -92,17 +92,6 @@ async def metric(session: aiohttp.ClientSession, replica: str, name: str) -> flo
     return float(line.split()[1])
 
 
-async def ask(session: aiohttp.ClientSession, replica: str, text: str) -> None:
-    async with session.post(f"{replica}/api/conversations") as response:
-        conversation = await response.json()
-    async with session.post(
-        f"{replica}/api/conversations/{conversation['id']}/messages",
-        json={"text": text},
-        headers={"Authorization": f"Bearer {conversation['token']}"},
-    ) as response:
-        assert response.status == 202
-
-
 async def until(probe: Callable[[], Awaitable[bool]], seconds: float = 30) -> None:
     deadline = asyncio.get_running_loop().time() + seconds
     while not await probe():
@@ -130,7 +119,7 @@ async def test_replicas_read_one_traffic_window_and_a_new_one_starts_with_it(
         async with aiohttp.ClientSession() as session:
             calibrated = await metric(session, replica_a, "tandem_answer_threshold")
             for n in range(75):
-                await ask(session, replica_a, OUT_OF_SCOPE[n % len(OUT_OF_SCOPE)])
+                await open_and_send(session, replica_a, OUT_OF_SCOPE[n % len(OUT_OF_SCOPE)])
 
             async def a_noted_all() -> bool:
                 return await metric(session, replica_a, window) == 75
@@ -142,7 +131,7 @@ async def test_replicas_read_one_traffic_window_and_a_new_one_starts_with_it(
                 assert await metric(session, replica_b, window) == 75
                 assert await metric(session, replica_b, "tandem_answer_threshold") == raised
                 for n in range(5):
-                    await ask(session, replica_a, OUT_OF_SCOPE[n % len(OUT_OF_SCOPE)])
+                    await open_and_send(session, replica_a, OUT_OF_SCOPE[n % len(OUT_OF_SCOPE)])
 
                 async def b_read_them() -> bool:
                     return await metric(session, replica_b, window) == 80
