@@ -43,6 +43,14 @@ class Stats:
     expected_precision: float | None
     expected_deflection: float | None
     out_of_scope_share: float
+    median_question_variants: float
+
+
+FEW_QUESTION_VARIANTS = 10
+"""Below this median of question variants an article, calibration is optimistic where
+out-of-scope questions sound like the knowledge base: measured on BANKING77-OOS with 5 and 10
+variants an article, 0.81 and 0.87 precision at a 50 % share where 0.90 was promised (README,
+*Small knowledge bases*)."""
 
 
 class KnowledgeBase:
@@ -327,8 +335,9 @@ class KnowledgeBase:
         self.live_threshold = threshold
 
     def stats(self) -> Stats:
+        articles = self.store.articles()
         return Stats(
-            articles=len(self.store.articles()),
+            articles=len(articles),
             chunks=self.store.count(),
             embedding_model=self.store.embeddings.name,
             collection=self.store.name,
@@ -338,7 +347,16 @@ class KnowledgeBase:
             expected_precision=self.confidence.expected_precision,
             expected_deflection=self.confidence.expected_deflection,
             out_of_scope_share=self.confidence.out_of_scope_share,
+            median_question_variants=(
+                float(np.median([a.questions for a in articles])) if articles else 0.0
+            ),
         )
+
+    def few_question_variants(self) -> bool:
+        """Too few question variants an article for calibration to be trusted on traffic whose
+        out-of-scope questions sound like the knowledge base (``FEW_QUESTION_VARIANTS``)."""
+        stats = self.stats()
+        return stats.articles >= 3 and stats.median_question_variants < FEW_QUESTION_VARIANTS
 
     def describe(self) -> dict[str, Any]:
         return self.stats().__dict__

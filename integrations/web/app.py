@@ -142,6 +142,12 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
         if not await app[SERVICES].store.count("agents"):
             logger.warning("no desk agents yet: create one with `tandem agents add NAME`")
         knowledge_base = app[SERVICES].knowledge_base
+        if knowledge_base.few_question_variants():
+            logger.warning(
+                "few question variants an article: calibration is optimistic where "
+                "out-of-scope questions sound like the knowledge base (see tandem kb stats)",
+                extra={"median": knowledge_base.stats().median_question_variants},
+            )
         logger.info(
             "tandem ready",
             extra={

@@ -80,7 +80,28 @@ def test_calibrate_prints_expected_figures(workdir: Path) -> None:
     result = run(["kb", "calibrate", "--target-precision", "0.85"], workdir)
     assert result.returncode == 0, result.stderr
     assert "expected precision" in result.stdout and "expected deflection" in result.stdout
+    assert "caution" not in result.stderr, "the sample has a dozen question variants an article"
     assert json.loads(run(["kb", "stats", "--json"], workdir).stdout)["target_precision"] == 0.85
+
+
+def test_a_knowledge_base_with_few_question_variants_is_cautioned(tmp_path: Path) -> None:
+    """Three variants an article: calibration would promise more than it keeps where
+    out-of-scope questions sound like the knowledge base, and the admin is told so."""
+    topics = ("delivery times", "opening hours", "gift wrapping", "store locations")
+    rows = [
+        {"id": topic, "question": f"{ask} {topic}", "answer": f"All about {topic}."}
+        for topic in topics
+        for ask in ("tell me about", "what are your", "question on")
+    ]
+    faq = tmp_path / "faq.jsonl"
+    faq.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert run(["kb", "ingest", str(faq)], tmp_path).returncode == 0
+    calibrated = run(["kb", "calibrate"], tmp_path)
+    assert calibrated.returncode == 0, calibrated.stderr
+    assert "caution: a median of 3 question variants an article" in calibrated.stderr
+    figures = run(["kb", "stats", "--json"], tmp_path).stdout
+    assert json.loads(figures)["median_question_variants"] == 3
+    assert "caution: a median of 3" in run(["kb", "stats"], tmp_path).stderr
 
 
 def test_every_command_has_help(tmp_path: Path) -> None:
