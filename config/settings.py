@@ -54,8 +54,9 @@ class KnowledgeSettings(BaseModel):
         default=30.0,
         ge=1.0,
         le=3600.0,
-        description="How often a serving replica checks whether the knowledge base changed "
-        "elsewhere (another replica's ingest, `tandem kb ingest` while serving) and reloads.",
+        description="On a Chroma server: how often a serving replica checks whether the "
+        "knowledge base changed elsewhere (another replica's ingest, an admin's `tandem kb "
+        "ingest`) and picks the change up.",
     )
     max_file_mb: float = Field(default=20.0, gt=0, description="Larger files are refused.")
     chunk_size: int = Field(default=1200, ge=200, le=8000, description="Characters per chunk.")

@@ -47,7 +47,7 @@ class Stats:
 
 
 FEW_QUESTION_VARIANTS = 10
-"""Below this median of question variants an article, calibration is optimistic where
+"""At or below this median of question variants an article, calibration is optimistic where
 out-of-scope questions sound like the knowledge base: measured on BANKING77-OOS with 5 and 10
 variants an article, 0.81 and 0.87 precision at a 50 % share where 0.90 was promised (README,
 *Small knowledge bases*)."""
@@ -90,6 +90,8 @@ class KnowledgeBase:
         self._traffic_lock = threading.Lock()
         self._refit_lock = threading.RLock()  # one refit at a time (an ingest, a reload)
         self.fingerprint = ""  # the store's version the models were fitted on
+        self._seen_fingerprint = ""  # the version ``follow_store`` saw last
+        self._failed_fingerprint = ""  # a version whose refit failed here
         self._catalogue: list[tuple[str, str]] | None = None
         self._load_or_refresh()
 
@@ -101,8 +103,9 @@ class KnowledgeBase:
             if not isinstance(saved, dict):
                 raise ValueError(f"{state} holds no model state")
             if saved.get("fingerprint") == self.store.fingerprint():
-                self.classifier = ArticleClassifier.load(self._models / "classifier.npz")
-                self.confidence = ConfidenceModel.load(self._models / "confidence.json")
+                classifier = ArticleClassifier.load(self._models / "classifier.npz")
+                confidence = ConfidenceModel.load(self._models / "confidence.json")
+                self.classifier, self.confidence = classifier, confidence  # both or neither
                 self.fingerprint = str(saved["fingerprint"])
                 if self.confidence.out_of_scope_share == self.settings.expected_out_of_scope:
                     if not self._lacks_share_curve():
@@ -144,7 +147,7 @@ class KnowledgeBase:
     def _refit(self, progress: Callable[[int, int], None] | None) -> None:
         ids, vectors, metadatas = self.store.everything()
         articles = np.array([m["article_id"] for m in metadatas], dtype=str)
-        self.classifier = (
+        classifier = (
             ArticleClassifier.fit(vectors, articles)
             if len(articles)
             else (ArticleClassifier(articles, np.zeros((0, 0)), np.zeros(0)))
@@ -153,7 +156,7 @@ class KnowledgeBase:
         before = self.confidence.threshold
         if len(np.unique(articles)) >= 3:
             kinds = np.array([str(m["kind"]) for m in metadatas])
-            self.confidence = calibrate(
+            confidence = calibrate(
                 vectors,
                 articles,
                 kinds == "question",
@@ -164,7 +167,9 @@ class KnowledgeBase:
                 progress=progress,
             )
         else:
-            self.confidence = ConfidenceModel()
+            confidence = ConfidenceModel()
+        # Swapped together once both are fitted: a failure leaves the old pair serving.
+        self.classifier, self.confidence = classifier, confidence
         self._save(fingerprint_of(ids))
         self._models_changed(before)
 
@@ -177,21 +182,32 @@ class KnowledgeBase:
         self._read_traffic()
 
     def follow_store(self) -> bool:
-        """Pick up a change another process made to the store (another replica's ingest or
-        accepted suggestion, ``tandem kb ingest`` while serving): load the model files it saved
-        if they match the store, else refit here. True if the models changed. Skipped while a
-        refit is under way in this process."""
+        """Pick up a change another process made to a shared store (a Chroma server: another
+        replica's ingest or accepted suggestion, an admin's ``tandem kb ingest``): load the
+        model files saved for it if they match (a shared data directory), else refit here.
+        True if the models changed.
+
+        Acts only on a version seen on two calls in a row (not on an ingest still being
+        written), never twice on a version whose refit failed (the old models keep serving),
+        and skips a call while this process is refitting."""
         if not self._refit_lock.acquire(blocking=False):
             return False
         try:
-            if self.store.fingerprint() == self.fingerprint:
+            current = self.store.fingerprint()
+            seen, self._seen_fingerprint = self._seen_fingerprint, current
+            if current in (self.fingerprint, self._failed_fingerprint) or current != seen:
                 return False
             before = self.confidence.threshold
-            self.store.changed_elsewhere()
-            self._load_or_refresh()
+            try:
+                self._load_or_refresh()
+            except Exception:
+                self._failed_fingerprint = current
+                logger.exception("the knowledge base changed elsewhere: refitting failed")
+                return False
+            self.store.changed_elsewhere()  # the search index is read again
             self._models_changed(before)
             logger.info(
-                "the knowledge base changed elsewhere: models reloaded",
+                "the knowledge base changed elsewhere: models picked up",
                 extra={"chunks": self.store.count(), "threshold": self.confidence.threshold},
             )
             return True
@@ -223,8 +239,8 @@ class KnowledgeBase:
         return removed
 
     def changing(self) -> AbstractContextManager[bool]:
-        """Held while this process writes the store and refits (``follow_store`` waits its
-        turn rather than refit a half-written change)."""
+        """Held while this process writes the store and refits (``follow_store`` skips its
+        round rather than refit a half-written change)."""
         return self._refit_lock
 
     def calibrate(
@@ -352,11 +368,16 @@ class KnowledgeBase:
             ),
         )
 
-    def few_question_variants(self) -> bool:
-        """Too few question variants an article for calibration to be trusted on traffic whose
-        out-of-scope questions sound like the knowledge base (``FEW_QUESTION_VARIANTS``)."""
-        stats = self.stats()
-        return stats.articles >= 3 and stats.median_question_variants < FEW_QUESTION_VARIANTS
+    def few_question_variants(self, stats: Stats) -> bool:
+        """Too few question variants an article (``stats``) for the calibrated threshold to be
+        trusted on traffic whose out-of-scope questions sound like the knowledge base
+        (``FEW_QUESTION_VARIANTS``); a pinned threshold is the admin's own."""
+        return (
+            stats.calibrated
+            and self.settings.answer_threshold is None
+            and stats.articles >= 3
+            and stats.median_question_variants <= FEW_QUESTION_VARIANTS
+        )
 
     def describe(self) -> dict[str, Any]:
         return self.stats().__dict__

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -142,11 +143,12 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
         if not await app[SERVICES].store.count("agents"):
             logger.warning("no desk agents yet: create one with `tandem agents add NAME`")
         knowledge_base = app[SERVICES].knowledge_base
-        if knowledge_base.few_question_variants():
+        stats = await asyncio.to_thread(knowledge_base.stats)
+        if knowledge_base.few_question_variants(stats):
             logger.warning(
                 "few question variants an article: calibration is optimistic where "
                 "out-of-scope questions sound like the knowledge base (see tandem kb stats)",
-                extra={"median": knowledge_base.stats().median_question_variants},
+                extra={"median": stats.median_question_variants},
             )
         logger.info(
             "tandem ready",
@@ -173,7 +175,8 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app.cleanup_ctx.append(sweep_messages)
     app.cleanup_ctx.append(follow_live_outcomes)
     app.cleanup_ctx.append(follow_traffic_window)
-    app.cleanup_ctx.append(follow_knowledge)
+    if settings.knowledge.chroma_url:  # embedded Chroma belongs to this process alone
+        app.cleanup_ctx.append(follow_knowledge)
     app.on_shutdown.append(close_sockets)
     app.on_cleanup.append(stop)
     app.on_cleanup.append(reclaimer.on_cleanup)

@@ -8,8 +8,9 @@
   and its ``/metrics`` (answers past their retention are deleted first);
 - the traffic window: the questions every replica noted become this one's
   (``knowledge.traffic``), on the same interval;
-- the knowledge base: a change another process made to the store (another replica's ingest,
-  ``tandem kb ingest`` while serving) is picked up, its models loaded or refitted here.
+- the knowledge base, on a Chroma server only: a change another process made to the store
+  (another replica's ingest, an admin's ``tandem kb ingest``) is picked up, its models loaded
+  or refitted here.
 """
 
 from __future__ import annotations

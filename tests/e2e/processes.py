@@ -58,7 +58,7 @@ def serving_process(
     port = free_port()
     command = [TANDEM, "serve", "--host", "127.0.0.1", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    with running(command, env, log, url + "/healthz", timeout) as process:
+    with started(command, env, log, url + "/healthz", timeout) as process:
         yield url, process
 
 
@@ -71,12 +71,12 @@ def chroma_server(path: Path, log: Path, timeout: float = 60) -> Iterator[str]:
     command = [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)]
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}  # loopback only
     url = f"http://127.0.0.1:{port}"
-    with running(command, env, log, url + "/api/v2/heartbeat", timeout):
+    with started(command, env, log, url + "/api/v2/heartbeat", timeout):
         yield url
 
 
 @contextmanager
-def running(
+def started(
     command: list[str], env: Mapping[str, str], log: Path, ready: str, timeout: float
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``command`` with its output in ``log``; yield it once ``ready`` answers over HTTP,
@@ -100,6 +100,7 @@ def running(
             process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
 
 
 async def open_and_send(session: aiohttp.ClientSession, url: str, text: str) -> tuple[str, str]:

@@ -98,10 +98,10 @@ def test_a_knowledge_base_with_few_question_variants_is_cautioned(tmp_path: Path
     assert run(["kb", "ingest", str(faq)], tmp_path).returncode == 0
     calibrated = run(["kb", "calibrate"], tmp_path)
     assert calibrated.returncode == 0, calibrated.stderr
-    assert "caution: a median of 3 question variants an article" in calibrated.stderr
+    assert "caution: articles have a median of 3 question variant(s)" in calibrated.stderr
     figures = run(["kb", "stats", "--json"], tmp_path).stdout
     assert json.loads(figures)["median_question_variants"] == 3
-    assert "caution: a median of 3" in run(["kb", "stats"], tmp_path).stderr
+    assert "caution: articles have a median of 3" in run(["kb", "stats"], tmp_path).stderr
 
 
 def test_every_command_has_help(tmp_path: Path) -> None:

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 import numpy as np
 import pytest
@@ -318,3 +319,70 @@ def test_a_model_calibrated_before_the_share_curve_is_refitted_on_open(
 
     assert reopened.confidence.share_thresholds == empty_kb.confidence.share_thresholds
     assert "share_thresholds" in json.loads(path.read_text())
+
+
+def _fail(*args: object, **kwargs: object) -> NoReturn:
+    raise RuntimeError("calibration failed")
+
+
+def test_a_change_another_process_made_is_picked_up_once_seen_twice(
+    empty_kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another replica ingests into the shared store and saves its models beside it: this one
+    loads them (no calibration of its own) on the second check that sees the new version, and
+    answers from the new articles."""
+    other = KnowledgeBase(settings=empty_kb.settings, embeddings=empty_kb.store.embeddings)
+    other.ingest([_faq(tmp_path / "faq.jsonl")])
+    monkeypatch.setattr("knowledge.base.calibrate", _fail)  # loading must not calibrate
+    assert empty_kb.follow_store() is False, "seen once: an ingest may still be writing"
+    assert empty_kb.follow_store() is True
+    assert empty_kb.fingerprint == other.fingerprint
+    assert empty_kb.confidence.threshold == other.confidence.threshold
+    found = empty_kb.search("can I pay with PayPal")
+    assert found.best is not None and found.best.article_id == "payment"
+    assert empty_kb.follow_store() is False, "nothing new"
+
+
+def test_a_refit_that_fails_leaves_the_old_models_serving(
+    empty_kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change with no model files to load (a replica with its own data directory) is
+    refitted here; when that fails the old models keep serving, and that version is not tried
+    again every round. While this process refits, the check skips its round."""
+    other = KnowledgeBase(settings=empty_kb.settings, embeddings=empty_kb.store.embeddings)
+    other.ingest([_faq(tmp_path / "faq.jsonl")])
+    (empty_kb.data_dir / "models" / empty_kb.settings.collection / "state.json").unlink()
+    classifier, confidence = empty_kb.classifier, empty_kb.confidence
+    calls: list[int] = []
+
+    def failing(*args: object, **kwargs: object) -> NoReturn:
+        calls.append(1)
+        _fail()
+
+    monkeypatch.setattr("knowledge.base.calibrate", failing)
+    assert [empty_kb.follow_store(), empty_kb.follow_store(), empty_kb.follow_store()] == [
+        False,
+        False,
+        False,
+    ]
+    assert calls == [1], "tried once for that version"
+    assert empty_kb.classifier is classifier and empty_kb.confidence is confidence
+    monkeypatch.undo()
+
+    holding, release = threading.Event(), threading.Event()
+
+    def refitting() -> None:
+        with empty_kb.changing():
+            holding.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=refitting)
+    worker.start()
+    holding.wait(10)
+    other.ingest([_faq(tmp_path / "faq.jsonl", answer="Use the new returns page.")])
+    assert empty_kb.follow_store() is False and empty_kb.follow_store() is False
+    release.set()
+    worker.join()
+    assert empty_kb.follow_store() is False, "seen once"
+    assert empty_kb.follow_store() is True, "the next version, seen twice, is picked up"
+    assert empty_kb.classifier is not classifier
