@@ -408,11 +408,11 @@ async def forget_old_answers(learning: LearningStore, settings: LearningSettings
     return await learning.forget_answers(before)
 
 
-async def share_traffic(learning: LearningStore, knowledge_base: KnowledgeBase) -> int:
+async def share_traffic(learning: LearningStore, knowledge_base: KnowledgeBase) -> None:
     """Read the traffic window every replica writes (``knowledge.traffic``) into this one's
-    knowledge base, after deleting what is past ``NOTED_KEPT``; how many questions it holds."""
+    knowledge base, after deleting what is past ``NOTED_KEPT`` (the knowledge base logs a
+    change in the threshold it calls for)."""
     await learning.forget_noted(NOTED_KEPT)
     calibrated = knowledge_base.calibrated_threshold
     confidences = await learning.noted_confidences(WINDOW, calibrated, REFIT_TOLERANCE)
     knowledge_base.share_traffic(confidences, calibrated)
-    return len(confidences)

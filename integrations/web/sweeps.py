@@ -81,10 +81,17 @@ follow_live_outcomes = periodic(
     lambda services: services.settings.learning.live_refresh_seconds,
     _follow_live_outcomes,
 )
+
+
+async def _follow_traffic_window(services: Services) -> int:
+    await share_traffic(services.learning, services.knowledge_base)
+    return 0  # nothing to count each round: a new threshold is logged where it is read
+
+
 follow_traffic_window = periodic(
-    "questions in the shared traffic window",
+    "shared traffic window",
     lambda services: services.settings.learning.live_refresh_seconds,
-    lambda services: share_traffic(services.learning, services.knowledge_base),
+    _follow_traffic_window,
 )
 
 
