@@ -97,6 +97,7 @@ class KnowledgeBase:
 
     # -- model files -------------------------------------------------------------------------
     def _load_or_refresh(self) -> None:
+        before = self.confidence.threshold
         state = self._models / "state.json"
         try:
             saved = json.loads(state.read_text())
@@ -109,6 +110,7 @@ class KnowledgeBase:
                 self.fingerprint = str(saved["fingerprint"])
                 if self.confidence.out_of_scope_share == self.settings.expected_out_of_scope:
                     if not self._lacks_share_curve():
+                        self._models_changed(before)
                         return
                     logger.warning(
                         "confidence model calibrated before the share curve was kept: "
@@ -174,6 +176,9 @@ class KnowledgeBase:
         self._models_changed(before)
 
     def _models_changed(self, threshold_before: float) -> None:
+        """After new models: the search index and the catalogue are read again, and the traffic
+        window read against them (emptied if the calibrated threshold moved)."""
+        self.store.reread_index()
         self._searcher = None
         self._catalogue = None
         with self._traffic_lock:
@@ -197,15 +202,12 @@ class KnowledgeBase:
             seen, self._seen_fingerprint = self._seen_fingerprint, current
             if current in (self.fingerprint, self._failed_fingerprint) or current != seen:
                 return False
-            before = self.confidence.threshold
             try:
-                self._load_or_refresh()
+                self._load_or_refresh()  # the new models swap in whole, or not at all
             except Exception:
                 self._failed_fingerprint = current
                 logger.exception("the knowledge base changed elsewhere: refitting failed")
                 return False
-            self.store.changed_elsewhere()  # the search index is read again
-            self._models_changed(before)
             logger.info(
                 "the knowledge base changed elsewhere: models picked up",
                 extra={"chunks": self.store.count(), "threshold": self.confidence.threshold},

@@ -209,9 +209,9 @@ class KnowledgeStore:
         """After a write: the in-memory index is read again (one read during it is dropped)."""
         self._exact.invalidate()
 
-    def changed_elsewhere(self) -> None:
-        """Another process wrote the collection (a Chroma server several replicas share): the
-        in-memory index is read again."""
+    def reread_index(self) -> None:
+        """Read the in-memory index again on the next search: another process may have written
+        the collection (a Chroma server several replicas share)."""
         self._changed()
 
     def _write(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
