@@ -22,7 +22,7 @@ from integrations.cli.context import (
 )
 from integrations.cli.progress import IngestBars, bar
 from integrations.cli.store import with_store
-from knowledge.base import KnowledgeBase, Stats
+from knowledge.base import FEW_QUESTION_VARIANTS, KnowledgeBase, Stats
 from knowledge.calibration import ConfidenceModel
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ console = Console(stderr=True)
 out = Console()
 
 FEW_VARIANTS_CAUTION = (
-    "caution: articles have a median of {median:g} question variant(s). With 10 or fewer, "
+    "caution: articles have a median of {median:g} question variant(s). With {few} or fewer, "
     "calibration promises more precision than it keeps when out-of-scope questions sound like "
     "the knowledge base (measured on BANKING77-OOS: 0.81-0.87 at a 50 % share where 0.90 was "
     "promised). Add "
@@ -174,7 +174,12 @@ def stats(context: Context, as_json: bool) -> None:
 
 def _caution_if_few_variants(knowledge_base: KnowledgeBase, stats: Stats) -> None:
     if knowledge_base.few_question_variants(stats):
-        click.echo(FEW_VARIANTS_CAUTION.format(median=stats.median_question_variants), err=True)
+        click.echo(
+            FEW_VARIANTS_CAUTION.format(
+                median=stats.median_question_variants, few=FEW_QUESTION_VARIANTS
+            ),
+            err=True,
+        )
 
 
 def _live(
