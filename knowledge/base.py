@@ -26,6 +26,7 @@ from knowledge.store import KnowledgeStore, fingerprint_of
 from knowledge.traffic import REFIT_TOLERANCE, TrafficReading, TrafficShare
 
 DEFAULT_TARGET_PRECISION = 0.9
+FULL_CHECK_EVERY = 10  # ``follow_store`` reads every chunk id at least this often, stamp or not
 logger = logging.getLogger(__name__)
 
 
@@ -51,6 +52,12 @@ FEW_QUESTION_VARIANTS = 10
 out-of-scope questions sound like the knowledge base: measured on BANKING77-OOS with 5 and 10
 variants an article, 0.81 and 0.87 precision at a 50 % share where 0.90 was promised (README,
 *Small knowledge bases*)."""
+
+
+def store_version(fingerprint: str, shared_target: float | None) -> str:
+    """The version of the store that models are fitted for: its chunks and, if an admin set
+    one, the target precision kept in the collection for every replica."""
+    return fingerprint if shared_target is None else f"{fingerprint}@{shared_target:g}"
 
 
 class KnowledgeBase:
@@ -92,6 +99,8 @@ class KnowledgeBase:
         self.fingerprint = ""  # the store's version the models were fitted on
         self._seen_fingerprint = ""  # the version ``follow_store`` saw last
         self._failed_fingerprint = ""  # a version whose refit failed here
+        self._quiet_stamp: str | None = None  # the change stamp of a version acted on
+        self._quiet_rounds = 0
         self._catalogue: list[tuple[str, str]] | None = None
         self._load_or_refresh()
 
@@ -103,7 +112,7 @@ class KnowledgeBase:
             saved = json.loads(state.read_text())
             if not isinstance(saved, dict):
                 raise ValueError(f"{state} holds no model state")
-            if saved.get("fingerprint") == self.store.fingerprint():
+            if saved.get("fingerprint") == self._store_version():
                 classifier = ArticleClassifier.load(self._models / "classifier.npz")
                 confidence = ConfidenceModel.load(self._models / "confidence.json")
                 self.classifier, self.confidence = classifier, confidence  # both or neither
@@ -123,6 +132,9 @@ class KnowledgeBase:
             # A file from an earlier version, or one a crash or a full disk spoiled: refit.
             logger.warning("model files unusable, refitting", extra={"reason": str(error)})
         self.refresh()
+
+    def _store_version(self) -> str:
+        return store_version(self.store.fingerprint(), self.store.shared_target())
 
     def _lacks_share_curve(self) -> bool:
         """A calibrated model without the share curve, where following traffic would need it."""
@@ -147,6 +159,7 @@ class KnowledgeBase:
             self._refit(progress)
 
     def _refit(self, progress: Callable[[int, int], None] | None) -> None:
+        shared_target = self.store.shared_target()
         ids, vectors, metadatas = self.store.everything()
         articles = np.array([m["article_id"] for m in metadatas], dtype=str)
         classifier = (
@@ -154,7 +167,7 @@ class KnowledgeBase:
             if len(articles)
             else (ArticleClassifier(articles, np.zeros((0, 0)), np.zeros(0)))
         )
-        target = self.confidence.target_precision or DEFAULT_TARGET_PRECISION
+        target = shared_target or self.confidence.target_precision or DEFAULT_TARGET_PRECISION
         before = self.confidence.threshold
         if len(np.unique(articles)) >= 3:
             kinds = np.array([str(m["kind"]) for m in metadatas])
@@ -172,7 +185,7 @@ class KnowledgeBase:
             confidence = ConfidenceModel()
         # Swapped together once both are fitted: a failure leaves the old pair serving.
         self.classifier, self.confidence = classifier, confidence
-        self._save(fingerprint_of(ids))
+        self._save(store_version(fingerprint_of(ids), shared_target))
         self._models_changed(before)
 
     def _models_changed(self, threshold_before: float) -> None:
@@ -198,10 +211,22 @@ class KnowledgeBase:
         if not self._refit_lock.acquire(blocking=False):
             return False
         try:
-            current = self.store.fingerprint()
+            # The stamp is one small read; every chunk id is read only after it changed (and
+            # every FULL_CHECK_EVERY rounds, for a writer that does not stamp).
+            stamp = self.store.change_stamp()
+            self._quiet_rounds += 1
+            if stamp is not None and stamp == self._quiet_stamp:
+                if self._quiet_rounds < FULL_CHECK_EVERY:
+                    return False
+            self._quiet_rounds = 0
+            current = self._store_version()
             seen, self._seen_fingerprint = self._seen_fingerprint, current
-            if current in (self.fingerprint, self._failed_fingerprint) or current != seen:
+            if current in (self.fingerprint, self._failed_fingerprint):
+                self._quiet_stamp = stamp  # nothing to do until the stamp changes
                 return False
+            if current != seen:
+                return False
+            self._quiet_stamp = stamp  # a write after the stamp was read has a new one
             try:
                 self._load_or_refresh()  # the new models swap in whole, or not at all
             except Exception:
@@ -248,9 +273,12 @@ class KnowledgeBase:
     def calibrate(
         self, target_precision: float, progress: Callable[[int, int], None] | None = None
     ) -> ConfidenceModel:
-        """Recalibrate for a new target precision and keep it."""
-        self.confidence.target_precision = target_precision
-        self.refresh(progress)
+        """Recalibrate for a new target precision and keep it, in the collection too, so that
+        every replica on a shared store (a Chroma server) recalibrates for it."""
+        with self.changing():
+            self.store.share_target(target_precision)
+            self.confidence.target_precision = target_precision
+            self.refresh(progress)
         return self.confidence
 
     def search(self, text: str, *, limit: int = 3) -> Retrieval:

@@ -5,6 +5,7 @@ in-memory index is invalidated in one place after each change."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -24,6 +25,9 @@ ProgressCallback = Callable[[int], None]
 # Up to this many chunks exact search in memory is as fast as Chroma's query or faster
 # (bench/vector_index_bench.py: 0.2-0.3 ms against 2 ms at 200-1,000 chunks, even at 10,000).
 EXACT_SEARCH_MAX_CHUNKS = 10_000
+# Keys of the collection's metadata that Tandem writes besides the embedding model's name.
+CHANGE_STAMP = "tandem_change"  # a new random value after every write
+SHARED_TARGET = "tandem_target_precision"  # the target an admin calibrated for, for every replica
 
 
 @dataclass(frozen=True)
@@ -147,9 +151,10 @@ class KnowledgeStore:
                     f"but the settings use {embeddings.name!r}; switch back, or ingest into a new "
                     "collection (TANDEM_KNOWLEDGE__COLLECTION)"
                 )
+        self._embedding_function = TandemEmbeddingFunction(embeddings)
         self._collection = self._client.get_or_create_collection(
             collection,
-            embedding_function=TandemEmbeddingFunction(embeddings),
+            embedding_function=self._embedding_function,
             metadata={"embedding_model": embeddings.name},
             configuration={"hnsw": {"space": "cosine"}},
         )
@@ -206,13 +211,43 @@ class KnowledgeStore:
         return "updated" if previous else "added"
 
     def _changed(self) -> None:
-        """After a write: the in-memory index is read again (one read during it is dropped)."""
+        """After a write: the in-memory index is read again (one read during it is dropped),
+        and the collection gets a new change stamp."""
         self._exact.invalidate()
+        self._set_metadata({CHANGE_STAMP: uuid.uuid4().hex})
 
     def reread_index(self) -> None:
         """Read the in-memory index again on the next search: another process may have written
         the collection (a Chroma server several replicas share)."""
-        self._changed()
+        self._exact.invalidate()
+
+    def _metadata_now(self) -> dict[str, Any]:
+        """The collection's metadata as stored now (the collection object keeps what it read
+        when it was opened)."""
+        current = self._client.get_collection(
+            self.name, embedding_function=self._embedding_function
+        )
+        return dict(current.metadata or {})
+
+    def _set_metadata(self, values: dict[str, Any]) -> None:
+        # Chroma replaces the whole metadata on modify: keep what is there.
+        self._collection.modify(metadata={**self._metadata_now(), **values})
+
+    def change_stamp(self) -> str | None:
+        """A value that changes on every write (one small read, where ``fingerprint`` reads
+        every chunk id); None for a collection no Tandem release with stamps has written."""
+        stamp = self._metadata_now().get(CHANGE_STAMP)
+        return str(stamp) if stamp is not None else None
+
+    def shared_target(self) -> float | None:
+        """The target precision an admin calibrated for (``tandem kb calibrate``), kept in the
+        collection so that every replica fits for it; None if none was set."""
+        target = self._metadata_now().get(SHARED_TARGET)
+        return float(target) if target is not None else None
+
+    def share_target(self, target_precision: float) -> None:
+        """Keep the target precision in the collection (a change, as a write is)."""
+        self._set_metadata({SHARED_TARGET: float(target_precision), CHANGE_STAMP: uuid.uuid4().hex})
 
     def _write(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
         self._collection.add(

@@ -386,3 +386,61 @@ def test_a_refit_that_fails_leaves_the_old_models_serving(
     assert empty_kb.follow_store() is False, "seen once"
     assert empty_kb.follow_store() is True, "the next version, seen twice, is picked up"
     assert empty_kb.classifier is not classifier
+
+
+def test_every_write_stamps_the_collection_and_keeps_its_metadata(
+    empty_kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    store = empty_kb.store
+    before = store.change_stamp()
+    empty_kb.ingest([_faq(tmp_path / "faq.jsonl")])
+    ingested = store.change_stamp()
+    assert ingested is not None and ingested != before
+    store.reread_index()
+    assert store.change_stamp() == ingested, "re-reading the index writes nothing"
+    assert empty_kb.remove("delivery") > 0
+    assert store.change_stamp() not in (None, ingested)
+    assert store.shared_target() is None
+    store.share_target(0.95)
+    assert store.shared_target() == 0.95
+    metadata = store._metadata_now()
+    assert metadata["embedding_model"] == store.embeddings.name, "kept beside the stamp"
+
+
+def test_an_unchanged_store_is_checked_without_reading_every_chunk_id(
+    empty_kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check reads the collection's change stamp; every chunk id only after the stamp
+    changed, and once in FULL_CHECK_EVERY rounds for a writer that does not stamp."""
+    from knowledge.base import FULL_CHECK_EVERY
+
+    other = KnowledgeBase(settings=empty_kb.settings, embeddings=empty_kb.store.embeddings)
+    other.ingest([_faq(tmp_path / "faq.jsonl")])
+    assert [empty_kb.follow_store(), empty_kb.follow_store()] == [False, True]
+    reads: list[int] = []
+    fingerprint = empty_kb.store.fingerprint
+    monkeypatch.setattr(empty_kb.store, "fingerprint", lambda: reads.append(1) or fingerprint())
+    assert not any(empty_kb.follow_store() for _ in range(FULL_CHECK_EVERY))
+    assert len(reads) == 1, "one full read in FULL_CHECK_EVERY quiet rounds"
+    other.ingest([_faq(tmp_path / "faq.jsonl", answer="Use the new returns page.")])
+    reads.clear()
+    assert [empty_kb.follow_store(), empty_kb.follow_store()] == [False, True]
+    assert len(reads) >= 2, "a new stamp: the ids are read"
+
+
+def test_a_target_calibrated_elsewhere_reaches_every_process(
+    empty_kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    """``tandem kb calibrate`` on one machine keeps the target in the collection: a replica
+    with its own model files recalibrates for it at its next checks, and at its next start."""
+    other = KnowledgeBase(settings=empty_kb.settings, embeddings=empty_kb.store.embeddings)
+    other.ingest([_faq(tmp_path / "faq.jsonl")])
+    assert [empty_kb.follow_store(), empty_kb.follow_store()] == [False, True]
+    (empty_kb.data_dir / "models" / empty_kb.settings.collection / "state.json").unlink()
+    other.calibrate(0.95)
+    assert [empty_kb.follow_store(), empty_kb.follow_store()] == [False, True]
+    assert empty_kb.confidence.target_precision == 0.95
+    assert empty_kb.confidence.threshold == other.confidence.threshold
+    assert empty_kb.fingerprint == other.fingerprint and empty_kb.fingerprint.endswith("@0.95")
+    restarted = KnowledgeBase(settings=empty_kb.settings, embeddings=empty_kb.store.embeddings)
+    assert restarted.confidence.target_precision == 0.95
