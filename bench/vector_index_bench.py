@@ -5,7 +5,9 @@ Usage: python bench/vector_index_bench.py [--sizes 1000 10000 50000] [--queries 
 Random unit vectors of the model's dimension in an embedded Chroma collection (no embedding:
 the query's cost is what is measured). Prints, per size, the median and p95 milliseconds of
 ``KnowledgeStore.chroma_query`` and of the exact in-memory query (top 20, metadata included),
-the index's memory, and how often the two agree on the top hit.
+the index's memory, and how often the two agree on the top hit. It also times what a serving
+replica's knowledge-change check reads each round: the collection's change stamp, against every
+chunk id (what each round read before the stamp, and what it still reads after a change).
 """
 
 from __future__ import annotations
@@ -67,6 +69,14 @@ def bench(size: int, queries: int, rng: np.random.Generator) -> dict[str, float]
             exact = store.query(ask, 20)
             timings["exact"].append((time.perf_counter() - started) * 1000)
             agree += approximate[0].chunk_id == exact[0].chunk_id
+        for _ in range(20):
+            started = time.perf_counter()
+            store.change_stamp()
+            timings.setdefault("stamp", []).append((time.perf_counter() - started) * 1000)
+        for _ in range(5):
+            started = time.perf_counter()
+            store.fingerprint()
+            timings.setdefault("all_ids", []).append((time.perf_counter() - started) * 1000)
         index = store._exact.get()
         figures = {"chunks": size, "index_read_s": round(read_s, 2)}
         for name, values in timings.items():

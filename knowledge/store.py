@@ -5,6 +5,7 @@ in-memory index is invalidated in one place after each change."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,6 +26,8 @@ ProgressCallback = Callable[[int], None]
 # Up to this many chunks exact search in memory is as fast as Chroma's query or faster
 # (bench/vector_index_bench.py: 0.2-0.3 ms against 2 ms at 200-1,000 chunks, even at 10,000).
 EXACT_SEARCH_MAX_CHUNKS = 10_000
+READ_PAGE = 5000  # chunks a read of the whole collection takes at a time
+_Rows = dict[str, list[Any]]
 # Keys of the collection's metadata that Tandem writes besides the embedding model's name.
 CHANGE_STAMP = "tandem_change"  # a new random value after every write
 SHARED_TARGET = "tandem_target_precision"  # the target an admin calibrated for, for every replica
@@ -165,10 +168,27 @@ class KnowledgeStore:
         """How many chunks are stored."""
         return int(self._collection.count())
 
+    def _get_all(self, include: Sequence[str], where: dict[str, Any] | None = None) -> _Rows:
+        """Every chunk that matches ``where``: its id and the ``include`` fields, read in pages
+        (one read of more than about 32,000 chunks fails on embedded Chroma: "too many SQL
+        variables")."""
+        rows: _Rows = {"ids": [], **{name: [] for name in include}}
+        for offset in itertools.count(0, READ_PAGE):
+            found = self._collection.get(
+                where=where, limit=READ_PAGE, offset=offset, include=list(include)
+            )
+            rows["ids"].extend(found["ids"])
+            for name in include:
+                values = found[name]
+                rows[name].extend(values if values is not None else [])
+            if len(found["ids"]) < READ_PAGE:
+                return rows
+        raise AssertionError("unreachable")
+
     def source_digests(self, source: str) -> set[str]:
         """Digests of the stored versions of ``source`` (two after a failed update)."""
-        found = self._collection.get(where={"source": source}, include=["metadatas"])
-        return {str(meta["source_digest"]) for meta in found.get("metadatas") or []}
+        found = self._get_all(["metadatas"], {"source": source})
+        return {str(meta["source_digest"]) for meta in found["metadatas"]}
 
     def upsert_source(
         self, document: SourceDocument, progress: ProgressCallback | None = None
@@ -260,8 +280,7 @@ class KnowledgeStore:
 
     def remove_article(self, article_id: str) -> int:
         """Delete an article's chunks; returns how many were removed."""
-        found = self._collection.get(where={"article_id": article_id}, include=[])
-        ids = list(found.get("ids") or [])
+        ids = self._get_all([], {"article_id": article_id})["ids"]
         if ids:
             self._collection.delete(ids=ids)
             self._changed()
@@ -277,10 +296,10 @@ class KnowledgeStore:
         return self.chroma_query(vector, k)
 
     def _read_index(self) -> tuple[Vectors, list[Hit]]:
-        found = self._collection.get(include=["embeddings", "metadatas", "documents"])
-        ids, texts, metas = found["ids"], found["documents"] or [], found["metadatas"] or []
+        found = self._get_all(["embeddings", "metadatas", "documents"])
+        ids, texts, metas = found["ids"], found["documents"], found["metadatas"]
         hits = [_hit(*row, 0.0) for row in zip(ids, metas, texts, strict=True)]
-        embeddings = found["embeddings"] if found["embeddings"] is not None else []
+        embeddings = found["embeddings"]
         if not ids:  # an empty knowledge base: nothing matches, everything escalates
             return np.zeros((0, 0), dtype=np.float32), hits
         return np.asarray(embeddings, dtype=np.float32).reshape(len(ids), -1), hits
@@ -305,18 +324,9 @@ class KnowledgeStore:
 
     def everything(self) -> tuple[list[str], Vectors, list[dict[str, Any]]]:
         """All chunk ids, vectors and metadata (for calibration and listing)."""
-        ids: list[str] = []
-        vectors: list[Any] = []
-        metadatas: list[dict[str, Any]] = []
-        total = self.count()
-        page = 5000
-        for offset in range(0, total, page):
-            found = self._collection.get(
-                limit=page, offset=offset, include=["embeddings", "metadatas"]
-            )
-            ids.extend(found["ids"])
-            vectors.extend(found["embeddings"] if found["embeddings"] is not None else [])
-            metadatas.extend(dict(m) for m in found["metadatas"] or [])
+        found = self._get_all(["embeddings", "metadatas"])
+        ids, vectors = found["ids"], found["embeddings"]
+        metadatas = [dict(m) for m in found["metadatas"]]
         if not ids:
             return [], np.zeros((0, 0), dtype=np.float32), []
         array = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1)
@@ -324,9 +334,8 @@ class KnowledgeStore:
 
     def articles(self) -> list[ArticleInfo]:
         """Every article with its chunk counts, sorted by id."""
-        found = self._collection.get(include=["metadatas"])
         info: dict[str, dict[str, Any]] = {}
-        for meta in found.get("metadatas") or []:
+        for meta in self._get_all(["metadatas"])["metadatas"]:
             entry = info.setdefault(
                 str(meta["article_id"]),
                 {
@@ -352,11 +361,9 @@ class KnowledgeStore:
 
     def passages_by_article(self) -> dict[str, ArticlePassages]:
         """Every article's header and answer passages, read in one pass."""
-        found = self._collection.get(where={"kind": "passage"}, include=["documents", "metadatas"])
+        found = self._get_all(["documents", "metadatas"], {"kind": "passage"})
         result: dict[str, ArticlePassages] = {}
-        for text, meta in zip(
-            found.get("documents") or [], found.get("metadatas") or [], strict=True
-        ):
+        for text, meta in zip(found["documents"], found["metadatas"], strict=True):
             article_id = str(meta["article_id"])
             entry = result.setdefault(
                 article_id,
@@ -373,9 +380,8 @@ class KnowledgeStore:
 
     def source_texts(self, source: str) -> list[str]:
         """The chunk texts of one source (for appending learned question variants)."""
-        found = self._collection.get(where={"source": source}, include=["documents"])
-        return [str(text) for text in found.get("documents") or []]
+        return [str(text) for text in self._get_all(["documents"], {"source": source})["documents"]]
 
     def fingerprint(self) -> str:
         """Changes whenever a chunk is added or removed."""
-        return fingerprint_of(self._collection.get(include=[]).get("ids") or [])
+        return fingerprint_of(self._get_all([])["ids"])

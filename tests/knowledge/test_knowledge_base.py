@@ -444,3 +444,33 @@ def test_a_target_calibrated_elsewhere_reaches_every_process(
     assert empty_kb.fingerprint == other.fingerprint and empty_kb.fingerprint.endswith("@0.95")
     restarted = KnowledgeBase(settings=empty_kb.settings, embeddings=empty_kb.store.embeddings)
     assert restarted.confidence.target_precision == 0.95
+
+
+def test_whole_collection_reads_are_paged_and_complete(
+    empty_kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every read of the whole collection goes in pages (one read of more than about 32,000
+    chunks fails on embedded Chroma): with pages of two chunks, each read finds what one read
+    finds."""
+    empty_kb.ingest([_faq(tmp_path / "faq.jsonl")])
+    store = empty_kb.store
+    articles = store.articles()
+    source = articles[0].source
+
+    def reads() -> tuple[object, ...]:
+        ids, vectors, metadatas = store.everything()
+        return (
+            store.articles(),
+            store.passages_by_article(),
+            (sorted(ids), vectors.shape, len(metadatas)),
+            store.fingerprint(),
+            sorted(store.source_texts(source)),
+            store.source_digests(source),
+        )
+
+    whole = reads()
+    assert len(store.everything()[0]) == store.count() > 4
+    monkeypatch.setattr("knowledge.store.READ_PAGE", 2)
+    assert reads() == whole
+    payment = next(a for a in articles if a.id == "payment")
+    assert empty_kb.remove("payment") == payment.questions + payment.passages
