@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -15,12 +14,12 @@ import numpy as np
 
 from bot.model import Retrieval
 from config import KnowledgeSettings
-from knowledge.atomic import write_atomically
 from knowledge.calibration import ConfidenceModel, calibrate
 from knowledge.classifier import ArticleClassifier
 from knowledge.embeddings.base import EmbeddingModel
 from knowledge.embeddings.cache import CachedEmbeddings
 from knowledge.ingest import IngestProgress, IngestReport, ingest_paths
+from knowledge.model_files import ModelFiles
 from knowledge.search import KnowledgeSearcher
 from knowledge.store import KnowledgeStore, fingerprint_of
 from knowledge.traffic import REFIT_TOLERANCE, TrafficReading, TrafficShare
@@ -88,7 +87,7 @@ class KnowledgeBase:
             exact_search_max_chunks=settings.exact_search_max_chunks,
         )
         self.query_embeddings = CachedEmbeddings(embeddings)
-        self._models = root / "models" / settings.collection
+        self._model_files = ModelFiles(root / "models" / settings.collection)
         self.classifier = ArticleClassifier(np.array([], dtype=str), np.zeros((0, 0)), np.zeros(0))
         self.confidence = ConfidenceModel()
         self.live_threshold: float | None = None  # set by live outcomes (integrations.learning)
@@ -107,14 +106,10 @@ class KnowledgeBase:
     # -- model files -------------------------------------------------------------------------
     def _load_or_refresh(self) -> None:
         before = self.confidence.threshold
-        state = self._models / "state.json"
         try:
-            saved = json.loads(state.read_text())
-            if not isinstance(saved, dict):
-                raise ValueError(f"{state} holds no model state")
+            saved = self._model_files.state()
             if saved.get("fingerprint") == self._store_version():
-                classifier = ArticleClassifier.load(self._models / "classifier.npz")
-                confidence = ConfidenceModel.load(self._models / "confidence.json")
+                classifier, confidence = self._model_files.load(saved)
                 self.classifier, self.confidence = classifier, confidence  # both or neither
                 self.fingerprint = str(saved["fingerprint"])
                 if self.confidence.out_of_scope_share == self.settings.expected_out_of_scope:
@@ -146,11 +141,12 @@ class KnowledgeBase:
         )
 
     def _save(self, fingerprint: str) -> None:
-        self.classifier.save(self._models / "classifier.npz")
-        self.confidence.save(self._models / "confidence.json")
-        state = {"fingerprint": fingerprint, "embedding_model": self.store.embeddings.name}
-        text = json.dumps(state).encode()
-        write_atomically(self._models / "state.json", lambda handle: handle.write(text))
+        self._model_files.save(
+            self.classifier,
+            self.confidence,
+            fingerprint=fingerprint,
+            embedding_model=self.store.embeddings.name,
+        )
         self.fingerprint = fingerprint
 
     def refresh(self, progress: Callable[[int, int], None] | None = None) -> None:

@@ -177,14 +177,22 @@ def test_an_empty_knowledge_base_finds_nothing_rather_than_failing(empty_kb: Kno
     assert retrieval.best is None and retrieval.matches == ()
 
 
+def _model_file(kb: KnowledgeBase, kind: str) -> Path:
+    """The saved model file of one kind (classifier, confidence or state) in use."""
+    folder = kb.data_dir / "models" / kb.settings.collection
+    if kind == "state":
+        return folder / "state.json"
+    return folder / str(json.loads((folder / "state.json").read_text())["files"][kind])
+
+
 @pytest.mark.parametrize(
     ("name", "spoil"),
     [
-        ("classifier.npz", lambda data: data[: len(data) // 2]),
-        ("classifier.npz", lambda data: b"not a zip file at all"),
-        ("confidence.json", lambda data: data[:-20]),
-        ("confidence.json", lambda data: b'{"weights": [1.0], "unknown": 2}'),
-        ("state.json", lambda data: b"[]"),
+        ("classifier", lambda data: data[: len(data) // 2]),
+        ("classifier", lambda data: b"not a zip file at all"),
+        ("confidence", lambda data: data[:-20]),
+        ("confidence", lambda data: b'{"weights": [1.0], "unknown": 2}'),
+        ("state", lambda data: b"[]"),
     ],
 )
 def test_spoilt_model_files_are_refitted_on_open(
@@ -196,7 +204,7 @@ def test_spoilt_model_files_are_refitted_on_open(
 ) -> None:
     empty_kb.ingest([_faq(tmp_path / "faq.jsonl")])
     threshold = empty_kb.stats().threshold
-    path = empty_kb.data_dir / "models" / empty_kb.settings.collection / name
+    path = _model_file(empty_kb, name)
     path.write_bytes(spoil(path.read_bytes()))
 
     reopened = KnowledgeBase(settings=empty_kb.settings, embeddings=empty_kb.store.embeddings)
@@ -306,19 +314,20 @@ def test_a_model_calibrated_before_the_share_curve_is_refitted_on_open(
 ) -> None:
     empty_kb.ingest([_faq(tmp_path / "faq.jsonl")])
     assert empty_kb.confidence.calibrated and empty_kb.confidence.share_thresholds
-    path = empty_kb.data_dir / "models" / empty_kb.settings.collection / "confidence.json"
+    path = _model_file(empty_kb, "confidence")
     saved = json.loads(path.read_text())
     del saved["share_thresholds"]  # as an earlier release wrote it
     path.write_text(json.dumps(saved))
 
     pinned = empty_kb.settings.model_copy(update={"answer_threshold": 0.6})
     KnowledgeBase(settings=pinned, embeddings=empty_kb.store.embeddings)
-    assert "share_thresholds" not in json.loads(path.read_text()), "a pinned threshold needs none"
+    assert _model_file(empty_kb, "confidence") == path, "a pinned threshold needs no refit"
+    assert "share_thresholds" not in json.loads(path.read_text())
 
     reopened = KnowledgeBase(settings=empty_kb.settings, embeddings=empty_kb.store.embeddings)
 
     assert reopened.confidence.share_thresholds == empty_kb.confidence.share_thresholds
-    assert "share_thresholds" in json.loads(path.read_text())
+    assert "share_thresholds" in json.loads(_model_file(empty_kb, "confidence").read_text())
 
 
 def _fail(*args: object, **kwargs: object) -> NoReturn:
@@ -474,3 +483,32 @@ def test_whole_collection_reads_are_paged_and_complete(
     assert reads() == whole
     payment = next(a for a in articles if a.id == "payment")
     assert empty_kb.remove("payment") == payment.questions + payment.passages
+
+
+def test_models_are_saved_as_a_set_and_old_sets_are_deleted(
+    empty_kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    """Each refit saves new files and then the state naming them; the set before is kept for
+    a reader that read the state just before, older ones go. A state an earlier release saved
+    (fixed file names) still loads."""
+    folder = empty_kb.data_dir / "models" / empty_kb.settings.collection
+    empty_kb.ingest([_faq(tmp_path / "faq.jsonl")])
+    first = _model_file(empty_kb, "classifier")
+    empty_kb.refresh()
+    second = _model_file(empty_kb, "classifier")
+    assert second != first and first.exists()
+    empty_kb.refresh()
+    assert not first.exists() and second.exists()
+    assert (
+        len(list(folder.glob("classifier*.npz"))) == len(list(folder.glob("confidence*.json"))) == 2
+    )
+
+    state = json.loads((folder / "state.json").read_text())
+    _model_file(empty_kb, "classifier").rename(folder / "classifier.npz")
+    _model_file(empty_kb, "confidence").rename(folder / "confidence.json")
+    del state["files"]
+    (folder / "state.json").write_text(json.dumps(state))
+    reopened = KnowledgeBase(settings=empty_kb.settings, embeddings=empty_kb.store.embeddings)
+    assert reopened.fingerprint == empty_kb.fingerprint
+    assert reopened.confidence.threshold == empty_kb.confidence.threshold
+    assert "files" not in json.loads((folder / "state.json").read_text()), "loaded, not refitted"
