@@ -8,6 +8,7 @@ from pathlib import Path
 
 from knowledge.embeddings.base import EmbeddingError
 from knowledge.errors import SourceError
+from knowledge.learned import LEARNED_SOURCE
 from knowledge.store import KnowledgeStore
 
 
@@ -20,6 +21,8 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     chunks: int = 0
+    # (article id, file, other sources): an id two sources share joins them into one article.
+    shared_ids: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -79,6 +82,11 @@ def ingest_paths(
             embedded: Callable[[int], None] = hooks.embedded
             outcome = store.upsert_source(document, progress=embedded)
             getattr(report, outcome).append(str(path))
+            for article_id, others in sorted(store.other_sources(document).items()):
+                # Learned question variants join their article on purpose.
+                others = {o for o in others if not o.startswith(LEARNED_SOURCE)}
+                if others:
+                    report.shared_ids.append((article_id, str(path), tuple(sorted(others))))
             if outcome != "unchanged":
                 report.chunks += count
         except SourceError as error:

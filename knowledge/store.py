@@ -190,6 +190,22 @@ class KnowledgeStore:
         found = self._get_all(["metadatas"], {"source": source})
         return {str(meta["source_digest"]) for meta in found["metadatas"]}
 
+    def other_sources(self, document: SourceDocument) -> dict[str, set[str]]:
+        """The article ids of ``document`` that other sources hold too, with those sources
+        (their chunks join one article, which is rarely what an admin meant)."""
+        ids = sorted({article.id for article in document.articles})
+        found: dict[str, set[str]] = {}
+        for start in range(0, len(ids), 500):
+            where = {
+                "$and": [
+                    {"article_id": {"$in": ids[start : start + 500]}},
+                    {"source": {"$ne": document.source}},
+                ]
+            }
+            for meta in self._get_all(["metadatas"], where)["metadatas"]:
+                found.setdefault(str(meta["article_id"]), set()).add(str(meta["source"]))
+        return found
+
     def upsert_source(
         self, document: SourceDocument, progress: ProgressCallback | None = None
     ) -> UpsertOutcome:
@@ -200,9 +216,14 @@ class KnowledgeStore:
             progress: Called with the number of chunks embedded after each batch.
         """
         previous = self.source_digests(document.source)
-        if previous == {document.digest}:
-            return "unchanged"
         chunks = chunks_of(document)
+        if previous == {document.digest}:
+            # The same version: unchanged, unless some of it was removed (``kb remove`` of one
+            # of its articles), which ingesting the file again brings back.
+            stored = set(self._get_all([], {"source": document.source})["ids"])
+            chunks = [chunk for chunk in chunks if chunk.id not in stored]
+            if not chunks:
+                return "unchanged"
         # Embed the next batch while Chroma writes the previous one (both release the GIL).
         step = min(256, self._batch)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-write") as writer:

@@ -66,6 +66,13 @@ def ingest(context: Context, paths: tuple[Path, ...]) -> None:
     )
     for path, reason in report.failed:
         click.echo(f"failed: {path}: {reason}", err=True)
+    for article_id, path, others in report.shared_ids:
+        click.echo(
+            f"warning: article {article_id!r} in {path} is also in {', '.join(others)}: "
+            "their questions and answers join one article; give one of them another id "
+            "if they are different articles",
+            err=True,
+        )
     if report.changed:
         stats = knowledge_base.stats()
         click.echo(
@@ -146,7 +153,10 @@ def list_articles(context: Context) -> None:
 @click.argument("article_id")
 @pass_context
 def remove(context: Context, article_id: str) -> None:
-    """Remove an article by id."""
+    """Remove an article by id.
+
+    It stays out until a file that holds it is ingested again: to remove it for good, delete it
+    from its file too."""
     removed = open_knowledge_base(context).remove(article_id)
     if not removed:
         click.echo(f"tandem: no article {article_id!r}", err=True)

@@ -104,6 +104,25 @@ def test_a_knowledge_base_with_few_question_variants_is_cautioned(tmp_path: Path
     assert "caution: articles have a median of 3" in run(["kb", "stats"], tmp_path).stderr
 
 
+def test_a_shared_article_id_is_warned_and_a_removed_article_comes_back(tmp_path: Path) -> None:
+    faq = tmp_path / "faq.jsonl"
+    faq.write_text(
+        "".join(
+            json.dumps({"id": topic, "question": f"what about {topic}", "answer": topic}) + "\n"
+            for topic in ("delivery", "returns", "gift-wrapping")
+        )
+    )
+    other = tmp_path / "more.jsonl"
+    other.write_text(json.dumps({"id": "returns", "question": "refunds?", "answer": "Yes."}))
+    result = run(["kb", "ingest", str(faq), str(other)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"warning: article 'returns' in {other} is also in {faq}" in result.stderr
+    assert run(["kb", "remove", "gift-wrapping"], tmp_path).returncode == 0
+    again = run(["kb", "ingest", str(faq)], tmp_path)
+    assert "added 0, updated 1, unchanged 0, failed 0" in again.stdout, again.stdout
+    assert "gift-wrapping" in run(["kb", "list"], tmp_path).stdout
+
+
 def test_every_command_has_help(tmp_path: Path) -> None:
     for command in (
         ["--help"],

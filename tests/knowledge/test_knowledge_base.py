@@ -44,6 +44,34 @@ def test_reingest_unchanged_is_a_noop(empty_kb: KnowledgeBase, tmp_path: Path) -
     assert empty_kb.store.count() == count == 9
 
 
+def test_a_removed_article_comes_back_when_its_file_is_ingested_again(
+    empty_kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    """The file is the source of truth: ingesting it again stores all of it, the article
+    ``kb remove`` took out of it included (as for a file holding one article)."""
+    faq = _faq(tmp_path / "faq.jsonl")
+    empty_kb.ingest([faq])
+    count = empty_kb.store.count()
+    assert empty_kb.remove("payment") == 3
+    report = empty_kb.ingest([faq])
+    assert (report.updated, report.chunks) == ([str(faq)], 9)
+    assert empty_kb.store.count() == count
+    assert {a.id for a in empty_kb.store.articles()} == {"returns", "payment", "delivery"}
+    found = empty_kb.search("can I pay with PayPal")
+    assert found.best is not None and found.best.article_id == "payment"
+    assert empty_kb.ingest([faq]).unchanged == [str(faq)]
+
+
+def test_an_article_id_two_files_share_is_reported(empty_kb: KnowledgeBase, tmp_path: Path) -> None:
+    faq = _faq(tmp_path / "faq.jsonl")
+    other = tmp_path / "crypto.jsonl"
+    other.write_text(json.dumps({"id": "payment", "question": "Bitcoin?", "answer": "No."}))
+    assert empty_kb.ingest([faq]).shared_ids == []
+    report = empty_kb.ingest([faq, other])
+    assert report.shared_ids == [("payment", str(other), (str(faq),))]
+    assert empty_kb.ingest([faq]).shared_ids == [("payment", str(faq), (str(other),))]
+
+
 def test_changed_source_replaces_its_chunks(empty_kb: KnowledgeBase, tmp_path: Path) -> None:
     faq = _faq(tmp_path / "faq.jsonl")
     empty_kb.ingest([faq])
