@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -46,4 +47,9 @@ def main() -> None:
     cli.add_command(serve.serve)
     cli.add_command(slack_cmd.slack)
     cli.add_command(teams_cmd.teams)
-    cli(prog_name="tandem")
+    try:
+        cli(prog_name="tandem")
+    except (NotADirectoryError, IsADirectoryError, PermissionError, FileExistsError) as error:
+        # A data directory that cannot be one: one line, not a traceback.
+        click.echo(f"tandem: {error}", err=True)
+        sys.exit(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -148,6 +149,29 @@ def test_invalid_setting_exits_2_with_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "TANDEM_SERVER__PORT" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_where_it_cannot_listen_exits_with_one_line_before_starting(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(["serve", "--host", "127.0.0.1", "--port", str(port)], tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == f"tandem: cannot serve on 127.0.0.1:{port}: Address already in use\n"
+    assert not (tmp_path / "data").exists(), "nothing opened before the check"
+    out_of_range = run(["serve", "--port", "70000"], tmp_path)
+    assert out_of_range.returncode == 2 and "70000 is not in the range" in out_of_range.stderr
+
+
+def test_a_data_directory_that_is_a_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")
+    env = {"TANDEM_KNOWLEDGE__DATA_DIR": str(tmp_path / "afile" / "data")}
+    result = run(["kb", "stats"], tmp_path, env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("tandem: [Errno 20] Not a directory")
 
 
 def test_config_show_masks_secrets(tmp_path: Path) -> None:
