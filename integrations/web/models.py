@@ -34,9 +34,10 @@ class ActionBody(Strict):
 
 
 class TagBody(Strict):
-    """``article_id`` names the article that answered; null: not in the knowledge base."""
+    """``article_id`` names the article that answered; null: not in the knowledge base. It is
+    required: a body without it is a mistake, not a "not in the knowledge base" that teaches."""
 
-    article_id: str | None = Field(default=None, min_length=1, max_length=255)
+    article_id: str | None = Field(min_length=1, max_length=255)
 
 
 class ReviewBody(Strict):

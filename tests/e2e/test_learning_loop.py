@@ -185,7 +185,12 @@ async def test_an_unknown_article_is_refused(server: TestServer) -> None:
             f"/escalations/{queue['escalations'][0]['id']}/tag",
             article_id="no-such-article",
         )
-    assert status == 422 and body["error"]["code"] == "unknown_article"
+        assert status == 422 and body["error"]["code"] == "unknown_article"
+        status, body = await desk(
+            session, server, "POST", f"/escalations/{queue['escalations'][0]['id']}/tag"
+        )
+    assert status == 422 and body["error"]["code"] == "invalid_article_id", "no article_id"
+    assert body["error"]["message"] == "'article_id' must be an article id or null"
 
 
 async def _tag_every_escalation(server: TestServer, article: str) -> int:
