@@ -221,6 +221,7 @@ class KnowledgeBase:
                 self._quiet_stamp = stamp  # nothing to do until the stamp changes
                 return False
             if current != seen:
+                self._quiet_stamp = None  # read every id next round, stamped or not
                 return False
             self._quiet_stamp = stamp  # a write after the stamp was read has a new one
             try:

@@ -6,6 +6,7 @@ in-memory index is invalidated in one place after each change."""
 from __future__ import annotations
 
 import itertools
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,6 +22,7 @@ from knowledge.embeddings.base import EmbeddingModel, Vectors
 from knowledge.errors import EmbeddingMismatch
 from knowledge.vector_index import LazyExactIndex
 
+logger = logging.getLogger(__name__)
 UpsertOutcome = Literal["added", "updated", "unchanged"]
 ProgressCallback = Callable[[int], None]
 # Up to this many chunks exact search in memory is as fast as Chroma's query or faster
@@ -255,7 +257,10 @@ class KnowledgeStore:
         """After a write: the in-memory index is read again (one read during it is dropped),
         and the collection gets a new change stamp."""
         self._exact.invalidate()
-        self._set_metadata({CHANGE_STAMP: uuid.uuid4().hex})
+        try:
+            self._set_metadata({CHANGE_STAMP: uuid.uuid4().hex})
+        except Exception:  # the chunks are written: other replicas see them at a full check
+            logger.warning("could not stamp the collection after a write", exc_info=True)
 
     def reread_index(self) -> None:
         """Read the in-memory index again on the next search: another process may have written
@@ -287,8 +292,15 @@ class KnowledgeStore:
         return float(target) if target is not None else None
 
     def share_target(self, target_precision: float) -> None:
-        """Keep the target precision in the collection (a change, as a write is)."""
-        self._set_metadata({SHARED_TARGET: float(target_precision), CHANGE_STAMP: uuid.uuid4().hex})
+        """Keep the target precision in the collection (a change, as a write is). Read back and
+        written again if another process's write replaced the metadata at the same moment."""
+        for _ in range(5):
+            self._set_metadata(
+                {SHARED_TARGET: float(target_precision), CHANGE_STAMP: uuid.uuid4().hex}
+            )
+            if self.shared_target() == float(target_precision):
+                return
+        raise RuntimeError("the target precision could not be kept in the collection")
 
     def _write(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
         self._collection.add(

@@ -15,6 +15,7 @@ from knowledge.atomic import write_atomically
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import EmbeddingError
 from knowledge.errors import EmbeddingMismatch
+from knowledge.model_files import ModelFiles
 from knowledge.store import KnowledgeStore
 
 
@@ -470,14 +471,15 @@ def test_a_target_calibrated_elsewhere_reaches_every_process(
 ) -> None:
     """``tandem kb calibrate`` on one machine keeps the target in the collection: a replica
     with its own model files recalibrates for it at its next checks, and at its next start."""
+    empty_kb._model_files = ModelFiles(tmp_path / "own-models")  # as on another machine
     other = KnowledgeBase(settings=empty_kb.settings, embeddings=empty_kb.store.embeddings)
     other.ingest([_faq(tmp_path / "faq.jsonl")])
     assert [empty_kb.follow_store(), empty_kb.follow_store()] == [False, True]
-    (empty_kb.data_dir / "models" / empty_kb.settings.collection / "state.json").unlink()
+    assert empty_kb.confidence.target_precision == 0.9
     other.calibrate(0.95)
     assert [empty_kb.follow_store(), empty_kb.follow_store()] == [False, True]
-    assert empty_kb.confidence.target_precision == 0.95
-    assert empty_kb.confidence.threshold == other.confidence.threshold
+    assert empty_kb.confidence.target_precision == 0.95, "refitted here for the shared target"
+    assert empty_kb.confidence.threshold == pytest.approx(other.confidence.threshold)
     assert empty_kb.fingerprint == other.fingerprint and empty_kb.fingerprint.endswith("@0.95")
     restarted = KnowledgeBase(settings=empty_kb.settings, embeddings=empty_kb.store.embeddings)
     assert restarted.confidence.target_precision == 0.95
@@ -514,11 +516,12 @@ def test_whole_collection_reads_are_paged_and_complete(
 
 
 def test_models_are_saved_as_a_set_and_old_sets_are_deleted(
-    empty_kb: KnowledgeBase, tmp_path: Path
+    empty_kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each refit saves new files and then the state naming them; the set before is kept for
-    a reader that read the state just before, older ones go. A state an earlier release saved
-    (fixed file names) still loads."""
+    a reader that read the state just before, older ones go (here at once; in service once
+    ten minutes old). A state an earlier release saved (fixed file names) still loads."""
+    monkeypatch.setattr("knowledge.model_files.SET_KEPT_SECONDS", 0.0)
     folder = empty_kb.data_dir / "models" / empty_kb.settings.collection
     empty_kb.ingest([_faq(tmp_path / "faq.jsonl")])
     first = _model_file(empty_kb, "classifier")
@@ -540,3 +543,26 @@ def test_models_are_saved_as_a_set_and_old_sets_are_deleted(
     assert reopened.fingerprint == empty_kb.fingerprint
     assert reopened.confidence.threshold == empty_kb.confidence.threshold
     assert "files" not in json.loads((folder / "state.json").read_text()), "loaded, not refitted"
+
+
+def test_a_set_saved_beside_this_one_is_kept_and_old_fixed_names_go(tmp_path: Path) -> None:
+    """Two replicas on one data directory save at once: neither deletes the set the other has
+    just written. An earlier release's fixed names go at the first save (rolled back to, it
+    would load them as current)."""
+    from knowledge.calibration import ConfidenceModel
+    from knowledge.classifier import ArticleClassifier
+
+    classifier = ArticleClassifier(np.array(["a"], dtype=str), np.zeros((1, 2)), np.zeros(1))
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "classifier.npz").write_bytes(b"old")
+    (folder / "confidence.json").write_text("{}")
+    (folder / "state.json").write_text(json.dumps({"fingerprint": "v1"}))
+    first, second = ModelFiles(folder), ModelFiles(folder)
+    first.save(classifier, ConfidenceModel(), fingerprint="v2")
+    named_by_first = first.state()["files"]
+    second.save(classifier, ConfidenceModel(), fingerprint="v2")
+    names = {p.name for p in folder.iterdir()}
+    assert not {"classifier.npz", "confidence.json"} & names
+    assert set(named_by_first.values()) <= names, "the other replica's fresh set is kept"
+    assert set(second.state()["files"].values()) <= names
