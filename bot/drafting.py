@@ -13,8 +13,8 @@ from typing import Protocol, runtime_checkable
 from bot.conversation import ArticleRef, Kind, Message, Summary
 from bot.facts import key_facts
 from bot.model import REASON_LABELS, ArticleMatch, EscalationReason, Retrieval
-from bot.needs import goal, open_needs
-from bot.signals import NOT_HELPFUL, frustration
+from bot.needs import goal, needs_in, open_needs
+from bot.signals import HUMAN_REQUEST, NOT_HELPFUL, frustration
 from bot.text import clip
 
 MAX_PASSAGE_CHARS = 900
@@ -116,7 +116,9 @@ def context_of(
 
 
 def rejected_answers(history: Sequence[Message]) -> tuple[str, ...]:
-    """Titles of the bot's answers that the customer's next message said did not help."""
+    """Titles of the bot's answers that the customer's next message said did not help, or
+    passed over by asking for a person and nothing new (the draft should not offer the same
+    answer again)."""
     public = [m for m in history if not m.internal]
     return tuple(
         dict.fromkeys(
@@ -125,9 +127,14 @@ def rejected_answers(history: Sequence[Message]) -> tuple[str, ...]:
             if answer.kind is Kind.ANSWER
             and answer.sources
             and after.kind is Kind.CUSTOMER
-            and NOT_HELPFUL.search(after.text)
+            and (NOT_HELPFUL.search(after.text) or _passes_over(after))
         )
     )
+
+
+def _passes_over(message: Message) -> bool:
+    """A bare request for a person: "can I talk to a real person please"."""
+    return bool(HUMAN_REQUEST.search(message.text)) and not needs_in(message)
 
 
 def _frustration_of(customer: Sequence[str], trend: Sequence[float]) -> tuple[float, ...]:

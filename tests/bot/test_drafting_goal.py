@@ -89,6 +89,32 @@ async def test_a_rejected_article_is_not_quoted_again() -> None:
     assert "sorry" in draft, "an answer did not help"
 
 
+async def test_an_answer_passed_over_for_a_person_is_not_offered_again() -> None:
+    """Answered, then "I want to talk to a real person": the question is still what they wait
+    on, but the draft does not repeat the answer they passed over. A request for a person
+    that asks something new rejects nothing."""
+    turns = history(
+        (C, "can I pay in instalments?"),
+        (A, "Pay in three with Klarna.", "Paying in instalments"),
+        (C, "I want to talk to a real person please"),
+    )
+    wanted = needs_to_look_up(turns)
+    assert wanted[0] == "can I pay in instalments?"
+    lookups = [(wanted[0], found(wanted[0], KLARNA))]
+    context = context_of(turns, found("x", HOURS, confidence=0.1), lookups=lookups)
+    assert context.rejected == ("Paying in instalments",)
+    draft = await ExtractiveDrafter().draft(context)
+    assert "Pay in three with Klarna" not in draft
+    assert "looking into your question" in draft and "instalments" in draft
+
+    asking = history(
+        (C, "can I pay in instalments?"),
+        (A, "Pay in three with Klarna.", "Paying in instalments"),
+        (C, "can a person check why my order 58213 has not shipped yet?"),
+    )
+    assert context_of(asking, found("x", HOURS)).rejected == ()
+
+
 async def test_a_need_nothing_answers_is_named_as_looked_into() -> None:
     said = "I want to make a formal complaint. The courier left the parcel in the rain and "
     said += "the sofa cushions are soaked."
