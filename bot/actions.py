@@ -28,7 +28,7 @@ from bot.conversation import (
     check_transition,
 )
 from bot.errors import InvalidAction
-from bot.needs import question_of
+from bot.needs import question_of, tells_something
 from bot.ports import Change, NewMessage
 
 MAX_REPLY_CHARS = 4000
@@ -162,7 +162,7 @@ def plan_send(s: Situation) -> Plan | ActionResult:
         return _refused(wording.NOT_WAITING, escalation)
     edited = text != escalation.draft.strip()
     suggestion = None
-    if edited:
+    if edited and tells_something(text):  # not a greeting, a holding line or a question back
         question = question_of(s.history)  # what the agent answered: no greetings, no venting
         suggestion = (question, text, s.action.agent) if question else None
     moved = new_conversation is not conversation

@@ -86,6 +86,12 @@ _RHETORICAL = re.compile(
     r"this|that|such)\b",
     re.IGNORECASE,
 )
+_HOLDING = re.compile(
+    r"^\W*(?:let\s+me\s+(?:check|look|see|find|have\s+a\s+look)|one\s+moment|"
+    r"just\s+a\s+(?:moment|sec(?:ond)?|minute)|bear\s+with\s+me|give\s+me\s+a\s+"
+    r"(?:moment|sec(?:ond)?|minute)|i'?m\s+(?:just\s+)?(?:checking|looking))\b",
+    re.IGNORECASE,
+)
 _ANNOUNCES = re.compile(r"\b(?:about|regarding|concerning|because|since)\b", re.IGNORECASE)
 VENTING = 0.3
 """A sentence at this frustration or above, with no concrete cue, is venting."""
@@ -161,6 +167,18 @@ def asks_something(text: str) -> bool:
     return any(
         not is_chatter(sentence) and len(re.findall(r"[A-Za-z]{2,}", sentence)) >= 2
         for sentence in sentences(text)
+    )
+
+
+def tells_something(reply: str) -> bool:
+    """An agent's reply that tells the customer something, worth learning as an answer: a
+    sentence of three words or more (after a greeting) that is not chatter, a holding line
+    ("let me check") or a question back. Not "Hello, Alice here. How can I help?" or "Could
+    you send me your order number?"."""
+    return any(
+        not (is_chatter(sentence) or sentence.endswith("?") or _HOLDING.match(sentence))
+        and _words(_LEADING_CHATTER.sub("", sentence)) >= 3
+        for sentence in sentences(reply)
     )
 
 

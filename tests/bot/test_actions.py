@@ -94,6 +94,21 @@ def test_an_edit_is_paired_with_the_needs_it_answered_not_the_chatter() -> None:
     assert chatter.change.suggestion is None, "nothing was asked: nothing to learn"
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Hello, Alice here. How can I help?",
+        "Hi there! Could you send me your order number?",
+        "Let me check that for you, one moment.",
+        "Thanks for waiting.",
+    ],
+)
+def test_a_greeting_a_holding_line_or_a_question_back_is_not_learned(reply: str) -> None:
+    plan = planned(plan_action(situation(ActionKind.SEND, reply)))
+    assert plan.change.messages[0].text == reply, "sent all the same"
+    assert plan.change.suggestion is None
+
+
 def test_a_seen_key_sends_nothing() -> None:
     result = plan_action(situation(ActionKind.APPROVE, seen=True))
     assert isinstance(result, ActionResult) and result.outcome == "duplicate"
