@@ -66,7 +66,14 @@ def chunks_of(document: SourceDocument) -> list[Chunk]:
     for article in document.articles:
         units: list[tuple[ChunkKind, str]] = [("question", q) for q in article.questions]
         units += [("passage", p) for p in article.passages]
+        seen: set[tuple[ChunkKind, str]] = set()
         for index, (kind, text) in enumerate(units):
+            if (kind, text) in seen:
+                # A text said twice in one article is one chunk: a degenerate document (the
+                # same line pasted a thousand times) would otherwise outweigh every other
+                # article in calibration. Later chunks keep their index, so their ids.
+                continue
+            seen.add((kind, text))
             # The digest is part of the id, so a new version can be written beside the old one.
             key = f"{document.source}\0{document.digest}\0{article.id}\0{kind}\0{index}"
             chunks.append(

@@ -107,3 +107,16 @@ def test_html_keeps_headings_and_drops_scripts(tmp_path: Path) -> None:
     assert article.title == "Delivery"
     assert any("Delivery › Abroad\nEight days." == p for p in article.passages)
     assert not any("alert" in p or "menu" in p for p in article.passages)
+
+
+def test_a_text_said_twice_in_an_article_is_one_chunk(tmp_path: Path) -> None:
+    """The same text pasted many times (a degenerate export) is one chunk, so it cannot
+    outweigh the other articles in calibration."""
+    from knowledge.documents import chunks_of
+
+    path = tmp_path / "hours.md"
+    path.write_text("# Opening hours\n\n" + "open nine to five " * 2000)
+    document = load(path, **LIMITS)
+    passages = [c for c in chunks_of(document) if c.kind == "passage"]
+    assert len(document.articles[0].passages) > 50, "the splitter repeats itself"
+    assert len(passages) == len({c.text for c in passages}) <= 5
