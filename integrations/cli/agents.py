@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import TYPE_CHECKING
 
 import click
@@ -19,9 +20,25 @@ def agents() -> None:
     """Manage agent accounts for the built-in desk."""
 
 
+USERNAME = re.compile(r"[A-Za-z0-9._@+-]{1,64}")
+
+
+def _username(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A name an agent can sign in with on the desk (which takes 1 to 64 characters)."""
+    if not USERNAME.fullmatch(value):
+        raise click.BadParameter(
+            "use 1 to 64 letters, digits or . _ @ + - (no spaces)", ctx=ctx, param=param
+        )
+    return value
+
+
 @agents.command()
-@click.argument("username")
-@click.option("--name", help="Shown to customers and on cards. Default: the username.")
+@click.argument("username", callback=_username)
+@click.option(
+    "--name",
+    type=click.STRING,
+    help="Shown to customers and on cards (at most 100 characters). Default: the username.",
+)
 @click.password_option(
     envvar="TANDEM_AGENT_PASSWORD", help="Prompted for when not given (or TANDEM_AGENT_PASSWORD)."
 )
@@ -31,6 +48,8 @@ def add(context: Context, username: str, name: str | None, password: str) -> Non
     from integrations.web.accounts import AgentAccount
     from integrations.web.auth import hash_password
 
+    if name is not None and not 0 < len(name.strip()) <= 100:
+        raise click.BadParameter("use 1 to 100 characters", param_hint="--name")
     if len(password) < 8:
         raise click.BadParameter("use at least 8 characters", param_hint="password")
     account = AgentAccount(username, name or username, hash_password(password))

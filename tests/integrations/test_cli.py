@@ -213,6 +213,9 @@ def test_agents_suggestions_accept_and_manifest(tmp_path: Path) -> None:
     assert added.returncode == 0 and "agent 'alice' saved" in added.stdout
     short = run(["agents", "add", "bob"], tmp_path, env={"TANDEM_AGENT_PASSWORD": "short"})
     assert short.returncode == 2 and "at least 8 characters" in short.stderr
+    for username in ("", "bad name!", "x" * 65):
+        refused = run(["agents", "add", username], tmp_path, env={"TANDEM_AGENT_PASSWORD": "p" * 9})
+        assert refused.returncode == 2 and "use 1 to 64 letters" in refused.stderr, username
 
     asyncio.run(_learned_suggestion(tmp_path / "data" / "tandem.db"))
     listed = run(["kb", "suggestions"], tmp_path)
