@@ -3,6 +3,7 @@ they open. Commands import this module, never ``cli.main`` (which imports them).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,11 +47,24 @@ target_precision_option = click.option(
 )
 
 
-def open_knowledge_base(context: Context) -> KnowledgeBase:
-    """The configured knowledge base; exits with status 2 when it cannot open."""
+def open_knowledge_base(context: Context, *, to_change: bool = False) -> KnowledgeBase:
+    """The configured knowledge base; exits with status 2 when it cannot open, and with 1 when
+    ``to_change`` it and a running service owns the embedded store."""
+    from integrations.cli.serving_lock import owner
     from integrations.composition import open_knowledge_base as open_configured
     from knowledge.errors import KnowledgeError
 
+    knowledge = context.settings.knowledge
+    pid = owner(knowledge.data_dir) if to_change and not knowledge.chroma_url else None
+    if pid is not None and pid != os.getpid():
+        click.echo(
+            f"tandem: a service (tandem serve, pid {pid}) runs on {knowledge.data_dir} with "
+            "embedded Chroma, which one process owns: it would not see this change, and two "
+            "writers can spoil the store. Change knowledge through it (/kb in Slack or Teams, "
+            "the desk's suggestions) or stop it first.",
+            err=True,
+        )
+        sys.exit(1)
     try:
         return open_configured(context.settings)
     except KnowledgeError as error:

@@ -56,7 +56,7 @@ def ingest(context: Context, paths: tuple[Path, ...]) -> None:
     A changed file replaces its old chunks; an unchanged file is skipped. A bad file is
     reported and the rest still go in. Exit code 1 if any file failed.
     """
-    knowledge_base = open_knowledge_base(context)
+    knowledge_base = open_knowledge_base(context, to_change=True)
     with IngestBars(console) as bars:
         report = knowledge_base.ingest(paths, progress=bars)
     click.echo(
@@ -157,7 +157,7 @@ def remove(context: Context, article_id: str) -> None:
 
     It stays out until a file that holds it is ingested again: to remove it for good, delete it
     from its file too."""
-    removed = open_knowledge_base(context).remove(article_id)
+    removed = open_knowledge_base(context, to_change=True).remove(article_id)
     if not removed:
         click.echo(f"tandem: no article {article_id!r}", err=True)
         sys.exit(1)
@@ -230,7 +230,7 @@ def calibrate(context: Context, target_precision: float) -> None:
     target when out-of-scope questions are TANDEM_KNOWLEDGE__EXPECTED_OUT_OF_SCOPE of traffic
     (default 0.5). The curve shows the precision each threshold keeps at 25 %, 50 % and 75 %.
     """
-    knowledge_base = open_knowledge_base(context)
+    knowledge_base = open_knowledge_base(context, to_change=True)
     if knowledge_base.store.count() == 0:
         click.echo("tandem: the knowledge base is empty; run 'tandem kb ingest' first", err=True)
         sys.exit(1)

@@ -59,7 +59,7 @@ def accept(context: Context, suggestion_id: int, reject: bool) -> None:
     async def run(store: SqlStore) -> bool:
         if reject:
             return await reject_suggestion(store, suggestion_id)
-        knowledge_base = open_knowledge_base(context)
+        knowledge_base = open_knowledge_base(context, to_change=True)
         return await accept_suggestion(store, knowledge_base, suggestion_id) is not None
 
     if not asyncio.run(with_store(context.settings, run)):

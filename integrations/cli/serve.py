@@ -24,6 +24,7 @@ def serve(context: Context, host: str | None, port: int | None) -> None:
 
     use_system_allocator()  # before anything worth keeping: the process starts again
 
+    from integrations.cli.serving_lock import serving
     from integrations.composition import serving_on
     from integrations.memory import limit_arenas
     from integrations.web.app import create_app
@@ -37,18 +38,18 @@ def serve(context: Context, host: str | None, port: int | None) -> None:
     if problem:
         click.echo(f"tandem: cannot serve on {address}: {problem}", err=True)
         sys.exit(1)
+    # A line per request costs CPU on every message: debug only. The lines are structured and
+    # hold no query secret (``?token=`` is redacted).
+    access_log = logging.getLogger("aiohttp.access")
     try:
-        run(
-            create_app(settings),
-            settings.server.host,
-            settings.server.port,
-            print=lambda message: click.echo(message, err=True),
-            # A line per request costs CPU on every message: debug only. The lines are
-            # structured and hold no query secret (``?token=`` is redacted).
-            access_log=logging.getLogger("aiohttp.access")
-            if settings.server.log_level == "debug"
-            else None,
-        )
+        with serving(settings.knowledge.data_dir):  # the CLI will not write beside it
+            run(
+                create_app(settings),
+                settings.server.host,
+                settings.server.port,
+                print=lambda message: click.echo(message, err=True),
+                access_log=access_log if settings.server.log_level == "debug" else None,
+            )
     except OSError as error:  # taken between the check and the start
         if error.errno is None or "address" not in str(error).lower():
             raise
