@@ -27,10 +27,14 @@ async def read_json(request: web.Request) -> Any:
         raise ApiError(415, "unsupported_charset", "the body must be UTF-8 JSON") from failure
     raw = await request.read()
     try:
-        value = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as failure:
+        raise ApiError(400, "invalid_json", "the body is not UTF-8") from failure
+    try:
+        value = json.loads(text)
     except RecursionError as failure:
         raise ApiError(400, "invalid_json", "the JSON is nested too deeply") from failure
-    except (ValueError, UnicodeDecodeError) as failure:
+    except ValueError as failure:
         raise ApiError(400, "invalid_json", "the body is not valid JSON") from failure
     _check(value, 0)
     return value
@@ -69,6 +73,18 @@ def query_id(request: web.Request, name: str, default: int = 0) -> int:
         raise ApiError(400, f"invalid_{name}", f"'{name}' must be an integer id") from failure
     if not 0 <= value <= MAX_ID:
         raise ApiError(400, f"invalid_{name}", f"'{name}' must be between 0 and {MAX_ID}")
+    return value
+
+
+def query_count(request: web.Request, name: str, default: int, most: int) -> int:
+    """A count from 1 to ``most`` from the query string (``limit``), or a 400 naming it."""
+    raw = request.query.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 0 < value <= most:
+        raise ApiError(400, f"invalid_{name}", f"'{name}' must be a whole number from 1 to {most}")
     return value
 
 

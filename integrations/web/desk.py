@@ -16,7 +16,7 @@ from bot.queue import ordered, urgency
 from integrations.composition import public_url
 from integrations.learning import TagError, accept_suggestion, reject_suggestion, tag_article
 from integrations.web.auth import COOKIE, current_agent, session_token, sign_in
-from integrations.web.bodies import path_id, query_id
+from integrations.web.bodies import path_id, query_count, query_id
 from integrations.web.errors import ApiError
 from integrations.web.http import json_object, same_origin, stream_events
 from integrations.web.keys import LOGIN_GUARD, SERVICES
@@ -128,9 +128,7 @@ async def card_history(request: web.Request) -> web.Response:
     card = await services.engine.card(request.match_info["id"])
     count = len(card.history)
     before = min(query_id(request, "before", count), count)
-    limit = query_id(request, "limit", HISTORY_PAGE)
-    if not 0 < limit <= MAX_HISTORY_PAGE:
-        raise ApiError(400, "invalid_limit", f"'limit' is 1 to {MAX_HISTORY_PAGE}")
+    limit = query_count(request, "limit", HISTORY_PAGE, MAX_HISTORY_PAGE)
     return web.json_response({"history": card.history_json(before, limit), "history_count": count})
 
 

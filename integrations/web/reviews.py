@@ -11,7 +11,7 @@ from bot.errors import UnknownConversation
 from integrations.answer_review import ReviewItem, draw, review
 from integrations.learning import AlreadyReviewed, ReviewError, TagError
 from integrations.web.auth import current_agent
-from integrations.web.bodies import path_id, query_id
+from integrations.web.bodies import path_id, query_count
 from integrations.web.errors import ApiError
 from integrations.web.http import json_object
 from integrations.web.keys import SERVICES
@@ -42,7 +42,7 @@ async def sample(request: web.Request) -> web.Response:
     Review each one drawn, whatever it looks like: picking which to review biases the sample."""
     services = request.app[SERVICES]
     await current_agent(request, services.store)
-    limit = min(query_id(request, "limit", 5), MAX_SAMPLE)
+    limit = query_count(request, "limit", 5, MAX_SAMPLE)
     drawn = await draw(services.learning, services.knowledge_base, limit)
     return web.json_response({"answers": [_shown(item) for item in drawn]})
 

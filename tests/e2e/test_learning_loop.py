@@ -434,5 +434,6 @@ async def test_bad_reviews_are_refused_and_change_nothing(
         assert (status, body["error"]["code"]) == (404, "not_found")
         status, body = await desk(agent, server, "GET", "/reviews?limit=many")
         assert status == 400, body
+        assert body["error"]["message"] == "'limit' must be a whole number from 1 to 50"
     [answer] = await services.learning.answers(10)
     assert answer.review is None

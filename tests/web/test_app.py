@@ -59,6 +59,7 @@ async def test_person_request_is_escalated(server: TestServer) -> None:
         (b"{not json", 400, "invalid_json"),
         (b'{"text": ""}', 422, "invalid_text"),
         (b'["text"]', 400, "invalid_json"),
+        ('{"text": "caf\u00e9"}'.encode("latin-1"), 400, "invalid_json"),
         (('{"text": "' + "a" * (MAX_TEXT_CHARS + 1) + '"}').encode(), 413, "text_too_long"),
     ],
 )

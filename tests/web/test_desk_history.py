@@ -60,7 +60,9 @@ async def test_the_card_pages_its_history(server: TestServer, services: Services
             before = page["history"][0]["n"]
         assert [h["n"] for h in pages + card["history"]] == list(range(total))
 
-        async with session.get((card_url / "history").with_query(limit=0)) as response:
+        async with session.get((card_url / "history").with_query(limit=-1)) as response:
             assert response.status == 400
+            message = (await response.json())["error"]["message"]
+            assert message == "'limit' must be a whole number from 1 to 500"
         async with session.get((card_url / "history").with_query(before="x")) as response:
             assert response.status == 400
