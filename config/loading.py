@@ -17,7 +17,11 @@ class SettingsError(Exception):
 
 def _env_name(location: tuple[int | str, ...]) -> str:
     parts = [str(part) for part in location if not isinstance(part, int)]
-    return "TANDEM_" + "__".join(parts).upper() if parts else "TANDEM_*"
+    if not parts:
+        return "TANDEM_*"
+    name = "__".join(parts).upper()
+    # An unknown entry of a dotenv file is reported under its own full name.
+    return name if name.startswith("TANDEM_") else f"TANDEM_{name}"
 
 
 def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Settings:

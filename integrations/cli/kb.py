@@ -84,7 +84,9 @@ def ingest(context: Context, paths: tuple[Path, ...]) -> None:
 
 @kb.command()
 @click.argument("question")
-@click.option("--limit", default=3, show_default=True, help="Articles to show.")
+@click.option(
+    "--limit", type=click.IntRange(1, 20), default=3, show_default=True, help="Articles to show."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_context
 def search(context: Context, question: str, limit: int, as_json: bool) -> None:

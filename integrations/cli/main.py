@@ -23,6 +23,9 @@ from integrations.cli.context import Context
 def cli(ctx: click.Context, env_file: Path) -> None:
     """Tandem: a customer-service bot that answers from a knowledge base and hands over to
     people when it should not answer."""
+    source = ctx.get_parameter_source("env_file")
+    if source is not click.core.ParameterSource.DEFAULT and not env_file.is_file():
+        raise click.BadParameter(f"no such file: {env_file}", param_hint="--env-file")
     ctx.obj = Context(env_file)
 
 

@@ -174,6 +174,16 @@ def test_a_data_directory_that_is_a_file_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.startswith("tandem: [Errno 20] Not a directory")
 
 
+def test_bad_options_and_env_files_are_named(tmp_path: Path) -> None:
+    missing = run(["--env-file", "nope.env", "config", "show"], tmp_path)
+    assert missing.returncode == 2 and "no such file: nope.env" in missing.stderr
+    (tmp_path / "typo.env").write_text("TANDEM_BOGUS=1\n")
+    typo = run(["--env-file", "typo.env", "config", "show"], tmp_path)
+    assert typo.returncode == 2 and "invalid setting TANDEM_BOGUS:" in typo.stderr
+    limit = run(["kb", "search", "hello", "--limit", "-1"], tmp_path)
+    assert limit.returncode == 2 and "-1 is not in the range 1<=x<=20" in limit.stderr
+
+
 def test_config_show_masks_secrets(tmp_path: Path) -> None:
     result = run(["config", "show"], tmp_path, env={"TANDEM_SLACK__BOT_TOKEN": "xoxb-123"})
     shown = json.loads(result.stdout)
