@@ -43,7 +43,7 @@ class CaseRow(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    text: StrictStr
+    text: StrictStr = Field(min_length=1)
     expect: Literal["answer", "escalate"] | None = None
     article: StrictStr | None = None
     frustrated: StrictBool | None = None
@@ -59,7 +59,7 @@ class CaseRow(BaseModel):
 
 
 _FIELD_MESSAGES = {
-    "text": "a case needs a string 'text'",
+    "text": "a case needs a non-empty string 'text'",
     "expect": "'expect' must be 'answer' or 'escalate'",
 }
 

@@ -105,6 +105,15 @@ def eval_command(
             for path, reason in report.failed:
                 click.echo(f"tandem: {path}: {reason}", err=True)
             sys.exit(2)
+        known = {article.id for article in knowledge_base.store.articles()}
+        unknown = sorted({c.article for c in cases if c.article and c.article not in known})
+        if unknown:
+            shown = ", ".join(unknown[:5]) + (", …" if len(unknown) > 5 else "")
+            click.echo(
+                f"tandem: warning: cases name {len(unknown)} article(s) the knowledge base does "
+                f"not hold ({shown}): an answer to them can only count as wrong",
+                err=True,
+            )
         responder = build_responder(settings, knowledge_base)
         with bar(console, enabled=not as_json) as progress:
             task = progress.add_task("replaying" if replay else "evaluating", total=len(cases))

@@ -107,6 +107,24 @@ def test_eval_names_a_bad_cases_file(clinc_slice: tuple[Path, Path], tmp_path: P
     result = run(["eval", "--kb", str(faq), "--cases", str(bad)], tmp_path)
     assert result.returncode == 2
     assert f"{bad}: line 1: an 'answer' case needs 'article'" in result.stderr
+    bad.write_text('{"text": "", "expect": "escalate"}\n')
+    empty = run(["eval", "--kb", str(faq), "--cases", str(bad)], tmp_path)
+    assert empty.returncode == 2
+    assert f"{bad}: line 1: a case needs a non-empty string 'text'" in empty.stderr
+
+
+def test_eval_warns_of_articles_the_knowledge_base_lacks(
+    clinc_slice: tuple[Path, Path], tmp_path: Path
+) -> None:
+    faq, _ = clinc_slice
+    cases = tmp_path / "typo.jsonl"
+    cases.write_text(
+        json.dumps({"text": "set a timer for ten minutes", "expect": "answer", "article": "timr"})
+    )
+    result = run(["eval", "--kb", str(faq), "--cases", str(cases), "--json"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "cases name 1 article(s) the knowledge base does not hold (timr)" in result.stderr
+    assert json.loads(result.stdout)["cases"] == 1
 
 
 def test_eval_replay_prints_a_learning_curve(
