@@ -35,5 +35,5 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("chromadb", "httpx", "onnxruntime"):
+    for noisy in ("chromadb", "httpx", "onnxruntime", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -25,6 +25,7 @@ from knowledge.store import KnowledgeStore, fingerprint_of
 from knowledge.traffic import REFIT_TOLERANCE, TrafficReading, TrafficShare
 
 DEFAULT_TARGET_PRECISION = 0.9
+MIN_CALIBRATION_ARTICLES = 3  # fewer: no held-out article to stand in for out-of-scope questions
 FULL_CHECK_EVERY = 10  # ``follow_store`` reads every chunk id at least this often, stamp or not
 logger = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ class KnowledgeBase:
         )
         target = shared_target or self.confidence.target_precision or DEFAULT_TARGET_PRECISION
         before = self.confidence.threshold
-        if len(np.unique(articles)) >= 3:
+        if len(np.unique(articles)) >= MIN_CALIBRATION_ARTICLES:
             kinds = np.array([str(m["kind"]) for m in metadatas])
             confidence = calibrate(
                 vectors,

@@ -22,7 +22,7 @@ from integrations.cli.context import (
 )
 from integrations.cli.progress import IngestBars, bar
 from integrations.cli.store import with_store
-from knowledge.base import FEW_QUESTION_VARIANTS, KnowledgeBase, Stats
+from knowledge.base import FEW_QUESTION_VARIANTS, MIN_CALIBRATION_ARTICLES, KnowledgeBase, Stats
 from knowledge.calibration import ConfidenceModel
 
 if TYPE_CHECKING:
@@ -75,9 +75,14 @@ def ingest(context: Context, paths: tuple[Path, ...]) -> None:
         )
     if report.changed:
         stats = knowledge_base.stats()
+        why = (
+            f", it needs {MIN_CALIBRATION_ARTICLES} articles or more"
+            if stats.articles < MIN_CALIBRATION_ARTICLES
+            else ""
+        )
         click.echo(
             f"answer threshold {stats.threshold:.3f} "
-            f"(calibrated: {'yes' if stats.calibrated else 'no'})"
+            f"(calibrated: {'yes' if stats.calibrated else 'no' + why})"
         )
     sys.exit(1 if report.failed else 0)
 
@@ -242,6 +247,13 @@ def calibrate(context: Context, target_precision: float) -> None:
             target_precision,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
+    if not model.calibrated:
+        click.echo(
+            f"not calibrated: calibration needs at least {MIN_CALIBRATION_ARTICLES} articles "
+            f"(this knowledge base has {knowledge_base.stats().articles}); until then the bot "
+            f"answers at the default threshold {model.threshold:.3f}"
+        )
+        return
     if model.expected_precision is None:
         click.echo(
             f"no threshold reaches precision {target_precision}; the bot will escalate "

@@ -122,6 +122,12 @@ def test_a_shared_article_id_is_warned_and_a_removed_article_comes_back(tmp_path
     again = run(["kb", "ingest", str(faq)], tmp_path)
     assert "added 0, updated 1, unchanged 0, failed 0" in again.stdout, again.stdout
     assert "gift-wrapping" in run(["kb", "list"], tmp_path).stdout
+    assert run(["kb", "remove", "gift-wrapping"], tmp_path).returncode == 0
+    assert run(["kb", "remove", "delivery"], tmp_path).returncode == 0
+    two = run(["kb", "calibrate"], tmp_path)
+    assert two.returncode == 0, two.stderr
+    assert two.stdout.startswith("not calibrated: calibration needs at least 3 articles")
+    assert "default threshold 0.500" in two.stdout and "escalate everything" not in two.stdout
 
 
 def test_every_command_has_help(tmp_path: Path) -> None:
