@@ -135,7 +135,12 @@ class Responder:
         turns = [*earlier[-EARLIER_TURNS:], text]
         readings = self.reader.read(turns) if self.reader is not None else ()
         signals = conversation_signals(text, earlier, self.config, readings)
-        return decide(retrieval, signals, self.config)
+        decision = decide(retrieval, signals, self.config)
+        if signals.human_request and not asks_something(text):
+            # A bare "can I talk to a person": nothing was asked that the bot was unsure of.
+            kept = tuple(r for r in decision.reasons if r not in UNSURE)
+            decision = replace(decision, reasons=kept)
+        return decision
 
     def noted(self, decision: Decision, text: str) -> NotedQuestion | None:
         """The question to note for the traffic window, if it is one: decided on confidence

@@ -162,3 +162,23 @@ def test_only_questions_decided_on_confidence_tell_the_traffic_share(
     assert traffic.seen == []
     responder.note(decision, text)
     assert traffic.seen == ([confidence] if observed else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "reasons"),
+    [
+        ("can I talk to a real person please", (EscalationReason.HUMAN_REQUEST,)),
+        (
+            "can a person check why my refund for order 44120 has not arrived?",
+            (EscalationReason.HUMAN_REQUEST, EscalationReason.LOW_CONFIDENCE),
+        ),
+    ],
+)
+def test_a_bare_request_for_a_person_is_not_also_low_confidence(
+    text: str, reasons: tuple[EscalationReason, ...]
+) -> None:
+    """Asking only for a person, the customer asked nothing the bot was unsure of; asking
+    something as well, the bot's doubt about it is worth showing."""
+    responder = Responder(retriever=FixedRetriever(_retrieval(0.1)), config=CONFIG)
+    decision = responder.respond(text)
+    assert decision.action == "escalate" and decision.reasons == reasons
