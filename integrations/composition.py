@@ -84,6 +84,7 @@ def ingest_sample_if_empty(settings: Settings, knowledge_base: KnowledgeBase) ->
     """On a first start, fill an empty knowledge base with the sample shop's articles."""
     if not settings.knowledge.ingest_sample_on_first_start or knowledge_base.store.count():
         return False
+    logger.info("first start: ingesting the sample knowledge base (about a minute)")
     report = knowledge_base.ingest([SAMPLE_KB])
     logger.info(
         "sample knowledge base ingested: %d files, %d chunks", len(report.added), report.chunks
