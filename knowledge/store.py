@@ -221,8 +221,16 @@ class KnowledgeStore:
         chunks = chunks_of(document)
         if previous == {document.digest}:
             # The same version: unchanged, unless some of it was removed (``kb remove`` of one
-            # of its articles), which ingesting the file again brings back.
-            stored = set(self._get_all([], {"source": document.source})["ids"])
+            # of its articles), which ingesting the file again brings back. Only if what is
+            # stored is exactly part of what the file gives now: chunked with other settings
+            # (or by another release), the same ids hold other texts, and nothing is mixed in.
+            found = self._get_all(["metadatas"], {"source": document.source})
+            stored = {
+                i: str(m.get("hash")) for i, m in zip(found["ids"], found["metadatas"], strict=True)
+            }
+            expected = {chunk.id: chunk.hash for chunk in chunks}
+            if any(expected.get(i) != h for i, h in stored.items()):
+                return "unchanged"
             chunks = [chunk for chunk in chunks if chunk.id not in stored]
             if not chunks:
                 return "unchanged"

@@ -566,3 +566,23 @@ def test_a_set_saved_beside_this_one_is_kept_and_old_fixed_names_go(tmp_path: Pa
     assert not {"classifier.npz", "confidence.json"} & names
     assert set(named_by_first.values()) <= names, "the other replica's fresh set is kept"
     assert set(second.state()["files"].values()) <= names
+
+
+def test_a_file_chunked_otherwise_is_not_mixed_into_its_stored_chunks(
+    empty_kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    """The same file read with other chunk settings gives the same ids to other texts:
+    nothing is restored into it (it stays as stored until the file changes)."""
+    from knowledge.loaders import load
+
+    doc = tmp_path / "guide.md"
+    doc.write_text("# Guide\n\n" + "\n\n".join(f"Paragraph {i}. " + "word " * 80 for i in range(8)))
+    store = empty_kb.store
+    assert (
+        store.upsert_source(load(doc, max_bytes=10**6, chunk_size=2000, chunk_overlap=100))
+        == "added"
+    )
+    before = sorted(store.everything()[0])
+    again = load(doc, max_bytes=10**6, chunk_size=600, chunk_overlap=100)
+    assert store.upsert_source(again) == "unchanged"
+    assert sorted(store.everything()[0]) == before
