@@ -6,7 +6,7 @@ port when one is configured."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -40,6 +40,8 @@ class DraftContext:
         lookups: The knowledge base's matches for the goal and each open need (the engine
             searches ``needs_to_look_up``), the goal's first.
         rejected: Titles of the articles whose answers the customer said did not help.
+        passed_over: Titles of the articles whose answers the customer passed over by asking
+            for a person (``passed_over_answers``).
     """
 
     customer_texts: tuple[str, ...]
@@ -53,6 +55,7 @@ class DraftContext:
     goal: str = ""
     lookups: tuple[tuple[str, Retrieval], ...] = ()
     rejected: tuple[str, ...] = ()
+    passed_over: tuple[str, ...] = ()
 
 
 class Drafter(Protocol):
@@ -112,13 +115,25 @@ def context_of(
         goal=goal(history) if customer else "",
         lookups=tuple(lookups),
         rejected=rejected_answers(history),
+        passed_over=passed_over_answers(history),
     )
 
 
 def rejected_answers(history: Sequence[Message]) -> tuple[str, ...]:
-    """Titles of the bot's answers that the customer's next message said did not help, or
-    passed over by asking for a person and nothing new (the draft should not offer the same
-    answer again)."""
+    """Titles of the bot's answers that the customer's next message said did not help."""
+    return _answers_followed_by(history, lambda after: bool(NOT_HELPFUL.search(after.text)))
+
+
+def passed_over_answers(history: Sequence[Message]) -> tuple[str, ...]:
+    """Titles of the bot's answers after which the customer asked for a person and nothing
+    new: the answer may be right, but it was not enough (the draft neither repeats it nor
+    offers another article instead)."""
+    return _answers_followed_by(history, _passes_over)
+
+
+def _answers_followed_by(
+    history: Sequence[Message], follows: Callable[[Message], bool]
+) -> tuple[str, ...]:
     public = [m for m in history if not m.internal]
     return tuple(
         dict.fromkeys(
@@ -127,7 +142,7 @@ def rejected_answers(history: Sequence[Message]) -> tuple[str, ...]:
             if answer.kind is Kind.ANSWER
             and answer.sources
             and after.kind is Kind.CUSTOMER
-            and (NOT_HELPFUL.search(after.text) or _passes_over(after))
+            and follows(after)
         )
     )
 

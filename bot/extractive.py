@@ -101,6 +101,8 @@ class ExtractiveDrafter:
             found = [m for m in usable(retrieval, context.rejected) if m.article_id not in used]
             if (i > 0 or COMPLAINT.search(need)) and retrieval.confidence < retrieval.threshold:
                 found = []  # only a confident passage for a complaint or a further need
+            if i == 0 and any(m.title in context.passed_over for m in retrieval.matches[:1]):
+                found = []  # answered, and not enough: a person looks into it, not another article
             answered = sum(m is not None for _, m in plan)
             if found and answered < MAX_ANSWERS:
                 plan.append((need, found[context.variant % len(found)] if i == 0 else found[0]))
