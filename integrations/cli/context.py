@@ -3,7 +3,6 @@ they open. Commands import this module, never ``cli.main`` (which imports them).
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,7 +55,7 @@ def open_knowledge_base(context: Context, *, to_change: bool = False) -> Knowled
 
     knowledge = context.settings.knowledge
     pid = owner(knowledge.data_dir) if to_change and not knowledge.chroma_url else None
-    if pid is not None and pid != os.getpid():
+    if pid is not None:
         click.echo(
             f"tandem: a service (tandem serve, pid {pid}) runs on {knowledge.data_dir} with "
             "embedded Chroma, which one process owns: it would not see this change, and two "
