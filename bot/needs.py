@@ -87,9 +87,13 @@ _RHETORICAL = re.compile(
     re.IGNORECASE,
 )
 _HOLDING = re.compile(
-    r"^\W*(?:let\s+me\s+(?:check|look|see|find|have\s+a\s+look)|one\s+moment|"
-    r"just\s+a\s+(?:moment|sec(?:ond)?|minute)|bear\s+with\s+me|give\s+me\s+a\s+"
-    r"(?:moment|sec(?:ond)?|minute)|i'?m\s+(?:just\s+)?(?:checking|looking))\b",
+    r"\blet\s+me\s+(?:check|look|see|find|ask|have\s+a\s+look)|\bone\s+moment\b|"
+    r"\bjust\s+a\s+(?:moment|sec(?:ond)?|minute)\b|\bbear\s+with\s+me\b|"
+    r"\bgive\s+me\s+a\s+(?:moment|sec(?:ond)?|minute)\b|\bplease\s+hold\b|\bhold\s+on\b|"
+    r"\bi'?m\s+(?:just\s+)?(?:checking|looking)\b|\bget\s+back\s+to\s+you\b|"
+    r"\bsorry\s+to\s+hear\b|\bthanks?(?:\s+you)?\s+for\s+(?:your\s+)?(?:patience|waiting)\b|"
+    r"\b(?:happy|glad)\s+to\s+help\b|\bno\s+problem\b|\bhow\s+can\s+i\s+help\b|"
+    r"^\W*\w+\s+here\W*$|\bmy\s+name\s+is\b",
     re.IGNORECASE,
 )
 _ANNOUNCES = re.compile(r"\b(?:about|regarding|concerning|because|since)\b", re.IGNORECASE)
@@ -172,14 +176,18 @@ def asks_something(text: str) -> bool:
 
 def tells_something(reply: str) -> bool:
     """An agent's reply that tells the customer something, worth learning as an answer: a
-    sentence of three words or more (after a greeting) that is not chatter, a holding line
-    ("let me check") or a question back. Not "Hello, Alice here. How can I help?" or "Could
-    you send me your order number?"."""
-    return any(
-        not (is_chatter(sentence) or sentence.endswith("?") or _HOLDING.match(sentence))
-        and _words(_LEADING_CHATTER.sub("", sentence)) >= 3
-        for sentence in sentences(reply)
-    )
+    sentence of two words or more (after a greeting) that is not chatter, courtesy, a holding
+    line ("let me check", "I'll get back to you") or a question back. Not "Hello, Alice here.
+    How can I help?" or "Could you send me your order number?"; "It's free." is."""
+    return any(_tells(sentence) for sentence in sentences(reply))
+
+
+def _tells(sentence: str) -> bool:
+    if is_chatter(sentence) or sentence.endswith("?"):
+        return False
+    rest = _LEADING_CHATTER.sub("", sentence)  # "Hello, Alice here." is "Alice here."
+    holding = _HOLDING.search(sentence) or _HOLDING.search(rest)
+    return not holding and len(re.findall(r"\w+", rest)) >= 2
 
 
 def _is_detail(sentence: str) -> bool:

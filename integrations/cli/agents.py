@@ -20,7 +20,7 @@ def agents() -> None:
     """Manage agent accounts for the built-in desk."""
 
 
-USERNAME = re.compile(r"[A-Za-z0-9._@+-]{1,64}")
+USERNAME = re.compile(r"[\w.@+-]{1,64}")
 
 
 def _username(ctx: click.Context, param: click.Parameter, value: str) -> str:

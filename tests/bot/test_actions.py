@@ -101,12 +101,24 @@ def test_an_edit_is_paired_with_the_needs_it_answered_not_the_chatter() -> None:
         "Hi there! Could you send me your order number?",
         "Let me check that for you, one moment.",
         "Thanks for waiting.",
+        "Please hold while I check.",
+        "I'll check with the warehouse and get back to you.",
+        "I'm sorry to hear that.",
+        "No problem at all, happy to help with that.",
     ],
 )
 def test_a_greeting_a_holding_line_or_a_question_back_is_not_learned(reply: str) -> None:
     plan = planned(plan_action(situation(ActionKind.SEND, reply)))
     assert plan.change.messages[0].text == reply, "sent all the same"
     assert plan.change.suggestion is None
+
+
+@pytest.mark.parametrize(
+    "reply", ["It's free.", "30 days.", "Unfortunately not.", "Да, мы доставляем в Канаду."]
+)
+def test_a_short_answer_is_learned(reply: str) -> None:
+    plan = planned(plan_action(situation(ActionKind.SEND, reply)))
+    assert plan.change.suggestion == ("Where is my refund?", reply, "ana")
 
 
 def test_a_seen_key_sends_nothing() -> None:
