@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from knowledge.documents import chunks_of
 from knowledge.embeddings.base import EmbeddingError
 from knowledge.errors import SourceError
 from knowledge.learned import LEARNED_SOURCE
@@ -77,9 +78,14 @@ def ingest_paths(
             document = load(
                 path, max_bytes=max_bytes, chunk_size=chunk_size, chunk_overlap=chunk_overlap
             )
-            count = sum(len(a.questions) + len(a.passages) for a in document.articles)
-            hooks.file_started(path, count)
-            embedded: Callable[[int], None] = hooks.embedded
+            hooks.file_started(path, len(chunks_of(document)))
+            written = 0
+
+            def embedded(count: int) -> None:
+                nonlocal written
+                written += count
+                hooks.embedded(count)
+
             outcome = store.upsert_source(document, progress=embedded)
             getattr(report, outcome).append(str(path))
             for article_id, others in sorted(store.other_sources(document).items()):
@@ -87,8 +93,7 @@ def ingest_paths(
                 others = {o for o in others if not o.startswith(LEARNED_SOURCE)}
                 if others:
                     report.shared_ids.append((article_id, str(path), tuple(sorted(others))))
-            if outcome != "unchanged":
-                report.chunks += count
+            report.chunks += written  # embedded and written (a restore writes only its part)
         except SourceError as error:
             report.failed.append((str(path), error.reason))
         except EmbeddingError as error:
