@@ -189,8 +189,12 @@ class KnowledgeStore:
 
     def source_digests(self, source: str) -> set[str]:
         """Digests of the stored versions of ``source`` (two after a failed update)."""
+        return {str(meta["source_digest"]) for meta in self._stored(source).values()}
+
+    def _stored(self, source: str) -> dict[str, Any]:
+        """The metadata of ``source``'s stored chunks, by chunk id."""
         found = self._get_all(["metadatas"], {"source": source})
-        return {str(meta["source_digest"]) for meta in found["metadatas"]}
+        return dict(zip(found["ids"], found["metadatas"], strict=True))
 
     def other_sources(self, document: SourceDocument) -> dict[str, set[str]]:
         """The article ids of ``document`` that other sources hold too, with those sources
@@ -217,19 +221,16 @@ class KnowledgeStore:
             document: The parsed source.
             progress: Called with the number of chunks embedded after each batch.
         """
-        previous = self.source_digests(document.source)
+        stored = self._stored(document.source)
+        previous = {str(meta["source_digest"]) for meta in stored.values()}
         chunks = chunks_of(document)
         if previous == {document.digest}:
             # The same version: unchanged, unless some of it was removed (``kb remove`` of one
             # of its articles), which ingesting the file again brings back. Only if what is
             # stored is exactly part of what the file gives now: chunked with other settings
             # (or by another release), the same ids hold other texts, and nothing is mixed in.
-            found = self._get_all(["metadatas"], {"source": document.source})
-            stored = {
-                i: str(m.get("hash")) for i, m in zip(found["ids"], found["metadatas"], strict=True)
-            }
             expected = {chunk.id: chunk.hash for chunk in chunks}
-            if any(expected.get(i) != h for i, h in stored.items()):
+            if any(expected.get(i) != str(meta.get("hash")) for i, meta in stored.items()):
                 return "unchanged"
             chunks = [chunk for chunk in chunks if chunk.id not in stored]
             if not chunks:

@@ -64,13 +64,19 @@ def check_text(text: str) -> None:
         raise ApiError(400, "invalid_text", "text must be valid Unicode") from failure
 
 
+def _query_int(request: web.Request, name: str, default: int) -> int | None:
+    """An integer from the query string (``default`` when absent); None if it is not one."""
+    try:
+        return int(request.query.get(name, str(default)))
+    except ValueError:
+        return None
+
+
 def query_id(request: web.Request, name: str, default: int = 0) -> int:
     """A non-negative integer id from the query string, or a 400 naming it."""
-    raw = request.query.get(name, str(default))
-    try:
-        value = int(raw)
-    except ValueError as failure:
-        raise ApiError(400, f"invalid_{name}", f"'{name}' must be an integer id") from failure
+    value = _query_int(request, name, default)
+    if value is None:
+        raise ApiError(400, f"invalid_{name}", f"'{name}' must be an integer id")
     if not 0 <= value <= MAX_ID:
         raise ApiError(400, f"invalid_{name}", f"'{name}' must be between 0 and {MAX_ID}")
     return value
@@ -78,12 +84,8 @@ def query_id(request: web.Request, name: str, default: int = 0) -> int:
 
 def query_count(request: web.Request, name: str, default: int, most: int) -> int:
     """A count from 1 to ``most`` from the query string (``limit``), or a 400 naming it."""
-    raw = request.query.get(name, str(default))
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 0 < value <= most:
+    value = _query_int(request, name, default)
+    if value is None or not 0 < value <= most:
         raise ApiError(400, f"invalid_{name}", f"'{name}' must be a whole number from 1 to {most}")
     return value
 
