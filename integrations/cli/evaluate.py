@@ -38,7 +38,12 @@ console = Console(stderr=True)
     type=click.Path(path_type=Path),
     help="Cases JSONL: {text, expect, article?, frustrated?, turns?}.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print only the JSON result.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print every figure as JSON (no progress bars); without it, a summary table.",
+)
 @click.option("--sweep", is_flag=True, help="Add the precision/deflection curve.")
 @click.option(
     "--details",
@@ -169,7 +174,44 @@ def eval_command(
                 "share_thresholds",
             }
         }
-    click.echo(json.dumps(result, indent=None if as_json else 2))
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        _print_summary(result.get("overall", result), result)
+
+
+def _print_summary(scores: dict[str, Any], result: dict[str, Any]) -> None:
+    """The headline figures for a person; ``--json`` has them all."""
+    out = Console()
+    table = Table("figure", "value", title="tandem eval", title_justify="left")
+    rows: list[tuple[str, Any]] = [
+        (
+            "cases (in scope / out of scope)",
+            f"{scores['cases']} ({scores['in_scope']} / {scores['out_of_scope']})",
+        ),
+        (
+            "answered (correct / wrong)",
+            f"{scores['answered']} ({scores['correct']} / {scores['wrong']})",
+        ),
+        ("answer precision", scores["answer_precision"]),
+        ("deflection", scores["deflection"]),
+        ("out-of-scope escalation recall", scores["oos_escalation_recall"]),
+    ]
+    for key in ("frustration_precision", "frustration_recall"):
+        if scores.get(key) is not None:
+            rows.append((key.replace("_", " "), scores[key]))
+    calibration = result.get("calibration", {})
+    rows.append(("calibrated threshold", calibration.get("threshold")))
+    for key in ("threshold_at_end", "estimated_out_of_scope_share"):
+        if result.get(key) is not None:
+            rows.append((key.replace("_", " "), result[key]))
+    for key in ("latency_ms_p50", "latency_ms_p95"):
+        if scores.get(key) is not None:
+            rows.append((key.replace("_", " "), scores[key]))
+    for name, value in rows:
+        table.add_row(name, "–" if value is None else str(value))
+    out.print(table)
+    out.print("Every figure, the curve and the calibration: --json.")
 
 
 @contextmanager

@@ -126,6 +126,10 @@ def test_eval_warns_of_articles_the_knowledge_base_lacks(
     assert result.returncode == 0, result.stderr
     assert "cases name 1 article(s) the knowledge base does not hold (timr)" in result.stderr
     assert json.loads(result.stdout)["cases"] == 1
+    readable = run(["eval", "--kb", str(faq), "--cases", str(cases)], tmp_path)
+    assert readable.returncode == 0, readable.stderr
+    assert "answer precision" in readable.stdout and "1 (1 / 0)" in readable.stdout
+    assert "--json" in readable.stdout, "a person is told where every figure is"
 
 
 def test_eval_replay_prints_a_learning_curve(
@@ -145,5 +149,6 @@ def test_eval_replay_prints_a_learning_curve(
         assert live is None or b["threshold_in_force"] == live
     table = run(command, tmp_path)
     assert table.returncode == 0 and "force" in table.stderr  # the header wraps at 80 columns
+    assert "242 (200 / 40)" in table.stdout, "the overall figures follow the curve"
     refused = run([*command, "--rejection-rate", "2"], tmp_path)
     assert refused.returncode == 2 and "--rejection-rate" in refused.stderr
