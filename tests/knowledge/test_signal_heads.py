@@ -144,6 +144,38 @@ def test_harm_from_a_product_is_a_safety_incident(responder: Responder, text: st
     assert "safety" in responder.respond(text).signals.sensitive_topics
 
 
+# Told the way customers tell them, none with a word of the topic patterns (the heads learned
+# topics_written.yaml, 6 Dec; on blind messages recall rose from 0.25-0.70 to 0.80-0.85). A
+# risk with nobody hurt yet ("the toaster kept glowing after it popped and the worktop is
+# scorched"), written with these, is still missed (MODEL_CARD.md, limits).
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("my son came out in hives all over after one bite of your flapjack", "safety"),
+        ("theres a payment of 312 pounds to an electronics shop, i have never been there", "fraud"),
+        ("my account email was changed last night and it was not me who did it", "fraud"),
+        ("please stop the yearly plan, I don't want it to renew again", "cancellation"),
+        ("we're moving in with my parents so I need to end the broadband deal", "cancellation"),
+        ("can you tell me which companies you have given my phone number to", "personal_data"),
+    ],
+)
+def test_topics_told_in_a_customers_own_words(responder: Responder, text: str, topic: str) -> None:
+    assert topic in responder.respond(text).signals.sensitive_topics
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to put in a formal complaint about the driver who delivered on Tuesday",
+        "how do I raise a complaint about the rude woman at your Leeds counter?",
+    ],
+)
+def test_a_complaint_is_a_complaint_not_a_legal_threat(responder: Responder, text: str) -> None:
+    decision = responder.respond(text)
+    assert decision.signals.complaint
+    assert "legal" not in decision.signals.sensitive_topics
+
+
 def test_an_example_topic_is_not_flagged_by_its_words_alone(responder: Responder) -> None:
     decision = responder.respond("My father ordered a sofa last week, when will it come?")
     assert "bereavement" not in decision.signals.sensitive_topics
