@@ -1,0 +1,76 @@
+"""Small knowledge bases meeting live traffic: the held-out sets of ``bench/live_traffic*/``.
+
+Usage: python bench/live_traffic.py [DIR ...]
+
+Each DIR (default: ``bench/live_traffic`` and ``bench/live_traffic_2``) holds
+``NAME.faq.jsonl`` and ``NAME.cases.jsonl`` pairs, written blind (the README of each says how).
+Runs ``tandem eval`` on each pair with the calibrated default, as a new deployment meets its
+first traffic, and prints one row per set: the traffic's out-of-scope share, the articles and
+their median question variants, the calibrated threshold, answer precision, deflection, and the
+best deflection any threshold would have given at 0.9 precision (read from the per-case
+details: what a perfect calibration could reach with this ranking, not a figure to tune on).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from judgement import run_eval  # noqa: E402
+
+from bot.model import UNSURE  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_DIRS = (ROOT / "live_traffic", ROOT / "live_traffic_2")
+
+
+def best_deflection(rows: list[dict[str, Any]], target: float = 0.9) -> float:
+    """The most in-scope questions answered right at any threshold that keeps ``target``
+    (among the questions decided on confidence: a signal's escalation stays one)."""
+    unsure = {reason.value for reason in UNSURE}
+    ranked = sorted(
+        (r for r in rows if set(r["reasons"]) <= unsure), key=lambda r: -float(r["confidence"])
+    )
+    in_scope = sum(1 for r in rows if r["expected"] == "answer")
+    right = best = 0
+    for count, row in enumerate(ranked, 1):
+        right += row["expected"] == "answer" and row["article"] == row["expected_article"]
+        if right / count >= target:
+            best = max(best, right)
+    return best / max(in_scope, 1)
+
+
+def main() -> None:
+    dirs = [Path(a) for a in sys.argv[1:]] or [d for d in DEFAULT_DIRS if d.exists()]
+    print(
+        "| set | cases | out of scope | articles (median variants) | threshold | precision "
+        "| deflection | best deflection at 0.9 |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for folder in dirs:
+        for faq in sorted(folder.glob("*.faq.jsonl")):
+            name = faq.name.removesuffix(".faq.jsonl")
+            variants = Counter(
+                json.loads(line)["id"] for line in faq.read_text().splitlines() if line.strip()
+            )
+            with tempfile.TemporaryDirectory() as temp:
+                details = Path(temp) / "details.jsonl"
+                result = run_eval(folder, name, name, "--details", str(details))
+                rows = [json.loads(line) for line in details.read_text().splitlines()]
+            share = result["out_of_scope"] / max(result["cases"], 1)
+            print(
+                f"| {folder.name}/{name} | {result['cases']} | {share:.2f} | {len(variants)} "
+                f"({statistics.median(variants.values()):g}) | {result['threshold']:.3f} | "
+                f"{result['answer_precision']} | {result['deflection']} | "
+                f"{best_deflection(rows):.3f} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
