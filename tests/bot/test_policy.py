@@ -92,6 +92,32 @@ def test_ordinary_questions_raise_no_signal(text: str) -> None:
     assert signals.frustration < CONFIG.frustration_threshold
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Might I have a word with one of your mortgage advisers before I sign?",
+        "is there somebody we could speak to about the booking for my mum",
+        "could anyone at the Glasgow branch ring me about the repair",
+        "would be great if one of your engineers could walk me through the setup",
+        "Can someone from your billing team check why I was charged twice?",
+    ],
+)
+def test_a_person_asked_for_by_role_or_team_is_a_request_for_a_person(text: str) -> None:
+    assert read_signals(text, CONFIG.topics).human_request
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Someone from your billing team rang me yesterday and sorted it, thanks",
+        "does one of your fitters bring the brackets with them?",
+        "can one of your couriers leave the parcel with the concierge?",
+    ],
+)
+def test_a_person_named_without_being_asked_for_is_not_a_request(text: str) -> None:
+    assert not read_signals(text, CONFIG.topics).human_request
+
+
 def test_frustration_carries_over_from_earlier_turns() -> None:
     alone = conversation_signals("still no refund", (), CONFIG)
     after = conversation_signals(
