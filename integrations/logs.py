@@ -35,5 +35,6 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("chromadb", "httpx", "onnxruntime", "alembic.runtime.plugins"):
+    # Alembic logs each migration it runs; ``migrate`` logs one line for all of them.
+    for noisy in ("chromadb", "httpx", "onnxruntime", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

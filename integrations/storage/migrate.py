@@ -36,6 +36,7 @@ def migrate(connection: Connection) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+    logger.info("database schema upgraded", extra={"from_revision": current, "to_revision": HEAD})
 
 
 def current_revision(connection: Connection) -> str | None:

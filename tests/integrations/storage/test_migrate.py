@@ -29,12 +29,17 @@ def test_head_is_the_newest_migration() -> None:
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD
 
 
-def test_a_new_database_is_migrated_to_head(tmp_path: Path) -> None:
+def test_a_new_database_is_migrated_to_head(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'new.db'}")
-    with engine.begin() as connection:
+    with caplog.at_level("INFO"), engine.begin() as connection:
         assert current_revision(connection) is None
         migrate(connection)
         assert current_revision(connection) == HEAD
+    upgraded = [r for r in caplog.records if r.getMessage() == "database schema upgraded"]
+    assert len(upgraded) == 1, "one line for all the migrations run"
+    assert (upgraded[0].from_revision, upgraded[0].to_revision) == (None, HEAD)
 
 
 def test_a_database_a_newer_release_migrated_still_opens(tmp_path: Path) -> None:
