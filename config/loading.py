@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,41 @@ def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Set
             name = _env_name(tuple(item.get("loc", ())))
             problems.append(f"{name}: {item.get('msg', 'invalid')} (got {item.get('input')!r})")
         raise SettingsError("invalid setting " + "; ".join(problems)) from None
+
+
+# TANDEM_ variables that are read elsewhere, not settings.
+OTHER_VARIABLES = frozenset({"TANDEM_AGENT_PASSWORD"})
+
+
+def setting_names() -> list[str]:
+    """Every setting's environment variable (``TANDEM_SECTION__FIELD``)."""
+    names = []
+    for section, field in Settings.model_fields.items():
+        model = field.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            names += [f"TANDEM_{section}__{name}".upper() for name in model.model_fields]
+    return names
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A line for each ``TANDEM_`` variable in ``environ`` that is no setting, with the
+    setting it most likely meant: a misspelt variable is otherwise silently ignored (an
+    unknown entry of a dotenv file is an error)."""
+    names = setting_names()
+    sections = {name.split("__")[0] for name in names}
+    lines = []
+    for key in sorted(environ):
+        upper = key.upper()
+        if not upper.startswith("TANDEM_") or upper in OTHER_VARIABLES:
+            continue
+        parts = upper.split("__")
+        if parts[0] in sections and (len(parts) == 1 or "__".join(parts[:2]) in names):
+            continue  # a whole section as JSON, a setting, or an entry of a mapping setting
+        tail = [n for n in names if n.endswith("__" + upper.removeprefix("TANDEM_"))]
+        guess = tail or difflib.get_close_matches(upper, names, n=1, cutoff=0.6)
+        hint = f" (did you mean {guess[0]}?)" if guess else ""
+        lines.append(f"unknown setting {key} is ignored{hint}")
+    return lines
 
 
 def _mask(value: Any) -> Any:

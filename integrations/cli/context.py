@@ -3,6 +3,7 @@ they open. Commands import this module, never ``cli.main`` (which imports them).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from config import Settings, SettingsError, load_settings
+from config.loading import unknown_variables
 from integrations.logs import configure_logging
 
 if TYPE_CHECKING:
@@ -31,6 +33,8 @@ class Context:
             except SettingsError as error:
                 click.echo(f"tandem: {error}", err=True)
                 sys.exit(2)
+            for line in unknown_variables(os.environ):
+                click.echo(f"tandem: warning: {line}", err=True)
             configure_logging(self._settings.server.log_level, self._settings.server.log_format)
         return self._settings
 

@@ -190,6 +190,23 @@ def test_bad_options_and_env_files_are_named(tmp_path: Path) -> None:
     assert limit.returncode == 2 and "-1 is not in the range 1<=x<=20" in limit.stderr
 
 
+def test_a_misnamed_setting_in_the_environment_is_named_with_its_likely_name(
+    tmp_path: Path,
+) -> None:
+    env = {
+        "TANDEM_DATA_DIR": str(tmp_path / "elsewhere"),
+        "TANDEM_KNOWLEDGE__FOLLOW_TRAFFIC_SHARE": "false",
+        "TANDEM_AGENT_PASSWORD": "read by agents add",
+    }
+    result = run(["config", "show"], tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "tandem: warning: unknown setting TANDEM_DATA_DIR is ignored "
+        "(did you mean TANDEM_KNOWLEDGE__DATA_DIR?)"
+    ]
+    assert json.loads(result.stdout)["knowledge"]["follow_traffic_share"] is False
+
+
 def test_config_show_masks_secrets(tmp_path: Path) -> None:
     result = run(["config", "show"], tmp_path, env={"TANDEM_SLACK__BOT_TOKEN": "xoxb-123"})
     shown = json.loads(result.stdout)
