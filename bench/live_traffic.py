@@ -6,7 +6,8 @@ Each DIR (default: ``bench/live_traffic`` and ``bench/live_traffic_2``) holds
 ``NAME.faq.jsonl`` and ``NAME.cases.jsonl`` pairs, written blind (the README of each says how).
 Runs ``tandem eval`` on each pair with the calibrated default, as a new deployment meets its
 first traffic, and prints one row per set: the traffic's out-of-scope share, the articles and
-their median question variants, the calibrated threshold, answer precision, deflection, and the
+their median question variants, the calibrated threshold (and where following the traffic
+left it), answer precision, deflection, and the
 best deflection any threshold would have given at 0.9 precision (read from the per-case
 details: what a perfect calibration could reach with this ranking, not a figure to tune on).
 """
@@ -49,8 +50,8 @@ def best_deflection(rows: list[dict[str, Any]], target: float = 0.9) -> float:
 def main() -> None:
     dirs = [Path(a) for a in sys.argv[1:]] or [d for d in DEFAULT_DIRS if d.exists()]
     print(
-        "| set | cases | out of scope | articles (median variants) | threshold | precision "
-        "| deflection | best deflection at 0.9 |"
+        "| set | cases | out of scope | articles (median variants) | threshold (at the end) "
+        "| precision | deflection | best deflection at 0.9 |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for folder in dirs:
@@ -66,7 +67,8 @@ def main() -> None:
             share = result["out_of_scope"] / max(result["cases"], 1)
             print(
                 f"| {folder.name}/{name} | {result['cases']} | {share:.2f} | {len(variants)} "
-                f"({statistics.median(variants.values()):g}) | {result['threshold']:.3f} | "
+                f"({statistics.median(variants.values()):g}) | {result['threshold']:.3f} "
+                f"({result['threshold_at_end']:.3f}) | "
                 f"{result['answer_precision']} | {result['deflection']} | "
                 f"{best_deflection(rows):.3f} |"
             )
