@@ -34,13 +34,16 @@ HUMAN_REQUEST = re.compile(
     r"member\s+of\s+(?:staff|your\s+team))\s+(?:please\s+)?(?:look|check|help|review|call|"
     r"contact|ring|get\s+back|sort|deal|handle)"
     # One of the company's people by role ("a word with one of your underwriters"), someone the
-    # customer could talk to, or someone from a team or one of its people asked to act.
-    r"|\b(?:talk|speak|chat|(?:have\s+)?a\s+word)\w*\s+(?:directly\s+)?(?:to|with)\s+one\s+of\s+"
-    r"your\s+\w+"
+    # customer could talk to, someone from the company's team, or one of its people asked to
+    # act ("would be great if one of your engineers could walk me through it").
+    r"|\b(?:talk|speak|chat|a\s+word)\s+(?:directly\s+)?(?:to|with)\s+one\s+of\s+your\s+\w+"
     r"|\b(?:someone|somebody|anyone|anybody)\s+(?:i|we)\s+(?:can|could|might)\s+(?:talk|speak|chat)\s+"
     r"(?:to|with)\b"
-    r"|\b(?:(?:can|could|would|will|may)\s+(?:some|any)(?:one|body)\s+(?:from|at|in|on)\s+(?:your|the)\s+"
-    r"(?:\w+\s+){0,2}?\w+s?|one\s+of\s+your\s+(?:\w+\s+){0,2}?\w+s?\s+(?:can|could|would|will))\s+"
+    r"|\b(?:(?:can|could|would|will|may)\s+(?:some|any)(?:one|body)\s+(?:from|at|in|on)\s+(?:your\s+"
+    r"(?:\w+\s+){0,2}?\w+|the\s+(?:\w+\s+)?(?:team|desk|office|department|branch|store|shop|"
+    r"reception|support|service|billing|accounts))"
+    r"|\b(?:if|can|could|would|please|possible\s+for)\s+one\s+of\s+your\s+(?:\w+\s+){0,2}?\w+\s+"
+    r"(?:can|could|would|to))\s+"
     r"(?:please\s+)?(?:look|check|help|review|call|contact|ring|phone|give\s+me\s+a\s+(?:ring|call)|"
     r"go\s+through|walk\s+me\s+through|get\s+back|sort|deal|handle)\b"
     r"|\bcall\s*-?\s*back\b|\brather\s+than\s+(?:a|an|the|this|your)?\s*(?:bot|robot|machine|"

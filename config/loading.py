@@ -75,7 +75,7 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
             continue  # a whole section as JSON, a setting, or an entry of a mapping setting
         tail = [n for n in names if n.endswith("__" + upper.removeprefix("TANDEM_"))]
         guess = tail or difflib.get_close_matches(upper, names, n=1, cutoff=0.8)
-        hint = f" (did you mean {guess[0]}?)" if guess else ""
+        hint = f" (did you mean {' or '.join(guess)}?)" if guess else ""
         lines.append(f"unknown setting {key} is ignored{hint}")
     return lines
 

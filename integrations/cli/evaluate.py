@@ -201,7 +201,9 @@ def _print_summary(scores: dict[str, Any], result: dict[str, Any]) -> None:
         if scores.get(key) is not None:
             rows.append((key.replace("_", " "), scores[key]))
     calibration = result.get("calibration", {})
-    rows.append(("calibrated threshold", calibration.get("threshold")))
+    # A replay recalibrates as agents teach: its calibration is the one at the end.
+    label = "calibrated threshold" + (" at the end" if "blocks" in result else "")
+    rows.append((label, calibration.get("threshold")))
     for key in ("threshold_at_end", "estimated_out_of_scope_share"):
         if result.get(key) is not None:
             rows.append((key.replace("_", " "), result[key]))

@@ -112,6 +112,12 @@ def test_a_person_asked_for_by_role_or_team_is_a_request_for_a_person(text: str)
         "Someone from your billing team rang me yesterday and sorted it, thanks",
         "does one of your fitters bring the brackets with them?",
         "can one of your couriers leave the parcel with the concierge?",
+        # Found in review: a past talk, a plan told, someone who is not the company's.
+        "I talked to one of your drivers yesterday, so where is it now?",
+        "The email said one of your engineers will call on Tuesday, what time?",
+        "Can someone on the joint account call to change the address?",
+        "Will anyone at the venue check tickets at the door?",
+        "could somebody in the family help me set it up?",
     ],
 )
 def test_a_person_named_without_being_asked_for_is_not_a_request(text: str) -> None:

@@ -195,14 +195,18 @@ def test_a_misnamed_setting_in_the_environment_is_named_with_its_likely_name(
 ) -> None:
     env = {
         "TANDEM_DATA_DIR": str(tmp_path / "elsewhere"),
-        "TANDEM_KNOWLEDGE__FOLLOW_TRAFFIC_SHARE": "false",
+        "TANDEM_API_KEY": "sk-1",
+        "tandem_knowledge__follow_traffic_share": "false",  # names are not case-sensitive
+        "TANDEM_ESCALATION__TOPIC_PATTERNS__REFUNDS": "refund",  # an entry of a mapping
         "TANDEM_AGENT_PASSWORD": "read by agents add",
     }
     result = run(["config", "show"], tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == [
+        "tandem: warning: unknown setting TANDEM_API_KEY is ignored "
+        "(did you mean TANDEM_EMBEDDINGS__API_KEY or TANDEM_LLM__API_KEY?)",
         "tandem: warning: unknown setting TANDEM_DATA_DIR is ignored "
-        "(did you mean TANDEM_KNOWLEDGE__DATA_DIR?)"
+        "(did you mean TANDEM_KNOWLEDGE__DATA_DIR?)",
     ]
     assert json.loads(result.stdout)["knowledge"]["follow_traffic_share"] is False
 
