@@ -2,7 +2,7 @@
 
 Usage: python bench/live_traffic.py [DIR ...]
 
-Each DIR (default: ``bench/live_traffic`` and ``bench/live_traffic_2``) holds
+Each DIR (default: ``bench/live_traffic``, ``_2`` and ``_3``) holds
 ``NAME.faq.jsonl`` and ``NAME.cases.jsonl`` pairs, written blind (the README of each says how).
 Runs ``tandem eval`` on each pair with the calibrated default, as a new deployment meets its
 first traffic, and prints one row per set: the traffic's out-of-scope share, the articles and
@@ -28,7 +28,7 @@ from judgement import run_eval  # noqa: E402
 from bot.model import UNSURE  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
-DEFAULT_DIRS = (ROOT / "live_traffic", ROOT / "live_traffic_2")
+DEFAULT_DIRS = (ROOT / "live_traffic", ROOT / "live_traffic_2", ROOT / "live_traffic_3")
 
 
 def best_deflection(rows: list[dict[str, Any]], target: float = 0.9) -> float:
