@@ -146,8 +146,8 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
         stats = await asyncio.to_thread(knowledge_base.stats)
         if knowledge_base.few_question_variants(stats):
             logger.warning(
-                "few question variants an article: calibration is optimistic where "
-                "out-of-scope questions sound like the knowledge base (see tandem kb stats)",
+                "few question variants an article: calibration's threshold is unsure either way "
+                "(too high or too low for live traffic; see tandem kb stats)",
                 extra={"median": stats.median_question_variants},
             )
         logger.info(

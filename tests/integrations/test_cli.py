@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
 import subprocess
 from pathlib import Path
@@ -103,6 +104,21 @@ def test_a_knowledge_base_with_few_question_variants_is_cautioned(tmp_path: Path
     figures = run(["kb", "stats", "--json"], tmp_path).stdout
     assert json.loads(figures)["median_question_variants"] == 3
     assert "caution: articles have a median of 3" in run(["kb", "stats"], tmp_path).stderr
+
+
+def test_calibration_says_when_the_bot_will_answer_little(tmp_path: Path) -> None:
+    """A small knowledge base whose held-out articles are answered by their siblings: the
+    threshold keeps only the top of the confidences, and the admin is told what that means."""
+    faq = Path(__file__).resolve().parents[2] / "bench" / "live_traffic_2" / "car_rental.faq.jsonl"
+    assert run(["kb", "ingest", str(faq)], tmp_path).returncode == 0
+    calibrated = run(["kb", "calibrate"], tmp_path)
+    assert calibrated.returncode == 0, calibrated.stderr
+    assert re.search(
+        r"note: at this threshold the bot is expected to answer \d+% of the questions it could "
+        r"answer itself; agents get the rest",
+        calibrated.stderr,
+    )
+    assert "caution: articles have a median of 5 question variant(s)" in calibrated.stderr
 
 
 def test_a_shared_article_id_is_warned_and_a_removed_article_comes_back(tmp_path: Path) -> None:
