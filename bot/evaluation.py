@@ -159,6 +159,9 @@ def details_of(case: Case, decision: Decision) -> dict[str, Any]:
         "article": answered or (best.article_id if best else None),
         "confidence": round(decision.retrieval.confidence, 4),
         "threshold": round(decision.retrieval.threshold, 4),
+        "uncovered": None
+        if decision.retrieval.uncovered is None
+        else round(decision.retrieval.uncovered, 3),
         "reasons": [r.value for r in decision.reasons],
         "frustration": round(decision.signals.frustration, 3),
         "frustrated_label": case.frustrated,

@@ -41,6 +41,8 @@ class Retrieval:
         confidence: Calibrated probability that the top article answers the question.
         threshold: The confidence the knowledge base needs before the bot answers.
         margin: Similarity gap between the top two articles (1.0 when only one matched).
+        uncovered: The weighted share of the question's words the top article's text does not
+            hold, where the knowledge base checks it (small knowledge bases); else None.
     """
 
     query: str
@@ -48,6 +50,7 @@ class Retrieval:
     confidence: float
     threshold: float
     margin: float
+    uncovered: float | None = None
 
     @property
     def best(self) -> ArticleMatch | None:

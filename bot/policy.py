@@ -40,6 +40,9 @@ class PolicyConfig:
         default_factory=lambda: compile_topics(DEFAULT_SENSITIVE_TOPICS, DEFAULT_SENSITIVE_TOPICS)
     )
     learned_topics: frozenset[str] = frozenset(DEFAULT_SENSITIVE_TOPICS)
+    # More than this share of the question's words missing from the top article's text: the
+    # article is on the topic but does not speak to what was asked (``knowledge.coverage``).
+    max_uncovered: float = 0.5
 
 
 def decide(
@@ -63,7 +66,8 @@ def decide(
     if signals.sensitive_topics:
         reasons.append(EscalationReason.SENSITIVE)
     needed = retrieval.threshold if threshold is None else threshold
-    if retrieval.best is None or retrieval.confidence < needed:
+    uncovered = retrieval.uncovered is not None and retrieval.uncovered > config.max_uncovered
+    if retrieval.best is None or retrieval.confidence < needed or uncovered:
         reasons.append(_why_unsure(retrieval, config))
     if reasons:
         return Decision("escalate", retrieval, signals, tuple(reasons))

@@ -43,6 +43,12 @@ class KnowledgeSettings(BaseModel):
         description="Raise the threshold when the latest questions show a larger out-of-scope "
         "share than expected_out_of_scope (never lower it).",
     )
+    coverage_check: Literal["few_variants", "always", "off"] = Field(
+        default="few_variants",
+        description="Escalate an answer whose article's text holds under half of the "
+        "question's (weighted) words: on knowledge bases with few question variants an "
+        "article (few_variants), always, or off.",
+    )
     traffic_min_questions: int = Field(
         default=200,
         ge=50,

@@ -16,6 +16,7 @@ from bot.model import Retrieval
 from config import KnowledgeSettings
 from knowledge.calibration import ConfidenceModel, calibrate
 from knowledge.classifier import ArticleClassifier
+from knowledge.coverage import ArticleWords
 from knowledge.embeddings.base import EmbeddingModel
 from knowledge.embeddings.cache import CachedEmbeddings
 from knowledge.ingest import IngestProgress, IngestReport, ingest_paths
@@ -298,6 +299,18 @@ class KnowledgeBase:
             top_k=self.settings.top_k,
             threshold=self.threshold_in_force(),
             embed=self.query_embeddings.embed,
+            coverage=ArticleWords(self.store.texts_by_article())
+            if self.checks_coverage()
+            else None,
+        )
+
+    def checks_coverage(self) -> bool:
+        """Whether answers are checked against their article's words (``knowledge.coverage``):
+        always, never, or (the default) where there are few question variants an article, as
+        the classifier cannot tell a question on an article's topic that it does not answer."""
+        mode = self.settings.coverage_check
+        return mode == "always" or (
+            mode == "few_variants" and self.few_question_variants(self.stats())
         )
 
     def catalogue(self) -> list[tuple[str, str]]:

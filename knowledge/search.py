@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from bot.model import ArticleMatch, Retrieval
 from knowledge.calibration import ConfidenceModel
 from knowledge.classifier import ArticleClassifier
+from knowledge.coverage import ArticleWords
 from knowledge.embeddings.base import Vectors
 from knowledge.scoring import score
 from knowledge.store import Hit, KnowledgeStore
@@ -24,6 +25,8 @@ class KnowledgeSearcher:
         threshold: Overrides the calibrated answer threshold when set.
         embed: Embeds the query (default: the store's model; the knowledge base passes its
             cached embedder, shared with the signal heads).
+        coverage: Each article's words; when given, every retrieval says how much of the
+            question the top article's text leaves out (``Retrieval.uncovered``).
     """
 
     def __init__(
@@ -35,12 +38,14 @@ class KnowledgeSearcher:
         top_k: int = 20,
         threshold: float | None = None,
         embed: Callable[[Sequence[str]], Vectors] | None = None,
+        coverage: ArticleWords | None = None,
     ) -> None:
         self._store = store
         self._embed = embed or store.embeddings.embed
         self._classifier = classifier
         self._confidence = confidence
         self._top_k = top_k
+        self._coverage = coverage
         self.threshold = confidence.threshold if threshold is None else threshold
         # Headers and answers of every article, for those the classifier ranks but Chroma's
         # neighbours do not include; read once, as the searcher is rebuilt on every change.
@@ -73,12 +78,18 @@ class KnowledgeSearcher:
             )
             for candidate in scored.ranked
         )
+        uncovered = (
+            self._coverage.missing(text, matches[0].article_id)
+            if self._coverage is not None and matches
+            else None
+        )
         return Retrieval(
             query=text,
             matches=matches,
             confidence=self._confidence.confidence(scored.features),
             threshold=self.threshold,
             margin=scored.similarity_margin,
+            uncovered=uncovered,
         )
 
     def _match(self, article_id: str, similarity: float, hits: list[Hit]) -> ArticleMatch:

@@ -401,6 +401,14 @@ class KnowledgeStore:
             for article_id, entry in sorted(info.items())
         ]
 
+    def texts_by_article(self) -> dict[str, list[str]]:
+        """Every chunk's text (question variants, titles, passages), by article."""
+        found = self._get_all(["documents", "metadatas"])
+        result: dict[str, list[str]] = {}
+        for text, meta in zip(found["documents"], found["metadatas"], strict=True):
+            result.setdefault(str(meta["article_id"]), []).append(str(text))
+        return result
+
     def passages_by_article(self) -> dict[str, ArticlePassages]:
         """Every article's header and answer passages, read in one pass."""
         found = self._get_all(["documents", "metadatas"], {"kind": "passage"})

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.learning import NotedQuestion
-from bot.model import ArticleMatch, EscalationReason, Retrieval
+from bot.model import ArticleMatch, EscalationReason, Retrieval, Signals
 from bot.policy import PolicyConfig, Responder, conversation_signals, decide
 from bot.signals import read_signals
 
@@ -122,6 +124,19 @@ def test_a_person_asked_for_by_role_or_team_is_a_request_for_a_person(text: str)
 )
 def test_a_person_named_without_being_asked_for_is_not_a_request(text: str) -> None:
     assert not read_signals(text, CONFIG.topics).human_request
+
+
+@pytest.mark.parametrize(
+    ("uncovered", "action"), [(None, "answer"), (0.2, "answer"), (0.8, "escalate")]
+)
+def test_an_article_that_does_not_hold_the_question_is_not_answered(
+    uncovered: float | None, action: str
+) -> None:
+    retrieval = replace(_retrieval(0.95), uncovered=uncovered)
+    decision = decide(retrieval, Signals(), CONFIG)
+    assert decision.action == action
+    if action == "escalate":
+        assert decision.reasons == (EscalationReason.LOW_CONFIDENCE,)
 
 
 def test_frustration_carries_over_from_earlier_turns() -> None:
