@@ -39,6 +39,23 @@ def content_words(text: str) -> list[str]:
     return found
 
 
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+_ASKING = re.compile(
+    r"^\s*(?:can|could|would|will|do|does|did|is|are|was|were|how|what|when|where|which|who|"
+    r"why|should|may|might|have|has)\b",
+    re.IGNORECASE,
+)
+
+
+def asking_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` that ask: ending in a question mark or opening like a question
+    (only when there is more than one sentence)."""
+    sentences = [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+    if len(sentences) < 2:
+        return []
+    return [s for s in sentences if s.endswith("?") or _ASKING.match(s)]
+
+
 class ArticleWords:
     """Each article's content words, from its question variants, title and answer."""
 
@@ -51,7 +68,15 @@ class ArticleWords:
 
     def missing(self, question: str, article_id: str) -> float:
         """The weighted share of ``question``'s content words that ``article_id``'s text does
-        not hold: 0 when it holds them all (or the question has none), 1 when it holds none."""
+        not hold: 0 when it holds them all (or the question has none), 1 when it holds none.
+
+        Customers often tell their story before they ask ("I ordered a lamp on Monday. How long
+        does delivery take?"), so a sentence that asks is enough: the least missing of the
+        whole message and each of its asking sentences."""
+        parts = [question, *asking_sentences(question)]
+        return min(self._missing(part, article_id) for part in parts)
+
+    def _missing(self, question: str, article_id: str) -> float:
         held = self._words.get(article_id, set())
         size = len(self._words) + 1
         weights = {

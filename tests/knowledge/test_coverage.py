@@ -10,7 +10,7 @@ import pytest
 
 from config import KnowledgeSettings
 from knowledge.base import KnowledgeBase
-from knowledge.coverage import ArticleWords, content_words
+from knowledge.coverage import ArticleWords, asking_sentences, content_words
 from knowledge.embeddings.minilm_onnx import MiniLMOnnxEmbeddings
 
 ARTICLES = {
@@ -36,6 +36,14 @@ def test_content_words_drop_small_words_and_stem_plurals() -> None:
 def test_a_question_the_article_speaks_to_misses_nothing() -> None:
     words = ArticleWords(ARTICLES)
     assert words.missing("how many turmeric capsules a day", "turmeric-dose") == 0.0
+
+
+def test_a_story_before_the_question_is_not_held_against_it() -> None:
+    words = ArticleWords(ARTICLES)
+    story = "Hi! My sister recommended you and I ordered on Monday. How long does delivery take?"
+    assert words.missing(story, "delivery") == 0.0, "the sentence that asks is covered"
+    assert asking_sentences(story) == ["How long does delivery take?"]
+    assert asking_sentences("turmeric side effects?") == [], "one sentence: the whole message"
 
 
 def test_a_question_on_the_topic_about_something_else_misses_most() -> None:
