@@ -72,8 +72,9 @@ class ArticleWords:
 
         Customers often tell their story before they ask ("I ordered a lamp on Monday. How long
         does delivery take?"), so a sentence that asks is enough: the least missing of the
-        whole message and each of its asking sentences."""
-        parts = [question, *asking_sentences(question)]
+        whole message and each of its asking sentences that says something ("What do I do?"
+        says nothing of what is asked, so the message is read whole)."""
+        parts = [question, *(s for s in asking_sentences(question) if content_words(s))]
         return min(self._missing(part, article_id) for part in parts)
 
     def _missing(self, question: str, article_id: str) -> float:

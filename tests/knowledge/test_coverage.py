@@ -44,6 +44,8 @@ def test_a_story_before_the_question_is_not_held_against_it() -> None:
     assert words.missing(story, "delivery") == 0.0, "the sentence that asks is covered"
     assert asking_sentences(story) == ["How long does delivery take?"]
     assert asking_sentences("turmeric side effects?") == [], "one sentence: the whole message"
+    facet = "I read about turmeric side effects on the liver. What do I do?"
+    assert words.missing(facet, "turmeric-dose") > 0.5, "an empty question says nothing"
 
 
 def test_a_question_on_the_topic_about_something_else_misses_most() -> None:
