@@ -22,7 +22,7 @@ from knowledge.embeddings.cache import CachedEmbeddings
 from knowledge.ingest import IngestProgress, IngestReport, ingest_paths
 from knowledge.model_files import ModelFiles
 from knowledge.search import KnowledgeSearcher
-from knowledge.store import KnowledgeStore, fingerprint_of
+from knowledge.store import Contents, KnowledgeStore, fingerprint_of
 from knowledge.traffic import REFIT_TOLERANCE, TrafficReading, TrafficShare
 
 DEFAULT_TARGET_PRECISION = 0.9
@@ -292,6 +292,7 @@ class KnowledgeBase:
 
     def searcher(self) -> KnowledgeSearcher:
         """The ``Retriever`` for the core, with the settings' threshold override if any."""
+        contents = self.store.contents()
         return KnowledgeSearcher(
             store=self.store,
             classifier=self.classifier,
@@ -299,19 +300,19 @@ class KnowledgeBase:
             top_k=self.settings.top_k,
             threshold=self.threshold_in_force(),
             embed=self.query_embeddings.embed,
-            coverage=ArticleWords(self.store.texts_by_article())
-            if self.checks_coverage()
-            else None,
+            coverage=ArticleWords(contents.texts) if self.checks_coverage(contents) else None,
+            passages=contents.passages,
         )
 
-    def checks_coverage(self) -> bool:
+    def checks_coverage(self, contents: Contents | None = None) -> bool:
         """Whether answers are checked against their article's words (``knowledge.coverage``):
         always, never, or (the default) where there are few question variants an article, as
         the classifier cannot tell a question on an article's topic that it does not answer."""
         mode = self.settings.coverage_check
-        return mode == "always" or (
-            mode == "few_variants" and self.few_question_variants(self.stats())
-        )
+        if mode != "few_variants":
+            return mode == "always"
+        contents = contents or self.store.contents()
+        return self._few_variants(len(contents.texts), contents.median_question_variants())
 
     def catalogue(self) -> list[tuple[str, str]]:
         """Every article as ``(id, title)``, by title (read once per change)."""
@@ -413,11 +414,14 @@ class KnowledgeBase:
         """Too few question variants an article (``stats``) for the calibrated threshold to be
         trusted on traffic whose out-of-scope questions sound like the knowledge base
         (``FEW_QUESTION_VARIANTS``); a pinned threshold is the admin's own."""
+        return self._few_variants(stats.articles, stats.median_question_variants)
+
+    def _few_variants(self, articles: int, median_question_variants: float) -> bool:
         return (
-            stats.calibrated
+            self.confidence.calibrated
             and self.settings.answer_threshold is None
-            and stats.articles >= 3
-            and stats.median_question_variants <= FEW_QUESTION_VARIANTS
+            and articles >= 3
+            and median_question_variants <= FEW_QUESTION_VARIANTS
         )
 
     def describe(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from knowledge.classifier import ArticleClassifier
 from knowledge.coverage import ArticleWords
 from knowledge.embeddings.base import Vectors
 from knowledge.scoring import score
-from knowledge.store import Hit, KnowledgeStore
+from knowledge.store import ArticlePassages, Hit, KnowledgeStore
 
 
 class KnowledgeSearcher:
@@ -39,6 +39,7 @@ class KnowledgeSearcher:
         threshold: float | None = None,
         embed: Callable[[Sequence[str]], Vectors] | None = None,
         coverage: ArticleWords | None = None,
+        passages: dict[str, ArticlePassages] | None = None,
     ) -> None:
         self._store = store
         self._embed = embed or store.embeddings.embed
@@ -49,7 +50,7 @@ class KnowledgeSearcher:
         self.threshold = confidence.threshold if threshold is None else threshold
         # Headers and answers of every article, for those the classifier ranks but Chroma's
         # neighbours do not include; read once, as the searcher is rebuilt on every change.
-        self._articles = store.passages_by_article()
+        self._articles = store.passages_by_article() if passages is None else passages
 
     def search(self, text: str, *, limit: int = 3) -> Retrieval:
         """Find the articles that answer ``text``, best first, with a calibrated confidence."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -61,6 +61,19 @@ class ArticlePassages:
 
 
 @dataclass(frozen=True)
+class Contents:
+    """What a searcher needs of the whole collection, read in one pass."""
+
+    passages: dict[str, ArticlePassages]
+    texts: dict[str, list[str]]  # every chunk's text (variants, titles, passages) by article
+    questions: dict[str, int]  # question variants by article
+
+    def median_question_variants(self) -> float:
+        counts = [self.questions.get(article_id, 0) for article_id in self.texts]
+        return float(np.median(counts)) if counts else 0.0
+
+
+@dataclass(frozen=True)
 class ArticleInfo:
     """An article as listed by ``tandem kb list``."""
 
@@ -75,6 +88,25 @@ class ArticleInfo:
 def fingerprint_of(chunk_ids: Sequence[str]) -> str:
     """A hash of a set of chunk ids: the store's version."""
     return content_hash("\n".join(sorted(chunk_ids)))
+
+
+def _passages_of(rows: Iterable[tuple[str, Any]]) -> dict[str, ArticlePassages]:
+    """Answer passages ``(text, metadata)`` grouped under their article's header."""
+    result: dict[str, ArticlePassages] = {}
+    for text, meta in rows:
+        article_id = str(meta["article_id"])
+        entry = result.setdefault(
+            article_id,
+            ArticlePassages(
+                str(meta["title"]),
+                str(meta.get("url") or "") or None,
+                str(meta["source"]),
+                [],
+                tuple(t for t in str(meta.get("tags") or "").split(",") if t),
+            ),
+        )
+        entry.passages.append(text)
+    return result
 
 
 def _metadata(chunk: Chunk) -> dict[str, str]:
@@ -401,32 +433,26 @@ class KnowledgeStore:
             for article_id, entry in sorted(info.items())
         ]
 
-    def texts_by_article(self) -> dict[str, list[str]]:
-        """Every chunk's text (question variants, titles, passages), by article."""
+    def contents(self) -> Contents:
+        """Every article's header and answers, every chunk's text and the question variants
+        an article, in one read of the collection (the searcher is rebuilt on every change)."""
         found = self._get_all(["documents", "metadatas"])
-        result: dict[str, list[str]] = {}
+        texts: dict[str, list[str]] = {}
+        questions: dict[str, int] = {}
+        answers: list[tuple[str, dict[str, Any]]] = []
         for text, meta in zip(found["documents"], found["metadatas"], strict=True):
-            result.setdefault(str(meta["article_id"]), []).append(str(text))
-        return result
+            article_id = str(meta["article_id"])
+            texts.setdefault(article_id, []).append(str(text))
+            if meta["kind"] == "question":
+                questions[article_id] = questions.get(article_id, 0) + 1
+            elif meta["kind"] == "passage":
+                answers.append((str(text), meta))
+        return Contents(_passages_of(answers), texts, questions)
 
     def passages_by_article(self) -> dict[str, ArticlePassages]:
         """Every article's header and answer passages, read in one pass."""
         found = self._get_all(["documents", "metadatas"], {"kind": "passage"})
-        result: dict[str, ArticlePassages] = {}
-        for text, meta in zip(found["documents"], found["metadatas"], strict=True):
-            article_id = str(meta["article_id"])
-            entry = result.setdefault(
-                article_id,
-                ArticlePassages(
-                    str(meta["title"]),
-                    str(meta.get("url") or "") or None,
-                    str(meta["source"]),
-                    [],
-                    tuple(t for t in str(meta.get("tags") or "").split(",") if t),
-                ),
-            )
-            entry.passages.append(text)
-        return result
+        return _passages_of(zip(found["documents"], found["metadatas"], strict=True))
 
     def source_texts(self, source: str) -> list[str]:
         """The chunk texts of one source (for appending learned question variants)."""
