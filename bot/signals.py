@@ -20,6 +20,12 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from bot.model import Reading, Signals
 
+_MODAL = r"(?:can|could|would|will|may)"
+# What a person is asked to do on the case ("look", "give me a ring", "walk me through").
+_ACT = (
+    r"(?:please\s+)?(?:look|check|help|review|call|contact|ring|phone|give\s+me\s+a\s+(?:ring|call)|"
+    r"go\s+through|walk\s+me\s+through|get\s+back|sort|deal|handle)"
+)
 HUMAN_REQUEST = re.compile(
     r"\b(?:talk|speak|chat|connect|transfer|put)\w*\s+(?:me\s+)?(?:to|with|through\s+to)\s+"
     r"(?:a|an|some|one\s+of\s+your|your)?\s*(?:real\s+|actual\s+|live\s+)?"
@@ -29,23 +35,20 @@ HUMAN_REQUEST = re.compile(
     r"|\b(?:want|need|get\s+me|give\s+me)\s+(?:a|an)\s+(?:human|person|agent|representative|"
     r"operator)\b"
     # "Can a person look at ...": a person asked to act on the case.
-    r"|\b(?:can|could|would|will|may)\s+(?:a|an|one\s+of\s+your|some)\s+(?:real\s+)?"
+    rf"|\b{_MODAL}\s+(?:a|an|one\s+of\s+your|some)\s+(?:real\s+)?"
     r"(?:person|human|agent|advis[eo]r|colleague|representative|staff\s+member|"
-    r"member\s+of\s+(?:staff|your\s+team))\s+(?:please\s+)?(?:look|check|help|review|call|"
-    r"contact|ring|get\s+back|sort|deal|handle)"
+    rf"member\s+of\s+(?:staff|your\s+team))\s+{_ACT}"
     # One of the company's people by role ("a word with one of your underwriters"), someone the
     # customer could talk to, someone from the company's team, or one of its people asked to
     # act ("would be great if one of your engineers could walk me through it").
     r"|\b(?:talk|speak|chat|a\s+word)\s+(?:directly\s+)?(?:to|with)\s+one\s+of\s+your\s+\w+"
     r"|\b(?:someone|somebody|anyone|anybody)\s+(?:i|we)\s+(?:can|could|might)\s+(?:talk|speak|chat)\s+"
     r"(?:to|with)\b"
-    r"|\b(?:(?:can|could|would|will|may)\s+(?:some|any)(?:one|body)\s+(?:from|at|in|on)\s+(?:your\s+"
+    rf"|\b(?:{_MODAL}\s+(?:some|any)(?:one|body)\s+(?:from|at|in|on)\s+(?:your\s+"
     r"(?:\w+\s+){0,2}?\w+|the\s+(?:\w+\s+)?(?:team|desk|office|department|branch|store|shop|"
     r"reception|support|service|billing|accounts))"
     r"|\b(?:if|can|could|would|please|possible\s+for)\s+one\s+of\s+your\s+(?:\w+\s+){0,2}?\w+\s+"
-    r"(?:can|could|would|to))\s+"
-    r"(?:please\s+)?(?:look|check|help|review|call|contact|ring|phone|give\s+me\s+a\s+(?:ring|call)|"
-    r"go\s+through|walk\s+me\s+through|get\s+back|sort|deal|handle)\b"
+    rf"(?:can|could|would|to))\s+{_ACT}\b"
     r"|\bcall\s*-?\s*back\b|\brather\s+than\s+(?:a|an|the|this|your)?\s*(?:bot|robot|machine|"
     r"automated)"
     # A call back asked for ("ring me back"), or to be put through to the people behind the bot.
