@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
@@ -20,15 +21,20 @@ STOP_WORDS = frozenset(
     "would should will shall may might must to of in on at for from by with about as and or but "
     "if so not no yes this that these those there here what when where which who whom why how "
     "any some all more most much many one just also too very please hi hello thanks thank ok "
-    "okay u ur pls plz im dont cant get got have has had want need like know tell".split()
+    "okay u ur pls plz im dont cant get got have has had want need like know tell they them "
+    "their he she him her his us "
+    # What is left of a contraction once its apostrophe splits it ("don't", "I've"; not "won",
+    # a word of its own).
+    "don doesn didn isn aren wasn weren wouldn couldn shouldn haven hasn hadn ve ll re".split()
 )
+MIN_ASKING_WORDS = 2  # "Can you help?" says too little to stand for the message
 _SUFFIXES = ("ing", "ed", "es", "s")
 
 
 def content_words(text: str) -> list[str]:
     """Lowercased words that carry content, with a crude plural and tense stem."""
     found = []
-    for word in re.findall(r"[^\W_]+", text.lower()):
+    for word in re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", text).casefold()):
         if word in STOP_WORDS or len(word) < 2 or word.isdigit():
             continue
         for suffix in _SUFFIXES:
@@ -72,9 +78,16 @@ class ArticleWords:
 
         Customers often tell their story before they ask ("I ordered a lamp on Monday. How long
         does delivery take?"), so a sentence that asks is enough: the least missing of the
-        whole message and each of its asking sentences that says something ("What do I do?"
-        says nothing of what is asked, so the message is read whole)."""
-        parts = [question, *(s for s in asking_sentences(question) if content_words(s))]
+        whole message and each of its asking sentences that says enough to stand for it ("What
+        do I do?" or "Can you help?" does not, so the message is read whole)."""
+        parts = [
+            question,
+            *(
+                s
+                for s in asking_sentences(question)
+                if len(set(content_words(s))) >= MIN_ASKING_WORDS
+            ),
+        ]
         return min(self._missing(part, article_id) for part in parts)
 
     def _missing(self, question: str, article_id: str) -> float:

@@ -65,7 +65,7 @@ class Contents:
     """What a searcher needs of the whole collection, read in one pass."""
 
     passages: dict[str, ArticlePassages]
-    texts: dict[str, list[str]]  # every chunk's text (variants, titles, passages) by article
+    texts: dict[str, list[str]]  # the title and every chunk's text (variants, passages), by article
     questions: dict[str, int]  # question variants by article
 
     def median_question_variants(self) -> float:
@@ -442,7 +442,8 @@ class KnowledgeStore:
         answers: list[tuple[str, dict[str, Any]]] = []
         for text, meta in zip(found["documents"], found["metadatas"], strict=True):
             article_id = str(meta["article_id"])
-            texts.setdefault(article_id, []).append(str(text))
+            # The title heads the article's texts, as a FAQ row's title is no chunk of its own.
+            texts.setdefault(article_id, [str(meta["title"])]).append(str(text))
             if meta["kind"] == "question":
                 questions[article_id] = questions.get(article_id, 0) + 1
             elif meta["kind"] == "passage":

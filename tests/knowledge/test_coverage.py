@@ -56,6 +56,21 @@ def test_a_question_on_the_topic_about_something_else_misses_most() -> None:
     assert words.missing("hi!", "returns") == 0.0, "nothing to miss"
 
 
+def test_contractions_and_pronouns_are_no_content() -> None:
+    assert content_words("I don\u2019t think they've sent it, haven't they?") == ["think", "sent"]
+    assert content_words("Their parcel isn't here") == ["parcel"]
+
+
+def test_a_closing_question_that_says_little_does_not_stand_for_the_message() -> None:
+    words = ArticleWords(
+        {"turmeric": ["How should I take turmeric?", "Turmeric can help joints; take 2 a day."]}
+    )
+    message = "I give turmeric to my dog who has liver disease. Can you help?"
+    assert words.missing(message, "turmeric") > 0.5, "'Can you help?' names nothing asked"
+    told = "I give turmeric to my dog. How should I take turmeric a day?"
+    assert words.missing(told, "turmeric") < 0.5, "a sentence that asks something stands"
+
+
 def _small_faq(path: Path) -> Path:
     rows = [
         {"id": article, "question": question, "answer": answer if i == 0 else ""}
@@ -95,6 +110,8 @@ def test_a_knowledge_base_with_few_variants_checks_what_its_articles_hold(
     knowledge_base = KnowledgeBase(settings=settings, embeddings=embeddings)
     assert not knowledge_base.ingest([_small_faq(tmp_path / "faq.jsonl")]).failed
     assert knowledge_base.checks_coverage() is checked
+    texts = knowledge_base.store.contents().texts
+    assert texts["delivery"][0] == "How long does delivery take?", "the title (a first question)"
     facet = knowledge_base.search("turmeric side effects on the liver?")
     if checked:
         assert facet.uncovered is not None and facet.uncovered > 0.5
