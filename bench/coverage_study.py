@@ -19,14 +19,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from judgement import run_eval  # noqa: E402
-from live_traffic import DEFAULT_DIRS  # noqa: E402
+from live_traffic import evaluated, folders  # noqa: E402
 
 from knowledge.coverage import ArticleWords  # noqa: E402
 
@@ -57,17 +55,10 @@ def study(faq: Path, rows: list[dict[str, Any]]) -> list[str]:
 
 def main() -> None:
     os.environ["TANDEM_KNOWLEDGE__COVERAGE_CHECK"] = "off"  # the study applies it here
-    dirs = [Path(a) for a in sys.argv[1:]] or [d for d in DEFAULT_DIRS if d.exists()]
     print("| set | shipped | " + " | ".join(f"missing > {c}" for c in CUTS) + " |")
     print("|---|---|" + "---|" * len(CUTS))
-    for folder in dirs:
-        for faq in sorted(folder.glob("*.faq.jsonl")):
-            name = faq.name.removesuffix(".faq.jsonl")
-            with tempfile.TemporaryDirectory() as temp:
-                details = Path(temp) / "details.jsonl"
-                run_eval(folder, name, name, "--details", str(details))
-                rows = [json.loads(line) for line in details.read_text().splitlines()]
-            print(f"| {folder.name}/{name} | " + " | ".join(study(faq, rows)) + " |")
+    for label, faq, _result, rows in evaluated(folders(sys.argv[1:])):
+        print(f"| {label} | " + " | ".join(study(faq, rows)) + " |")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,31 +48,44 @@ def best_deflection(rows: list[dict[str, Any]], target: float = 0.9) -> float:
     return best / max(in_scope, 1)
 
 
+def evaluated(
+    dirs: Iterable[Path],
+) -> Iterator[tuple[str, Path, dict[str, Any], list[dict[str, Any]]]]:
+    """``tandem eval --details`` on every pair in ``dirs``: the set's label, its FAQ file, the
+    summary and the per-case details."""
+    for folder in dirs:
+        for faq in sorted(folder.glob("*.faq.jsonl")):
+            name = faq.name.removesuffix(".faq.jsonl")
+            with tempfile.TemporaryDirectory() as temp:
+                details = Path(temp) / "details.jsonl"
+                result = run_eval(folder, name, name, "--details", str(details))
+                rows = [json.loads(line) for line in details.read_text().splitlines()]
+            yield f"{folder.name}/{name}", faq, result, rows
+
+
+def folders(arguments: list[str]) -> list[Path]:
+    """The folders named on the command line, else the default ones that exist."""
+    return [Path(a) for a in arguments] or [d for d in DEFAULT_DIRS if d.exists()]
+
+
 def main() -> None:
-    dirs = [Path(a) for a in sys.argv[1:]] or [d for d in DEFAULT_DIRS if d.exists()]
     print(
         "| set | cases | out of scope | articles (median variants) | threshold (at the end) "
         "| precision | deflection | best deflection at 0.9 |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    for folder in dirs:
-        for faq in sorted(folder.glob("*.faq.jsonl")):
-            name = faq.name.removesuffix(".faq.jsonl")
-            variants = Counter(
-                json.loads(line)["id"] for line in faq.read_text().splitlines() if line.strip()
-            )
-            with tempfile.TemporaryDirectory() as temp:
-                details = Path(temp) / "details.jsonl"
-                result = run_eval(folder, name, name, "--details", str(details))
-                rows = [json.loads(line) for line in details.read_text().splitlines()]
-            share = result["out_of_scope"] / max(result["cases"], 1)
-            print(
-                f"| {folder.name}/{name} | {result['cases']} | {share:.2f} | {len(variants)} "
-                f"({statistics.median(variants.values()):g}) | {result['threshold']:.3f} "
-                f"({result['threshold_at_end']:.3f}) | "
-                f"{result['answer_precision']} | {result['deflection']} | "
-                f"{best_deflection(rows):.3f} |"
-            )
+    for label, faq, result, rows in evaluated(folders(sys.argv[1:])):
+        variants = Counter(
+            json.loads(line)["id"] for line in faq.read_text().splitlines() if line.strip()
+        )
+        share = result["out_of_scope"] / max(result["cases"], 1)
+        print(
+            f"| {label} | {result['cases']} | {share:.2f} | {len(variants)} "
+            f"({statistics.median(variants.values()):g}) | {result['threshold']:.3f} "
+            f"({result['threshold_at_end']:.3f}) | "
+            f"{result['answer_precision']} | {result['deflection']} | "
+            f"{best_deflection(rows):.3f} |"
+        )
 
 
 if __name__ == "__main__":
