@@ -21,7 +21,7 @@ import argparse
 import json
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +79,7 @@ class Scored:
     features: npt.NDArray[np.float64]
     right_article: npt.NDArray[np.bool_]
     expected: list[str]
+    questions: list[str]
     top_k: int
 
 
@@ -113,6 +114,7 @@ def build(name: str, data: Path, out: Path) -> Scored:
             ]
         ),
         expected=[case["expect"] for case in cases],
+        questions=[case["text"] for case in cases],
         top_k=settings.knowledge.top_k,
     )
 
@@ -134,9 +136,23 @@ def measure(
     confidence = np.array([model.confidence(row) for row in masked(scored.features, used)])
     answered = confidence >= model.threshold
     rows = [
-        {"expected": expected, "decision": "answer" if answer else "escalate", "right": right}
-        for expected, answer, right in zip(
-            scored.expected, answered, scored.right_article, strict=True
+        {
+            "text": text,
+            "expected": expected,
+            "decision": "answer" if answer else "escalate",
+            "right": right,
+            "reasons": [],
+            "confidence": value,
+            "article": "right" if right else "wrong",
+            "expected_article": "right",
+        }
+        for text, expected, answer, right, value in zip(
+            scored.questions,
+            scored.expected,
+            answered,
+            scored.right_article,
+            confidence,
+            strict=True,
         )
     ]
     inside = [r for r in rows if r["expected"] == "answer"]
@@ -149,7 +165,9 @@ def measure(
     }
     if shares:
         for share in SHARES:
-            result[f"precision_{int(share * 100)}"] = at_share(rows, share)["precision"]
+            result[f"precision_{int(share * 100)}"] = at_share(rows, asdict(model), share)["fixed"][
+                "precision"
+            ]
     return result
 
 
