@@ -41,9 +41,7 @@ from knowledge.calibration import (  # noqa: E402
     collect_probes,
     fit_confidence,
     score_queries,
-    words_of,
 )
-from knowledge.coverage import content_words  # noqa: E402
 from knowledge.ingest import IngestProgress  # noqa: E402
 from knowledge.scoring import FEATURE_NAMES  # noqa: E402
 
@@ -62,13 +60,12 @@ NEIGHBOURHOOD = (
     "neighbour_density",
     "neighbour_share",
 )
-WITHOUT_UNCOVERED = tuple(name for name in FEATURE_NAMES if name != "uncovered")
 # (label, features used, twin cut-off of the out-of-scope probes)
 METHODS: tuple[tuple[str, tuple[str, ...], float | None], ...] = (
     ("classifier and similarity (5 features)", CLASSIFIER_ONLY, TWIN_SIMILARITY),
     ("+ question variants, density, share", CLASSIFIER_ONLY + NEIGHBOURHOOD, TWIN_SIMILARITY),
-    ("+ relative distance", WITHOUT_UNCOVERED, TWIN_SIMILARITY),
-    ("+ share of the question's words the article misses", FEATURE_NAMES, TWIN_SIMILARITY),
+    ("+ relative distance (shipped)", FEATURE_NAMES, TWIN_SIMILARITY),
+    ("shipped, near-twin articles left out of the probes (0.8)", FEATURE_NAMES, 0.8),
 )
 
 
@@ -79,7 +76,6 @@ class Scored:
     vectors: npt.NDArray[np.float32]
     articles: npt.NDArray[np.str_]
     kinds: npt.NDArray[np.str_]
-    texts: list[str]
     features: npt.NDArray[np.float64]
     right_article: npt.NDArray[np.bool_]
     expected: list[str]
@@ -98,26 +94,18 @@ def build(name: str, data: Path, out: Path) -> Scored:
         )
         kb = open_knowledge_base(settings, knowledge=knowledge)
         kb.ingest([out / f"{name}.faq.jsonl"], progress=IngestProgress())
-        _, vectors, metadatas, texts = kb.store.everything()
+        _, vectors, metadatas = kb.store.everything()
         chunks = np.asarray(vectors, dtype=np.float32)
         articles = np.array([m["article_id"] for m in metadatas], dtype=str)
         kinds = np.array([m["kind"] for m in metadatas], dtype=str)
         queries = kb.store.embeddings.embed([case["text"] for case in cases])
         scores = score_queries(
-            kb.classifier,
-            np.asarray(queries),
-            chunks,
-            articles,
-            kinds,
-            kb.settings.top_k,
-            words=words_of([frozenset(content_words(t)) for t in texts], articles),
-            query_texts=[case["text"] for case in cases],
+            kb.classifier, np.asarray(queries), chunks, articles, kinds, kb.settings.top_k
         )
     return Scored(
         vectors=chunks,
         articles=articles,
         kinds=kinds,
-        texts=texts,
         features=np.vstack([s.features for s in scores]),
         right_article=np.array(
             [
@@ -206,7 +194,6 @@ def main() -> None:
                         scored.articles,
                         scored.kinds == "question",
                         kinds=scored.kinds,
-                        texts=scored.texts,
                         top_k=scored.top_k,
                         twin_similarity=twin,
                         seed=seed,

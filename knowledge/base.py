@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from bot.model import Retrieval
 from config import KnowledgeSettings
@@ -60,17 +59,6 @@ def store_version(fingerprint: str, shared_target: float | None) -> str:
     """The version of the store that models are fitted for: its chunks and, if an admin set
     one, the target precision kept in the collection for every replica."""
     return fingerprint if shared_target is None else f"{fingerprint}@{shared_target:g}"
-
-
-def many_variants(articles: npt.NDArray[np.str_], kinds: npt.NDArray[np.str_]) -> bool:
-    """Whether articles have more than ``FEW_QUESTION_VARIANTS`` question variants (median):
-    then calibration learns how much the share of a question's words an article misses
-    (``knowledge.coverage``) tells. With fewer, it learned to trust that share too far (two of
-    nine small live-traffic sets fell below 0.9 precision), and the coverage check decides."""
-    asked, counted = np.unique(articles[kinds == "question"], return_counts=True)
-    variants = dict(zip(asked.tolist(), counted.tolist(), strict=True))
-    counts = [variants.get(name, 0) for name in np.unique(articles).tolist()]
-    return bool(counts) and float(np.median(counts)) > FEW_QUESTION_VARIANTS
 
 
 class KnowledgeBase:
@@ -170,7 +158,7 @@ class KnowledgeBase:
 
     def _refit(self, progress: Callable[[int, int], None] | None) -> None:
         shared_target = self.store.shared_target()
-        ids, vectors, metadatas, texts = self.store.everything()
+        ids, vectors, metadatas = self.store.everything()
         articles = np.array([m["article_id"] for m in metadatas], dtype=str)
         classifier = (
             ArticleClassifier.fit(vectors, articles)
@@ -186,7 +174,6 @@ class KnowledgeBase:
                 articles,
                 kinds == "question",
                 kinds=kinds,
-                texts=texts if many_variants(articles, kinds) else None,
                 target_precision=target,
                 top_k=self.settings.top_k,
                 oos_share=self.settings.expected_out_of_scope,
@@ -313,8 +300,7 @@ class KnowledgeBase:
             top_k=self.settings.top_k,
             threshold=self.threshold_in_force(),
             embed=self.query_embeddings.embed,
-            words=ArticleWords(contents.texts),
-            check_coverage=self.checks_coverage(contents),
+            coverage=ArticleWords(contents.texts) if self.checks_coverage(contents) else None,
             passages=contents.passages,
         )
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -29,11 +29,10 @@ import numpy.typing as npt
 
 from knowledge.atomic import write_atomically
 from knowledge.classifier import ArticleClassifier
-from knowledge.coverage import ArticleWords, content_words
 from knowledge.scoring import FEATURE_NAMES, Scored, score, sigmoid
 
 # Used until a knowledge base is calibrated; close to what calibration fits on FAQ data.
-DEFAULT_WEIGHTS = (-6.0, 6.0, 3.0, 3.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+DEFAULT_WEIGHTS = (-6.0, 6.0, 3.0, 3.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 DEFAULT_THRESHOLD = 0.5
 FOLDS = 5
 MIN_PROBES = 500
@@ -145,21 +144,11 @@ def score_queries(
     articles: npt.NDArray[np.str_],
     kinds: npt.NDArray[np.str_],
     top_k: int,
-    *,
-    words: ArticleWords | None = None,
-    query_texts: Sequence[str] | None = None,
 ) -> list[Scored]:
-    """Score each query as live search does, with exact neighbours among ``vectors`` (and,
-    given the queries' texts, the share of their words each article's ``words`` miss)."""
+    """Score each query as live search does, with exact neighbours among ``vectors``."""
     probabilities = classifier.probabilities(queries)
     distances = classifier.distances(queries)
     neighbours, sims = nearest(queries, vectors, top_k)
-
-    def uncovered(row: int) -> Callable[[str], float] | None:
-        if words is None or query_texts is None:
-            return None
-        return lambda article_id: words.missing(query_texts[row], article_id)
-
     return [
         score(
             classifier.classes,
@@ -168,18 +157,9 @@ def score_queries(
             list(sims[row]),
             [str(k) for k in kinds[neighbours[row]]],
             distances=distances[row],
-            uncovered=uncovered(row),
         )
         for row in range(len(queries))
     ]
-
-
-def words_of(chunk_words: Sequence[frozenset[str]], articles: npt.NDArray[np.str_]) -> ArticleWords:
-    """Each article's words from its chunks' content words (``coverage.content_words``)."""
-    grouped: dict[str, set[str]] = {}
-    for words, article in zip(chunk_words, articles, strict=True):
-        grouped.setdefault(str(article), set()).update(words)
-    return ArticleWords.of_words(grouped)
 
 
 def _probe_fold(
@@ -190,23 +170,11 @@ def _probe_fold(
     train: npt.NDArray[np.bool_],
     queries: list[tuple[int, bool]],
     top_k: int,
-    texts: Sequence[str] | None,
-    chunk_words: Sequence[frozenset[str]] | None,
 ) -> None:
     classifier = ArticleClassifier.fit(vectors[train], articles[train])
     query_ids = [i for i, _ in queries]
-    words = None
-    if chunk_words is not None:
-        words = words_of([chunk_words[int(i)] for i in np.flatnonzero(train)], articles[train])
     scores = score_queries(
-        classifier,
-        vectors[query_ids],
-        vectors[train],
-        articles[train],
-        kinds[train],
-        top_k,
-        words=words,
-        query_texts=[texts[i] for i in query_ids] if texts is not None else None,
+        classifier, vectors[query_ids], vectors[train], articles[train], kinds[train], top_k
     )
     for scored, (chunk, scoped) in zip(scores, queries, strict=True):
         probes.rows.append(scored.features)
@@ -221,7 +189,6 @@ def calibrate(
     *,
     target_precision: float,
     kinds: npt.NDArray[np.str_] | None = None,
-    texts: Sequence[str] | None = None,
     top_k: int = 20,
     oos_share: float = OOS_SHARE,
     max_probes: int = 3000,
@@ -238,8 +205,6 @@ def calibrate(
         target_precision: Share of answers that must be right, e.g. 0.9.
         kinds: Every chunk's kind (``question``, ``title``, ``passage``); from ``is_question``
             when not given.
-        texts: Every chunk's text, for the ``uncovered`` feature (0 throughout when not
-            given).
         top_k: Neighbours per query, as in live search.
         oos_share: Assumed share of out-of-scope questions in live traffic.
         max_probes: In-scope probes at most (out-of-scope probes: half as many).
@@ -257,7 +222,6 @@ def calibrate(
         articles,
         is_question,
         kinds=kinds,
-        texts=texts,
         top_k=top_k,
         max_probes=max_probes,
         twin_similarity=twin_similarity,
@@ -273,7 +237,6 @@ def collect_probes(
     is_question: npt.NDArray[np.bool_],
     *,
     kinds: npt.NDArray[np.str_] | None = None,
-    texts: Sequence[str] | None = None,
     top_k: int = 20,
     max_probes: int = 3000,
     twin_similarity: float | None = TWIN_SIMILARITY,
@@ -293,7 +256,6 @@ def collect_probes(
     repeats = int(np.clip(np.ceil(MIN_PROBES / max(int(probe_pool.sum()), 1)), 1, MAX_REPEATS))
     per_fold = max_probes // (folds * repeats)
     probes = Probes()
-    chunk_words = None if texts is None else [frozenset(content_words(t)) for t in texts]
     twins = twins_of(vectors, articles, probe_pool, twin_similarity)
     steps, done = 2 * folds * repeats, 0
     for _ in range(repeats):
@@ -318,17 +280,7 @@ def collect_probes(
                 (~held, [(int(i), False) for i in outside]),
             ):
                 if batch and len(set(articles[train_mask])) >= 2:
-                    _probe_fold(
-                        probes,
-                        vectors,
-                        articles,
-                        kinds,
-                        train_mask,
-                        batch,
-                        top_k,
-                        texts,
-                        chunk_words,
-                    )
+                    _probe_fold(probes, vectors, articles, kinds, train_mask, batch, top_k)
                 done += 1
                 if progress:
                     progress(done, steps)

@@ -7,7 +7,7 @@ exactly the one live traffic sees.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,11 +30,7 @@ FEATURE_NAMES = (
     # How far the question is from the predicted article's chunks, relative to the knowledge
     # base as a whole (``knowledge.distance``).
     "relative_distance",
-    # The weighted share of the question's words that the predicted article's own text does
-    # not hold (``knowledge.coverage``): a question on an article's topic about something else.
-    "uncovered",
 )
-UNCOVERED = FEATURE_NAMES.index("uncovered")
 DENSITY_NEIGHBOURS = 10
 
 
@@ -70,7 +66,6 @@ def score(
     neighbour_kinds: Sequence[str] | None = None,
     *,
     distances: npt.NDArray[np.float64] | None = None,
-    uncovered: Callable[[str], float] | None = None,
     limit: int = 5,
 ) -> Scored:
     """Rank articles by classifier probability and describe how sure the ranking is.
@@ -84,8 +79,6 @@ def score(
             questions when not given.
         distances: The question's relative distance to each article, in the order of
             ``classes`` (0 when not given).
-        uncovered: The share of the question's words an article's text does not hold, for
-            the top article (0 when not given).
         limit: Candidates to keep.
     """
     kinds = neighbour_kinds or ["question"] * len(neighbour_articles)
@@ -125,7 +118,6 @@ def score(
             sum(1 for a in neighbour_articles[:DENSITY_NEIGHBOURS] if a == top.article_id)
             / DENSITY_NEIGHBOURS,
             float(distances[order[0]]) if distances is not None else 0.0,
-            uncovered(top.article_id) if uncovered is not None else 0.0,
         ]
     )
     return Scored(ranked, values, sim_margin)

@@ -10,7 +10,7 @@ from knowledge.calibration import ConfidenceModel
 from knowledge.classifier import ArticleClassifier
 from knowledge.coverage import ArticleWords
 from knowledge.embeddings.base import Vectors
-from knowledge.scoring import UNCOVERED, score
+from knowledge.scoring import score
 from knowledge.store import ArticlePassages, Hit, KnowledgeStore
 
 
@@ -25,10 +25,8 @@ class KnowledgeSearcher:
         threshold: Overrides the calibrated answer threshold when set.
         embed: Embeds the query (default: the store's model; the knowledge base passes its
             cached embedder, shared with the signal heads).
-        words: Each article's words, for the confidence feature of how much of the question
-            the top article's text leaves out (``knowledge.coverage``).
-        check_coverage: Whether every retrieval also carries that share
-            (``Retrieval.uncovered``), for the policy's coverage check.
+        coverage: Each article's words; when given, every retrieval says how much of the
+            question the top article's text leaves out (``Retrieval.uncovered``).
     """
 
     def __init__(
@@ -40,8 +38,7 @@ class KnowledgeSearcher:
         top_k: int = 20,
         threshold: float | None = None,
         embed: Callable[[Sequence[str]], Vectors] | None = None,
-        words: ArticleWords | None = None,
-        check_coverage: bool = False,
+        coverage: ArticleWords | None = None,
         passages: dict[str, ArticlePassages] | None = None,
     ) -> None:
         self._store = store
@@ -49,8 +46,7 @@ class KnowledgeSearcher:
         self._classifier = classifier
         self._confidence = confidence
         self._top_k = top_k
-        self._words = words
-        self._check_coverage = check_coverage and words is not None
+        self._coverage = coverage
         self.threshold = confidence.threshold if threshold is None else threshold
         # Headers and answers of every article, for those the classifier ranks but Chroma's
         # neighbours do not include; read once, as the searcher is rebuilt on every change.
@@ -65,7 +61,6 @@ class KnowledgeSearcher:
                 query=text, matches=(), confidence=0.0, threshold=self.threshold, margin=0.0
             )
         probabilities = self._classifier.probabilities(vector)[0]
-        words = self._words
         scored = score(
             self._classifier.classes,
             probabilities,
@@ -73,7 +68,6 @@ class KnowledgeSearcher:
             [h.similarity for h in hits],
             [h.kind for h in hits],
             distances=self._classifier.distances(vector)[0],
-            uncovered=None if words is None else lambda article_id: words.missing(text, article_id),
             limit=limit,
         )
         by_article: dict[str, list[Hit]] = defaultdict(list)
@@ -85,7 +79,11 @@ class KnowledgeSearcher:
             )
             for candidate in scored.ranked
         )
-        uncovered = float(scored.features[UNCOVERED]) if self._check_coverage and matches else None
+        uncovered = (
+            self._coverage.missing(text, matches[0].article_id)
+            if self._coverage is not None and matches
+            else None
+        )
         return Retrieval(
             query=text,
             matches=matches,

@@ -19,7 +19,6 @@ from knowledge.calibration import (
     threshold_for_share,
 )
 from knowledge.classifier import ArticleClassifier
-from knowledge.scoring import UNCOVERED
 from knowledge.traffic import WINDOW, TrafficReading, TrafficShare, raised_threshold
 
 DIM = 48
@@ -324,19 +323,3 @@ def test_a_missing_topic_next_to_a_known_one_is_out_of_scope() -> None:
     # About 0.86-0.92 over seeds (0.92 on this one); the old cut-off gave about 0.65 on each.
     assert correct / answered >= 0.85, (correct / answered, model.threshold)
     assert correct / len(inside) > 0.5
-
-
-def test_given_the_texts_calibration_learns_that_missing_words_tell_against_an_answer(
-    world: dict[str, npt.NDArray[np.generic]],
-) -> None:
-    vectors = world["vectors"].astype(np.float32)
-    articles = world["articles"].astype(str)
-    rng = np.random.default_rng(7)
-    # Each article words its questions from its own few words, as an FAQ does.
-    words = {a: [f"w{a}z{j}" for j in range(6)] for a in np.unique(articles)}
-    texts = [" ".join(rng.choice(words[a], 3)) for a in articles]
-    questions = np.ones(len(articles), dtype=bool)
-    model = calibrate(vectors, articles, questions, target_precision=0.9, texts=texts)
-    assert model.weights[UNCOVERED] < 0, "a held-out article's words are in no other article"
-    blind = calibrate(vectors, articles, questions, target_precision=0.9)
-    assert blind.weights[UNCOVERED] == 0.0, "without texts the feature is 0 and weighs nothing"
