@@ -156,8 +156,11 @@ class KnowledgeBase:
         with self._refit_lock:
             self._refit(progress)
 
-    def _refit(self, progress: Callable[[int, int], None] | None) -> None:
-        shared_target = self.store.shared_target()
+    def _refit(
+        self, progress: Callable[[int, int], None] | None, target: float | None = None
+    ) -> None:
+        """Refit for ``target`` precision, else the one shared in the collection."""
+        shared_target = target if target is not None else self.store.shared_target()
         ids, vectors, metadatas = self.store.everything()
         articles = np.array([m["article_id"] for m in metadatas], dtype=str)
         classifier = (
@@ -273,11 +276,11 @@ class KnowledgeBase:
         self, target_precision: float, progress: Callable[[int, int], None] | None = None
     ) -> ConfidenceModel:
         """Recalibrate for a new target precision and keep it, in the collection too, so that
-        every replica on a shared store (a Chroma server) recalibrates for it."""
+        every replica on a shared store (a Chroma server) recalibrates for it. The target is
+        shared once the refit has succeeded: a failed one leaves the old models and target."""
         with self.changing():
+            self._refit(progress, target=target_precision)
             self.store.share_target(target_precision)
-            self.confidence.target_precision = target_precision
-            self.refresh(progress)
         return self.confidence
 
     def search(self, text: str, *, limit: int = 3) -> Retrieval:

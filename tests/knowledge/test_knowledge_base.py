@@ -485,6 +485,27 @@ def test_a_target_calibrated_elsewhere_reaches_every_process(
     assert restarted.confidence.target_precision == 0.95
 
 
+def test_a_calibration_that_fails_shares_nothing(
+    empty_kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refit that fails (a full disk for the model files) keeps the collection's target, so
+    that no replica refits for it, and the version this one was fitted on."""
+    empty_kb.ingest([_faq(tmp_path / "faq.jsonl")])
+    fitted_on = empty_kb.fingerprint
+
+    def full_disk(*args: object, **kwargs: object) -> NoReturn:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(empty_kb._model_files, "save", full_disk)
+        with pytest.raises(OSError):
+            empty_kb.calibrate(0.95)
+    assert empty_kb.store.shared_target() is None, "the failed target was not shared"
+    assert empty_kb.fingerprint == fitted_on and "@" not in fitted_on
+    empty_kb.calibrate(0.95)
+    assert empty_kb.store.shared_target() == 0.95 and empty_kb.fingerprint.endswith("@0.95")
+
+
 def test_whole_collection_reads_are_paged_and_complete(
     empty_kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
