@@ -6,9 +6,11 @@ Usage: python bench/judgement.py [--data ../shared/data] [--out DIR] [--only NAM
 Builds the FAQ and cases files (bench/datasets.py), runs ``tandem eval --json --details`` on
 each with the calibrated default (nothing is tuned on the cases; the threshold does not follow
 these sorted files), and prints one row per set.
-For CLINC150, BANKING77-OOS and banking77 it also reports the precision and deflection at
+For the cases of CLINC150, BANKING77-OOS and banking77 (with the small knowledge bases built from
+them too) it also reports the precision and deflection at
 out-of-scope shares of 25, 50, 60 and 75 %, computed from the per-case details by weighting the
-out-of-scope cases (what subsampling the in-scope ones gives in expectation): at the calibrated
+out-of-scope cases (what subsampling the in-scope ones gives in expectation; an answer the
+coverage check escalates stays escalated): at the calibrated
 threshold, and at the one a full window (1,000 questions) of such traffic raises it to, with
 the service's own rule (``knowledge.traffic``). The subsampled, shuffled case files are written
 too, for ``tandem eval`` by hand; ``--cold-start`` runs it on them with following on, from an
@@ -31,6 +33,7 @@ import datasets  # noqa: E402
 
 from bot.model import UNSURE  # noqa: E402
 from bot.needs import asks_something  # noqa: E402
+from bot.policy import MAX_UNCOVERED  # noqa: E402
 from knowledge.calibration import ConfidenceModel  # noqa: E402
 from knowledge.traffic import WINDOW, raised_threshold  # noqa: E402
 
@@ -59,6 +62,7 @@ COLD_START_KEYS = ("cases", "answer_precision", "deflection", "threshold", "thre
 # Sets whose escalations are all out of scope (Bitext's are requests for a person and
 # complaints): their precision is also reported at other out-of-scope shares.
 SHARE_SETS = ("clinc150", "banking77_oos", "banking77")
+SHARE_CASES = (*SHARE_SETS, "banking77_5")  # and the small knowledge bases' own cases
 
 
 def tandem() -> str:
@@ -110,8 +114,10 @@ def at_share(
     raised = raised_threshold(model, rate, WINDOW)
     threshold = model.threshold if raised is None else raised
     result: dict[str, Any] = {"following_threshold": round(threshold, 4)}
+    # The coverage check escalates whatever the confidence (where it is on).
+    checked = [r for r in unsure if (r.get("uncovered") or 0.0) <= MAX_UNCOVERED]
     for name, cut in (("fixed", model.threshold), ("following", threshold)):
-        yes = [r for r in unsure if r["confidence"] >= cut]
+        yes = [r for r in checked if r["confidence"] >= cut]
         correct = sum(
             1 for r in yes if r["expected"] == "answer" and r["article"] == r["expected_article"]
         )
@@ -178,7 +184,7 @@ def main() -> None:
                 "latency_ms_p50",
             )
         }
-        if name in SHARE_SETS:
+        if case_file in SHARE_CASES:
             rows = [json.loads(line) for line in details.read_text().splitlines()]
             row["by_share"] = {
                 f"{int(share * 100)}%": at_share(rows, result["calibration"], share)

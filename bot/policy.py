@@ -21,6 +21,9 @@ from bot.signals import (
 EARLIER_TURNS = 5  # earlier customer turns read for the conversation's frustration
 
 AMBIGUITY_FLOOR = 0.5  # both articles must be real candidates before a tie counts
+# More than this share of the question's words missing from the top article's text: the
+# article is on the topic but does not speak to what was asked (``knowledge.coverage``).
+MAX_UNCOVERED = 0.5
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,7 @@ class PolicyConfig:
         default_factory=lambda: compile_topics(DEFAULT_SENSITIVE_TOPICS, DEFAULT_SENSITIVE_TOPICS)
     )
     learned_topics: frozenset[str] = frozenset(DEFAULT_SENSITIVE_TOPICS)
-    # More than this share of the question's words missing from the top article's text: the
-    # article is on the topic but does not speak to what was asked (``knowledge.coverage``).
-    max_uncovered: float = 0.5
+    max_uncovered: float = MAX_UNCOVERED
 
 
 def decide(
