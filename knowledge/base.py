@@ -11,10 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from bot.model import Retrieval
-from bot.policy import MAX_UNCOVERED
 from config import KnowledgeSettings
 from knowledge.calibration import ConfidenceModel, calibrate
 from knowledge.classifier import ArticleClassifier
@@ -61,15 +59,6 @@ def store_version(fingerprint: str, shared_target: float | None) -> str:
     """The version of the store that models are fitted for: its chunks and, if an admin set
     one, the target precision kept in the collection for every replica."""
     return fingerprint if shared_target is None else f"{fingerprint}@{shared_target:g}"
-
-
-def median_question_variants(names: npt.NDArray[np.str_], asked: npt.NDArray[np.str_]) -> float:
-    """The median count of question variants over the articles ``names``, from the article
-    id of each question variant (``asked``)."""
-    found, counted = np.unique(asked, return_counts=True)
-    variants = dict(zip(found.tolist(), counted.tolist(), strict=True))
-    counts = [variants.get(name, 0) for name in names.tolist()]
-    return float(np.median(counts)) if counts else 0.0
 
 
 class KnowledgeBase:
@@ -172,7 +161,7 @@ class KnowledgeBase:
     ) -> None:
         """Refit for ``target`` precision, else the one shared in the collection."""
         shared_target = target if target is not None else self.store.shared_target()
-        ids, vectors, metadatas, texts = self.store.everything()
+        ids, vectors, metadatas = self.store.everything()
         articles = np.array([m["article_id"] for m in metadatas], dtype=str)
         classifier = (
             ArticleClassifier.fit(vectors, articles)
@@ -188,9 +177,6 @@ class KnowledgeBase:
                 articles,
                 kinds == "question",
                 kinds=kinds,
-                # Where the coverage check is on, the threshold is picked for the bot with it.
-                texts=texts if self._checks_coverage_when_calibrated(articles, kinds) else None,
-                max_uncovered=MAX_UNCOVERED,
                 target_precision=target,
                 top_k=self.settings.top_k,
                 oos_share=self.settings.expected_out_of_scope,
@@ -325,21 +311,11 @@ class KnowledgeBase:
         """Whether answers are checked against their article's words (``knowledge.coverage``):
         always, never, or (the default) where there are few question variants an article, as
         the classifier cannot tell a question on an article's topic that it does not answer."""
-        if self.settings.coverage_check != "few_variants":
-            return self.settings.coverage_check == "always"
+        mode = self.settings.coverage_check
+        if mode != "few_variants":
+            return mode == "always"
         contents = contents or self.store.contents()
         return self._few_variants(len(contents.texts), contents.median_question_variants())
-
-    def _checks_coverage_when_calibrated(
-        self, articles: npt.NDArray[np.str_], kinds: npt.NDArray[np.str_]
-    ) -> bool:
-        """``checks_coverage`` for the models a refit is fitting (calibrated, once fitted)."""
-        if self.settings.coverage_check != "few_variants":
-            return self.settings.coverage_check == "always"
-        names = np.unique(articles)
-        return self._few_variants(
-            len(names), median_question_variants(names, articles[kinds == "question"]), True
-        )
 
     def catalogue(self) -> list[tuple[str, str]]:
         """Every article as ``(id, title)``, by title (read once per change)."""
@@ -443,11 +419,9 @@ class KnowledgeBase:
         (``FEW_QUESTION_VARIANTS``); a pinned threshold is the admin's own."""
         return self._few_variants(stats.articles, stats.median_question_variants)
 
-    def _few_variants(
-        self, articles: int, median_question_variants: float, calibrated: bool | None = None
-    ) -> bool:
+    def _few_variants(self, articles: int, median_question_variants: float) -> bool:
         return (
-            (self.confidence.calibrated if calibrated is None else calibrated)
+            self.confidence.calibrated
             and self.settings.answer_threshold is None
             and articles >= 3
             and median_question_variants <= FEW_QUESTION_VARIANTS

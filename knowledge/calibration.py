@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -29,7 +29,6 @@ import numpy.typing as npt
 
 from knowledge.atomic import write_atomically
 from knowledge.classifier import ArticleClassifier
-from knowledge.coverage import ArticleWords, content_words
 from knowledge.scoring import FEATURE_NAMES, Scored, score, sigmoid
 
 # Used until a knowledge base is calibrated; close to what calibration fits on FAQ data.
@@ -136,9 +135,6 @@ class Probes:
     rows: list[npt.NDArray[np.float64]] = field(default_factory=list)
     correct: list[bool] = field(default_factory=list)
     in_scope: list[bool] = field(default_factory=list)
-    uncovered: list[float] = field(default_factory=list)
-    """The share of each probe's words its top article misses (``knowledge.coverage``), when
-    calibration was given the chunks' texts."""
 
 
 def score_queries(
@@ -166,14 +162,6 @@ def score_queries(
     ]
 
 
-def words_of(chunk_words: Sequence[frozenset[str]], articles: npt.NDArray[np.str_]) -> ArticleWords:
-    """Each article's words from its chunks' content words (``coverage.content_words``)."""
-    grouped: dict[str, set[str]] = {}
-    for words, article in zip(chunk_words, articles, strict=True):
-        grouped.setdefault(str(article), set()).update(words)
-    return ArticleWords.of_words(grouped)
-
-
 def _probe_fold(
     probes: Probes,
     vectors: npt.NDArray[np.float32],
@@ -182,20 +170,13 @@ def _probe_fold(
     train: npt.NDArray[np.bool_],
     queries: list[tuple[int, bool]],
     top_k: int,
-    texts: Sequence[str] | None,
-    chunk_words: Sequence[frozenset[str]] | None,
 ) -> None:
     classifier = ArticleClassifier.fit(vectors[train], articles[train])
     query_ids = [i for i, _ in queries]
     scores = score_queries(
         classifier, vectors[query_ids], vectors[train], articles[train], kinds[train], top_k
     )
-    words = None
-    if texts is not None and chunk_words is not None:
-        words = words_of([chunk_words[int(i)] for i in np.flatnonzero(train)], articles[train])
     for scored, (chunk, scoped) in zip(scores, queries, strict=True):
-        if words is not None and texts is not None:
-            probes.uncovered.append(words.missing(texts[chunk], scored.ranked[0].article_id))
         probes.rows.append(scored.features)
         probes.correct.append(scoped and scored.ranked[0].article_id == articles[chunk])
         probes.in_scope.append(scoped)
@@ -208,8 +189,6 @@ def calibrate(
     *,
     target_precision: float,
     kinds: npt.NDArray[np.str_] | None = None,
-    texts: Sequence[str] | None = None,
-    max_uncovered: float = 0.5,
     top_k: int = 20,
     oos_share: float = OOS_SHARE,
     max_probes: int = 3000,
@@ -226,10 +205,6 @@ def calibrate(
         target_precision: Share of answers that must be right, e.g. 0.9.
         kinds: Every chunk's kind (``question``, ``title``, ``passage``); from ``is_question``
             when not given.
-        texts: Every chunk's text. Given, the threshold is picked for the bot that also checks
-            coverage: a probe whose top article's words miss more than ``max_uncovered`` of its
-            own is escalated whatever its confidence (``knowledge.coverage``).
-        max_uncovered: The coverage check's cut-off.
         top_k: Neighbours per query, as in live search.
         oos_share: Assumed share of out-of-scope questions in live traffic.
         max_probes: In-scope probes at most (out-of-scope probes: half as many).
@@ -247,15 +222,13 @@ def calibrate(
         articles,
         is_question,
         kinds=kinds,
-        texts=texts,
         top_k=top_k,
         max_probes=max_probes,
         twin_similarity=twin_similarity,
         seed=seed,
         progress=progress,
     )
-    blocked = np.asarray(probes.uncovered) > max_uncovered if probes.uncovered else None
-    return fit_confidence(probes, target_precision, oos_share, blocked=blocked)
+    return fit_confidence(probes, target_precision, oos_share)
 
 
 def collect_probes(
@@ -264,7 +237,6 @@ def collect_probes(
     is_question: npt.NDArray[np.bool_],
     *,
     kinds: npt.NDArray[np.str_] | None = None,
-    texts: Sequence[str] | None = None,
     top_k: int = 20,
     max_probes: int = 3000,
     twin_similarity: float | None = TWIN_SIMILARITY,
@@ -284,7 +256,6 @@ def collect_probes(
     repeats = int(np.clip(np.ceil(MIN_PROBES / max(int(probe_pool.sum()), 1)), 1, MAX_REPEATS))
     per_fold = max_probes // (folds * repeats)
     probes = Probes()
-    chunk_words = None if texts is None else [frozenset(content_words(t)) for t in texts]
     twins = twins_of(vectors, articles, probe_pool, twin_similarity)
     steps, done = 2 * folds * repeats, 0
     for _ in range(repeats):
@@ -309,17 +280,7 @@ def collect_probes(
                 (~held, [(int(i), False) for i in outside]),
             ):
                 if batch and len(set(articles[train_mask])) >= 2:
-                    _probe_fold(
-                        probes,
-                        vectors,
-                        articles,
-                        kinds,
-                        train_mask,
-                        batch,
-                        top_k,
-                        texts,
-                        chunk_words,
-                    )
+                    _probe_fold(probes, vectors, articles, kinds, train_mask, batch, top_k)
                 done += 1
                 if progress:
                     progress(done, steps)
@@ -364,17 +325,8 @@ def _precision_by_rank(
     return np.asarray(np.cumsum((weights * correct)[order]) / np.cumsum(weights[order]))
 
 
-def fit_confidence(
-    probes: Probes,
-    target_precision: float,
-    oos_share: float,
-    blocked: npt.NDArray[np.bool_] | None = None,
-) -> ConfidenceModel:
-    """Fit the confidence model to ``probes`` and pick the threshold for ``oos_share``.
-
-    ``blocked`` probes are never answered (the coverage check escalates them): they count as
-    escalated at every threshold, for the precision and deflection it is picked by. The
-    acceptance curve stays on confidence alone, as the traffic window notes it."""
+def fit_confidence(probes: Probes, target_precision: float, oos_share: float) -> ConfidenceModel:
+    """Fit the confidence model to ``probes`` and pick the threshold for ``oos_share``."""
     from sklearn.linear_model import LogisticRegression
 
     x = np.vstack(probes.rows)
@@ -393,8 +345,6 @@ def fit_confidence(
     model.weights = tuple(float(b) for b in regression.coef_[0])
     confidence = np.array([model.confidence(row) for row in x])
     order = np.argsort(-confidence)
-    if blocked is not None:
-        order = order[~blocked[order]]
     ranked = confidence[order]
     deflection = np.cumsum(y[order]) / max(n_in, 1)
     precision = {

@@ -70,18 +70,6 @@ class ArticleWords:
             article: {w for text in parts for w in content_words(text)}
             for article, parts in texts.items()
         }
-        self._count()
-
-    @classmethod
-    def of_words(cls, words: Mapping[str, set[str]]) -> ArticleWords:
-        """From each article's content words, already read (calibration reads each chunk's
-        once and groups them anew in every fold)."""
-        made = cls.__new__(cls)
-        made._words = dict(words)
-        made._count()
-        return made
-
-    def _count(self) -> None:
         self._frequency = Counter(w for words in self._words.values() for w in words)
 
     def missing(self, question: str, article_id: str) -> float:

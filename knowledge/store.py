@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 import numpy as np
@@ -58,15 +58,6 @@ class ArticlePassages:
     source: str
     passages: list[str]
     tags: tuple[str, ...] = ()
-
-
-class AllChunks(NamedTuple):
-    """Every chunk of the collection, in one order."""
-
-    ids: list[str]
-    vectors: Vectors
-    metadatas: list[dict[str, Any]]
-    texts: list[str]
 
 
 @dataclass(frozen=True)
@@ -405,15 +396,15 @@ class KnowledgeStore:
             )
         ]
 
-    def everything(self) -> AllChunks:
-        """All chunk ids, vectors, metadata and texts (for calibration and listing)."""
-        found = self._get_all(["embeddings", "metadatas", "documents"])
+    def everything(self) -> tuple[list[str], Vectors, list[dict[str, Any]]]:
+        """All chunk ids, vectors and metadata (for calibration and listing)."""
+        found = self._get_all(["embeddings", "metadatas"])
         ids, vectors = found["ids"], found["embeddings"]
         metadatas = [dict(m) for m in found["metadatas"]]
         if not ids:
-            return AllChunks([], np.zeros((0, 0), dtype=np.float32), [], [])
+            return [], np.zeros((0, 0), dtype=np.float32), []
         array = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1)
-        return AllChunks(ids, array, metadatas, [str(text) for text in found["documents"]])
+        return ids, array, metadatas
 
     def articles(self) -> list[ArticleInfo]:
         """Every article with its chunk counts, sorted by id."""

@@ -323,24 +323,3 @@ def test_a_missing_topic_next_to_a_known_one_is_out_of_scope() -> None:
     # About 0.86-0.92 over seeds (0.92 on this one); the old cut-off gave about 0.65 on each.
     assert correct / answered >= 0.85, (correct / answered, model.threshold)
     assert correct / len(inside) > 0.5
-
-
-def test_where_the_coverage_check_escalates_calibration_need_not(
-    world: dict[str, npt.NDArray[np.generic]],
-) -> None:
-    """Given the texts, the threshold is picked for the bot that also checks coverage: held-out
-    articles whose words no other article holds are escalated by the check, so the confidence
-    need not exclude them too, and more questions are answered for the same promise."""
-    vectors = world["vectors"].astype(np.float32)
-    articles = world["articles"].astype(str)
-    rng = np.random.default_rng(7)
-    # Each article words its questions from its own few words, as an FAQ does.
-    words = {a: [f"w{a}z{j}" for j in range(6)] for a in np.unique(articles)}
-    texts = [" ".join(rng.choice(words[a], 3)) for a in articles]
-    questions = np.ones(len(articles), dtype=bool)
-    checked = calibrate(vectors, articles, questions, target_precision=0.9, texts=texts)
-    alone = calibrate(vectors, articles, questions, target_precision=0.9)
-    assert checked.threshold < alone.threshold
-    assert checked.expected_deflection is not None and alone.expected_deflection is not None
-    assert checked.expected_deflection > alone.expected_deflection
-    assert checked.acceptance == alone.acceptance, "the traffic window reads confidence alone"

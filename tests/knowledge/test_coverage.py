@@ -7,9 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from pytest_mock import MockerFixture
 
-import knowledge.base
 from config import KnowledgeSettings
 from knowledge.base import KnowledgeBase
 from knowledge.coverage import ArticleWords, asking_sentences, content_words
@@ -106,19 +104,12 @@ def _small_faq(path: Path) -> Path:
 
 @pytest.mark.parametrize(("mode", "checked"), [("few_variants", True), ("off", False)])
 def test_a_knowledge_base_with_few_variants_checks_what_its_articles_hold(
-    tmp_path: Path,
-    embeddings: MiniLMOnnxEmbeddings,
-    mode: str,
-    checked: bool,
-    mocker: MockerFixture,
+    tmp_path: Path, embeddings: MiniLMOnnxEmbeddings, mode: str, checked: bool
 ) -> None:
-    calibrating = mocker.spy(knowledge.base, "calibrate")
     settings = KnowledgeSettings(data_dir=tmp_path / "data", coverage_check=mode)  # type: ignore[arg-type]
     knowledge_base = KnowledgeBase(settings=settings, embeddings=embeddings)
     assert not knowledge_base.ingest([_small_faq(tmp_path / "faq.jsonl")]).failed
     assert knowledge_base.checks_coverage() is checked
-    texts = calibrating.call_args.kwargs["texts"]
-    assert (texts is not None) is checked, "the threshold is picked for the bot with the check"
     texts = knowledge_base.store.contents().texts
     assert texts["delivery"][0] == "How long does delivery take?", "the title (a first question)"
     facet = knowledge_base.search("turmeric side effects on the liver?")

@@ -102,7 +102,7 @@ def test_remove_article(empty_kb: KnowledgeBase, tmp_path: Path) -> None:
 def test_chunks_keep_their_metadata(empty_kb: KnowledgeBase, tmp_path: Path) -> None:
     faq = _faq(tmp_path / "faq.jsonl")
     empty_kb.ingest([faq])
-    metadatas = empty_kb.store.everything().metadatas
+    _, _, metadatas = empty_kb.store.everything()
     for meta in metadatas:
         assert meta["source"] == str(faq.resolve())
         assert meta["article_id"] and meta["title"] and len(meta["hash"]) == 16
@@ -518,7 +518,7 @@ def test_whole_collection_reads_are_paged_and_complete(
     source = articles[0].source
 
     def reads() -> tuple[object, ...]:
-        ids, vectors, metadatas, _ = store.everything()
+        ids, vectors, metadatas = store.everything()
         return (
             store.articles(),
             store.passages_by_article(),

@@ -22,7 +22,7 @@ QUESTIONS = [
 def test_exact_search_is_exact_and_agrees_with_chroma(sample_kb: KnowledgeBase) -> None:
     store = sample_kb.store
     k = 20
-    ids, vectors, _, _ = store.everything()
+    ids, vectors, _ = store.everything()
     for question in QUESTIONS:
         vector = store.embeddings.embed([question])[0]
         exact = store.query(vector, k)
