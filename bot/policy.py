@@ -67,9 +67,12 @@ def decide(
     if signals.sensitive_topics:
         reasons.append(EscalationReason.SENSITIVE)
     needed = retrieval.threshold if threshold is None else threshold
-    uncovered = retrieval.uncovered is not None and retrieval.uncovered > config.max_uncovered
-    if retrieval.best is None or retrieval.confidence < needed or uncovered:
+    if retrieval.best is None or retrieval.confidence < needed:
         reasons.append(_why_unsure(retrieval, config))
+    elif retrieval.uncovered is not None and retrieval.uncovered > config.max_uncovered:
+        # Sure of the topic, but the article does not speak to what was asked: out of scope,
+        # however close a second article is.
+        reasons.append(EscalationReason.LOW_CONFIDENCE)
     if reasons:
         return Decision("escalate", retrieval, signals, tuple(reasons))
     return Decision("answer", retrieval, signals, (), retrieval.best)

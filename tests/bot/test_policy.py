@@ -137,6 +137,11 @@ def test_an_article_that_does_not_hold_the_question_is_not_answered(
     assert decision.action == action
     if action == "escalate":
         assert decision.reasons == (EscalationReason.LOW_CONFIDENCE,)
+    tied = replace(_retrieval(0.95, sims=(0.8, 0.79)), uncovered=uncovered)
+    if action == "escalate":
+        assert decide(tied, Signals(), CONFIG).reasons == (EscalationReason.LOW_CONFIDENCE,), (
+            "out of scope, not two articles alike: the confident pick holds too little"
+        )
 
 
 def test_frustration_carries_over_from_earlier_turns() -> None:
