@@ -81,6 +81,8 @@ class KnowledgeBase:
         root = data_dir or settings.data_dir
         self.data_dir = root
         self._searcher: KnowledgeSearcher | None = None
+        self._models_version = 0  # one more on every change of models: a searcher built
+        self._searcher_lock = threading.Lock()  # over the old ones is then not kept
         self.store = KnowledgeStore(
             embeddings=embeddings,
             collection=settings.collection,
@@ -193,7 +195,9 @@ class KnowledgeBase:
         """After new models: the search index and the catalogue are read again, and the traffic
         window read against them (emptied if the calibrated threshold moved)."""
         self.store.reread_index()
-        self._searcher = None
+        with self._searcher_lock:
+            self._models_version += 1
+            self._searcher = None
         self._catalogue = None
         with self._traffic_lock:
             if abs(self.confidence.threshold - threshold_before) > REFIT_TOLERANCE:
@@ -287,7 +291,11 @@ class KnowledgeBase:
         """The ``Retriever`` port on the current models; a change is picked up at once."""
         searcher = self._searcher
         if searcher is None:
-            searcher = self._searcher = self.searcher()
+            version = self._models_version
+            searcher = self.searcher()
+            with self._searcher_lock:
+                if version == self._models_version:  # no refit while it was built
+                    self._searcher = searcher
         found = searcher.search(text, limit=limit)
         # The threshold may follow the traffic since the searcher was built.
         threshold = self.threshold_in_force()

@@ -485,6 +485,27 @@ def test_a_target_calibrated_elsewhere_reaches_every_process(
     assert restarted.confidence.target_precision == 0.95
 
 
+def test_a_searcher_built_while_the_models_changed_is_not_kept(
+    empty_kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search builds the searcher over the models it found; a refit that lands meanwhile
+    (another thread's ingest) must not be undone by keeping that searcher."""
+    empty_kb.ingest([_faq(tmp_path / "faq.jsonl")])
+    build = empty_kb.searcher
+
+    def while_a_refit_lands() -> object:
+        made = build()
+        empty_kb._models_changed(empty_kb.confidence.threshold)
+        return made
+
+    with monkeypatch.context() as patched:
+        patched.setattr(empty_kb, "searcher", while_a_refit_lands)
+        assert empty_kb.search("how do I return an item").matches, "this search is answered"
+        assert empty_kb._searcher is None, "but its searcher, over the old models, is dropped"
+    empty_kb.search("how do I return an item")
+    assert empty_kb._searcher is not None, "a searcher over the current models is kept"
+
+
 def test_a_calibration_that_fails_shares_nothing(
     empty_kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
