@@ -47,7 +47,8 @@ class KnowledgeSettings(BaseModel):
         default="few_variants",
         description="Escalate an answer whose article's text holds under half of the "
         "question's (weighted) words: on knowledge bases with few question variants an "
-        "article (few_variants), always, or off.",
+        "article (few_variants: a median of 10 or fewer, at least 3 articles, calibrated, and "
+        "no pinned answer_threshold), always, or off.",
     )
     traffic_min_questions: int = Field(
         default=200,
