@@ -8,7 +8,8 @@ is ``human_request``, ``complaint``, a sensitive topic (``legal``, ``fraud``, ``
 nothing). Each message is read as the live service reads a first message: the shipped heads
 over the query embedding, the patterns and the default settings. Prints, for each signal, how
 many of its messages it fired on (recall), how many other messages it fired on (false alarms),
-and how many calm messages fired anything, frustration included.
+the share of its messages that any signal hands to a person, and how many calm messages fired
+anything, frustration included.
 """
 
 from __future__ import annotations
@@ -74,14 +75,21 @@ def main() -> None:
             for row, reading in zip(rows, readings, strict=True)
         ]
     labels = sorted({row["signal"] for row in rows} - {"none"})
-    print(f"{'signal':<15}{'messages':>9}{'fired':>7}{'recall':>8}{'false alarms':>14}")
+    print(
+        f"{'signal':<15}{'messages':>9}{'fired':>7}{'recall':>8}{'false alarms':>14}"
+        f"{'to a person':>13}"
+    )
     for name in labels:
         own = [names for row, names in zip(rows, read, strict=True) if row["signal"] == name]
         hits = sum(name in names for names in own)
         others = sum(
             name in names for row, names in zip(rows, read, strict=True) if row["signal"] != name
         )
-        print(f"{name:<15}{len(own):>9}{hits:>7}{hits / len(own):>8.2f}{others:>14}")
+        sent = sum(bool(names) for names in own)  # any signal hands the message to a person
+        print(
+            f"{name:<15}{len(own):>9}{hits:>7}{hits / len(own):>8.2f}{others:>14}"
+            f"{sent / len(own):>13.2f}"
+        )
     calm = [names for row, names in zip(rows, read, strict=True) if row["signal"] == "none"]
     what = Counter(name for names in calm for name in names)
     print(
