@@ -121,6 +121,35 @@ def test_sensitive_topics_without_any_listed_word(
 
 
 @pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        # Fraud told only through its facts.
+        (
+            "A payment of 612 euros to a phone shop in Bucharest went out at 3am, I was asleep",
+            "fraud",
+        ),
+        pytest.param(
+            "my login email got switched to an address I don't know and now I can't get in",
+            "fraud",
+            marks=pytest.mark.xfail(
+                strict=True, reason="a takeover told only as a changed login: still missed"
+            ),
+        ),
+        # A hazard where nobody is hurt yet.
+        (
+            "The plug of the heater went black and half melted into the wall socket overnight",
+            "safety",
+        ),
+        ("water is dripping through the light fitting in the hallway of the flat", "safety"),
+    ],
+)
+def test_fraud_told_by_its_facts_and_a_hazard_before_anyone_is_hurt(
+    responder: Responder, text: str, topic: str
+) -> None:
+    assert topic in responder.respond(text).signals.sensitive_topics
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "The large serving platter turned up shattered",
