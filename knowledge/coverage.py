@@ -22,12 +22,12 @@ STOP_WORDS = frozenset(
     "if so not no yes this that these those there here what when where which who whom why how "
     "any some all more most much many one just also too very please hi hello thanks thank ok "
     "okay u ur pls plz im dont cant get got have has had want need like know tell they them "
-    "their he she him her his us "
+    "their he she him her his "
     # What is left of a contraction once its apostrophe splits it ("don't", "I've"; not "won",
     # a word of its own).
     "don doesn didn isn aren wasn weren wouldn couldn shouldn haven hasn hadn ve ll re".split()
 )
-MIN_ASKING_WORDS = 2  # "Can you help?" says too little to stand for the message
+
 _SUFFIXES = ("ing", "ed", "es", "s")
 
 
@@ -45,6 +45,14 @@ def content_words(text: str) -> list[str]:
     return found
 
 
+# Words that name nothing asked about (as ``content_words`` reads them): "Can you help?" or
+# "Does that work?" does not stand for the message before it, where "Can I return it?" does.
+GENERIC_ASKS = frozenset(
+    content_words(
+        "help assist advise advice sort fix work possible anything something anyone someone "
+        "done go make right sure"
+    )
+)
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 _ASKING = re.compile(
     r"^\s*(?:can|could|would|will|do|does|did|is|are|was|were|how|what|when|where|which|who|"
@@ -79,14 +87,11 @@ class ArticleWords:
         Customers often tell their story before they ask ("I ordered a lamp on Monday. How long
         does delivery take?"), so a sentence that asks is enough: the least missing of the
         whole message and each of its asking sentences that says enough to stand for it ("What
-        do I do?" or "Can you help?" does not, so the message is read whole)."""
+        do I do?" or "Can you help?" does not: its words name nothing asked about, so the
+        message is read whole)."""
         parts = [
             question,
-            *(
-                s
-                for s in asking_sentences(question)
-                if len(set(content_words(s))) >= MIN_ASKING_WORDS
-            ),
+            *(s for s in asking_sentences(question) if set(content_words(s)) - GENERIC_ASKS),
         ]
         return min(self._missing(part, article_id) for part in parts)
 

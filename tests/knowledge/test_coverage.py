@@ -69,11 +69,19 @@ def test_a_closing_question_that_says_little_does_not_stand_for_the_message() ->
     assert words.missing(message, "turmeric") > 0.5, "'Can you help?' names nothing asked"
     told = "I give turmeric to my dog. How should I take turmeric a day?"
     assert words.missing(told, "turmeric") < 0.5, "a sentence that asks something stands"
+    short = ArticleWords(ARTICLES)
+    story = "I bought a jacket two weeks ago and the sleeves are far too short. Can I send it back?"
+    assert short.missing(story, "returns") == 0.0, "a short question that names what it asks"
 
 
 def _small_faq(path: Path) -> Path:
     rows = [
-        {"id": article, "question": question, "answer": answer if i == 0 else ""}
+        {
+            "id": article,
+            "question": question,
+            "answer": answer if i == 0 else "",
+            "title": f"{article.replace('-', ' ').title()} (guide)",
+        }
         for article, (answer, questions) in {
             "turmeric-dose": (
                 "Take two turmeric capsules a day with food.",
@@ -111,7 +119,7 @@ def test_a_knowledge_base_with_few_variants_checks_what_its_articles_hold(
     assert not knowledge_base.ingest([_small_faq(tmp_path / "faq.jsonl")]).failed
     assert knowledge_base.checks_coverage() is checked
     texts = knowledge_base.store.contents().texts
-    assert texts["delivery"][0] == "How long does delivery take?", "the title (a first question)"
+    assert texts["delivery"][0] == "Delivery (guide)", "the title counts as the article's words"
     facet = knowledge_base.search("turmeric side effects on the liver?")
     if checked:
         assert facet.uncovered is not None and facet.uncovered > 0.5
