@@ -186,10 +186,14 @@ class KnowledgeBase:
             )
         else:
             confidence = ConfidenceModel()
-        # Swapped together once both are fitted: a failure leaves the old pair serving.
+        # Swapped together once both are fitted: a failure to fit leaves the old pair serving.
+        # They serve even if saving fails (they match the store; the next start refits), and
+        # the searcher is rebuilt over them either way.
         self.classifier, self.confidence = classifier, confidence
-        self._save(store_version(fingerprint_of(ids), shared_target))
-        self._models_changed(before)
+        try:
+            self._save(store_version(fingerprint_of(ids), shared_target))
+        finally:
+            self._models_changed(before)
 
     def _models_changed(self, threshold_before: float) -> None:
         """After new models: the search index and the catalogue are read again, and the traffic
@@ -281,7 +285,8 @@ class KnowledgeBase:
     ) -> ConfidenceModel:
         """Recalibrate for a new target precision and keep it, in the collection too, so that
         every replica on a shared store (a Chroma server) recalibrates for it. The target is
-        shared once the refit has succeeded: a failed one leaves the old models and target."""
+        shared once the refit has succeeded and been saved: if it fails, no replica refits for
+        it (a refit that fitted but could not save serves here until the next start)."""
         with self.changing():
             self._refit(progress, target=target_precision)
             self.store.share_target(target_precision)

@@ -509,10 +509,12 @@ def test_a_searcher_built_while_the_models_changed_is_not_kept(
 def test_a_calibration_that_fails_shares_nothing(
     empty_kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A refit that fails (a full disk for the model files) keeps the collection's target, so
-    that no replica refits for it, and the version this one was fitted on."""
+    """A refit that cannot save (a full disk for the model files) keeps the collection's target,
+    so that no replica refits for it, and the version this one was saved on."""
     empty_kb.ingest([_faq(tmp_path / "faq.jsonl")])
     fitted_on = empty_kb.fingerprint
+    empty_kb.search("how do I return an item")
+    assert empty_kb._searcher is not None
 
     def full_disk(*args: object, **kwargs: object) -> NoReturn:
         raise OSError(28, "No space left on device")
@@ -523,6 +525,7 @@ def test_a_calibration_that_fails_shares_nothing(
             empty_kb.calibrate(0.95)
     assert empty_kb.store.shared_target() is None, "the failed target was not shared"
     assert empty_kb.fingerprint == fitted_on and "@" not in fitted_on
+    assert empty_kb._searcher is None, "the models fitted serve here, through a new searcher"
     empty_kb.calibrate(0.95)
     assert empty_kb.store.shared_target() == 0.95 and empty_kb.fingerprint.endswith("@0.95")
 
