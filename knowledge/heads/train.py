@@ -24,6 +24,8 @@ the vector the bot already computes for retrieval. The data (all public or writt
 * ``topics_written.yaml``: support-chat messages for every head but frustration (requests for a
   person, complaints, each sensitive topic) with hard negatives, many businesses and registers,
   written by a hand that saw no code, data or evaluation set.
+* ``topics_facts.yaml``: the same for fraud told only through its facts, hazards with nobody hurt
+  yet and harm from a broken product, with hard negatives.
 * ``customer_chat.yaml``: support-chat messages written for Tandem across many industries,
   frustrated (mostly without an angry word: disappointment, resignation, sarcasm, a bot going in
   circles, waiting) and calm hard negatives (problems reported calmly, sincere "great, thanks",
