@@ -102,6 +102,9 @@ def test_ordinary_questions_raise_no_signal(text: str) -> None:
         "could anyone at the Glasgow branch ring me about the repair",
         "would be great if one of your engineers could walk me through the setup",
         "Can someone from your billing team check why I was charged twice?",
+        # One list of what a person is asked to do serves every form of the ask.
+        "Could a member of staff phone me about the refund?",
+        "can an agent walk me through the new tariff",
     ],
 )
 def test_a_person_asked_for_by_role_or_team_is_a_request_for_a_person(text: str) -> None:
