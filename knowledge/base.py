@@ -114,7 +114,8 @@ class KnowledgeBase:
             saved = self._model_files.state()
             if saved.get("fingerprint") == self._store_version():
                 classifier, confidence = self._model_files.load(saved)
-                self.classifier, self.confidence = classifier, confidence  # both or neither
+                with self._searcher_lock:  # both or neither, for a searcher being built
+                    self.classifier, self.confidence = classifier, confidence
                 self.fingerprint = str(saved["fingerprint"])
                 if self.confidence.out_of_scope_share == self.settings.expected_out_of_scope:
                     if not self._lacks_share_curve():
@@ -189,7 +190,8 @@ class KnowledgeBase:
         # Swapped together once both are fitted: a failure to fit leaves the old pair serving.
         # They serve even if saving fails (they match the store; the next start refits), and
         # the searcher is rebuilt over them either way.
-        self.classifier, self.confidence = classifier, confidence
+        with self._searcher_lock:  # a searcher being built reads both or neither
+            self.classifier, self.confidence = classifier, confidence
         try:
             self._save(store_version(fingerprint_of(ids), shared_target))
         finally:
@@ -309,10 +311,12 @@ class KnowledgeBase:
     def searcher(self) -> KnowledgeSearcher:
         """The ``Retriever`` for the core, with the settings' threshold override if any."""
         contents = self.store.contents()
+        with self._searcher_lock:  # one pair, never a new classifier with the old confidence
+            classifier, confidence = self.classifier, self.confidence
         return KnowledgeSearcher(
             store=self.store,
-            classifier=self.classifier,
-            confidence=self.confidence,
+            classifier=classifier,
+            confidence=confidence,
             top_k=self.settings.top_k,
             threshold=self.threshold_in_force(),
             embed=self.query_embeddings.embed,
