@@ -89,17 +89,13 @@ class ArticleWords:
         whole message and each of its asking sentences that says enough to stand for it ("What
         do I do?" or "Can you help?" does not: its words name nothing asked about, so the
         message is read whole)."""
-        parts = [
-            question,
-            *(s for s in asking_sentences(question) if set(content_words(s)) - GENERIC_ASKS),
-        ]
-        return min(self._missing(part, article_id) for part in parts)
+        asked = [content_words(s) for s in asking_sentences(question)]
+        parts = [content_words(question), *(words for words in asked if set(words) - GENERIC_ASKS)]
+        return min(self._missing(words, article_id) for words in parts)
 
-    def _missing(self, question: str, article_id: str) -> float:
+    def _missing(self, words: list[str], article_id: str) -> float:
         held = self._words.get(article_id, set())
         size = len(self._words) + 1
-        weights = {
-            w: math.log(size / (self._frequency.get(w, 0) + 0.5)) for w in content_words(question)
-        }
+        weights = {w: math.log(size / (self._frequency.get(w, 0) + 0.5)) for w in words}
         total = sum(weights.values())
         return sum(v for w, v in weights.items() if w not in held) / total if total else 0.0
