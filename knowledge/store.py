@@ -5,7 +5,6 @@ in-memory index is invalidated in one place after each change."""
 
 from __future__ import annotations
 
-import itertools
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -203,21 +202,25 @@ class KnowledgeStore:
         return int(self._collection.count())
 
     def _get_all(self, include: Sequence[str], where: dict[str, Any] | None = None) -> _Rows:
-        """Every chunk that matches ``where``: its id and the ``include`` fields, read in pages
-        (one read of more than about 32,000 chunks fails on embedded Chroma: "too many SQL
-        variables")."""
+        """Every chunk that matches ``where``: its id and the ``include`` fields.
+
+        The ids are read first, in one read (ids alone pass where a read of more than about
+        32,000 chunks' fields fails on embedded Chroma: "too many SQL variables"), then the
+        fields by id, ``READ_PAGE`` at a time. Another process's write in between cannot shift
+        a chunk out of the read, as it could with pages by offset: a chunk deleted meanwhile is
+        left out, every other one is read."""
+        ids = [str(i) for i in self._collection.get(where=where, include=[])["ids"]]
         rows: _Rows = {"ids": [], **{name: [] for name in include}}
-        for offset in itertools.count(0, READ_PAGE):
-            found = self._collection.get(
-                where=where, limit=READ_PAGE, offset=offset, include=list(include)
-            )
+        if not include:
+            rows["ids"] = ids
+            return rows
+        for start in range(0, len(ids), READ_PAGE):
+            found = self._collection.get(ids=ids[start : start + READ_PAGE], include=list(include))
             rows["ids"].extend(found["ids"])
             for name in include:
                 values = found[name]
                 rows[name].extend(values if values is not None else [])
-            if len(found["ids"]) < READ_PAGE:
-                return rows
-        raise AssertionError("unreachable")
+        return rows
 
     def source_digests(self, source: str) -> set[str]:
         """Digests of the stored versions of ``source`` (two after a failed update)."""

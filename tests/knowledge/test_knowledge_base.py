@@ -560,6 +560,36 @@ def test_whole_collection_reads_are_paged_and_complete(
     assert empty_kb.remove("payment") == payment.questions + payment.passages
 
 
+def test_a_read_spanning_another_process_delete_loses_no_other_chunk(
+    empty_kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process deletes chunks while a whole-collection read is under way (pages of
+    two): the read holds every chunk but the deleted ones. Pages by offset skipped the chunks
+    that the delete shifted over a page boundary."""
+    empty_kb.ingest([_faq(tmp_path / "faq.jsonl")])
+    store = empty_kb.store
+    before = sorted(store.everything()[0])
+    collection = store._collection
+    real_get = collection.get
+    reads: list[int] = []
+
+    def get_and_delete(*args: object, **kwargs: object) -> object:
+        found = real_get(*args, **kwargs)  # type: ignore[arg-type]
+        reads.append(len(found["ids"]))
+        if len(reads) == 2:  # after the first page: the first two chunks in store order go
+            collection.delete(ids=real_get(include=[], limit=2)["ids"])
+        return found
+
+    monkeypatch.setattr("knowledge.store.READ_PAGE", 2)
+    monkeypatch.setattr(collection, "get", get_and_delete)
+    ids, vectors, metadatas = store.everything()
+    gone = set(before) - set(real_get(include=[])["ids"])
+    assert len(gone) == 2 and len(reads) > 3
+    assert set(before) - gone <= set(ids), "a chunk nobody deleted was not read"
+    assert set(ids) <= set(before) and len(set(ids)) == len(ids)
+    assert vectors.shape[0] == len(metadatas) == len(ids)
+
+
 def test_models_are_saved_as_a_set_and_old_sets_are_deleted(
     empty_kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
