@@ -373,6 +373,38 @@ async def test_answers_are_drawn_at_random_for_review_and_reviewed(sql_store: Sq
     assert rejected.id not in {a.id for a in await learning.review_sample(20, NOW)}
 
 
+async def test_a_large_window_is_drawn_by_random_ids_and_only_eligible_answers(
+    sql_store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Drawn by random ids (as a window of thousands of answers is): only unreviewed answers
+    with a question, each once, every one of them drawn in time, in random order; a window
+    whose ids are mostly ineligible is filled from the whole window."""
+    monkeypatch.setattr("integrations.storage.answers.SAMPLE_WHOLE_BELOW", 0)
+    conversation = await sql_store.create_conversation("c1", "web", "hash", None)
+    for number in range(40):
+        conversation = (await sql_store.conversation("c1")) or conversation
+        question = None if number % 5 == 0 else f"question {number}"
+        answered = Answered("c1", "delivery", 0.8, NOW, question=question)
+        await sql_store.apply(Change(conversation, answered=answered))
+    learning = LearningStore(sql_store)
+    for answer in await learning.answers(40):
+        if answer.question in ("question 1", "question 2") and answer.id is not None:
+            assert await learning.review(answer.id, right=True, reviewer="alice")
+    eligible = {f"question {n}" for n in range(40) if n % 5 and n not in (1, 2)}
+    seen: set[str] = set()
+    orders = set()
+    for _ in range(80):  # each answer missed by all 80 draws: (5/6)**80, under 1e-6
+        drawn = await learning.review_sample(5, NOW)
+        questions = [a.question or "" for a in drawn]
+        assert len(questions) == len(set(questions)) == 5
+        assert set(questions) <= eligible
+        seen |= set(questions)
+        orders.add(tuple(questions))
+    assert seen == eligible and len(orders) > 1
+    everything = await learning.review_sample(100, NOW)
+    assert sorted(a.question or "" for a in everything) == sorted(eligible)
+
+
 async def test_suggestions_accounts_and_sessions(store: SqlStore | MemoryStore) -> None:
     conversation = await store.create_conversation("c1", "web", "hash", None)
     await store.apply(Change(conversation, suggestion=("Q?", "A.", "Alice")))
