@@ -14,7 +14,7 @@ import numpy as np
 
 from bot.model import Retrieval
 from config import KnowledgeSettings
-from knowledge.calibration import ConfidenceModel, calibrate
+from knowledge.calibration import ConfidenceModel, calibrate, chunk_key
 from knowledge.classifier import ArticleClassifier
 from knowledge.coverage import ArticleWords
 from knowledge.embeddings.base import EmbeddingModel
@@ -175,11 +175,16 @@ class KnowledgeBase:
         before = self.confidence.threshold
         if len(np.unique(articles)) >= MIN_CALIBRATION_ARTICLES:
             kinds = np.array([str(m["kind"]) for m in metadatas])
+            keys = [
+                chunk_key(str(m["article_id"]), str(m["kind"]), str(m.get("hash", chunk_id)))
+                for chunk_id, m in zip(ids, metadatas, strict=True)
+            ]
             confidence = calibrate(
                 vectors,
                 articles,
                 kinds == "question",
                 kinds=kinds,
+                keys=keys,
                 target_precision=target,
                 top_k=self.settings.top_k,
                 oos_share=self.settings.expected_out_of_scope,

@@ -18,9 +18,10 @@ threshold would keep at 25 %, 50 % and 75 % is reported beside it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -189,6 +190,7 @@ def calibrate(
     *,
     target_precision: float,
     kinds: npt.NDArray[np.str_] | None = None,
+    keys: Sequence[str] | None = None,
     top_k: int = 20,
     oos_share: float = OOS_SHARE,
     max_probes: int = 3000,
@@ -205,6 +207,8 @@ def calibrate(
         target_precision: Share of answers that must be right, e.g. 0.9.
         kinds: Every chunk's kind (``question``, ``title``, ``passage``); from ``is_question``
             when not given.
+        keys: Every chunk's stable key (its article, kind and text: ``chunk_key``), which
+            places it in a fold; by position when not given (``collect_probes``).
         top_k: Neighbours per query, as in live search.
         oos_share: Assumed share of out-of-scope questions in live traffic.
         max_probes: In-scope probes at most (out-of-scope probes: half as many).
@@ -222,6 +226,7 @@ def calibrate(
         articles,
         is_question,
         kinds=kinds,
+        keys=keys,
         top_k=top_k,
         max_probes=max_probes,
         twin_similarity=twin_similarity,
@@ -237,19 +242,25 @@ def collect_probes(
     is_question: npt.NDArray[np.bool_],
     *,
     kinds: npt.NDArray[np.str_] | None = None,
+    keys: Sequence[str] | None = None,
     top_k: int = 20,
     max_probes: int = 3000,
     twin_similarity: float | None = TWIN_SIMILARITY,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> Probes:
-    """The in-scope and out-of-scope probes ``calibrate`` fits on (same arguments)."""
+    """The in-scope and out-of-scope probes ``calibrate`` fits on (same arguments).
+
+    Folds are drawn by hashing each chunk's key and each article's id with the seed, not by
+    position: a knowledge base that gains one question variant (an agent's accepted tag)
+    keeps every other chunk and article in its fold, so its threshold moves with what changed,
+    not with a new split (``bench/refit_drift.py``)."""
     unique = np.unique(articles)
     if kinds is None:
         kinds = np.where(is_question, "question", "passage")
     if len(unique) < 3:
         raise ValueError("calibration needs at least three articles")
-    rng = np.random.default_rng(seed)
+    keys = [str(i) for i in range(len(articles))] if keys is None else list(keys)
     folds = min(FOLDS, len(unique))
     probe_pool = is_question | ~np.isin(articles, articles[is_question])
     # Small knowledge bases repeat the folds with new splits until there are enough probes.
@@ -258,26 +269,26 @@ def collect_probes(
     probes = Probes()
     twins = twins_of(vectors, articles, probe_pool, twin_similarity)
     steps, done = 2 * folds * repeats, 0
-    for _ in range(repeats):
-        chunk_fold = rng.integers(0, folds, size=len(articles))
-        group = dict(zip(rng.permutation(unique), np.arange(len(unique)) % folds, strict=True))
-        article_group = np.array([group[a] for a in articles])
+    for repeat in range(repeats):
+        salt = f"{seed}:{repeat}"
+        chunk_fold, article_group = folds_of(keys, articles, folds, salt)
         for fold in range(folds):
             # In-scope: the classifier has every article, but not these questions.
             train = chunk_fold != fold
             trained = set(articles[train])
-            scoped = [i for i in np.flatnonzero(probe_pool & ~train) if articles[i] in trained]
-            queries = [(int(i), True) for i in rng.permutation(scoped)[:per_fold]]
+            scoped = [int(i) for i in np.flatnonzero(probe_pool & ~train) if articles[i] in trained]
+            drawn = _shuffled(scoped, keys, f"{salt}:{fold}:in")[:per_fold]
+            queries = [(int(i), True) for i in drawn]
             # Out-of-scope: whole articles are missing from the classifier and the index.
             held = article_group == fold
             candidates = probe_pool & held
             if twins:  # an article whose twin is left in is no probe
                 held_ids = set(articles[held])
                 candidates &= np.array([not (twins.get(a, set()) - held_ids) for a in articles])
-            outside = rng.permutation(np.flatnonzero(candidates))[: per_fold // 2]
+            outside = _shuffled(np.flatnonzero(candidates), keys, f"{salt}:{fold}:out")
             for train_mask, batch in (
                 (train, queries),
-                (~held, [(int(i), False) for i in outside]),
+                (~held, [(int(i), False) for i in outside[: per_fold // 2]]),
             ):
                 if batch and len(set(articles[train_mask])) >= 2:
                     _probe_fold(probes, vectors, articles, kinds, train_mask, batch, top_k)
@@ -285,6 +296,36 @@ def collect_probes(
                 if progress:
                     progress(done, steps)
     return probes
+
+
+def folds_of(
+    keys: Sequence[str], articles: npt.NDArray[np.str_], folds: int, salt: str
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Each chunk's fold (from its key) and each chunk's article group (the articles in an
+    order drawn from their ids, dealt out in turn, so that groups differ in size by one at
+    most). Neither depends on the other chunks' positions."""
+    chunk_fold = np.array([_draw(key, f"{salt}:chunk") % folds for key in keys], dtype=np.int64)
+    names = sorted({str(a) for a in articles}, key=lambda a: _draw(a, f"{salt}:article"))
+    group = {name: index % folds for index, name in enumerate(names)}
+    return chunk_fold, np.array([group[str(a)] for a in articles], dtype=np.int64)
+
+
+def chunk_key(article_id: str, kind: str, text_hash: str) -> str:
+    """A chunk's key for ``collect_probes``: the same whatever its file's version or id."""
+    return f"{article_id}\0{kind}\0{text_hash}"
+
+
+def _draw(key: str, salt: str) -> int:
+    """A stable pseudo-random number for ``key`` (the same on every run and machine)."""
+    digest = hashlib.blake2b(f"{salt}\0{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def _shuffled(
+    indices: Sequence[int] | npt.NDArray[np.intp], keys: Sequence[str], salt: str
+) -> list[int]:
+    """``indices`` in a stable pseudo-random order of their chunks' keys."""
+    return sorted((int(i) for i in indices), key=lambda i: _draw(keys[i], salt))
 
 
 def twins_of(

@@ -14,6 +14,7 @@ from knowledge.calibration import (
     REPORTED_SHARES,
     ConfidenceModel,
     calibrate,
+    folds_of,
     out_of_scope_share,
     score_queries,
     threshold_for_share,
@@ -92,6 +93,42 @@ def test_precision_at_the_chosen_share_meets_the_target(
     precision = correct / (answered_in.sum() + weight * answered_out.sum())
     assert precision >= 0.9, (precision, model.threshold)
     assert correct / len(inside) > 0.3, "calibration still answers a good share of questions"
+
+
+def test_the_threshold_does_not_depend_on_the_order_chunks_are_read_in(
+    world: dict[str, npt.NDArray[np.generic]],
+) -> None:
+    """Folds follow each chunk's key, not its position: two replicas that read one knowledge
+    base in different orders calibrate the same threshold."""
+    vectors = world["vectors"].astype(np.float32)
+    articles = world["articles"].astype(str)
+    keys = [f"{a}\0question\0{i}" for i, a in enumerate(articles)]
+    order = np.random.default_rng(3).permutation(len(articles))
+    first, second = (
+        calibrate(
+            vectors[rows],
+            articles[rows],
+            np.ones(len(rows), dtype=bool),
+            keys=[keys[i] for i in rows],
+            target_precision=0.9,
+        )
+        for rows in (np.arange(len(articles)), order)
+    )
+    assert first.probes == second.probes
+    assert second.threshold == pytest.approx(first.threshold, abs=1e-6)
+
+
+def test_a_new_question_variant_leaves_every_other_chunk_in_its_fold(
+    world: dict[str, npt.NDArray[np.generic]],
+) -> None:
+    """An accepted tag adds one question variant: every other chunk keeps its fold and every
+    article its group, so calibration sees the same split plus one probe."""
+    articles = world["articles"].astype(str)
+    keys = [f"{a}\0question\0{i}" for i, a in enumerate(articles)]
+    before = folds_of(keys, articles, 5, "0:0")
+    after = folds_of([*keys, "a3\0question\0new"], np.append(articles, "a3"), 5, "0:0")
+    assert np.array_equal(after[0][:-1], before[0]) and np.array_equal(after[1][:-1], before[1])
+    assert sorted(np.bincount(before[1][np.unique(articles, return_index=True)[1]])) == [8] * 5
 
 
 def test_a_higher_share_asks_for_more_confidence(
