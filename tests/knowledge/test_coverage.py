@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.policy import MAX_UNCOVERED
 from config import KnowledgeSettings
 from knowledge.base import KnowledgeBase
 from knowledge.coverage import ArticleWords, asking_sentences, content_words
@@ -45,13 +46,13 @@ def test_a_story_before_the_question_is_not_held_against_it() -> None:
     assert asking_sentences(story) == ["How long does delivery take?"]
     assert asking_sentences("turmeric side effects?") == [], "one sentence: the whole message"
     facet = "I read about turmeric side effects on the liver. What do I do?"
-    assert words.missing(facet, "turmeric-dose") > 0.5, "an empty question says nothing"
+    assert words.missing(facet, "turmeric-dose") > MAX_UNCOVERED, "an empty question says nothing"
 
 
 def test_a_question_on_the_topic_about_something_else_misses_most() -> None:
     words = ArticleWords(ARTICLES)
     facet = words.missing("turmeric side effects on the liver?", "turmeric-dose")
-    assert facet > 0.5, "the article holds 'turmeric', not side effects or the liver"
+    assert facet > MAX_UNCOVERED, "the article holds 'turmeric', not side effects or the liver"
     assert words.missing("turmeric side effects on the liver?", "no-such-article") == 1.0
     assert words.missing("hi!", "returns") == 0.0, "nothing to miss"
 
@@ -66,9 +67,9 @@ def test_a_closing_question_that_says_little_does_not_stand_for_the_message() ->
         {"turmeric": ["How should I take turmeric?", "Turmeric can help joints; take 2 a day."]}
     )
     message = "I give turmeric to my dog who has liver disease. Can you help?"
-    assert words.missing(message, "turmeric") > 0.5, "'Can you help?' names nothing asked"
+    assert words.missing(message, "turmeric") > MAX_UNCOVERED, "'Can you help?' names nothing asked"
     told = "I give turmeric to my dog. How should I take turmeric a day?"
-    assert words.missing(told, "turmeric") < 0.5, "a sentence that asks something stands"
+    assert words.missing(told, "turmeric") <= MAX_UNCOVERED, "a sentence that asks something stands"
     short = ArticleWords(ARTICLES)
     story = "I bought a jacket two weeks ago and the sleeves are far too short. Can I send it back?"
     assert short.missing(story, "returns") == 0.0, "a short question that names what it asks"
@@ -122,7 +123,7 @@ def test_a_knowledge_base_with_few_variants_checks_what_its_articles_hold(
     assert texts["delivery"][0] == "Delivery (guide)", "the title counts as the article's words"
     facet = knowledge_base.search("turmeric side effects on the liver?")
     if checked:
-        assert facet.uncovered is not None and facet.uncovered > 0.5
+        assert facet.uncovered is not None and facet.uncovered > MAX_UNCOVERED
         assert knowledge_base.search("turmeric capsules per day").uncovered == 0.0
     else:
         assert facet.uncovered is None
