@@ -2,7 +2,7 @@
 
 Usage: python bench/live_traffic.py [DIR ...]
 
-Each DIR (default: ``bench/live_traffic``, ``_2`` and ``_3``) holds
+Each DIR (default: every ``bench/live_traffic*`` folder) holds
 ``NAME.faq.jsonl`` and ``NAME.cases.jsonl`` pairs, written blind (the README of each says how).
 Runs ``tandem eval`` on each pair with the calibrated default, as a new deployment meets its
 first traffic, and prints one row per set: the traffic's out-of-scope share, the articles and
@@ -29,7 +29,7 @@ from judgement import run_eval  # noqa: E402
 from bot.model import UNSURE  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
-DEFAULT_DIRS = (ROOT / "live_traffic", ROOT / "live_traffic_2", ROOT / "live_traffic_3")
+DEFAULT_DIRS = tuple(sorted(d for d in ROOT.glob("live_traffic*") if d.is_dir()))
 
 
 def best_deflection(rows: list[dict[str, Any]], target: float = 0.9) -> float:
