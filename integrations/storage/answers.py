@@ -82,10 +82,11 @@ class SqlAnswers(Database):
         random (so that their reviews are a fair sample of all answers).
 
         Ids are drawn uniformly from the window's id range (ids grow with time: from its
-        first answer's id to the newest) and kept when their answer is eligible: each eligible answer is as likely as any other, and a draw reads a few rows
-        by key instead of sorting every answer of the window (``bench/review_sample_bench.py``).
-        A small window, or one whose ids are mostly ineligible (reviewed, or answers without a
-        question), is drawn from whole."""
+        first answer's id to the newest) and kept when their answer is eligible: each eligible
+        answer is as likely as any other, and a draw reads a few rows by key instead of
+        sorting every answer of the window (``bench/review_sample_bench.py``). A small window,
+        or one whose ids are mostly ineligible (reviewed, or answers without a question), is
+        drawn from whole."""
         eligible = (
             answers.c.at >= since,
             answers.c.review.is_(None),
