@@ -45,10 +45,10 @@ class KnowledgeSettings(BaseModel):
     )
     coverage_check: Literal["few_variants", "always", "off"] = Field(
         default="few_variants",
-        description="Escalate an answer whose article's text holds under half of the "
-        "question's (weighted) words: on knowledge bases with few question variants an "
-        "article (few_variants: a median of 10 or fewer, at least 3 articles, calibrated, and "
-        "no pinned answer_threshold), always, or off.",
+        description="Escalate an answer when more than 0.4 (bot.policy.MAX_UNCOVERED) of "
+        "the question's weighted words are missing from its article's text: on knowledge "
+        "bases with few question variants an article (few_variants: a median of 10 or fewer, "
+        "at least 3 articles, calibrated, and no pinned answer_threshold), always, or off.",
     )
     traffic_min_questions: int = Field(
         default=200,

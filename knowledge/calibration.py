@@ -254,7 +254,8 @@ def collect_probes(
     Folds are drawn by hashing each chunk's key and each article's id with the seed, not by
     position: a knowledge base that gains one question variant (an agent's accepted tag)
     keeps every other chunk and article in its fold, so its threshold moves with what changed,
-    not with a new split (``bench/refit_drift.py``)."""
+    not with a new split (``bench/refit_drift.py``). An article added or removed re-deals the
+    article groups (they are dealt in turn so that they differ in size by one at most)."""
     unique = np.unique(articles)
     if kinds is None:
         kinds = np.where(is_question, "question", "passage")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -15,8 +15,15 @@ from integrations.storage.database import Connection, Database
 from integrations.storage.tables import answers
 
 SAMPLE_WHOLE_BELOW = 5000
-"""A window of fewer ids than this is drawn from whole (one random sort of a few thousand
+"""A window of this many ids or fewer is drawn from whole (one random sort of a few thousand
 rows); a larger one by random ids."""
+CLOCK_SLACK = timedelta(hours=1)
+"""How far before the window the id range starts: ids are given at insert and ``at`` by each
+replica's clock, so an answer of the window may have an id a little below its earliest one's
+(older rows are left out by the window's own condition)."""
+SAMPLE_SPREAD = 16
+"""The by-id draw needs a range of at least this many ids per answer asked for (a few ids a
+round, and a few bound parameters)."""
 SAMPLE_ROUNDS = 3
 """Rounds of random ids before the rest is drawn from the whole window."""
 
@@ -81,25 +88,29 @@ class SqlAnswers(Database):
         """Up to ``limit`` answers given since ``since`` that nobody reviewed yet, drawn at
         random (so that their reviews are a fair sample of all answers).
 
-        Ids are drawn uniformly from the window's id range (ids grow with time: from its
-        first answer's id to the newest) and kept when their answer is eligible: each eligible
-        answer is as likely as any other, and a draw reads a few rows by key instead of
-        sorting every answer of the window (``bench/review_sample_bench.py``). A small window,
-        or one whose ids are mostly ineligible (reviewed, or answers without a question), is
-        drawn from whole."""
+        Ids are drawn uniformly from the window's id range (ids grow with time, give or take
+        replicas' clocks: from the first id an hour before the window to the newest) and kept
+        when their answer is eligible: each eligible answer is as likely as any other, and a
+        draw reads a few rows by key instead of sorting every answer of the window
+        (``bench/review_sample_bench.py``). A small window, or one whose ids are mostly
+        ineligible (reviewed, or answers without a question), is drawn from whole."""
         eligible = (
             answers.c.at >= since,
             answers.c.review.is_(None),
             answers.c.question.is_not(None),
         )
         first = await self.fetch_one(
-            select(answers.c.id).where(answers.c.at >= since).order_by(answers.c.at).limit(1)
+            select(answers.c.id)
+            .where(answers.c.at >= since - CLOCK_SLACK)
+            .order_by(answers.c.at, answers.c.id)
+            .limit(1)
         )
         last = await self.fetch_one(select(func.max(answers.c.id).label("id")))
         drawn: dict[int, Answered] = {}
         if first is not None and last is not None and last["id"] is not None:
             low, high = int(first["id"]), int(last["id"])
-            if high - low + 1 > SAMPLE_WHOLE_BELOW:
+            # By id only where the draw is a small part of the range (few ids a round).
+            if high - low + 1 > max(SAMPLE_WHOLE_BELOW, SAMPLE_SPREAD * limit):
                 drawn = await self._drawn_by_id(low, high, limit, eligible)
         if len(drawn) < limit:  # the rest from the whole window, as one random sort
             query = select(answers).where(*eligible).order_by(func.random())

@@ -380,6 +380,7 @@ async def test_a_large_window_is_drawn_by_random_ids_and_only_eligible_answers(
     with a question, each once, every one of them drawn in time, in random order; a window
     whose ids are mostly ineligible is filled from the whole window."""
     monkeypatch.setattr("integrations.storage.answers.SAMPLE_WHOLE_BELOW", 0)
+    monkeypatch.setattr("integrations.storage.answers.SAMPLE_SPREAD", 1)
     conversation = await sql_store.create_conversation("c1", "web", "hash", None)
     for number in range(40):
         conversation = (await sql_store.conversation("c1")) or conversation
