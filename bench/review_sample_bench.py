@@ -15,17 +15,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert
 
-from integrations.storage import answers as answer_store
-from integrations.storage.sql_store import SqlStore, open_store
-from integrations.storage.tables import answers
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from servers import fresh_database  # noqa: E402
+
+from integrations.storage import answers as answer_store  # noqa: E402
+from integrations.storage.sql_store import SqlStore, open_store  # noqa: E402
+from integrations.storage.tables import answers  # noqa: E402
 
 BATCH = 10_000
 DRAWS = 7
@@ -70,22 +73,14 @@ async def _median_ms(store: SqlStore, since: datetime, *, by_id: bool) -> float:
         answer_store.SAMPLE_WHOLE_BELOW = whole_below
 
 
-async def _postgres(rows: int) -> tuple[float, float]:
-    import asyncpg  # type: ignore[import-untyped]
-
-    name = f"tandem_review_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(host="127.0.0.1", user="postgres", database="postgres")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        return await _fill(f"postgresql+asyncpg://postgres@127.0.0.1/{name}", rows)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+def _postgres(rows: int) -> tuple[float, float]:
+    with fresh_database("tandem_review_bench") as url:
+        return asyncio.run(_fill(url, rows))
 
 
-async def _sqlite(rows: int) -> tuple[float, float]:
+def _sqlite(rows: int) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as temp:
-        return await _fill(f"sqlite+aiosqlite:///{Path(temp) / 'bench.db'}", rows)
+        return asyncio.run(_fill(f"sqlite+aiosqlite:///{Path(temp) / 'bench.db'}", rows))
 
 
 def main() -> None:
@@ -97,7 +92,7 @@ def main() -> None:
     print("|---|---|---|---|")
     for rows in args.rows:
         run = _sqlite if args.sqlite else _postgres
-        by_id, whole = asyncio.run(run(rows))
+        by_id, whole = run(rows)
         database = "SQLite" if args.sqlite else "Postgres"
         print(f"| {rows:,} | {database} | {by_id:.1f} | {whole:.1f} |")
 

@@ -14,6 +14,7 @@ from knowledge.calibration import (
     REPORTED_SHARES,
     ConfidenceModel,
     calibrate,
+    chunk_key,
     folds_of,
     out_of_scope_share,
     score_queries,
@@ -102,7 +103,7 @@ def test_the_threshold_does_not_depend_on_the_order_chunks_are_read_in(
     base in different orders calibrate the same threshold."""
     vectors = world["vectors"].astype(np.float32)
     articles = world["articles"].astype(str)
-    keys = [f"{a}\0question\0{i}" for i, a in enumerate(articles)]
+    keys = [chunk_key(a, "question", str(i)) for i, a in enumerate(articles)]
     order = np.random.default_rng(3).permutation(len(articles))
     first, second = (
         calibrate(
@@ -124,9 +125,10 @@ def test_a_new_question_variant_leaves_every_other_chunk_in_its_fold(
     """An accepted tag adds one question variant: every other chunk keeps its fold and every
     article its group, so calibration sees the same split plus one probe."""
     articles = world["articles"].astype(str)
-    keys = [f"{a}\0question\0{i}" for i, a in enumerate(articles)]
+    keys = [chunk_key(a, "question", str(i)) for i, a in enumerate(articles)]
     before = folds_of(keys, articles, 5, "0:0")
-    after = folds_of([*keys, "a3\0question\0new"], np.append(articles, "a3"), 5, "0:0")
+    added = [*keys, chunk_key("a3", "question", "new")]
+    after = folds_of(added, np.append(articles, "a3"), 5, "0:0")
     assert np.array_equal(after[0][:-1], before[0]) and np.array_equal(after[1][:-1], before[1])
     assert sorted(np.bincount(before[1][np.unique(articles, return_index=True)[1]])) == [8] * 5
 
