@@ -22,7 +22,7 @@ from knowledge.embeddings.cache import CachedEmbeddings
 from knowledge.ingest import IngestProgress, IngestReport, ingest_paths
 from knowledge.model_files import ModelFiles
 from knowledge.search import KnowledgeSearcher
-from knowledge.store import Contents, KnowledgeStore, fingerprint_of
+from knowledge.store import Contents, KnowledgeStore, fingerprint_of, median_count
 from knowledge.traffic import REFIT_TOLERANCE, TrafficReading, TrafficShare
 
 DEFAULT_TARGET_PRECISION = 0.9
@@ -430,9 +430,7 @@ class KnowledgeBase:
             expected_precision=self.confidence.expected_precision,
             expected_deflection=self.confidence.expected_deflection,
             out_of_scope_share=self.confidence.out_of_scope_share,
-            median_question_variants=(
-                float(np.median([a.questions for a in articles])) if articles else 0.0
-            ),
+            median_question_variants=median_count(a.questions for a in articles),
         )
 
     def few_question_variants(self, stats: Stats) -> bool:

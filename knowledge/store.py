@@ -68,8 +68,14 @@ class Contents:
     questions: dict[str, int]  # question variants by article
 
     def median_question_variants(self) -> float:
-        counts = [self.questions.get(article_id, 0) for article_id in self.texts]
-        return float(np.median(counts)) if counts else 0.0
+        return median_count(self.questions.get(article_id, 0) for article_id in self.texts)
+
+
+def median_count(counts: Iterable[int]) -> float:
+    """The median of ``counts`` (question variants an article), 0 for none: ``tandem kb stats``
+    and the coverage check's "few variants" rule read it the same way."""
+    values = list(counts)
+    return float(np.median(values)) if values else 0.0
 
 
 @dataclass(frozen=True)
