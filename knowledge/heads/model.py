@@ -3,17 +3,21 @@
 One matrix product per message (``(heads, 384)`` weights) reads frustration, a request for a
 person, a complaint and the sensitive topics; no second model is loaded. A head may also have a
 learned lexical head over the message's hashed n-grams (``knowledge.heads.lexical``): its
-probability is then a small logistic over both logits (``stack``), fitted out-of-fold. The
-weights ship in ``signal_heads.npz`` beside this file and are reproduced by
-``knowledge.heads.train`` (see MODEL_CARD.md). They belong to one embedding model: with another
-one the heads are off.
+probability is then a small logistic over both logits (``stack``), fitted out-of-fold. A head
+may read the embedding through one hidden layer (``HiddenLayer``) instead of its row of the
+matrix: frustration does, as a straight line over the embedding separates Reddit's frustrated
+comments less well (model card). The weights ship in ``signal_heads.npz`` beside this file
+and are reproduced by ``knowledge.heads.train`` (see MODEL_CARD.md). They belong to one
+embedding model: with another one the heads are off.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +27,47 @@ from knowledge.heads.lexical import LexicalHead
 HEADS_FILE = Path(__file__).with_name("signal_heads.npz")
 
 Scores = dict[str, npt.NDArray[np.float64]]
+
+
+@dataclass(frozen=True)
+class HiddenLayer:
+    """A head's embedding logit through one hidden layer of ReLU units:
+    ``relu(vectors @ weights + bias) @ out + out_bias``.
+
+    Args:
+        weights: ``(dim, units)``.
+        bias: ``(units,)``.
+        out: ``(units,)``.
+        out_bias: The output's bias.
+    """
+
+    weights: npt.NDArray[np.float32]
+    bias: npt.NDArray[np.float32]
+    out: npt.NDArray[np.float32]
+    out_bias: float
+
+    def logits(self, vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        hidden = np.maximum(vectors @ self.weights + self.bias, 0.0)
+        logits: npt.NDArray[np.float64] = (hidden @ self.out + self.out_bias).astype(np.float64)
+        return logits
+
+    def arrays(self, name: str) -> dict[str, npt.NDArray[np.floating]]:
+        """The layer as ``.npz`` arrays named after its head."""
+        return {
+            f"hidden.{name}.weights": self.weights.astype(np.float16),
+            f"hidden.{name}.bias": self.bias,
+            f"hidden.{name}.out": self.out,
+            f"hidden.{name}.out_bias": np.array([self.out_bias], dtype=np.float32),
+        }
+
+    @classmethod
+    def from_arrays(cls, data: Mapping[str, npt.NDArray[np.floating]], name: str) -> HiddenLayer:
+        return cls(
+            weights=np.asarray(data[f"hidden.{name}.weights"], dtype=np.float32),
+            bias=np.asarray(data[f"hidden.{name}.bias"], dtype=np.float32),
+            out=np.asarray(data[f"hidden.{name}.out"], dtype=np.float32),
+            out_bias=float(data[f"hidden.{name}.out_bias"][0]),
+        )
 
 
 class SignalHeads:
@@ -37,6 +82,8 @@ class SignalHeads:
         lexical: Lexical heads by the name of the head they join.
         stack: For each lexical head, ``(a, b, c)``: the head's logit is
             ``a * embedding logit + b * lexical logit + c``.
+        hidden: Heads whose embedding logit comes from a hidden layer; their row of ``coef``
+            is not read (zeros in the shipped file).
     """
 
     def __init__(
@@ -49,6 +96,7 @@ class SignalHeads:
         embedding_model: str,
         lexical: Mapping[str, LexicalHead] | None = None,
         stack: Mapping[str, tuple[float, float, float]] | None = None,
+        hidden: Mapping[str, HiddenLayer] | None = None,
     ) -> None:
         self.names = tuple(names)
         self._coef = np.asarray(coef, dtype=np.float32)
@@ -57,8 +105,11 @@ class SignalHeads:
         self.embedding_model = embedding_model
         self.lexical = dict(lexical or {})
         self.stack = {name: tuple(map(float, abc)) for name, abc in (stack or {}).items()}
+        self.hidden = dict(hidden or {})
         if set(self.lexical) != set(self.stack) or not set(self.lexical) <= set(self.names):
             raise ValueError("every lexical head needs a stack and an embedding head")
+        if not set(self.hidden) <= set(self.names):
+            raise ValueError("a hidden layer belongs to a named head")
 
     def logits(
         self, vectors: npt.NDArray[np.float32], texts: Sequence[str]
@@ -66,8 +117,11 @@ class SignalHeads:
         """Each head's logit for each message (its vector and its text)."""
         if self.lexical and len(texts) != len(vectors):
             raise ValueError("the lexical heads need each message's text")
-        logits = np.asarray(vectors, dtype=np.float32) @ self._coef.T + self._intercept
+        vectors = np.asarray(vectors, dtype=np.float32)
+        logits = vectors @ self._coef.T + self._intercept
         out = {name: logits[:, i].astype(np.float64) for i, name in enumerate(self.names)}
+        for name, layer in self.hidden.items():
+            out[name] = layer.logits(vectors)
         for name, head in self.lexical.items():
             a, b, c = self.stack[name]
             out[name] = a * out[name] + b * head.logits(texts) + c
@@ -81,9 +135,15 @@ class SignalHeads:
         }
 
     def save(self, path: Path) -> None:
+        layers: dict[str, Any] = {
+            key: array
+            for name, layer in self.hidden.items()
+            for key, array in layer.arrays(name).items()
+        }
         with path.open("wb") as handle:
             np.savez_compressed(
                 handle,
+                **layers,
                 names=np.array(self.names),
                 coef=self._coef.astype(np.float16),
                 intercept=self._intercept,
@@ -99,6 +159,7 @@ class SignalHeads:
                                 name: {"intercept": h.intercept, "stack": self.stack[name]}
                                 for name, h in self.lexical.items()
                             },
+                            "hidden": list(self.hidden),
                         }
                     )
                 ),
@@ -122,4 +183,7 @@ class SignalHeads:
                     if weights is not None
                 },
                 stack={name: tuple(m["stack"]) for name, m in lexical.items()},
+                hidden={
+                    name: HiddenLayer.from_arrays(data, name) for name in meta.get("hidden", [])
+                },
             )

@@ -11,7 +11,7 @@ from bot.policy import PolicyConfig, Responder
 from knowledge.embeddings.cache import CachedEmbeddings
 from knowledge.embeddings.minilm_onnx import MiniLMOnnxEmbeddings
 from knowledge.heads.lexical import LexicalHead, buckets, ngrams
-from knowledge.heads.model import SignalHeads
+from knowledge.heads.model import HiddenLayer, SignalHeads
 from knowledge.heads.reader import HeadReader, level, load_heads
 
 
@@ -326,6 +326,7 @@ def test_heads_round_trip(tmp_path: pytest.TempPathFactory) -> None:
     again = SignalHeads.load(path)
     assert again.names == heads.names and again.thresholds == heads.thresholds
     assert set(again.lexical) == {"frustration"} and again.stack == heads.stack
+    assert set(again.hidden) == set(heads.hidden) == {"frustration"}
     texts = ["where is my parcel?", "this is a joke, three weeks and nothing"]
     vectors = np.random.default_rng(0).normal(size=(2, 384)).astype(np.float32)
     for name, scores in heads.score(vectors, texts).items():
@@ -352,6 +353,20 @@ def test_a_lexical_head_is_a_sparse_logistic() -> None:
     assert calm < angry
     with pytest.raises(ValueError):
         LexicalHead(np.zeros(100), 0.0)
+
+
+def test_a_hidden_layer_is_relu_units_then_a_logit() -> None:
+    layer = HiddenLayer(
+        weights=np.array([[1.0, -1.0], [0.0, 2.0]], dtype=np.float32),
+        bias=np.array([0.0, -1.0], dtype=np.float32),
+        out=np.array([2.0, 3.0], dtype=np.float32),
+        out_bias=-1.0,
+    )
+    # [1, 1] -> units relu([1, 0]) = [1, 0] -> 2 - 1; [-1, 2] -> relu([-1, 4]) = [0, 4] -> 12 - 1
+    assert layer.logits(np.array([[1.0, 1.0], [-1.0, 2.0]], dtype=np.float32)).tolist() == [
+        1.0,
+        11.0,
+    ]
 
 
 def test_the_stacked_head_needs_the_texts() -> None:
