@@ -29,7 +29,7 @@ HEADS_FILE = Path(__file__).with_name("signal_heads.npz")
 Scores = dict[str, npt.NDArray[np.float64]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: compared by identity
 class HiddenLayer:
     """A head's embedding logit through one hidden layer of ReLU units:
     ``relu(vectors @ weights + bias) @ out + out_bias``.
@@ -45,6 +45,11 @@ class HiddenLayer:
     bias: npt.NDArray[np.float32]
     out: npt.NDArray[np.float32]
     out_bias: float
+
+    def __post_init__(self) -> None:
+        units = self.weights.shape[1] if self.weights.ndim == 2 else -1
+        if self.bias.shape != (units,) or self.out.shape != (units,):
+            raise ValueError("a hidden layer needs (dim, units) weights and (units,) biases")
 
     def logits(self, vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
         hidden = np.maximum(vectors @ self.weights + self.bias, 0.0)

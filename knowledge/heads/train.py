@@ -292,7 +292,7 @@ def _network() -> Any:
             sample_weight: npt.NDArray[np.float64],
         ) -> Network:
             with warnings.catch_warnings():
-                # 200 epochs, reproducibly; the weight penalty, not convergence, ends the fit.
+                # At most 200 epochs (or scikit-learn's stopping rule), seeded: reproducible.
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 super().fit(X, y, sample_weight=_balanced(y, sample_weight))
             return self
@@ -548,7 +548,8 @@ def main() -> None:
         hidden=hidden,
     )
     heads.save(args.out)
-    report = evaluate(heads, args.data, embed, examples)
+    # The figures of the weights as shipped (float16), not as fitted.
+    report = evaluate(SignalHeads.load(args.out), args.data, embed, examples)
     report["thresholds"] = {k: round(v, 3) for k, v in heads.thresholds.items()}
     text = json.dumps(report, indent=2)
     print(text)

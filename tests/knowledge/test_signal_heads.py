@@ -369,6 +369,29 @@ def test_a_hidden_layer_is_relu_units_then_a_logit() -> None:
     ]
 
 
+def test_the_trained_network_is_read_as_its_hidden_layer() -> None:
+    from knowledge.heads.train import _network, layer_of
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(200, 16)).astype(np.float32)
+    labels = (vectors[:, 0] + vectors[:, 1] > 0).astype(int)
+    network = _network().fit(vectors, labels, sample_weight=np.ones(200))
+    probability = network.predict_proba(vectors)[:, 1]
+    logits = layer_of(network).logits(vectors)
+    assert np.allclose(1 / (1 + np.exp(-logits)), probability, atol=1e-5)
+
+
+def test_a_head_with_a_hidden_layer_does_not_read_its_row() -> None:
+    heads = SignalHeads.load()
+    vectors = np.random.default_rng(1).normal(size=(3, 384)).astype(np.float32)
+    texts = ["where is my parcel?", "third week of waiting", "thanks, sorted"]
+    before = heads.score(vectors, texts)["frustration"]
+    heads._coef[heads.names.index("frustration")] = 5.0
+    assert np.allclose(heads.score(vectors, texts)["frustration"], before)
+    with pytest.raises(ValueError):
+        HiddenLayer(np.zeros((4, 3)), np.zeros(2), np.zeros(3), 0.0)
+
+
 def test_the_stacked_head_needs_the_texts() -> None:
     heads = SignalHeads.load()
     with pytest.raises(ValueError):
