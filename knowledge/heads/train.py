@@ -8,7 +8,9 @@ Usage::
     python -m knowledge.heads.train --data ../shared/data [--out knowledge/heads/signal_heads.npz]
 
 Each head is an L2-regularised logistic regression over the offline MiniLM query embedding,
-the vector the bot already computes for retrieval. The data (all public or written for Tandem):
+the vector the bot already computes for retrieval, except frustration's: one hidden layer
+of ReLU units (``HIDDEN_UNITS``, penalty ``HIDDEN_ALPHA``). The data (all public or written
+for Tandem):
 
 * GoEmotions (Reddit comments): anger, annoyance, disappointment, disapproval and disgust are
   frustrated; neutral, approval and gratitude are calm (comments with both, or with only other
