@@ -90,7 +90,7 @@ class Reading:
 
     Attributes:
         levels: Each head's level, 0..1, scaled so that 0.5 is the point where the head fires
-            (frustration, human_request, complaint, and one per sensitive topic).
+            (frustration, human_request, complaint, gratitude, and one per sensitive topic).
         echo: Cosine similarity to the most similar earlier message read with it (the same
             question asked again scores near 1).
         punctuation: The frustration level already reads ``!`` and ``?`` (a learned lexical
@@ -115,6 +115,7 @@ class Signals:
         frustration: 0..1, how frustrated the customer sounds over the conversation.
         sensitive_topics: Configured sensitive topics that the text touches.
         trend: Frustration of each customer turn read, oldest first (the latest last).
+        grateful: The latest message thanks or sounds relieved ("ah that worked, thank you!").
     """
 
     human_request: bool = False
@@ -122,6 +123,7 @@ class Signals:
     frustration: float = 0.0
     sensitive_topics: tuple[str, ...] = ()
     trend: tuple[float, ...] = ()
+    grateful: bool = False
 
 
 @dataclass(frozen=True)

@@ -197,6 +197,7 @@ def read_signals(
         frustration=level,
         sensitive_topics=tuple(sorted(flagged)),
         trend=(level,),
+        grateful=reading.fired("gratitude"),
     )
 
 
@@ -206,7 +207,8 @@ def over_conversation(
     """Frustration read over the conversation, not one message.
 
     Several mildly negative turns add up (an answer rejected in so many words, or "still no
-    refund", counts as one);
+    refund", counts as one), unless the latest message thanks calmly ("ah that worked, thank
+    you!": grateful and under ``MILD``; sarcastic thanks read as frustrated first);
     rejecting an answer, or asking the same question again, adds to what the latest message
     says; earlier frustration carries over (less when the customer is calming down).
 
@@ -226,7 +228,8 @@ def over_conversation(
         level >= MILD or bool(NOT_HELPFUL.search(text) or REPEAT_CONTACT.search(text))
         for level, text in zip(levels, texts, strict=True)
     ]
-    if sum(negative[-3:]) >= 2:
+    thanked = latest.grateful and not negative[-1]
+    if sum(negative[-3:]) >= 2 and not thanked:
         score = max(score, 0.35 + 0.1 * sum(negative[-3:]))
     if NOT_HELPFUL.search(texts[-1]):
         score += 0.15
@@ -238,4 +241,5 @@ def over_conversation(
         frustration=min(1.0, score),
         sensitive_topics=latest.sensitive_topics,
         trend=tuple(levels),
+        grateful=latest.grateful,
     )

@@ -38,6 +38,13 @@ over hashed word and character n-grams of the same training rows. The two logits
 a logistic over both, fitted on out-of-fold logits, and the threshold is picked on that stack's
 own out-of-fold predictions.
 
+The gratitude head (thanks or relief, which lets a calm "that worked, thank you" end a run of
+mildly negative turns) is stacked the same way over a logistic embedding head. GoEmotions
+comments labelled gratitude or relief, with no unhappy emotion, are its positives; every other
+comment, routine questions and the support-chat frustration (sarcastic thanks) its negatives.
+Its threshold is the best out-of-fold F1 at a precision of 0.9 or more, on the comments and the
+support-chat rows.
+
 Thresholds are chosen on out-of-fold predictions over the training split only, never on the
 test split: for frustration the best F1 with a precision of at least 0.62; for the others the
 lowest threshold that fires on at most 0.3 % of the negatives (the best recall for a fixed cost
@@ -96,16 +103,23 @@ HIDDEN_UNITS = 128
 HIDDEN_ALPHA = 0.1
 FALSE_ALARM_BUDGET = 0.003
 ROUTINE_SAMPLE = 6000
-HEAD_NAMES = (
-    "frustration",
-    "human_request",
-    "complaint",
-    "legal",
-    "fraud",
-    "safety",
-    "personal_data",
-    "cancellation",
-)
+TOPIC_NAMES = ("legal", "fraud", "safety", "personal_data", "cancellation")
+HEAD_NAMES = ("frustration", "human_request", "complaint", *TOPIC_NAMES, "gratitude")
+# The gratitude head (thanks or relief): GoEmotions comments with these emotions and none of
+# ``UNHAPPY`` against the comments with none of them. It only lets a calm "thanks, that's sorted"
+# end a run of mildly negative turns, so it asks for precision: the best out-of-fold F1 at a
+# precision of GRATITUDE_PRECISION or more.
+GRATEFUL = {"gratitude", "relief"}
+UNHAPPY = FRUSTRATED | {
+    "sadness",
+    "fear",
+    "grief",
+    "remorse",
+    "nervousness",
+    "embarrassment",
+    "confusion",
+}
+GRATITUDE_PRECISION = 0.9
 
 
 @dataclass
@@ -128,21 +142,37 @@ def _held_out(text: str) -> bool:
     return int(hashlib.sha1(text.encode()).hexdigest(), 16) % 2 == 0
 
 
+def _comments(data: Path, name: str) -> list[tuple[str, set[str]]]:
+    """Each comment of one GoEmotions file with the names of its emotions."""
+    labels = (data / "goemotions_labels.txt").read_text().split()
+    with (data / name).open(encoding="utf-8") as handle:
+        rows = [line.rstrip("\n").split("\t") for line in handle]
+    return [(text, {labels[int(i)] for i in indices.split(",")}) for text, indices, _ in rows]
+
+
 def _goemotions(data: Path, name: str) -> tuple[list[str], list[str], list[str]]:
     """(frustrated, calm, other) comments of one GoEmotions file."""
-    labels = (data / "goemotions_labels.txt").read_text().split()
     frustrated, calm, other = [], [], []
-    with (data / name).open(encoding="utf-8") as handle:
-        for line in handle:
-            text, indices, _ = line.rstrip("\n").split("\t")
-            names = {labels[int(i)] for i in indices.split(",")}
-            if names & FRUSTRATED and not names & CALM:
-                frustrated.append(text)
-            elif names & CALM and not names & FRUSTRATED:
-                calm.append(text)
-            elif not names & FRUSTRATED:
-                other.append(text)
+    for text, names in _comments(data, name):
+        if names & FRUSTRATED and not names & CALM:
+            frustrated.append(text)
+        elif names & CALM and not names & FRUSTRATED:
+            calm.append(text)
+        elif not names & FRUSTRATED:
+            other.append(text)
     return frustrated, calm, other
+
+
+def _gratitude(data: Path, name: str) -> tuple[list[str], list[str]]:
+    """(grateful, other) comments of one GoEmotions file: thanks or relief with no unhappy
+    emotion, and the comments with neither (comments with both are left out)."""
+    grateful, other = [], []
+    for text, names in _comments(data, name):
+        if names & GRATEFUL and not names & UNHAPPY:
+            grateful.append(text)
+        elif not names & GRATEFUL:
+            other.append(text)
+    return grateful, other
 
 
 def _routine(data: Path, rng: random.Random) -> list[str]:
@@ -209,7 +239,7 @@ def build_splits(
         for t in texts
         if not _held_out(t) and not any(word in intent for word in NOT_NEGATIVE)
     ]
-    for name in HEAD_NAMES:
+    for name in HEAD_NAMES[:-1]:  # gratitude has no written examples
         split = splits[name]
         split.add(examples[name]["positive"], 1, WRITTEN_WEIGHT)
         split.add(examples[name]["negative"], 0, WRITTEN_WEIGHT)
@@ -224,11 +254,20 @@ def build_splits(
         if name not in ("human_request", "complaint"):
             # A topic is not another topic, nor a complaint: their written positives are
             # negatives (a complaint escalates as one, not as a legal threat).
-            for other_name in ("complaint", *HEAD_NAMES[3:]):
+            for other_name in ("complaint", *TOPIC_NAMES):
                 if other_name != name:
                     split.add(examples[other_name]["positive"], 0, WRITTEN_WEIGHT / 2)
                     if other_name in topics:
                         split.add(topics[other_name]["positive"], 0, TOPICS_WEIGHT / 2)
+    # Thanks and relief against every other comment and routine questions, and against the
+    # support-chat frustration (sarcastic thanks: "great, thanks for nothing"), which the
+    # threshold is also chosen on.
+    grateful, ungrateful = _gratitude(data, "goemotions_train.tsv")
+    splits["gratitude"].add(grateful, 1)
+    splits["gratitude"].add(ungrateful, 0)
+    splits["gratitude"].add(routine, 0, tuning=False)
+    if chat:
+        splits["gratitude"].add(chat["frustrated"], 0, CHAT_WEIGHT)
     return splits
 
 
@@ -244,10 +283,9 @@ def fit_head(
     """Fit one head; returns (coefficients, intercept, threshold).
 
     The threshold is picked on out-of-fold predictions for the ``tuning`` rows."""
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_predict
 
-    model = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced")
+    model = _logistic()
     out_of_fold = cross_val_predict(
         model, vectors, labels, cv=5, method="predict_proba", params={"sample_weight": weights}
     )[:, 1]
@@ -260,6 +298,13 @@ def fit_head(
     )
     model.fit(vectors, labels, sample_weight=weights)
     return np.asarray(model.coef_[0], dtype=np.float64), float(model.intercept_[0]), threshold
+
+
+def _logistic() -> Any:
+    """The logistic regression of every embedding head but frustration's."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced")
 
 
 def _balanced(
@@ -325,13 +370,16 @@ def fit_stacked(
     tuning: npt.NDArray[np.bool_],
     *,
     min_precision: float,
+    embedding: Any,
     bits: int = DEFAULT_BITS,
-) -> tuple[HiddenLayer, LexicalHead, tuple[float, float, float], float]:
-    """Fit an embedding head (one hidden layer), a lexical head and the logistic joining them.
+) -> tuple[Any, LexicalHead, tuple[float, float, float], float]:
+    """Fit an embedding head, a lexical head and the logistic joining them.
 
-    Returns (hidden layer, lexical head, stack ``(a, b, c)``, threshold). Both heads' logits are
-    taken out-of-fold to fit the stack; the threshold is picked on the stack's own out-of-fold
-    predictions for the ``tuning`` rows."""
+    ``embedding`` is the embedding head, a scikit-learn classifier with a ``decision_function``
+    (``_network()`` or a logistic regression). Returns (the fitted embedding head, lexical head,
+    stack ``(a, b, c)``, threshold). Both heads' logits are taken out-of-fold to fit the stack;
+    the threshold is picked on the stack's own out-of-fold predictions for the ``tuning``
+    rows."""
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -340,7 +388,6 @@ def fit_stacked(
     fit = {"sample_weight": weights}
     indptr, indices, values = sparse_rows(texts, bits)
     ngrams = csr_matrix((values, indices, indptr), shape=(len(texts), 1 << bits))
-    embedding = _network()
     lexical = LogisticRegression(C=LEXICAL_C, max_iter=3000, class_weight="balanced")
     both = np.column_stack(
         [
@@ -360,7 +407,7 @@ def fit_stacked(
     lexical.fit(ngrams, labels, sample_weight=weights)
     a, b = (float(v) for v in stack.coef_[0])
     return (
-        layer_of(embedding),
+        embedding,
         LexicalHead(lexical.coef_[0].astype(np.float16), float(lexical.intercept_[0])),
         (a, b, float(stack.intercept_[0])),
         threshold,
@@ -435,6 +482,7 @@ def evaluate(
         "frustration": (frustrated, calm),
         "human_request": (held["human_request"], routine),
         "complaint": (held["complaint"], routine),
+        "gratitude": _gratitude(data, "goemotions_dev.tsv"),
     }
     for name, (positives, negatives) in tests.items():
         texts = positives + negatives
@@ -454,7 +502,12 @@ def evaluate(
     report["frustration"]["routine_false_alarm_rate"] = round(
         float((routine_scores["frustration"] >= heads.thresholds["frustration"]).mean()), 4
     )
-    for name in HEAD_NAMES[3:]:
+    # A frustrated comment read as thanks would let a run of negative turns end unflagged.
+    thanked = heads.score(embed.embed(frustrated), frustrated)["gratitude"]
+    report["gratitude"]["frustrated_fired"] = round(
+        float((thanked >= heads.thresholds["gratitude"]).mean()), 4
+    )
+    for name in TOPIC_NAMES:
         fired = routine_scores[name] >= heads.thresholds[name]
         report[name] = {
             "negatives": len(routine),
@@ -524,11 +577,31 @@ def main() -> None:
         labels, tuning = np.asarray(split.labels), np.asarray(split.tuning)
         if name == "frustration":
             # The best F1 at a precision of MIN_PRECISION or more, the two heads stacked.
-            hidden[name], lexical[name], stack[name], t = fit_stacked(
-                vectors, split.texts, labels, weights, tuning, min_precision=MIN_PRECISION
+            network, lexical[name], stack[name], t = fit_stacked(
+                vectors,
+                split.texts,
+                labels,
+                weights,
+                tuning,
+                min_precision=MIN_PRECISION,
+                embedding=_network(),
             )
             # Its embedding logit comes from the hidden layer; its row of the matrix is unread.
+            hidden[name] = layer_of(network)
             c, b = np.zeros(vectors.shape[1]), 0.0
+        elif name == "gratitude":
+            # Thanks are in the words ("thank", "cheers", "relief"): a lexical head joins the
+            # embedding's logistic regression, as for frustration.
+            logistic, lexical[name], stack[name], t = fit_stacked(
+                vectors,
+                split.texts,
+                labels,
+                weights,
+                tuning,
+                min_precision=GRATITUDE_PRECISION,
+                embedding=_logistic(),
+            )
+            c, b = logistic.coef_[0].astype(np.float64), float(logistic.intercept_[0])
         else:
             # A missed request for a person or a missed sensitive topic costs more than a
             # routine question sent to an agent, so each of the others takes the best recall

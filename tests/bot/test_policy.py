@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 
 from bot.learning import NotedQuestion
-from bot.model import ArticleMatch, EscalationReason, Retrieval, Signals
+from bot.model import ArticleMatch, EscalationReason, Reading, Retrieval, Signals
 from bot.policy import PolicyConfig, Responder, conversation_signals, decide
 from bot.signals import read_signals
 
@@ -154,6 +154,37 @@ def test_frustration_carries_over_from_earlier_turns() -> None:
     )
     assert after.frustration > alone.frustration
     assert after.frustration >= CONFIG.frustration_threshold
+
+
+def _read(levels: list[float], grateful_last: bool) -> list[Reading]:
+    """Readings with these frustration levels; the last one also thanks if ``grateful_last``."""
+    return [
+        Reading(
+            levels={
+                "frustration": lv,
+                "gratitude": 0.9 if grateful_last and i == len(levels) - 1 else 0.1,
+            }
+        )
+        for i, lv in enumerate(levels)
+    ]
+
+
+def test_a_calm_thank_you_ends_a_run_of_mildly_negative_turns() -> None:
+    """Two mildly negative turns add up to a flag, unless the customer then thanks calmly."""
+    earlier = ("the tracking hasn't moved in a week", "the courier says they never got it")
+    text = "oh it's just turned up at the door"
+    plain = conversation_signals(text, earlier, CONFIG, _read([0.45, 0.45, 0.1], False))
+    assert plain.frustration >= CONFIG.frustration_threshold
+    thanked = conversation_signals(text, earlier, CONFIG, _read([0.45, 0.45, 0.1], True))
+    assert thanked.grateful and thanked.frustration < CONFIG.frustration_threshold
+
+
+def test_thanks_that_read_as_frustrated_still_add_up() -> None:
+    """Sarcastic thanks ("great, thanks for nothing") read at least mildly negative first."""
+    earlier = ("the tracking hasn't moved in a week", "the courier says they never got it")
+    text = "great, thanks for nothing"
+    signals = conversation_signals(text, earlier, CONFIG, _read([0.45, 0.45, 0.45], True))
+    assert signals.frustration >= CONFIG.frustration_threshold
 
 
 def test_saying_twice_that_the_answer_missed_the_question_is_frustration() -> None:

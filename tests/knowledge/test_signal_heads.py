@@ -302,6 +302,47 @@ def test_frustration_builds_over_mildly_negative_turns(responder: Responder) -> 
     assert EscalationReason.FRUSTRATION.value in reasons(responder, latest, earlier)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "brilliant, that's fixed it. thank you so much",
+        "that's sorted it, many thanks for your help",
+        "oh lovely, it arrived this morning. thank you!",
+    ],
+)
+def test_sincere_thanks_read_as_gratitude(reader: HeadReader, text: str) -> None:
+    assert reader.read([text])[0].fired("gratitude")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what time do you open on saturdays?",
+        "my card payment was declined twice",
+        "I'd like to speak to someone about my bill please",
+    ],
+)
+def test_questions_and_problems_are_not_thanks(reader: HeadReader, text: str) -> None:
+    assert not reader.read([text])[0].fired("gratitude")
+
+
+def test_gratitude_is_not_a_sensitive_topic(reader: HeadReader) -> None:
+    assert "gratitude" not in reader.topics
+
+
+def test_thanks_end_a_run_of_mild_complaints_but_sarcasm_does_not(responder: Responder) -> None:
+    earlier = (
+        "the app logged me out again this morning",
+        "I reset the password like it said and it still won't let me in",
+    )
+    unsettled = "so I still can't get in"
+    settled = "ah, that's done it, I'm back in. thank you!"
+    sarcastic = "oh great, thanks a lot, the same useless reset link again"
+    assert EscalationReason.FRUSTRATION.value in reasons(responder, unsettled, earlier)
+    assert EscalationReason.FRUSTRATION.value not in reasons(responder, settled, earlier)
+    assert EscalationReason.FRUSTRATION.value in reasons(responder, sarcastic, earlier)
+
+
 def test_the_same_question_again_counts(reader: HeadReader) -> None:
     readings = reader.read(["when do you open on sunday?", "hello", "what time do you open sunday"])
     assert readings[0].echo == 0.0
@@ -325,7 +366,7 @@ def test_heads_round_trip(tmp_path: pytest.TempPathFactory) -> None:
     heads.save(path)
     again = SignalHeads.load(path)
     assert again.names == heads.names and again.thresholds == heads.thresholds
-    assert set(again.lexical) == {"frustration"} and again.stack == heads.stack
+    assert set(again.lexical) == {"frustration", "gratitude"} and again.stack == heads.stack
     assert set(again.hidden) == set(heads.hidden) == {"frustration"}
     texts = ["where is my parcel?", "this is a joke, three weeks and nothing"]
     vectors = np.random.default_rng(0).normal(size=(2, 384)).astype(np.float32)
@@ -401,4 +442,4 @@ def test_the_stacked_head_needs_the_texts() -> None:
 def test_the_shipped_heads_stay_small() -> None:
     from knowledge.heads.model import HEADS_FILE
 
-    assert HEADS_FILE.stat().st_size < 300_000
+    assert HEADS_FILE.stat().st_size < 400_000
