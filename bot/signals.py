@@ -1,5 +1,5 @@
-"""Read signals from a customer's words: a request for a person, a complaint, frustration and
-sensitive topics.
+"""Read signals from a customer's words: a request for a person, a complaint, frustration,
+sensitive topics and thanks (which let a calm customer end a run of mildly negative turns).
 
 Two sources are combined:
 
@@ -101,6 +101,13 @@ _NEGATIVE = re.compile(
     re.IGNORECASE,
 )
 _NEGATED = re.compile(r"\b(?:not|n't|never|no)\s+(?:\w+\s+)?$", re.IGNORECASE)
+# Words that turn thanks into something else: "thanks for nothing", "thank you, but I still
+# haven't…", "thanks anyway", "I'll take my business elsewhere", "I'll just wait then".
+THANKS_TURNED = re.compile(
+    r"\b(?:but|still|anyway|though|nothing|not|never|elsewhere|whatever|guess|suppose|"
+    r"just\s+wait|dont|didnt|havent|hasnt|isnt|wasnt|cant|wont|doesnt)\b|n[’']t\b",
+    re.IGNORECASE,
+)
 
 DEFAULT_SENSITIVE_TOPICS: dict[str, str] = {
     "legal": r"\b(?:lawyer|attorney|solicitor|lawsuit|legal\s+action|small\s+claims|ombudsman|"
@@ -118,6 +125,7 @@ TOPIC_ALIASES = {"contract_cancel": "cancellation"}
 SHOUTING_BOOST = 0.3
 REPEAT_BOOST = 0.3
 MILD = 0.4  # a turn at this level or above is mildly negative
+CALM = 0.25  # thanks at this level or above may be sarcastic ("thanks for wasting my afternoon")
 
 
 def shouting(text: str) -> bool:
@@ -136,6 +144,12 @@ def no_longer_needed(text: str) -> bool:
     return any(
         not _NEGATION_BEFORE.search(text[: m.start()]) for m in NO_LONGER_NEEDED.finditer(text)
     )
+
+
+def thanks_calmly(text: str, signals: Signals) -> bool:
+    """The message thanks and nothing in it says otherwise: the gratitude head fires, the
+    message reads calm (under ``CALM``) and no word turns the thanks (``THANKS_TURNED``)."""
+    return signals.grateful and signals.frustration < CALM and not THANKS_TURNED.search(text)
 
 
 def lexical_frustration(text: str) -> float:
@@ -208,7 +222,7 @@ def over_conversation(
 
     Several mildly negative turns add up (an answer rejected in so many words, or "still no
     refund", counts as one), unless the latest message thanks calmly ("ah that worked, thank
-    you!": grateful and under ``MILD``; sarcastic thanks read as frustrated first);
+    you!", not "thanks for nothing": ``thanks_calmly``);
     rejecting an answer, or asking the same question again, adds to what the latest message
     says; earlier frustration carries over (less when the customer is calming down).
 
@@ -228,8 +242,7 @@ def over_conversation(
         level >= MILD or bool(NOT_HELPFUL.search(text) or REPEAT_CONTACT.search(text))
         for level, text in zip(levels, texts, strict=True)
     ]
-    thanked = latest.grateful and not negative[-1]
-    if sum(negative[-3:]) >= 2 and not thanked:
+    if sum(negative[-3:]) >= 2 and not (thanks_calmly(texts[-1], latest) and not negative[-1]):
         score = max(score, 0.35 + 0.1 * sum(negative[-3:]))
     if NOT_HELPFUL.search(texts[-1]):
         score += 0.15

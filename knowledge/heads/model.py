@@ -1,10 +1,10 @@
 """Signal heads: small logistic classifiers over the query embedding the bot already computes.
 
 One matrix product per message (``(heads, 384)`` weights) reads frustration, a request for a
-person, a complaint and the sensitive topics; no second model is loaded. A head may also have a
-learned lexical head over the message's hashed n-grams (``knowledge.heads.lexical``): its
-probability is then a small logistic over both logits (``stack``), fitted out-of-fold. A head
-may read the embedding through one hidden layer (``HiddenLayer``) instead of its row of the
+person, a complaint, the sensitive topics and gratitude; no second model is loaded. A head may
+also have a learned lexical head over the message's hashed n-grams (``knowledge.heads.lexical``):
+its probability is then a small logistic over both logits (``stack``), fitted out-of-fold. A
+head may read the embedding through one hidden layer (``HiddenLayer``) instead of its row of the
 matrix: frustration does, as a straight line over the embedding separates Reddit's frustrated
 comments less well (model card). The weights ship in ``signal_heads.npz`` beside this file
 and are reproduced by ``knowledge.heads.train`` (see MODEL_CARD.md). They belong to one
@@ -25,6 +25,9 @@ import numpy.typing as npt
 from knowledge.heads.lexical import LexicalHead
 
 HEADS_FILE = Path(__file__).with_name("signal_heads.npz")
+# The heads that read a sensitive topic (the others read frustration, a request for a person, a
+# complaint and gratitude).
+TOPIC_NAMES = ("legal", "fraud", "safety", "personal_data", "cancellation")
 
 Scores = dict[str, npt.NDArray[np.float64]]
 

@@ -9,11 +9,9 @@ import numpy as np
 
 from bot.model import Reading
 from knowledge.embeddings.base import Vectors
-from knowledge.heads.model import HEADS_FILE, SignalHeads
+from knowledge.heads.model import HEADS_FILE, TOPIC_NAMES, SignalHeads
 
 logger = logging.getLogger(__name__)
-# Heads that read something other than a sensitive topic.
-NOT_TOPICS = frozenset({"frustration", "human_request", "complaint", "gratitude"})
 
 
 def level(value: float, threshold: float) -> float:
@@ -56,7 +54,7 @@ class HeadReader:
     def topics(self) -> frozenset[str]:
         """Topic names this reader can flag: the heads' topics and the example-defined ones."""
         heads = set(self._heads.names) if self._heads else set()
-        return frozenset((heads - NOT_TOPICS) | set(self._examples))
+        return frozenset((heads & set(TOPIC_NAMES)) | set(self._examples))
 
     def read(self, texts: Sequence[str]) -> list[Reading]:
         if not texts:

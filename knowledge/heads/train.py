@@ -41,12 +41,13 @@ own out-of-fold predictions.
 The gratitude head (thanks or relief, which lets a calm "that worked, thank you" end a run of
 mildly negative turns) is stacked the same way over a logistic embedding head. GoEmotions
 comments labelled gratitude or relief, with no unhappy emotion, are its positives; every other
-comment, routine questions and the support-chat frustration (sarcastic thanks) its negatives.
-Its threshold is the best out-of-fold F1 at a precision of 0.9 or more, on the comments and the
-support-chat rows.
+comment with neither (comments with both are left out), routine questions and the support-chat
+frustration (sarcastic thanks) its negatives.
 
 Thresholds are chosen on out-of-fold predictions over the training split only, never on the
-test split: for frustration the best F1 with a precision of at least 0.62; for the others the
+test split: for frustration the best F1 with a precision of at least 0.62; for gratitude the
+best F1 with a precision of at least 0.9, on the comments and the support-chat rows; for the
+others the
 lowest threshold that fires on at most 0.3 % of the negatives (the best recall for a fixed cost
 in routine questions sent to an agent), or 0.95, the grid's top, where none does (said on stderr).
 """
@@ -61,14 +62,14 @@ import random
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import yaml
 
 from knowledge.heads.lexical import DEFAULT_BITS, LexicalHead, sparse_rows
-from knowledge.heads.model import HEADS_FILE, HiddenLayer, SignalHeads
+from knowledge.heads.model import HEADS_FILE, TOPIC_NAMES, HiddenLayer, SignalHeads
 
 CUSTOMER_CHAT = Path(__file__).parent / "customer_chat.yaml"
 TOPICS_WRITTEN = Path(__file__).parent / "topics_written.yaml"
@@ -103,12 +104,11 @@ HIDDEN_UNITS = 128
 HIDDEN_ALPHA = 0.1
 FALSE_ALARM_BUDGET = 0.003
 ROUTINE_SAMPLE = 6000
-TOPIC_NAMES = ("legal", "fraud", "safety", "personal_data", "cancellation")
 HEAD_NAMES = ("frustration", "human_request", "complaint", *TOPIC_NAMES, "gratitude")
 # The gratitude head (thanks or relief): GoEmotions comments with these emotions and none of
-# ``UNHAPPY`` against the comments with none of them. It only lets a calm "thanks, that's sorted"
-# end a run of mildly negative turns, so it asks for precision: the best out-of-fold F1 at a
-# precision of GRATITUDE_PRECISION or more.
+# ``UNHAPPY`` against the comments with neither gratitude nor relief. It only lets a calm
+# "thanks, that's sorted" end a run of mildly negative turns, so it asks for precision: the best
+# out-of-fold F1 at a precision of GRATITUDE_PRECISION or more.
 GRATEFUL = {"gratitude", "relief"}
 UNHAPPY = FRUSTRATED | {
     "sadness",
@@ -120,6 +120,17 @@ UNHAPPY = FRUSTRATED | {
     "confusion",
 }
 GRATITUDE_PRECISION = 0.9
+
+
+class Classifier(Protocol):
+    """A scikit-learn classifier with a decision function (the embedding head of a stack)."""
+
+    def fit(self, X: Any, y: Any, sample_weight: Any) -> Any: ...  # noqa: N803 (scikit-learn's name)
+
+    def decision_function(self, X: Any) -> Any: ...  # noqa: N803
+
+
+Estimator = TypeVar("Estimator", bound=Classifier)
 
 
 @dataclass
@@ -239,7 +250,9 @@ def build_splits(
         for t in texts
         if not _held_out(t) and not any(word in intent for word in NOT_NEGATIVE)
     ]
-    for name in HEAD_NAMES[:-1]:  # gratitude has no written examples
+    for name in HEAD_NAMES:
+        if name == "gratitude":  # no written examples: its split is built below
+            continue
         split = splits[name]
         split.add(examples[name]["positive"], 1, WRITTEN_WEIGHT)
         split.add(examples[name]["negative"], 0, WRITTEN_WEIGHT)
@@ -259,15 +272,15 @@ def build_splits(
                     split.add(examples[other_name]["positive"], 0, WRITTEN_WEIGHT / 2)
                     if other_name in topics:
                         split.add(topics[other_name]["positive"], 0, TOPICS_WEIGHT / 2)
-    # Thanks and relief against every other comment and routine questions, and against the
-    # support-chat frustration (sarcastic thanks: "great, thanks for nothing"), which the
+    # Thanks and relief against the comments with neither and routine questions, and against
+    # the support-chat frustration (sarcastic thanks: "wow, thanks for nothing"), which the
     # threshold is also chosen on.
     grateful, ungrateful = _gratitude(data, "goemotions_train.tsv")
     splits["gratitude"].add(grateful, 1)
     splits["gratitude"].add(ungrateful, 0)
     splits["gratitude"].add(routine, 0, tuning=False)
-    if chat:
-        splits["gratitude"].add(chat["frustrated"], 0, CHAT_WEIGHT)
+    if chat and chat_weight:
+        splits["gratitude"].add(chat["frustrated"], 0, chat_weight)
     return splits
 
 
@@ -370,9 +383,9 @@ def fit_stacked(
     tuning: npt.NDArray[np.bool_],
     *,
     min_precision: float,
-    embedding: Any,
+    embedding: Estimator,
     bits: int = DEFAULT_BITS,
-) -> tuple[Any, LexicalHead, tuple[float, float, float], float]:
+) -> tuple[Estimator, LexicalHead, tuple[float, float, float], float]:
     """Fit an embedding head, a lexical head and the logistic joining them.
 
     ``embedding`` is the embedding head, a scikit-learn classifier with a ``decision_function``
@@ -502,6 +515,9 @@ def evaluate(
     report["frustration"]["routine_false_alarm_rate"] = round(
         float((routine_scores["frustration"] >= heads.thresholds["frustration"]).mean()), 4
     )
+    report["gratitude"]["routine_fired"] = round(
+        float((routine_scores["gratitude"] >= heads.thresholds["gratitude"]).mean()), 4
+    )
     # A frustrated comment read as thanks would let a run of negative turns end unflagged.
     thanked = heads.score(embed.embed(frustrated), frustrated)["gratitude"]
     report["gratitude"]["frustrated_fired"] = round(
@@ -570,38 +586,35 @@ def main() -> None:
     lexical: dict[str, LexicalHead] = {}
     stack: dict[str, tuple[float, float, float]] = {}
     hidden: dict[str, HiddenLayer] = {}
+    # Frustration reads the embedding through a hidden layer; thanks are in the words ("thank",
+    # "cheers", "relief"), so gratitude's logistic regression gets a lexical head too.
+    stacked = {
+        "frustration": (MIN_PRECISION, _network),
+        "gratitude": (GRATITUDE_PRECISION, _logistic),
+    }
     for name in track(HEAD_NAMES, description="fitting"):
         split = splits[name]
         vectors = np.vstack([cache[t] for t in split.texts])
         weights = np.asarray(split.weights)
         labels, tuning = np.asarray(split.labels), np.asarray(split.tuning)
-        if name == "frustration":
-            # The best F1 at a precision of MIN_PRECISION or more, the two heads stacked.
-            network, lexical[name], stack[name], t = fit_stacked(
+        if name in stacked:
+            # An embedding head and a lexical head, stacked: the best F1 at this precision.
+            min_precision, make = stacked[name]
+            fitted, lexical[name], stack[name], t = fit_stacked(
                 vectors,
                 split.texts,
                 labels,
                 weights,
                 tuning,
-                min_precision=MIN_PRECISION,
-                embedding=_network(),
+                min_precision=min_precision,
+                embedding=make(),
             )
-            # Its embedding logit comes from the hidden layer; its row of the matrix is unread.
-            hidden[name] = layer_of(network)
-            c, b = np.zeros(vectors.shape[1]), 0.0
-        elif name == "gratitude":
-            # Thanks are in the words ("thank", "cheers", "relief"): a lexical head joins the
-            # embedding's logistic regression, as for frustration.
-            logistic, lexical[name], stack[name], t = fit_stacked(
-                vectors,
-                split.texts,
-                labels,
-                weights,
-                tuning,
-                min_precision=GRATITUDE_PRECISION,
-                embedding=_logistic(),
-            )
-            c, b = logistic.coef_[0].astype(np.float64), float(logistic.intercept_[0])
+            if name == "frustration":
+                # Its logit comes from the hidden layer; its row of the matrix is unread.
+                hidden[name] = layer_of(fitted)
+                c, b = np.zeros(vectors.shape[1]), 0.0
+            else:
+                c, b = fitted.coef_[0].astype(np.float64), float(fitted.intercept_[0])
         else:
             # A missed request for a person or a missed sensitive topic costs more than a
             # routine question sent to an agent, so each of the others takes the best recall

@@ -179,11 +179,20 @@ def test_a_calm_thank_you_ends_a_run_of_mildly_negative_turns() -> None:
     assert thanked.grateful and thanked.frustration < CONFIG.frustration_threshold
 
 
-def test_thanks_that_read_as_frustrated_still_add_up() -> None:
-    """Sarcastic thanks ("great, thanks for nothing") read at least mildly negative first."""
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("oh it's just turned up, thanks for the help", 0.45),  # thanks that read mildly negative
+        ("thanks for nothing", 0.1),  # a word turns the thanks
+        ("thanks, but that didn't help", 0.1),  # and the answer is rejected
+        ("wow, thanks for wasting my afternoon", 0.3),  # thanks that do not read calm
+    ],
+)
+def test_thanks_that_are_not_calm_still_add_up(text: str, level: float) -> None:
+    """The readings are made up here: whatever the heads say, the rule keeps the flag."""
     earlier = ("the tracking hasn't moved in a week", "the courier says they never got it")
-    text = "great, thanks for nothing"
-    signals = conversation_signals(text, earlier, CONFIG, _read([0.45, 0.45, 0.45], True))
+    signals = conversation_signals(text, earlier, CONFIG, _read([0.45, 0.45, level], True))
+    assert signals.grateful
     assert signals.frustration >= CONFIG.frustration_threshold
 
 

@@ -330,17 +330,26 @@ def test_gratitude_is_not_a_sensitive_topic(reader: HeadReader) -> None:
     assert "gratitude" not in reader.topics
 
 
-def test_thanks_end_a_run_of_mild_complaints_but_sarcasm_does_not(responder: Responder) -> None:
+def test_calm_thanks_end_a_run_of_mild_turns_but_turned_thanks_do_not(
+    responder: Responder, reader: HeadReader
+) -> None:
     earlier = (
-        "the app logged me out again this morning",
-        "I reset the password like it said and it still won't let me in",
+        "the refund was supposed to be in my account by now",
+        "the courier says they never got it",
     )
-    unsettled = "so I still can't get in"
-    settled = "ah, that's done it, I'm back in. thank you!"
-    sarcastic = "oh great, thanks a lot, the same useless reset link again"
-    assert EscalationReason.FRUSTRATION.value in reasons(responder, unsettled, earlier)
-    assert EscalationReason.FRUSTRATION.value not in reasons(responder, settled, earlier)
-    assert EscalationReason.FRUSTRATION.value in reasons(responder, sarcastic, earlier)
+    levels = [r.levels["frustration"] for r in reader.read(list(earlier))]
+    assert all(0.4 <= level < 0.5 for level in levels), "two mildly negative turns"
+    frustrated = EscalationReason.FRUSTRATION.value
+    # The same calm news adds up to a flag after those turns, unless the customer thanks.
+    assert frustrated in reasons(responder, "ah it's come through now", earlier)
+    assert frustrated not in reasons(responder, "ah it's come through now, thank you!", earlier)
+    for turned in (
+        "thanks for nothing then",
+        "thank you, but I still haven't got my refund",
+        "thanks, I'll take my business elsewhere",
+    ):
+        assert reader.read([turned])[0].fired("gratitude"), turned
+        assert frustrated in reasons(responder, turned, earlier), turned
 
 
 def test_the_same_question_again_counts(reader: HeadReader) -> None:
