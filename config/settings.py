@@ -207,6 +207,17 @@ class LLMSettings(BaseModel):
         return self.provider != "none"
 
 
+# Signals that are not sensitive topics (``knowledge.heads``): a topic of the same name would be
+# read into that signal's level, so the name is refused.
+NOT_TOPIC_NAMES = frozenset({"frustration", "human_request", "complaint", "gratitude"})
+
+
+def _topic_names_free(names: list[str]) -> None:
+    taken = sorted(set(names) & NOT_TOPIC_NAMES)
+    if taken:
+        raise ValueError(f"{', '.join(taken)}: the name of a signal, not a topic; choose another")
+
+
 class EscalationSettings(BaseModel):
     """When the bot hands a conversation to a person."""
 
@@ -240,9 +251,16 @@ class EscalationSettings(BaseModel):
     def _renamed_topics(cls, value: list[str]) -> list[str]:
         return ["cancellation" if name == "contract_cancel" else name for name in value]
 
+    @field_validator("topic_examples")
+    @classmethod
+    def _example_names_free(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        _topic_names_free(list(value))
+        return value
+
     @field_validator("topic_patterns")
     @classmethod
     def _patterns_compile(cls, value: dict[str, str]) -> dict[str, str]:
+        _topic_names_free(list(value))
         for name, pattern in value.items():
             try:
                 re.compile(pattern)

@@ -45,3 +45,20 @@ def test_example_env_is_valid(clean_env: Path) -> None:
     example = Path(__file__).resolve().parents[2] / "config" / "example.env"
     settings = load_settings(example)
     assert settings.embeddings.provider == "minilm-onnx"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TANDEM_ESCALATION__TOPIC_EXAMPLES", '{"gratitude": ["thanks a lot"]}'),
+        ("TANDEM_ESCALATION__TOPIC_PATTERNS", '{"frustration": "annoyed"}'),
+    ],
+)
+def test_a_topic_may_not_take_a_signals_name(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    """A topic named after a signal would be read into that signal's level."""
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None)
+    assert variable in str(caught.value) and "not a topic" in str(caught.value)
