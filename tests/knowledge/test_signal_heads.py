@@ -452,3 +452,31 @@ def test_the_shipped_heads_stay_small() -> None:
     from knowledge.heads.model import HEADS_FILE
 
     assert HEADS_FILE.stat().st_size < 400_000
+
+
+def test_a_stacked_head_leans_on_the_head_that_reads_the_label() -> None:
+    """``fit_stacked`` with a logistic embedding head, as gratitude is fitted: here the label is
+    in the words and only faintly in the vector, so the stack weighs the lexical head more."""
+    from knowledge.heads.train import _logistic, fit_stacked
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 400)
+    vectors = rng.normal(size=(400, 384)).astype(np.float32)
+    vectors[:, 0] += 0.3 * labels
+    texts = [f"{'many thanks' if y else 'where is'} order {i}" for i, y in enumerate(labels)]
+    weights, tuning = np.ones(400), np.ones(400, dtype=bool)
+    fitted, lexical, (a, b, c), threshold = fit_stacked(
+        vectors, texts, labels, weights, tuning, min_precision=0.9, embedding=_logistic()
+    )
+    assert b > a
+    heads = SignalHeads(
+        names=("thanks",),
+        coef=fitted.coef_,
+        intercept=fitted.intercept_,
+        thresholds={"thanks": threshold},
+        embedding_model="test",
+        lexical={"thanks": lexical},
+        stack={"thanks": (a, b, c)},
+    )
+    fired = heads.score(vectors, texts)["thanks"] >= threshold
+    assert (fired == labels.astype(bool)).mean() > 0.95
