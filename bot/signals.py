@@ -113,7 +113,9 @@ DEFAULT_SENSITIVE_TOPICS: dict[str, str] = {
     "legal": r"\b(?:lawyer|attorney|solicitor|lawsuit|legal\s+action|small\s+claims|ombudsman|"
     r"trading\s+standards|sue|suing)\b",
     "fraud": r"\b(?:fraud\w*|identity\s+theft|phishing|unauthori[sz]ed\s+(?:charge|payment|"
-    r"transaction)s?)\b",
+    r"transaction)s?)\b"
+    # A payment or a change disowned in so many words: "it wasn't me", "I didn't authorise it".
+    r"|\bwas\s*n[o'’]?t\s+me\b|\b(?:did\s*n[o'’]?t|did\s+not|never)\s+authori[sz]e(?:d)?\b",
     "safety": r"\b(?:injur(?:y|ies|ed)|electric\s+shock|caught\s+fire|burn(?:ed|t)\s+(?:me|my|him|"
     r"her)|choking|allergic\s+reaction)\b",
     "personal_data": r"\b(?:gdpr|subject\s+access\s+request|right\s+to\s+be\s+forgotten|"

@@ -80,6 +80,20 @@ def test_signals_escalate_even_when_confident(text: str, reason: EscalationReaso
 
 
 @pytest.mark.parametrize(
+    ("text", "fraud"),
+    [
+        ("a £64 payment to a gaming site showed up last night. wasn't me", True),
+        ("Someone moved £300 out of my savings. I never authorized that.", True),
+        ("I didn't order the blue one, I ordered green", False),
+        ("was it me or did the page just reload?", False),
+    ],
+)
+def test_a_payment_disowned_in_so_many_words_is_fraud(text: str, fraud: bool) -> None:
+    """The pattern alone (no heads): "wasn't me" and "didn't authorise" disown a payment."""
+    assert ("fraud" in read_signals(text, CONFIG.topics).sensitive_topics) == fraud
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "How do I contact customer service?",
