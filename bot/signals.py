@@ -115,7 +115,13 @@ DEFAULT_SENSITIVE_TOPICS: dict[str, str] = {
     "fraud": r"\b(?:fraud\w*|identity\s+theft|phishing|unauthori[sz]ed\s+(?:charge|payment|"
     r"transaction)s?)\b"
     # A payment or a change disowned in so many words: "it wasn't me", "I didn't authorise it".
-    r"|\bwas\s*n[o'’]?t\s+me\b|\b(?:did\s*n[o'’]?t|did\s+not|never)\s+authori[sz]e(?:d)?\b",
+    r"|\bwas\s*n[o'’]?t\s+me\b|\b(?:did\s*n[o'’]?t|did\s+not|never)\s+authori[sz]e(?:d)?\b"
+    # An account or card taken over: "hacked", "compromised", "without my permission", or a
+    # login detail changed under the customer ("my email got switched", "my PIN was changed").
+    r"|\b(?:hack(?:ed|ers?)|compromised)\b"
+    r"|\bwithout\s+my\s+(?:permission|consent|knowledge|approval|authori[sz]ation)\b"
+    r"|\b(?:e-?mail(?:\s+address)?|password|passcode|pin|login|phone\s+number)\s+"
+    r"(?:was|got|has\s+been|had\s+been)\s+(?:changed|switched)\b",
     "safety": r"\b(?:injur(?:y|ies|ed)|electric\s+shock|caught\s+fire|burn(?:ed|t)\s+(?:me|my|him|"
     r"her)|choking|allergic\s+reaction)\b",
     "personal_data": r"\b(?:gdpr|subject\s+access\s+request|right\s+to\s+be\s+forgotten|"

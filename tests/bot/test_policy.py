@@ -86,10 +86,20 @@ def test_signals_escalate_even_when_confident(text: str, reason: EscalationReaso
         ("Someone moved £300 out of my savings. I never authorized that.", True),
         ("I didn't order the blue one, I ordered green", False),
         ("was it me or did the page just reload?", False),
+        # An account taken over.
+        ("my login email got switched to an address I don't know and now I can't get in", True),
+        ("I think my passcode was changed, I can't get into the app", True),
+        ("pretty sure my account got hacked last night", True),
+        ("somebody has been ordering on my account without my permission", True),
+        ("I changed my email address last week, how do I confirm it?", False),
+        ("can I use the app without my phone?", False),
+        ("my password reset link has expired", False),
     ],
 )
-def test_a_payment_disowned_in_so_many_words_is_fraud(text: str, fraud: bool) -> None:
-    """The pattern alone (no heads): "wasn't me" and "didn't authorise" disown a payment."""
+def test_a_payment_disowned_or_an_account_taken_over_is_fraud(text: str, fraud: bool) -> None:
+    """The pattern alone (no heads): "wasn't me" and "didn't authorise" disown a payment;
+    "hacked", "without my permission" and a login detail changed under the customer tell a
+    takeover."""
     assert ("fraud" in read_signals(text, CONFIG.topics).sensitive_topics) == fraud
 
 

@@ -128,13 +128,8 @@ def test_sensitive_topics_without_any_listed_word(
             "A payment of 612 euros to a phone shop in Bucharest went out at 3am, I was asleep",
             "fraud",
         ),
-        pytest.param(
-            "my login email got switched to an address I don't know and now I can't get in",
-            "fraud",
-            marks=pytest.mark.xfail(
-                strict=True, reason="a takeover told only as a changed login: still missed"
-            ),
-        ),
+        # A takeover told only as a changed login (read by the fraud pattern).
+        ("my login email got switched to an address I don't know and now I can't get in", "fraud"),
         # A hazard where nobody is hurt yet.
         (
             "The plug of the heater went black and half melted into the wall socket overnight",
