@@ -164,10 +164,10 @@ class KnowledgeBase:
     ) -> None:
         """Refit for ``target`` precision, else the one shared in the collection."""
         shared_target = target if target is not None else self.store.shared_target()
-        ids, vectors, metadatas = self.store.everything()
+        ids, vectors, metadatas, texts = self.store.everything_with_texts()
         articles = np.array([m["article_id"] for m in metadatas], dtype=str)
         classifier = (
-            ArticleClassifier.fit(vectors, articles)
+            ArticleClassifier.fit(vectors, articles, texts)
             if len(articles)
             else (ArticleClassifier(articles, np.zeros((0, 0)), np.zeros(0)))
         )
@@ -185,6 +185,7 @@ class KnowledgeBase:
                 kinds == "question",
                 kinds=kinds,
                 keys=keys,
+                texts=texts,
                 target_precision=target,
                 top_k=self.settings.top_k,
                 oos_share=self.settings.expected_out_of_scope,

@@ -145,9 +145,12 @@ def score_queries(
     articles: npt.NDArray[np.str_],
     kinds: npt.NDArray[np.str_],
     top_k: int,
+    texts: Sequence[str] | None = None,
 ) -> list[Scored]:
-    """Score each query as live search does, with exact neighbours among ``vectors``."""
+    """Score each query as live search does, with exact neighbours among ``vectors`` (and the
+    queries' ``texts`` for the classifier's lexical index)."""
     probabilities = classifier.probabilities(queries)
+    ranking = None if texts is None else classifier.ranking(probabilities, texts)
     distances = classifier.distances(queries)
     neighbours, sims = nearest(queries, vectors, top_k)
     return [
@@ -158,6 +161,7 @@ def score_queries(
             list(sims[row]),
             [str(k) for k in kinds[neighbours[row]]],
             distances=distances[row],
+            ranking=None if ranking is None else ranking[row],
         )
         for row in range(len(queries))
     ]
@@ -171,11 +175,19 @@ def _probe_fold(
     train: npt.NDArray[np.bool_],
     queries: list[tuple[int, bool]],
     top_k: int,
+    texts: Sequence[str] | None,
 ) -> None:
-    classifier = ArticleClassifier.fit(vectors[train], articles[train])
+    kept = None if texts is None else [texts[int(i)] for i in np.flatnonzero(train)]
+    classifier = ArticleClassifier.fit(vectors[train], articles[train], kept)
     query_ids = [i for i, _ in queries]
     scores = score_queries(
-        classifier, vectors[query_ids], vectors[train], articles[train], kinds[train], top_k
+        classifier,
+        vectors[query_ids],
+        vectors[train],
+        articles[train],
+        kinds[train],
+        top_k,
+        None if texts is None else [texts[i] for i in query_ids],
     )
     for scored, (chunk, scoped) in zip(scores, queries, strict=True):
         probes.rows.append(scored.features)
@@ -191,6 +203,7 @@ def calibrate(
     target_precision: float,
     kinds: npt.NDArray[np.str_] | None = None,
     keys: Sequence[str] | None = None,
+    texts: Sequence[str] | None = None,
     top_k: int = 20,
     oos_share: float = OOS_SHARE,
     max_probes: int = 3000,
@@ -209,6 +222,8 @@ def calibrate(
             when not given.
         keys: Every chunk's stable key (its article, kind and text: ``chunk_key``), which
             places it in a fold; by position when not given (``collect_probes``).
+        texts: Every chunk's text, for the classifier's lexical index, as live search fits
+            it (none: the embedding alone).
         top_k: Neighbours per query, as in live search.
         oos_share: Assumed share of out-of-scope questions in live traffic.
         max_probes: In-scope probes at most (out-of-scope probes: half as many).
@@ -227,6 +242,7 @@ def calibrate(
         is_question,
         kinds=kinds,
         keys=keys,
+        texts=texts,
         top_k=top_k,
         max_probes=max_probes,
         twin_similarity=twin_similarity,
@@ -243,6 +259,7 @@ def collect_probes(
     *,
     kinds: npt.NDArray[np.str_] | None = None,
     keys: Sequence[str] | None = None,
+    texts: Sequence[str] | None = None,
     top_k: int = 20,
     max_probes: int = 3000,
     twin_similarity: float | None = TWIN_SIMILARITY,
@@ -292,7 +309,7 @@ def collect_probes(
                 (~held, [(int(i), False) for i in outside[: per_fold // 2]]),
             ):
                 if batch and len(set(articles[train_mask])) >= 2:
-                    _probe_fold(probes, vectors, articles, kinds, train_mask, batch, top_k)
+                    _probe_fold(probes, vectors, articles, kinds, train_mask, batch, top_k, texts)
                 done += 1
                 if progress:
                     progress(done, steps)

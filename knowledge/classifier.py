@@ -5,13 +5,19 @@ CLINC150). A multinomial logistic regression trained on the knowledge base's own
 variants and passages lifts top-1 to about 0.96, and its probabilities separate out-of-scope
 questions far better. It is refitted whenever the knowledge base changes, together with the
 relative distance of a question to each article (``knowledge.distance``), the out-of-scope
-evidence that looks at the embedding rather than at the probabilities.
+evidence that looks at the embedding rather than at the probabilities, and a BM25 index of each
+article's words (``knowledge.lexical``). The articles are ranked by the log-probability plus a
+share of the BM25 score: on small knowledge bases met by customers' own wording that ranks the
+right article first more often (README, *Small knowledge bases meeting live traffic*). The
+confidence still reads the embedding's probability of the article so ranked, so where the words
+and the embedding disagree the bot is unsure.
 """
 
 from __future__ import annotations
 
 import warnings
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +25,12 @@ import numpy.typing as npt
 
 from knowledge.atomic import write_atomically
 from knowledge.distance import RelativeDistance
+from knowledge.lexical import LexicalIndex
 
 Array = npt.NDArray[np.float64]
 REGULARISATION_C = 10.0
+# Logits added per unit of BM25 score (a rare word both hold scores about 2 to 4).
+LEXICAL_WEIGHT = 0.2
 
 
 class ArticleClassifier:
@@ -32,6 +41,7 @@ class ArticleClassifier:
         coef: ``(classes, dim)`` weights (empty for a one-article knowledge base).
         intercept: ``(classes,)`` biases.
         distance: Relative distances to the articles (none for an empty knowledge base).
+        lexical: BM25 over each article's words (none for fewer than two articles).
     """
 
     def __init__(
@@ -40,19 +50,27 @@ class ArticleClassifier:
         coef: Array,
         intercept: Array,
         distance: RelativeDistance | None = None,
+        lexical: LexicalIndex | None = None,
     ) -> None:
         self.classes = classes
         self._coef = coef
         self._intercept = intercept
         self._distance = distance
+        self._lexical = lexical
 
     @classmethod
     def fit(
-        cls, vectors: npt.NDArray[np.float32], labels: npt.NDArray[np.str_]
+        cls,
+        vectors: npt.NDArray[np.float32],
+        labels: npt.NDArray[np.str_],
+        texts: Sequence[str] | None = None,
     ) -> ArticleClassifier:
-        """Fit on chunk vectors labelled with their article ids."""
+        """Fit on chunk vectors labelled with their article ids (and the chunks' texts, for
+        the lexical index)."""
         classes = np.unique(labels)
         distance = RelativeDistance.fit(vectors, labels, classes) if len(classes) else None
+        if texts is None:  # ranked by the embedding alone
+            texts = [""] * len(labels)
         if len(classes) < 2:
             return cls(classes, np.zeros((len(classes), 0)), np.zeros(len(classes)), distance)
         from sklearn.linear_model import LogisticRegression
@@ -66,16 +84,28 @@ class ArticleClassifier:
         if len(model.classes_) == 2:  # binary models keep one row; expand to two
             coef = np.vstack([-coef[0] / 2, coef[0] / 2])
             intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
-        return cls(np.asarray(model.classes_), coef, intercept, distance)
+        lexical = LexicalIndex.fit(texts, labels, np.asarray(model.classes_))
+        return cls(np.asarray(model.classes_), coef, intercept, distance, lexical)
 
     def probabilities(self, vectors: npt.NDArray[np.float32]) -> Array:
-        """``(len(vectors), classes)`` probabilities."""
+        """``(len(vectors), classes)`` probabilities, from the embedding."""
         if self._coef.shape[1] == 0:
             return np.ones((len(vectors), len(self.classes)))
         logits = vectors.astype(np.float64) @ self._coef.T + self._intercept
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         result: Array = exp / exp.sum(axis=1, keepdims=True)
+        return result
+
+    def ranking(self, probabilities: Array, texts: Sequence[str]) -> Array | None:
+        """Scores that order the articles for the questions ``texts`` (whose ``probabilities``
+        are given): the log-probability plus ``LEXICAL_WEIGHT`` times each article's BM25
+        score. None without a lexical index (the probabilities order them)."""
+        if self._lexical is None:
+            return None
+        result: Array = np.log(np.maximum(probabilities, 1e-12)) + LEXICAL_WEIGHT * (
+            self._lexical.scores(texts)
+        )
         return result
 
     def distances(self, vectors: npt.NDArray[np.float32]) -> Array:
@@ -92,6 +122,8 @@ class ArticleClassifier:
         }
         if self._distance is not None:
             arrays.update(self._distance.arrays())
+        if self._lexical is not None:
+            arrays.update(self._lexical.arrays())
         write_atomically(path, lambda handle: np.savez(handle, allow_pickle=False, **arrays))
 
     @classmethod
@@ -100,7 +132,8 @@ class ArticleClassifier:
 
         Raises:
             OSError: if the file cannot be read.
-            KeyError: if it was saved without its distances (an earlier version).
+            KeyError: if it was saved without its distances or its lexical index (an earlier
+                version).
             ValueError: if it is not a classifier file (truncated or corrupt).
         """
         try:
@@ -111,6 +144,8 @@ class ArticleClassifier:
                     if len(data["classes"])
                     else None
                 )
-                return cls(data["classes"], data["coef"], data["intercept"], distance)
+                # A fitted classifier without its lexical index is an earlier version's.
+                lexical = LexicalIndex.from_arrays(dict(data)) if data["coef"].shape[1] else None
+                return cls(data["classes"], data["coef"], data["intercept"], distance, lexical)
         except (zipfile.BadZipFile, EOFError) as error:
             raise ValueError(f"{path} is not a readable classifier file: {error}") from error

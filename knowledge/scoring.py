@@ -66,9 +66,10 @@ def score(
     neighbour_kinds: Sequence[str] | None = None,
     *,
     distances: npt.NDArray[np.float64] | None = None,
+    ranking: npt.NDArray[np.float64] | None = None,
     limit: int = 5,
 ) -> Scored:
-    """Rank articles by classifier probability and describe how sure the ranking is.
+    """Rank articles and describe how sure the ranking is.
 
     Args:
         classes: Article ids of the probability columns.
@@ -79,6 +80,10 @@ def score(
             questions when not given.
         distances: The question's relative distance to each article, in the order of
             ``classes`` (0 when not given).
+        ranking: Scores that order the articles (``ArticleClassifier.ranking``); by
+            probability when not given. The features read the probabilities of the articles
+            so ordered: a top article the probabilities do not favour has a low probability
+            and a negative margin.
         limit: Candidates to keep.
     """
     kinds = neighbour_kinds or ["question"] * len(neighbour_articles)
@@ -90,7 +95,7 @@ def score(
         best_sim[article_id] = max(best_sim.get(article_id, -1.0), similarity)
         if kind != "passage":
             question_sims.setdefault(article_id, []).append(float(similarity))
-    order = np.argsort(-probabilities)[:limit]
+    order = np.argsort(-(probabilities if ranking is None else ranking), kind="stable")[:limit]
     ranked = [
         ArticleScore(str(classes[i]), float(probabilities[i]), best_sim.get(str(classes[i]), 0.0))
         for i in order
@@ -98,7 +103,8 @@ def score(
     if not ranked:
         return Scored([], np.zeros(len(FEATURE_NAMES)), 0.0)
     top = ranked[0]
-    second_p = ranked[1].probability if len(ranked) > 1 else 0.0
+    others_p = np.delete(probabilities, order[0])
+    second_p = float(others_p.max()) if len(others_p) else 0.0
     others = [s for a, s in best_sim.items() if a != top.article_id]
     sim_margin = top.similarity - max(others, default=0.0)
     questions = sorted(question_sims.get(top.article_id, []), reverse=True)

@@ -60,14 +60,16 @@ class KnowledgeSearcher:
             return Retrieval(
                 query=text, matches=(), confidence=0.0, threshold=self.threshold, margin=0.0
             )
-        probabilities = self._classifier.probabilities(vector)[0]
+        probabilities = self._classifier.probabilities(vector)
+        ranking = self._classifier.ranking(probabilities, [text])
         scored = score(
             self._classifier.classes,
-            probabilities,
+            probabilities[0],
             [h.article_id for h in hits],
             [h.similarity for h in hits],
             [h.kind for h in hits],
             distances=self._classifier.distances(vector)[0],
+            ranking=None if ranking is None else ranking[0],
             limit=limit,
         )
         by_article: dict[str, list[Hit]] = defaultdict(list)

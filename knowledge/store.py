@@ -406,14 +406,25 @@ class KnowledgeStore:
         ]
 
     def everything(self) -> tuple[list[str], Vectors, list[dict[str, Any]]]:
-        """All chunk ids, vectors and metadata (for calibration and listing)."""
-        found = self._get_all(["embeddings", "metadatas"])
+        """All chunk ids, vectors and metadata (for listing)."""
+        ids, vectors, metadatas, _ = self._everything(["embeddings", "metadatas"])
+        return ids, vectors, metadatas
+
+    def everything_with_texts(self) -> tuple[list[str], Vectors, list[dict[str, Any]], list[str]]:
+        """All chunk ids, vectors, metadata and texts (for fitting and calibration)."""
+        return self._everything(["embeddings", "metadatas", "documents"])
+
+    def _everything(
+        self, include: list[str]
+    ) -> tuple[list[str], Vectors, list[dict[str, Any]], list[str]]:
+        found = self._get_all(include)
         ids, vectors = found["ids"], found["embeddings"]
         metadatas = [dict(m) for m in found["metadatas"]]
+        texts = [str(text) for text in found.get("documents", [])]
         if not ids:
-            return [], np.zeros((0, 0), dtype=np.float32), []
+            return [], np.zeros((0, 0), dtype=np.float32), [], []
         array = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1)
-        return ids, array, metadatas
+        return ids, array, metadatas, texts
 
     def articles(self) -> list[ArticleInfo]:
         """Every article with its chunk counts, sorted by id."""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
@@ -146,6 +147,20 @@ def test_sample_kb_answers_with_the_right_article(
     assert retrieval.best.passages and retrieval.best.url
 
 
+def test_the_ranking_hears_the_words_of_the_stored_articles(
+    empty_kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    """The classifier's BM25 index is fitted from the stored chunks' texts: a word only one
+    article's answer holds lifts that article alone."""
+    empty_kb.ingest([_faq(tmp_path / "faq.jsonl", answer="Print the label from the portal.")])
+    vector = empty_kb.store.embeddings.embed(["is there a portal for this"])
+    probabilities = empty_kb.classifier.probabilities(vector)
+    ranking = empty_kb.classifier.ranking(probabilities, ["is there a portal for this"])
+    assert ranking is not None
+    lifted = ranking[0] - np.log(probabilities[0])
+    assert [str(a) for a in empty_kb.classifier.classes[lifted > 1e-9]] == ["returns"]
+
+
 def test_out_of_scope_question_has_low_confidence(sample_kb: KnowledgeBase) -> None:
     retrieval = sample_kb.searcher().search("what is the capital of France")
     assert retrieval.confidence < retrieval.threshold
@@ -214,9 +229,19 @@ def _model_file(kb: KnowledgeBase, kind: str) -> Path:
     return folder / str(json.loads((folder / "state.json").read_text())["files"][kind])
 
 
+def _without_lexical_index(data: bytes) -> bytes:
+    """A classifier file as the release before the BM25 index saved it."""
+    with np.load(io.BytesIO(data)) as arrays:
+        kept = {k: arrays[k] for k in arrays.files if not k.startswith("lexical_")}
+    out = io.BytesIO()
+    np.savez(out, **kept)
+    return out.getvalue()
+
+
 @pytest.mark.parametrize(
     ("name", "spoil"),
     [
+        ("classifier", _without_lexical_index),
         ("classifier", lambda data: data[: len(data) // 2]),
         ("classifier", lambda data: b"not a zip file at all"),
         ("confidence", lambda data: data[:-20]),
