@@ -9,8 +9,8 @@ than the embedding of a differently worded question does. The article classifier
 
 Each article is one document: all its chunks' text (question variants, title and passages).
 Words are read as ``knowledge.coverage.content_words`` reads them. The per-article term weights
-are computed once at fit time and kept as one sparse ``articles × vocabulary`` matrix, so a
-question costs a lookup of its words and one sparse product.
+are computed once at fit time and kept word by word, so a question costs a lookup of each of its
+words and an addition of that word's few article weights.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csr_matrix
 
 from knowledge.coverage import content_words
 
@@ -33,17 +32,32 @@ B = 0.75
 class LexicalIndex:
     """BM25 scores of a question against each article.
 
+    The weights are kept column by column (compressed sparse columns, in plain numpy: scipy's
+    import alone would add a third of a second to the CLI's cold start): word ``w``'s articles
+    are ``articles[starts[w]:starts[w + 1]]`` and their weights ``weights[...]`` alike.
+
     Args:
-        vocabulary: The words, one per column of ``weights``.
-        weights: ``(classes, words)`` BM25 weight of each word in each article.
+        vocabulary: The words, sorted.
+        starts: ``(words + 1,)`` where each word's entries start.
+        articles: Each entry's article (its row among the classes).
+        weights: Each entry's BM25 weight.
+        classes: How many articles there are.
     """
 
-    def __init__(self, vocabulary: Sequence[str], weights: csr_matrix) -> None:
+    def __init__(
+        self,
+        vocabulary: Sequence[str],
+        starts: npt.NDArray[np.int64],
+        articles: npt.NDArray[np.int64],
+        weights: Array,
+        classes: int,
+    ) -> None:
         self.vocabulary = list(vocabulary)
         self._columns = {word: column for column, word in enumerate(self.vocabulary)}
-        self._weights = csr_matrix(weights, dtype=np.float64)
-        # Column-major, so that a question's few words read their articles' weights directly.
-        self._by_word = self._weights.tocsc()
+        self._starts = starts
+        self._articles = articles
+        self._weights = weights
+        self.classes = classes
 
     @classmethod
     def fit(
@@ -57,51 +71,59 @@ class LexicalIndex:
         row_of = {str(article): row for row, article in enumerate(classes)}
         for text, label in zip(texts, labels, strict=True):
             counts[row_of[str(label)]].update(content_words(text))
-        vocabulary = sorted({word for count in counts for word in count})
-        columns = {word: column for column, word in enumerate(vocabulary)}
         lengths = np.array([sum(count.values()) for count in counts], dtype=np.float64)
         average = float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
-        frequency = Counter(word for count in counts for word in count)
-        size = len(classes)
-        rows: list[int] = []
-        cols: list[int] = []
-        values: list[float] = []
+        entries: dict[str, list[tuple[int, float]]] = {}
         for row, count in enumerate(counts):
             norm = K1 * (1 - B + B * lengths[row] / average)
             for word, tf in count.items():
-                idf = np.log(1 + (size - frequency[word] + 0.5) / (frequency[word] + 0.5))
-                rows.append(row)
-                cols.append(columns[word])
-                values.append(float(idf * tf * (K1 + 1) / (tf + norm)))
-        weights = csr_matrix((values, (rows, cols)), shape=(size, len(vocabulary)))
-        return cls(vocabulary, weights)
+                entries.setdefault(word, []).append((row, tf * (K1 + 1) / (tf + norm)))
+        vocabulary = sorted(entries)
+        size = len(classes)
+        starts = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        articles: list[int] = []
+        weights: list[float] = []
+        for column, word in enumerate(vocabulary):
+            found = entries[word]
+            idf = float(np.log(1 + (size - len(found) + 0.5) / (len(found) + 0.5)))
+            articles.extend(row for row, _ in found)
+            weights.extend(idf * saturation for _, saturation in found)
+            starts[column + 1] = len(articles)
+        return cls(
+            vocabulary,
+            starts,
+            np.array(articles, dtype=np.int64),
+            np.array(weights, dtype=np.float64),
+            size,
+        )
 
     def scores(self, texts: Sequence[str]) -> Array:
         """``(len(texts), classes)`` BM25 scores (each word of a question counted once)."""
-        result: Array = np.zeros((len(texts), self._weights.shape[0]))
-        by_word = self._by_word
+        result: Array = np.zeros((len(texts), self.classes))
         for row, text in enumerate(texts):
             words = set(content_words(text))
             for column in (self._columns[word] for word in words if word in self._columns):
-                start, end = by_word.indptr[column], by_word.indptr[column + 1]
-                result[row, by_word.indices[start:end]] += by_word.data[start:end]
+                start, end = self._starts[column], self._starts[column + 1]
+                result[row, self._articles[start:end]] += self._weights[start:end]
         return result
 
     def arrays(self) -> dict[str, npt.NDArray[np.generic]]:
         """The index as named arrays, for ``numpy.savez``."""
         return {
             "lexical_vocabulary": np.array(self.vocabulary, dtype=str),
-            "lexical_data": self._weights.data,
-            "lexical_indices": self._weights.indices,
-            "lexical_indptr": self._weights.indptr,
-            "lexical_shape": np.array(self._weights.shape, dtype=np.int64),
+            "lexical_starts": self._starts,
+            "lexical_articles": self._articles,
+            "lexical_weights": self._weights,
+            "lexical_classes": np.array(self.classes, dtype=np.int64),
         }
 
     @classmethod
     def from_arrays(cls, data: dict[str, npt.NDArray[np.generic]]) -> LexicalIndex:
         """The index ``arrays`` saved (KeyError if they are missing)."""
-        shape = tuple(int(n) for n in data["lexical_shape"])
-        weights = csr_matrix(
-            (data["lexical_data"], data["lexical_indices"], data["lexical_indptr"]), shape=shape
+        return cls(
+            [str(w) for w in data["lexical_vocabulary"]],
+            np.asarray(data["lexical_starts"], dtype=np.int64),
+            np.asarray(data["lexical_articles"], dtype=np.int64),
+            np.asarray(data["lexical_weights"], dtype=np.float64),
+            int(data["lexical_classes"]),
         )
-        return cls([str(w) for w in data["lexical_vocabulary"]], weights)
