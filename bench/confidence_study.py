@@ -76,6 +76,7 @@ class Scored:
     vectors: npt.NDArray[np.float32]
     articles: npt.NDArray[np.str_]
     kinds: npt.NDArray[np.str_]
+    texts: list[str]
     features: npt.NDArray[np.float64]
     right_article: npt.NDArray[np.bool_]
     expected: list[str]
@@ -94,18 +95,25 @@ def build(name: str, data: Path, out: Path) -> Scored:
         )
         kb = open_knowledge_base(settings, knowledge=knowledge)
         kb.ingest([out / f"{name}.faq.jsonl"], progress=IngestProgress())
-        _, vectors, metadatas = kb.store.everything()
+        _, vectors, metadatas, texts = kb.store.everything_with_texts()
         chunks = np.asarray(vectors, dtype=np.float32)
         articles = np.array([m["article_id"] for m in metadatas], dtype=str)
         kinds = np.array([m["kind"] for m in metadatas], dtype=str)
         queries = kb.store.embeddings.embed([case["text"] for case in cases])
         scores = score_queries(
-            kb.classifier, np.asarray(queries), chunks, articles, kinds, kb.settings.top_k
+            kb.classifier,
+            np.asarray(queries),
+            chunks,
+            articles,
+            kinds,
+            kb.settings.top_k,
+            [case["text"] for case in cases],
         )
     return Scored(
         vectors=chunks,
         articles=articles,
         kinds=kinds,
+        texts=texts,
         features=np.vstack([s.features for s in scores]),
         right_article=np.array(
             [
@@ -194,6 +202,7 @@ def main() -> None:
                         scored.articles,
                         scored.kinds == "question",
                         kinds=scored.kinds,
+                        texts=scored.texts,
                         top_k=scored.top_k,
                         twin_similarity=twin,
                         seed=seed,

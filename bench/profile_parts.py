@@ -24,7 +24,7 @@ PARTS: list[tuple[str, re.Pattern[str]]] = [
     ("serialisation", re.compile(r"/json/|orjson|pydantic|dataclasses\.py")),
     ("embedding", re.compile(r"onnxruntime|tokenizers|embeddings/|knowledge/embeddings")),
     ("chroma", re.compile(r"chromadb|knowledge/store\.py|vector_index")),
-    ("classifier", re.compile(r"knowledge/(classifier|calibration|scoring)\.py")),
+    ("classifier", re.compile(r"knowledge/(classifier|calibration|scoring|lexical)\.py")),
     ("SQL", re.compile(r"sqlalchemy|aiosqlite|sqlite3|asyncpg|integrations/storage")),
     ("WebSockets", re.compile(r"web_ws|_websocket|http_websocket|integrations/web/customer")),
     ("bus", re.compile(r"bot/bus\.py|integrations/bus")),

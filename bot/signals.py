@@ -116,12 +116,21 @@ DEFAULT_SENSITIVE_TOPICS: dict[str, str] = {
     r"transaction)s?)\b"
     # A payment or a change disowned in so many words: "it wasn't me", "I didn't authorise it".
     r"|\bwas\s*n[o'’]?t\s+me\b|\b(?:did\s*n[o'’]?t|did\s+not|never)\s+authori[sz]e(?:d)?\b"
-    # An account or card taken over: "hacked", "compromised", "without my permission", or a
-    # login detail changed under the customer ("my email got switched", "my PIN was changed").
-    r"|\b(?:hack(?:ed|ers?)|compromised)\b"
-    r"|\bwithout\s+my\s+(?:permission|consent|knowledge|approval|authori[sz]ation)\b"
-    r"|\b(?:e-?mail(?:\s+address)?|password|passcode|pin|login|phone\s+number)\s+"
-    r"(?:was|got|has\s+been|had\s+been)\s+(?:changed|switched)\b",
+    # An account or card taken over, told as something done to the customer: "my account got
+    # hacked", "my card has been compromised", "used my card without my permission", "someone
+    # changed my password", "switched to an email I don't recognise". Not the passive change
+    # of a detail ("my phone number has been changed, how do I…"), nor hackers in general.
+    r"|\b(?:been|got|get|was|were|is|are)\s+hacked\b|\bhacked\s+(?:into\s+)?(?:my|our)\b"
+    r"|\b(?:account|card|details|pin|password|login)\s+(?:has\s+|have\s+|may\s+have\s+|might\s+"
+    r"have\s+)?(?:been|was|were|got|is|are|become)\s+compromised\b"
+    r"|\b(?:us(?:ed|ing)|tak(?:en|ing)|took|charg(?:ed|ing)|ma(?:de|king)|withdr\w+|order(?:ed|ing)|"
+    r"access(?:ed|ing)|changed|opened|sp(?:ent|ending)|b(?:ought|uying))\b[^.?!]{0,40}"
+    r"\bwithout\s+my\s+(?:permission|consent|knowledge|"
+    r"authori[sz]ation)\b"
+    r"|\b(?:someone|somebody|a\s+stranger)\s+(?:has\s+|had\s+)?(?:changed|reset|switched)\s+my\s+"
+    r"(?:e-?mail|password|passcode|pin|login|phone\s+number)"
+    r"|\b(?:changed|switched)\s+to\s+(?:an?\s+)?(?:\w+\s+)?(?:address|e-?mail|number)\s+I\s+"
+    r"(?:don[’']?t|do\s+not|didn[’']?t)\s+(?:know|recogni[sz]e)\b",
     "safety": r"\b(?:injur(?:y|ies|ed)|electric\s+shock|caught\s+fire|burn(?:ed|t)\s+(?:me|my|him|"
     r"her)|choking|allergic\s+reaction)\b",
     "personal_data": r"\b(?:gdpr|subject\s+access\s+request|right\s+to\s+be\s+forgotten|"

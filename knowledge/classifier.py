@@ -103,6 +103,8 @@ class ArticleClassifier:
         score. None without a lexical index (the probabilities order them)."""
         if self._lexical is None:
             return None
+        if len(texts) != len(probabilities):
+            raise ValueError(f"{len(texts)} texts for {len(probabilities)} rows of probabilities")
         result: Array = np.log(np.maximum(probabilities, 1e-12)) + LEXICAL_WEIGHT * (
             self._lexical.scores(texts)
         )

@@ -5,9 +5,10 @@ questions their own way. The embedding classifier learns each article from those
 and its passages; the answer's rarer words ("iCloud", "deposit", "theory test") often say more
 than the embedding of a differently worded question does. The article classifier adds
 ``LEXICAL_WEIGHT`` times the question's BM25 score for each article to its logits
-(``knowledge.classifier``), so the ranking, and every confidence feature read from it, hears both.
+(``knowledge.classifier``) to rank them; the confidence still reads the embedding's probability
+of the article so ranked (``knowledge.scoring``).
 
-Each article is one document: all its chunks' text (question variants, title and passages).
+Each article is one document: all its chunks' text (question variants and answer passages).
 Words are read as ``knowledge.coverage.content_words`` reads them. The per-article term weights
 are computed once at fit time and kept word by word, so a question costs a lookup of each of its
 words and an addition of that word's few article weights.
@@ -27,6 +28,9 @@ Array = npt.NDArray[np.float64]
 # Okapi BM25's usual constants: term-frequency saturation and length normalisation.
 K1 = 1.2
 B = 0.75
+# Longer "words" are no words (a base64 run, an unbroken paragraph of a script without spaces):
+# left out, so that one cannot pad every saved word to its length.
+MAX_WORD = 40
 
 
 class LexicalIndex:
@@ -70,7 +74,7 @@ class LexicalIndex:
         counts: list[Counter[str]] = [Counter() for _ in classes]
         row_of = {str(article): row for row, article in enumerate(classes)}
         for text, label in zip(texts, labels, strict=True):
-            counts[row_of[str(label)]].update(content_words(text))
+            counts[row_of[str(label)]].update(w for w in content_words(text) if len(w) <= MAX_WORD)
         lengths = np.array([sum(count.values()) for count in counts], dtype=np.float64)
         average = float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
         entries: dict[str, list[tuple[int, float]]] = {}

@@ -88,12 +88,17 @@ def test_signals_escalate_even_when_confident(text: str, reason: EscalationReaso
         ("was it me or did the page just reload?", False),
         # An account taken over.
         ("my login email got switched to an address I don't know and now I can't get in", True),
-        ("I think my passcode was changed, I can't get into the app", True),
+        ("someone changed my password and now I can't log in", True),
         ("pretty sure my account got hacked last night", True),
+        ("I think my card has been compromised", True),
         ("somebody has been ordering on my account without my permission", True),
+        # A detail changed, or permission and hackers in general, tell no takeover.
         ("I changed my email address last week, how do I confirm it?", False),
-        ("can I use the app without my phone?", False),
-        ("my password reset link has expired", False),
+        ("My phone number has been changed, how do I update it on my account?", False),
+        ("My PIN was changed at the ATM yesterday but the card still gets declined", False),
+        ("Will my subscription renew without my permission?", False),
+        ("How do you protect my card details from hackers?", False),
+        ("The seal on the box was compromised when it arrived", False),
     ],
 )
 def test_a_payment_disowned_or_an_account_taken_over_is_fraud(text: str, fraud: bool) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
+from knowledge.base import KnowledgeBase
+from knowledge.calibration import collect_probes
 from knowledge.classifier import ArticleClassifier
 from knowledge.lexical import LexicalIndex
 from knowledge.scoring import FEATURE_NAMES, score
@@ -106,8 +109,9 @@ def test_the_confidence_reads_the_embedding_of_the_article_the_words_rank_first(
     classes = np.array(["backup", "hours", "prices"])
     probabilities = np.array([0.3, 0.1, 0.6])
     ranking = np.log(probabilities) + np.array([1.0, 0.0, 0.0])
-    plain = score(classes, probabilities, ["prices"], [0.8])
-    worded = score(classes, probabilities, ["prices"], [0.8], ranking=ranking)
+    distances = np.array([0.1, 0.2, 0.3])
+    plain = score(classes, probabilities, ["prices"], [0.8], distances=distances)
+    worded = score(classes, probabilities, ["prices"], [0.8], distances=distances, ranking=ranking)
     assert [a.article_id for a in worded.ranked[:2]] == ["backup", "prices"]
     probability, margin = (
         FEATURE_NAMES.index("probability"),
@@ -117,3 +121,66 @@ def test_the_confidence_reads_the_embedding_of_the_article_the_words_rank_first(
     assert worded.features[margin] == pytest.approx(-0.3)
     assert plain.ranked[0].article_id == "prices"
     assert plain.features[margin] == pytest.approx(0.3)
+    distance = FEATURE_NAMES.index("relative_distance")
+    assert (worded.features[distance], plain.features[distance]) == (0.1, 0.3)
+
+
+def test_calibration_ranks_its_probes_with_their_own_texts() -> None:
+    """Probes are ranked as live questions are: with the words of the held-out chunk itself.
+    Here the embeddings say nearly nothing (one vector, a trace of noise), so only aligned
+    texts rank the in-scope probes right; no texts, or texts of other chunks, leave them at
+    chance."""
+    rng = np.random.default_rng(11)
+    names = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
+    articles = np.repeat(names, 10).astype(str)
+    vectors = _unit(np.ones((len(articles), 16)) + 0.001 * rng.normal(size=(len(articles), 16)))
+    texts = [f"question about {name} number {i}" for i, name in enumerate(articles)]
+    questions = np.ones(len(articles), dtype=bool)
+
+    def right(chunk_texts: list[str] | None) -> float:
+        probes = collect_probes(vectors, articles, questions, texts=chunk_texts)
+        scoped = np.array(probes.in_scope)
+        return float(np.array(probes.correct)[scoped].mean())
+
+    assert right(texts) > 0.9
+    assert right(None) < 0.5
+    shuffled = [texts[i] for i in rng.permutation(len(texts))]
+    assert right(shuffled) < 0.5  # each chunk with some other chunk's words
+
+
+def test_live_search_ranks_by_the_classifiers_ranking(
+    empty_kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The searcher orders the articles by ``ArticleClassifier.ranking`` and reads the
+    embedding's probability of the first: a ranking that turns the probabilities upside down
+    puts the least likely article first, with a confidence to match."""
+    faq = tmp_path / "faq.jsonl"
+    rows = [
+        {"id": "returns", "question": "How do I return an item?", "answer": "Use the portal."},
+        {"id": "returns", "question": "Can I send my order back?"},
+        {"id": "payment", "question": "Which cards do you accept?", "answer": "Visa."},
+        {"id": "payment", "question": "Can I pay with PayPal?"},
+        {"id": "delivery", "question": "How long does delivery take?", "answer": "Three days."},
+        {"id": "delivery", "question": "When will my parcel arrive?"},
+    ]
+    faq.write_text("\n".join(json.dumps(row) for row in rows))
+    empty_kb.ingest([faq])
+    question = "Can I pay with PayPal?"
+    before = empty_kb.searcher().search(question)
+    assert before.best is not None and before.best.article_id == "payment"
+    probabilities = empty_kb.classifier.probabilities(empty_kb.store.embeddings.embed([question]))
+    least = str(empty_kb.classifier.classes[int(np.argmin(probabilities[0]))])
+
+    def upside_down(
+        self: ArticleClassifier, probabilities: npt.NDArray[np.float64], texts: list[str]
+    ) -> npt.NDArray[np.float64]:
+        return -np.log(probabilities)
+
+    monkeypatch.setattr(ArticleClassifier, "ranking", upside_down)
+    after = (
+        KnowledgeBase(settings=empty_kb.settings, embeddings=empty_kb.store.embeddings)
+        .searcher()
+        .search(question)
+    )
+    assert after.best is not None and after.best.article_id == least
+    assert after.confidence < before.confidence
