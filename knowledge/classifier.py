@@ -147,7 +147,7 @@ class ArticleClassifier:
                     else None
                 )
                 # A fitted classifier without its lexical index is an earlier version's.
-                lexical = LexicalIndex.from_arrays(dict(data)) if data["coef"].shape[1] else None
+                lexical = LexicalIndex.from_arrays(data) if data["coef"].shape[1] else None
                 return cls(data["classes"], data["coef"], data["intercept"], distance, lexical)
         except (zipfile.BadZipFile, EOFError) as error:
             raise ValueError(f"{path} is not a readable classifier file: {error}") from error

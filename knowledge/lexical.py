@@ -17,7 +17,7 @@ words and an addition of that word's few article weights.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -122,7 +122,7 @@ class LexicalIndex:
         }
 
     @classmethod
-    def from_arrays(cls, data: dict[str, npt.NDArray[np.generic]]) -> LexicalIndex:
+    def from_arrays(cls, data: Mapping[str, npt.NDArray[np.generic]]) -> LexicalIndex:
         """The index ``arrays`` saved (KeyError if they are missing)."""
         return cls(
             [str(w) for w in data["lexical_vocabulary"]],
