@@ -8,10 +8,11 @@ import pytest
 
 from bot.model import ArticleMatch, EscalationReason, Retrieval
 from bot.policy import PolicyConfig, Responder
+from config.settings import NOT_TOPIC_NAMES
 from knowledge.embeddings.cache import CachedEmbeddings
 from knowledge.embeddings.minilm_onnx import MiniLMOnnxEmbeddings
 from knowledge.heads.lexical import LexicalHead, buckets, ngrams
-from knowledge.heads.model import HiddenLayer, SignalHeads
+from knowledge.heads.model import TOPIC_NAMES, HiddenLayer, SignalHeads
 from knowledge.heads.reader import HeadReader, level, load_heads
 
 
@@ -323,6 +324,17 @@ def test_questions_and_problems_are_not_thanks(reader: HeadReader, text: str) ->
 
 def test_gratitude_is_not_a_sensitive_topic(reader: HeadReader) -> None:
     assert "gratitude" not in reader.topics
+
+
+def test_settings_refuse_as_topic_names_exactly_the_shipped_heads_that_are_not_topics(
+    embeddings: MiniLMOnnxEmbeddings,
+) -> None:
+    # config cannot import the heads (it loads before them), so the names are spelled twice;
+    # this keeps the two spellings the same.
+    heads = load_heads(embeddings.name)
+    assert heads is not None
+    assert set(heads.names) - set(TOPIC_NAMES) == NOT_TOPIC_NAMES
+    assert set(TOPIC_NAMES) <= set(heads.names)
 
 
 def test_calm_thanks_end_a_run_of_mild_turns_but_turned_thanks_do_not(
