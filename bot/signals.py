@@ -132,7 +132,22 @@ DEFAULT_SENSITIVE_TOPICS: dict[str, str] = {
     r"|\b(?:changed|switched)\s+to\s+(?:an?\s+)?(?:\w+\s+)?(?:address|e-?mail|number)\s+I\s+"
     r"(?:don[’']?t|do\s+not|didn[’']?t)\s+(?:know|recogni[sz]e)\b",
     "safety": r"\b(?:injur(?:y|ies|ed)|electric\s+shock|caught\s+fire|burn(?:ed|t)\s+(?:me|my|him|"
-    r"her)|choking|allergic\s+reaction)\b",
+    r"her)|choking|allergic\s+reaction)\b"
+    # Harm told as what happened to someone's body: "it cut my daughter's hand", "I hurt my
+    # back", "she needed stitches", "we ended up in A&E", "he got hurt". Past or perfect
+    # only, so a question of what might happen ("will a firm mattress hurt my back?") is not.
+    r"|(?<!will\s)(?<!would\s)(?<!could\s)(?<!might\s)(?<!does\s)(?<!can\s)(?<!may\s)"
+    r"\b(?:i|he|she|they|we|it|and|which|that)\s+(?:have\s+|has\s+|had\s+|just\s+|nearly\s+|"
+    r"almost\s+)?(?:cut|burnt|burned|scalded|hurt|injured|bruised|broke|sprained|trapped|"
+    r"crushed|shocked)\s+(?:my|his|her|their|our)\s+(?:\w+[’']s\s+|\w+\s+)?(?:hands?|"
+    r"fingers?|thumbs?|arms?|legs?|foot|feet|toes?|back|neck|head|face|eyes?|knees?|wrists?|"
+    r"ankles?|skin|mouth|lips?|shoulders?|hips?|chin|ribs?|nose|teeth|tooth)\b"
+    r"|\b(?:need(?:ed|s)?|got|had|have|has)\s+(?:\w+\s+)?stitches\b"
+    r"|\b(?:went|gone|go|taken|rushed|ended\s+up|had\s+to\s+go)\s+(?:to\s+|in\s+)?(?:a\s*&\s*e|"
+    r"a\s+and\s+e|the\s+hospital|hospital|the\s+er|urgent\s+care|the\s+emergency\s+room)\b"
+    r"|\bhurt\s+(?:myself|himself|herself|themselves|ourselves)\b"
+    r"|(?<!no\sone\s)(?<!no-one\s)(?<!nobody\s)\b(?:got|was|were|been)\s+(?:badly\s+|"
+    r"seriously\s+|quite\s+badly\s+)?(?:hurt|injured)\b",
     "personal_data": r"\b(?:gdpr|subject\s+access\s+request|right\s+to\s+be\s+forgotten|"
     r"(?:my|the)\s+personal\s+(?:data|information)|delete\s+(?:all\s+)?my\s+data)\b",
     "cancellation": r"\b(?:cancel|terminate|end)\s+(?:my\s+)?"

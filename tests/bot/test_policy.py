@@ -109,6 +109,34 @@ def test_a_payment_disowned_or_an_account_taken_over_is_fraud(text: str, fraud: 
 
 
 @pytest.mark.parametrize(
+    ("text", "harm"),
+    [
+        # Written for this test: harm told as what happened to someone's body.
+        ("the mirror fell off the wall and cut my son's arm quite deep", True),
+        ("the kettle spat boiling water and burnt his hand", True),
+        ("the chair collapsed under me and I hurt my back quite badly", True),
+        ("the glass top shattered, she needed stitches", True),
+        ("we ended up in A&E after the bunk bed ladder snapped", True),
+        ("my toddler got hurt on the sharp edge of the cot", True),
+        ("the drawer slammed and trapped my daughter's fingers", True),
+        ("I've hurt myself on the frame, there's a loose screw", True),
+        # Questions of what might happen, and harm to things, not people.
+        ("Will a firm mattress hurt my back?", False),
+        ("would this pillow help if my neck hurts in the morning?", False),
+        ("Can I cut the rug to size myself?", False),
+        ("the toast was burnt, is the toaster faulty?", False),
+        ("my hands are full, can the driver bring it to the door?", False),
+        ("the vase arrived broken, can I get a replacement?", False),
+        ("Is your hospital bed range available for home delivery?", False),
+        ("the shelf came down overnight, luckily nobody was hurt", False),
+    ],
+)
+def test_harm_to_a_person_is_a_safety_case(text: str, harm: bool) -> None:
+    """The pattern alone (no heads): an injury told in everyday words, not the word "injury"."""
+    assert ("safety" in read_signals(text, CONFIG.topics).sensitive_topics) == harm
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "How do I contact customer service?",
