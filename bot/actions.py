@@ -153,11 +153,16 @@ def plan_send(s: Situation) -> Plan | ActionResult:
         return ActionResult("duplicate", wording.ALREADY_SENT, escalation)
     if s.held_by_other:
         return _held(s)
+    draft, version = escalation.draft, escalation.draft_version
     if state is State.ESCALATED:
         new_conversation = s.moved(State.BOT, None)
         status = EscalationStatus.ANSWERED
     elif state is State.AGENT and escalation.status in ACTIVE_STATUSES:
         new_conversation, status = conversation, escalation.status
+        # The conversation goes on, and the draft is answered: it leaves the card, so that
+        # "Send draft" cannot send it again after the agent's own reply. The customer's next
+        # message (or a regenerate) brings a new one.
+        draft, version = "", version + 1
     else:
         return _refused(wording.NOT_WAITING, escalation)
     edited = text != escalation.draft.strip()
@@ -169,7 +174,13 @@ def plan_send(s: Situation) -> Plan | ActionResult:
     return Plan(
         Change(
             new_conversation,
-            escalation=replace(escalation, status=status, first_action_at=s.first_action_at),
+            escalation=replace(
+                escalation,
+                status=status,
+                first_action_at=s.first_action_at,
+                draft=draft,
+                draft_version=version,
+            ),
             messages=(NewMessage(Kind.AGENT_MESSAGE, text, author=s.action.agent),),
             audit=(
                 s.audit(

@@ -168,7 +168,9 @@ def available_actions(conversation: Conversation, escalation: Escalation) -> tup
         return ()
     current = escalation.status in ACTIVE_STATUSES
     if state is State.AGENT:
-        drafts = ("approve", "send", "regenerate") if current else ()
+        # A draft the agent has answered leaves the card (``plan_send``): nothing to approve.
+        approve = ("approve",) if current and escalation.draft.strip() else ()
+        drafts = (*approve, "send", "regenerate") if current else ()
         return (*drafts, "hand_back", "resolve", "note")
     if state is State.ESCALATED:
         return ("approve", "send", "take_over", "regenerate", "hand_back", "resolve", "note")

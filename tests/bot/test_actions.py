@@ -9,6 +9,7 @@ import pytest
 
 from bot import wording
 from bot.actions import Plan, Situation, dedupe_key, needs_fresh_draft, plan_action
+from bot.card import available_actions
 from bot.conversation import (
     ActionKind,
     ActionResult,
@@ -170,6 +171,28 @@ def test_regenerate_puts_the_fresh_draft_on_the_card() -> None:
     assert not needs_fresh_draft(closed, AgentAction(ActionKind.REGENERATE, "ana", "desk"))
     result = plan_action(situation(ActionKind.REGENERATE, escalation=closed))
     assert isinstance(result, ActionResult) and result.outcome == "refused"
+
+
+def test_a_reply_while_holding_answers_the_draft_so_it_cannot_be_sent_again() -> None:
+    held = replace(CONVERSATION, state=State.AGENT, holder="ana")
+    claimed = replace(ESCALATION, status=EscalationStatus.CLAIMED, holder="ana")
+    plan = planned(
+        plan_action(
+            situation(
+                ActionKind.SEND, "No gift wrap, sorry.", conversation=held, escalation=claimed
+            )
+        )
+    )
+    after = plan.change.escalation
+    assert after is not None and after.status is EscalationStatus.CLAIMED
+    assert (after.draft, after.draft_version) == ("", 2)
+    assert "approve" not in available_actions(held, after)
+    assert {"send", "regenerate", "hand_back"} <= set(available_actions(held, after))
+    # A stale card's "Send draft" with its box emptied sends nothing.
+    with pytest.raises(InvalidAction):
+        plan_action(situation(ActionKind.APPROVE, conversation=held, escalation=after))
+    # Before any reply, the holder may still approve the bot's draft.
+    assert "approve" in available_actions(held, claimed)
 
 
 def test_a_note_is_internal_and_needs_text() -> None:
