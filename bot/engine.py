@@ -49,7 +49,7 @@ from bot.engine_base import (
 from bot.errors import StoreConflict
 from bot.events import REANNOUNCE, customer_topic
 from bot.model import Decision
-from bot.needs import needs_to_look_up, open_needs
+from bot.needs import is_question, needs_to_look_up, open_needs
 from bot.ports import Change, NewMessage
 from bot.queue import waited_minutes
 from bot.turns import CustomerTurns
@@ -167,9 +167,12 @@ class ConversationEngine(CustomerTurns):
             pending = open_needs(history)
             if conversation.state is not State.BOT or not pending:
                 return
-            asked = pending[0].text
+            # What the customer asked, not the details they gave the agent meanwhile ("12 Nov
+            # £49.99, 14 Nov £120"): the first open question, else the first open need.
+            need = next((n for n in pending if is_question(n.text)), pending[0])
+            asked = need.text
             earlier = [
-                m.text for m in history if m.kind is Kind.CUSTOMER and m.id < pending[0].message_id
+                m.text for m in history if m.kind is Kind.CUSTOMER and m.id < need.message_id
             ]
             decision = await asyncio.to_thread(self.responder.respond, asked, earlier)
             best = decision.answer

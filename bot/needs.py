@@ -163,6 +163,12 @@ def is_need(sentence: str) -> bool:
     return asks or (bool(_WANT.search(sentence)) and _words(sentence) >= 4)
 
 
+def is_question(text: str) -> bool:
+    """A need put as a question ("do you ship to Germany?"), not a fact told or a detail
+    given ("12 Nov £49.99 and 14 Nov £120")."""
+    return any(s.endswith("?") or bool(_ASKS.match(s)) for s in sentences(text))
+
+
 def asks_something(text: str) -> bool:
     """The message may ask for something: not only greetings, thanks, "that didn't help" or a
     bare detail such as an order number (a sentence of two words or more that is not chatter).

@@ -155,6 +155,23 @@ async def test_hand_back_answers_the_question_the_customer_was_waiting_on(
     assert conversation is not None and stored.article_id == conversation.last_answer_article
 
 
+async def test_hand_back_answers_the_question_not_the_details_given_to_the_agent(
+    services: Services,
+) -> None:
+    conversation_id, escalation = await escalated(services, "I need to talk to a person")
+    await services.engine.act(escalation.id, desk(ActionKind.TAKE_OVER))
+    await services.engine.act(
+        escalation.id, AgentAction(ActionKind.SEND, "Alice", "desk", "Which dates and amounts?")
+    )
+    await say(services.engine, conversation_id, "sure, 12 nov £49.99, 14 nov £120 and 15 nov £15")
+    await say(services.engine, conversation_id, "how long do refunds take btw?")
+    await services.engine.act(escalation.id, desk(ActionKind.HAND_BACK))
+    messages = await services.store.messages(conversation_id)
+    assert [m.kind.value for m in messages[-2:]] == ["handed_back", "answer"]
+    assert "3 working days" in messages[-1].text
+    assert not any("follow up" in m.text for m in messages[-2:])
+
+
 async def test_hand_back_with_a_question_the_bot_cannot_answer_promises_a_follow_up(
     services: Services,
 ) -> None:
