@@ -15,7 +15,16 @@ def _where(position: int, minutes: int) -> str:
     ahead = (
         "You're next in the queue" if position == 1 else f"You're number {position} in the queue"
     )
-    return f"{ahead}; the expected wait is about {minutes} minute{'s' if minutes != 1 else ''}."
+    return f"{ahead}; the expected wait is {wait_in_words(minutes)}."
+
+
+def wait_in_words(minutes: int) -> str:
+    """A wait as a customer reads it: "about 15 minutes", "about an hour", "about 7 hours"."""
+    if minutes < 60:
+        return f"about {minutes} minute{'s' if minutes != 1 else ''}"
+    if minutes < 90:
+        return "about an hour"
+    return f"about {round(minutes / 60)} hours"
 
 
 def wait_notice(position: int, minutes: int) -> str:

@@ -121,6 +121,14 @@ async def test_the_expected_wait_comes_from_recent_pick_ups(services: Services) 
     assert "about 15 minutes" in notice.text
 
 
+def test_a_long_wait_is_told_in_hours_not_hundreds_of_minutes() -> None:
+    assert "about 15 minutes" in wording.wait_notice(2, 15)
+    assert "about 1 minute." in wording.wait_notice(1, 1)
+    assert "about an hour" in wording.wait_notice(5, 70)
+    notice = wording.still_waiting(29, 435, upset=False, asked_for_person=False)
+    assert "about 7 hours" in notice and "435" not in notice
+
+
 async def test_an_escalation_nobody_picks_up_is_announced_again_once_per_round(
     services: Services,
 ) -> None:
