@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,29 @@ def test_example_env_is_valid(clean_env: Path) -> None:
     example = Path(__file__).resolve().parents[2] / "config" / "example.env"
     settings = load_settings(example)
     assert settings.embeddings.provider == "minilm-onnx"
+
+
+def test_example_env_shows_the_real_default_of_every_number_and_switch(clean_env: Path) -> None:
+    """A commented-out line shows the default an operator gets by leaving it out (a documented
+    30 conversations a minute that was really 10 sent a tester into 429s)."""
+    settings = load_settings(None)
+    example = Path(__file__).resolve().parents[2] / "config" / "example.env"
+    wrong = []
+    for line in example.read_text().splitlines():
+        found = re.match(r"#\s*TANDEM_([A-Z]+)__([A-Z_]+)=(\S+)", line)
+        if not found:
+            continue
+        section, key, shown = found.group(1).lower(), found.group(2).lower(), found.group(3)
+        default = getattr(getattr(settings, section), key)
+        if isinstance(default, bool):
+            same = shown.lower() == str(default).lower()
+        elif isinstance(default, int | float):
+            same = float(shown) == float(default)
+        else:
+            continue
+        if not same:
+            wrong.append(f"{found.group(0)} (default {default})")
+    assert not wrong, wrong
 
 
 @pytest.mark.parametrize(
