@@ -192,13 +192,26 @@ def open_question(history: Sequence[Message]) -> tuple[str, ...]:
     return tuple(question)
 
 
+LEAD_CHARS = 600
+"""An article's opening section up to this long is read before a later section that matched:
+"Already dispatched" alone would tell a customer whose order has not shipped that it cannot be
+cancelled."""
+
+
 def passage_text(match: ArticleMatch) -> str:
-    """The article's best passage without the heading line that was indexed with it."""
+    """The article's best passage without the heading line that was indexed with it; after the
+    article's short opening section when the best one is a later section."""
     if not match.passages:
         return match.title
-    first, _, rest = match.passages[0].partition("\n")
+    best = match.passages[0]
+    first, _, rest = best.partition("\n")
     heading = first.strip().startswith(match.title) or " › " in first
-    return plain_text(rest.strip() if heading and rest.strip() else match.passages[0])
+    body = rest.strip() if heading and rest.strip() else best
+    lead = match.lead.partition("\n")[2].strip() if match.lead else ""
+    if " › " in first and lead and match.lead != best and len(lead) <= LEAD_CHARS:
+        section = first.rsplit(" › ", 1)[-1].strip()
+        return plain_text(f"{lead}\n\n{section}: {body}")
+    return plain_text(body)
 
 
 def plain_text(markdown: str) -> str:

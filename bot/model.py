@@ -20,6 +20,8 @@ class ArticleMatch:
         similarity: Cosine similarity of the best matching chunk.
         passages: The article's answer passages, best first.
         tags: The article's labels (used to route escalations).
+        lead: The article's opening section (under its title, before any subheading), when it
+            is one passage; a later section that matched is read after it (``passage_text``).
     """
 
     article_id: str
@@ -29,6 +31,7 @@ class ArticleMatch:
     similarity: float
     passages: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    lead: str | None = None
 
 
 @dataclass(frozen=True)

@@ -114,4 +114,11 @@ class KnowledgeSearcher:
             similarity=similarity,
             passages=passages,
             tags=tags,
+            lead=_lead(known.passages, title) if known is not None else None,
         )
+
+
+def _lead(passages: Sequence[str], title: str) -> str | None:
+    """The one passage under the title itself (no subheading), if it was not split."""
+    leads = [p for p in passages if p.partition("\n")[0].strip() == title]
+    return leads[0] if len(leads) == 1 else None

@@ -67,6 +67,20 @@ async def test_a_confident_answer_cites_its_source(services: Services) -> None:
     assert (await services.store.conversation(conversation.id)).state is State.BOT  # type: ignore[union-attr]
 
 
+async def test_a_later_section_that_matched_is_read_after_the_articles_opening(
+    services: Services,
+) -> None:
+    """ "Already dispatched" alone would tell a customer whose order has not shipped that it
+    cannot be cancelled; the article's short opening says how to cancel."""
+    conversation, _ = await services.engine.start("web")
+    text = "can i cancel an order i placed an hour ago? it hasnt shipped"
+    await say(services.engine, conversation.id, text)
+    messages = await services.store.messages(conversation.id)
+    [answer] = [m for m in messages if m.kind is Kind.ANSWER]
+    assert "free of charge until they are dispatched" in answer.text
+    assert "Cancel order" in answer.text and "**" not in answer.text
+
+
 async def test_a_customer_token_is_checked_from_memory_after_the_first_read(
     services: Services, mocker: MockerFixture
 ) -> None:
