@@ -93,7 +93,15 @@ _HOLDING = re.compile(
     r"\bi'?m\s+(?:just\s+)?(?:checking|looking)\b|\bget\s+back\s+to\s+you\b|"
     r"\bsorry\s+to\s+hear\b|\bthanks?(?:\s+you)?\s+for\s+(?:your\s+)?(?:patience|waiting)\b|"
     r"\b(?:happy|glad)\s+to\s+help\b|\bno\s+problem\b|\bhow\s+can\s+i\s+help\b|"
-    r"^\W*\w+\s+here\W*$|\bmy\s+name\s+is\b",
+    r"^\W*\w+\s+here\W*$|\bmy\s+name\s+is\b|"
+    # Courtesy in a short sentence of its own ("Thanks for flagging this.", "I understand."),
+    # and asking the customer for a detail ("Please confirm your postcode.", "let me know").
+    r"^\W*(?:thanks|thank\s+you)(?:\s+(?:so|very)\s+much)?\s+for\s+(?:\w+\s+){0,4}\w+\W*$|"
+    r"^\W*(?:i\s+(?:completely\s+|totally\s+)?understand|i\s+see|i'?m\s+(?:so\s+|very\s+|really\s+)?"
+    r"sorry\s+(?:about|for|that)\b)|"
+    r"^\W*(?:please\s+|could\s+you\s+|can\s+you\s+)?(?:tell|confirm|share|provide)\s+(?:me|us)\b|"
+    r"^\W*(?:please|could\s+you|can\s+you)\s+(?:confirm|share|provide|tell)\b|"
+    r"\blet\s+(?:me|us)\s+know\b",
     re.IGNORECASE,
 )
 _ANNOUNCES = re.compile(r"\b(?:about|regarding|concerning|because|since)\b", re.IGNORECASE)

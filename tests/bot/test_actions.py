@@ -106,6 +106,11 @@ def test_an_edit_is_paired_with_the_needs_it_answered_not_the_chatter() -> None:
         "I'll check with the warehouse and get back to you.",
         "I'm sorry to hear that.",
         "No problem at all, happy to help with that.",
+        "Thanks for flagging this. Can you tell me the dates and amounts of the payments?",
+        "I understand. Please confirm the last four digits of the card.",
+        "I'm so sorry about that! Could you share a photo of the box?",
+        "Please tell me the order number and I'll take it from there.",
+        "Send me the tracking number and let me know when it was posted.",
     ],
 )
 def test_a_greeting_a_holding_line_or_a_question_back_is_not_learned(reply: str) -> None:
@@ -115,7 +120,16 @@ def test_a_greeting_a_holding_line_or_a_question_back_is_not_learned(reply: str)
 
 
 @pytest.mark.parametrize(
-    "reply", ["It's free.", "30 days.", "Unfortunately not.", "Да, мы доставляем в Канаду."]
+    "reply",
+    [
+        "It's free.",
+        "30 days.",
+        "Unfortunately not.",
+        "Да, мы доставляем в Канаду.",
+        "Thanks for asking! Gift wrap is £3 and you can add it at checkout.",
+        "Sorry, we don't ship to Ireland yet.",
+        "Send us a photo of the damage and we'll replace it.",
+    ],
 )
 def test_a_short_answer_is_learned(reply: str) -> None:
     plan = planned(plan_action(situation(ActionKind.SEND, reply)))
