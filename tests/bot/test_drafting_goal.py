@@ -7,7 +7,12 @@ from datetime import UTC, datetime
 
 from bot.conversation import Kind, Message, Source
 from bot.drafting import articles_for, context_of
-from bot.extractive import ExtractiveDrafter
+from bot.extractive import (
+    QUOTE_FLOOR,
+    THROUGH_TO_A_PERSON,
+    ExtractiveDrafter,
+    only_asks_for_a_person,
+)
 from bot.model import ArticleMatch, EscalationReason, Retrieval
 from bot.needs import needs_to_look_up
 
@@ -160,3 +165,41 @@ async def test_without_lookups_the_latest_search_still_drafts() -> None:
     assert "3 to 5 days" in await drafter.draft(context)
     again = context_of(turns, found("x", DELIVERY, HOURS), variant=1)
     assert "open 9 to 5" in await drafter.draft(again), "a regenerate picks the next article"
+
+
+async def test_a_bare_request_for_a_person_is_met_by_a_person_not_an_article() -> None:
+    turns = history((C, "would it be possible to speak to someone"))
+    wanted = needs_to_look_up(turns)
+    lookups = [(wanted[0], found(wanted[0], HOURS, confidence=0.5))]
+    context = context_of(
+        turns, found("x", HOURS), (EscalationReason.HUMAN_REQUEST,), lookups=lookups
+    )
+    draft = await ExtractiveDrafter().draft(context)
+    assert "open 9 to 5" not in draft
+    assert THROUGH_TO_A_PERSON in draft and "get back to you" not in draft
+    asking = "Can a person look at LK-483920 please?"
+    assert only_asks_for_a_person("Can I speak to a real person please?")
+    assert not only_asks_for_a_person(asking), "a reference is something to look at"
+    assert not only_asks_for_a_person("can a person check why my order has not shipped?")
+
+
+async def test_a_sensitive_case_or_a_loose_match_is_looked_into_not_answered() -> None:
+    turns = history((C, "there are 3 payments on my card statement that I never made"))
+    wanted = needs_to_look_up(turns)
+    lookups = [(wanted[0], found(wanted[0], KLARNA, confidence=0.5))]
+    sensitive = context_of(
+        turns, found("x", KLARNA), (EscalationReason.SENSITIVE,), lookups=lookups
+    )
+    draft = await ExtractiveDrafter().draft(sensitive)
+    assert "Klarna" not in draft and "looking into your question" in draft
+    # The same need, escalated for low confidence only, gets the article to approve or edit...
+    unsure = context_of(
+        turns, found("x", KLARNA), (EscalationReason.LOW_CONFIDENCE,), lookups=lookups
+    )
+    assert "Pay in three with Klarna" in await ExtractiveDrafter().draft(unsure)
+    # ...unless the match is too loose to quote at all.
+    loose = [(wanted[0], found(wanted[0], KLARNA, confidence=QUOTE_FLOOR - 0.1))]
+    looser = context_of(
+        turns, found("x", KLARNA), (EscalationReason.LOW_CONFIDENCE,), lookups=loose
+    )
+    assert "Klarna" not in await ExtractiveDrafter().draft(looser)
