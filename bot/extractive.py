@@ -17,6 +17,7 @@ from bot.drafting import (
 )
 from bot.facts import key_facts
 from bot.model import REASON_LABELS, ArticleMatch, EscalationReason
+from bot.needs import is_question
 from bot.signals import COMPLAINT, HUMAN_REQUEST
 from bot.text import clip
 
@@ -98,7 +99,8 @@ class ExtractiveDrafter:
                 noted = f'I\'ve noted your complaint ("{clip(need, 200)}")'
                 parts.append(f"{noted} and I'm looking into it now.")
             elif match is None:
-                parts.append(f'I\'m looking into your question ("{clip(need, 200)}") now.')
+                what = "your question" if is_question(need) else "this"
+                parts.append(f'I\'m looking into {what} ("{clip(need, 200)}") now.')
             else:
                 intro = f'About "{clip(need, 60)}": ' if several else ""
                 parts.append(intro + clip(passage_text(match), limit))

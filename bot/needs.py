@@ -40,8 +40,9 @@ _CHATTER = re.compile(
     re.IGNORECASE,
 )
 _LEADING_CHATTER = re.compile(
-    r"^(?:(?:hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|thanks|ok(?:ay)?|so|"
-    r"well|also|and|oh|um+|there)\b[\s,!.:;-]*)+(?=\w)",
+    # "there" only after a greeting: "there are 3 payments I never made" keeps its first word.
+    r"^(?:(?:(?:hi|hello|hey|hiya)(?:\s+there)?|good\s+(?:morning|afternoon|evening)|thanks|"
+    r"ok(?:ay)?|so|well|also|and|oh|um+)\b[\s,!.:;-]*)+(?=\w)",
     re.IGNORECASE,
 )
 _SMALL_TALK = re.compile(

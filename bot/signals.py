@@ -73,7 +73,10 @@ NOT_HELPFUL = re.compile(
     # The answer missed the question: "I'm not asking about changing my booking".
     r"(?:(?:i'?m|i\s+am|i\s+was)\s+not|i\s+was\s*n[o']?t|i\s+did\s*n[o']?t)\s+ask(?:ing)?\s+"
     r"(?:about|for|if|whether|how|why|when|what\s+(?:the|your|a|an))\b|"
-    r"that(?:'s|\s+is|\s+was)\s+not\s+(?:the|my)\s+question)\b",
+    r"that(?:'s|\s+is|\s+was)\s+not\s+(?:the|my)\s+question)\b"
+    # Said with no subject, at the start of a sentence: "doesnt really help", "didn't answer it".
+    r"|(?:^|[.!?,;]\s*|\b(?:but|nope|no|hmm+|sorry|sadly)\s+)(?:did|does|is|was)\s*n[o'’]?t\s+"
+    r"(?:\w+ly\s+)?(?:help\w*|answer\w*)\b",
     re.IGNORECASE,
 )
 REPEAT_CONTACT = re.compile(
