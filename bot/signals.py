@@ -149,7 +149,7 @@ DEFAULT_SENSITIVE_TOPICS: dict[str, str] = {
     r"|\b(?:went|gone|go|taken|rushed|ended\s+up|had\s+to\s+go)\s+(?:to\s+|in\s+)?(?:a\s*&\s*e|"
     r"a\s+and\s+e|the\s+hospital|hospital|the\s+er|urgent\s+care|the\s+emergency\s+room)\b"
     r"|\bhurt\s+(?:myself|himself|herself|themselves|ourselves)\b"
-    r"|(?<!no\sone\s)(?<!no-one\s)(?<!nobody\s)\b(?:got|was|were|been)\s+(?:badly\s+|"
+    r"|(?<!no\sone\s)(?<!no-one\s)(?<!nobody\s)(?<!feelings\s)\b(?:got|was|were|been)\s+(?:badly\s+|"
     r"seriously\s+|quite\s+badly\s+)?(?:hurt|injured)\b",
     "personal_data": r"\b(?:gdpr|subject\s+access\s+request|right\s+to\s+be\s+forgotten|"
     r"(?:my|the)\s+personal\s+(?:data|information)|delete\s+(?:all\s+)?my\s+data)\b",

@@ -129,6 +129,7 @@ def test_a_payment_disowned_or_an_account_taken_over_is_fraud(text: str, fraud: 
         ("the vase arrived broken, can I get a replacement?", False),
         ("Is your hospital bed range available for home delivery?", False),
         ("the shelf came down overnight, luckily nobody was hurt", False),
+        ("my feelings were hurt by how the agent spoke to me", False),
     ],
 )
 def test_harm_to_a_person_is_a_safety_case(text: str, harm: bool) -> None:
