@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from bot.conversation import Kind, Message, Source
 from bot.drafting import articles_for, context_of
 from bot.extractive import (
@@ -78,11 +80,14 @@ async def test_the_card_follows_the_goal_not_the_latest_words() -> None:
     assert "anyone there" not in draft
 
 
-async def test_a_rejected_article_is_not_quoted_again() -> None:
+@pytest.mark.parametrize(
+    "rejection", ["that's not what I asked", "doesnt really help, I sent it back a month ago"]
+)
+async def test_a_rejected_article_is_not_quoted_again(rejection: str) -> None:
     turns = history(
         (C, "How do I get my money back for the rowing machine?"),
         (A, "Start a return under Orders.", "Returning an item"),
-        (C, "that's not what I asked"),
+        (C, rejection),
     )
     wanted = needs_to_look_up(turns)
     lookups = [(wanted[0], found(wanted[0], RETURNS, WARRANTY))]
@@ -167,52 +172,35 @@ async def test_without_lookups_the_latest_search_still_drafts() -> None:
     assert "open 9 to 5" in await drafter.draft(again), "a regenerate picks the next article"
 
 
-async def test_a_bare_request_for_a_person_is_met_by_a_person_not_an_article() -> None:
-    turns = history((C, "would it be possible to speak to someone"))
+async def drafted(
+    said: str, match: ArticleMatch, reason: EscalationReason, confidence: float
+) -> str:
+    """The draft for one message escalated for ``reason``, its goal matching ``match``."""
+    turns = history((C, said))
     wanted = needs_to_look_up(turns)
-    lookups = [(wanted[0], found(wanted[0], HOURS, confidence=0.5))]
-    context = context_of(
-        turns, found("x", HOURS), (EscalationReason.HUMAN_REQUEST,), lookups=lookups
+    lookups = [(wanted[0], found(wanted[0], match, confidence=confidence))]
+    return await ExtractiveDrafter().draft(
+        context_of(turns, found("x", match), (reason,), lookups=lookups)
     )
-    draft = await ExtractiveDrafter().draft(context)
+
+
+async def test_a_bare_request_for_a_person_is_met_by_a_person_not_an_article() -> None:
+    asked = "would it be possible to speak to someone"
+    draft = await drafted(asked, HOURS, EscalationReason.HUMAN_REQUEST, 0.5)
     assert "open 9 to 5" not in draft
     assert THROUGH_TO_A_PERSON in draft and "get back to you" not in draft
-    asking = "Can a person look at LK-483920 please?"
     assert only_asks_for_a_person("Can I speak to a real person please?")
-    assert not only_asks_for_a_person(asking), "a reference is something to look at"
+    assert not only_asks_for_a_person("Can a person look at LK-483920 please?"), "a reference"
     assert not only_asks_for_a_person("can a person check why my order has not shipped?")
 
 
 async def test_a_sensitive_case_or_a_loose_match_is_looked_into_not_answered() -> None:
-    turns = history((C, "there are 3 payments on my card statement that I never made"))
-    wanted = needs_to_look_up(turns)
-    lookups = [(wanted[0], found(wanted[0], KLARNA, confidence=0.5))]
-    sensitive = context_of(
-        turns, found("x", KLARNA), (EscalationReason.SENSITIVE,), lookups=lookups
-    )
-    draft = await ExtractiveDrafter().draft(sensitive)
+    said = "there are 3 payments on my card statement that I never made"
+    draft = await drafted(said, KLARNA, EscalationReason.SENSITIVE, 0.5)
     assert "Klarna" not in draft and 'looking into this ("there are 3 payments' in draft
     # The same need, escalated for low confidence only, gets the article to approve or edit...
-    unsure = context_of(
-        turns, found("x", KLARNA), (EscalationReason.LOW_CONFIDENCE,), lookups=lookups
-    )
-    assert "Pay in three with Klarna" in await ExtractiveDrafter().draft(unsure)
+    unsure = await drafted(said, KLARNA, EscalationReason.LOW_CONFIDENCE, 0.5)
+    assert "Pay in three with Klarna" in unsure
     # ...unless the match is too loose to quote at all.
-    loose = [(wanted[0], found(wanted[0], KLARNA, confidence=QUOTE_FLOOR - 0.1))]
-    looser = context_of(
-        turns, found("x", KLARNA), (EscalationReason.LOW_CONFIDENCE,), lookups=loose
-    )
-    assert "Klarna" not in await ExtractiveDrafter().draft(looser)
-
-
-async def test_an_answer_rejected_without_a_subject_is_not_quoted_again() -> None:
-    turns = history(
-        (C, "How do I get my money back for the rowing machine?"),
-        (A, "Start a return under Orders.", "Returning an item"),
-        (C, "doesnt really help, I sent it back a month ago"),
-    )
-    wanted = needs_to_look_up(turns)
-    lookups = [(wanted[0], found(wanted[0], RETURNS, WARRANTY))]
-    context = context_of(turns, found("x", RETURNS), lookups=lookups)
-    assert context.rejected == ("Returning an item",)
-    assert "Start a return" not in await ExtractiveDrafter().draft(context)
+    loose = await drafted(said, KLARNA, EscalationReason.LOW_CONFIDENCE, QUOTE_FLOOR - 0.1)
+    assert "Klarna" not in loose
