@@ -117,7 +117,7 @@ def escalation_card(card: EscalationCard) -> Element:
             }
         )
         body.append({"type": "ActionSet", "actions": [_action("tag", card.escalation_id)]})
-    if "approve" in card.actions:
+    if "approve" in card.actions or "send" in card.actions:  # "Send edited" reads the box
         body.append(
             {
                 "type": "Input.Text",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import jsonschema
@@ -101,3 +102,15 @@ def test_every_card_tells_agents_how_to_reply_in_its_thread() -> None:
         if name == "message":
             continue
         assert any("@mention Tandem" in b.get("text", "") for b in payload["body"])
+
+
+def test_after_the_holders_reply_the_box_stays_for_send_edited_without_send_draft() -> None:
+    """A reply while holding answers the draft (``plan_send``): the card offers no *Send draft*,
+    but *Send edited* still needs the box it reads."""
+    held = card(State.AGENT, 1)
+    answered = replace(held, draft="", actions=tuple(a for a in held.actions if a != "approve"))
+    payload = escalation_card(answered)
+    text = json.dumps(payload)
+    assert '"id": "draft"' in text and '"value": ""' in text
+    assert '"verb": "approve"' not in text and "Send edited" in text
+    jsonschema.validate(payload, SCHEMA)
