@@ -168,14 +168,19 @@ def is_need(sentence: str) -> bool:
         return False
     if _concrete(sentence):
         return True
-    asks = (sentence.endswith("?") or bool(_ASKS.match(sentence))) and _words(sentence) >= 3
+    asks = _asks(sentence) and _words(sentence) >= 3
     return asks or (bool(_WANT.search(sentence)) and _words(sentence) >= 4)
+
+
+def _asks(sentence: str) -> bool:
+    """The sentence is put as a question: a question mark, or a question's first word."""
+    return sentence.endswith("?") or bool(_ASKS.match(sentence))
 
 
 def is_question(text: str) -> bool:
     """A need put as a question ("do you ship to Germany?"), not a fact told or a detail
     given ("12 Nov £49.99 and 14 Nov £120")."""
-    return any(s.endswith("?") or bool(_ASKS.match(s)) for s in sentences(text))
+    return any(_asks(s) for s in sentences(text))
 
 
 def asks_something(text: str) -> bool:

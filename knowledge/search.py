@@ -51,6 +51,7 @@ class KnowledgeSearcher:
         # Headers and answers of every article, for those the classifier ranks but Chroma's
         # neighbours do not include; read once, as the searcher is rebuilt on every change.
         self._articles = store.passages_by_article() if passages is None else passages
+        self._leads = {a: _lead(known.passages, known.title) for a, known in self._articles.items()}
 
     def search(self, text: str, *, limit: int = 3) -> Retrieval:
         """Find the articles that answer ``text``, best first, with a calibrated confidence."""
@@ -114,7 +115,7 @@ class KnowledgeSearcher:
             similarity=similarity,
             passages=passages,
             tags=tags,
-            lead=_lead(known.passages, title) if known is not None else None,
+            lead=self._leads.get(article_id),
         )
 
 
