@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from bot import queue
+from bot import queue, wording
 from bot.conversation import (
     ACTIVE_STATUSES,
     CUSTOMER_CLOSED,
@@ -22,8 +22,11 @@ from bot.conversation import (
 )
 from bot.drafting import reason_labels
 from bot.facts import redact
+from bot.needs import open_needs, promises_follow_up
+from bot.text import clip
 
 HISTORY_PAGE = 50  # history entries a card carries; older ones are paged
+CAUTION_QUOTE = 160  # characters of the customer's need or the agent's promise a caution quotes
 
 SPEAKERS: dict[Kind, str] = {
     Kind.CUSTOMER: "Customer",
@@ -79,6 +82,7 @@ class EscalationCard:
     wait_minutes: int = 0
     queue_position: int | None = None
     closed_by: str | None = None
+    resolve_caution: str = ""
 
     @property
     def suggested_article(self) -> str | None:
@@ -140,6 +144,7 @@ class EscalationCard:
             "queue_position": self.queue_position,
             "closed_by": self.closed_by,
             "queue_line": self.queue_line,
+            "resolve_caution": self.resolve_caution,
         }
 
     def history_json(self, before: int, limit: int) -> list[dict[str, Any]]:
@@ -201,6 +206,7 @@ def build_card(
     urgent = queue.urgency(escalation, now)
     if mask_personal_data:
         transcript = [m if m.kind is not Kind.CUSTOMER else _redacted(m) for m in transcript]
+    actions = available_actions(conversation, escalation)
     return EscalationCard(
         escalation_id=escalation.id,
         conversation_id=conversation.id,
@@ -213,7 +219,7 @@ def build_card(
         articles=escalation.articles,
         draft=escalation.draft,
         draft_version=escalation.draft_version,
-        actions=available_actions(conversation, escalation),
+        actions=actions,
         history=tuple(history),
         desk_url=f"{public_url}/desk#/escalations/{escalation.id}",
         customer=conversation.customer,
@@ -225,7 +231,24 @@ def build_card(
         wait_minutes=urgent.wait_minutes,
         queue_position=queue_position,
         closed_by=closed_by(history),
+        resolve_caution=resolve_caution(transcript) if "resolve" in actions else "",
     )
+
+
+def resolve_caution(transcript: Sequence[Message]) -> str:
+    """Why resolving now would leave the customer waiting, or "" when it would not: a need of
+    theirs that no reply has closed, else the agent's last reply promising to come back to
+    them with nothing from the agent or the bot since (the customer's thanks change nothing)."""
+    needs = open_needs(transcript)
+    if needs:
+        return wording.RESOLVE_UNANSWERED.format(need=clip(needs[0].text, CAUTION_QUOTE))
+    for message in reversed(transcript):
+        if message.internal or message.kind is Kind.CUSTOMER:
+            continue
+        if message.kind is Kind.AGENT_MESSAGE and promises_follow_up(message.text):
+            return wording.RESOLVE_PROMISED.format(reply=clip(message.text, CAUTION_QUOTE))
+        break
+    return ""
 
 
 def closed_by(history: Sequence[AuditEntry]) -> str | None:

@@ -105,6 +105,15 @@ _HOLDING = re.compile(
     r"\blet\s+(?:me|us)\s+know\b",
     re.IGNORECASE,
 )
+# An agent promising to come back to the customer later ("I'll check with the warehouse and
+# get back to you", "we will email you tomorrow", "let me look into it").
+_PROMISE = re.compile(
+    r"\b(?:i'?ll|i\s+will|we'?ll|we\s+will|i'?m\s+going\s+to|we'?re\s+going\s+to|let\s+me)\s+"
+    r"(?:\w+\s+){0,3}?(?:get\s+back|come\s+back|check|look\s+into|find\s+out|follow\s+up|"
+    r"chase|update\s+you|let\s+you\s+know|call|ring|phone|email|e-mail|message|text|contact|"
+    r"be\s+in\s+touch|investigate|escalate|raise)\b",
+    re.IGNORECASE,
+)
 _ANNOUNCES = re.compile(r"\b(?:about|regarding|concerning|because|since)\b", re.IGNORECASE)
 VENTING = 0.3
 """A sentence at this frustration or above, with no concrete cue, is venting."""
@@ -200,6 +209,12 @@ def tells_something(reply: str) -> bool:
     line ("let me check", "I'll get back to you") or a question back. Not "Hello, Alice here.
     How can I help?" or "Could you send me your order number?"; "It's free." is."""
     return any(_tells(sentence) for sentence in sentences(reply))
+
+
+def promises_follow_up(reply: str) -> bool:
+    """An agent's reply that promises to come back to the customer later: "I'll check with
+    the warehouse and get back to you", "We will email you the label tomorrow"."""
+    return any(_PROMISE.search(sentence) for sentence in sentences(reply))
 
 
 def _tells(sentence: str) -> bool:

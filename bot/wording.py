@@ -85,6 +85,10 @@ def reannounced(minutes: int, label: str) -> str:
 CLOSED_BY_CUSTOMER = "The customer no longer needs help and closed the wait."
 FOLLOW_UP_NOTE = "Handed back with an open question the bot could not answer: {question}"
 
+RESOLVE_UNANSWERED = "The customer is still waiting for a reply to: \u201c{need}\u201d"
+RESOLVE_PROMISED = "You told the customer you would come back to them: \u201c{reply}\u201d"
+"""Said before a resolve (a confirmation on every channel) that would leave the customer
+waiting: their latest need has no reply, or the agent's last reply promised one."""
 
 # -- to agents: the outcome of an action ---------------------------------------------------
 SENT = "Sent to the customer."

@@ -15,6 +15,7 @@ FIELD_CHARS = 2000
 MAX_FIELDS = 10
 BUTTON_TEXT = 75
 INPUT_CHARS = 3000
+CONFIRM_CHARS = 300  # a confirmation dialog's text
 TRANSCRIPT_LINES = 12
 MAX_OPTIONS = 100  # a static_select's options
 OPTION_VALUE = 150  # characters in an option's value
@@ -133,6 +134,11 @@ def escalation_blocks(card: EscalationCard, *, mention: str | None = None) -> li
             "text": {"type": "plain_text", "text": clip(BUTTON_LABELS[name], BUTTON_TEXT)},
             "value": card.escalation_id,
             **({"style": "primary"} if name == "approve" else {}),
+            **(
+                {"confirm": _resolve_confirm(card)}
+                if name == "resolve" and card.resolve_caution
+                else {}
+            ),
         }
         for name in card.actions
         if name in ACTION_IDS
@@ -151,6 +157,17 @@ def escalation_blocks(card: EscalationCard, *, mention: str | None = None) -> li
             }
         )
     return blocks[:MAX_BLOCKS]
+
+
+def _resolve_confirm(card: EscalationCard) -> Block:
+    """Slack's confirmation dialog before a resolve that would leave the customer waiting."""
+    return {
+        "title": {"type": "plain_text", "text": "Resolve anyway?"},
+        "text": {"type": "plain_text", "text": clip(card.resolve_caution, CONFIRM_CHARS)},
+        "confirm": {"type": "plain_text", "text": "Resolve"},
+        "deny": {"type": "plain_text", "text": "Keep it open"},
+        "style": "danger",
+    }
 
 
 def _option(escalation_id: str, article_id: str, title: str) -> Block:
@@ -239,4 +256,7 @@ def check_blocks(blocks: list[Block], *, modal: bool = False) -> list[str]:
         element = block.get("element", {})
         if len(element.get("initial_value", "")) > INPUT_CHARS:
             problems.append("input over 3000 characters")
+        for button in block.get("elements", []):
+            if len(button.get("confirm", {}).get("text", {}).get("text", "")) > CONFIRM_CHARS:
+                problems.append("confirmation text over 300 characters")
     return problems

@@ -135,6 +135,11 @@ def escalation_card(card: EscalationCard) -> Element:
     if history:
         body.append(text_block(" · ".join(history), isSubtle=True, size="Small", separator=True))
     body.append(text_block(THREAD_HINT, isSubtle=True, size="Small"))
+    if card.resolve_caution and "resolve" in card.actions:
+        # Adaptive Cards have no confirmation dialog: the caution stands above the buttons.
+        body.append(
+            text_block(f"Before you resolve: {plain(card.resolve_caution)}", color="Warning")
+        )
     return {
         "type": "AdaptiveCard",
         "$schema": SCHEMA,

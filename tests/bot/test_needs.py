@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.card import resolve_caution
 from bot.conversation import Kind, Message, Source
 from bot.needs import (
     MAX_LOOKUPS,
@@ -13,6 +14,7 @@ from bot.needs import (
     is_need,
     needs_to_look_up,
     open_needs,
+    promises_follow_up,
     question_of,
     waits_on_latest_answer,
 )
@@ -218,3 +220,62 @@ def test_a_terse_question_is_still_learned(turns: list[tuple[Kind, str]], expect
     """No sentence reads as a need, yet the customer asked something: an agent's tag teaches
     their words; greetings, a bare request for a person and venting still teach nothing."""
     assert question_of(history(*turns, (E, "A person will reply shortly."))) == expected
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "I'll check with the warehouse and get back to you this afternoon.",
+        "We will email you the returns label tomorrow.",
+        "Thanks for bearing with me. Let me look into the charge.",
+        "i'm going to ring the courier now and come back to you",
+    ],
+)
+def test_an_agent_promising_to_come_back(reply: str) -> None:
+    assert promises_follow_up(reply)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Your refund went out yesterday; it shows in 3 to 5 days.",
+        "Let me know if there's anything else.",
+        "I've checked and it was delivered to your neighbour at 14.",
+        "You can call us on 0800 123 456 any time.",
+    ],
+)
+def test_an_answer_or_an_invitation_is_no_promise(reply: str) -> None:
+    assert not promises_follow_up(reply)
+
+
+@pytest.mark.parametrize(
+    ("turns", "caution"),
+    [
+        ([(C, "Where is order LK-1234? It was due Monday."), (E, "A person will reply.")], "due"),
+        ([(C, "Where is order LK-1234?"), (G, "It left the warehouse today.")], ""),
+        ([(C, "Where is order LK-1234?"), (G, "It arrives tomorrow."), (C, "great, thanks!")], ""),
+        (
+            [(C, "Where is order LK-1234?"), (G, "It's delayed, sorry."), (C, "Can I cancel?")],
+            "Can I cancel?",
+        ),
+        (
+            [(C, "Where is LK-1234?"), (G, "I'll check with the courier and get back to you.")],
+            "check with the courier",
+        ),
+        (  # the customer's thanks keep the promise open; a later answer closes it
+            [(C, "Where is LK-1234?"), (G, "We will email you tomorrow."), (C, "ok thanks")],
+            "email you tomorrow",
+        ),
+        ([(C, "Where is LK-1234?"), (G, "I'll check."), (G, "It arrives on Friday.")], ""),
+    ],
+)
+def test_resolving_warns_of_a_customer_left_waiting(
+    turns: list[tuple[Kind, str]], caution: str
+) -> None:
+    """A resolve that leaves a need unanswered, or an agent's promise unkept, is said first
+    (the card's ``resolve_caution``); otherwise nothing is."""
+    found = resolve_caution(history(*turns))
+    if caution:
+        assert caution in found
+    else:
+        assert found == ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from playwright.async_api import Browser, Locator, Page, Route, expect
+from playwright.async_api import Browser, Dialog, Locator, Page, Route, expect
 
 
 async def customer_escalates(browser: Browser, base_url: str) -> tuple[Page, Locator]:
@@ -108,6 +108,41 @@ async def test_a_pushed_draft_never_overwrites_the_agents_text(
     await notice.get_by_role("button", name="use it").click()
     await expect(notice).to_be_hidden()
     assert await draft.input_value() not in (first, mine + " One moment")
+
+
+async def test_resolving_with_a_promise_unkept_asks_first(browser: Browser, base_url: str) -> None:
+    _, chat = await customer_escalates(browser, base_url)
+    agent = await agent_opens_card(browser, base_url)
+    promise = "I'll check with the warehouse and get back to you this afternoon."
+    await agent.get_by_role("button", name="Take over").click()
+    await expect(agent.locator("#card-state")).to_contain_text("held by Alice")
+    await agent.get_by_label("Draft reply").fill(promise)
+    await agent.get_by_role("button", name="Send edited").click()
+    await expect(chat.locator("li[data-type=agent_message]")).to_contain_text("warehouse")
+
+    asked: list[str] = []
+
+    async def keep_open(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await dialog.dismiss()
+
+    agent.once("dialog", keep_open)
+    await agent.get_by_role("button", name="Resolve").click()
+    for _ in range(50):  # the handler runs as its own task
+        if asked:
+            break
+        await agent.wait_for_timeout(100)
+    assert len(asked) == 1
+    assert asked[0].startswith("You told the customer you would come back to them")
+    assert promise in asked[0]
+    await agent.wait_for_timeout(300)  # kept open: nothing was sent
+    await expect(agent.locator("#card-state")).to_contain_text("held by Alice")
+    await expect(chat.locator("li[data-type=resolved]")).to_have_count(0)
+
+    agent.once("dialog", lambda dialog: dialog.accept())
+    await agent.get_by_role("button", name="Resolve").click()
+    await expect(agent.locator("#action-result")).to_have_text("Resolved.")
+    await expect(chat.locator("li[data-type=resolved]")).to_have_count(1)
 
 
 CSP_WATCH = """

@@ -3,6 +3,7 @@
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
   var current = null, socket = null, retry = 0, busy = false;
+  var caution = "";  // why resolving the shown card now would leave the customer waiting
   var LABELS = { approve: "Send draft", send: "Send edited", take_over: "Take over",
     regenerate: "Regenerate", hand_back: "Hand back", resolve: "Resolve", note: "Add note" };
 
@@ -204,6 +205,7 @@
 
   function render(card, fresh) {
     $("card").hidden = false;
+    caution = card.resolve_caution || "";
     $("card").dataset.version = card.draft_version;
     $("card-title").textContent = card.summary.goal;
     $("card-state").textContent = "Customer: " + (card.customer || "anonymous") + " via " +
@@ -308,6 +310,7 @@
   function act(name) {
     if (busy || !current) return;
     var body = { action: name };
+    if (name === "resolve" && caution && !window.confirm(caution + "\n\nResolve anyway?")) return;
     if (name === "send" || name === "note") {
       body.text = name === "note" ? window.prompt("Internal note") : $("draft").value;
       if (!body.text) return;

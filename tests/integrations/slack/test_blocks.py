@@ -4,6 +4,7 @@ the limits it does not enforce, long transcripts and drafts included."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -139,3 +140,19 @@ def test_a_review_of_a_long_question_fits_block_kit() -> None:
     [select] = [e for e in actions["elements"] if e["type"] == "static_select"]
     assert len(select["options"]) == 100
     assert all(len(o["text"]["text"]) <= 75 and len(o["value"]) <= 150 for o in select["options"])
+
+
+def test_resolve_asks_first_when_it_would_leave_the_customer_waiting() -> None:
+    waiting = replace(card(State.AGENT, 1), resolve_caution="The customer is still waiting " * 30)
+    blocks = escalation_blocks(waiting)
+    assert check_blocks(blocks) == []
+    for block in blocks:
+        Block.parse(block).validate_json()  # the dialog is within Slack's limits
+    buttons = {b["action_id"]: b for b in blocks[-2]["elements"]}
+    dialog = buttons["tandem_resolve"]["confirm"]
+    assert dialog["text"]["text"].startswith("The customer is still waiting")
+    assert len(dialog["text"]["text"]) <= 300 and dialog["style"] == "danger"
+    assert all("confirm" not in b for name, b in buttons.items() if name != "tandem_resolve")
+
+    settled = escalation_blocks(replace(waiting, resolve_caution=""))
+    assert "confirm" not in str(settled)

@@ -114,3 +114,14 @@ def test_after_the_holders_reply_the_box_stays_for_send_edited_without_send_draf
     assert '"id": "draft"' in text and '"value": ""' in text
     assert '"verb": "approve"' not in text and "Send edited" in text
     jsonschema.validate(payload, SCHEMA)
+
+
+def test_the_card_says_what_a_resolve_would_leave_waiting_above_its_buttons() -> None:
+    """Adaptive Cards have no confirmation dialog: the caution stands on the card."""
+    caution = "You told the customer you would come back to them: \u201cI'll check.\u201d"
+    payload = escalation_card(replace(card(State.AGENT, 1), resolve_caution=caution))
+    jsonschema.validate(payload, SCHEMA)
+    warning = [b for b in payload["body"] if b.get("color") == "Warning"]
+    assert [b["text"] for b in warning] == [f"Before you resolve: {caution}"]
+    settled = escalation_card(card(State.RESOLVED, 1))
+    assert not [b for b in settled["body"] if b.get("color") == "Warning"]
