@@ -177,6 +177,9 @@ def available_actions(conversation: Conversation, escalation: Escalation) -> tup
         approve = ("approve",) if current and escalation.draft.strip() else ()
         drafts = (*approve, "send", "regenerate") if current else ()
         return (*drafts, "hand_back", "resolve", "note")
+    if state is State.ESCALATED and not current:
+        # The customer escalated again: the draft is on the newer card; the rest applies to it.
+        return ("take_over", "hand_back", "resolve", "note")
     if state is State.ESCALATED:
         return ("approve", "send", "take_over", "regenerate", "hand_back", "resolve", "note")
     return ("take_over", "resolve", "note")

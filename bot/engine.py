@@ -25,6 +25,7 @@ from bot.actions import (
 )
 from bot.card import EscalationCard, build_card
 from bot.conversation import (
+    ACTIVE_STATUSES,
     ActionKind,
     ActionResult,
     AgentAction,
@@ -47,7 +48,7 @@ from bot.engine_base import (
     utcnow,
 )
 from bot.errors import StoreConflict
-from bot.events import REANNOUNCE, customer_topic
+from bot.events import REANNOUNCE, SUPERSEDED, customer_topic
 from bot.model import Decision
 from bot.needs import is_question, needs_to_look_up, open_needs
 from bot.ports import Change, NewMessage
@@ -131,7 +132,10 @@ class ConversationEngine(CustomerTurns):
     async def act(self, escalation_id: str, action: AgentAction) -> ActionResult:
         """Apply one agent action. Idempotent: a repeat returns ``duplicate`` and sends nothing."""
         for _ in range(MAX_RETRIES):
-            escalation = await self._escalation(escalation_id)
+            clicked = await self._escalation(escalation_id)
+            escalation = await self._current(clicked, action)
+            if isinstance(escalation, ActionResult):
+                return escalation
             conversation = await self._conversation(escalation.conversation_id)
             plan = plan_action(await self._situation(conversation, escalation, action))
             if isinstance(plan, ActionResult):
@@ -149,6 +153,8 @@ class ConversationEngine(CustomerTurns):
             new_escalation = plan.change.escalation or escalation
             await self.publish_public(conversation.id, applied.messages)
             await self.publish_agents(action.kind.value, new_escalation, applied.messages)
+            if clicked.id != escalation.id:  # the older card redraws with the conversation
+                await self.publish_agents(SUPERSEDED, clicked)
             if action.kind is ActionKind.HAND_BACK:
                 await self._pick_up(new_escalation, action.agent)
             if action.kind is ActionKind.REGENERATE and isinstance(self.drafter, Refiner):
@@ -157,6 +163,20 @@ class ConversationEngine(CustomerTurns):
                 self._refine_later(new_escalation, context)
             return ActionResult("done", plan.message, new_escalation, sent=applied.messages)
         return ActionResult("refused", wording.BUSY)
+
+    async def _current(self, clicked: Escalation, action: AgentAction) -> Escalation | ActionResult:
+        """The escalation an action applies to. A card's buttons outlive its escalation: once
+        it is answered, the customer may write again and escalate anew. An action on the older
+        card then applies to the escalation that waits now, as the agent means the
+        conversation; only its stale draft cannot be sent or redrafted."""
+        if clicked.status in ACTIVE_STATUSES:
+            return clicked
+        current = await self.store.active_escalation(clicked.conversation_id)
+        if current is None or current.id == clicked.id:
+            return clicked
+        if action.kind in (ActionKind.APPROVE, ActionKind.REGENERATE):
+            return ActionResult("refused", wording.ESCALATED_AGAIN, clicked)
+        return current
 
     async def _pick_up(self, escalation: Escalation, agent: str) -> None:
         """After a hand back, the bot answers the question the customer was still waiting on

@@ -15,6 +15,9 @@ CUSTOMERS = "customers"
 TYPING = "typing"
 REANNOUNCE = "reannounce"
 """The agent event (and audit action) when an escalation nobody picked up is announced again."""
+SUPERSEDED = "superseded"
+"""The agent event that redraws an older card of a conversation when an action on it applied to
+the escalation that waits now."""
 
 
 def customer_topic(conversation_id: str) -> str:

@@ -102,6 +102,9 @@ YOU_HOLD_ALREADY = "You already hold this conversation."
 YOU_HOLD = "You hold the conversation; the bot stays silent."
 NOT_WAITING = "This escalation is no longer waiting for a reply."
 CONVERSATION_RESOLVED = "This conversation is resolved."
+ESCALATED_AGAIN = (
+    "The customer wrote again and this conversation escalated anew: its draft is on the newer card."
+)
 ESCALATION_CLOSED = "This escalation is closed."
 DONE_RESOLVED = "Resolved."
 DONE_HANDED_BACK = "Handed back to the bot."

@@ -18,7 +18,7 @@ from bot.conversation import (
     State,
     check_transition,
 )
-from bot.engine import ConversationEngine, customer_topic, utcnow
+from bot.engine import AGENTS_TOPIC, ConversationEngine, customer_topic, utcnow
 from bot.errors import IllegalTransition, InvalidAction, UnknownConversation
 from integrations.composition import Services
 
@@ -205,6 +205,37 @@ async def test_approve_sends_the_draft_once_and_returns_to_the_bot(services: Ser
     assert conversation is not None and conversation.state is State.BOT
     retry = await services.engine.act(escalation.id, action(ActionKind.APPROVE))
     assert retry.outcome == "duplicate"
+
+
+async def test_an_older_cards_buttons_act_on_the_escalation_that_waits_now(
+    services: Services,
+) -> None:
+    """Card 1 was answered, then the customer escalated again (card 2). A take-over clicked on
+    card 1 claims the conversation with card 2's escalation, which would otherwise wait on,
+    unclaimed, at the head of the queue; card 1's stale draft is not sent again."""
+    conversation_id, first = await escalated(services, "I need to talk to a person")
+    assert (await services.engine.act(first.id, action(ActionKind.APPROVE))).outcome == "done"
+    await say(services.engine, conversation_id, "Can a person look at order LK-48213 please?")
+    second = await services.store.active_escalation(conversation_id)
+    assert second is not None and second.id != first.id
+
+    stale = await services.engine.act(first.id, action(ActionKind.APPROVE, "Bob"))
+    assert stale.outcome == "refused" and "newer card" in stale.message
+    assert (await kinds(services, conversation_id)).count("agent_message") == 1
+
+    async with services.bus.subscribe(AGENTS_TOPIC) as events:
+        took = await services.engine.act(first.id, action(ActionKind.TAKE_OVER, "Bob"))
+        seen = [await asyncio.wait_for(anext(events), 1) for _ in range(2)]
+    assert took.outcome == "done" and took.escalation is not None
+    assert took.escalation.id == second.id and took.escalation.holder == "Bob"
+    assert [(e["type"], e["escalation_id"]) for e in seen] == [
+        ("take_over", second.id),
+        ("superseded", first.id),  # card 1 redraws
+    ]
+    assert (await services.store.active_escalation(conversation_id)).status.value == "claimed"  # type: ignore[union-attr]
+    old_card = await services.engine.card(first.id)
+    assert old_card.actions == ("hand_back", "resolve", "note")
+    assert (await services.store.escalation(first.id)).status.value == "answered"  # type: ignore[union-attr]
 
 
 async def test_an_edited_reply_is_sent_and_becomes_a_suggestion(services: Services) -> None:
