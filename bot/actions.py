@@ -117,7 +117,8 @@ def dedupe_key(escalation: Escalation, action: AgentAction) -> str | None:
         return action.key
     if action.kind in SENDS:
         text = _send_text(escalation, action)
-        return f"{action.kind.value}:{escalation.id}:{escalation.draft_version}:" + _digest(text)
+        version = escalation.draft_version if action.seen_version is None else action.seen_version
+        return f"{action.kind.value}:{escalation.id}:{version}:" + _digest(text)
     if action.kind is ActionKind.REGENERATE:
         return f"regenerate:{escalation.id}:{escalation.draft_version}"
     return None

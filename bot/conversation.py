@@ -241,6 +241,9 @@ class AgentAction:
         key: An idempotency key; a repeat with the same key does nothing. When absent one is
             derived from the action and the draft it acts on.
         agent_id: The agent's stable id on its channel; display names are not unique.
+        seen_version: The draft version of the card the agent clicked on, when the channel
+            tells it: a double click or a resend of a send is then one send, even after the
+            first one moved the draft on.
     """
 
     kind: ActionKind
@@ -249,6 +252,7 @@ class AgentAction:
     text: str | None = None
     key: str | None = None
     agent_id: str = ""
+    seen_version: int | None = None
 
     @property
     def who(self) -> str:

@@ -117,7 +117,7 @@ class SlackChannel:
         await ack()
         kind = BUTTONS[action["action_id"]]
         text = _draft_input(body) if kind is ActionKind.APPROVE else None
-        await self._act(body, action["value"], kind, text)
+        await self._act(body, action["value"], kind, text, version=_draft_version(body))
 
     async def on_tag(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """ "This was …": the agent picked the article that answers the escalation."""
@@ -197,13 +197,13 @@ class SlackChannel:
         kind: ActionKind,
         text: str | None,
         key: str | None = None,
+        version: int | None = None,
     ) -> None:
         user = body["user"]["id"]
         agent = await self._name(user)
+        action = AgentAction(kind, agent, "slack", text, key, f"slack:{user}", version)
         try:
-            result = await self.services.engine.act(
-                escalation_id, AgentAction(kind, agent, "slack", text, key, f"slack:{user}")
-            )
+            result = await self.services.engine.act(escalation_id, action)
             message = result.message if result.outcome != "done" else None
         except TandemError as failure:
             message = str(failure)
@@ -236,6 +236,16 @@ def _reply_text(event: dict[str, Any]) -> str:
         shared = f"(the agent shared a file: {', '.join(names)})"
         text = f"{text}\n{shared}" if text.strip() else shared
     return text
+
+
+def _draft_version(body: dict[str, Any]) -> int | None:
+    """The draft version of the card clicked on, from its draft box's block id (``draft:N``)."""
+    values = (body.get("state") or {}).get("values") or {}
+    for block_id in values:
+        number = block_id.removeprefix("draft:")
+        if block_id.startswith("draft:") and number.isdigit():
+            return int(number)
+    return None
 
 
 def _draft_input(body: dict[str, Any]) -> str | None:

@@ -233,10 +233,17 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             return None
         agent = activity.from_property.name or activity.from_property.id
         text = data.get("draft") if kind in (ActionKind.APPROVE, ActionKind.SEND) else None
+        version = data.get("version")
+        action = AgentAction(
+            kind,
+            agent,
+            "teams",
+            text,
+            agent_id=agent_id(activity),
+            seen_version=version if isinstance(version, int) and version >= 0 else None,
+        )
         try:
-            result = await self.services.engine.act(
-                escalation_id, AgentAction(kind, agent, "teams", text, agent_id=agent_id(activity))
-            )
+            result = await self.services.engine.act(escalation_id, action)
             if result.outcome == "refused":
                 await turn_context.send_activity(MessageFactory.text(result.message))
             return escalation_card(await self.services.engine.card(escalation_id))

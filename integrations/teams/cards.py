@@ -40,8 +40,9 @@ def text_block(text: str, **style: Any) -> Element:
     return {"type": "TextBlock", "text": text, "wrap": True, **style}
 
 
-def _action(name: str, escalation_id: str) -> Element:
-    data = {"escalation_id": escalation_id, "action": name}
+def _action(name: str, escalation_id: str, version: int) -> Element:
+    # The card's draft version: a double click on a send is one send (``seen_version``).
+    data = {"escalation_id": escalation_id, "action": name, "version": version}
     title = LABELS[name]
     return {
         "type": "Action.Execute",
@@ -116,7 +117,12 @@ def escalation_card(card: EscalationCard) -> Element:
                 ],
             }
         )
-        body.append({"type": "ActionSet", "actions": [_action("tag", card.escalation_id)]})
+        body.append(
+            {
+                "type": "ActionSet",
+                "actions": [_action("tag", card.escalation_id, card.draft_version)],
+            }
+        )
     if "approve" in card.actions or "send" in card.actions:  # "Send edited" reads the box
         body.append(
             {
@@ -145,7 +151,9 @@ def escalation_card(card: EscalationCard) -> Element:
         "$schema": SCHEMA,
         "version": "1.5",
         "body": body,
-        "actions": [_action(name, card.escalation_id) for name in _buttons(card)],
+        "actions": [
+            _action(name, card.escalation_id, card.draft_version) for name in _buttons(card)
+        ],
     }
 
 

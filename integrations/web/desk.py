@@ -151,6 +151,7 @@ async def act(request: web.Request) -> web.Response:
         text,
         f"desk:{escalation_id}:{key}" if key else None,
         agent_id=f"desk:{account.username}",
+        seen_version=body.version,
     )
     result = await services.engine.act(escalation_id, action)
     card = await services.engine.card(escalation_id)

@@ -31,6 +31,7 @@ class ActionBody(Strict):
     action: ActionKind = Field(strict=False)  # JSON carries the action's name
     text: str | None = None
     key: str | None = Field(default=None, min_length=1, max_length=200)
+    version: int | None = Field(default=None, ge=0)  # the draft version the agent saw
 
 
 class TagBody(Strict):

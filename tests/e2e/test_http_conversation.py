@@ -133,15 +133,18 @@ async def test_scripted_conversation(server: TestServer, services: Services) -> 
         assert await customer.quiet(1.5) == [], "no bot answer while an agent holds it"
         _, card = await desk(agent, server, "GET", f"/escalations/{item['id']}")
         assert any(m["kind"] == "suggestion" and m["internal"] for m in card["transcript"])
-        await desk(
-            agent,
-            server,
-            "POST",
-            f"/escalations/{item['id']}/actions",
-            action="send",
-            text="Refunds take 3 working days once we receive the item.",
-        )
+        for _ in range(2):  # a double click on the card the agent sees: one send
+            await desk(
+                agent,
+                server,
+                "POST",
+                f"/escalations/{item['id']}/actions",
+                action="send",
+                text="Refunds take 3 working days once we receive the item.",
+                version=card["draft_version"],
+            )
         assert "3 working days" in (await customer.next_event("agent_message"))["text"]
+        assert await customer.quiet() == [], "sent exactly once"
 
         # 5. hand back, then resolve
         await desk(agent, server, "POST", f"/escalations/{item['id']}/actions", action="hand_back")

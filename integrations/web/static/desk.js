@@ -309,7 +309,7 @@
 
   function act(name) {
     if (busy || !current) return;
-    var body = { action: name };
+    var body = { action: name, version: Number($("card").dataset.version) };
     if (name === "resolve" && caution && !window.confirm(caution + "\n\nResolve anyway?")) return;
     if (name === "send" || name === "note") {
       body.text = name === "note" ? window.prompt("Internal note") : $("draft").value;

@@ -96,6 +96,43 @@ async def test_send_draft_reaches_the_customer_once_even_when_delivered_twice(
     assert "Alice (slack): approve" in str(last[-1])
 
 
+async def test_a_double_click_on_send_draft_while_holding_sends_once(slack: SlackSide) -> None:
+    """Two clicks are two payloads, and the first send moves the draft on: the draft box's
+    block id (the card's draft version) makes the second one the same send."""
+    conversation_id, escalation_id = await escalate(slack, "Let me speak to a human please")
+    ts = await card_ts(slack, escalation_id)
+    take = fixture(
+        "block_actions.json",
+        ts=ts,
+        channel=SUPPORT,
+        action_id="tandem_take_over",
+        escalation_id=escalation_id,
+    )
+    assert (await slack.interaction(take)).status == 200
+    await until_customer_gets(slack, conversation_id, Kind.AGENT_JOINED)
+    escalation = await slack.services.store.escalation(escalation_id)
+    assert escalation is not None
+    reply = "Your order left the warehouse this morning."
+    box = {"draft": {"type": "plain_text_input", "value": reply}}
+    click = {
+        **fixture(
+            "block_actions.json",
+            ts=ts,
+            channel=SUPPORT,
+            action_id="tandem_approve",
+            escalation_id=escalation_id,
+        ),
+        "state": {"values": {f"draft:{escalation.draft_version}": box}},
+    }
+    for n in (1, 2):
+        again = {**click, "actions": [{**click["actions"][0], "action_ts": f"170000000{n}.1"}]}
+        assert (await slack.interaction(again)).status == 200
+    await until_customer_gets(slack, conversation_id, Kind.AGENT_MESSAGE)
+    await asyncio.sleep(0.3)  # room for a duplicate to show, if there were one
+    sent = [m.text for m in await slack.services.store.messages(conversation_id)]
+    assert sent.count(reply) == 1
+
+
 async def test_take_over_and_relay_in_the_thread(slack: SlackSide) -> None:
     conversation_id, escalation_id = await escalate(slack, "I want a real person")
     ts = await card_ts(slack, escalation_id)

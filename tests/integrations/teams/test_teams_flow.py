@@ -4,6 +4,7 @@ auth when an app id is set."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -85,6 +86,35 @@ async def test_send_draft_reaches_the_customer_once(bot: BotSide) -> None:
     )
     agent_texts = [t for t in texts_to_customer(bot.connector.sent) if "Hello Jo" in t]
     assert agent_texts == ["**Alice:** Hello Jo, I am looking at your order now."]
+
+
+async def test_a_double_click_on_send_edited_while_holding_sends_once(bot: BotSide) -> None:
+    """Each click is its own activity, and the first send moves the draft on: the card's
+    draft version in the action's data makes the second one the same send."""
+    card_id, escalation_id = await install_and_escalate(bot)
+    took = fixture(
+        "card_action_invoke.json",
+        service_url=bot.connector.url,
+        id="i1",
+        user="Alice",
+        card_id=card_id,
+        verb="take_over",
+        escalation_id=escalation_id,
+        draft="",
+    )
+    status, body = await bot.post(took)
+    assert status == 200 and body["statusCode"] == 200
+    [send] = [a for a in body["value"]["actions"] if a["verb"] == "send"]
+    reply = "Refunds take 3 working days once the item is back with us."
+    click = {**took, "value": {"action": {**send, "data": {**send["data"], "draft": reply}}}}
+    for n in (2, 3):  # a double click: two activities with the card's same data
+        status, body = await bot.post({**click, "id": f"i{n}"})
+        assert status == 200 and body["statusCode"] == 200
+    await bot.connector.wait(lambda s: any(reply in t for t in texts_to_customer(s)))
+    await asyncio.sleep(0.3)  # a second send would follow at once
+    assert [t for t in texts_to_customer(bot.connector.sent) if reply in t] == [
+        f"**Alice:** {reply}"
+    ]
 
 
 async def test_take_over_relays_the_thread(bot: BotSide) -> None:
