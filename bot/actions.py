@@ -28,7 +28,7 @@ from bot.conversation import (
     check_transition,
 )
 from bot.errors import InvalidAction
-from bot.needs import question_of, tells_something
+from bot.needs import awaits_customer, question_of, tells_something
 from bot.ports import Change, NewMessage
 
 MAX_REPLY_CHARS = 4000
@@ -154,8 +154,14 @@ def plan_send(s: Situation) -> Plan | ActionResult:
         return ActionResult("duplicate", wording.ALREADY_SENT, escalation)
     if s.held_by_other:
         return _held(s)
-    draft, version = escalation.draft, escalation.draft_version
-    if state is State.ESCALATED:
+    draft, version, holder = escalation.draft, escalation.draft_version, escalation.holder
+    if state is State.ESCALATED and awaits_customer(text):
+        # A question back or a promise to come back: the customer's answer is for this agent,
+        # not the bot (nor a new escalation at the back of the queue). The agent holds it.
+        new_conversation = s.moved(State.AGENT, s.action.who)
+        status, holder = EscalationStatus.CLAIMED, s.action.agent
+        draft, version = "", version + 1
+    elif state is State.ESCALATED:
         new_conversation = s.moved(State.BOT, None)
         status = EscalationStatus.ANSWERED
     elif state is State.AGENT and escalation.status in ACTIVE_STATUSES:
@@ -178,6 +184,7 @@ def plan_send(s: Situation) -> Plan | ActionResult:
             escalation=replace(
                 escalation,
                 status=status,
+                holder=holder,
                 first_action_at=s.first_action_at,
                 draft=draft,
                 draft_version=version,

@@ -114,6 +114,15 @@ _PROMISE = re.compile(
     r"be\s+in\s+touch|investigate|escalate|raise)\b",
     re.IGNORECASE,
 )
+_ASKS_BACK = re.compile(
+    r"\?\W*$|^\W*(?:please|could\s+you|can\s+you|would\s+you)\s+(?:\w+\s+)?"
+    r"(?:send|reply|share|confirm|provide|tell|check|upload|attach)\b",
+    re.IGNORECASE,
+)
+_COURTESY_QUESTION = re.compile(
+    r"\b(?:anything|something)\s+else\b|\belse\s+(?:i|we)\s+can\b",
+    re.IGNORECASE,
+)
 _ANNOUNCES = re.compile(r"\b(?:about|regarding|concerning|because|since)\b", re.IGNORECASE)
 VENTING = 0.3
 """A sentence at this frustration or above, with no concrete cue, is venting."""
@@ -209,6 +218,17 @@ def tells_something(reply: str) -> bool:
     line ("let me check", "I'll get back to you") or a question back. Not "Hello, Alice here.
     How can I help?" or "Could you send me your order number?"; "It's free." is."""
     return any(_tells(sentence) for sentence in sentences(reply))
+
+
+def awaits_customer(reply: str) -> bool:
+    """An agent's reply after which the customer's answer is for that agent: it asks them
+    something ("What is your order number?", "Please send a photo of the label") or promises to
+    come back to them. A closing courtesy ("Anything else I can help with?") does not; an
+    opening one does ("You're through to a person. What can I help you with?")."""
+    return promises_follow_up(reply) or any(
+        _ASKS_BACK.search(sentence) and not _COURTESY_QUESTION.search(sentence)
+        for sentence in sentences(reply)
+    )
 
 
 def promises_follow_up(reply: str) -> bool:

@@ -191,7 +191,9 @@ async def test_only_questions_in_the_bots_hands_tell_the_traffic_share(
 
 # -- agents --------------------------------------------------------------------------------------
 async def test_approve_sends_the_draft_once_and_returns_to_the_bot(services: Services) -> None:
-    conversation_id, escalation = await escalated(services, "I need to talk to a person")
+    conversation_id, escalation = await escalated(
+        services, "I want a person: how long do refunds take?"
+    )
     async with services.bus.subscribe(customer_topic(conversation_id)) as events:
         first, second = await asyncio.gather(
             services.engine.act(escalation.id, action(ActionKind.APPROVE)),
@@ -207,13 +209,39 @@ async def test_approve_sends_the_draft_once_and_returns_to_the_bot(services: Ser
     assert retry.outcome == "duplicate"
 
 
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        (ActionKind.APPROVE, None),  # "You're through to a person… What can I help you with?"
+        (ActionKind.SEND, "Could you send me a photo of the label?"),
+        (ActionKind.SEND, "I'll check with the warehouse and get back to you today."),
+    ],
+)
+async def test_a_reply_that_asks_back_or_promises_keeps_the_customer_with_the_agent(
+    services: Services, kind: ActionKind, text: str | None
+) -> None:
+    """The customer's answer is for the agent who asked, not for the bot or a new escalation
+    at the back of the queue: sending it makes that agent the holder."""
+    conversation_id, escalation = await escalated(services, "I want a human")
+    sent = await services.engine.act(escalation.id, action(kind, text=text))
+    assert sent.outcome == "done" and sent.escalation is not None
+    assert sent.escalation.status.value == "claimed" and sent.escalation.holder == "Alice"
+    conversation = await services.store.conversation(conversation_id)
+    assert conversation is not None and conversation.state is State.AGENT
+    assert conversation.holder == "Alice"
+    await say(services.engine, conversation_id, "It's order LK-48213, the label is torn")
+    again = await services.store.active_escalation(conversation_id)
+    assert again is not None and again.id == escalation.id, "no new escalation"
+    assert (await kinds(services, conversation_id))[-1] == "customer", "the bot stays silent"
+
+
 async def test_an_older_cards_buttons_act_on_the_escalation_that_waits_now(
     services: Services,
 ) -> None:
     """Card 1 was answered, then the customer escalated again (card 2). A take-over clicked on
     card 1 claims the conversation with card 2's escalation, which would otherwise wait on,
     unclaimed, at the head of the queue; card 1's stale draft is not sent again."""
-    conversation_id, first = await escalated(services, "I need to talk to a person")
+    conversation_id, first = await escalated(services, "I want a person: how long do refunds take?")
     assert (await services.engine.act(first.id, action(ActionKind.APPROVE))).outcome == "done"
     await say(services.engine, conversation_id, "Can a person look at order LK-48213 please?")
     second = await services.store.active_escalation(conversation_id)

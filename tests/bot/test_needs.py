@@ -10,6 +10,7 @@ from bot.card import resolve_caution
 from bot.conversation import Kind, Message, Source
 from bot.needs import (
     MAX_LOOKUPS,
+    awaits_customer,
     goal,
     is_need,
     needs_to_look_up,
@@ -279,3 +280,22 @@ def test_resolving_warns_of_a_customer_left_waiting(
         assert caution in found
     else:
         assert found == ""
+
+
+@pytest.mark.parametrize(
+    ("reply", "awaits"),
+    [
+        ("What is your order number?", True),
+        ("You're through to a person from our team. What can I help you with?", True),
+        ("Please send a photo of the label.", True),
+        ("Could you reply with your new address?", True),
+        ("I'll get back to you here as soon as I have an answer.", True),
+        ("Refunds take 3 working days.", False),
+        ("Refunds take 3 working days. Is there anything else I can help you with?", False),
+        ("It arrives on Friday. Something else we can do?", False),
+    ],
+)
+def test_a_reply_awaits_the_customer_when_it_asks_back_or_promises(
+    reply: str, awaits: bool
+) -> None:
+    assert awaits_customer(reply) is awaits
