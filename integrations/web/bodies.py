@@ -30,6 +30,12 @@ async def read_json(request: web.Request) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as failure:
         raise ApiError(400, "invalid_json", "the body is not UTF-8") from failure
+    return parse_json(text)
+
+
+def parse_json(text: str) -> Any:
+    """``text`` parsed as JSON (any value), or a 400 that names the problem: not JSON, nested
+    too deeply, lone surrogates or NUL characters in its strings."""
     try:
         value = json.loads(text)
     except RecursionError as failure:

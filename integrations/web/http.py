@@ -12,7 +12,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from bot.errors import IllegalTransition, InvalidAction, UnknownConversation
 from bot.events import AgentEvent, CustomerEvent
-from integrations.web.bodies import read_json
+from integrations.web.bodies import parse_json, read_json
 from integrations.web.errors import ApiError, error
 from integrations.web.keys import BODY_TIMEOUT, RECLAIMER, SOCKETS
 
@@ -37,7 +37,9 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             409 if isinstance(failure, IllegalTransition) else 422, "invalid_action", str(failure)
         )
     except web.HTTPException as failure:
-        if not request.path.startswith("/api/") or failure.status < 400:
+        if failure.status < 400 or not (
+            request.path.startswith("/api/") or request.path in CHANNEL_PATHS
+        ):
             raise
         code = {
             401: "unauthorized",
@@ -155,12 +157,17 @@ async def body_in_time(request: web.Request, handler: Handler) -> web.StreamResp
 @web.middleware
 async def channel_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Slack and Bot Framework endpoints: a body that cannot be a platform payload (JSON that
-    is not an object, or not JSON at all) is a 400 before any signature or token work."""
+    is not an object, or not JSON at all, also in a form's ``payload`` field, where Slack puts
+    interactivity) is a 400 before any signature or token work."""
     if request.method == "POST" and request.path in CHANNEL_PATHS:
         if request.content_type == "application/json":
             if not isinstance(await read_json(request), dict):
                 raise ApiError(400, "invalid_payload", "the payload must be a JSON object")
-        elif request.content_type != "application/x-www-form-urlencoded":
+        elif request.content_type == "application/x-www-form-urlencoded":
+            payload = (await request.post()).get("payload")
+            if payload is not None and not isinstance(parse_json(str(payload)), dict):
+                raise ApiError(400, "invalid_payload", "the payload must be a JSON object")
+        else:
             raise ApiError(415, "unsupported_media_type", "send JSON or a form")
     return await handler(request)
 
