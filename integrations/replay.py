@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.conversation import Kind, Message
-from bot.evaluation import Case, score_decisions
+from bot.evaluation import Case, details_of, score_decisions
 from bot.learning import AGENT_CORRECTED, CUSTOMER_REJECTED, Answered, Outcome
 from bot.model import Decision
 from bot.needs import question_of
@@ -91,6 +91,7 @@ def replay(
     learning: LearningSettings | None = None,
     rejection_rate: float = REJECTION_RATE,
     seed: int = 0,
+    details: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run ``cases`` in blocks, teaching the knowledge base after each block.
 
@@ -103,6 +104,8 @@ def replay(
         learning: Live recalibration's settings (the defaults when None).
         rejection_rate: The share of wrong answers customers reject (drawn with ``seed``).
         seed: Which wrong answers are rejected.
+        details: Called with each case's ``details_of`` and its block, as it is decided
+            (``tandem eval --replay --details``).
 
     Returns:
         ``blocks``: one row per block; ``overall``: the scores over all cases.
@@ -122,6 +125,8 @@ def replay(
             # As live: the threshold may follow the traffic's share.
             responder.note(decision, case.text)
             made.append(decision)
+            if details:
+                details({**details_of(case, decision), "block": number})
             if progress:
                 progress()
         decisions += made

@@ -122,22 +122,23 @@ def eval_command(
         responder = build_responder(settings, knowledge_base)
         with bar(console, enabled=not as_json) as progress:
             task = progress.add_task("replaying" if replay else "evaluating", total=len(cases))
-            if replay:
-                from integrations.replay import replay as run_replay
+            with _details_writer(details_file) as write:
+                if replay:
+                    from integrations.replay import replay as run_replay
 
-                result = run_replay(
-                    responder,
-                    knowledge_base,
-                    cases,
-                    block=block,
-                    progress=lambda: progress.advance(task),
-                    learning=settings.learning,
-                    rejection_rate=rejection_rate,
-                )
-                if not as_json:
-                    _print_curve(result["blocks"])
-            else:
-                with _details_writer(details_file) as write:
+                    result = run_replay(
+                        responder,
+                        knowledge_base,
+                        cases,
+                        block=block,
+                        progress=lambda: progress.advance(task),
+                        learning=settings.learning,
+                        rejection_rate=rejection_rate,
+                        details=write,
+                    )
+                    if not as_json:
+                        _print_curve(result["blocks"])
+                else:
                     result = evaluate(
                         responder,
                         cases,

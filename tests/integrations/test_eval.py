@@ -137,10 +137,14 @@ def test_eval_replay_prints_a_learning_curve(
 ) -> None:
     faq, cases = clinc_slice
     command = ["eval", "--kb", str(faq), "--cases", str(cases), "--replay", "--block", "100"]
-    result = run([*command, "--json", "--rejection-rate", "1"], tmp_path)
+    details = tmp_path / "replayed.jsonl"
+    result = run([*command, "--json", "--rejection-rate", "1", "--details", str(details)], tmp_path)
     assert result.returncode == 0, result.stderr
     blocks = json.loads(result.stdout)["blocks"]
     assert [b["cases"] for b in blocks] == [100, 100, 42]
+    rows = [json.loads(line) for line in details.read_text().splitlines()]
+    assert [r["block"] for r in rows] == [1] * 100 + [2] * 100 + [3] * 42, "every case, in order"
+    assert {"text", "expected", "decision", "confidence", "right"} <= set(rows[0])
     assert all(b["outcomes"] > 0 for b in blocks), "each escalation is tagged back"
     assert [b["outcomes"] for b in blocks] == sorted(b["outcomes"] for b in blocks)
     for b in blocks:  # a live threshold, once there is one, is the one in force
