@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from integrations.cli.context import Context, open_knowledge_base, pass_context
 from integrations.cli.kb import kb
@@ -25,10 +25,17 @@ def proposal_text(proposal: dict[str, str] | None) -> str:
     return f"{proposal['title']}\nQ: {proposal['question']}\nA: {proposal['answer']}"
 
 
+KINDS = {"answer": "answer", "variant": "variant", "not_in_kb": "gap"}
+"""How each kind of suggestion reads in the list: a new article, a question variant of an
+article, or a gap in the knowledge base (accepting it adds nothing)."""
+
+
 @kb.command()
 @pass_context
 def suggestions(context: Context) -> None:
-    """List answers agents edited, waiting to be accepted into the knowledge base."""
+    """List what agents taught, waiting for an admin: edited answers (accepting one adds an
+    article), questions tagged with an article (accepting adds the question as one of its
+    variants) and questions tagged as not in the knowledge base (a gap: nothing is added)."""
 
     async def run(store: SqlStore) -> None:
         pending = await store.suggestions("pending")
@@ -36,11 +43,14 @@ def suggestions(context: Context) -> None:
             click.echo("no pending suggestions")
             return
         proposals = any(s.proposal for s in pending)
-        columns = ["id", "times", "question", "agent's answer", "agent", "when"]
+        columns: list[Column | str] = ["id", "kind", Column("question", ratio=1)]
+        columns += [Column("answer / article", ratio=1), "agent", Column("when", no_wrap=True)]
         table = Table(*columns, *(["proposed article"] if proposals else []))
         for s in pending:
-            row = [str(s.id), str(s.count), s.question, s.answer, s.agent]
-            row.append(f"{s.created_at:%Y-%m-%d %H:%M}")
+            taught = s.answer if s.kind == "answer" else (s.article_id or "not in the KB")
+            question = s.question + (f" (taught {s.count} times)" if s.count > 1 else "")
+            row = [str(s.id), KINDS.get(s.kind, s.kind), question, taught, s.agent]
+            row.append(f"{s.created_at:%m-%d %H:%M}")
             table.add_row(*row, *([proposal_text(s.proposal)] if proposals else []))
         Console().print(table)
 

@@ -273,6 +273,7 @@ def test_agents_suggestions_accept_and_manifest(tmp_path: Path) -> None:
     asyncio.run(_learned_suggestion(tmp_path / "data" / "tandem.db"))
     listed = run(["kb", "suggestions"], tmp_path)
     assert "Do you gift wrap?" in listed.stdout and "Alice" in listed.stdout
+    assert "answer" in listed.stdout.split("\n")[3], "the kind: what accepting it does"
     assert run(["kb", "accept", "99"], tmp_path).returncode == 1
     accepted = run(["kb", "accept", "1"], tmp_path)
     assert accepted.returncode == 0, accepted.stderr
