@@ -10,6 +10,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.conversation import KnowledgeSuggestion
 from integrations.composition import Services
 from integrations.learning import accept_suggestion
 
@@ -17,22 +18,10 @@ HELP = [
     "`add` — add an article (a title and an answer)",
     "`search QUESTION` — what the bot would answer, with confidence",
     "`show ID` · `remove ID` · `list` · `stats`",
-    "`suggestions` — answers agents edited · `accept ID` — ingest one",
+    "`suggestions` — what agents taught (answers, question variants, gaps) · `accept ID`",
     "`gaps` — recent questions that escalated for low confidence",
     "`review` — grade the bot's answers, drawn at random (any agent, in an agent channel)",
 ]
-COMMANDS = {
-    "add",
-    "search",
-    "show",
-    "remove",
-    "list",
-    "stats",
-    "suggestions",
-    "accept",
-    "gaps",
-    "help",
-}
 
 
 @dataclass(frozen=True)
@@ -105,7 +94,7 @@ async def run(services: Services, name: str, argument: str, author: str) -> Repl
             f"{len(pending)} pending suggestions",
             [
                 f"#{s.id} from {s.agent}{f' (×{s.count})' if s.count > 1 else ''}: "
-                f"Q: {s.question} → A: {s.answer}"
+                f"Q: {s.question} → {_taught(s)}"
                 + (f" · proposed article: {s.proposal['title']}" if s.proposal else "")
                 for s in pending
             ],
@@ -134,7 +123,18 @@ async def run(services: Services, name: str, argument: str, author: str) -> Repl
             return Reply("Usage", ['`add "Title" the answer…`'])
         article_id = await add_article(services, title, " ".join(answer), author)
         return Reply("Added", [f"article '{article_id}' is in the knowledge base"])
+    if name != "help":
+        return Reply("Unknown command", [f"there is no `{name}` command; these are:", *HELP])
     return Reply("Tandem knowledge commands", HELP)
+
+
+def _taught(suggestion: KnowledgeSuggestion) -> str:
+    """What accepting a suggestion adds, in a few words."""
+    if suggestion.kind == "variant":
+        return f"a question variant of '{suggestion.article_id}'"
+    if suggestion.kind == "not_in_kb":
+        return "not in the knowledge base (a gap; accepting adds nothing)"
+    return f"A: {suggestion.answer}"
 
 
 async def add_article(services: Services, title: str, answer: str, author: str) -> str:

@@ -137,8 +137,6 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 await self.channel.remember_agent_channel(turn_context.activity)
                 await turn_context.send_activity("Escalation cards will be posted here.")
                 return
-            if name not in {"search", "stats", "gaps", "suggestions", "accept", "remove", "help"}:
-                name = "help"
             try:
                 reply = await kb_admin.run(self.services, name, argument, who.name or who.id)
             except Exception as failure:

@@ -191,6 +191,26 @@ async def test_admin_commands_in_teams(bot: BotSide) -> None:
         )
         reply = next(x for x in sent if expected in json.dumps(x.activity))
         jsonschema.Draft6Validator(SCHEMA).validate(reply.activity["attachments"][0]["content"])
+    # every command the help lists works in Teams too; an unknown one says so
+    for n, (text, expected) in enumerate(
+        (
+            ("kb list", "articles"),
+            ("kb show opening-hours", "Article opening-hours"),
+            ("kb lsit", "Unknown"),
+        )
+    ):
+        await bot.post(
+            fixture(
+                "agent_channel_message.json",
+                service_url=url,
+                id=f"k-more-{n}",
+                user="X",
+                aad="aad-admin",
+                conversation=AGENTS,
+                text=text,
+            )
+        )
+        await bot.connector.wait(lambda s, e=expected: any(e in json.dumps(x.activity) for x in s))
 
 
 async def test_with_an_app_id_a_request_without_a_token_is_refused(
