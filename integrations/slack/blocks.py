@@ -49,8 +49,8 @@ def _mrkdwn(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_CHARS)}}
 
 
-def _more(card: EscalationCard) -> str:
-    return f"<{card.desk_url}|…more on the desk>"
+def _more(card: EscalationCard, cut: bool) -> str:
+    return f"<{card.desk_url}|{'…more on the desk' if cut else 'Open on the desk'}>"
 
 
 def _transcript(card: EscalationCard) -> str:
@@ -61,7 +61,7 @@ def _transcript(card: EscalationCard) -> str:
     cut = len(shown) < len(lines) or len(text) > budget
     if len(text) > budget:
         text = "…" + text[-budget:]
-    return f"*Transcript*\n{text}" + (f"\n{_more(card)}" if cut else "")
+    return f"*Transcript*\n{text}\n{_more(card, cut)}"  # the whole case is a click away
 
 
 def escalation_blocks(card: EscalationCard, *, mention: str | None = None) -> list[Block]:

@@ -91,6 +91,8 @@ def test_cards_fit_slack(state: State, size: int) -> None:
         Block.parse(block).validate_json()  # raises on slack_sdk's own limits
     if size >= 40:
         assert "…more on the desk" in str(blocks), "cut content links to the desk"
+    else:
+        assert "|Open on the desk>" in str(blocks), "every card links to the desk"
     markdown = " ".join(mrkdwn_texts(blocks))
     assert "<!channel>" not in markdown and "&lt;!channel&gt;" in markdown, "customer text escaped"
     modal = edit_modal(built)
