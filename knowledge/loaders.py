@@ -110,7 +110,9 @@ def _jsonl_rows(text: str, source: str) -> list[tuple[int, dict[str, Any]]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as error:
-            raise SourceError(source, f"line {number}: invalid JSON ({error.msg})") from error
+            raise SourceError(
+                source, f"line {number}: invalid JSON ({error.msg} at column {error.colno})"
+            ) from error
         if not isinstance(row, dict):
             raise SourceError(source, f"line {number}: expected a JSON object")
         _require_columns(list(row), source, where=f"line {number}: ", needed=("id", "question"))

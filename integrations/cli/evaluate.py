@@ -212,7 +212,8 @@ def _print_summary(scores: dict[str, Any], result: dict[str, Any]) -> None:
         if scores.get(key) is not None:
             rows.append((key.replace("_", " "), scores[key]))
     for name, value in rows:
-        table.add_row(name, "–" if value is None else str(value))
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        table.add_row(name, "–" if value is None else shown)
     out.print(table)
     out.print("Every figure, the curve and the calibration: --json.")
 

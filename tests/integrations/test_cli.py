@@ -56,6 +56,30 @@ def test_search_answers_with_the_right_article(workdir: Path, question: str, art
     assert found["articles"][0]["id"] == article
 
 
+def test_search_says_how_much_of_the_question_the_article_covers(tmp_path: Path) -> None:
+    """With few question variants the coverage check is on: search shows what it read."""
+    faq = tmp_path / "faq.csv"
+    faq.write_text(
+        "id,question,answer\n"
+        "refunds,How long do refunds take?,We refund within 3 working days of receiving it.\n"
+        "hours,When are you open?,Monday to Saturday 9 to 6.\n"
+        "delivery,How much is delivery?,Delivery is free over 50 pounds.\n"
+        "returns,How do I return an item?,Use the returns page within 30 days.\n"
+    )
+    assert run(["kb", "ingest", str(faq)], tmp_path).returncode == 0
+    found = json.loads(run(["kb", "search", "how long do refunds take", "--json"], tmp_path).stdout)
+    assert 0 <= found["uncovered"] <= 1
+    shown = run(["kb", "search", "how long do refunds take"], tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "the best article's words cover" in shown.stdout
+
+
+def test_search_on_an_empty_knowledge_base_says_so(tmp_path: Path) -> None:
+    empty = run(["kb", "search", "how long do refunds take?"], tmp_path)
+    assert empty.returncode == 0, empty.stderr
+    assert "the knowledge base is empty: add articles with `tandem kb ingest FILE`" in empty.stdout
+
+
 def test_reingest_is_unchanged_and_bad_files_are_reported(workdir: Path) -> None:
     bad = workdir / "bad.csv"
     bad.write_text("foo,bar\n1,2\n")

@@ -47,7 +47,7 @@ def test_jsonl_faq(tmp_path: Path) -> None:
         (
             "bad.jsonl",
             '{"id": "a", "question": "q", "answer": "a"}\n{oops\n',
-            "line 2: invalid JSON",
+            "line 2: invalid JSON (Expecting property name enclosed in double quotes at column 2)",
         ),
         ("noanswer.jsonl", '{"id": "a", "question": "q", "answer": ""}\n', "has no answer"),
         ("slides.pdf", "x", "unsupported file type .pdf"),
