@@ -125,8 +125,12 @@ async def tag_article(
     agent: str,
     channel: str,
     metrics: PrometheusMetrics | None = None,
+    agent_name: str | None = None,
 ) -> Tagged:
     """An agent says which article answered an escalation (None: not in the knowledge base).
+
+    ``agent`` is the agent's stable id (what trusted agents are listed by); ``agent_name``
+    their display name, which the card's history and notes show (``agent`` when absent).
 
     The live estimate is refreshed at once, and shown in ``metrics``.
 
@@ -172,7 +176,7 @@ async def tag_article(
         escalation_id,
         AgentAction(
             ActionKind.NOTE,
-            agent,
+            agent_name or agent,
             channel,
             f"Tagged: {title}" + (" (applied)" if trusted else " (waiting for an admin)"),
             f"tag:{escalation_id}:{article_id}:{agent}",

@@ -133,6 +133,7 @@ class SlackChannel:
                 escalation_id=escalation_id,
                 article_id=None if article == NOT_IN_KB else article,
                 agent=user,
+                agent_name=await self._name(user),
                 channel="slack",
                 metrics=self.services.metrics,
             )

@@ -207,6 +207,7 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 escalation_id=escalation_id,
                 article_id=article_id,
                 agent=sender.aad_object_id or sender.id,
+                agent_name=sender.name or None,
                 channel="teams",
                 metrics=self.services.metrics,
             )

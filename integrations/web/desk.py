@@ -183,6 +183,7 @@ async def tag(request: web.Request) -> web.Response:
             escalation_id=escalation_id,
             article_id=article,
             agent=account.username,
+            agent_name=account.display_name,
             channel="desk",
             metrics=services.metrics,
         )

@@ -54,9 +54,9 @@ async def test_an_agent_tags_the_article_from_the_card(slack: SlackSide) -> None
 
     async def noted() -> bool:
         updates = slack.fake.of("chat.update")
-        return any("(slack): note" in str(u["blocks"]) for u in updates)
+        return any("Alice (slack): note" in str(u["blocks"]) for u in updates)
 
-    await eventually(noted, "the card to show the tag")
+    await eventually(noted, "the card to show the tag, under the agent's name")
     async with aiohttp.ClientSession() as session:
         async with session.get(slack.server.make_url("/metrics")) as metrics:
             shown = await metrics.text()
