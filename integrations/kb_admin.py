@@ -19,7 +19,7 @@ HELP = [
     "`search QUESTION` — what the bot would answer, with confidence",
     "`show ID` · `remove ID` · `list` · `stats`",
     "`suggestions` — what agents taught (answers, question variants, gaps) · `accept ID`",
-    "`gaps` — recent questions that escalated for low confidence",
+    "`gaps` — recent questions that escalated for low confidence and still would",
     "`review` — grade the bot's answers, drawn at random (any agent, in an agent channel)",
 ]
 
@@ -112,8 +112,14 @@ async def run(services: Services, name: str, argument: str, author: str) -> Repl
             ],
         )
     if name == "gaps":
-        gaps = await services.store.escalated_questions("low_confidence")
-        return Reply("Knowledge gaps (escalated for low confidence)", gaps)
+        # An escalation's goal follows the conversation, and the knowledge base may have
+        # learned since: a gap is one the bot still would not answer.
+        gaps = [
+            goal
+            for goal in await services.store.escalated_questions("low_confidence")
+            if (await services.engine.decide(goal)).action != "answer"
+        ]
+        return Reply("Knowledge gaps (escalated for low confidence, still unanswered)", gaps)
     if name == "add":
         try:
             title, *answer = shlex.split(argument)
