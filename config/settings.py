@@ -146,6 +146,12 @@ class TeamsSettings(BaseModel):
         default=None, description="Teams tag mentioned when a card is re-announced."
     )
     mention_tag_name: str | None = Field(default=None, description="That tag's name.")
+    privacy_url: str | None = Field(
+        default=None, description="Your privacy statement (https), for the Teams app package."
+    )
+    terms_url: str | None = Field(
+        default=None, description="Your terms of use (https), for the Teams app package."
+    )
 
     @property
     def active(self) -> bool:

@@ -37,3 +37,11 @@ def package(context: Context, out: Path) -> None:
         click.echo(f"tandem: {error}", err=True)
         sys.exit(2)
     click.echo(f"wrote {out}")
+    teams, url = context.settings.teams, context.settings.server.public_url
+    if not (teams.privacy_url and teams.terms_url):
+        click.echo(
+            f"warning: the package points at {url}/privacy and {url}/terms, which Tandem does "
+            "not serve; set TANDEM_TEAMS__PRIVACY_URL and TANDEM_TEAMS__TERMS_URL to your "
+            "organisation's pages before publishing the app",
+            err=True,
+        )

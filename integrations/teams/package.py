@@ -93,8 +93,8 @@ def build_manifest(settings: Settings) -> dict[str, Any]:
         "developer": {
             "name": "Tandem",
             "websiteUrl": url,
-            "privacyUrl": f"{url}/privacy",
-            "termsOfUseUrl": f"{url}/terms",
+            "privacyUrl": settings.teams.privacy_url or f"{url}/privacy",
+            "termsOfUseUrl": settings.teams.terms_url or f"{url}/terms",
         },
         "name": {"short": "Tandem", "full": "Tandem customer-service hand-over"},
         "description": {

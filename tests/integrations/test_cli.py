@@ -357,6 +357,17 @@ def test_teams_package(tmp_path: Path) -> None:
     assert {"name": "ChannelMessage.Read.Group", "type": "Application"} in rsc
     assert manifest["webApplicationInfo"]["id"] == env["TANDEM_TEAMS__APP_ID"]
     assert sizes == {"color.png": (192, 192), "outline.png": (32, 32)}
+    assert "TANDEM_TEAMS__PRIVACY_URL" in built.stderr, "no page is served at /privacy"
+    pages = {
+        "TANDEM_TEAMS__PRIVACY_URL": "https://example.org/privacy-statement",
+        "TANDEM_TEAMS__TERMS_URL": "https://example.org/terms-of-use",
+    }
+    owned = run(["teams", "package", "--out", "owned.zip"], tmp_path, env={**env, **pages})
+    assert owned.returncode == 0 and "warning" not in owned.stderr
+    with zipfile.ZipFile(tmp_path / "owned.zip") as archive:
+        developer = json.loads(archive.read("manifest.json"))["developer"]
+    assert developer["privacyUrl"] == pages["TANDEM_TEAMS__PRIVACY_URL"]
+    assert developer["termsOfUseUrl"] == pages["TANDEM_TEAMS__TERMS_URL"]
     missing = run(["teams", "package"], tmp_path)
     assert missing.returncode == 2 and "TANDEM_TEAMS__APP_ID is required" in missing.stderr
     insecure = run(
