@@ -83,10 +83,14 @@ class EscalationCard:
     queue_position: int | None = None
     closed_by: str | None = None
     resolve_caution: str = ""
+    tag: str | None = None
 
     @property
     def suggested_article(self) -> str | None:
-        """The article preselected for tagging: the bot's best guess."""
+        """The article preselected for tagging: the one an agent tagged ("" or None: not in
+        the knowledge base), else the bot's best guess."""
+        if self.tag is not None:
+            return self.tag or None
         return self.articles[0].article_id if self.articles else None
 
     @property
@@ -210,6 +214,7 @@ def build_card(
     if mask_personal_data:
         transcript = [m if m.kind is not Kind.CUSTOMER else _redacted(m) for m in transcript]
     actions = available_actions(conversation, escalation)
+    choices = tag_choices(escalation.articles, catalogue)
     return EscalationCard(
         escalation_id=escalation.id,
         conversation_id=conversation.id,
@@ -227,7 +232,7 @@ def build_card(
         desk_url=f"{public_url}/desk#/escalations/{escalation.id}",
         customer=conversation.customer,
         channel=conversation.channel,
-        choices=tag_choices(escalation.articles, catalogue),
+        choices=choices,
         created_at=escalation.created_at,
         priority=urgent.priority,
         priority_label=urgent.label,
@@ -235,7 +240,20 @@ def build_card(
         queue_position=queue_position,
         closed_by=closed_by(history),
         resolve_caution=resolve_caution(transcript) if "resolve" in actions else "",
+        tag=tagged(transcript, choices),
     )
+
+
+def tagged(transcript: Sequence[Message], choices: Sequence[tuple[str, str]]) -> str | None:
+    """The article the latest tag named, read back from its note ("" for not in the knowledge
+    base; None when nobody tagged, or the article has gone)."""
+    ids = {title: article_id for article_id, title in reversed(choices)}  # the first on a tie
+    prefix = wording.TAGGED.format(title="")
+    for message in reversed(transcript):
+        if message.kind is Kind.NOTE and message.text.startswith(prefix):
+            title = message.text[len(prefix) :].rsplit(" (", 1)[0]
+            return "" if title == wording.NOT_IN_KB_TITLE else ids.get(title)
+    return None
 
 
 def resolve_caution(transcript: Sequence[Message]) -> str:

@@ -82,6 +82,10 @@ def reannounced(minutes: int, label: str) -> str:
     return f"Still waiting for a person after {minutes} min (priority: {label}). Who can take it?"
 
 
+TAGGED = "Tagged: {title}"
+"""The internal note a tag leaves on the card; the card reads its latest one back to preselect
+the tagged article."""
+NOT_IN_KB_TITLE = "not in the knowledge base"
 CLOSED_BY_CUSTOMER = "The customer no longer needs help and closed the wait."
 FOLLOW_UP_NOTE = "Handed back with an open question the bot could not answer: {question}"
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from bot import wording
 from bot.conversation import (
     ActionKind,
     AgentAction,
@@ -171,14 +172,15 @@ async def tag_article(
         agent=agent,
         conversation_id=escalation.conversation_id,
     )
-    title = articles[article_id].title if article_id else "not in the knowledge base"
+    title = articles[article_id].title if article_id else wording.NOT_IN_KB_TITLE
     await engine.act(
         escalation_id,
         AgentAction(
             ActionKind.NOTE,
             agent_name or agent,
             channel,
-            f"Tagged: {title}" + (" (applied)" if trusted else " (waiting for an admin)"),
+            wording.TAGGED.format(title=title)
+            + (" (applied)" if trusted else " (waiting for an admin)"),
             f"tag:{escalation_id}:{article_id}:{agent}",
         ),
     )

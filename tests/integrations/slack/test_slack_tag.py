@@ -57,6 +57,9 @@ async def test_an_agent_tags_the_article_from_the_card(slack: SlackSide) -> None
         return any("Alice (slack): note" in str(u["blocks"]) for u in updates)
 
     await eventually(noted, "the card to show the tag, under the agent's name")
+    redrawn = next(u for u in slack.fake.of("chat.update") if "(slack): note" in str(u["blocks"]))
+    select = next(b for b in redrawn["blocks"] if b.get("block_id") == "tandem_tag")["accessory"]
+    assert select["initial_option"] == chosen, "the card keeps the agent's choice"
     async with aiohttp.ClientSession() as session:
         async with session.get(slack.server.make_url("/metrics")) as metrics:
             shown = await metrics.text()

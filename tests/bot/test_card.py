@@ -1,0 +1,24 @@
+"""The card's own readings of the transcript."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.card import tagged
+from bot.conversation import Kind, Message
+
+NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
+
+
+def test_the_card_preselects_the_latest_tag_read_back_from_its_note() -> None:
+    choices = [("returns", "Returns"), ("hours", "Opening hours")]
+    notes = [
+        Message(1, "c1", Kind.NOTE, "Tagged: Returns (waiting for an admin)", NOW),
+        Message(2, "c1", Kind.NOTE, "Tagged: Opening hours (applied)", NOW),
+    ]
+    assert tagged(notes, choices) == "hours"
+    assert tagged(notes[:1], choices) == "returns"
+    gap = Message(3, "c1", Kind.NOTE, "Tagged: not in the knowledge base (applied)", NOW)
+    assert tagged([*notes, gap], choices) == ""
+    assert tagged([Message(4, "c1", Kind.NOTE, "Tagged by hand", NOW)], choices) is None
+    assert tagged([Message(5, "c1", Kind.NOTE, "Tagged: Gone (applied)", NOW)], choices) is None
