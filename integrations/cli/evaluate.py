@@ -233,6 +233,11 @@ def _details_writer(
         yield write
 
 
+def _figure(value: float | None) -> str:
+    """A share as the summary shows it: three decimals, or "–" when there was nothing to count."""
+    return "–" if value is None else f"{value:.3f}"
+
+
 def _print_curve(blocks: list[dict[str, Any]]) -> None:
     table = Table(
         "block",
@@ -250,10 +255,10 @@ def _print_curve(blocks: list[dict[str, Any]]) -> None:
         table.add_row(
             str(row["block"]),
             str(row["cases"]),
-            f"{row['answer_precision']}",
-            f"{row['deflection']}",
+            _figure(row["answer_precision"]),
+            _figure(row["deflection"]),
             str(row["taught"]),
-            str(row["rejected"]),
+            "–" if row["rejected"] is None else str(row["rejected"]),
             f"{row['threshold']:.3f}",
             "–" if live is None else f"{live:.3f}",
             f"{row['threshold_in_force']:.3f}",
