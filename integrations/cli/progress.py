@@ -56,4 +56,9 @@ class IngestBars(IngestProgress):
         self._progress.advance(self._chunks, count)
 
     def file_done(self, path: Path, outcome: str) -> None:
+        # An unchanged file embeds nothing (a restore only part): its bar ends full, saying so.
+        task = next(t for t in self._progress.tasks if t.id == self._chunks)
+        self._progress.update(
+            self._chunks, completed=task.total or 0, description=f"{outcome} {path.name}"
+        )
         self._progress.advance(self._files)
