@@ -30,6 +30,16 @@ class Reply:
     lines: list[str]
 
 
+SLOW = {"accept": "Accepting #{argument}: the knowledge base refits, which takes a while…"}
+"""Commands whose work takes long enough that the admin is told it started."""
+
+
+def started(name: str, argument: str) -> Reply | None:
+    """What to say at once before a slow command (None for a quick one)."""
+    said = SLOW.get(name)
+    return Reply("Working", [said.format(argument=argument)]) if said and argument else None
+
+
 def parse(text: str) -> tuple[str, str]:
     """``"search where is my parcel"`` → ``("search", "where is my parcel")``."""
     name, _, rest = text.strip().partition(" ")

@@ -97,6 +97,8 @@ class KbCommand:
         if name == "add" and not argument:
             await self.client.views_open(trigger_id=command["trigger_id"], view=add_modal(channel))
             return
+        if (working := kb_admin.started(name, argument)) is not None:
+            await self._reply(channel, user, working, respond)
         try:
             reply = await kb_admin.run(self.services, name, argument, user)
         except Exception as failure:  # the admin sees what went wrong, the app keeps running

@@ -137,6 +137,8 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 await self.channel.remember_agent_channel(turn_context.activity)
                 await turn_context.send_activity("Escalation cards will be posted here.")
                 return
+            if (working := kb_admin.started(name, argument)) is not None:
+                await turn_context.send_activity(working.lines[0])
             try:
                 reply = await kb_admin.run(self.services, name, argument, who.name or who.id)
             except Exception as failure:

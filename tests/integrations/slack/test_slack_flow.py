@@ -196,6 +196,11 @@ async def test_kb_command_is_for_admins(slack: SlackSide) -> None:
     await slack.command(fixture("kb_command.json", user_id="U0ADMIN001", text="add"))
     [modal] = await slack.fake.wait_for("views.open")
     assert modal["view"]["callback_id"] == "tandem_kb_add"
+    # a slow command says it started before its answer (accepting refits the knowledge base)
+    await slack.command(fixture("kb_command.json", user_id="U0ADMIN001", text="accept 99"))
+    said = await slack.fake.wait_for("chat.postEphemeral", 4)
+    assert [m["text"] for m in said[-2:]] == ["Working", "Not found"]
+    assert "Accepting #99" in str(said[-2]["blocks"])
 
 
 async def test_requests_must_be_signed_and_fresh(slack: SlackSide) -> None:
