@@ -150,16 +150,16 @@ def plan_send(s: Situation) -> Plan | ActionResult:
         raise InvalidAction(wording.NO_TEXT)
     if len(text) > MAX_REPLY_CHARS:
         raise InvalidAction(wording.TOO_LONG.format(limit=MAX_REPLY_CHARS))
-    if s.seen:
+    if s.seen or _just_sent(s.history, text):
         return ActionResult("duplicate", wording.ALREADY_SENT, escalation)
     if s.held_by_other:
         return _held(s)
-    draft, version, holder = escalation.draft, escalation.draft_version, escalation.holder
+    draft, version = escalation.draft, escalation.draft_version
     if state is State.ESCALATED and awaits_customer(text):
-        # A question back or a promise to come back: the customer's answer is for this agent,
-        # not the bot (nor a new escalation at the back of the queue). The agent holds it.
-        new_conversation = s.moved(State.AGENT, s.action.who)
-        status, holder = EscalationStatus.CLAIMED, s.action.agent
+        # A question back or a promise to come back: the customer's answer is for people, not
+        # the bot, so the escalation keeps waiting where it stands in the queue (not a new one
+        # at the back). Any agent may answer next; the answered draft leaves the card.
+        new_conversation, status = conversation, escalation.status
         draft, version = "", version + 1
     elif state is State.ESCALATED:
         new_conversation = s.moved(State.BOT, None)
@@ -184,7 +184,6 @@ def plan_send(s: Situation) -> Plan | ActionResult:
             escalation=replace(
                 escalation,
                 status=status,
-                holder=holder,
                 first_action_at=s.first_action_at,
                 draft=draft,
                 draft_version=version,
@@ -202,6 +201,13 @@ def plan_send(s: Situation) -> Plan | ActionResult:
         wording.SENT,
         "edit" if edited else "approve",
     )
+
+
+def _just_sent(history: Sequence[Message], text: str) -> bool:
+    """The customer's latest view ends with this very reply: a repeat of a send that gave no
+    version (an API client) and whose first moved the draft on."""
+    shown = [m for m in history if not m.internal]
+    return bool(shown) and shown[-1].kind is Kind.AGENT_MESSAGE and shown[-1].text == text
 
 
 def plan_take_over(s: Situation) -> Plan | ActionResult:

@@ -26,6 +26,8 @@ from bot.needs import open_needs, promises_follow_up
 from bot.text import clip
 
 HISTORY_PAGE = 50  # history entries a card carries; older ones are paged
+NOTICES = frozenset({Kind.CUSTOMER, Kind.AGENT_JOINED, Kind.ESCALATED, Kind.WAITING})
+"""What passes between an agent's promise and a resolve without keeping it."""
 CAUTION_QUOTE = 160  # characters of the customer's need or the agent's promise a caution quotes
 
 SPEAKERS: dict[Kind, str] = {
@@ -182,10 +184,12 @@ def available_actions(conversation: Conversation, escalation: Escalation) -> tup
         drafts = (*approve, "send", "regenerate") if current else ()
         return (*drafts, "hand_back", "resolve", "note")
     if state is State.ESCALATED and not current:
-        # The customer escalated again: the draft is on the newer card; the rest applies to it.
-        return ("take_over", "hand_back", "resolve", "note")
+        # The customer escalated again: the rest is on the newer card (``engine._current``).
+        return ("take_over", "note")
     if state is State.ESCALATED:
-        return ("approve", "send", "take_over", "regenerate", "hand_back", "resolve", "note")
+        # A reply that asked the customer something answered the draft (``plan_send``).
+        approve = ("approve",) if escalation.draft.strip() else ()
+        return (*approve, "send", "take_over", "regenerate", "hand_back", "resolve", "note")
     return ("take_over", "resolve", "note")
 
 
@@ -211,9 +215,12 @@ def build_card(
     """
     now = now or escalation.created_at
     urgent = queue.urgency(escalation, now)
+    actions = available_actions(conversation, escalation)
+    # Read on what the customer wrote (an email alone is an answer), shown as the card shows it.
+    caution = resolve_caution(transcript) if "resolve" in actions else ""
     if mask_personal_data:
         transcript = [m if m.kind is not Kind.CUSTOMER else _redacted(m) for m in transcript]
-    actions = available_actions(conversation, escalation)
+        caution = redact(caution)
     choices = tag_choices(escalation.articles, catalogue)
     return EscalationCard(
         escalation_id=escalation.id,
@@ -239,7 +246,7 @@ def build_card(
         wait_minutes=urgent.wait_minutes,
         queue_position=queue_position,
         closed_by=closed_by(history),
-        resolve_caution=resolve_caution(transcript) if "resolve" in actions else "",
+        resolve_caution=caution,
         tag=tagged(transcript, choices),
     )
 
@@ -264,7 +271,7 @@ def resolve_caution(transcript: Sequence[Message]) -> str:
     if needs:
         return wording.RESOLVE_UNANSWERED.format(need=clip(needs[0].text, CAUTION_QUOTE))
     for message in reversed(transcript):
-        if message.internal or message.kind is Kind.CUSTOMER:
+        if message.internal or message.kind in NOTICES:
             continue
         if message.kind is Kind.AGENT_MESSAGE and promises_follow_up(message.text):
             return wording.RESOLVE_PROMISED.format(reply=clip(message.text, CAUTION_QUOTE))

@@ -167,16 +167,18 @@ class ConversationEngine(CustomerTurns):
     async def _current(self, clicked: Escalation, action: AgentAction) -> Escalation | ActionResult:
         """The escalation an action applies to. A card's buttons outlive its escalation: once
         it is answered, the customer may write again and escalate anew. An action on the older
-        card then applies to the escalation that waits now, as the agent means the
-        conversation; only its stale draft cannot be sent or redrafted."""
+        card may then apply to the escalation that waits now, as the agent means the
+        conversation: a take-over claims it and a note goes on it. The rest needs what only the
+        newer card shows (the new question, its draft), so it is refused with a pointer there.
+        """
         if clicked.status in ACTIVE_STATUSES:
             return clicked
         current = await self.store.active_escalation(clicked.conversation_id)
         if current is None or current.id == clicked.id:
             return clicked
-        if action.kind in (ActionKind.APPROVE, ActionKind.REGENERATE):
-            return ActionResult("refused", wording.ESCALATED_AGAIN, clicked)
-        return current
+        if action.kind in (ActionKind.TAKE_OVER, ActionKind.NOTE):
+            return current
+        return ActionResult("refused", wording.ESCALATED_AGAIN, clicked)
 
     async def _pick_up(self, escalation: Escalation, agent: str) -> None:
         """After a hand back, the bot answers the question the customer was still waiting on

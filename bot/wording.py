@@ -107,7 +107,7 @@ YOU_HOLD = "You hold the conversation; the bot stays silent."
 NOT_WAITING = "This escalation is no longer waiting for a reply."
 CONVERSATION_RESOLVED = "This conversation is resolved."
 ESCALATED_AGAIN = (
-    "The customer wrote again and this conversation escalated anew: its draft is on the newer card."
+    "The customer wrote again and this conversation escalated anew: act on the newer card."
 )
 ESCALATION_CLOSED = "This escalation is closed."
 DONE_RESOLVED = "Resolved."

@@ -116,8 +116,9 @@ class SlackChannel:
     async def on_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         kind = BUTTONS[action["action_id"]]
-        text = _draft_input(body) if kind is ActionKind.APPROVE else None
-        await self._act(body, action["value"], kind, text, version=_draft_version(body))
+        typed, version = _draft_box(body)
+        text = typed if kind is ActionKind.APPROVE else None
+        await self._act(body, action["value"], kind, text, version=version)
 
     async def on_tag(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """ "This was …": the agent picked the article that answers the escalation."""
@@ -239,20 +240,20 @@ def _reply_text(event: dict[str, Any]) -> str:
     return text
 
 
-def _draft_version(body: dict[str, Any]) -> int | None:
-    """The draft version of the card clicked on, from its draft box's block id (``draft:N``)."""
-    values = (body.get("state") or {}).get("values") or {}
-    for block_id in values:
-        number = block_id.removeprefix("draft:")
-        if block_id.startswith("draft:") and number.isdigit():
-            return int(number)
-    return None
-
-
-def _draft_input(body: dict[str, Any]) -> str | None:
+def _draft_box(body: dict[str, Any]) -> tuple[str | None, int | None]:
+    """The card's draft box as the agent left it, and the draft version it shows (its block id
+    is ``draft:N``); ``(None, None)`` when the card has none."""
     values = (body.get("state") or {}).get("values") or {}
     for block_id, inputs in values.items():
         if block_id.startswith("draft:") and "draft" in inputs:
             value = inputs["draft"].get("value")
-            return str(value) if value is not None else None
-    return None
+            number = block_id.removeprefix("draft:")
+            return (
+                None if value is None else str(value),
+                int(number) if number.isdigit() else None,
+            )
+    return None, None
+
+
+def _draft_input(body: dict[str, Any]) -> str | None:
+    return _draft_box(body)[0]

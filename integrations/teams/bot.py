@@ -133,7 +133,10 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if not is_admin:
             reply = kb_admin.Reply("Not allowed", ["Only knowledge admins can use kb commands."])
         else:
-            if name == "here" and self.in_agent_channel(turn_context.activity):
+            if name == "here":
+                if not self.in_agent_channel(turn_context.activity):
+                    await turn_context.send_activity("Say `kb here` in the team channel for cards.")
+                    return
                 await self.channel.remember_agent_channel(turn_context.activity)
                 await turn_context.send_activity("Escalation cards will be posted here.")
                 return
@@ -241,7 +244,7 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             "teams",
             text,
             agent_id=agent_id(activity),
-            seen_version=version if isinstance(version, int) and version >= 0 else None,
+            seen_version=version if type(version) is int and version >= 0 else None,
         )
         try:
             result = await self.services.engine.act(escalation_id, action)

@@ -161,14 +161,18 @@ async def channel_bodies(request: web.Request, handler: Handler) -> web.StreamRe
     interactivity) is a 400 before any signature or token work."""
     if request.method == "POST" and request.path in CHANNEL_PATHS:
         if request.content_type == "application/json":
-            if not isinstance(await read_json(request), dict):
-                raise ApiError(400, "invalid_payload", "the payload must be a JSON object")
+            payload: Any = await read_json(request)
         elif request.content_type == "application/x-www-form-urlencoded":
-            payload = (await request.post()).get("payload")
-            if payload is not None and not isinstance(parse_json(str(payload)), dict):
-                raise ApiError(400, "invalid_payload", "the payload must be a JSON object")
+            try:
+                form = await request.post()
+            except (UnicodeDecodeError, LookupError, ValueError) as failure:
+                raise ApiError(400, "invalid_payload", "the form is not UTF-8") from failure
+            field = form.get("payload")
+            payload = {} if field is None else parse_json(str(field))
         else:
             raise ApiError(415, "unsupported_media_type", "send JSON or a form")
+        if not isinstance(payload, dict):
+            raise ApiError(400, "invalid_payload", "the payload must be a JSON object")
     return await handler(request)
 
 

@@ -21,6 +21,7 @@ from bot.needs import (
 )
 
 C, A, E, G = Kind.CUSTOMER, Kind.ANSWER, Kind.ESCALATED, Kind.AGENT_MESSAGE
+J = Kind.AGENT_JOINED
 
 
 def history(*turns: tuple[Kind, str]) -> list[Message]:
@@ -268,6 +269,10 @@ def test_an_answer_or_an_invitation_is_no_promise(reply: str) -> None:
             "email you tomorrow",
         ),
         ([(C, "Where is LK-1234?"), (G, "I'll check."), (G, "It arrives on Friday.")], ""),
+        (  # a notice between the promise and the resolve keeps nothing
+            [(C, "Where is LK-1234?"), (G, "I'll chase the courier."), (J, "Bob joined.")],
+            "chase the courier",
+        ),
     ],
 )
 def test_resolving_warns_of_a_customer_left_waiting(
@@ -293,6 +298,22 @@ def test_resolving_warns_of_a_customer_left_waiting(
         ("Refunds take 3 working days.", False),
         ("Refunds take 3 working days. Is there anything else I can help you with?", False),
         ("It arrives on Friday. Something else we can do?", False),
+        ("Please let me know your order number.", True),
+        ("Send me a photo of the damage please.", True),
+        ("What's the email on your account, please.", True),
+        ("I just need your order number", True),
+        ("Please could you pop your order number in here", True),
+        ("I'll keep you posted.", True),
+        ("Our billing team will email you within 48 hours.", True),
+        ("One moment while I check.", True),
+        ("Does that help?", False),
+        ("Does that make sense?", False),
+        ("Any other questions?", False),
+        ("You can track it here: https://example.com/track?id=4", False),
+        ("Let me check that for you. Your order shipped yesterday and arrives Friday.", False),
+        ("If it hasn't arrived by Friday, let me know and I'll raise a claim.", False),
+        ("How to reset it: open Settings, then Account.", False),
+        ("What I'll do is refund the delivery charge.", False),
     ],
 )
 def test_a_reply_awaits_the_customer_when_it_asks_back_or_promises(
