@@ -4,6 +4,7 @@ with signed payloads, the thread relays the take-over, and /kb serves admins onl
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -22,6 +23,17 @@ async def escalate(slack: SlackSide, text: str) -> tuple[str, str]:
     escalation = await slack.services.store.active_escalation(conversation.id)
     assert escalation is not None
     return conversation.id, escalation.id
+
+
+def button(ts: str, action_id: str, escalation_id: str) -> dict[str, Any]:
+    """A click on one of the card's buttons in the support channel."""
+    return fixture(
+        "block_actions.json",
+        ts=ts,
+        channel=SUPPORT,
+        action_id=action_id,
+        escalation_id=escalation_id,
+    )
 
 
 async def card_ts(slack: SlackSide, escalation_id: str) -> str:
@@ -101,13 +113,7 @@ async def test_a_double_click_on_send_draft_while_holding_sends_once(slack: Slac
     block id (the card's draft version) makes the second one the same send."""
     conversation_id, escalation_id = await escalate(slack, "Let me speak to a human please")
     ts = await card_ts(slack, escalation_id)
-    take = fixture(
-        "block_actions.json",
-        ts=ts,
-        channel=SUPPORT,
-        action_id="tandem_take_over",
-        escalation_id=escalation_id,
-    )
+    take = button(ts, "tandem_take_over", escalation_id)
     assert (await slack.interaction(take)).status == 200
     await until_customer_gets(slack, conversation_id, Kind.AGENT_JOINED)
     escalation = await slack.services.store.escalation(escalation_id)
@@ -115,13 +121,7 @@ async def test_a_double_click_on_send_draft_while_holding_sends_once(slack: Slac
     reply = "Your order left the warehouse this morning."
     box = {"draft": {"type": "plain_text_input", "value": reply}}
     click = {
-        **fixture(
-            "block_actions.json",
-            ts=ts,
-            channel=SUPPORT,
-            action_id="tandem_approve",
-            escalation_id=escalation_id,
-        ),
+        **button(ts, "tandem_approve", escalation_id),
         "state": {"values": {f"draft:{escalation.draft_version}": box}},
     }
     for n in (1, 2):
@@ -136,13 +136,7 @@ async def test_a_double_click_on_send_draft_while_holding_sends_once(slack: Slac
 async def test_take_over_and_relay_in_the_thread(slack: SlackSide) -> None:
     conversation_id, escalation_id = await escalate(slack, "I want a real person")
     ts = await card_ts(slack, escalation_id)
-    take = fixture(
-        "block_actions.json",
-        ts=ts,
-        channel=SUPPORT,
-        action_id="tandem_take_over",
-        escalation_id=escalation_id,
-    )
+    take = button(ts, "tandem_take_over", escalation_id)
     assert (await slack.interaction(take)).status == 200
     await until_customer_gets(slack, conversation_id, Kind.AGENT_JOINED)
 
@@ -243,13 +237,7 @@ async def test_broadcast_and_file_replies_in_the_thread_reach_the_customer(
 ) -> None:
     conversation_id, escalation_id = await escalate(slack, "I want a real person")
     ts = await card_ts(slack, escalation_id)
-    take = fixture(
-        "block_actions.json",
-        ts=ts,
-        channel=SUPPORT,
-        action_id="tandem_take_over",
-        escalation_id=escalation_id,
-    )
+    take = button(ts, "tandem_take_over", escalation_id)
     await slack.interaction(take)
     await until_customer_gets(slack, conversation_id, Kind.AGENT_JOINED)
 

@@ -8,20 +8,19 @@ import asyncio
 from bot.conversation import Kind
 from tests.conftest import eventually
 from tests.integrations.slack.conftest import SUPPORT, SlackSide, fixture
-from tests.integrations.slack.test_slack_flow import card_ts, escalate, until_customer_gets
+from tests.integrations.slack.test_slack_flow import (
+    button,
+    card_ts,
+    escalate,
+    until_customer_gets,
+)
 
 
 async def test_a_namesake_of_the_holder_cannot_reach_the_customer(slack: SlackSide) -> None:
     slack.fake.names.update({"U0AGENT01": "Alice", "U0IMPOSTR": "Alice"})
     conversation_id, escalation_id = await escalate(slack, "I want a real person")
     ts = await card_ts(slack, escalation_id)
-    take = fixture(
-        "block_actions.json",
-        ts=ts,
-        channel=SUPPORT,
-        action_id="tandem_take_over",
-        escalation_id=escalation_id,
-    )
+    take = button(ts, "tandem_take_over", escalation_id)
     assert (await slack.interaction(take)).status == 200
     await until_customer_gets(slack, conversation_id, Kind.AGENT_JOINED)
 

@@ -9,7 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 from tests.conftest import eventually
 from tests.integrations.teams.conftest import AGENTS, CUSTOMER, BotSide, fixture
-from tests.integrations.teams.test_teams_flow import install_and_escalate, texts_to_customer
+from tests.integrations.teams.test_teams_flow import (
+    card_click,
+    install_and_escalate,
+    texts_to_customer,
+)
 
 
 async def test_a_customer_message_while_waiting_updates_the_card_in_place(bot: BotSide) -> None:
@@ -65,16 +69,7 @@ async def test_an_unclaimed_card_is_announced_again_with_the_tag(bot: BotSide) -
 async def test_a_namesake_of_the_holder_is_kept_as_a_note(bot: BotSide) -> None:
     card_id, escalation_id = await install_and_escalate(bot)
     url = bot.connector.url
-    take = fixture(
-        "card_action_invoke.json",
-        service_url=url,
-        id="i1",
-        user="Alice",
-        card_id=card_id,
-        verb="take_over",
-        escalation_id=escalation_id,
-        draft="",
-    )
+    take = card_click(bot, card_id, escalation_id, "take_over")
     _, body = await bot.post(take)
     assert body["statusCode"] == 200
     thread = f"{AGENTS};messageid={card_id}"
