@@ -28,7 +28,7 @@ from bot.conversation import (
     check_transition,
 )
 from bot.errors import InvalidAction
-from bot.needs import awaits_customer, question_of, tells_something
+from bot.needs import question_of, tells_something
 from bot.ports import Change, NewMessage
 
 MAX_REPLY_CHARS = 4000
@@ -150,18 +150,13 @@ def plan_send(s: Situation) -> Plan | ActionResult:
         raise InvalidAction(wording.NO_TEXT)
     if len(text) > MAX_REPLY_CHARS:
         raise InvalidAction(wording.TOO_LONG.format(limit=MAX_REPLY_CHARS))
-    if s.seen or _just_sent(s.history, text):
+    unkeyed = s.action.key is None and s.action.seen_version is None
+    if s.seen or (unkeyed and _just_sent(s.history, text)):
         return ActionResult("duplicate", wording.ALREADY_SENT, escalation)
     if s.held_by_other:
         return _held(s)
     draft, version = escalation.draft, escalation.draft_version
-    if state is State.ESCALATED and awaits_customer(text):
-        # A question back or a promise to come back: the customer's answer is for people, not
-        # the bot, so the escalation keeps waiting where it stands in the queue (not a new one
-        # at the back). Any agent may answer next; the answered draft leaves the card.
-        new_conversation, status = conversation, escalation.status
-        draft, version = "", version + 1
-    elif state is State.ESCALATED:
+    if state is State.ESCALATED:
         new_conversation = s.moved(State.BOT, None)
         status = EscalationStatus.ANSWERED
     elif state is State.AGENT and escalation.status in ACTIVE_STATUSES:
@@ -204,8 +199,8 @@ def plan_send(s: Situation) -> Plan | ActionResult:
 
 
 def _just_sent(history: Sequence[Message], text: str) -> bool:
-    """The customer's latest view ends with this very reply: a repeat of a send that gave no
-    version (an API client) and whose first moved the draft on."""
+    """The customer's latest view ends with this very reply: for a send with neither a key nor
+    a version (an API client), a repeat whose first moved the draft on, not a second reply."""
     shown = [m for m in history if not m.internal]
     return bool(shown) and shown[-1].kind is Kind.AGENT_MESSAGE and shown[-1].text == text
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -204,6 +204,7 @@ def build_card(
     catalogue: Sequence[tuple[str, str]] = (),
     now: datetime | None = None,
     queue_position: int | None = None,
+    superseded: bool = False,
 ) -> EscalationCard:
     """Assemble the card from stored state.
 
@@ -212,15 +213,19 @@ def build_card(
         now: The time the card is drawn (its wait and priority); the escalation's own time
             when absent.
         queue_position: Where the escalation stands in the queue, if it waits.
+        superseded: Another escalation of the conversation waits or is held: this card only
+            takes over (while it waits) or notes (``engine._current``).
     """
     now = now or escalation.created_at
     urgent = queue.urgency(escalation, now)
-    actions = available_actions(conversation, escalation)
-    # Read on what the customer wrote (an email alone is an answer), shown as the card shows it.
-    caution = resolve_caution(transcript) if "resolve" in actions else ""
+    actions = ("take_over", "note") if superseded else available_actions(conversation, escalation)
+    if superseded and conversation.state is not State.ESCALATED:
+        actions = ("note",)
+    # Read on what the customer wrote (an email alone is an answer), quoted as the card shows it.
+    shown = redact if mask_personal_data else str
+    caution = resolve_caution(transcript, shown) if "resolve" in actions else ""
     if mask_personal_data:
         transcript = [m if m.kind is not Kind.CUSTOMER else _redacted(m) for m in transcript]
-        caution = redact(caution)
     choices = tag_choices(escalation.articles, catalogue)
     return EscalationCard(
         escalation_id=escalation.id,
@@ -263,13 +268,15 @@ def tagged(transcript: Sequence[Message], choices: Sequence[tuple[str, str]]) ->
     return None
 
 
-def resolve_caution(transcript: Sequence[Message]) -> str:
+def resolve_caution(transcript: Sequence[Message], shown: Callable[[str], str] = str) -> str:
     """Why resolving now would leave the customer waiting, or "" when it would not: a need of
     theirs that no reply has closed, else the agent's last reply promising to come back to
-    them with nothing from the agent or the bot since (the customer's thanks change nothing)."""
+    them with nothing from the agent or the bot since (the customer's thanks change nothing).
+    ``shown`` is how the card shows a customer's words (masked), applied before the quote is cut.
+    """
     needs = open_needs(transcript)
     if needs:
-        return wording.RESOLVE_UNANSWERED.format(need=clip(needs[0].text, CAUTION_QUOTE))
+        return wording.RESOLVE_UNANSWERED.format(need=clip(shown(needs[0].text), CAUTION_QUOTE))
     for message in reversed(transcript):
         if message.internal or message.kind in NOTICES:
             continue

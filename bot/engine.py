@@ -135,6 +135,7 @@ class ConversationEngine(CustomerTurns):
             clicked = await self._escalation(escalation_id)
             escalation = await self._current(clicked, action)
             if isinstance(escalation, ActionResult):
+                await self.publish_agents(SUPERSEDED, clicked)  # its buttons were stale: redraw
                 return escalation
             conversation = await self._conversation(escalation.conversation_id)
             plan = plan_action(await self._situation(conversation, escalation, action))
@@ -322,6 +323,10 @@ class ConversationEngine(CustomerTurns):
         conversation = await self._conversation(escalation.conversation_id)
         waiting = escalation.status is EscalationStatus.OPEN
         where = await self._standing(escalation) if waiting else None
+        superseded = False
+        if escalation.status not in ACTIVE_STATUSES:  # the conversation may have escalated anew
+            current = await self.store.active_escalation(conversation.id)
+            superseded = current is not None and current.id != escalation.id
         return build_card(
             conversation,
             escalation,
@@ -332,6 +337,7 @@ class ConversationEngine(CustomerTurns):
             catalogue=await asyncio.to_thread(self.catalogue),
             now=self.clock(),
             queue_position=where.position if where else None,
+            superseded=superseded,
         )
 
     # -- for adapters --------------------------------------------------------------------------

@@ -113,33 +113,10 @@ _PROMISE = re.compile(
     r"chase|update\s+you|let\s+you\s+know|keep\s+you\s+(?:posted|updated|informed)|call|ring|"
     r"phone|email|e-mail|message|text|contact|be\s+in\s+touch|investigate|escalate|raise)\b|"
     r"\b(?:will|'ll)\s+(?:\w+\s+)?(?:email|e-mail|call|ring|phone|text|message|contact|"
-    r"get\s+back\s+to)\s+you\b|"
-    r"\bwhile\s+(?:i|we)\s+(?:check|look|find\s+out)\b",
+    r"get\s+back\s+to|reach\s+out\s+to)\s+you\b|\b(?:will|'ll)\s+be\s+in\s+touch\b|"
+    r"\byou'?ll\s+hear\s+(?:from|back)\b|\bwhile\s+(?:i|we)\s+(?:check|look|find\s+out)\b",
     re.IGNORECASE,
 )
-# Asking the customer for something: a question (also one put without "?": "What's the email on
-# your account, please."), a request ("please send…", "could you pop…", "let me know your…"),
-# or a need stated ("I just need your order number").
-_ASKS_BACK = re.compile(
-    r"\?\W*$|"
-    r"^\W*(?:what|which|when|where|who|how)(?:'s|\s+(?!(?:i|we|to)\b))|"
-    r"^\W*(?:please\s+)?(?:(?:could|can|would)\s+you\s+)?(?:please\s+)?(?:just\s+)?"
-    r"(?:send|reply|share|confirm|provide|tell|upload|attach|pop|give)\s+(?:me|us|your|the|a|it)\b|"
-    r"^\W*(?:please\s+)?(?:could|can|would)\s+you\b|"
-    r"\blet\s+(?:me|us)\s+know\s+(?:your|the|which|what|when|where|whether|if|how)\b|"
-    r"\b(?:i|we)\s+(?:just\s+|will\s+|'ll\s+)?need\s+(?:your|the|a|you\s+to)\b",
-    re.IGNORECASE,
-)
-# A closing courtesy asks nothing of substance ("Anything else I can help with?", "Does that
-# help?"); nor does a conditional ("If it hasn't come by Friday, let me know").
-_COURTESY_QUESTION = re.compile(
-    r"\b(?:anything|something)\s+(?:else|more|further)\b|\belse\s+(?:i|we)\s+can\b|"
-    r"\b(?:does|did)\s+(?:that|this)\s+(?:help|make\s+sense|answer)|"
-    r"\b(?:was|is)\s+(?:that|this)\s+(?:helpful|clear|ok|okay|alright)\b|"
-    r"\bany\s+(?:other|more|further)\s+questions\b|^\W*(?:if|in\s+case)\b",
-    re.IGNORECASE,
-)
-_URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _ANNOUNCES = re.compile(r"\b(?:about|regarding|concerning|because|since)\b", re.IGNORECASE)
 VENTING = 0.3
 """A sentence at this frustration or above, with no concrete cue, is venting."""
@@ -237,17 +214,6 @@ def tells_something(reply: str) -> bool:
     return any(_tells(sentence) for sentence in sentences(reply))
 
 
-def awaits_customer(reply: str) -> bool:
-    """An agent's reply after which the customer's answer is for that agent: it asks them
-    something ("What is your order number?", "Please send a photo of the label") or promises to
-    come back to them. A closing courtesy ("Anything else I can help with?") does not; an
-    opening one does ("You're through to a person. What can I help you with?")."""
-    return promises_follow_up(reply) or any(
-        _ASKS_BACK.search(_URL.sub("", sentence)) and not _COURTESY_QUESTION.search(sentence)
-        for sentence in sentences(reply)
-    )
-
-
 def promises_follow_up(reply: str) -> bool:
     """An agent's reply that promises to come back to the customer later: "I'll check with
     the warehouse and get back to you", "We will email you the label tomorrow". Not when a
@@ -259,7 +225,19 @@ def promises_follow_up(reply: str) -> bool:
         for i, sentence in enumerate(found)
         if _PROMISE.search(sentence) and not re.match(r"\W*(?:if|in\s+case)\b", sentence, re.I)
     ]
-    return bool(promised) and not any(_tells(s) for s in found[promised[-1] + 1 :])
+    return bool(promised) and not any(_answers(s) for s in found[promised[-1] + 1 :])
+
+
+def _answers(sentence: str) -> bool:
+    """A sentence after a promise that gives the answer itself ("It shipped yesterday and
+    arrives on Friday."), not a sign-off ("Sorry for the wait.", "Speak soon.")."""
+    words = re.findall(r"\w+", sentence)
+    signs_off = re.match(
+        r"\W*(?:sorry|apologies|thanks|thank\s+you|speak|talk|hang)\b", sentence, re.I
+    )
+    return (
+        _tells(sentence) and not signs_off and (len(words) >= 6 or bool(re.search(r"\d", sentence)))
+    )
 
 
 def _tells(sentence: str) -> bool:
