@@ -30,8 +30,10 @@ Element = dict[str, Any]
 
 
 def plain(text: str) -> str:
-    """Customer text shown literally: no markdown links, emphasis or headings of theirs."""
-    for char in "\\[]*_#`>":
+    """Customer text shown literally: no markdown links or emphasis of theirs. Only what the
+    Adaptive Card subset of markdown reads is escaped (bold, italic, links), so that "#1" or
+    "a > b" shows no backslash where a client does not unescape other characters."""
+    for char in "\\[]*_":
         text = text.replace(char, "\\" + char)
     return text
 

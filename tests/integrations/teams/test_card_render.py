@@ -125,3 +125,12 @@ def test_the_card_says_what_a_resolve_would_leave_waiting_above_its_buttons() ->
     assert [b["text"] for b in warning] == [f"Before you resolve: {caution}"]
     settled = escalation_card(card(State.RESOLVED, 1))
     assert not [b for b in settled["body"] if b.get("color") == "Warning"]
+
+
+def test_customer_text_is_shown_literally_with_no_stray_backslashes() -> None:
+    from integrations.teams.cards import plain
+
+    assert plain("[win](https://evil.example) *now* __please__") == (
+        "\\[win\\](https://evil.example) \\*now\\* \\_\\_please\\_\\_"
+    )
+    assert plain("order #1 > order #2, `code`") == "order #1 > order #2, `code`"
