@@ -172,22 +172,25 @@ class EscalationCard:
         ]
 
 
-def available_actions(conversation: Conversation, escalation: Escalation) -> tuple[str, ...]:
-    """The buttons a card should still show."""
+def available_actions(
+    conversation: Conversation, escalation: Escalation, superseded: bool = False
+) -> tuple[str, ...]:
+    """The buttons a card should still show. ``superseded``: another escalation of the
+    conversation waits or is held (a waiting conversation's card that is not current is one)."""
     state = conversation.state
     if state is State.RESOLVED:
         return ()
     current = escalation.status in ACTIVE_STATUSES
+    if superseded or (state is State.ESCALATED and not current):
+        # The rest is on the newer card (``engine._current``): take it over while it waits.
+        return ("take_over", "note") if state is State.ESCALATED else ("note",)
     if state is State.AGENT:
         # A draft the agent has answered leaves the card (``plan_send``): nothing to approve.
         approve = ("approve",) if current and escalation.draft.strip() else ()
         drafts = (*approve, "send", "regenerate") if current else ()
         return (*drafts, "hand_back", "resolve", "note")
-    if state is State.ESCALATED and not current:
-        # The customer escalated again: the rest is on the newer card (``engine._current``).
-        return ("take_over", "note")
     if state is State.ESCALATED:
-        # A reply that asked the customer something answered the draft (``plan_send``).
+        # An empty draft (nothing the drafter could say) has nothing to approve.
         approve = ("approve",) if escalation.draft.strip() else ()
         return (*approve, "send", "take_over", "regenerate", "hand_back", "resolve", "note")
     return ("take_over", "resolve", "note")
@@ -218,9 +221,7 @@ def build_card(
     """
     now = now or escalation.created_at
     urgent = queue.urgency(escalation, now)
-    actions = ("take_over", "note") if superseded else available_actions(conversation, escalation)
-    if superseded and conversation.state is not State.ESCALATED:
-        actions = ("note",)
+    actions = available_actions(conversation, escalation, superseded)
     # Read on what the customer wrote (an email alone is an answer), quoted as the card shows it.
     shown = redact if mask_personal_data else str
     caution = resolve_caution(transcript, shown) if "resolve" in actions else ""

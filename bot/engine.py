@@ -172,14 +172,20 @@ class ConversationEngine(CustomerTurns):
         conversation: a take-over claims it and a note goes on it. The rest needs what only the
         newer card shows (the new question, its draft), so it is refused with a pointer there.
         """
-        if clicked.status in ACTIVE_STATUSES:
-            return clicked
-        current = await self.store.active_escalation(clicked.conversation_id)
-        if current is None or current.id == clicked.id:
+        newer = await self._newer(clicked)
+        if newer is None:
             return clicked
         if action.kind in (ActionKind.TAKE_OVER, ActionKind.NOTE):
-            return current
+            return newer
         return ActionResult("refused", wording.ESCALATED_AGAIN, clicked)
+
+    async def _newer(self, escalation: Escalation) -> Escalation | None:
+        """The conversation's active escalation when it is not ``escalation`` (which is then
+        over: the customer escalated anew), else None."""
+        if escalation.status in ACTIVE_STATUSES:
+            return None
+        current = await self.store.active_escalation(escalation.conversation_id)
+        return None if current is None or current.id == escalation.id else current
 
     async def _pick_up(self, escalation: Escalation, agent: str) -> None:
         """After a hand back, the bot answers the question the customer was still waiting on
@@ -323,10 +329,6 @@ class ConversationEngine(CustomerTurns):
         conversation = await self._conversation(escalation.conversation_id)
         waiting = escalation.status is EscalationStatus.OPEN
         where = await self._standing(escalation) if waiting else None
-        superseded = False
-        if escalation.status not in ACTIVE_STATUSES:  # the conversation may have escalated anew
-            current = await self.store.active_escalation(conversation.id)
-            superseded = current is not None and current.id != escalation.id
         return build_card(
             conversation,
             escalation,
@@ -337,7 +339,7 @@ class ConversationEngine(CustomerTurns):
             catalogue=await asyncio.to_thread(self.catalogue),
             now=self.clock(),
             queue_position=where.position if where else None,
-            superseded=superseded,
+            superseded=await self._newer(escalation) is not None,
         )
 
     # -- for adapters --------------------------------------------------------------------------

@@ -117,6 +117,8 @@ _PROMISE = re.compile(
     r"\byou'?ll\s+hear\s+(?:from|back)\b|\bwhile\s+(?:i|we)\s+(?:check|look|find\s+out)\b",
     re.IGNORECASE,
 )
+_CONDITION = re.compile(r"\W*(?:if|in\s+case)\b", re.IGNORECASE)  # "If it hasn't come, I'll…"
+_SIGN_OFF = re.compile(r"\W*(?:sorry|apologies|thanks|thank\s+you|speak|talk|hang)\b", re.I)
 _ANNOUNCES = re.compile(r"\b(?:about|regarding|concerning|because|since)\b", re.IGNORECASE)
 VENTING = 0.3
 """A sentence at this frustration or above, with no concrete cue, is venting."""
@@ -223,7 +225,7 @@ def promises_follow_up(reply: str) -> bool:
     promised = [
         i
         for i, sentence in enumerate(found)
-        if _PROMISE.search(sentence) and not re.match(r"\W*(?:if|in\s+case)\b", sentence, re.I)
+        if _PROMISE.search(sentence) and not _CONDITION.match(sentence)
     ]
     return bool(promised) and not any(_answers(s) for s in found[promised[-1] + 1 :])
 
@@ -232,12 +234,8 @@ def _answers(sentence: str) -> bool:
     """A sentence after a promise that gives the answer itself ("It shipped yesterday and
     arrives on Friday."), not a sign-off ("Sorry for the wait.", "Speak soon.")."""
     words = re.findall(r"\w+", sentence)
-    signs_off = re.match(
-        r"\W*(?:sorry|apologies|thanks|thank\s+you|speak|talk|hang)\b", sentence, re.I
-    )
-    return (
-        _tells(sentence) and not signs_off and (len(words) >= 6 or bool(re.search(r"\d", sentence)))
-    )
+    substantial = len(words) >= 6 or bool(re.search(r"\d", sentence))
+    return _tells(sentence) and not _SIGN_OFF.match(sentence) and substantial
 
 
 def _tells(sentence: str) -> bool:
