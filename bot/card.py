@@ -26,7 +26,7 @@ from bot.needs import open_needs, promises_follow_up
 from bot.text import clip
 
 HISTORY_PAGE = 50  # history entries a card carries; older ones are paged
-NOTICES = frozenset({Kind.CUSTOMER, Kind.AGENT_JOINED, Kind.ESCALATED, Kind.WAITING})
+NOTICES = frozenset({Kind.CUSTOMER, Kind.AGENT_JOINED, Kind.ESCALATED, Kind.WAITING, Kind.COURTESY})
 """What passes between an agent's promise and a resolve without keeping it."""
 CAUTION_QUOTE = 160  # characters of the customer's need or the agent's promise a caution quotes
 
@@ -35,6 +35,7 @@ SPEAKERS: dict[Kind, str] = {
     Kind.ANSWER: "Bot",
     Kind.ESCALATED: "Bot",
     Kind.WAITING: "Bot",
+    Kind.COURTESY: "Bot",
     Kind.AGENT_MESSAGE: "Agent",
     Kind.AGENT_JOINED: "System",
     Kind.HANDED_BACK: "System",

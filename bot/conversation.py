@@ -48,6 +48,7 @@ class Kind(StrEnum):
     CUSTOMER = "customer"
     ANSWER = "answer"  # the bot's answer, with sources
     ESCALATED = "escalated"  # "a person will reply shortly"
+    COURTESY = "courtesy"  # the bot's reply to a greeting or thanks ("bot.courtesy")
     WAITING = "waiting"  # a reply while the customer waits: where they stand
     AGENT_JOINED = "agent_joined"
     AGENT_MESSAGE = "agent_message"

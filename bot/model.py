@@ -64,25 +64,31 @@ class EscalationReason(StrEnum):
     """Why the bot hands a conversation to a person."""
 
     LOW_CONFIDENCE = "low_confidence"
+    NOT_COVERED = "not_covered"  # sure of the topic, but the article's words miss the question
     AMBIGUOUS = "ambiguous"
     HUMAN_REQUEST = "human_request"
     COMPLAINT = "complaint"
     FRUSTRATION = "frustration"
     SENSITIVE = "sensitive"
     REPEATED_FAILURE = "repeated_failure"
+    FOLLOW_UP = "follow_up"  # the customer wrote back after an agent's reply
 
 
-UNSURE = frozenset({EscalationReason.LOW_CONFIDENCE, EscalationReason.AMBIGUOUS})
+UNSURE = frozenset(
+    {EscalationReason.LOW_CONFIDENCE, EscalationReason.NOT_COVERED, EscalationReason.AMBIGUOUS}
+)
 """The reasons that say the bot was unsure (rather than that the case needs a person)."""
 
 REASON_LABELS: dict[EscalationReason, str] = {
     EscalationReason.LOW_CONFIDENCE: "Low confidence or out of scope",
+    EscalationReason.NOT_COVERED: "The closest article does not cover what was asked",
     EscalationReason.AMBIGUOUS: "Two articles match about equally",
     EscalationReason.HUMAN_REQUEST: "Customer asked for a person",
     EscalationReason.COMPLAINT: "Complaint",
     EscalationReason.FRUSTRATION: "Customer is frustrated",
     EscalationReason.SENSITIVE: "Sensitive topic",
     EscalationReason.REPEATED_FAILURE: "Answers did not help",
+    EscalationReason.FOLLOW_UP: "Customer wrote back to an agent",
 }
 
 

@@ -119,6 +119,15 @@ _PROMISE = re.compile(
 )
 _CONDITION = re.compile(r"\W*(?:if|in\s+case)\b", re.IGNORECASE)  # "If it hasn't come, I'll…"
 _SIGN_OFF = re.compile(r"\W*(?:sorry|apologies|thanks|thank\s+you|speak|talk|hang)\b", re.I)
+_ASKS_FOR_DETAIL = re.compile(
+    r"^\W*(?:please\s+|could\s+you\s+|can\s+you\s+)?(?:tell|confirm|share|provide|send)\s+"
+    r"(?:me|us)\b|^\W*(?:please|could\s+you|can\s+you)\s+(?:confirm|share|provide|tell|send)\b|"
+    r"\blet\s+(?:me|us)\s+know\b",
+    re.IGNORECASE,
+)
+_ANYTHING_ELSE = re.compile(
+    r"\b(?:anything|something)\s+else\b|\bany\s+other\s+(?:questions?|way)\b", re.IGNORECASE
+)
 _ANNOUNCES = re.compile(r"\b(?:about|regarding|concerning|because|since)\b", re.IGNORECASE)
 VENTING = 0.3
 """A sentence at this frustration or above, with no concrete cue, is venting."""
@@ -228,6 +237,18 @@ def promises_follow_up(reply: str) -> bool:
         if _PROMISE.search(sentence) and not _CONDITION.match(sentence)
     ]
     return bool(promised) and not any(_answers(s) for s in found[promised[-1] + 1 :])
+
+
+def asks_customer(reply: str) -> bool:
+    """An agent's reply that asks the customer for something: a question ("Could you send me
+    your order number?", "Which size was it?") or a request for a detail ("Please confirm your
+    postcode.", "Let me know the colour."). Not the courtesy "Is there anything else I can help
+    with?" alone."""
+    return any(
+        (sentence.endswith("?") or _ASKS_FOR_DETAIL.search(sentence))
+        and not _ANYTHING_ELSE.search(sentence)
+        for sentence in sentences(reply)
+    )
 
 
 def _answers(sentence: str) -> bool:

@@ -75,7 +75,7 @@ def decide(
     elif retrieval.uncovered is not None and retrieval.uncovered > config.max_uncovered:
         # Sure of the topic, but the article does not speak to what was asked: out of scope,
         # however close a second article is.
-        reasons.append(EscalationReason.LOW_CONFIDENCE)
+        reasons.append(EscalationReason.NOT_COVERED)
     if reasons:
         return Decision("escalate", retrieval, signals, tuple(reasons))
     return Decision("answer", retrieval, signals, (), retrieval.best)

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -21,12 +22,13 @@ from bot.conversation import (
     Message,
     State,
 )
+from bot.courtesy import Courtesy, courtesy
 from bot.drafting import articles_for, articles_of
 from bot.errors import StoreConflict
 from bot.events import CustomerEvent, customer_topic
 from bot.learning import CUSTOMER_REJECTED, NotedQuestion, Outcome, Verdict
-from bot.model import Decision
-from bot.needs import question_of
+from bot.model import UNSURE, Decision, EscalationReason
+from bot.needs import asks_customer, question_of
 from bot.policy import failure_loop
 from bot.ports import Change, NewMessage
 from bot.signals import NOT_HELPFUL
@@ -38,6 +40,11 @@ BACKOFF_BASE_S = 0.05  # the first retry waits up to this, doubling up to BACKOF
 BACKOFF_CAP_S = 2.0
 MIN_HELD = timedelta(seconds=1)  # a lease stored by ``receive`` with less left is claimed anew
 NO_REJECTION: tuple[Outcome | None, Verdict | None] = (None, None)
+FOLLOW_UP_WINDOW = timedelta(hours=24)
+"""A customer writing within this of an agent's reply writes back to it (``followed_agent``)."""
+FOLLOW_UP = EscalationReason.FOLLOW_UP
+SILENT = frozenset({Kind.CUSTOMER, Kind.COURTESY})
+"""What a reply the customer reacts to is not: their own words, the bot's courtesy line."""
 
 
 class CustomerTurns(PeopleTurns):
@@ -144,9 +151,20 @@ class CustomerTurns(PeopleTurns):
         await self.bus.publish(customer_topic(conversation.id), CustomerEvent.typing().to_dict())
         customer_before = [m.text for m in earlier if m.kind is Kind.CUSTOMER]
         decision = await asyncio.to_thread(self.responder.respond, message.text, customer_before)
+        said = courtesy(message.text)
+        agent_reply = followed_agent(earlier, self.clock())
+        asked = agent_reply is not None and asks_customer(agent_reply.text)
+        if said is not None and set(decision.reasons) <= UNSURE:
+            if not asked or said is not Courtesy.ACK:  # "ok" to an agent's question: theirs
+                await self._courteous(conversation, message, said, audit)
+                return
+        if agent_reply is not None:
+            decision = following_up(decision, asked=asked)
         decided = decision
-        noted = self.responder.noted(decided, message.text)  # told once stored: not on a retry
-        last_reply = next((m for m in reversed(earlier) if m.kind is not Kind.CUSTOMER), None)
+        noted = (  # told once stored: not on a retry; a reply to an agent is no KB question
+            None if agent_reply is not None else self.responder.noted(decided, message.text)
+        )
+        last_reply = next((m for m in reversed(earlier) if m.kind not in SILENT), None)
         not_helpful = bool(NOT_HELPFUL.search(message.text))
         after_answer = last_reply is not None and last_reply.kind is Kind.ANSWER
         rejected = NO_REJECTION
@@ -192,6 +210,25 @@ class CustomerTurns(PeopleTurns):
             noted=noted,
         )
         self.responder.observe(noted)
+
+    async def _courteous(
+        self,
+        conversation: Conversation,
+        message: Message,
+        said: Courtesy,
+        audit: list[AuditEntry],
+    ) -> None:
+        """A greeting, thanks or "ok" gets a line of the bot's own, not a person."""
+        line = wording.GREETED if said is Courtesy.GREETING else wording.WELCOME
+        applied = await self.store.apply(
+            Change(
+                conversation,
+                messages=(NewMessage(Kind.COURTESY, line),),
+                audit=tuple(audit),
+                handled=message.id,
+            )
+        )
+        await self.publish_public(conversation.id, applied.messages)
 
     async def _rejected(
         self, conversation: Conversation, earlier: list[Message]
@@ -243,7 +280,11 @@ class CustomerTurns(PeopleTurns):
             created_at=self.clock(),
         )
         where = await self._standing(escalation)
-        notice = NewMessage(Kind.ESCALATED, wording.wait_notice(where.position, where.minutes))
+        passed = FOLLOW_UP in decision.reasons
+        notice = NewMessage(
+            Kind.ESCALATED,
+            (wording.passed_back if passed else wording.wait_notice)(where.position, where.minutes),
+        )
         audit.append(
             self._audit(
                 conversation,
@@ -271,6 +312,26 @@ class CustomerTurns(PeopleTurns):
         await self.publish_public(conversation.id, applied.messages)
         await self.publish_agents("opened", escalation)
         self._refine_later(escalation, context)
+
+
+def followed_agent(earlier: Sequence[Message], now: datetime) -> Message | None:
+    """The agent's reply the customer writes back to: the last thing the customer was told,
+    not long ago (``FOLLOW_UP_WINDOW``). None after the bot's answer or a notice (handed back,
+    resolved)."""
+    told = next((m for m in reversed(earlier) if m.kind not in SILENT), None)
+    if told is None or told.kind is not Kind.AGENT_MESSAGE:
+        return None
+    return told if now - told.created_at <= FOLLOW_UP_WINDOW else None
+
+
+def following_up(decision: Decision, *, asked: bool) -> Decision:
+    """A customer writing back after an agent's reply: what the bot was unsure of is a
+    follow-up for people. After the agent asked them something, it goes to people even when
+    the knowledge base would answer ("size 10. do you do free returns?" answers the agent)."""
+    if decision.action == "answer" and not asked:
+        return decision
+    kept = tuple(r for r in decision.reasons if r not in UNSURE)
+    return replace(decision, action="escalate", answer=None, reasons=(*kept, FOLLOW_UP))
 
 
 def backoff(attempt: int) -> float:

@@ -54,6 +54,16 @@ WAIT_CLOSED = (
 ANSWERED_WHILE_WAITING = "A person from our team will still reply about your earlier question."
 
 
+GREETED = "Hello! What can I help you with?"
+WELCOME = "Glad to help. If there's anything else, just ask here."
+"""The bot's line after thanks, a goodbye or an "ok" (``bot.courtesy``)."""
+
+
+def passed_back(position: int, minutes: int) -> str:
+    """The notice when a customer writes back after an agent's reply and the bot passes it on."""
+    return f"Thanks, I've passed this to our team. They'll reply here. {_where(position, minutes)}"
+
+
 def follow_up(agent: str, question: str) -> str:
     """Hand back with a question the bot cannot answer: the agent follows up."""
     return f'I couldn\'t answer "{question}" myself, so {agent} will follow up on it here.'

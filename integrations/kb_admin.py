@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.conversation import KnowledgeSuggestion
+from bot.model import UNSURE
 from integrations.composition import Services
 from integrations.learning import accept_suggestion
 
@@ -19,7 +20,7 @@ HELP = [
     "`search QUESTION` — what the bot would answer, with confidence",
     "`show ID` · `remove ID` · `list` · `stats`",
     "`suggestions` — what agents taught (answers, question variants, gaps) · `accept ID`",
-    "`gaps` — recent questions that escalated for low confidence and still would",
+    "`gaps` — recent questions the bot was unsure of and still would",
     "`review` — grade the bot's answers, drawn at random (any agent, in an agent channel)",
 ]
 
@@ -126,10 +127,10 @@ async def run(services: Services, name: str, argument: str, author: str) -> Repl
         # learned since: a gap is one the bot still would not answer.
         gaps = [
             goal
-            for goal in await services.store.escalated_questions("low_confidence")
+            for goal in await services.store.escalated_questions([r.value for r in UNSURE])
             if (await services.engine.decide(goal)).action != "answer"
         ]
-        return Reply("Knowledge gaps (escalated for low confidence, still unanswered)", gaps)
+        return Reply("Knowledge gaps (escalated as unsure, still unanswered)", gaps)
     if name == "add":
         try:
             title, *answer = shlex.split(argument)

@@ -3,7 +3,7 @@ and the one transaction that applies a ``Change``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -324,13 +324,13 @@ class SqlConversations(Database):
         query = select(audit).where(audit.c.conversation_id == conversation_id).order_by(audit.c.id)
         return [codec.audit_entry(r) for r in await self.fetch_all(query)]
 
-    async def escalated_questions(self, reason: str, limit: int = 50) -> list[str]:
-        """Recent customer questions that escalated for ``reason`` (knowledge gaps)."""
+    async def escalated_questions(self, reasons: Collection[str], limit: int = 50) -> list[str]:
+        """Recent customer questions that escalated for any of ``reasons`` (knowledge gaps)."""
         query = (
             select(escalations.c.summary, escalations.c.reasons)
             .order_by(escalations.c.created_at.desc())
             .limit(limit * 4)
         )
         rows = await self.fetch_all(query)
-        goals = [r["summary"]["goal"] for r in rows if reason in r["reasons"]]
+        goals = [r["summary"]["goal"] for r in rows if set(reasons) & set(r["reasons"])]
         return list(dict.fromkeys(goals))[:limit]

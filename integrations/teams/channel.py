@@ -60,6 +60,7 @@ TO_CUSTOMERS = {
     "answer",
     "escalated",
     "waiting",
+    "courtesy",
     "agent_joined",
     "agent_message",
     "handed_back",

@@ -20,7 +20,7 @@ ACCENT = (0x1D, 0x35, 0x57)
 KB_COMMANDS = [
     ("kb search", "What the bot would answer, with its confidence"),
     ("kb stats", "Knowledge base size and answer threshold"),
-    ("kb gaps", "Recent questions that escalated for low confidence"),
+    ("kb gaps", "Recent questions the bot was unsure of"),
     ("kb suggestions", "Answers agents edited, waiting for review"),
     ("kb accept", "Accept a suggestion into the knowledge base"),
     ("kb remove", "Remove an article"),

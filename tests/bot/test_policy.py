@@ -197,10 +197,10 @@ def test_an_article_that_does_not_hold_the_question_is_not_answered(
     decision = decide(retrieval, Signals(), CONFIG)
     assert decision.action == action
     if action == "escalate":
-        assert decision.reasons == (EscalationReason.LOW_CONFIDENCE,)
+        assert decision.reasons == (EscalationReason.NOT_COVERED,), "the card says why"
     tied = replace(_retrieval(0.95, sims=(0.8, 0.79)), uncovered=uncovered)
     if action == "escalate":
-        assert decide(tied, Signals(), CONFIG).reasons == (EscalationReason.LOW_CONFIDENCE,), (
+        assert decide(tied, Signals(), CONFIG).reasons == (EscalationReason.NOT_COVERED,), (
             "out of scope, not two articles alike: the confident pick holds too little"
         )
 

@@ -67,6 +67,11 @@ async def test_customer_and_agent_in_the_browser(browser: Browser, base_url: str
     await expect(chat).to_be_visible()
 
     box = chat.get_by_label("Your message")
+    await box.fill("hi")
+    await box.press("Enter")
+    greeted = chat.locator("li[data-type=courtesy]")
+    await expect(greeted).to_contain_text("What can I help you with?")
+    await expect(greeted).to_contain_text("Assistant")
     await box.fill("How long do refunds take?")
     await box.press("Enter")
     answer = chat.locator("li[data-type=answer]")

@@ -183,3 +183,45 @@ async def test_scripted_conversation(server: TestServer, services: Services) -> 
         assert f"tandem_traffic_window_questions {float(reading.questions)}" in metrics
         share = reading.out_of_scope_share
         assert f"tandem_traffic_out_of_scope_share {'NaN' if share is None else share}" in metrics
+
+
+async def test_courtesy_and_a_reply_to_the_agent_over_http(server: TestServer) -> None:
+    """ "hi" and "thanks" get the bot's own line, not a person; the customer's answer to the
+    agent's question reaches the desk as a follow-up, ahead of a fresh case."""
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession() as session, aiohttp.ClientSession(cookie_jar=jar) as agent:
+        customer, other = Customer(session, server), Customer(session, server)
+        await customer.start()
+        await other.start()
+        await customer.say("hi")
+        assert (await customer.next_event("courtesy", "escalated"))["type"] == "courtesy"
+        await customer.say("Can a person check my parcel please?")
+        await customer.next_event("escalated")
+        await desk(agent, server, "POST", "/login", username="alice", password="secret-pass")
+        _, queue = await desk(agent, server, "GET", "/escalations")
+        [item] = queue["escalations"]
+        status, done = await desk(
+            agent,
+            server,
+            "POST",
+            f"/escalations/{item['id']}/actions",
+            action="approve",
+            text="Sorry about that! Could you tell me your order number?",
+        )
+        assert status == 200 and done["outcome"] == "done"
+        assert "order number" in (await customer.next_event("agent_message"))["text"]
+
+        await other.say("what is your opinion on the moon landing?")
+        await other.next_event("escalated")
+        await customer.say("It's LK-48213")
+        notice = await customer.next_event("escalated", "answer", "courtesy")
+        assert notice["type"] == "escalated" and "passed this to our team" in notice["text"]
+        _, queue = await desk(agent, server, "GET", "/escalations")
+        first, second = queue["escalations"]
+        assert first["reasons"] == ["follow_up"], "the customer who waited once goes first"
+        assert "follow_up" not in second["reasons"]
+        _, card = await desk(agent, server, "GET", f"/escalations/{first['id']}")
+        assert "Customer wrote back to an agent" in str(card)
+
+        await customer.say("thanks!")  # while waiting: where they stand, as before
+        assert (await customer.next_event("courtesy", "waiting"))["type"] == "waiting"

@@ -4,7 +4,7 @@ a change is applied without awaiting, so it is atomic on the event loop."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -240,9 +240,9 @@ class MemoryStore:
     async def audit(self, conversation_id: str) -> list[AuditEntry]:
         return [a for a in self._audit if a.conversation_id == conversation_id]
 
-    async def escalated_questions(self, reason: str, limit: int = 50) -> list[str]:
+    async def escalated_questions(self, reasons: Collection[str], limit: int = 50) -> list[str]:
         newest = sorted(self._escalations.values(), key=lambda e: e.created_at, reverse=True)
-        goals = [e.summary.goal for e in newest[: limit * 4] if reason in e.reasons]
+        goals = [e.summary.goal for e in newest[: limit * 4] if set(reasons) & set(e.reasons)]
         return list(dict.fromkeys(goals))[:limit]
 
     # -- suggestions ---------------------------------------------------------------------------

@@ -40,7 +40,7 @@
   root.append(panel, launcher);
   document.body.appendChild(root);
 
-  var AUTHORS = { customer: "You", answer: "Assistant", agent_message: "Agent" };
+  var AUTHORS = { customer: "You", answer: "Assistant", courtesy: "Assistant", agent_message: "Agent" };
 
   function safeUrl(url) {
     try { var u = new URL(url, location.href); return /^https?:$/.test(u.protocol) ? u.href : null; }

@@ -178,7 +178,11 @@ async def test_escalations_audit_and_gaps(store: SqlStore | MemoryStore) -> None
         "Bye",
     )
     assert [a.action for a in await store.audit("c1")] == ["escalate"]
-    assert await store.escalated_questions("low_confidence") == ["Where is my order?"]
+    assert await store.escalated_questions(["low_confidence"]) == ["Where is my order?"]
+    assert await store.escalated_questions(["not_covered", "low_confidence"]) == [
+        "Where is my order?"
+    ]
+    assert await store.escalated_questions(["not_covered"]) == []
     assert await store.pickups(NOW + timedelta(minutes=5)) == []
 
 
