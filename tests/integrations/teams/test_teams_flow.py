@@ -85,6 +85,18 @@ async def test_customer_escalates_and_the_card_is_posted(bot: BotSide) -> None:
     assert "person from our team" in texts_to_customer(bot.connector.sent)[0]
 
 
+async def test_a_greeting_gets_the_bots_line_and_no_card(bot: BotSide) -> None:
+    url = bot.connector.url
+    await bot.post(fixture("installation_update.json", service_url=url))
+    status, _ = await bot.post(
+        fixture("webchat_message.json", service_url=url, id="m1", text="hello there!")
+    )
+    assert status in (200, 201)
+    await bot.connector.wait(lambda s: texts_to_customer(s))
+    assert texts_to_customer(bot.connector.sent) == ["Hello! What can I help you with?"]
+    assert not any(s.conversation == AGENTS for s in bot.connector.sent), "no card for hello"
+
+
 async def test_send_draft_reaches_the_customer_once(bot: BotSide) -> None:
     card_id, escalation_id = await install_and_escalate(bot)
     invoke = card_click(
