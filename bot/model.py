@@ -46,6 +46,8 @@ class Retrieval:
         margin: Similarity gap between the top two articles (1.0 when only one matched).
         uncovered: The weighted share of the question's words the top article's text does not
             hold, where the knowledge base checks it (small knowledge bases); else None.
+        learned: The confidence is the one learned across deployments
+            (``knowledge.answer_model``), which reads ``uncovered`` itself.
     """
 
     query: str
@@ -54,6 +56,7 @@ class Retrieval:
     threshold: float
     margin: float
     uncovered: float | None = None
+    learned: bool = False
 
     @property
     def best(self) -> ArticleMatch | None:

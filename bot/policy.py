@@ -72,7 +72,11 @@ def decide(
     needed = retrieval.threshold if threshold is None else threshold
     if retrieval.best is None or retrieval.confidence < needed:
         reasons.append(_why_unsure(retrieval, config))
-    elif retrieval.uncovered is not None and retrieval.uncovered > config.max_uncovered:
+    elif (
+        retrieval.uncovered is not None
+        and not retrieval.learned
+        and retrieval.uncovered > config.max_uncovered
+    ):
         # Sure of the topic, but the article does not speak to what was asked: out of scope,
         # however close a second article is.
         reasons.append(EscalationReason.NOT_COVERED)
@@ -156,9 +160,12 @@ class Responder:
     def noted(self, decision: Decision, text: str) -> NotedQuestion | None:
         """The question to note for the traffic window, if it is one: decided on confidence
         alone, and not a greeting, thanks, "that didn't help" or a bare order number, which
-        would all read as out of scope."""
+        would all read as out of scope. Not under the learned confidence, whose scale is not
+        calibration's (``Retrieval.learned``): the traffic's share is read on calibration's."""
         confidence = decision.retrieval.confidence
         if self.traffic is None or not math.isfinite(confidence) or not on_confidence(decision):
+            return None
+        if decision.retrieval.learned:
             return None
         if not asks_something(text):
             return None

@@ -43,6 +43,14 @@ class KnowledgeSettings(BaseModel):
         description="Raise the threshold when the latest questions show a larger out-of-scope "
         "share than expected_out_of_scope (never lower it).",
     )
+    learned_confidence: Literal["few_variants", "off"] = Field(
+        default="few_variants",
+        description="Where question variants are few (a median of 8 or fewer, as well as "
+        "coverage_check's conditions) and the knowledge base has at most 40 articles, answer "
+        "on the confidence learned across small "
+        "deployments' live traffic (knowledge/answer_model.py, at its own threshold) instead "
+        "of the calibrated one; off keeps the calibrated one everywhere.",
+    )
     coverage_check: Literal["few_variants", "always", "off"] = Field(
         default="few_variants",
         description="Escalate an answer when more than 0.4 (bot.policy.MAX_UNCOVERED) of "

@@ -374,7 +374,7 @@ def estimate_from(
     confidence = knowledge_base.confidence
     return live_estimate(
         outcomes,
-        threshold=confidence.threshold,
+        threshold=knowledge_base.base_threshold(),
         target=confidence.target_precision or 0.9,
         min_count=settings.min_live_outcomes,
         answered=answered,

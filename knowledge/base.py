@@ -14,6 +14,7 @@ import numpy as np
 
 from bot.model import Retrieval
 from config import KnowledgeSettings
+from knowledge.answer_model import MAX_ARTICLES, MAX_MEDIAN_VARIANTS, AnswerModel
 from knowledge.calibration import ConfidenceModel, calibrate, chunk_key
 from knowledge.classifier import ArticleClassifier
 from knowledge.coverage import ArticleWords
@@ -21,7 +22,7 @@ from knowledge.embeddings.base import EmbeddingModel
 from knowledge.embeddings.cache import CachedEmbeddings
 from knowledge.ingest import IngestProgress, IngestReport, ingest_paths
 from knowledge.model_files import ModelFiles
-from knowledge.search import KnowledgeSearcher
+from knowledge.search import KnowledgeSearcher, LearnedAnswer
 from knowledge.store import Contents, KnowledgeStore, fingerprint_of, median_count
 from knowledge.traffic import REFIT_TOLERANCE, TrafficReading, TrafficShare
 
@@ -46,6 +47,7 @@ class Stats:
     expected_deflection: float | None
     out_of_scope_share: float
     median_question_variants: float
+    learned_confidence: bool = False
 
 
 FEW_QUESTION_VARIANTS = 10
@@ -105,6 +107,8 @@ class KnowledgeBase:
         self._quiet_stamp: str | None = None  # the change stamp of a version acted on
         self._quiet_rounds = 0
         self._catalogue: list[tuple[str, str]] | None = None
+        self.answer_model = _answer_model() if settings.learned_confidence != "off" else None
+        self.learned_confidence = False  # the answer model decides (``learns_confidence``)
         self._load_or_refresh()
 
     # -- model files -------------------------------------------------------------------------
@@ -211,6 +215,7 @@ class KnowledgeBase:
             self._models_version += 1
             self._searcher = None
         self._catalogue = None
+        self.learned_confidence = self.learns_confidence()
         with self._traffic_lock:
             if abs(self.confidence.threshold - threshold_before) > REFIT_TOLERANCE:
                 self.traffic.clear()
@@ -328,7 +333,24 @@ class KnowledgeBase:
             embed=self.query_embeddings.embed,
             coverage=ArticleWords(contents.texts) if self.checks_coverage(contents) else None,
             passages=contents.passages,
+            learned=(
+                LearnedAnswer(self.answer_model, ArticleWords(contents.texts), contents.questions)
+                if self.learned_confidence and self.answer_model is not None
+                else None
+            ),
         )
+
+    def learns_confidence(self, contents: Contents | None = None) -> bool:
+        """Whether the confidence learned across deployments (``knowledge.answer_model``)
+        decides instead of the calibrated one: on knowledge bases like those it learned on, with
+        few question variants an article (a median of ``MAX_MEDIAN_VARIANTS`` or fewer) and
+        at most ``MAX_ARTICLES`` articles (``TANDEM_KNOWLEDGE__LEARNED_CONFIDENCE``)."""
+        if self.answer_model is None:
+            return False
+        contents = contents or self.store.contents()
+        articles, median = len(contents.texts), contents.median_question_variants()
+        few = self._few_variants(articles, median)
+        return few and articles <= MAX_ARTICLES and median <= MAX_MEDIAN_VARIANTS
 
     def checks_coverage(self, contents: Contents | None = None) -> bool:
         """Whether answers are checked against their article's words (``knowledge.coverage``):
@@ -360,10 +382,19 @@ class KnowledgeBase:
         override = self.threshold_override()
         if override is not None:
             return override
+        if self.learned_confidence and self.answer_model is not None:
+            return self.answer_model.threshold  # on its own scale, trained for its traffic
         raised = self.traffic_reading.raised_threshold
         if raised is None or not self.settings.follow_traffic_share:
             return self.confidence.threshold
         return max(self.confidence.threshold, raised)
+
+    def base_threshold(self) -> float:
+        """The threshold live outcomes are weighed against: the answer model's where it
+        decides, else the calibrated one."""
+        if self.learned_confidence and self.answer_model is not None:
+            return self.answer_model.threshold
+        return self.confidence.threshold
 
     @property
     def calibrated_threshold(self) -> float:
@@ -432,6 +463,7 @@ class KnowledgeBase:
             expected_deflection=self.confidence.expected_deflection,
             out_of_scope_share=self.confidence.out_of_scope_share,
             median_question_variants=median_count(a.questions for a in articles),
+            learned_confidence=self.learned_confidence,
         )
 
     def few_question_variants(self, stats: Stats) -> bool:
@@ -450,3 +482,14 @@ class KnowledgeBase:
 
     def describe(self) -> dict[str, Any]:
         return self.stats().__dict__
+
+
+def _answer_model() -> AnswerModel | None:
+    """The shipped answer model, or None (logged) if its file is missing or from other code."""
+    try:
+        return AnswerModel.load()
+    except (OSError, ValueError, KeyError) as error:
+        logger.warning(
+            "answer model unusable: the calibrated confidence decides", extra={"reason": str(error)}
+        )
+        return None

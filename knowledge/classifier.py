@@ -110,6 +110,10 @@ class ArticleClassifier:
         )
         return result
 
+    def lexical_scores(self, texts: Sequence[str]) -> Array | None:
+        """Each article's BM25 score for each of ``texts`` (None without a lexical index)."""
+        return None if self._lexical is None else self._lexical.scores(texts)
+
     def distances(self, vectors: npt.NDArray[np.float32]) -> Array:
         """``(len(vectors), classes)`` relative distances to the articles (0 if not fitted)."""
         if self._distance is None:

@@ -14,7 +14,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 
 STOP_WORDS = frozenset(
     "a an the i me my we our you your it its is are was were be been am do does did can could "
@@ -93,8 +93,14 @@ class ArticleWords:
         parts = [content_words(question), *(words for words in asked if set(words) - GENERIC_ASKS)]
         return min(self._missing(words, article_id) for words in parts)
 
+    def unknown(self, question: str) -> float:
+        """The weighted share of ``question``'s content words that no article holds."""
+        return self._not_in(content_words(question), self._frequency)
+
     def _missing(self, words: list[str], article_id: str) -> float:
-        held = self._words.get(article_id, set())
+        return self._not_in(words, self._words.get(article_id, set()))
+
+    def _not_in(self, words: list[str], held: Container[str]) -> float:
         size = len(self._words) + 1
         weights = {w: math.log(size / (self._frequency.get(w, 0) + 0.5)) for w in words}
         total = sum(weights.values())

@@ -38,6 +38,14 @@ FEW_VARIANTS_CAUTION = (
     "some answered under a fifth of what they could have. Add question variants (agents' tags add "
     "them); live outcomes then set the threshold from labelled answers."
 )
+LEARNED_NOTE = (
+    "note: with a median of {median:g} question variant(s) an article, the bot answers on the "
+    "confidence learned across small deployments' live traffic (threshold {threshold:.3f}), not "
+    "on the calibrated one above: on such knowledge bases calibration's promise did not hold "
+    "(README, Small knowledge bases). TANDEM_KNOWLEDGE__LEARNED_CONFIDENCE=off keeps the "
+    "calibrated one. Agents' tags add question variants; live outcomes set the threshold from "
+    "labelled answers."
+)
 # Below this expected deflection, ``kb calibrate`` says how little the bot will answer.
 LOW_DEFLECTION = 0.15
 
@@ -129,9 +137,10 @@ def search(context: Context, question: str, limit: int, as_json: bool) -> None:
         )
         return
     reasons = ", ".join(str(r) for r in decision.reasons)
+    learned = " learned across deployments" if retrieval.learned else ""
     out.print(
         f"decision: [bold]{decision.action}[/bold] "
-        f"(confidence {retrieval.confidence:.2f}, threshold {retrieval.threshold:.2f})"
+        f"(confidence{learned} {retrieval.confidence:.2f}, threshold {retrieval.threshold:.2f})"
         + (f" reasons: {reasons}" if reasons else "")
     )
     if not retrieval.matches:
@@ -141,7 +150,7 @@ def search(context: Context, question: str, limit: int, as_json: bool) -> None:
             f"the best article's words cover {1 - retrieval.uncovered:.0%} of the question"
             + (
                 " (too little: escalated)"
-                if retrieval.uncovered > responder.config.max_uncovered
+                if retrieval.uncovered > responder.config.max_uncovered and not retrieval.learned
                 else ""
             )
         )
@@ -205,7 +214,12 @@ def stats(context: Context, as_json: bool) -> None:
 
 
 def _caution_if_few_variants(knowledge_base: KnowledgeBase, stats: Stats) -> None:
-    if knowledge_base.few_question_variants(stats):
+    if stats.learned_confidence:
+        click.echo(
+            LEARNED_NOTE.format(median=stats.median_question_variants, threshold=stats.threshold),
+            err=True,
+        )
+    elif knowledge_base.few_question_variants(stats):
         click.echo(
             FEW_VARIANTS_CAUTION.format(
                 median=stats.median_question_variants, few=FEW_QUESTION_VARIANTS
@@ -284,7 +298,8 @@ def calibrate(context: Context, target_precision: float) -> None:
         )
     print_calibration(model)
     deflection = model.expected_deflection
-    if model.expected_precision is not None and deflection is not None:
+    calibration_decides = not knowledge_base.learned_confidence
+    if calibration_decides and model.expected_precision is not None and deflection is not None:
         _note_if_little_answered(deflection)
     _caution_if_few_variants(knowledge_base, knowledge_base.stats())
 

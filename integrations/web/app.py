@@ -144,7 +144,13 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
             logger.warning("no desk agents yet: create one with `tandem agents add NAME`")
         knowledge_base = app[SERVICES].knowledge_base
         stats = await asyncio.to_thread(knowledge_base.stats)
-        if knowledge_base.few_question_variants(stats):
+        if stats.learned_confidence:
+            logger.info(
+                "few question variants an article: the confidence learned across small "
+                "deployments decides (see tandem kb stats)",
+                extra={"median": stats.median_question_variants, "threshold": stats.threshold},
+            )
+        elif knowledge_base.few_question_variants(stats):
             logger.warning(
                 "few question variants an article: calibration's threshold is unsure either way "
                 "(too high or too low for live traffic; see tandem kb stats)",

@@ -317,6 +317,19 @@ def test_only_questions_decided_on_confidence_tell_the_traffic_share(
     assert traffic.seen == ([confidence] if observed else [])
 
 
+def test_the_learned_confidence_reads_coverage_itself_and_tells_no_traffic_share() -> None:
+    """Under the confidence learned across deployments the article's words are one of its
+    features, not a second gate, and its scale is not calibration's: no traffic noting."""
+    learned = replace(_retrieval(0.95), uncovered=0.8, learned=True)
+    assert decide(learned, Signals(), CONFIG).action == "answer"
+    traffic = Confidences()
+    responder = Responder(retriever=FixedRetriever(learned), config=CONFIG, traffic=traffic)
+    decision = responder.respond("how do I return this")
+    assert responder.noted(decision, "how do I return this") is None
+    unsure = replace(_retrieval(0.3), learned=True)
+    assert decide(unsure, Signals(), CONFIG).reasons == (EscalationReason.LOW_CONFIDENCE,)
+
+
 @pytest.mark.parametrize(
     ("text", "reasons"),
     [

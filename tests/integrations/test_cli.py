@@ -110,9 +110,14 @@ def test_calibrate_prints_expected_figures(workdir: Path) -> None:
     assert json.loads(run(["kb", "stats", "--json"], workdir).stdout)["target_precision"] == 0.85
 
 
-def test_a_knowledge_base_with_few_question_variants_is_cautioned(tmp_path: Path) -> None:
+@pytest.mark.parametrize("learned", ["few_variants", "off"])
+def test_a_knowledge_base_with_few_question_variants_is_cautioned(
+    tmp_path: Path, learned: str
+) -> None:
     """Three variants an article: calibration would promise more than it keeps where
-    out-of-scope questions sound like the knowledge base, and the admin is told so."""
+    out-of-scope questions sound like the knowledge base, and the admin is told so, or that
+    the confidence learned across deployments decides instead."""
+    env = {"TANDEM_KNOWLEDGE__LEARNED_CONFIDENCE": learned}
     topics = ("delivery times", "opening hours", "gift wrapping", "store locations")
     rows = [
         {"id": topic, "question": f"{ask} {topic}", "answer": f"All about {topic}."}
@@ -121,21 +126,29 @@ def test_a_knowledge_base_with_few_question_variants_is_cautioned(tmp_path: Path
     ]
     faq = tmp_path / "faq.jsonl"
     faq.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    assert run(["kb", "ingest", str(faq)], tmp_path).returncode == 0
-    calibrated = run(["kb", "calibrate"], tmp_path)
+    assert run(["kb", "ingest", str(faq)], tmp_path, env).returncode == 0
+    calibrated = run(["kb", "calibrate"], tmp_path, env)
     assert calibrated.returncode == 0, calibrated.stderr
-    assert "caution: articles have a median of 3 question variant(s)" in calibrated.stderr
-    figures = run(["kb", "stats", "--json"], tmp_path).stdout
-    assert json.loads(figures)["median_question_variants"] == 3
-    assert "caution: articles have a median of 3" in run(["kb", "stats"], tmp_path).stderr
+    told = (
+        "note: with a median of 3 question variant(s) an article, the bot answers on the "
+        "confidence learned"
+        if learned == "few_variants"
+        else "caution: articles have a median of 3 question variant(s)"
+    )
+    assert told in calibrated.stderr
+    figures = json.loads(run(["kb", "stats", "--json"], tmp_path, env).stdout)
+    assert figures["median_question_variants"] == 3
+    assert figures["learned_confidence"] is (learned == "few_variants")
+    assert told in run(["kb", "stats"], tmp_path, env).stderr
 
 
 def test_calibration_says_when_the_bot_will_answer_little(tmp_path: Path) -> None:
     """A small knowledge base whose held-out articles are answered by their siblings: the
     threshold keeps only the top of the confidences, and the admin is told what that means."""
     faq = Path(__file__).resolve().parents[2] / "bench" / "live_traffic_2" / "car_rental.faq.jsonl"
-    assert run(["kb", "ingest", str(faq)], tmp_path).returncode == 0
-    calibrated = run(["kb", "calibrate"], tmp_path)
+    env = {"TANDEM_KNOWLEDGE__LEARNED_CONFIDENCE": "off"}  # what calibration alone would do
+    assert run(["kb", "ingest", str(faq)], tmp_path, env).returncode == 0
+    calibrated = run(["kb", "calibrate"], tmp_path, env)
     assert calibrated.returncode == 0, calibrated.stderr
     assert re.search(
         r"note: at this threshold the bot is expected to answer \d+% of the questions it could "
