@@ -17,6 +17,7 @@ class Metrics(Protocol):
     def card_failed(self, channel: str) -> None: ...
     def wait_closed(self) -> None: ...
     def reannounced(self) -> None: ...
+    def courteous(self, said: str) -> None: ...
 
 
 class NullMetrics:
@@ -41,4 +42,7 @@ class NullMetrics:
         pass
 
     def reannounced(self) -> None:
+        pass
+
+    def courteous(self, said: str) -> None:
         pass

@@ -228,6 +228,7 @@ class CustomerTurns(PeopleTurns):
                 handled=message.id,
             )
         )
+        self.metrics.courteous(said.value)
         await self.publish_public(conversation.id, applied.messages)
 
     async def _rejected(

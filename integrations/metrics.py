@@ -41,6 +41,12 @@ class PrometheusMetrics:
         self.card_failures = Counter(
             "tandem_card_post_failures", "Failed card posts", ["channel"], registry=self.registry
         )
+        self.courtesy = Counter(
+            "tandem_courtesy_replies",
+            "Greetings, thanks and acknowledgements the bot answered with a line of its own",
+            ["said"],
+            registry=self.registry,
+        )
         self.waits_closed = Counter(
             "tandem_waits_closed_by_customer",
             "Escalations the waiting customer closed (no longer needed help)",
@@ -198,6 +204,9 @@ class PrometheusMetrics:
 
     def reannounced(self) -> None:
         self.reannouncements.inc()
+
+    def courteous(self, said: str) -> None:
+        self.courtesy.labels(said).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -225,3 +225,7 @@ async def test_courtesy_and_a_reply_to_the_agent_over_http(server: TestServer) -
 
         await customer.say("thanks!")  # while waiting: where they stand, as before
         assert (await customer.next_event("courtesy", "waiting"))["type"] == "waiting"
+        async with session.get(server.make_url("/metrics")) as response:
+            metrics = await response.text()
+        assert 'tandem_courtesy_replies_total{said="greeting"} 1.0' in metrics
+        assert 'tandem_escalations_total{reason="follow_up"} 1.0' in metrics
