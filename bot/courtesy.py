@@ -11,33 +11,45 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-_GREETING = (
-    r"hi|hello|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|day)|"
-    r"(?:hi|hello|hey)\s+(?:there|all|everyone|team|guys|folks)"
-)
+MAX_CHARS = 80  # longer messages say more than courtesy (and are never matched at all)
+_GREETINGS = "hi|hello|hey|hiya|howdy|greetings|good morning|good afternoon|good evening|good day"
 _THANKS = (
-    r"thanks?|thank\s+you|thankyou|thx|ty|ta|cheers|much\s+appreciated|appreciate\s+it|"
-    r"many\s+thanks|bye|goodbye|bye\s+bye|see\s+you|see\s+ya|take\s+care|"
-    r"have\s+a\s+(?:nice|good|great|lovely)\s+(?:day|evening|weekend|one)|"
-    r"that'?s\s+(?:all|it|everything|great|perfect|helpful|brilliant)|"
-    r"that\s+(?:helps|helped|is\s+all|was\s+all)|nothing\s+else|all\s+(?:good|sorted|set)|"
-    r"no\s+worries|no\s+problem|so\s+much|very\s+much|a\s+lot|again|for\s+(?:the|your)\s+help"
+    "thanks|thank you|thank|thankyou|thx|ty|ta|cheers|much appreciated|appreciate it|"
+    "many thanks|bye|goodbye|see you|see ya|take care|have a nice day|have a good day|"
+    "have a great day|have a lovely day|have a good evening|have a nice evening|"
+    "have a good weekend|have a nice weekend|have a good one|have a nice one|that's all|"
+    "that's it|that's everything|that's great|that's perfect|that's helpful|that's brilliant|"
+    "thats all|thats it|thats great|thats perfect|that helps|that helped|that is all|"
+    "that was all|nothing else|all good|all sorted|all set|no worries|no problem"
 )
-_ACK = (
-    r"ok(?:ay)?|k|kk|sure|cool|great|perfect|brilliant|awesome|lovely|nice|fine|alright|"
-    r"got\s+it|understood|makes\s+sense|noted|will\s+do"
+_ACKS = (
+    "ok|okay|k|kk|sure|cool|great|perfect|brilliant|awesome|lovely|nice|fine|alright|got it|"
+    "understood|makes sense|noted|will do"
 )
-_FILLER = r"and|so|oh|ah|well|then|just|really|you|guys|mate|team|again"
-_SEPARATOR = r"[\s,!.:;)(~-]*"
-_EMOJI = "👍🙏😊🙂😀😄👌✅💯🙌👏❤♥\ufe0f"  # thumbs up, thanks, smiles, hearts
-_PARTS = {
-    "greeting": re.compile(rf"\b(?:{_GREETING})\b", re.IGNORECASE),
-    "thanks": re.compile(rf"\b(?:{_THANKS})\b", re.IGNORECASE),
-    "ack": re.compile(rf"\b(?:{_ACK})\b", re.IGNORECASE),
-}
-_WHOLE = re.compile(
-    rf"^{_SEPARATOR}(?:(?:{_GREETING}|{_THANKS}|{_ACK}|{_FILLER})\b{_SEPARATOR}|[{_EMOJI}]+{_SEPARATOR})+$",
-    re.IGNORECASE,
+# Words that only go with the others: "thanks so much again", "hi there team".
+_ALONG = (
+    "and|so|oh|ah|well|then|just|really|you|guys|mate|team|again|there|all|everyone|folks|"
+    "so much|very much|a lot|for the help|for your help"
+)
+_EMOJI = "👍🙏😊🙂😀😄👌✅💯🙌👏❤♥"  # thumbs up, thanks, smiles, hearts
+_TOKEN = re.compile(rf"[a-z']+|[{_EMOJI}]")
+_ALLOWED = re.compile(rf"^[a-z'\s,!.;~\-{_EMOJI}\ufe0f]*$")  # no digits, "?", ":(" or "(:"
+
+
+def _phrases(alternatives: str, said: str) -> list[tuple[tuple[str, ...], str]]:
+    return [(tuple(p.split()), said) for p in alternatives.split("|")]
+
+
+# Longest first, so that "thank you" is one phrase, never "thank" and "you".
+_PHRASES = sorted(
+    [
+        *_phrases(_GREETINGS, "greeting"),
+        *_phrases(_THANKS, "thanks"),
+        *_phrases(_ACKS, "ack"),
+        *_phrases(_ALONG, "along"),
+        *(((emoji,), "thanks") for emoji in _EMOJI),
+    ],
+    key=lambda phrase: -len(phrase[0]),
 )
 
 
@@ -54,17 +66,24 @@ def courtesy(text: str) -> Courtesy | None:
 
     "hi" is a greeting; "thanks, that's all" and "great, thank you!" thanks; "ok" or "got it"
     an acknowledgement. Not "yes", "no" or "sorry" (an answer or a rejection), not "thanks for
-    nothing", and not a message with anything more in it.
+    nothing", "ok :(" or "hi?", and not a message with anything more in it. The words are read
+    one phrase at a time (linear in the message, which is short), never by backtracking.
     """
-    clean = text.strip().replace("’", "'")
-    if not clean:
+    clean = text.strip().lower().replace("’", "'")
+    if not clean or len(clean) > MAX_CHARS or not _ALLOWED.match(clean):
         return None
-    if not _WHOLE.match(clean):
-        return None
-    if _PARTS["thanks"].search(clean):
-        return Courtesy.THANKS
-    if _PARTS["ack"].search(clean):
-        return Courtesy.ACK
-    if _PARTS["greeting"].search(clean):
-        return Courtesy.GREETING
-    return Courtesy.THANKS if any(ch in _EMOJI for ch in clean) else None
+    said: set[str] = set()
+    tokens = _TOKEN.findall(clean)
+    at = 0
+    while at < len(tokens):
+        for words, kind in _PHRASES:
+            if tuple(tokens[at : at + len(words)]) == words:
+                said.add(kind)
+                at += len(words)
+                break
+        else:
+            return None
+    for kind in (Courtesy.THANKS, Courtesy.ACK, Courtesy.GREETING):
+        if kind.value in said:
+            return kind
+    return None

@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 from bot.conversation import ArticleRef, Kind, Message, Summary
 from bot.facts import key_facts
 from bot.model import REASON_LABELS, ArticleMatch, EscalationReason, Retrieval
-from bot.needs import goal, needs_in, open_needs
+from bot.needs import goal, needs_in, open_needs, without_courtesy
 from bot.signals import HUMAN_REQUEST, NOT_HELPFUL, frustration
 from bot.text import clip
 
@@ -134,7 +134,7 @@ def passed_over_answers(history: Sequence[Message]) -> tuple[str, ...]:
 def _answers_followed_by(
     history: Sequence[Message], follows: Callable[[Message], bool]
 ) -> tuple[str, ...]:
-    public = [m for m in history if not m.internal]
+    public = [m for m in without_courtesy(history) if not m.internal]
     return tuple(
         dict.fromkeys(
             answer.sources[0].title

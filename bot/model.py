@@ -74,7 +74,7 @@ class EscalationReason(StrEnum):
     FRUSTRATION = "frustration"
     SENSITIVE = "sensitive"
     REPEATED_FAILURE = "repeated_failure"
-    FOLLOW_UP = "follow_up"  # the customer wrote back after an agent's reply
+    WROTE_BACK = "wrote_back"  # the customer wrote back after an agent's reply
 
 
 UNSURE = frozenset(
@@ -91,7 +91,7 @@ REASON_LABELS: dict[EscalationReason, str] = {
     EscalationReason.FRUSTRATION: "Customer is frustrated",
     EscalationReason.SENSITIVE: "Sensitive topic",
     EscalationReason.REPEATED_FAILURE: "Answers did not help",
-    EscalationReason.FOLLOW_UP: "Customer wrote back to an agent",
+    EscalationReason.WROTE_BACK: "Customer wrote back to an agent",
 }
 
 

@@ -126,7 +126,13 @@ _ASKS_FOR_DETAIL = re.compile(
     re.IGNORECASE,
 )
 _ANYTHING_ELSE = re.compile(
-    r"\b(?:anything|something)\s+else\b|\bany\s+other\s+(?:questions?|way)\b", re.IGNORECASE
+    # Courtesy check-ins, not questions: "Is there anything else I can help with?", "Did that
+    # help?", "Let me know if that helps!", "Does that answer your question?"
+    r"\b(?:anything|something)\s+else\b|\bany\s+other\s+(?:questions?|way)\b|"
+    r"\b(?:did|does|has|have|will|would)\s+(?:that|this|it)\s+(?:help|helped|work|worked|"
+    r"answer|answered|sort|sorted|solve|solved)\b|\bif\s+(?:that|this|it)\s+(?:helps|works|"
+    r"answers|sorts|solves)\b",
+    re.IGNORECASE,
 )
 _ANNOUNCES = re.compile(r"\b(?:about|regarding|concerning|because|since)\b", re.IGNORECASE)
 VENTING = 0.3
@@ -307,9 +313,30 @@ def _add_details(ledger: _Ledger, message: Message) -> None:
     ledger.raised = [longer if n == need else n for n in ledger.raised]
 
 
+def without_courtesy(history: Sequence[Message]) -> list[Message]:
+    """``history`` without its courtesy turns: a customer's greeting, thanks or "ok" and the
+    bot's line that answered it (``Kind.COURTESY``) change nothing a reply or a rejection is
+    read against ("that didn't help" after them still rejects the answer before)."""
+    dropped: set[int] = set()
+    for index, message in enumerate(history):
+        if message.kind is not Kind.COURTESY:
+            continue
+        dropped.add(index)
+        before = [i for i in range(index) if not history[i].internal]
+        if before and history[before[-1]].kind is Kind.CUSTOMER:
+            dropped.add(before[-1])
+    return [m for i, m in enumerate(history) if i not in dropped]
+
+
+def last_reply(history: Sequence[Message]) -> Message | None:
+    """The last public message the customer was told, courtesy turns left out."""
+    replies = [m for m in without_courtesy(history) if not m.internal]
+    return next((m for m in reversed(replies) if m.kind is not Kind.CUSTOMER), None)
+
+
 def _read(history: Sequence[Message]) -> _Ledger:
     ledger = _Ledger([], [], [], [])
-    for message in history:
+    for message in without_courtesy(history):
         if message.internal:
             continue
         if message.kind is Kind.CUSTOMER:

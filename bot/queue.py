@@ -24,7 +24,7 @@ REASON_WEIGHTS: dict[str, float] = {
     EscalationReason.REPEATED_FAILURE.value: 0.2,
     EscalationReason.HUMAN_REQUEST.value: 0.15,
     # Back after an agent's reply, often with what the agent asked for: they waited once.
-    EscalationReason.FOLLOW_UP.value: 0.3,
+    EscalationReason.WROTE_BACK.value: 0.3,
 }
 SENTIMENT_WEIGHTS = {"negative": 0.2, "slightly negative": 0.1}
 RISING = 0.1

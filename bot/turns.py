@@ -28,7 +28,7 @@ from bot.errors import StoreConflict
 from bot.events import CustomerEvent, customer_topic
 from bot.learning import CUSTOMER_REJECTED, NotedQuestion, Outcome, Verdict
 from bot.model import UNSURE, Decision, EscalationReason
-from bot.needs import asks_customer, question_of
+from bot.needs import asks_customer, last_reply, question_of
 from bot.policy import failure_loop
 from bot.ports import Change, NewMessage
 from bot.signals import NOT_HELPFUL
@@ -40,11 +40,9 @@ BACKOFF_BASE_S = 0.05  # the first retry waits up to this, doubling up to BACKOF
 BACKOFF_CAP_S = 2.0
 MIN_HELD = timedelta(seconds=1)  # a lease stored by ``receive`` with less left is claimed anew
 NO_REJECTION: tuple[Outcome | None, Verdict | None] = (None, None)
-FOLLOW_UP_WINDOW = timedelta(hours=24)
+WRITE_BACK_WINDOW = timedelta(hours=24)
 """A customer writing within this of an agent's reply writes back to it (``followed_agent``)."""
-FOLLOW_UP = EscalationReason.FOLLOW_UP
-SILENT = frozenset({Kind.CUSTOMER, Kind.COURTESY})
-"""What a reply the customer reacts to is not: their own words, the bot's courtesy line."""
+WROTE_BACK = EscalationReason.WROTE_BACK
 
 
 class CustomerTurns(PeopleTurns):
@@ -152,7 +150,7 @@ class CustomerTurns(PeopleTurns):
         customer_before = [m.text for m in earlier if m.kind is Kind.CUSTOMER]
         decision = await asyncio.to_thread(self.responder.respond, message.text, customer_before)
         said = courtesy(message.text)
-        agent_reply = followed_agent(earlier, self.clock())
+        agent_reply = followed_agent(earlier, message.created_at)
         asked = agent_reply is not None and asks_customer(agent_reply.text)
         if said is not None and set(decision.reasons) <= UNSURE:
             if not asked or said is not Courtesy.ACK:  # "ok" to an agent's question: theirs
@@ -164,9 +162,9 @@ class CustomerTurns(PeopleTurns):
         noted = (  # told once stored: not on a retry; a reply to an agent is no KB question
             None if agent_reply is not None else self.responder.noted(decided, message.text)
         )
-        last_reply = next((m for m in reversed(earlier) if m.kind not in SILENT), None)
+        told = last_reply(earlier)
         not_helpful = bool(NOT_HELPFUL.search(message.text))
-        after_answer = last_reply is not None and last_reply.kind is Kind.ANSWER
+        after_answer = told is not None and told.kind is Kind.ANSWER
         rejected = NO_REJECTION
         if not_helpful and after_answer:
             rejected = await self._rejected(conversation, earlier)
@@ -218,13 +216,15 @@ class CustomerTurns(PeopleTurns):
         said: Courtesy,
         audit: list[AuditEntry],
     ) -> None:
-        """A greeting, thanks or "ok" gets a line of the bot's own, not a person."""
+        """A greeting, thanks or "ok" gets a line of the bot's own, not a person. A resolved
+        conversation stays resolved ("thanks!" after the resolution notice reopens nothing)."""
         line = wording.GREETED if said is Courtesy.GREETING else wording.WELCOME
+        reopened = any(entry.action == "reopen" for entry in audit)
         applied = await self.store.apply(
             Change(
-                conversation,
+                replace(conversation, state=State.RESOLVED) if reopened else conversation,
                 messages=(NewMessage(Kind.COURTESY, line),),
-                audit=tuple(audit),
+                audit=tuple(entry for entry in audit if entry.action != "reopen"),
                 handled=message.id,
             )
         )
@@ -281,7 +281,7 @@ class CustomerTurns(PeopleTurns):
             created_at=self.clock(),
         )
         where = await self._standing(escalation)
-        passed = FOLLOW_UP in decision.reasons
+        passed = WROTE_BACK in decision.reasons
         notice = NewMessage(
             Kind.ESCALATED,
             (wording.passed_back if passed else wording.wait_notice)(where.position, where.minutes),
@@ -315,14 +315,15 @@ class CustomerTurns(PeopleTurns):
         self._refine_later(escalation, context)
 
 
-def followed_agent(earlier: Sequence[Message], now: datetime) -> Message | None:
-    """The agent's reply the customer writes back to: the last thing the customer was told,
-    not long ago (``FOLLOW_UP_WINDOW``). None after the bot's answer or a notice (handed back,
-    resolved)."""
-    told = next((m for m in reversed(earlier) if m.kind not in SILENT), None)
+def followed_agent(earlier: Sequence[Message], written: datetime) -> Message | None:
+    """The agent's reply a customer's message ``written`` then writes back to: the last thing
+    the customer was told, not long before (``WRITE_BACK_WINDOW``; by when the message was
+    stored, so a retry or a late sweep reads it alike). None after the bot's answer or a
+    notice (handed back, resolved)."""
+    told = last_reply(earlier)
     if told is None or told.kind is not Kind.AGENT_MESSAGE:
         return None
-    return told if now - told.created_at <= FOLLOW_UP_WINDOW else None
+    return told if written - told.created_at <= WRITE_BACK_WINDOW else None
 
 
 def following_up(decision: Decision, *, asked: bool) -> Decision:
@@ -332,7 +333,7 @@ def following_up(decision: Decision, *, asked: bool) -> Decision:
     if decision.action == "answer" and not asked:
         return decision
     kept = tuple(r for r in decision.reasons if r not in UNSURE)
-    return replace(decision, action="escalate", answer=None, reasons=(*kept, FOLLOW_UP))
+    return replace(decision, action="escalate", answer=None, reasons=(*kept, WROTE_BACK))
 
 
 def backoff(attempt: int) -> float:

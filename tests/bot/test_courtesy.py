@@ -4,10 +4,15 @@ are written for this test."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from bot.conversation import Kind
 from bot.courtesy import Courtesy, courtesy
-from bot.needs import asks_customer
+from bot.drafting import rejected_answers
+from bot.needs import asks_customer, last_reply, open_needs
+from tests.bot.test_needs import A, C, history
 
 
 @pytest.mark.parametrize(
@@ -23,6 +28,7 @@ from bot.needs import asks_customer
         ("That helps, thanks again.", Courtesy.THANKS),
         ("bye! have a good weekend", Courtesy.THANKS),
         ("👍", Courtesy.THANKS),
+        ("hi again", Courtesy.GREETING),
         ("ok", Courtesy.ACK),
         ("Got it.", Courtesy.ACK),
         ("perfect", Courtesy.ACK),
@@ -47,11 +53,37 @@ def test_courtesy_is_read_from_the_whole_message(text: str, said: Courtesy) -> N
         "LK-48213",
         "Harwick",
         "??",
+        "hi?",  # is anyone there?
+        "thanks :(",
+        "ok :(",
+        "thanks " * 12,  # longer than courtesy is
         "",
     ],
 )
 def test_anything_more_than_courtesy_is_not_courtesy(text: str) -> None:
     assert courtesy(text) is None
+
+
+def test_a_long_run_of_courtesy_words_is_read_in_linear_time() -> None:
+    """A pattern with alternatives that overlap ("thank" + "you", "thank you") backtracks
+    exponentially on "thank you thank you … ?"; the reader walks phrases instead."""
+    started = time.perf_counter()
+    for text in ("thank you " * 8 + "?", "bye bye " * 10 + "x", "ok " * 26 + "no"):
+        assert courtesy(text) is None
+    assert time.perf_counter() - started < 0.5
+
+
+def test_a_rejection_after_a_courtesy_turn_reopens_the_answered_need() -> None:
+    turns = history(
+        (C, "How long do refunds take?"),
+        (A, "We refund within 3 working days."),
+        (C, "ok"),
+        (Kind.COURTESY, "Glad to help."),
+        (C, "that didn't help at all"),
+    )
+    assert [n.text for n in open_needs(turns)] == ["How long do refunds take?"]
+    assert last_reply(turns[:4]) is not None and last_reply(turns[:4]).kind is A  # type: ignore[union-attr]
+    assert rejected_answers(turns) == ("Some article",)
 
 
 @pytest.mark.parametrize(
@@ -63,6 +95,9 @@ def test_anything_more_than_courtesy_is_not_courtesy(text: str) -> None:
         ("Your refund went out this morning.", False),
         ("It's on its way. Is there anything else I can help with?", False),
         ("I've sent a new code to your email.", False),
+        ("Did that help?", False),
+        ("Here is the link. Let me know if that helps!", False),
+        ("Does that answer your question?", False),
     ],
 )
 def test_an_agents_reply_that_asks_the_customer_something(reply: str, asks: bool) -> None:

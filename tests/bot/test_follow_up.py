@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pytest_mock import MockerFixture
+
+from bot import turns
 from bot.conversation import ActionKind, Kind, State
 from bot.engine import utcnow
 from bot.queue import ordered
@@ -47,6 +50,15 @@ async def test_a_greeting_and_thanks_get_a_line_not_a_person(services: Services)
     assert len(window) == before + 1, "only the question tells the traffic share"
 
 
+async def test_thanks_after_a_resolution_reopens_nothing(services: Services) -> None:
+    conversation_id, escalation = await escalated(services, "Can a person look at my parcel?")
+    await services.engine.act(escalation.id, action(ActionKind.RESOLVE))
+    await say(services.engine, conversation_id, "thanks!")
+    assert await latest(services, conversation_id) == ("courtesy", WELCOME)
+    conversation = await services.store.conversation(conversation_id)
+    assert conversation is not None and conversation.state is State.RESOLVED
+
+
 async def test_a_rejection_after_thanks_still_rejects_the_answer(services: Services) -> None:
     """The bot's courtesy line is no answer: "that didn't help" after it is read against the
     answer before it, as a failed turn."""
@@ -73,7 +85,7 @@ async def test_an_answer_to_the_agents_question_goes_back_to_people(services: Se
     await say(services.engine, conversation_id, "It's LK-48213")
     follow_up = await services.store.active_escalation(conversation_id)
     assert follow_up is not None and follow_up.id != first
-    assert follow_up.reasons == ("follow_up",), "not a low-confidence question"
+    assert follow_up.reasons == ("wrote_back",), "not a low-confidence question"
     kind, notice = await latest(services, conversation_id)
     assert kind == "escalated" and notice.startswith("Thanks, I've passed this to our team.")
     card = await services.engine.card(follow_up.id)
@@ -106,24 +118,27 @@ async def test_a_question_the_kb_answers_goes_to_the_agent_who_asked(services: S
     assert (await latest(services, told_id))[0] == "answer"
     await say(services.engine, told_id, "the courier says it isn't there")
     follow_up = await services.store.active_escalation(told_id)
-    assert follow_up is not None and "follow_up" not in follow_up.reasons, (
+    assert follow_up is not None and "wrote_back" not in follow_up.reasons, (
         "after the bot's own answer it is the bot's question again"
     )
 
 
-async def test_a_follow_up_outranks_a_fresh_case_and_expires(services: Services) -> None:
+async def test_a_follow_up_outranks_a_fresh_case_and_expires(
+    services: Services, mocker: MockerFixture
+) -> None:
     conversation_id, _ = await replied(services, TELLS)
     await say(services.engine, conversation_id, "the courier says it isn't there")
     follow_up = await services.store.active_escalation(conversation_id)
-    assert follow_up is not None and follow_up.reasons == ("follow_up",)
+    assert follow_up is not None and follow_up.reasons == ("wrote_back",)
     _, fresh = await escalated(services, "what is your opinion on the moon landing?")
     assert fresh.reasons == ("low_confidence",)
     assert [e.id for e in ordered([fresh, follow_up], utcnow())] == [follow_up.id, fresh.id]
 
     late_id, _ = await replied(services, TELLS)
-    services.engine.clock = lambda: utcnow() + timedelta(hours=25)
+    # Written after the window (it is read from when each message was stored).
+    mocker.patch.object(turns, "WRITE_BACK_WINDOW", timedelta(0))
     await say(services.engine, late_id, "the courier says it isn't there")
     late = await services.store.active_escalation(late_id)
-    assert late is not None and "follow_up" not in late.reasons, "a day later: a new case"
+    assert late is not None and "wrote_back" not in late.reasons, "a day later: a new case"
     assert "escalated" in await kinds(services, late_id)
     assert Kind.COURTESY.value not in await kinds(services, late_id)

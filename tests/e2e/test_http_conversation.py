@@ -218,8 +218,8 @@ async def test_courtesy_and_a_reply_to_the_agent_over_http(server: TestServer) -
         assert notice["type"] == "escalated" and "passed this to our team" in notice["text"]
         _, queue = await desk(agent, server, "GET", "/escalations")
         first, second = queue["escalations"]
-        assert first["reasons"] == ["follow_up"], "the customer who waited once goes first"
-        assert "follow_up" not in second["reasons"]
+        assert first["reasons"] == ["wrote_back"], "the customer who waited once goes first"
+        assert "wrote_back" not in second["reasons"]
         _, card = await desk(agent, server, "GET", f"/escalations/{first['id']}")
         assert "Customer wrote back to an agent" in str(card)
 
@@ -228,4 +228,4 @@ async def test_courtesy_and_a_reply_to_the_agent_over_http(server: TestServer) -
         async with session.get(server.make_url("/metrics")) as response:
             metrics = await response.text()
         assert 'tandem_courtesy_replies_total{said="greeting"} 1.0' in metrics
-        assert 'tandem_escalations_total{reason="follow_up"} 1.0' in metrics
+        assert 'tandem_escalations_total{reason="wrote_back"} 1.0' in metrics
