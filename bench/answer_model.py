@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -38,6 +39,9 @@ from sklearn.metrics import roc_auc_score
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
+# The model learns the product's defaults, whatever this shell's TANDEM_* settings say.
+for name in [n for n in os.environ if n.startswith("TANDEM_")]:
+    del os.environ[name]
 
 from bot.evaluation import read_cases  # noqa: E402
 from config import load_settings  # noqa: E402

@@ -49,7 +49,9 @@ class KnowledgeSettings(BaseModel):
         "coverage_check's conditions) and the knowledge base has at most 40 articles, answer "
         "on the confidence learned across small "
         "deployments' live traffic (knowledge/answer_model.py, at its own threshold) instead "
-        "of the calibrated one; off keeps the calibrated one everywhere.",
+        "of the calibrated one; off keeps the calibrated one everywhere. The model reads "
+        "coverage as one of its features, so coverage_check (even always) is not applied "
+        "beside it.",
     )
     coverage_check: Literal["few_variants", "always", "off"] = Field(
         default="few_variants",

@@ -55,9 +55,10 @@ async def run(services: Services, name: str, argument: str, author: str) -> Repl
             return Reply("Usage", ["`search QUESTION`"])
         decision = await services.engine.decide(argument)
         r = decision.retrieval
+        learned = " learned across deployments" if r.learned else ""
         head = (
-            f"decision: {decision.action} (confidence {r.confidence:.2f}, threshold "
-            f"{r.threshold:.2f})"
+            f"decision: {decision.action} (confidence{learned} {r.confidence:.3f}, threshold "
+            f"{r.threshold:.3f})"
         )
         return Reply(
             f"Search: {argument}",
@@ -94,9 +95,15 @@ async def run(services: Services, name: str, argument: str, author: str) -> Repl
             "Knowledge base",
             [
                 f"{stats.articles} articles, {stats.chunks} chunks, model {stats.embedding_model}",
-                f"threshold {stats.threshold:.3f} (target precision {stats.target_precision:.2f}; "
-                f"expected precision {stats.expected_precision:.2f}, deflection "
-                f"{stats.expected_deflection:.2f})",
+                (
+                    f"threshold {stats.threshold:.3f}, on the confidence learned across small "
+                    f"deployments (median {stats.median_question_variants:g} question variants "
+                    "an article)"
+                    if stats.learned_confidence
+                    else f"threshold {stats.threshold:.3f} (target precision "
+                    f"{stats.target_precision:.2f}; expected precision "
+                    f"{stats.expected_precision:.2f}, deflection {stats.expected_deflection:.2f})"
+                ),
             ],
         )
     if name == "suggestions":

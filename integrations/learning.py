@@ -370,8 +370,14 @@ def estimate_from(
     settings: LearningSettings,
 ) -> LiveEstimate:
     """``live_estimate`` of ``outcomes`` (newest first) and the bot's answers, against the
-    knowledge base's calibration."""
+    knowledge base's calibration. Only those decided on the scale in force are read: an outcome
+    from before the confidence changed scale (``KnowledgeBase.scale_since``: the learned one
+    took over, or gave way) is a confidence of the other model."""
     confidence = knowledge_base.confidence
+    since = knowledge_base.scale_since
+    if since is not None:
+        outcomes = [o for o in outcomes if o.at is None or o.at >= since]
+        answered = [a for a in answered if a.at is None or a.at >= since]
     return live_estimate(
         outcomes,
         threshold=knowledge_base.base_threshold(),

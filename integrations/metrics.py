@@ -103,6 +103,12 @@ class PrometheusMetrics:
             "The confidence the bot answers at now",
             registry=self.registry,
         )
+        self.learned_confidence = Gauge(
+            "tandem_learned_confidence",
+            "1 when the confidence learned across small deployments decides (and the answer "
+            "threshold is on its scale), 0 when the calibrated one does",
+            registry=self.registry,
+        )
         self.traffic_share = Gauge(
             "tandem_traffic_out_of_scope_share",
             "Out-of-scope share the latest questions decided on confidence imply, on this "
@@ -157,6 +163,7 @@ class PrometheusMetrics:
     def watch_knowledge_base(self, knowledge_base: KnowledgeBase) -> None:
         """Read the threshold in force and the traffic's out-of-scope share at each scrape."""
         self.answer_threshold.set_function(knowledge_base.threshold_in_force)
+        self.learned_confidence.set_function(lambda: float(knowledge_base.learned_confidence))
 
         def share() -> float:
             found = knowledge_base.traffic_reading.out_of_scope_share

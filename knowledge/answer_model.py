@@ -8,7 +8,7 @@ learned instead from such deployments' traffic, labelled: is the top article the
 answers? Its features describe the question against the knowledge base (probabilities,
 similarities, BM25 scores, how much of the question each top article's words hold), never
 words, so it carries to a knowledge base it has not seen. ``bench/answer_model.py`` reproduces
-the shipped file; ``knowledge/heads/MODEL_CARD.md`` gives its data, split and figures.
+the shipped file; ``knowledge/heads/ANSWER_MODEL_CARD.md`` gives its data, split and figures.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,10 @@ class KnowledgeBase:
         self._catalogue: list[tuple[str, str]] | None = None
         self.answer_model = _answer_model() if settings.learned_confidence != "off" else None
         self.learned_confidence = False  # the answer model decides (``learns_confidence``)
+        # Since when the confidence in force has been on its scale (learned or calibrated):
+        # live outcomes and answers from before were decided on the other one. None: always.
+        self.scale_since: datetime | None = None
+        self._saved_scale: tuple[bool, datetime | None] = (False, None)
         self._load_or_refresh()
 
     # -- model files -------------------------------------------------------------------------
@@ -116,10 +121,13 @@ class KnowledgeBase:
         before = self.confidence.threshold
         try:
             saved = self._model_files.state()
+            self._saved_scale = _scale_of(saved)
             if saved.get("fingerprint") == self._store_version():
                 classifier, confidence = self._model_files.load(saved)
-                with self._searcher_lock:  # both or neither, for a searcher being built
-                    self.classifier, self.confidence = classifier, confidence
+                self._swap(classifier, confidence)
+                if (self.learned_confidence, self.scale_since) != self._saved_scale:
+                    self._model_files.update_state(**self._scale_state())
+                    self._saved_scale = (self.learned_confidence, self.scale_since)
                 self.fingerprint = str(saved["fingerprint"])
                 if self.confidence.out_of_scope_share == self.settings.expected_out_of_scope:
                     if not self._lacks_share_curve():
@@ -155,7 +163,9 @@ class KnowledgeBase:
             self.confidence,
             fingerprint=fingerprint,
             embedding_model=self.store.embeddings.name,
+            **self._scale_state(),
         )
+        self._saved_scale = (self.learned_confidence, self.scale_since)
         self.fingerprint = fingerprint
 
     def refresh(self, progress: Callable[[int, int], None] | None = None) -> None:
@@ -200,12 +210,35 @@ class KnowledgeBase:
         # Swapped together once both are fitted: a failure to fit leaves the old pair serving.
         # They serve even if saving fails (they match the store; the next start refits), and
         # the searcher is rebuilt over them either way.
-        with self._searcher_lock:  # a searcher being built reads both or neither
-            self.classifier, self.confidence = classifier, confidence
+        self._swap(classifier, confidence)
         try:
             self._save(store_version(fingerprint_of(ids), shared_target))
         finally:
             self._models_changed(before)
+
+    def _swap(self, classifier: ArticleClassifier, confidence: ConfidenceModel) -> None:
+        """Serve new models, with the scale they call for, all at once: a searcher being built
+        reads the classifier, the confidence and whether the answer model decides together.
+        The scale's start moves to now when the scale changes (or first takes the learned one:
+        outcomes from before it were decided on the calibrated scale)."""
+        learned = self.learns_confidence(confidence=confidence)
+        was, since = self._saved_scale
+        with self._searcher_lock:
+            self.classifier, self.confidence = classifier, confidence
+            self.learned_confidence = learned
+            self.scale_since = since if learned == was else datetime.now(UTC)
+        if learned != was:
+            logger.info(
+                "the confidence in force changed scale: live outcomes from before are not read",
+                extra={"learned_confidence": learned},
+            )
+
+    def _scale_state(self) -> dict[str, object]:
+        since = self.scale_since
+        return {
+            "learned_confidence": self.learned_confidence,
+            "scale_since": None if since is None else since.isoformat(),
+        }
 
     def _models_changed(self, threshold_before: float) -> None:
         """After new models: the search index and the catalogue are read again, and the traffic
@@ -215,7 +248,6 @@ class KnowledgeBase:
             self._models_version += 1
             self._searcher = None
         self._catalogue = None
-        self.learned_confidence = self.learns_confidence()
         with self._traffic_lock:
             if abs(self.confidence.threshold - threshold_before) > REFIT_TOLERANCE:
                 self.traffic.clear()
@@ -315,6 +347,10 @@ class KnowledgeBase:
                 if version == self._models_version:  # no refit while it was built
                     self._searcher = searcher
         found = searcher.search(text, limit=limit)
+        if found.learned != self.learned_confidence:  # built just before a change of scale
+            with self._searcher_lock:
+                self._searcher = None
+            found = self.searcher().search(text, limit=limit)
         # The threshold may follow the traffic since the searcher was built.
         threshold = self.threshold_in_force()
         return found if found.threshold == threshold else replace(found, threshold=threshold)
@@ -340,7 +376,9 @@ class KnowledgeBase:
             ),
         )
 
-    def learns_confidence(self, contents: Contents | None = None) -> bool:
+    def learns_confidence(
+        self, contents: Contents | None = None, confidence: ConfidenceModel | None = None
+    ) -> bool:
         """Whether the confidence learned across deployments (``knowledge.answer_model``)
         decides instead of the calibrated one: on knowledge bases like those it learned on, with
         few question variants an article (a median of ``MAX_MEDIAN_VARIANTS`` or fewer) and
@@ -349,7 +387,7 @@ class KnowledgeBase:
             return False
         contents = contents or self.store.contents()
         articles, median = len(contents.texts), contents.median_question_variants()
-        few = self._few_variants(articles, median)
+        few = self._few_variants(articles, median, confidence)
         return few and articles <= MAX_ARTICLES and median <= MAX_MEDIAN_VARIANTS
 
     def checks_coverage(self, contents: Contents | None = None) -> bool:
@@ -472,9 +510,14 @@ class KnowledgeBase:
         (``FEW_QUESTION_VARIANTS``); a pinned threshold is the admin's own."""
         return self._few_variants(stats.articles, stats.median_question_variants)
 
-    def _few_variants(self, articles: int, median_question_variants: float) -> bool:
+    def _few_variants(
+        self,
+        articles: int,
+        median_question_variants: float,
+        confidence: ConfidenceModel | None = None,
+    ) -> bool:
         return (
-            self.confidence.calibrated
+            (confidence or self.confidence).calibrated
             and self.settings.answer_threshold is None
             and articles >= 3
             and median_question_variants <= FEW_QUESTION_VARIANTS
@@ -488,8 +531,17 @@ def _answer_model() -> AnswerModel | None:
     """The shipped answer model, or None (logged) if its file is missing or from other code."""
     try:
         return AnswerModel.load()
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, TypeError) as error:
         logger.warning(
             "answer model unusable: the calibrated confidence decides", extra={"reason": str(error)}
         )
         return None
+
+
+def _scale_of(state: dict[str, Any]) -> tuple[bool, datetime | None]:
+    """Whether the saved models answered on the learned confidence, and since when (an earlier
+    release saved neither: the calibrated one, always)."""
+    since = state.get("scale_since")
+    return bool(state.get("learned_confidence", False)), (
+        datetime.fromisoformat(since) if isinstance(since, str) else None
+    )

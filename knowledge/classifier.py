@@ -97,17 +97,19 @@ class ArticleClassifier:
         result: Array = exp / exp.sum(axis=1, keepdims=True)
         return result
 
-    def ranking(self, probabilities: Array, texts: Sequence[str]) -> Array | None:
+    def ranking(
+        self, probabilities: Array, texts: Sequence[str], bm25: Array | None = None
+    ) -> Array | None:
         """Scores that order the articles for the questions ``texts`` (whose ``probabilities``
         are given): the log-probability plus ``LEXICAL_WEIGHT`` times each article's BM25
-        score. None without a lexical index (the probabilities order them)."""
+        score (``bm25`` if already computed, ``lexical_scores``). None without a lexical index
+        (the probabilities order them)."""
         if self._lexical is None:
             return None
         if len(texts) != len(probabilities):
             raise ValueError(f"{len(texts)} texts for {len(probabilities)} rows of probabilities")
-        result: Array = np.log(np.maximum(probabilities, 1e-12)) + LEXICAL_WEIGHT * (
-            self._lexical.scores(texts)
-        )
+        scores = self._lexical.scores(texts) if bm25 is None else bm25
+        result: Array = np.log(np.maximum(probabilities, 1e-12)) + LEXICAL_WEIGHT * scores
         return result
 
     def lexical_scores(self, texts: Sequence[str]) -> Array | None:

@@ -45,7 +45,7 @@ class ModelFiles:
         return ArticleClassifier.load(classifier_file), ConfidenceModel.load(confidence_file)
 
     def save(
-        self, classifier: ArticleClassifier, confidence: ConfidenceModel, **state: str
+        self, classifier: ArticleClassifier, confidence: ConfidenceModel, **state: object
     ) -> None:
         """Save a set, then the state naming it (with ``state``'s entries)."""
         try:
@@ -60,6 +60,11 @@ class ModelFiles:
         text = json.dumps({**state, "files": files}).encode()
         write_atomically(self.state_file, lambda handle: handle.write(text))
         self._delete_old(kept | set(files.values()))
+
+    def update_state(self, **entries: object) -> None:
+        """Rewrite the state with ``entries`` changed, naming the same files."""
+        text = json.dumps({**self.state(), **entries}).encode()
+        write_atomically(self.state_file, lambda handle: handle.write(text))
 
     def _delete_old(self, kept: set[str]) -> None:
         """Delete the sets no state names any more. An earlier release's fixed names go at once

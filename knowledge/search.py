@@ -142,7 +142,8 @@ class KnowledgeSearcher:
         if not hits:
             return None
         probabilities = self._classifier.probabilities(vector)
-        ranking = self._classifier.ranking(probabilities, [text])
+        bm25 = self._classifier.lexical_scores([text]) if lexical else None
+        ranking = self._classifier.ranking(probabilities, [text], bm25)
         scored = score(
             self._classifier.classes,
             probabilities[0],
@@ -153,7 +154,6 @@ class KnowledgeSearcher:
             ranking=None if ranking is None else ranking[0],
             limit=limit,
         )
-        bm25 = self._classifier.lexical_scores([text]) if lexical else None
         evidence = Evidence(
             self._classifier.classes,
             probabilities[0],

@@ -150,8 +150,8 @@ def eval_command(
             from knowledge.calibration import out_of_scope_share
 
             share = (
-                None
-                if result["answer_rate"] is None
+                None  # the answer rate reads against calibration's curve, not the learned scale
+                if result["answer_rate"] is None or knowledge_base.learned_confidence
                 else out_of_scope_share(
                     knowledge_base.confidence, result["threshold"], result["answer_rate"]
                 )
@@ -160,6 +160,7 @@ def eval_command(
             # Raised during the run if the cases showed more out-of-scope questions than the
             # calibration assumed (TANDEM_KNOWLEDGE__FOLLOW_TRAFFIC_SHARE), as live.
             result["threshold_at_end"] = round(knowledge_base.threshold_in_force(), 4)
+            result["learned_confidence"] = knowledge_base.learned_confidence
         result["calibration"] = {
             key: value
             for key, value in dataclasses.asdict(knowledge_base.confidence).items()

@@ -118,6 +118,7 @@ def search(context: Context, question: str, limit: int, as_json: bool) -> None:
                     "reasons": [str(r) for r in decision.reasons],
                     "confidence": round(retrieval.confidence, 4),
                     "threshold": round(retrieval.threshold, 4),
+                    "learned_confidence": retrieval.learned,
                     "uncovered": None
                     if retrieval.uncovered is None
                     else round(retrieval.uncovered, 4),
@@ -140,7 +141,7 @@ def search(context: Context, question: str, limit: int, as_json: bool) -> None:
     learned = " learned across deployments" if retrieval.learned else ""
     out.print(
         f"decision: [bold]{decision.action}[/bold] "
-        f"(confidence{learned} {retrieval.confidence:.2f}, threshold {retrieval.threshold:.2f})"
+        f"(confidence{learned} {retrieval.confidence:.3f}, threshold {retrieval.threshold:.3f})"
         + (f" reasons: {reasons}" if reasons else "")
     )
     if not retrieval.matches:

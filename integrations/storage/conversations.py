@@ -326,6 +326,8 @@ class SqlConversations(Database):
 
     async def escalated_questions(self, reasons: Collection[str], limit: int = 50) -> list[str]:
         """Recent customer questions that escalated for any of ``reasons`` (knowledge gaps)."""
+        if isinstance(reasons, str):  # a bare reason would match its letters
+            raise TypeError("reasons is a collection of reason codes, not one string")
         query = (
             select(escalations.c.summary, escalations.c.reasons)
             .order_by(escalations.c.created_at.desc())

@@ -241,6 +241,8 @@ class MemoryStore:
         return [a for a in self._audit if a.conversation_id == conversation_id]
 
     async def escalated_questions(self, reasons: Collection[str], limit: int = 50) -> list[str]:
+        if isinstance(reasons, str):
+            raise TypeError("reasons is a collection of reason codes, not one string")
         newest = sorted(self._escalations.values(), key=lambda e: e.created_at, reverse=True)
         goals = [e.summary.goal for e in newest[: limit * 4] if set(reasons) & set(e.reasons)]
         return list(dict.fromkeys(goals))[:limit]

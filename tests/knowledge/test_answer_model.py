@@ -4,12 +4,15 @@ file, and where it decides instead of the calibrated one."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from config import KnowledgeSettings
+from bot.learning import Outcome
+from config import KnowledgeSettings, LearningSettings
+from integrations.learning import estimate_from
 from knowledge.answer_model import (
     ANSWER_FEATURES,
     MAX_ARTICLES,
@@ -99,3 +102,27 @@ def test_only_knowledge_bases_like_those_it_learned_on_use_it(
 def test_a_knowledge_base_with_many_variants_keeps_calibration(sample_kb: KnowledgeBase) -> None:
     assert not sample_kb.learned_confidence, "a dozen question variants an article"
     assert not sample_kb.search("how long do refunds take").learned
+
+
+def test_a_change_of_scale_is_kept_and_outcomes_from_before_it_are_not_read(
+    tmp_path: Path, embeddings: MiniLMOnnxEmbeddings
+) -> None:
+    """Live outcomes carry the confidence they were decided at: one decided on the calibrated
+    scale says nothing about a threshold on the learned one, or the other way round."""
+    learned = _knowledge_base(tmp_path, embeddings)
+    since = learned.scale_since
+    assert learned.learned_confidence and since is not None, "a new deployment took it up now"
+    data = tmp_path / "data"
+    again = KnowledgeBase(settings=KnowledgeSettings(data_dir=data), embeddings=embeddings)
+    assert again.learned_confidence and again.scale_since == since, "a restart keeps both"
+    off = KnowledgeSettings(data_dir=data, learned_confidence="off")
+    calibrated = KnowledgeBase(settings=off, embeddings=embeddings)
+    changed = calibrated.scale_since
+    assert not calibrated.learned_confidence and changed is not None and changed > since
+
+    def tag(at: datetime) -> Outcome:
+        return Outcome("how do returns work", "returns", 0.9, True, "agent_tag", "c1", at)
+
+    before, after = tag(changed - timedelta(seconds=1)), tag(changed + timedelta(seconds=1))
+    read = estimate_from([after, before], [], calibrated, LearningSettings())
+    assert read.labelled == 1, "only the outcome decided on the scale in force"

@@ -172,7 +172,10 @@ def test_live_search_ranks_by_the_classifiers_ranking(
     least = str(empty_kb.classifier.classes[int(np.argmin(probabilities[0]))])
 
     def upside_down(
-        self: ArticleClassifier, probabilities: npt.NDArray[np.float64], texts: list[str]
+        self: ArticleClassifier,
+        probabilities: npt.NDArray[np.float64],
+        texts: list[str],
+        bm25: npt.NDArray[np.float64] | None = None,
     ) -> npt.NDArray[np.float64]:
         return -np.log(probabilities)
 

@@ -183,6 +183,8 @@ async def test_escalations_audit_and_gaps(store: SqlStore | MemoryStore) -> None
         "Where is my order?"
     ]
     assert await store.escalated_questions(["not_covered"]) == []
+    with pytest.raises(TypeError):
+        await store.escalated_questions("low_confidence")
     assert await store.pickups(NOW + timedelta(minutes=5)) == []
 
 
