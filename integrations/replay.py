@@ -154,7 +154,7 @@ def replay(
                 "deflection": scores["deflection"],
                 "oos_escalation_recall": scores["oos_escalation_recall"],
                 "taught": taught,
-                "threshold": round(knowledge_base.confidence.threshold, 4),
+                "threshold": round(knowledge_base.base_threshold(), 4),
                 "threshold_in_force": round(knowledge_base.threshold_in_force(), 4),
                 "live_threshold": None if live.threshold is None else round(live.threshold, 4),
                 "outcomes": len(outcomes),

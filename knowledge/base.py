@@ -358,20 +358,23 @@ class KnowledgeBase:
     def searcher(self) -> KnowledgeSearcher:
         """The ``Retriever`` for the core, with the settings' threshold override if any."""
         contents = self.store.contents()
-        with self._searcher_lock:  # one pair, never a new classifier with the old confidence
+        with self._searcher_lock:  # one set, never a new classifier with the old confidence
             classifier, confidence = self.classifier, self.confidence
+            learned = self.learned_confidence and self.answer_model is not None
+            threshold = self.threshold_in_force()
+        words = ArticleWords(contents.texts)
         return KnowledgeSearcher(
             store=self.store,
             classifier=classifier,
             confidence=confidence,
             top_k=self.settings.top_k,
-            threshold=self.threshold_in_force(),
+            threshold=threshold,
             embed=self.query_embeddings.embed,
-            coverage=ArticleWords(contents.texts) if self.checks_coverage(contents) else None,
+            coverage=words if self.checks_coverage(contents) else None,
             passages=contents.passages,
             learned=(
-                LearnedAnswer(self.answer_model, ArticleWords(contents.texts), contents.questions)
-                if self.learned_confidence and self.answer_model is not None
+                LearnedAnswer(self.answer_model, words, contents.questions)
+                if learned and self.answer_model is not None
                 else None
             ),
         )
