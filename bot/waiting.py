@@ -20,6 +20,7 @@ from bot.conversation import (
     Source,
     State,
 )
+from bot.courtesy import courtesy
 from bot.drafting import DraftContext, articles_for
 from bot.drafts import DraftWork
 from bot.model import UNSURE, Decision, EscalationReason
@@ -49,6 +50,9 @@ class PeopleTurns(DraftWork):
         waiting = conversation.state is State.ESCALATED
         if waiting and no_longer_needed(message.text) and not decision.signals.human_request:
             await self._close_wait(conversation, escalation, message)
+            return
+        if waiting and courtesy(message.text) is not None and set(decision.reasons) <= UNSURE:
+            await self._courtesy_while_waiting(conversation, escalation, message)
             return
         reasons = grown_reasons(escalation.reasons, decision.reasons)
         history = [*earlier, message]
@@ -107,6 +111,25 @@ class PeopleTurns(DraftWork):
         await self.publish_agents("message", updated, (message, *applied.messages))
         if updated.draft_version != escalation.draft_version:
             self._refine_later(updated, context)
+
+    async def _courtesy_while_waiting(
+        self, conversation: Conversation, escalation: Escalation, message: Message
+    ) -> None:
+        """A greeting, thanks or "ok" while waiting for a person: where they stand, and the card
+        shows it; the draft and summary are not read again (nothing new was asked; with an LLM
+        drafter, no call)."""
+        where = await self._standing(escalation)
+        reply = NewMessage(
+            Kind.WAITING,
+            wording.still_waiting(
+                where.position, where.minutes, upset=False, asked_for_person=False
+            ),
+        )
+        applied = await self.store.apply(
+            Change(conversation, messages=(reply,), handled=message.id)
+        )
+        await self.publish_public(conversation.id, applied.messages)
+        await self.publish_agents("message", escalation, (message, *applied.messages))
 
     async def _routine_answer(
         self,

@@ -29,7 +29,7 @@ from tenacity import RetryCallState
 
 from bot import wording
 from bot.card import EscalationCard
-from bot.conversation import Kind, Message
+from bot.conversation import INTERNAL_KINDS, Kind, Message
 from bot.events import CUSTOMERS, CustomerEvent
 from integrations.background import Background, repeat
 from integrations.composition import Services
@@ -56,16 +56,8 @@ CUSTOMER_RETRY_SECONDS = 120.0  # a reply to a Bot Framework customer is retried
 # A replica that dies holding it holds up that conversation's replies this long at most.
 OUTBOX_LEASE_SECONDS = 300.0
 MAX_REPLY_AGE = timedelta(hours=6)  # a reply still not delivered by then is given up (logged)
-TO_CUSTOMERS = {
-    "answer",
-    "escalated",
-    "waiting",
-    "courtesy",
-    "agent_joined",
-    "agent_message",
-    "handed_back",
-    "resolved",
-}
+# Every public kind but the customer's own words: a kind added later reaches them too.
+TO_CUSTOMERS = {k.value for k in Kind if k not in INTERNAL_KINDS and k is not Kind.CUSTOMER}
 THREAD_KINDS = {
     Kind.CUSTOMER: "**Customer:** {text}",
     Kind.SUGGESTION: "💡 **Assist (internal, not sent to the customer):** {text}",

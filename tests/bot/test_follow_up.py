@@ -142,3 +142,18 @@ async def test_a_follow_up_outranks_a_fresh_case_and_expires(
     assert late is not None and "wrote_back" not in late.reasons, "a day later: a new case"
     assert "escalated" in await kinds(services, late_id)
     assert Kind.COURTESY.value not in await kinds(services, late_id)
+
+
+async def test_thanks_while_waiting_tells_where_they_stand_and_drafts_nothing(
+    services: Services, mocker: MockerFixture
+) -> None:
+    conversation_id, escalation = await escalated(services, "Can a person look at my parcel?")
+    draft = mocker.spy(services.engine.drafter, "draft")
+    await say(services.engine, conversation_id, "ok thanks")
+    kind, text = await latest(services, conversation_id)
+    assert kind == "waiting" and "in the queue" in text
+    assert draft.call_count == 0, "nothing new was asked: no draft (an LLM call) again"
+    stored = await services.store.escalation(escalation.id)
+    assert stored is not None and stored.draft_version == escalation.draft_version
+    card = await services.engine.card(escalation.id)
+    assert "ok thanks" in [entry.text for entry in card.transcript], "the card still shows it"
