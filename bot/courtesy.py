@@ -32,6 +32,8 @@ _ALONG = (
     "so much|very much|a lot|for the help|for your help"
 )
 _EMOJI = "👍🙏😊🙂😀😄👌✅💯🙌👏❤♥"  # thumbs up, thanks, smiles, hearts
+_HAPPY = re.compile(r"[:;]-?[)d]|\(-?[:;]")  # ":)", ";-)", ":D", "(:" (never ":(" or ":/")
+_SKIN_TONE = re.compile("[\U0001f3fb-\U0001f3ff]")
 _TOKEN = re.compile(rf"[a-z']+|[{_EMOJI}]")
 _ALLOWED = re.compile(rf"^[a-z'\s,!.;~\-{_EMOJI}\ufe0f]*$")  # no digits, "?", ":(" or "(:"
 
@@ -69,11 +71,12 @@ def courtesy(text: str) -> Courtesy | None:
     nothing", "ok :(" or "hi?", and not a message with anything more in it. The words are read
     one phrase at a time (linear in the message, which is short), never by backtracking.
     """
-    clean = text.strip().lower().replace("’", "'")
+    clean = _HAPPY.sub(" 🙂 ", text.strip().lower().replace("’", "'"))
+    clean = _SKIN_TONE.sub("", clean).replace("…", ".").replace("–", "-").replace("—", "-")
     if not clean or len(clean) > MAX_CHARS or not _ALLOWED.match(clean):
         return None
     said: set[str] = set()
-    tokens = _TOKEN.findall(clean)
+    tokens = [token for token in (t.strip("'") for t in _TOKEN.findall(clean)) if token]
     at = 0
     while at < len(tokens):
         for words, kind in _PHRASES:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.conversation import Kind, Message
+from bot.courtesy import courtesy
 from bot.facts import key_facts
 from bot.signals import COMPLAINT, HUMAN_REQUEST, NOT_HELPFUL, REPEAT_CONTACT, frustration
 from bot.text import clip
@@ -120,18 +121,22 @@ _PROMISE = re.compile(
 _CONDITION = re.compile(r"\W*(?:if|in\s+case)\b", re.IGNORECASE)  # "If it hasn't come, I'll…"
 _SIGN_OFF = re.compile(r"\W*(?:sorry|apologies|thanks|thank\s+you|speak|talk|hang)\b", re.I)
 _ASKS_FOR_DETAIL = re.compile(
-    r"^\W*(?:please\s+|could\s+you\s+|can\s+you\s+)?(?:tell|confirm|share|provide|send)\s+"
-    r"(?:me|us)\b|^\W*(?:please|could\s+you|can\s+you)\s+(?:confirm|share|provide|tell|send)\b|"
-    r"\blet\s+(?:me|us)\s+know\b",
+    r"(?:^|[,;]\s*|\b(?:please|and)\s+)(?:could\s+you\s+|can\s+you\s+)?(?:tell|confirm|share|"
+    r"provide|send)\s+(?:me|us)\b|\b(?:please|could\s+you|can\s+you)\s+(?:confirm|share|"
+    r"provide|tell|send)\b|\blet\s+(?:me|us)\s+know\b",
     re.IGNORECASE,
 )
 _ANYTHING_ELSE = re.compile(
     # Courtesy check-ins, not questions: "Is there anything else I can help with?", "Did that
     # help?", "Let me know if that helps!", "Does that answer your question?"
-    r"\b(?:anything|something)\s+else\b|\bany\s+other\s+(?:questions?|way)\b|"
+    r"\blet\s+(?:me|us)\s+know\s+if\s+(?:that|this|it)\s+(?:helps|works|answers|sorts|solves)"
+    r"(?:\s+(?:it|things|your\s+question))?|"
+    r"\b(?:is\s+there\s+)?(?:anything|something)\s+else(?:\s+i\s+can\s+(?:help|do)(?:\s+"
+    r"(?:you\s+)?with)?)?|\bany\s+other\s+(?:questions?|way)\b|"
     r"\b(?:did|does|has|have|will|would)\s+(?:that|this|it)\s+(?:help|helped|work|worked|"
-    r"answer|answered|sort|sorted|solve|solved)\b|\bif\s+(?:that|this|it)\s+(?:helps|works|"
-    r"answers|sorts|solves)\b",
+    r"answer|answered|sort|sorted|solve|solved)\b(?:\s+(?:your|the)\s+(?:question|problem|issue)|"
+    r"\s+it|\s+for\s+you)?|\bif\s+(?:that|this|it)\s+(?:helps|works|answers|sorts|solves)\b"
+    r"(?:\s+for\s+you)?",
     re.IGNORECASE,
 )
 _ANNOUNCES = re.compile(r"\b(?:about|regarding|concerning|because|since)\b", re.IGNORECASE)
@@ -250,11 +255,12 @@ def asks_customer(reply: str) -> bool:
     your order number?", "Which size was it?") or a request for a detail ("Please confirm your
     postcode.", "Let me know the colour."). Not the courtesy "Is there anything else I can help
     with?" alone."""
-    return any(
-        (sentence.endswith("?") or _ASKS_FOR_DETAIL.search(sentence))
-        and not _ANYTHING_ELSE.search(sentence)
-        for sentence in sentences(reply)
-    )
+    for sentence in sentences(reply):
+        rest = _ANYTHING_ELSE.sub(" ", sentence)  # "If that works for you, please confirm…"
+        said = len(re.findall(r"[A-Za-z]{2,}", rest))
+        if (rest.rstrip().endswith("?") and said >= 2) or _ASKS_FOR_DETAIL.search(rest):
+            return True
+    return False
 
 
 def _answers(sentence: str) -> bool:
@@ -317,15 +323,14 @@ def without_courtesy(history: Sequence[Message]) -> list[Message]:
     """``history`` without its courtesy turns: a customer's greeting, thanks or "ok" and the
     bot's line that answered it (``Kind.COURTESY``) change nothing a reply or a rejection is
     read against ("that didn't help" after them still rejects the answer before)."""
-    dropped: set[int] = set()
-    for index, message in enumerate(history):
-        if message.kind is not Kind.COURTESY:
-            continue
-        dropped.add(index)
-        before = [i for i in range(index) if not history[i].internal]
-        if before and history[before[-1]].kind is Kind.CUSTOMER:
-            dropped.add(before[-1])
-    return [m for i, m in enumerate(history) if i not in dropped]
+    if not any(m.kind is Kind.COURTESY for m in history):
+        return list(history)
+    return [
+        m
+        for m in history
+        if m.kind is not Kind.COURTESY
+        and not (m.kind is Kind.CUSTOMER and courtesy(m.text) is not None)
+    ]
 
 
 def last_reply(history: Sequence[Message]) -> Message | None:

@@ -51,8 +51,10 @@ class PeopleTurns(DraftWork):
         if waiting and no_longer_needed(message.text) and not decision.signals.human_request:
             await self._close_wait(conversation, escalation, message)
             return
-        if waiting and courtesy(message.text) is not None and set(decision.reasons) <= UNSURE:
-            await self._courtesy_while_waiting(conversation, escalation, message)
+        said = courtesy(message.text) if waiting else None
+        if said is not None and set(decision.reasons) <= UNSURE:
+            await self._courtesy_while_waiting(conversation, escalation, message, decision)
+            self.metrics.courteous(said.value)
             return
         reasons = grown_reasons(escalation.reasons, decision.reasons)
         history = [*earlier, message]
@@ -113,7 +115,11 @@ class PeopleTurns(DraftWork):
             self._refine_later(updated, context)
 
     async def _courtesy_while_waiting(
-        self, conversation: Conversation, escalation: Escalation, message: Message
+        self,
+        conversation: Conversation,
+        escalation: Escalation,
+        message: Message,
+        decision: Decision,
     ) -> None:
         """A greeting, thanks or "ok" while waiting for a person: where they stand, and the card
         shows it; the draft and summary are not read again (nothing new was asked; with an LLM
@@ -122,7 +128,10 @@ class PeopleTurns(DraftWork):
         reply = NewMessage(
             Kind.WAITING,
             wording.still_waiting(
-                where.position, where.minutes, upset=False, asked_for_person=False
+                where.position,
+                where.minutes,
+                upset=_latest(decision) >= MILD,  # "fine." after a long wait
+                asked_for_person=False,
             ),
         )
         applied = await self.store.apply(

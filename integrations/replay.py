@@ -140,7 +140,10 @@ def replay(
             if tags and case.article in known:
                 learned.setdefault(str(case.article), []).append(tags[0].question)
         scores = score_decisions(chunk, made)
+        scale = knowledge_base.learned_confidence
         taught = add_question_variants(knowledge_base, learned) if learned else 0
+        if knowledge_base.learned_confidence != scale:  # the taught variants crossed a bound:
+            outcomes, answered = [], []  # what was decided so far is on the other scale
         # The newest first, as the store reads them.
         newest = outcomes[-OUTCOME_WINDOW:][::-1], answered[-ANSWERS_READ:][::-1]
         live = estimate_from(*newest, knowledge_base, learning)

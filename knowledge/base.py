@@ -114,6 +114,7 @@ class KnowledgeBase:
         # live outcomes and answers from before were decided on the other one. None: always.
         self.scale_since: datetime | None = None
         self._saved_scale: tuple[bool, datetime | None] = (False, None)
+        self._scale_known = False
         self._load_or_refresh()
 
     # -- model files -------------------------------------------------------------------------
@@ -126,8 +127,7 @@ class KnowledgeBase:
                 classifier, confidence = self._model_files.load(saved)
                 self._swap(classifier, confidence)
                 if (self.learned_confidence, self.scale_since) != self._saved_scale:
-                    self._model_files.update_state(**self._scale_state())
-                    self._saved_scale = (self.learned_confidence, self.scale_since)
+                    self._keep_scale()
                 self.fingerprint = str(saved["fingerprint"])
                 if self.confidence.out_of_scope_share == self.settings.expected_out_of_scope:
                     if not self._lacks_share_curve():
@@ -222,16 +222,31 @@ class KnowledgeBase:
         The scale's start moves to now when the scale changes (or first takes the learned one:
         outcomes from before it were decided on the calibrated scale)."""
         learned = self.learns_confidence(confidence=confidence)
-        was, since = self._saved_scale
+        # The scale served until now: this process's once it served one (a save that failed
+        # must not make a later change back look like no change), else the saved one.
+        known = (self.learned_confidence, self.scale_since)
+        was, since = known if self._scale_known else self._saved_scale
         with self._searcher_lock:
             self.classifier, self.confidence = classifier, confidence
             self.learned_confidence = learned
             self.scale_since = since if learned == was else datetime.now(UTC)
+            self._scale_known = True
+            if learned != was:
+                self.live_threshold = None  # fitted on the other scale's outcomes
         if learned != was:
             logger.info(
                 "the confidence in force changed scale: live outcomes from before are not read",
                 extra={"learned_confidence": learned},
             )
+
+    def _keep_scale(self) -> None:
+        """Write the scale into the saved state; a read-only or full data directory keeps it in
+        memory only (logged), which is all this process needs."""
+        try:
+            self._model_files.update_state(**self._scale_state())
+            self._saved_scale = (self.learned_confidence, self.scale_since)
+        except (OSError, ValueError) as error:
+            logger.warning("could not save the confidence's scale", extra={"reason": str(error)})
 
     def _scale_state(self) -> dict[str, object]:
         since = self.scale_since
@@ -340,17 +355,15 @@ class KnowledgeBase:
     def search(self, text: str, *, limit: int = 3) -> Retrieval:
         """The ``Retriever`` port on the current models; a change is picked up at once."""
         searcher = self._searcher
-        if searcher is None:
-            version = self._models_version
+        if searcher is None or searcher.learned != self.learned_confidence:
+            version = self._models_version  # none yet, or built just before a change of scale
             searcher = self.searcher()
             with self._searcher_lock:
                 if version == self._models_version:  # no refit while it was built
                     self._searcher = searcher
         found = searcher.search(text, limit=limit)
-        if found.learned != self.learned_confidence:  # built just before a change of scale
-            with self._searcher_lock:
-                self._searcher = None
-            found = self.searcher().search(text, limit=limit)
+        if found.learned != self.learned_confidence:  # the scale changed meanwhile: its own
+            return found
         # The threshold may follow the traffic since the searcher was built.
         threshold = self.threshold_in_force()
         return found if found.threshold == threshold else replace(found, threshold=threshold)

@@ -73,6 +73,7 @@ class KnowledgeSearcher:
         self._top_k = top_k
         self._coverage = coverage
         self._learned = learned
+        self.learned = learned is not None  # its confidence is the learned one
         self.threshold = confidence.threshold if threshold is None else threshold
         # Headers and answers of every article, for those the classifier ranks but Chroma's
         # neighbours do not include; read once, as the searcher is rebuilt on every change.
@@ -85,7 +86,12 @@ class KnowledgeSearcher:
         looked = self._look(text, limit, lexical=learned is not None)
         if looked is None:
             return Retrieval(
-                query=text, matches=(), confidence=0.0, threshold=self.threshold, margin=0.0
+                query=text,
+                matches=(),
+                confidence=0.0,
+                threshold=self.threshold,
+                margin=0.0,
+                learned=self.learned,
             )
         hits, scored = looked.hits, looked.scored
         by_article: dict[str, list[Hit]] = defaultdict(list)

@@ -11,7 +11,7 @@ import pytest
 from bot.conversation import Kind
 from bot.courtesy import Courtesy, courtesy
 from bot.drafting import rejected_answers
-from bot.needs import asks_customer, last_reply, open_needs
+from bot.needs import asks_customer, last_reply, open_needs, question_of
 from tests.bot.test_needs import A, C, history
 
 
@@ -28,6 +28,9 @@ from tests.bot.test_needs import A, C, history
         ("That helps, thanks again.", Courtesy.THANKS),
         ("bye! have a good weekend", Courtesy.THANKS),
         ("👍", Courtesy.THANKS),
+        ("thanks :)", Courtesy.THANKS),
+        ("Thanks 👍🏻", Courtesy.THANKS),
+        ("thank you…", Courtesy.THANKS),
         ("hi again", Courtesy.GREETING),
         ("ok", Courtesy.ACK),
         ("Got it.", Courtesy.ACK),
@@ -86,6 +89,18 @@ def test_a_rejection_after_a_courtesy_turn_reopens_the_answered_need() -> None:
     assert rejected_answers(turns) == ("Some article",)
 
 
+def test_a_question_sent_before_the_courtesy_line_for_hi_stays() -> None:
+    """ "hi" and then a question, sent quickly: the bot's line for "hi" is stored after the
+    question, and only the courtesy itself is left out."""
+    turns = history(
+        (C, "hi"),
+        (C, "My parcel never arrived, where is my order?"),
+        (Kind.COURTESY, "Hello! What can I help you with?"),
+    )
+    assert [n.text for n in open_needs(turns)] == ["My parcel never arrived, where is my order?"]
+    assert question_of(turns) == "My parcel never arrived, where is my order?"
+
+
 @pytest.mark.parametrize(
     ("reply", "asks"),
     [
@@ -98,6 +113,8 @@ def test_a_rejection_after_a_courtesy_turn_reopens_the_answered_need() -> None:
         ("Did that help?", False),
         ("Here is the link. Let me know if that helps!", False),
         ("Does that answer your question?", False),
+        ("If that works for you, please confirm your delivery address.", True),
+        ("Would that work for you, or do you prefer a refund?", True),
     ],
 )
 def test_an_agents_reply_that_asks_the_customer_something(reply: str, asks: bool) -> None:
