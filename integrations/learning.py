@@ -62,9 +62,6 @@ customers still reject it."""
 NOTED_KEPT = 5 * WINDOW
 """Noted questions kept in the database (the newest): a window's worth several times over, so
 that a refit that moves the calibrated threshold and one that moves it back both find theirs."""
-SCALE_GRACE = timedelta(days=1)
-"""After the confidence changes scale, outcomes labelled within this are not read either: most
-were decided before the change (a card is tagged, an answer rejected, hours after)."""
 logger = logging.getLogger(__name__)
 
 
@@ -379,9 +376,10 @@ def estimate_from(
     confidence = knowledge_base.confidence
     since = knowledge_base.scale_since
     if since is not None:
-        # An outcome is stored when it is labelled, after its confidence was decided (a card
-        # tagged later, an answer rejected later): a grace keeps those decided before out.
-        outcomes = [o for o in outcomes if o.at is None or o.at >= since + SCALE_GRACE]
+        # An outcome is stored when it is labelled, after its confidence was decided: a card
+        # decided before the change and tagged after it is still read (a stored scale would
+        # tell; no grace, which would also drop a new deployment's first outcomes).
+        outcomes = [o for o in outcomes if o.at is None or o.at >= since]
         answered = [a for a in answered if a.at is None or a.at >= since]
     return live_estimate(
         outcomes,
