@@ -373,7 +373,7 @@ class KnowledgeBase:
         contents = self.store.contents()
         with self._searcher_lock:  # one set, never a new classifier with the old confidence
             classifier, confidence = self.classifier, self.confidence
-            learned = self.learned_confidence and self.answer_model is not None
+            model = self._deciding_model()
             threshold = self.threshold_in_force()
         words = ArticleWords(contents.texts)
         return KnowledgeSearcher(
@@ -385,11 +385,7 @@ class KnowledgeBase:
             embed=self.query_embeddings.embed,
             coverage=words if self.checks_coverage(contents) else None,
             passages=contents.passages,
-            learned=(
-                LearnedAnswer(self.answer_model, words, contents.questions)
-                if learned and self.answer_model is not None
-                else None
-            ),
+            learned=None if model is None else LearnedAnswer(model, words, contents.questions),
         )
 
     def learns_confidence(
@@ -436,8 +432,9 @@ class KnowledgeBase:
         override = self.threshold_override()
         if override is not None:
             return override
-        if self.learned_confidence and self.answer_model is not None:
-            return self.answer_model.threshold  # on its own scale, trained for its traffic
+        model = self._deciding_model()
+        if model is not None:
+            return model.threshold  # on its own scale, trained for its traffic
         raised = self.traffic_reading.raised_threshold
         if raised is None or not self.settings.follow_traffic_share:
             return self.confidence.threshold
@@ -446,9 +443,12 @@ class KnowledgeBase:
     def base_threshold(self) -> float:
         """The threshold live outcomes are weighed against: the answer model's where it
         decides, else the calibrated one."""
-        if self.learned_confidence and self.answer_model is not None:
-            return self.answer_model.threshold
-        return self.confidence.threshold
+        model = self._deciding_model()
+        return self.confidence.threshold if model is None else model.threshold
+
+    def _deciding_model(self) -> AnswerModel | None:
+        """The answer model where it decides (``learned_confidence``), else None."""
+        return self.answer_model if self.learned_confidence else None
 
     @property
     def calibrated_threshold(self) -> float:
