@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from bot.model import UNSURE, Decision
+
 MAX_CHARS = 80  # longer messages say more than courtesy (and are never matched at all)
 _GREETINGS = "hi|hello|hey|hiya|howdy|greetings|good morning|good afternoon|good evening|good day"
 _THANKS = (
@@ -90,3 +92,10 @@ def courtesy(text: str) -> Courtesy | None:
         if kind.value in said:
             return kind
     return None
+
+
+def courtesy_only(text: str, decision: Decision) -> Courtesy | None:
+    """What ``text`` says when it is courtesy and nothing in the decision calls for a person:
+    a reason other than the bot being unsure (a signal, frustration) still escalates."""
+    said = courtesy(text)
+    return said if said is not None and set(decision.reasons) <= UNSURE else None

@@ -22,7 +22,7 @@ from bot.conversation import (
     Message,
     State,
 )
-from bot.courtesy import Courtesy, courtesy
+from bot.courtesy import Courtesy, courtesy_only
 from bot.drafting import articles_for, articles_of
 from bot.errors import StoreConflict
 from bot.events import CustomerEvent, customer_topic
@@ -130,32 +130,30 @@ class CustomerTurns(PeopleTurns):
         conversation = await self._conversation(message.conversation_id)
         history = await self.store.recent(conversation.id, HISTORY)
         earlier = [m for m in history if m.id < message.id]
-        audit: list[AuditEntry] = []
-        if conversation.state is State.RESOLVED:
-            audit.append(self._audit(conversation, "customer", "reopen", State.BOT))
-            conversation = replace(conversation, state=State.BOT)
-        if conversation.state is State.BOT:
-            await self._answer_or_escalate(conversation, message, earlier, audit)
+        if conversation.state in (State.BOT, State.RESOLVED):
+            await self._answer_or_escalate(conversation, message, earlier)
         else:
             await self._update_escalation(conversation, message, earlier)
 
     async def _answer_or_escalate(
-        self,
-        conversation: Conversation,
-        message: Message,
-        earlier: list[Message],
-        audit: list[AuditEntry],
+        self, conversation: Conversation, message: Message, earlier: list[Message]
     ) -> None:
+        """In the bot's hands (a resolved conversation is reopened by anything but courtesy):
+        the bot's own line for courtesy, an answer when it is confident, else a person."""
         await self.bus.publish(customer_topic(conversation.id), CustomerEvent.typing().to_dict())
         customer_before = [m.text for m in earlier if m.kind is Kind.CUSTOMER]
         decision = await asyncio.to_thread(self.responder.respond, message.text, customer_before)
-        said = courtesy(message.text)
+        said = courtesy_only(message.text, decision)
         agent_reply = followed_agent(earlier, message.created_at)
         asked = agent_reply is not None and asks_customer(agent_reply.text)
-        if said is not None and set(decision.reasons) <= UNSURE:
-            if not asked or said is not Courtesy.ACK:  # "ok" to an agent's question: theirs
-                await self._courteous(conversation, message, said, audit)
-                return
+        if said is not None and (not asked or said is not Courtesy.ACK):
+            # ("ok" to an agent's question is the agent's to read)
+            await self._courteous(conversation, message, said)
+            return
+        audit: list[AuditEntry] = []
+        if conversation.state is State.RESOLVED:
+            audit.append(self._audit(conversation, "customer", "reopen", State.BOT))
+            conversation = replace(conversation, state=State.BOT)
         if agent_reply is not None:
             decision = following_up(decision, asked=asked)
         decided = decision
@@ -214,17 +212,14 @@ class CustomerTurns(PeopleTurns):
         conversation: Conversation,
         message: Message,
         said: Courtesy,
-        audit: list[AuditEntry],
     ) -> None:
         """A greeting, thanks or "ok" gets a line of the bot's own, not a person. A resolved
         conversation stays resolved ("thanks!" after the resolution notice reopens nothing)."""
         line = wording.GREETED if said is Courtesy.GREETING else wording.WELCOME
-        reopened = any(entry.action == "reopen" for entry in audit)
         applied = await self.store.apply(
             Change(
-                replace(conversation, state=State.RESOLVED) if reopened else conversation,
+                conversation,
                 messages=(NewMessage(Kind.COURTESY, line),),
-                audit=tuple(entry for entry in audit if entry.action != "reopen"),
                 handled=message.id,
             )
         )

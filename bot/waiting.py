@@ -20,7 +20,7 @@ from bot.conversation import (
     Source,
     State,
 )
-from bot.courtesy import courtesy
+from bot.courtesy import courtesy_only
 from bot.drafting import DraftContext, articles_for
 from bot.drafts import DraftWork
 from bot.model import UNSURE, Decision, EscalationReason
@@ -51,8 +51,8 @@ class PeopleTurns(DraftWork):
         if waiting and no_longer_needed(message.text) and not decision.signals.human_request:
             await self._close_wait(conversation, escalation, message)
             return
-        said = courtesy(message.text) if waiting else None
-        if said is not None and set(decision.reasons) <= UNSURE:
+        said = courtesy_only(message.text, decision) if waiting else None
+        if said is not None:
             await self._courtesy_while_waiting(conversation, escalation, message, decision)
             self.metrics.courteous(said.value)
             return
@@ -81,19 +81,7 @@ class PeopleTurns(DraftWork):
             if answer is not None:
                 replies.append(NewMessage(Kind.WAITING, wording.ANSWERED_WHILE_WAITING))
             else:
-                where = await self._standing(updated)
-                upset = FRUSTRATION in decision.reasons or _latest(decision) >= MILD
-                replies.append(
-                    NewMessage(
-                        Kind.WAITING,
-                        wording.still_waiting(
-                            where.position,
-                            where.minutes,
-                            upset=upset,
-                            asked_for_person=decision.signals.human_request,
-                        ),
-                    )
-                )
+                replies.append(await self._still_waiting(updated, decision))
         else:
             replies.extend(self._assist(decision, context))
             if isinstance(self.drafter, Assistant):
@@ -124,21 +112,27 @@ class PeopleTurns(DraftWork):
         """A greeting, thanks or "ok" while waiting for a person: where they stand, and the card
         shows it; the draft and summary are not read again (nothing new was asked; with an LLM
         drafter, no call)."""
-        where = await self._standing(escalation)
-        reply = NewMessage(
-            Kind.WAITING,
-            wording.still_waiting(
-                where.position,
-                where.minutes,
-                upset=_latest(decision) >= MILD,  # "fine." after a long wait
-                asked_for_person=False,
-            ),
-        )
+        reply = await self._still_waiting(escalation, decision)
         applied = await self.store.apply(
             Change(conversation, messages=(reply,), handled=message.id)
         )
         await self.publish_public(conversation.id, applied.messages)
         await self.publish_agents("message", escalation, (message, *applied.messages))
+
+    async def _still_waiting(self, escalation: Escalation, decision: Decision) -> NewMessage:
+        """Where a waiting customer stands in the queue, said gently when they are upset
+        ("fine." after a long wait) and acknowledging a request for a person."""
+        where = await self._standing(escalation)
+        upset = FRUSTRATION in decision.reasons or _latest(decision) >= MILD
+        return NewMessage(
+            Kind.WAITING,
+            wording.still_waiting(
+                where.position,
+                where.minutes,
+                upset=upset,
+                asked_for_person=decision.signals.human_request,
+            ),
+        )
 
     async def _routine_answer(
         self,
