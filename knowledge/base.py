@@ -24,7 +24,13 @@ from knowledge.embeddings.cache import CachedEmbeddings
 from knowledge.ingest import IngestProgress, IngestReport, ingest_paths
 from knowledge.model_files import ModelFiles
 from knowledge.search import KnowledgeSearcher, LearnedAnswer
-from knowledge.store import Contents, KnowledgeStore, fingerprint_of, median_count
+from knowledge.store import (
+    Contents,
+    KnowledgeStore,
+    contents_of,
+    fingerprint_of,
+    median_count,
+)
 from knowledge.traffic import REFIT_TOLERANCE, TrafficReading, TrafficShare
 
 DEFAULT_TARGET_PRECISION = 0.9
@@ -108,6 +114,7 @@ class KnowledgeBase:
         self._quiet_stamp: str | None = None  # the change stamp of a version acted on
         self._quiet_rounds = 0
         self._catalogue: list[tuple[str, str]] | None = None
+        self._contents = Contents({}, {}, {})  # what the models serving were fitted on
         self.answer_model = _answer_model() if settings.learned_confidence != "off" else None
         self.learned_confidence = False  # the answer model decides (``learns_confidence``)
         # Since when the confidence in force has been on its scale (learned or calibrated):
@@ -125,7 +132,7 @@ class KnowledgeBase:
             self._saved_scale = _scale_of(saved)
             if saved.get("fingerprint") == self._store_version():
                 classifier, confidence = self._model_files.load(saved)
-                self._swap(classifier, confidence)
+                self._swap(classifier, confidence, self.store.contents())
                 if (self.learned_confidence, self.scale_since) != self._saved_scale:
                     self._keep_scale()
                 self.fingerprint = str(saved["fingerprint"])
@@ -210,24 +217,28 @@ class KnowledgeBase:
         # Swapped together once both are fitted: a failure to fit leaves the old pair serving.
         # They serve even if saving fails (they match the store; the next start refits), and
         # the searcher is rebuilt over them either way.
-        self._swap(classifier, confidence)
+        self._swap(classifier, confidence, contents_of(texts, metadatas))
         try:
             self._save(store_version(fingerprint_of(ids), shared_target))
         finally:
             self._models_changed(before)
 
-    def _swap(self, classifier: ArticleClassifier, confidence: ConfidenceModel) -> None:
+    def _swap(
+        self, classifier: ArticleClassifier, confidence: ConfidenceModel, contents: Contents
+    ) -> None:
         """Serve new models, with the scale they call for, all at once: a searcher being built
-        reads the classifier, the confidence and whether the answer model decides together.
+        reads the classifier, the confidence, the collection's contents they were fitted on and
+        whether the answer model decides together.
         The scale's start moves to now when the scale changes (or first takes the learned one:
         outcomes from before it were decided on the calibrated scale)."""
-        learned = self.learns_confidence(confidence=confidence)
+        learned = self.learns_confidence(contents, confidence=confidence)
         # The scale served until now: this process's once it served one (a save that failed
         # must not make a later change back look like no change), else the saved one.
         known = (self.learned_confidence, self.scale_since)
         was, since = known if self._scale_known else self._saved_scale
         with self._searcher_lock:
             self.classifier, self.confidence = classifier, confidence
+            self._contents = contents
             self.learned_confidence = learned
             self.scale_since = since if learned == was else datetime.now(UTC)
             self._scale_known = True
@@ -370,9 +381,8 @@ class KnowledgeBase:
 
     def searcher(self) -> KnowledgeSearcher:
         """The ``Retriever`` for the core, with the settings' threshold override if any."""
-        contents = self.store.contents()
         with self._searcher_lock:  # one set, never a new classifier with the old confidence
-            classifier, confidence = self.classifier, self.confidence
+            classifier, confidence, contents = self.classifier, self.confidence, self._contents
             model = self._deciding_model()
             threshold = self.threshold_in_force()
         words = ArticleWords(contents.texts)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -76,6 +76,22 @@ def median_count(counts: Iterable[int]) -> float:
     and the coverage check's "few variants" rule read it the same way."""
     values = list(counts)
     return float(np.median(values)) if values else 0.0
+
+
+def contents_of(documents: Iterable[Any], metadatas: Iterable[Mapping[str, Any]]) -> Contents:
+    """The ``Contents`` of chunks' texts and metadata, as read from the collection."""
+    texts: dict[str, list[str]] = {}
+    questions: dict[str, int] = {}
+    answers: list[tuple[str, Mapping[str, Any]]] = []
+    for text, meta in zip(documents, metadatas, strict=True):
+        article_id = str(meta["article_id"])
+        # The title heads the article's texts, as a FAQ row's title is no chunk of its own.
+        texts.setdefault(article_id, [str(meta["title"])]).append(str(text))
+        if meta["kind"] == "question":
+            questions[article_id] = questions.get(article_id, 0) + 1
+        elif meta["kind"] == "passage":
+            answers.append((str(text), meta))
+    return Contents(_passages_of(answers), texts, questions)
 
 
 @dataclass(frozen=True)
@@ -457,18 +473,7 @@ class KnowledgeStore:
         """Every article's header and answers, every chunk's text and the question variants
         an article, in one read of the collection (the searcher is rebuilt on every change)."""
         found = self._get_all(["documents", "metadatas"])
-        texts: dict[str, list[str]] = {}
-        questions: dict[str, int] = {}
-        answers: list[tuple[str, dict[str, Any]]] = []
-        for text, meta in zip(found["documents"], found["metadatas"], strict=True):
-            article_id = str(meta["article_id"])
-            # The title heads the article's texts, as a FAQ row's title is no chunk of its own.
-            texts.setdefault(article_id, [str(meta["title"])]).append(str(text))
-            if meta["kind"] == "question":
-                questions[article_id] = questions.get(article_id, 0) + 1
-            elif meta["kind"] == "passage":
-                answers.append((str(text), meta))
-        return Contents(_passages_of(answers), texts, questions)
+        return contents_of(found["documents"], found["metadatas"])
 
     def passages_by_article(self) -> dict[str, ArticlePassages]:
         """Every article's header and answer passages, read in one pass."""
