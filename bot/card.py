@@ -22,6 +22,7 @@ from bot.conversation import (
 )
 from bot.drafting import reason_labels
 from bot.facts import redact
+from bot.model import EscalationReason
 from bot.needs import open_needs, promises_follow_up
 from bot.text import clip
 
@@ -87,6 +88,20 @@ class EscalationCard:
     closed_by: str | None = None
     resolve_caution: str = ""
     tag: str | None = None
+    wrote_back_to: str | None = None
+
+    @property
+    def reason_labels(self) -> list[str]:
+        """The reasons as every channel shows them; a customer writing back names the agent
+        whose reply they answer, the one best placed to pick the card up."""
+        labels = reason_labels(self.reasons)
+        if self.wrote_back_to:
+            named = wording.WROTE_BACK_TO.format(agent=self.wrote_back_to)
+            labels = [
+                named if reason == EscalationReason.WROTE_BACK.value else label
+                for reason, label in zip(self.reasons, labels, strict=True)
+            ]
+        return labels
 
     @property
     def suggested_article(self) -> str | None:
@@ -119,7 +134,8 @@ class EscalationCard:
             "status": self.status,
             "holder": self.holder,
             "reasons": list(self.reasons),
-            "reason_labels": reason_labels(self.reasons),
+            "reason_labels": self.reason_labels,
+            "wrote_back_to": self.wrote_back_to,
             "summary": self.summary.to_json(),
             "transcript": [
                 {
@@ -255,7 +271,19 @@ def build_card(
         closed_by=closed_by(history),
         resolve_caution=caution,
         tag=tagged(transcript, choices),
+        wrote_back_to=wrote_back_to(escalation, transcript),
     )
+
+
+def wrote_back_to(escalation: Escalation, transcript: Sequence[Message]) -> str | None:
+    """The agent a customer wrote back to (a ``wrote_back`` escalation): the author of the
+    last agent reply before the escalation opened, if it is in the transcript."""
+    if EscalationReason.WROTE_BACK.value not in escalation.reasons:
+        return None
+    for message in reversed(transcript):
+        if message.kind is Kind.AGENT_MESSAGE and message.created_at <= escalation.created_at:
+            return message.author
+    return None
 
 
 def tagged(transcript: Sequence[Message], choices: Sequence[tuple[str, str]]) -> str | None:

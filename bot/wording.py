@@ -59,6 +59,10 @@ WELCOME = "Glad to help. If there's anything else, just ask here."
 """The bot's line after thanks, a goodbye or an "ok" (``bot.courtesy``)."""
 
 
+WROTE_BACK_TO = "Customer wrote back to {agent}"
+"""A write-back's reason on the card, naming the agent whose reply the customer answers."""
+
+
 def passed_back(position: int, minutes: int) -> str:
     """The notice when a customer writes back after an agent's reply and the bot passes it on."""
     return f"Thanks, I've passed this to our team. They'll reply here. {_where(position, minutes)}"

@@ -68,7 +68,7 @@ def escalation_blocks(card: EscalationCard, *, mention: str | None = None) -> li
     """The escalation card as Block Kit: summary, transcript, articles, the draft in an editable
     input, and the actions still open."""
     summary = card.summary
-    reasons = ", ".join(card.to_json()["reason_labels"])
+    reasons = ", ".join(card.reason_labels)
     state = f"held by {card.holder}" if card.holder else card.state.value
     who = f"{escape(card.customer)}, " if card.customer else ""
     intro = (

@@ -90,6 +90,10 @@ async def test_an_answer_to_the_agents_question_goes_back_to_people(services: Se
     assert kind == "escalated" and notice.startswith("Thanks, I've passed this to our team.")
     card = await services.engine.card(follow_up.id)
     assert [e.text for e in card.transcript][-3:-1] == [ASKS, "It's LK-48213"]
+    assert card.wrote_back_to == "Alice", "the card names the agent who asked"
+    assert card.reason_labels == ["Customer wrote back to Alice"]
+    first_card = await services.engine.card(first)
+    assert first_card.wrote_back_to is None, "a first escalation writes back to nobody"
     assert "It's LK-48213" not in await services.store.escalated_questions(["low_confidence"])
 
 

@@ -221,7 +221,8 @@ async def test_courtesy_and_a_reply_to_the_agent_over_http(server: TestServer) -
         assert first["reasons"] == ["wrote_back"], "the customer who waited once goes first"
         assert "wrote_back" not in second["reasons"]
         _, card = await desk(agent, server, "GET", f"/escalations/{first['id']}")
-        assert "Customer wrote back to an agent" in str(card)
+        assert card["wrote_back_to"] == "Alice"
+        assert card["reason_labels"] == ["Customer wrote back to Alice"], "to the agent who asked"
 
         await customer.say("thanks!")  # while waiting: where they stand, as before
         assert (await customer.next_event("courtesy", "waiting"))["type"] == "waiting"

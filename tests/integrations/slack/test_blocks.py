@@ -158,3 +158,12 @@ def test_resolve_asks_first_when_it_would_leave_the_customer_waiting() -> None:
 
     settled = escalation_blocks(replace(waiting, resolve_caution=""))
     assert "confirm" not in str(settled)
+
+
+def test_a_write_back_names_the_agent_who_was_answered() -> None:
+    written_back = replace(card(State.ESCALATED, 1), reasons=("wrote_back",), wrote_back_to="Dana")
+    blocks = escalation_blocks(written_back)
+    assert check_blocks(blocks) == []
+    assert "*Reasons:* Customer wrote back to Dana" in str(blocks)
+    unnamed = escalation_blocks(replace(written_back, wrote_back_to=None))
+    assert "*Reasons:* Customer wrote back to an agent" in str(unnamed)

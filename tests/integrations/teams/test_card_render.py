@@ -134,3 +134,8 @@ def test_customer_text_is_shown_literally_with_no_stray_backslashes() -> None:
         "\\[win\\](https://evil.example) \\*now\\* \\_\\_please\\_\\_"
     )
     assert plain("order #1 > order #2, `code`") == "order #1 > order #2, `code`"
+
+
+def test_a_write_back_names_the_agent_who_was_answered() -> None:
+    written_back = replace(card(State.ESCALATED, 1), reasons=("wrote_back",), wrote_back_to="Dana")
+    assert "Reasons: Customer wrote back to Dana" in json.dumps(escalation_card(written_back))
