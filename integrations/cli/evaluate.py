@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from bot.evaluation import CasesError, evaluate, read_cases
 from integrations.cli.context import Context, pass_context, target_precision_option
@@ -240,16 +240,16 @@ def _figure(value: float | None) -> str:
 
 
 def _print_curve(blocks: list[dict[str, Any]]) -> None:
+    # Nine columns in 80 (a log or a pipe): no rules, short threshold headers.
+    names = ("block", "cases", "precision", "deflection", "taught", "rejected")
     table = Table(
-        "block",
-        "cases",
-        "precision",
-        "deflection",
-        "taught",
-        "rejected",
-        "threshold",
-        "live threshold",
-        "in force",
+        *(Column(name, min_width=len(name)) for name in (*names, "calibrated", "live", "in force")),
+        box=None,
+        collapse_padding=True,
+        pad_edge=False,
+        padding=(0, 1),
+        header_style="bold underline",
+        caption="thresholds: calibrated, from live outcomes (live), and the one in force",
     )
     for row in blocks:
         live = row["live_threshold"]

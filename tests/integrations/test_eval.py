@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from integrations.cli import evaluate
 from tests.conftest import SHARED_DATA
 from tests.integrations.test_cli import run
 
@@ -156,3 +157,28 @@ def test_eval_replay_prints_a_learning_curve(
     assert "242 (200 / 40)" in table.stdout, "the overall figures follow the curve"
     refused = run([*command, "--rejection-rate", "2"], tmp_path)
     assert refused.returncode == 2 and "--rejection-rate" in refused.stderr
+
+
+def test_the_replay_curve_keeps_every_header_whole_in_80_columns(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log or a pipe is 80 columns wide: the nine headers are read whole, not cut."""
+    monkeypatch.setattr(evaluate.console, "_width", 80)
+    row = {
+        "block": 10,
+        "cases": 100,
+        "answer_precision": 0.953,
+        "deflection": 0.512,
+        "taught": 120,
+        "rejected": 3,
+        "threshold": 0.7134,
+        "live_threshold": None,
+        "threshold_in_force": 0.712,
+    }
+    evaluate._print_curve([row])
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].split() == [
+        "block", "cases", "precision", "deflection", "taught", "rejected", "calibrated", "live",
+        "in", "force",
+    ]  # fmt: skip
+    assert all(len(line) <= 80 for line in lines) and "…" not in "".join(lines)
