@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.conversation import KnowledgeSuggestion
 from bot.model import UNSURE
 from integrations.composition import Services
-from integrations.learning import accept_suggestion
+from integrations.learning import accept_suggestion, not_pending, settled_as
 
 HELP = [
     "`add` — add an article (a title and an answer)",
@@ -120,14 +120,12 @@ async def run(services: Services, name: str, argument: str, author: str) -> Repl
     if name == "accept":
         if not argument.isdigit():
             return Reply("Usage", ["`accept ID` (see `suggestions`)"])
-        accepted = await accept_suggestion(services.store, kb, int(argument))
+        suggestion_id = int(argument)
+        if await accept_suggestion(services.store, kb, suggestion_id):
+            return Reply("Accepted", [f"suggestion #{argument} is now in the knowledge base"])
+        settled = await settled_as(services.store, suggestion_id)
         return Reply(
-            "Accepted" if accepted else "Not found",
-            [
-                f"suggestion #{argument} is now in the knowledge base"
-                if accepted
-                else f"no pending suggestion #{argument}"
-            ],
+            "Already done" if settled else "Not found", [not_pending(suggestion_id, settled)]
         )
     if name == "gaps":
         # An escalation's goal follows the conversation, and the knowledge base may have

@@ -334,6 +334,22 @@ async def accept_suggestion(
     return suggestion
 
 
+async def settled_as(store: SuggestionStore, suggestion_id: int) -> str | None:
+    """What became of a suggestion that is no longer pending: ``accepted`` or ``rejected``
+    (a second click, or another admin first), None when there is no such suggestion."""
+    for status in ("accepted", "rejected"):
+        if any(s.id == suggestion_id for s in await store.suggestions(status)):
+            return status
+    return None
+
+
+def not_pending(suggestion_id: int, settled: str | None) -> str:
+    """Why suggestion ``suggestion_id`` cannot be accepted or rejected, in a few words."""
+    if settled:
+        return f"suggestion #{suggestion_id} was already {settled}"
+    return f"no pending suggestion #{suggestion_id}"
+
+
 def article_rows(suggestion: KnowledgeSuggestion) -> list[dict[str, str]]:
     """The knowledge-base rows an accepted answer becomes: the model's proposed article when
     there is one (the customer's own question kept as a variant), else the agent's words."""

@@ -64,15 +64,24 @@ def suggestions(context: Context) -> None:
 def accept(context: Context, suggestion_id: int, reject: bool) -> None:
     """Accept a learned suggestion into the knowledge base (or --reject it)."""
 
-    from integrations.learning import accept_suggestion, reject_suggestion
+    from integrations.learning import (
+        accept_suggestion,
+        not_pending,
+        reject_suggestion,
+        settled_as,
+    )
 
-    async def run(store: SqlStore) -> bool:
+    async def run(store: SqlStore) -> str | None:
+        """None when done, else why not."""
         if reject:
-            return await reject_suggestion(store, suggestion_id)
-        knowledge_base = open_knowledge_base(context, to_change=True)
-        return await accept_suggestion(store, knowledge_base, suggestion_id) is not None
+            done = await reject_suggestion(store, suggestion_id)
+        else:
+            knowledge_base = open_knowledge_base(context, to_change=True)
+            done = await accept_suggestion(store, knowledge_base, suggestion_id) is not None
+        return None if done else not_pending(suggestion_id, await settled_as(store, suggestion_id))
 
-    if not asyncio.run(with_store(context.settings, run)):
-        click.echo(f"tandem: no pending suggestion {suggestion_id}", err=True)
+    failed = asyncio.run(with_store(context.settings, run))
+    if failed:
+        click.echo(f"tandem: {failed}", err=True)
         sys.exit(1)
     click.echo(f"suggestion {suggestion_id} {'rejected' if reject else 'accepted'}")

@@ -14,7 +14,14 @@ from bot.engine import hash_secret
 from bot.events import AGENTS, AgentEvent
 from bot.queue import ordered, urgency
 from integrations.composition import public_url
-from integrations.learning import TagError, accept_suggestion, reject_suggestion, tag_article
+from integrations.learning import (
+    TagError,
+    accept_suggestion,
+    not_pending,
+    reject_suggestion,
+    settled_as,
+    tag_article,
+)
 from integrations.web.auth import COOKIE, current_agent, session_token, sign_in
 from integrations.web.bodies import path_id, query_count, query_id
 from integrations.web.errors import ApiError
@@ -249,5 +256,8 @@ async def review(request: web.Request) -> web.Response:
     else:
         found = await reject_suggestion(services.store, suggestion_id)
     if not found:
-        raise ApiError(404, "not_found", f"no pending suggestion {suggestion_id}")
+        settled = await settled_as(services.store, suggestion_id)
+        if settled:  # a second click, or another admin first: nothing is lost
+            raise ApiError(409, "already_" + settled, not_pending(suggestion_id, settled))
+        raise ApiError(404, "not_found", not_pending(suggestion_id, settled))
     return web.json_response({"status": request.match_info["verdict"] + "ed"})

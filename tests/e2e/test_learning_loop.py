@@ -140,6 +140,12 @@ async def test_a_tagged_and_accepted_question_is_answered_next_time(
             assert (suggestion["kind"], suggestion["article_id"]) == ("variant", "instalments")
             status, _ = await desk(admin, server, "POST", f"/suggestions/{suggestion['id']}/accept")
             assert status == 200
+            status, twice = await desk(
+                admin, server, "POST", f"/suggestions/{suggestion['id']}/accept"
+            )
+            assert status == 409 and "was already accepted" in str(twice), "a second click"
+            status, missing = await desk(admin, server, "POST", "/suggestions/999/reject")
+            assert status == 404 and "no pending suggestion #999" in str(missing)
         again = await _ask(session, server, QUESTION)
         assert again["type"] == "answer", again
         assert "Klarna" in str(again["text"])

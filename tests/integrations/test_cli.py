@@ -311,9 +311,12 @@ def test_agents_suggestions_accept_and_manifest(tmp_path: Path) -> None:
     listed = run(["kb", "suggestions"], tmp_path)
     assert "Do you gift wrap?" in listed.stdout and "Alice" in listed.stdout
     assert "answer" in listed.stdout.split("\n")[3], "the kind: what accepting it does"
-    assert run(["kb", "accept", "99"], tmp_path).returncode == 1
+    missing = run(["kb", "accept", "99"], tmp_path)
+    assert missing.returncode == 1 and "no pending suggestion #99" in missing.stderr
     accepted = run(["kb", "accept", "1"], tmp_path)
     assert accepted.returncode == 0, accepted.stderr
+    twice = run(["kb", "accept", "1", "--reject"], tmp_path)
+    assert twice.returncode == 1 and "suggestion #1 was already accepted" in twice.stderr
     found = json.loads(run(["kb", "search", "Do you gift wrap?", "--json"], tmp_path).stdout)
     assert found["articles"][0]["id"] == "learned-1"
     assert "no pending suggestions" in run(["kb", "suggestions"], tmp_path).stdout

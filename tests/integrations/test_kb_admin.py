@@ -38,3 +38,21 @@ async def test_an_unknown_command_says_so_and_lists_the_real_ones(services: Serv
     assert reply.title == "Unknown command" and "`lsit`" in reply.lines[0]
     assert reply.lines[1:] == kb_admin.HELP
     assert (await kb_admin.run(services, "help", "", "admin")).lines == kb_admin.HELP
+
+
+async def test_a_second_accept_says_it_was_already_done(services: Services) -> None:
+    """Two admins, or one double click while the first accept refits: the second is told what
+    became of the suggestion, not that there is none."""
+    conversation = await services.store.create_conversation("c1", "web", "hash", None)
+    taught = ("Do you gift wrap?", "Yes, at checkout for 3 pounds.", "Alice")
+    await services.store.apply(Change(conversation, suggestion=taught))
+    [pending] = await services.store.suggestions("pending")
+    first = await kb_admin.run(services, "accept", str(pending.id), "admin")
+    assert first.title == "Accepted"
+    second = await kb_admin.run(services, "accept", str(pending.id), "admin")
+    assert (second.title, second.lines) == (
+        "Already done",
+        [f"suggestion #{pending.id} was already accepted"],
+    )
+    missing = await kb_admin.run(services, "accept", "999", "admin")
+    assert (missing.title, missing.lines) == ("Not found", ["no pending suggestion #999"])
