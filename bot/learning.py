@@ -45,6 +45,10 @@ class Outcome:
         confidence: The bot's confidence in it.
         correct: Whether that article was the right one.
         source: ``agent_tag``, ``not_in_kb``, ``customer_rejected`` or ``agent_corrected``.
+        conversation_id: The conversation it came from, if any.
+        at: When the bot decided at that confidence (the escalation opened, the answer was
+            given), not when it was labelled: live outcomes are read on the scale in force
+            then. Stored as now when absent.
     """
 
     question: str

@@ -248,7 +248,7 @@ class CustomerTurns(PeopleTurns):
             False,
             CUSTOMER_REJECTED,
             conversation.id,
-            self.clock(),
+            answer.at or self.clock(),  # when its confidence was decided: the answer's time
         )
         return outcome, verdict
 

@@ -158,6 +158,7 @@ async def tag_article(
                 correct=article_id is not None and top.article_id == article_id,
                 source="agent_tag" if article_id else NOT_IN_KB,
                 conversation_id=escalation.conversation_id,
+                at=escalation.created_at,  # when its confidence was decided, not tagged
             )
         )
     await _judge_latest_answer(
@@ -299,6 +300,7 @@ async def _judge_latest_answer(
                 False,
                 AGENT_CORRECTED,
                 escalation.conversation_id,
+                answer.at,  # when its confidence was decided, not corrected
             )
         )
 
@@ -392,9 +394,8 @@ def estimate_from(
     confidence = knowledge_base.confidence
     since = knowledge_base.scale_since
     if since is not None:
-        # An outcome is stored when it is labelled, after its confidence was decided: a card
-        # decided before the change and tagged after it is still read (a stored scale would
-        # tell; no grace, which would also drop a new deployment's first outcomes).
+        # An outcome's time is when its confidence was decided (the escalation's or the
+        # answer's), so a card decided before the change and tagged after it is not read.
         outcomes = [o for o in outcomes if o.at is None or o.at >= since]
         answered = [a for a in answered if a.at is None or a.at >= since]
     return live_estimate(

@@ -12,6 +12,7 @@ import aiohttp
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
+from bot.conversation import EscalationStatus
 from config import KnowledgeSettings, LearningSettings, ServerSettings, Settings
 from integrations.composition import Services, build_services
 from integrations.learning import estimate
@@ -171,6 +172,8 @@ async def test_not_in_the_knowledge_base_is_a_gap_and_a_wrong_guess(
         assert tagged["applied"] is False
     [outcome] = await services.learning.outcomes()
     assert (outcome.source, outcome.correct) == ("not_in_kb", False)
+    [escalation] = await services.store.escalations(list(EscalationStatus))
+    assert outcome.at == escalation.created_at, "the time its confidence was decided at"
     live = await estimate(services.learning, services.knowledge_base, services.settings.learning)
     assert live.labelled == 1 and live.threshold is None, "one outcome is not enough to move it"
     async with aiohttp.ClientSession() as session:

@@ -125,4 +125,4 @@ def test_a_change_of_scale_is_kept_and_outcomes_from_before_it_are_not_read(
 
     before, after = tag(changed - timedelta(seconds=1)), tag(changed + timedelta(seconds=1))
     read = estimate_from([after, before], [], calibrated, LearningSettings())
-    assert read.labelled == 1, "only the outcome labelled since the change"
+    assert read.labelled == 1, "only the outcome decided since the change"
