@@ -277,7 +277,8 @@ def build_card(
 
 def wrote_back_to(escalation: Escalation, transcript: Sequence[Message]) -> str | None:
     """The agent a customer wrote back to (a ``wrote_back`` escalation): the author of the
-    last agent reply before the escalation opened, if it is in the transcript."""
+    last agent reply before the escalation opened, if it is in the transcript. (Times from two
+    replicas' clocks are compared; the customer's reply in between takes seconds at least.)"""
     if EscalationReason.WROTE_BACK.value not in escalation.reasons:
         return None
     for message in reversed(transcript):

@@ -92,6 +92,7 @@ class SuggestionStore(Protocol):
     """Learned answers awaiting an admin. Implemented by ``integrations.storage.SqlStore``."""
 
     async def suggestions(self, status: str = "pending") -> list[KnowledgeSuggestion]: ...
+    async def suggestion(self, suggestion_id: int) -> KnowledgeSuggestion | None: ...
     async def set_suggestion_status(self, suggestion_id: int, old: str, new: str) -> bool: ...
 
 
@@ -337,16 +338,17 @@ async def accept_suggestion(
 
 
 async def settled_as(store: SuggestionStore, suggestion_id: int) -> str | None:
-    """What became of a suggestion that is no longer pending: ``accepted`` or ``rejected``
-    (a second click, or another admin first), None when there is no such suggestion."""
-    for status in ("accepted", "rejected"):
-        if any(s.id == suggestion_id for s in await store.suggestions(status)):
-            return status
-    return None
+    """What became of a suggestion that is no longer pending: ``accepted`` (or being
+    accepted: the status changes before the refit, and goes back if it fails) or ``rejected``
+    (a second click, or another admin first); None when there is no such suggestion."""
+    found = await store.suggestion(suggestion_id)
+    return found.status if found is not None and found.status != "pending" else None
 
 
 def not_pending(suggestion_id: int, settled: str | None) -> str:
     """Why suggestion ``suggestion_id`` cannot be accepted or rejected, in a few words."""
+    if settled == "accepted":
+        return f"suggestion #{suggestion_id} was already accepted (or is being accepted now)"
     if settled:
         return f"suggestion #{suggestion_id} was already {settled}"
     return f"no pending suggestion #{suggestion_id}"

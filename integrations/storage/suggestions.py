@@ -47,6 +47,12 @@ class SqlSuggestions(Database):
         query = select(suggestions).where(suggestions.c.status == status).order_by(suggestions.c.id)
         return [KnowledgeSuggestion(**r) for r in await self.fetch_all(query)]
 
+    async def suggestion(self, suggestion_id: int) -> KnowledgeSuggestion | None:
+        """One suggestion, whatever its status; None if there is none."""
+        query = select(suggestions).where(suggestions.c.id == suggestion_id)
+        found = await self.fetch_all(query)
+        return KnowledgeSuggestion(**found[0]) if found else None
+
     async def set_proposal(self, suggestion_id: int, proposal: dict[str, str]) -> bool:
         """Attach a proposed article to a pending suggestion (once)."""
         async with self.transaction() as connection:

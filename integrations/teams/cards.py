@@ -88,7 +88,7 @@ def escalation_card(card: EscalationCard) -> Element:
     lines = [m for m in card.transcript if not m.internal]
     body: list[Element] = [
         text_block(clip(f"Escalation: {plain(summary.goal)}", 300), weight="Bolder", size="Medium"),
-        text_block("Reasons: " + ", ".join(card.reason_labels), color="Attention"),
+        text_block("Reasons: " + plain(", ".join(card.reason_labels)), color="Attention"),
         {
             "type": "FactSet",
             "facts": [{"title": t, "value": clip(plain(v), 1000)} for t, v in facts],

@@ -304,6 +304,22 @@ async def test_an_agent_names_the_right_article_for_a_wrong_answer(
     suggestions = agent.locator("#suggestions")
     await expect(suggestions).to_contain_text(question)
 
+    # Another admin accepts it first; this page still offers it, and says what became of it.
+    listed = await agent.evaluate("fetch('/api/desk/suggestions').then(r => r.json())")
+    [taught] = [s for s in listed["suggestions"] if s["question"] == question]
+    accepted = await agent.evaluate(
+        f"fetch('/api/desk/suggestions/{taught['id']}/accept', "
+        "{method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{}'})"
+        ".then(r => r.status)"
+    )
+    assert accepted == 200
+    stale = suggestions.locator("li").filter(has_text=question)
+    await stale.get_by_role("button", name="Accept into KB").click()
+    await expect(agent.locator("#suggestions-note")).to_have_text(
+        f"suggestion #{taught['id']} was already accepted (or is being accepted now)"
+    )
+    await expect(stale).to_have_count(0)
+
 
 async def an_answer_drawn_for_review(browser: Browser, base_url: str) -> tuple[Page, Locator, str]:
     """A customer's question is answered; Alice signs in to the desk. Returns her page, the

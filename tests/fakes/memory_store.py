@@ -251,6 +251,9 @@ class MemoryStore:
     async def suggestions(self, status: str = "pending") -> list[KnowledgeSuggestion]:
         return [s for s in self._suggestions.values() if s.status == status]
 
+    async def suggestion(self, suggestion_id: int) -> KnowledgeSuggestion | None:
+        return self._suggestions.get(suggestion_id)
+
     async def set_proposal(self, suggestion_id: int, proposal: dict[str, str]) -> bool:
         suggestion = self._suggestions.get(suggestion_id)
         if suggestion is None or suggestion.status != "pending" or suggestion.proposal:

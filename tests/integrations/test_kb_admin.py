@@ -52,7 +52,7 @@ async def test_a_second_accept_says_it_was_already_done(services: Services) -> N
     second = await kb_admin.run(services, "accept", str(pending.id), "admin")
     assert (second.title, second.lines) == (
         "Already done",
-        [f"suggestion #{pending.id} was already accepted"],
+        [f"suggestion #{pending.id} was already accepted (or is being accepted now)"],
     )
     missing = await kb_admin.run(services, "accept", "999", "admin")
     assert (missing.title, missing.lines) == ("Not found", ["no pending suggestion #999"])

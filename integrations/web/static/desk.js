@@ -105,7 +105,11 @@
           var b = el("button", verdict === "accept" ? "Accept into KB" : "Reject"); b.type = "button";
           b.addEventListener("click", function () {
             api("/api/desk/suggestions/" + s.id + "/" + verdict, { method: "POST", body: "{}" })
-              .then(loadSuggestions);
+              .then(function (done) {
+                /* 409: a second click, or another admin first: say what became of it */
+                $("suggestions-note").textContent = done.error ? done.error.message : "";
+                loadSuggestions();
+              });
           });
           li.appendChild(b);
         });
