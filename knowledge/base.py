@@ -393,7 +393,7 @@ class KnowledgeBase:
             top_k=self.settings.top_k,
             threshold=threshold,
             embed=self.query_embeddings.embed,
-            coverage=words if self.checks_coverage(contents) else None,
+            coverage=words if self.checks_coverage(contents, confidence) else None,
             passages=contents.passages,
             learned=None if model is None else LearnedAnswer(model, words, contents.questions),
         )
@@ -412,15 +412,19 @@ class KnowledgeBase:
         few = self._few_variants(articles, median, confidence)
         return few and articles <= MAX_ARTICLES and median <= MAX_MEDIAN_VARIANTS
 
-    def checks_coverage(self, contents: Contents | None = None) -> bool:
+    def checks_coverage(
+        self, contents: Contents | None = None, confidence: ConfidenceModel | None = None
+    ) -> bool:
         """Whether answers are checked against their article's words (``knowledge.coverage``):
         always, never, or (the default) where there are few question variants an article, as
-        the classifier cannot tell a question on an article's topic that it does not answer."""
+        the classifier cannot tell a question on an article's topic that it does not answer.
+        ``confidence``: the one the searcher being built serves (else the one in force)."""
         mode = self.settings.coverage_check
         if mode != "few_variants":
             return mode == "always"
         contents = contents or self.store.contents()
-        return self._few_variants(len(contents.texts), contents.median_question_variants())
+        articles, median = len(contents.texts), contents.median_question_variants()
+        return self._few_variants(articles, median, confidence)
 
     def catalogue(self) -> list[tuple[str, str]]:
         """Every article as ``(id, title)``, by title (read once per change)."""
