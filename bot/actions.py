@@ -183,7 +183,9 @@ def plan_send(s: Situation) -> Plan | ActionResult:
                 draft=draft,
                 draft_version=version,
             ),
-            messages=(NewMessage(Kind.AGENT_MESSAGE, text, author=s.action.agent),),
+            messages=(
+                NewMessage(Kind.AGENT_MESSAGE, text, author=s.action.agent, author_id=s.action.who),
+            ),
             audit=(
                 s.audit(
                     "send_edited" if edited else "approve",

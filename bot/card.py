@@ -89,6 +89,7 @@ class EscalationCard:
     resolve_caution: str = ""
     tag: str | None = None
     wrote_back_to: str | None = None
+    wrote_back_to_id: str | None = None  # that agent's stable id (``slack:U…``), if stored
 
     @property
     def reason_labels(self) -> list[str]:
@@ -136,6 +137,7 @@ class EscalationCard:
             "reasons": list(self.reasons),
             "reason_labels": self.reason_labels,
             "wrote_back_to": self.wrote_back_to,
+            "wrote_back_to_id": self.wrote_back_to_id,
             "summary": self.summary.to_json(),
             "transcript": [
                 {
@@ -245,6 +247,7 @@ def build_card(
     if mask_personal_data:
         transcript = [m if m.kind is not Kind.CUSTOMER else _redacted(m) for m in transcript]
     choices = tag_choices(escalation.articles, catalogue)
+    replied = written_back_to(escalation, transcript)
     return EscalationCard(
         escalation_id=escalation.id,
         conversation_id=conversation.id,
@@ -271,19 +274,20 @@ def build_card(
         closed_by=closed_by(history),
         resolve_caution=caution,
         tag=tagged(transcript, choices),
-        wrote_back_to=wrote_back_to(escalation, transcript),
+        wrote_back_to=replied.author if replied else None,
+        wrote_back_to_id=replied.author_id if replied else None,
     )
 
 
-def wrote_back_to(escalation: Escalation, transcript: Sequence[Message]) -> str | None:
-    """The agent a customer wrote back to (a ``wrote_back`` escalation): the author of the
-    last agent reply before the escalation opened, if it is in the transcript. (Times from two
-    replicas' clocks are compared; the customer's reply in between takes seconds at least.)"""
+def written_back_to(escalation: Escalation, transcript: Sequence[Message]) -> Message | None:
+    """The agent's reply a customer wrote back to (a ``wrote_back`` escalation): the last one
+    before the escalation opened, if it is in the transcript. (Times from two replicas' clocks
+    are compared; the customer's reply in between takes seconds at least.)"""
     if EscalationReason.WROTE_BACK.value not in escalation.reasons:
         return None
     for message in reversed(transcript):
         if message.kind is Kind.AGENT_MESSAGE and message.created_at <= escalation.created_at:
-            return message.author
+            return message
     return None
 
 

@@ -82,6 +82,7 @@ class Message:
     sources: tuple[Source, ...] = ()
     author: str | None = None
     handled: bool = True
+    author_id: str | None = None  # an agent's stable id on its channel (``AgentAction.who``)
 
     @property
     def internal(self) -> bool:

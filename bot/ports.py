@@ -79,6 +79,7 @@ class NewMessage:
     sources: tuple[Source, ...] = ()
     author: str | None = None
     handled: bool = True
+    author_id: str | None = None  # an agent's stable id on its channel (``AgentAction.who``)
 
 
 @dataclass(frozen=True)

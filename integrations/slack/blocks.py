@@ -49,6 +49,14 @@ def _mrkdwn(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_CHARS)}}
 
 
+def slack_user(agent_id: str | None) -> str | None:
+    """The Slack user id of an agent's stable id (``slack:U…``); None for other channels."""
+    prefix = "slack:"
+    if agent_id and agent_id.startswith(prefix) and agent_id[len(prefix) :].isalnum():
+        return agent_id[len(prefix) :]
+    return None
+
+
 def _more(card: EscalationCard, cut: bool) -> str:
     return f"<{card.desk_url}|{'…more on the desk' if cut else 'Open on the desk'}>"
 
@@ -77,6 +85,9 @@ def escalation_blocks(card: EscalationCard, *, mention: str | None = None) -> li
     )
     if mention:
         intro = f"<!subteam^{mention}> {intro}"
+    agent = slack_user(card.wrote_back_to_id)
+    if agent:  # the customer wrote back to this agent's reply: theirs to pick up first
+        intro = f"<@{agent}> {intro}"
     fields = [
         ("Intent", summary.intent),
         ("Goal", summary.goal),

@@ -48,6 +48,7 @@ def message(row: dict[str, Any]) -> Message:
         sources=tuple(Source(s["title"], s.get("url")) for s in row["sources"] or ()),
         author=row["author"],
         handled=bool(row["handled"]),
+        author_id=row["author_id"],
     )
 
 

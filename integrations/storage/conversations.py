@@ -276,6 +276,7 @@ class SqlConversations(Database):
             "text": new.text,
             "sources": [{"title": s.title, "url": s.url} for s in new.sources],
             "author": new.author,
+            "author_id": new.author_id,
             "handled": new.handled,
             "created_at": now or utcnow(),
         }

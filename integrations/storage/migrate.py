@@ -12,7 +12,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0012"  # the newest revision in migrations/versions
+HEAD = "0013"  # the newest revision in migrations/versions
 logger = logging.getLogger(__name__)
 LOCK_ID = 7_240_311  # pg advisory lock: replicas starting together migrate one at a time
 

@@ -70,6 +70,7 @@ messages = Table(
     Column("text", Text, nullable=False),
     Column("sources", JSON, nullable=False),
     Column("author", String(255)),
+    Column("author_id", String(255)),  # an agent's stable id on its channel (``slack:U…``)
     Column("handled", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     # Which replica is handling an unhandled customer message, and until when (a lease).

@@ -84,6 +84,7 @@ class MemoryStore:
             new.sources,
             new.author,
             new.handled,
+            new.author_id,
         )
         self._messages.append(message)
         return message

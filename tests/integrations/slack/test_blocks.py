@@ -167,3 +167,20 @@ def test_a_write_back_names_the_agent_who_was_answered() -> None:
     assert "*Reasons:* Customer wrote back to Dana" in str(blocks)
     unnamed = escalation_blocks(replace(written_back, wrote_back_to=None))
     assert "*Reasons:* Customer wrote back to an agent" in str(unnamed)
+
+
+def test_a_write_back_mentions_the_slack_agent_who_was_answered() -> None:
+    """Their reply was sent from Slack: the new card mentions them, so it reaches them first."""
+    written_back = replace(
+        card(State.ESCALATED, 1),
+        reasons=("wrote_back",),
+        wrote_back_to="Dana",
+        wrote_back_to_id="slack:U0DANA42",
+    )
+    blocks = escalation_blocks(written_back, mention="S0AGENTS1")
+    assert check_blocks(blocks) == []
+    intro = next(t for t in mrkdwn_texts(blocks) if "*Reasons:*" in t)
+    assert intro.startswith("<@U0DANA42> <!subteam^S0AGENTS1> *Reasons:* Customer wrote back")
+    from_desk = replace(written_back, wrote_back_to_id="desk:dana")
+    intro = next(t for t in mrkdwn_texts(escalation_blocks(from_desk)) if "*Reasons:*" in t)
+    assert intro.startswith("*Reasons:* Customer wrote back to Dana"), "no Slack user to mention"

@@ -262,3 +262,29 @@ async def test_broadcast_and_file_replies_in_the_thread_reach_the_customer(
         "Also for the channel",
         "Here is the label\n(the agent shared a file: label.pdf)",
     ]
+
+
+async def test_a_customer_writing_back_reaches_the_agent_who_replied(slack: SlackSide) -> None:
+    """The agent sent the draft from Slack; the customer's answer opens a new card that mentions
+    them (it still waits in the queue for anyone)."""
+    conversation_id, escalation_id = await escalate(slack, "Let me speak to a human please")
+    ts = await card_ts(slack, escalation_id)
+    approved = await slack.interaction(button(ts, "tandem_approve", escalation_id))
+    assert approved.status == 200
+    await until_customer_gets(slack, conversation_id, Kind.AGENT_MESSAGE)
+    [reply] = [
+        m
+        for m in await slack.services.store.messages(conversation_id)
+        if m.kind is Kind.AGENT_MESSAGE
+    ]
+    assert (reply.author, reply.author_id) == ("Alice", "slack:U0AGENT01")
+
+    engine = slack.services.engine
+    await engine.handle(await engine.receive(conversation_id, "the courier says it isn't there"))
+    follow_up = await slack.services.store.active_escalation(conversation_id)
+    assert follow_up is not None and "wrote_back" in follow_up.reasons
+    await card_ts(slack, follow_up.id)
+    posts = await slack.fake.wait_for("chat.postMessage", 2)
+    [card] = [p for p in posts if follow_up.id in str(p["blocks"])]
+    intro = next(b["text"]["text"] for b in card["blocks"] if "*Reasons:*" in str(b))
+    assert intro.startswith("<@U0AGENT01> ") and "Customer wrote back to Alice" in intro
