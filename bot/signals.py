@@ -160,7 +160,6 @@ TOPIC_ALIASES = {"contract_cancel": "cancellation"}
 SHOUTING_BOOST = 0.3
 REPEAT_BOOST = 0.3
 MILD = 0.4  # a turn at this level or above is mildly negative
-ASKED_AGAIN = 0.6  # asking for a person again ("person", after "a person please"): impatience
 CALM = 0.25  # thanks at this level or above may be sarcastic ("thanks for wasting my afternoon")
 
 
@@ -260,8 +259,7 @@ def over_conversation(
     refund", counts as one), unless the latest message thanks calmly ("ah that worked, thank
     you!", not "thanks for nothing": ``thanks_calmly``);
     rejecting an answer, or asking the same question again, adds to what the latest message
-    says; earlier frustration carries over (less when the customer is calming down). Asking
-    for a person again, however politely, is impatience: frustration at ``ASKED_AGAIN``.
+    says; earlier frustration carries over (less when the customer is calming down).
 
     Args:
         latest: The latest message's own signals.
@@ -285,8 +283,6 @@ def over_conversation(
         score += 0.15
     if echo >= 0.9:
         score += 0.2
-    if latest.human_request and any(s.human_request for s in earlier):
-        score = max(score, ASKED_AGAIN)
     return Signals(
         human_request=latest.human_request,
         complaint=latest.complaint,

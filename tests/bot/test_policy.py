@@ -348,14 +348,3 @@ def test_a_bare_request_for_a_person_is_not_also_low_confidence(
     responder = Responder(retriever=FixedRetriever(_retrieval(0.1)), config=CONFIG)
     decision = responder.respond(text)
     assert decision.action == "escalate" and decision.reasons == reasons
-
-
-def test_asking_for_a_person_again_is_impatience_however_polite() -> None:
-    """Once is a request; asked again, the customer is losing patience (whatever the words)."""
-    first = "Could I speak to a person about my booking, please?"
-    once = conversation_signals(first, ("hi there",), CONFIG)
-    assert once.human_request and once.frustration < CONFIG.frustration_threshold
-    again = conversation_signals("a real person please", (first,), CONFIG)
-    assert again.human_request and again.frustration >= CONFIG.frustration_threshold
-    moved_on = conversation_signals("ok, and do you deliver on Saturdays?", (first,), CONFIG)
-    assert moved_on.frustration < CONFIG.frustration_threshold, "asked once, then a question"
