@@ -137,7 +137,6 @@ class EscalationCard:
             "reasons": list(self.reasons),
             "reason_labels": self.reason_labels,
             "wrote_back_to": self.wrote_back_to,
-            "wrote_back_to_id": self.wrote_back_to_id,
             "summary": self.summary.to_json(),
             "transcript": [
                 {

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.card import EscalationCard, speaker
@@ -51,10 +52,8 @@ def _mrkdwn(text: str) -> Block:
 
 def slack_user(agent_id: str | None) -> str | None:
     """The Slack user id of an agent's stable id (``slack:U…``); None for other channels."""
-    prefix = "slack:"
-    if agent_id and agent_id.startswith(prefix) and agent_id[len(prefix) :].isalnum():
-        return agent_id[len(prefix) :]
-    return None
+    found = re.fullmatch(r"slack:([A-Z0-9]+)", agent_id or "")
+    return found.group(1) if found else None
 
 
 def _more(card: EscalationCard, cut: bool) -> str:

@@ -12,7 +12,7 @@ from bot.learning import Answered, Outcome, Verdict
 from integrations.storage import codec
 from integrations.storage.sql_store import SqlStore
 from integrations.storage.suggestions import add_suggestion
-from integrations.storage.tables import outcomes, suggestions
+from integrations.storage.tables import outcomes
 
 
 class LearningStore:
@@ -51,10 +51,7 @@ class LearningStore:
             )
 
     async def suggestion(self, suggestion_id: int) -> KnowledgeSuggestion | None:
-        query = select(suggestions).where(suggestions.c.id == suggestion_id)
-        async with self.store.reading() as connection:
-            row = (await connection.execute(query)).mappings().first()
-        return KnowledgeSuggestion(**row) if row else None
+        return await self.store.suggestion(suggestion_id)
 
     async def record(self, outcome: Outcome) -> None:
         async with self.store.transaction() as connection:

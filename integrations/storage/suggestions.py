@@ -10,7 +10,7 @@ from sqlalchemy import insert, select, update
 from bot.conversation import KnowledgeSuggestion
 from bot.learning import same_question
 from integrations.storage.database import Connection, Database
-from integrations.storage.tables import suggestions
+from integrations.storage.tables import MAX_ID, suggestions
 
 COUNT = suggestions.c["count"]
 
@@ -48,7 +48,10 @@ class SqlSuggestions(Database):
         return [KnowledgeSuggestion(**r) for r in await self.fetch_all(query)]
 
     async def suggestion(self, suggestion_id: int) -> KnowledgeSuggestion | None:
-        """One suggestion, whatever its status; None if there is none."""
+        """One suggestion, whatever its status; None if there is none (or the id could be
+        none: out of the database's range)."""
+        if not 0 < suggestion_id <= MAX_ID:
+            return None
         query = select(suggestions).where(suggestions.c.id == suggestion_id)
         found = await self.fetch_all(query)
         return KnowledgeSuggestion(**found[0]) if found else None

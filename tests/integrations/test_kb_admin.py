@@ -54,5 +54,9 @@ async def test_a_second_accept_says_it_was_already_done(services: Services) -> N
         "Already done",
         [f"suggestion #{pending.id} was already accepted (or is being accepted now)"],
     )
-    missing = await kb_admin.run(services, "accept", "999", "admin")
-    assert (missing.title, missing.lines) == ("Not found", ["no pending suggestion #999"])
+    for unknown in ("999", "9" * 20):  # the second is past any id the database holds
+        missing = await kb_admin.run(services, "accept", unknown, "admin")
+        assert (missing.title, missing.lines) == (
+            "Not found",
+            [f"no pending suggestion #{unknown}"],
+        )

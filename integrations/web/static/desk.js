@@ -109,6 +109,10 @@
                 /* 409: a second click, or another admin first: say what became of it */
                 $("suggestions-note").textContent = done.error ? done.error.message : "";
                 loadSuggestions();
+              })
+              .catch(function (e) {  /* gone, or the ingest failed: say so, show what is left */
+                $("suggestions-note").textContent = e.message;
+                loadSuggestions();
               });
           });
           li.appendChild(b);
