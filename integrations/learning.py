@@ -314,11 +314,10 @@ async def accept_suggestion(
     An answer becomes an FAQ article, a variant joins its article, a "not in the knowledge
     base" is only marked as seen.
     """
-    pending = {s.id: s for s in await store.suggestions("pending")}
-    suggestion = pending.get(suggestion_id)
-    if suggestion is None or not await store.set_suggestion_status(
-        suggestion_id, "pending", "accepted"
-    ):
+    suggestion = await store.suggestion(suggestion_id)
+    if suggestion is None or suggestion.status != "pending":
+        return None
+    if not await store.set_suggestion_status(suggestion_id, "pending", "accepted"):
         return None
     if suggestion.kind == NOT_IN_KB:
         return suggestion

@@ -407,8 +407,7 @@ class KnowledgeBase:
         at most ``MAX_ARTICLES`` articles (``TANDEM_KNOWLEDGE__LEARNED_CONFIDENCE``)."""
         if self.answer_model is None:
             return False
-        contents = contents or self.store.contents()
-        articles, median = len(contents.texts), contents.median_question_variants()
+        articles, median = self._shape(contents)
         few = self._few_variants(articles, median, confidence)
         return few and articles <= MAX_ARTICLES and median <= MAX_MEDIAN_VARIANTS
 
@@ -422,9 +421,13 @@ class KnowledgeBase:
         mode = self.settings.coverage_check
         if mode != "few_variants":
             return mode == "always"
+        return self._few_variants(*self._shape(contents), confidence)
+
+    def _shape(self, contents: Contents | None) -> tuple[int, float]:
+        """Articles, and the median of their question variants (the collection read if not
+        given)."""
         contents = contents or self.store.contents()
-        articles, median = len(contents.texts), contents.median_question_variants()
-        return self._few_variants(articles, median, confidence)
+        return len(contents.texts), contents.median_question_variants()
 
     def catalogue(self) -> list[tuple[str, str]]:
         """Every article as ``(id, title)``, by title (read once per change)."""

@@ -73,12 +73,16 @@ class KnowledgeSearcher:
         self._top_k = top_k
         self._coverage = coverage
         self._learned = learned
-        self.learned = learned is not None  # its confidence is the learned one
         self.threshold = confidence.threshold if threshold is None else threshold
         # Headers and answers of every article, for those the classifier ranks but Chroma's
         # neighbours do not include; read once, as the searcher is rebuilt on every change.
         self._articles = store.passages_by_article() if passages is None else passages
         self._leads = {a: _lead(known.passages, known.title) for a, known in self._articles.items()}
+
+    @property
+    def learned(self) -> bool:
+        """Whether its confidence is the one learned across deployments."""
+        return self._learned is not None
 
     def search(self, text: str, *, limit: int = 3) -> Retrieval:
         """Find the articles that answer ``text``, best first, with a calibrated confidence."""
