@@ -67,7 +67,7 @@ def main() -> None:
                 topic_examples=escalation.topic_examples,
                 example_similarity=escalation.topic_example_similarity,
             )
-        config = policy_config(settings, reader.topics)
+        config = policy_config(settings, reader)
         readings = reader.read([row["text"] for row in rows])
         threshold = settings.escalation.frustration_threshold
         read = [

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from bot.conversation_frustration import ConversationFrustration, conversation_features
 from bot.learning import NotedQuestion
 from bot.model import UNSURE, Decision, EscalationReason, Reading, Retrieval, Signals
 from bot.needs import asks_something
@@ -16,6 +17,7 @@ from bot.signals import (
     compile_topics,
     over_conversation,
     read_signals,
+    run_of_negative_turns,
 )
 
 EARLIER_TURNS = 5  # earlier customer turns read for the conversation's frustration
@@ -38,6 +40,8 @@ class PolicyConfig:
         frustration_threshold: Frustration (0..1) at which the bot escalates.
         topics: Compiled sensitive-topic patterns by name.
         learned_topics: Topics the reader's heads or example phrases may flag.
+        conversation_frustration: The model that weighs frustration over the conversation
+            when the heads read it (None: the rules in ``over_conversation``).
     """
 
     ambiguity_margin: float = 0.03
@@ -47,6 +51,7 @@ class PolicyConfig:
     )
     learned_topics: frozenset[str] = frozenset(DEFAULT_SENSITIVE_TOPICS)
     max_uncovered: float = MAX_UNCOVERED
+    conversation_frustration: ConversationFrustration | None = None
 
 
 def decide(
@@ -96,13 +101,27 @@ def _why_unsure(retrieval: Retrieval, config: PolicyConfig) -> EscalationReason:
     return EscalationReason.LOW_CONFIDENCE
 
 
+def each_turn(
+    turns: Sequence[str], config: PolicyConfig, readings: Sequence[Reading] = ()
+) -> list[Signals]:
+    """Each turn's own signals, read alone (``readings``: the heads' reading of each turn, if
+    a reader is configured)."""
+    padded = list(readings) if len(readings) == len(turns) else [Reading()] * len(turns)
+    return [
+        read_signals(turn, config.topics, reading, config.learned_topics)
+        for turn, reading in zip(turns, padded, strict=True)
+    ]
+
+
 def conversation_signals(
     text: str,
     earlier: Sequence[str],
     config: PolicyConfig,
     readings: Sequence[Reading] = (),
 ) -> Signals:
-    """Signals of the latest message, with frustration read over the earlier turns.
+    """Signals of the latest message, with frustration read over the earlier turns: by the
+    conversation model when the heads read the turns (never under what a run of mildly
+    negative turns adds up to), else by the rules (``over_conversation``).
 
     Args:
         text: The latest customer message.
@@ -112,12 +131,23 @@ def conversation_signals(
             configured (empty: patterns only).
     """
     turns = [*earlier[-EARLIER_TURNS:], text]
-    padded = list(readings) if len(readings) == len(turns) else [Reading()] * len(turns)
-    signals = [
-        read_signals(turn, config.topics, reading, config.learned_topics)
-        for turn, reading in zip(turns, padded, strict=True)
-    ]
-    return over_conversation(signals[-1], turns, signals[:-1], padded[-1].echo)
+    signals = each_turn(turns, config, readings)
+    model = config.conversation_frustration
+    if (
+        model is None
+        or len(turns) < 2
+        or len(readings) != len(turns)
+        or "frustration" not in readings[-1].levels  # the heads did not read it
+    ):
+        echo = readings[-1].echo if len(readings) == len(turns) else 0.0
+        return over_conversation(signals[-1], turns, signals[:-1], echo)
+    levels = [s.frustration for s in signals]
+    learned = model.level(conversation_features(turns, signals, readings[-1]))
+    return replace(
+        signals[-1],
+        frustration=max(learned, run_of_negative_turns(turns, levels, signals[-1])),
+        trend=tuple(levels),
+    )
 
 
 class Responder:

@@ -187,6 +187,36 @@ def thanks_calmly(text: str, signals: Signals) -> bool:
     return signals.grateful and signals.frustration < CALM and not THANKS_TURNED.search(text)
 
 
+def negative(frustration: float, text: str) -> bool:
+    """A mildly negative turn: its level reaches ``MILD``, or it rejects an answer in so many
+    words or counts its contacts ("still no refund")."""
+    return frustration >= MILD or bool(NOT_HELPFUL.search(text) or REPEAT_CONTACT.search(text))
+
+
+def run_of_negative_turns(texts: Sequence[str], levels: Sequence[float], latest: Signals) -> float:
+    """Frustration from mildly negative turns adding up: two or three of the last three (0.55,
+    0.65), unless the latest thanks calmly and is not negative itself (0 when they do not add
+    up).
+
+    Args:
+        texts: The customer turns read, oldest first, the latest last.
+        levels: Each turn's own frustration, in the same order.
+        latest: The latest turn's own signals.
+    """
+    run = [negative(lv, text) for lv, text in zip(levels, texts, strict=True)][-3:]
+    if sum(run) < 2 or (thanks_calmly(texts[-1], latest) and not run[-1]):
+        return 0.0
+    return 0.35 + 0.1 * sum(run)
+
+
+def level(value: float, threshold: float) -> float:
+    """Scale a probability or similarity so that ``threshold`` maps to 0.5 (monotonic, 0..1)."""
+    threshold = min(max(threshold, 1e-6), 1 - 1e-6)
+    if value < threshold:
+        return 0.5 * max(value, 0.0) / threshold
+    return min(1.0, 0.5 + 0.5 * (value - threshold) / (1 - threshold))
+
+
 def lexical_frustration(text: str) -> float:
     """The fallback when no heads are loaded: general negative words that are not negated."""
     hits = sum(1 for m in _NEGATIVE.finditer(text) if not _NEGATED.search(text[: m.start()]))
@@ -253,7 +283,8 @@ def read_signals(
 def over_conversation(
     latest: Signals, texts: Sequence[str], earlier: Sequence[Signals], echo: float
 ) -> Signals:
-    """Frustration read over the conversation, not one message.
+    """Frustration read over the conversation, not one message, by hand-set rules: used when
+    the heads did not read the turns (``bot.conversation_frustration`` weighs it otherwise).
 
     Several mildly negative turns add up (an answer rejected in so many words, or "still no
     refund", counts as one), unless the latest message thanks calmly ("ah that worked, thank
@@ -273,12 +304,7 @@ def over_conversation(
     carried = max(levels[:-1])
     rising = latest.frustration > 0 and latest.frustration >= carried
     score = latest.frustration + (0.5 if rising else 0.25) * carried
-    negative = [
-        level >= MILD or bool(NOT_HELPFUL.search(text) or REPEAT_CONTACT.search(text))
-        for level, text in zip(levels, texts, strict=True)
-    ]
-    if sum(negative[-3:]) >= 2 and not (thanks_calmly(texts[-1], latest) and not negative[-1]):
-        score = max(score, 0.35 + 0.1 * sum(negative[-3:]))
+    score = max(score, run_of_negative_turns(texts, levels, latest))
     if NOT_HELPFUL.search(texts[-1]):
         score += 0.15
     if echo >= 0.9:

@@ -18,7 +18,7 @@ from bot.signals import DEFAULT_SENSITIVE_TOPICS, compile_topics
 from config import KnowledgeSettings, ServerSettings, Settings
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import build_embedding_model
-from knowledge.heads.reader import HeadReader, load_heads
+from knowledge.heads.reader import HeadReader, load_conversation_frustration, load_heads
 
 if TYPE_CHECKING:  # the server's parts load when it starts, not for every CLI command
     from integrations.metrics import PrometheusMetrics
@@ -40,13 +40,15 @@ def open_knowledge_base(
     )
 
 
-def policy_config(settings: Settings, learned_topics: frozenset[str] = frozenset()) -> PolicyConfig:
+def policy_config(settings: Settings, reader: HeadReader | None = None) -> PolicyConfig:
     """The escalation policy from the settings.
 
     Args:
         settings: All settings.
-        learned_topics: Topics the signal reader can flag (its heads and example phrases).
+        reader: The signal reader: the topics it can flag (its heads and example phrases) and
+            its model of frustration over a conversation (None: patterns and rules only).
     """
+    learned_topics = reader.topics if reader else frozenset()
     escalation = settings.escalation
     patterns = {**DEFAULT_SENSITIVE_TOPICS, **escalation.topic_patterns}
     enabled = {*escalation.sensitive_topics, *escalation.topic_patterns, *escalation.topic_examples}
@@ -55,17 +57,20 @@ def policy_config(settings: Settings, learned_topics: frozenset[str] = frozenset
         frustration_threshold=escalation.frustration_threshold,
         topics=compile_topics(patterns, enabled),
         learned_topics=frozenset(enabled & learned_topics),
+        conversation_frustration=reader.conversation_frustration if reader else None,
     )
 
 
 def build_reader(settings: Settings, knowledge_base: KnowledgeBase) -> HeadReader:
     """The signal heads over the knowledge base's (cached) query embeddings."""
     escalation = settings.escalation
+    heads = load_heads(knowledge_base.query_embeddings.name)
     return HeadReader(
         embed=knowledge_base.query_embeddings.embed,
-        heads=load_heads(knowledge_base.query_embeddings.name),
+        heads=heads,
         topic_examples=escalation.topic_examples,
         example_similarity=escalation.topic_example_similarity,
+        conversation_frustration=load_conversation_frustration() if heads else None,
     )
 
 
@@ -74,7 +79,7 @@ def build_responder(settings: Settings, knowledge_base: KnowledgeBase) -> Respon
     reader = build_reader(settings, knowledge_base)
     return Responder(
         retriever=knowledge_base,
-        config=policy_config(settings, reader.topics),
+        config=policy_config(settings, reader),
         reader=reader,
         traffic=knowledge_base,
     )

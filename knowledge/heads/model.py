@@ -24,7 +24,8 @@ import numpy.typing as npt
 
 from knowledge.heads.lexical import LexicalHead
 
-HEADS_FILE = Path(__file__).with_name("signal_heads.npz")
+HEADS_DIR = Path(__file__).resolve().parent
+HEADS_FILE = HEADS_DIR / "signal_heads.npz"
 # The heads that read a sensitive topic (the others read frustration, a request for a person, a
 # complaint and gratitude).
 TOPIC_NAMES = ("legal", "fraud", "safety", "personal_data", "cancellation")

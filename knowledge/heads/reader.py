@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
+from bot.conversation_frustration import ConversationFrustration
 from bot.model import Reading
+from bot.signals import level
 from knowledge.embeddings.base import Vectors
-from knowledge.heads.model import HEADS_FILE, TOPIC_NAMES, SignalHeads
+from knowledge.heads.model import HEADS_DIR, HEADS_FILE, TOPIC_NAMES, SignalHeads
 
 logger = logging.getLogger(__name__)
 
-
-def level(value: float, threshold: float) -> float:
-    """Scale a probability or similarity so that ``threshold`` maps to 0.5 (monotonic, 0..1)."""
-    threshold = min(max(threshold, 1e-6), 1 - 1e-6)
-    if value < threshold:
-        return 0.5 * max(value, 0.0) / threshold
-    return min(1.0, 0.5 + 0.5 * (value - threshold) / (1 - threshold))
+CONVERSATION_FILE = HEADS_DIR / "conversation_frustration.json"
 
 
 class HeadReader:
@@ -31,6 +29,8 @@ class HeadReader:
         topic_examples: Extra sensitive topics, each defined by a few example phrases.
         example_similarity: Cosine similarity to an example (or to their centroid) at which
             such a topic fires.
+        conversation_frustration: The model that weighs frustration over a conversation from
+            these heads' readings (None: the rules do).
     """
 
     def __init__(
@@ -40,8 +40,10 @@ class HeadReader:
         heads: SignalHeads | None,
         topic_examples: Mapping[str, Sequence[str]] | None = None,
         example_similarity: float = 0.5,
+        conversation_frustration: ConversationFrustration | None = None,
     ) -> None:
         self._embed = embed
+        self.conversation_frustration = conversation_frustration if heads else None
         self._heads = heads
         self._similarity = example_similarity
         self._examples = {
@@ -98,3 +100,15 @@ def load_heads(embedding_model: str) -> SignalHeads | None:
         )
         return None
     return heads
+
+
+def load_conversation_frustration(
+    path: Path = CONVERSATION_FILE,
+) -> ConversationFrustration | None:
+    """The shipped model of frustration over a conversation, else None (logged: the rules
+    weigh the conversation instead)."""
+    try:
+        return ConversationFrustration.from_mapping(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        logger.warning("conversation frustration model unavailable (%s); using rules", error)
+        return None

@@ -3,17 +3,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from bot.model import ArticleMatch, EscalationReason, Retrieval
 from bot.policy import PolicyConfig, Responder
+from bot.signals import level
 from config.settings import NOT_TOPIC_NAMES
 from knowledge.embeddings.cache import CachedEmbeddings
 from knowledge.embeddings.minilm_onnx import MiniLMOnnxEmbeddings
 from knowledge.heads.lexical import LexicalHead, buckets, ngrams
 from knowledge.heads.model import TOPIC_NAMES, HiddenLayer, SignalHeads
-from knowledge.heads.reader import HeadReader, level, load_heads
+from knowledge.heads.reader import HeadReader, load_conversation_frustration, load_heads
 
 
 class ConfidentRetriever:
@@ -44,7 +47,9 @@ def reader(embeddings: MiniLMOnnxEmbeddings) -> HeadReader:
 
 @pytest.fixture(scope="module")
 def responder(reader: HeadReader) -> Responder:
-    config = PolicyConfig(learned_topics=reader.topics)
+    config = PolicyConfig(
+        learned_topics=reader.topics, conversation_frustration=load_conversation_frustration()
+    )
     return Responder(retriever=ConfidentRetriever(), config=config, reader=reader)
 
 
@@ -487,3 +492,70 @@ def test_a_stacked_head_leans_on_the_head_that_reads_the_label() -> None:
     )
     fired = heads.score(vectors, texts)["thanks"] >= threshold
     assert (fired == labels.astype(bool)).mean() > 0.95
+
+
+# Written for this test, after the conversation model was fitted; none is in its training sets.
+@pytest.mark.parametrize(
+    ("earlier", "latest"),
+    [
+        (
+            ("when will my deposit come back?", "you sent me the booking terms"),
+            "that isn't what i asked. when does the deposit come back",
+        ),
+        (
+            ("the washing machine was meant to be delivered saturday", "nobody came"),
+            "i stayed in all day again today. nobody.",
+        ),
+        (
+            ("my prescription order says dispatched", "it has been nine days"),
+            "i run out tomorrow. what am i meant to do",
+        ),
+    ],
+)
+def test_the_conversation_model_reads_flat_frustration_over_turns(
+    responder: Responder, earlier: tuple[str, ...], latest: str
+) -> None:
+    assert EscalationReason.FRUSTRATION.value in reasons(responder, latest, earlier)
+
+
+# Written with these and still flagged (the model card's limits): "that fixed it, cheers" after
+# that first turn (0.77). The gratitude head reads "cheers" at 0.34, and a turn as frustrated as
+# the first ("logged me out twice", 1.0) carries over in the model unless the customer thanks.
+@pytest.mark.parametrize(
+    ("earlier", "latest"),
+    [
+        (
+            ("the app logged me out twice today", "ok reinstalling it now"),
+            "that fixed it, thanks!",
+        ),
+        (("my order is a day late",), "I'm not annoyed, just wondering if it's still coming"),
+        (
+            ("can I move my class to thursday?", "the 6pm one"),
+            "perfect, and can I bring a friend to try it?",
+        ),
+        (("the parcel hasn't arrived yet",), "no worries, I'll wait until monday then"),
+    ],
+)
+def test_the_conversation_model_lets_calm_turns_be(
+    responder: Responder, earlier: tuple[str, ...], latest: str
+) -> None:
+    assert EscalationReason.FRUSTRATION.value not in reasons(responder, latest, earlier)
+
+
+def test_the_shipped_conversation_model_fits_this_version() -> None:
+    model = load_conversation_frustration()
+    assert model is not None
+    assert 0.3 <= model.threshold <= 0.7
+
+
+def test_a_missing_or_broken_conversation_model_leaves_the_rules(tmp_path: Path) -> None:
+    assert load_conversation_frustration(tmp_path / "missing.json") is None
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"features": ["latest"]}')
+    assert load_conversation_frustration(broken) is None
+    reader = HeadReader(
+        embed=lambda texts: np.zeros((len(texts), 384), dtype=np.float32),
+        heads=None,
+        conversation_frustration=load_conversation_frustration(),
+    )
+    assert reader.conversation_frustration is None, "without heads there is nothing to weigh"

@@ -1,0 +1,180 @@
+"""Train the model of frustration over a conversation (``bot/conversation_frustration.py``) and
+print its leave-one-set-out figures beside the rules'.
+
+Usage: python bench/frustration_model.py [--write]
+
+Data: the written support conversations ``bench/conversations.jsonl`` and ``_b`` to ``_i``
+(nine sets of 80, each half frustrated at its latest message; not ``bench/unread/``). Only the
+conversations with earlier turns are used: a first message is read by the frustration head
+alone. Each conversation is read through the product's own code (the shipped heads over the
+query embedding, ``each_turn`` and ``conversation_features``); the label is the set's.
+
+Method: a logistic regression (L2, ``C``) over standardised features. The threshold is the one
+with the best F1 whose precision reaches ``TARGET_PRECISION`` over out-of-fold scores (leave one
+set out). The figures printed are nested: for each set, a model and a threshold fitted on the
+other sets only, then read on it. The rules (``bot.signals.over_conversation``) are read on the
+same conversations; they were written while reading these sets, so their figures are in-sample.
+The product flags a conversation when the model's level reaches 0.5 or when a run of mildly
+negative turns adds up (``run_of_negative_turns``), and the learned figures are read that way.
+``--write`` fits on all nine sets and writes ``knowledge/heads/conversation_frustration.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from rich.progress import track
+from sklearn.linear_model import LogisticRegression
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+# The model learns the product's defaults, whatever this shell's TANDEM_* settings say.
+for name in [n for n in os.environ if n.startswith("TANDEM_")]:
+    del os.environ[name]
+
+from bot.conversation_frustration import FEATURES, conversation_features  # noqa: E402
+from bot.policy import EARLIER_TURNS, each_turn  # noqa: E402
+from bot.signals import over_conversation, run_of_negative_turns  # noqa: E402
+from config import load_settings  # noqa: E402
+from integrations.composition import build_reader, open_knowledge_base, policy_config  # noqa: E402
+from knowledge.heads.reader import CONVERSATION_FILE  # noqa: E402
+
+# The nine sets read before this model; ``conversations_j`` was its held-out read (model card).
+SETS = (ROOT / "conversations.jsonl", *(ROOT / f"conversations_{c}.jsonl" for c in "bcdefghi"))
+TARGET_PRECISION = 0.9
+C = 0.3
+Array = npt.NDArray[np.float64]
+Labels = npt.NDArray[np.bool_]
+
+
+def extract() -> tuple[Array, Labels, npt.NDArray[np.int_], Array, Labels]:
+    """Features, labels, set index, the rules' level, and whether a run of mildly negative
+    turns flags it, for every conversation with earlier turns."""
+    settings = load_settings()
+    rows: list[list[float]] = []
+    labels: list[bool] = []
+    groups: list[int] = []
+    rules: list[float] = []
+    runs: list[bool] = []
+    with tempfile.TemporaryDirectory(prefix="tandem-frustration-") as temp:
+        knowledge = settings.knowledge.model_copy(
+            update={"data_dir": Path(temp), "chroma_url": None, "collection": "tandem_frustration"}
+        )
+        reader = build_reader(settings, open_knowledge_base(settings, knowledge=knowledge))
+        config = policy_config(settings, reader)
+        cases = [
+            (group, json.loads(line))
+            for group, path in enumerate(SETS)
+            for line in path.read_text().splitlines()
+            if line.strip()
+        ]
+        for group, case in track(cases, description="reading conversations"):
+            if not case["turns"]:
+                continue
+            turns = [*case["turns"][-EARLIER_TURNS:], case["text"]]
+            readings = reader.read(turns)
+            signals = each_turn(turns, config, readings)
+            rows.append(conversation_features(turns, signals, readings[-1]))
+            rules.append(
+                over_conversation(signals[-1], turns, signals[:-1], readings[-1].echo).frustration
+            )
+            levels = [s.frustration for s in signals]
+            runs.append(run_of_negative_turns(turns, levels, signals[-1]) >= 0.5)
+            labels.append(bool(case["frustrated"]))
+            groups.append(group)
+    return np.array(rows), np.array(labels), np.array(groups), np.array(rules), np.array(runs)
+
+
+def scored(x: Array, y: Labels, x_new: Array) -> tuple[Array, LogisticRegression, Array, Array]:
+    """Fit on ``x`` and score ``x_new``; also the model and its standardisation."""
+    means, scales = x.mean(axis=0), x.std(axis=0)
+    scales[scales == 0] = 1.0
+    model = LogisticRegression(C=C, max_iter=2000).fit((x - means) / scales, y)
+    return model.predict_proba((x_new - means) / scales)[:, 1], model, means, scales
+
+
+def out_of_fold(x: Array, y: Labels, groups: npt.NDArray[np.int_]) -> Array:
+    """Each conversation's score from a model fitted on the other sets."""
+    scores = np.zeros(len(y))
+    for group in np.unique(groups):
+        held = groups == group
+        scores[held] = scored(x[~held], y[~held], x[held])[0]
+    return scores
+
+
+def counts(flagged: Labels, y: Labels) -> tuple[float, float, float]:
+    """Precision, recall and F1."""
+    hits = float((flagged & y).sum())
+    precision = hits / max(1, int(flagged.sum()))
+    recall = hits / max(1, int(y.sum()))
+    return precision, recall, 2 * precision * recall / max(1e-9, precision + recall)
+
+
+def threshold_for(scores: Array, y: Labels) -> float:
+    """The threshold with the best F1 whose precision reaches ``TARGET_PRECISION``."""
+    best, chosen = -1.0, 0.5
+    for threshold in np.arange(0.2, 0.9, 0.01):
+        precision, _, f1 = counts(scores >= threshold, y)
+        if precision >= TARGET_PRECISION and f1 > best:
+            best, chosen = f1, float(threshold)
+    return chosen
+
+
+def report(x: Array, y: Labels, groups: npt.NDArray[np.int_], rules: Array, runs: Labels) -> None:
+    """Nested leave-one-set-out figures beside the rules'. The learned figures are the
+    product's: the model at its threshold, or a run of mildly negative turns."""
+    flagged = np.zeros(len(y), dtype=bool)
+    print(f"{'held-out set':<26}{'n':>4}{'rules p / r':>14}{'learned p / r':>16}{'threshold':>11}")
+    for group in np.unique(groups):
+        held = groups == group
+        threshold = threshold_for(out_of_fold(x[~held], y[~held], groups[~held]), y[~held])
+        flagged[held] = (scored(x[~held], y[~held], x[held])[0] >= threshold) | runs[held]
+        rule_p, rule_r, _ = counts(rules[held] >= 0.5, y[held])
+        p, r, _ = counts(flagged[held], y[held])
+        print(
+            f"{SETS[group].name:<26}{int(held.sum()):>4}{rule_p:>8.3f} / {rule_r:.3f}"
+            f"{p:>10.3f} / {r:.3f}{threshold:>11.2f}"
+        )
+    rule_p, rule_r, rule_f = counts(rules >= 0.5, y)
+    p, r, f = counts(flagged, y)
+    print(f"{'all (pooled)':<26}{len(y):>4}{rule_p:>8.3f} / {rule_r:.3f}{p:>10.3f} / {r:.3f}")
+    print(f"F1: rules {rule_f:.3f} (in-sample), learned {f:.3f} (leave one set out)")
+
+
+def write(x: Array, y: Labels, groups: npt.NDArray[np.int_]) -> None:
+    threshold = threshold_for(out_of_fold(x, y, groups), y)
+    _, model, means, scales = scored(x, y, x[:1])
+    data = {
+        "features": list(FEATURES),
+        "means": [round(float(v), 6) for v in means],
+        "scales": [round(float(v), 6) for v in scales],
+        "weights": [round(float(v), 6) for v in model.coef_[0]],
+        "intercept": round(float(model.intercept_[0]), 6),
+        "threshold": round(threshold, 2),
+        "trained_on": [path.name for path in SETS],
+        "conversations": len(y),
+        "C": C,
+    }
+    CONVERSATION_FILE.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"wrote {CONVERSATION_FILE} (threshold {threshold:.2f})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="store_true", help="Write the shipped model file.")
+    args = parser.parse_args()
+    x, y, groups, rules, runs = extract()
+    report(x, y, groups, rules, runs)
+    if args.write:
+        write(x, y, groups)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""The model of frustration over a conversation, and when the policy uses it."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bot.conversation_frustration import (
+    FEATURES,
+    ConversationFrustration,
+    conversation_features,
+)
+from bot.model import Reading
+from bot.policy import PolicyConfig, conversation_signals, each_turn
+
+ZEROS = (0.0,) * len(FEATURES)
+
+
+def _model(
+    weights: dict[str, float], intercept: float = 0.0, threshold: float = 0.5
+) -> ConversationFrustration:
+    return ConversationFrustration(
+        means=ZEROS,
+        scales=(1.0,) * len(FEATURES),
+        weights=tuple(weights.get(name, 0.0) for name in FEATURES),
+        intercept=intercept,
+        threshold=threshold,
+    )
+
+
+def _reading(frustration: float, **levels: float) -> Reading:
+    return Reading(levels={"frustration": frustration, **levels})
+
+
+def test_the_level_is_one_half_at_the_models_threshold() -> None:
+    model = _model({"latest": 1.0}, threshold=0.6)
+    at_threshold = math.log(0.6 / 0.4)  # the logit of 0.6
+    features = [at_threshold if name == "latest" else 0.0 for name in FEATURES]
+    assert model.probability(features) == pytest.approx(0.6)
+    assert model.level(features) == pytest.approx(0.5)
+    assert model.level([9.0 if name == "latest" else 0.0 for name in FEATURES]) > 0.99
+
+
+def test_a_file_for_other_features_or_of_the_wrong_size_is_refused() -> None:
+    data = {"features": [*FEATURES, "extra"], "means": [], "scales": [], "weights": []}
+    with pytest.raises(ValueError, match="not this version's"):
+        ConversationFrustration.from_mapping({**data, "intercept": 0, "threshold": 0.5})
+    with pytest.raises(ValueError, match=f"expected {len(FEATURES)} features"):
+        ConversationFrustration(ZEROS, ZEROS, ZEROS[:-1], 0.0, 0.5)
+
+
+def test_the_features_read_the_turns_the_heads_and_the_patterns() -> None:
+    turns = [
+        "where is my parcel",
+        "the tracking has not moved since monday",
+        "that didn't answer my question, this is the third time I ask",
+    ]
+    readings = [
+        _reading(0.1),
+        _reading(0.45),
+        Reading(levels={"frustration": 0.6, "complaint": 0.3, "gratitude": 0.2}, echo=0.7),
+    ]
+    signals = each_turn(turns, PolicyConfig(), readings)
+    features = dict(zip(FEATURES, conversation_features(turns, signals, readings[-1]), strict=True))
+    assert features["latest"] == pytest.approx(signals[-1].frustration)
+    assert signals[-1].frustration > 0.6, "counting contacts raises the turn's own level"
+    assert features["earlier_most"] == pytest.approx(0.45)
+    assert features["earlier_mean"] == pytest.approx(0.275)
+    assert features["negative_just_before"] == 1.0  # only the second turn is mildly negative
+    assert features["not_helpful"] == features["repeat_contact"] == 1.0
+    assert features["echo"] == 0.7
+    assert features["complaint"] == 0.3
+    assert features["no_longer_needed"] == 0.0
+
+
+def test_thanks_that_a_word_turns_count_for_nothing() -> None:
+    turns = ["my refund is late", "thanks for nothing then"]
+    readings = [_reading(0.3), _reading(0.2, gratitude=0.9)]
+    signals = each_turn(turns, PolicyConfig(), readings)
+    assert (
+        dict(zip(FEATURES, conversation_features(turns, signals, readings[-1]), strict=True))[
+            "thanks"
+        ]
+        == 0.0
+    )
+    turns[-1] = "that worked, thank you so much"
+    signals = each_turn(turns, PolicyConfig(), readings)
+    assert (
+        dict(zip(FEATURES, conversation_features(turns, signals, readings[-1]), strict=True))[
+            "thanks"
+        ]
+        == 0.9
+    )
+
+
+def test_the_policy_weighs_the_conversation_with_the_model_when_the_heads_read_it() -> None:
+    model = _model({"earlier_most": 8.0}, intercept=-4.0)  # frustrated if it ever was
+    config = PolicyConfig(conversation_frustration=model)
+    earlier = ["this is useless"]
+    text = "what are your opening hours"
+    read = conversation_signals(text, earlier, config, [_reading(0.9), _reading(0.0)])
+    assert read.frustration > 0.9
+    assert read.trend == (0.9, 0.0)
+    # Without the model, the rules carry the earlier turn over at a quarter: not frustrated.
+    rules = conversation_signals(text, earlier, PolicyConfig(), [_reading(0.9), _reading(0.0)])
+    assert rules.frustration == pytest.approx(0.225)
+
+
+def test_the_rules_weigh_it_when_the_heads_did_not_read_the_turns() -> None:
+    config = PolicyConfig(conversation_frustration=_model({}, intercept=9.0))  # always "yes"
+    text, earlier = "what are your opening hours", ["hello"]
+    assert conversation_signals(text, earlier, config).frustration == 0.0  # no readings
+    unread = [Reading(echo=0.1), Reading(echo=0.2)]  # the heads are off: no frustration level
+    assert conversation_signals(text, earlier, config, unread).frustration == 0.0
+    assert conversation_signals(text, [], config, [_reading(0.1)]).frustration == 0.1
+
+
+def test_a_run_of_mildly_negative_turns_is_never_read_lower_by_the_model() -> None:
+    config = PolicyConfig(conversation_frustration=_model({}, intercept=-9.0))  # always "no"
+    earlier = ["the refund still hasn't come", "the bank says there is nothing"]
+    readings = [_reading(0.45), _reading(0.45), _reading(0.45)]
+    read = conversation_signals("it has been three weeks", earlier, config, readings)
+    assert read.frustration == pytest.approx(0.65)
