@@ -11,6 +11,7 @@ An agent may also take over a conversation the bot is still handling (BOT → AG
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -60,6 +61,7 @@ class Kind(StrEnum):
 
 
 INTERNAL_KINDS = frozenset({Kind.SUGGESTION, Kind.WARNING, Kind.NOTE})
+PEOPLE_DONE = frozenset({Kind.HANDED_BACK, Kind.RESOLVED})  # a person's part ended here
 
 
 @dataclass(frozen=True)
@@ -320,3 +322,13 @@ class ActionResult:
     escalation: Escalation | None = None
     holder: str | None = None
     sent: tuple[Message, ...] = field(default=())
+
+
+def customer_turns_since_people(history: Sequence[Message]) -> list[str]:
+    """The customer's messages in ``history`` after a person last handed the conversation back
+    or it was resolved (all of them when neither happened): what came before, a person dealt
+    with, so it does not carry into how frustrated the customer sounds now."""
+    start = next(
+        (i + 1 for i in range(len(history) - 1, -1, -1) if history[i].kind in PEOPLE_DONE), 0
+    )
+    return [m.text for m in history[start:] if m.kind is Kind.CUSTOMER]

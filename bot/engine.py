@@ -35,6 +35,7 @@ from bot.conversation import (
     Kind,
     Message,
     State,
+    customer_turns_since_people,
 )
 from bot.drafting import DraftContext, Refiner, context_of, reason_codes
 from bot.drafts import QUEUE_LIMIT
@@ -200,9 +201,7 @@ class ConversationEngine(CustomerTurns):
             # £49.99, 14 Nov £120"): the first open question, else the first open need.
             need = next((n for n in pending if is_question(n.text)), pending[0])
             asked = need.text
-            earlier = [
-                m.text for m in history if m.kind is Kind.CUSTOMER and m.id < need.message_id
-            ]
+            earlier = customer_turns_since_people([m for m in history if m.id < need.message_id])
             decision = await asyncio.to_thread(self.responder.respond, asked, earlier)
             best = decision.answer
             if decision.action == "answer" and best is not None:

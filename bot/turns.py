@@ -21,6 +21,7 @@ from bot.conversation import (
     Kind,
     Message,
     State,
+    customer_turns_since_people,
 )
 from bot.courtesy import Courtesy, courtesy_only
 from bot.drafting import articles_for, articles_of
@@ -141,7 +142,7 @@ class CustomerTurns(PeopleTurns):
         """In the bot's hands (a resolved conversation is reopened by anything but courtesy):
         the bot's own line for courtesy, an answer when it is confident, else a person."""
         await self.bus.publish(customer_topic(conversation.id), CustomerEvent.typing().to_dict())
-        customer_before = [m.text for m in earlier if m.kind is Kind.CUSTOMER]
+        customer_before = customer_turns_since_people(earlier)
         decision = await asyncio.to_thread(self.responder.respond, message.text, customer_before)
         said = courtesy_only(message.text, decision)
         agent_reply = followed_agent(earlier, message.created_at)

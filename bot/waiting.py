@@ -19,6 +19,7 @@ from bot.conversation import (
     Message,
     Source,
     State,
+    customer_turns_since_people,
 )
 from bot.courtesy import courtesy_only
 from bot.drafting import DraftContext, articles_for
@@ -42,7 +43,7 @@ class PeopleTurns(DraftWork):
         stand) and can close the wait; a holding agent gets knowledge and frustration warnings
         while the bot stays silent."""
         escalation = await self.store.active_escalation(conversation.id)
-        customer_before = [m.text for m in earlier if m.kind is Kind.CUSTOMER]
+        customer_before = customer_turns_since_people(earlier)
         decision = await asyncio.to_thread(self.responder.respond, message.text, customer_before)
         if escalation is None or escalation.status not in ACTIVE_STATUSES:
             await self.store.apply(Change(conversation, handled=message.id))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 import pytest
 
+from bot.conversation import Kind, Message, customer_turns_since_people
 from bot.conversation_frustration import (
     FEATURES,
     ConversationFrustration,
@@ -122,3 +124,21 @@ def test_a_run_of_mildly_negative_turns_is_never_read_lower_by_the_model() -> No
     readings = [_reading(0.45), _reading(0.45), _reading(0.45)]
     read = conversation_signals("it has been three weeks", earlier, config, readings)
     assert read.frustration == pytest.approx(0.65)
+
+
+def _history(*kinds_and_texts: tuple[Kind, str]) -> list[Message]:
+    at = datetime(2026, 12, 7, tzinfo=UTC)
+    return [Message(i, "c1", kind, text, at) for i, (kind, text) in enumerate(kinds_and_texts, 1)]
+
+
+def test_what_came_before_a_person_handed_back_or_resolved_is_not_carried() -> None:
+    angry = (Kind.CUSTOMER, "third time asking, this is useless")
+    calm = (Kind.CUSTOMER, "do you deliver on sundays?")
+    assert customer_turns_since_people(_history(angry, (Kind.ESCALATED, "…"), calm)) == [
+        "third time asking, this is useless",
+        "do you deliver on sundays?",
+    ]
+    for done in (Kind.HANDED_BACK, Kind.RESOLVED):
+        history = _history(angry, (Kind.AGENT_MESSAGE, "sorted"), (done, "…"), calm)
+        assert customer_turns_since_people(history) == ["do you deliver on sundays?"]
+    assert customer_turns_since_people(_history(angry, (Kind.RESOLVED, "…"))) == []

@@ -394,3 +394,21 @@ async def test_thread_replies_reach_the_customer_only_from_the_holder(services: 
     assert [m.text for m in public if m.kind is Kind.AGENT_MESSAGE] == ["Hi, Alice here."]
     internal = await services.store.messages(conversation_id, internal=True)
     assert [m.text for m in internal if m.kind is Kind.NOTE] == ["be gentle", "I can help"]
+
+
+async def test_frustration_a_person_dealt_with_is_not_read_again_after_a_hand_back(
+    services: Services,
+) -> None:
+    conversation_id, escalation = await escalated(
+        services, "this is ridiculous, third time I'm asking where my refund is"
+    )
+    assert "frustration" in escalation.reasons
+    await services.engine.act(escalation.id, action(ActionKind.TAKE_OVER))
+    await services.engine.act(escalation.id, action(ActionKind.HAND_BACK))
+    await say(services.engine, conversation_id, "one more thing, how long do refunds take?")
+    assert (await kinds(services, conversation_id))[-1] == "answer", "a calm new question"
+    # Frustration after the hand-back is read again.
+    await say(services.engine, conversation_id, "that didn't help at all, this is useless")
+    again = await services.store.active_escalation(conversation_id)
+    assert again is not None and again.id != escalation.id
+    assert "frustration" in again.reasons
