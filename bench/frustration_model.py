@@ -7,7 +7,7 @@ Data: the written support conversations ``bench/conversations.jsonl`` and ``_b``
 (nine sets of 80, each half frustrated at its latest message; not ``bench/unread/``). Only the
 conversations with earlier turns are used: a first message is read by the frustration head
 alone. Each conversation is read through the product's own code (the shipped heads over the
-query embedding, ``each_turn`` and ``conversation_features``); the label is the set's.
+query embedding, ``turn_signals`` and ``conversation_features``); the label is the set's.
 
 Method: a logistic regression (L2, ``C``) over standardised features. The threshold is the one
 with the best F1 whose precision reaches ``TARGET_PRECISION`` over out-of-fold scores (leave one
@@ -40,11 +40,11 @@ for name in [n for n in os.environ if n.startswith("TANDEM_")]:
     del os.environ[name]
 
 from bot.conversation_frustration import FEATURES, conversation_features  # noqa: E402
-from bot.policy import EARLIER_TURNS, each_turn  # noqa: E402
+from bot.policy import EARLIER_TURNS, turn_signals  # noqa: E402
 from bot.signals import over_conversation, run_of_negative_turns  # noqa: E402
 from config import load_settings  # noqa: E402
 from integrations.composition import build_reader, open_knowledge_base, policy_config  # noqa: E402
-from knowledge.heads.reader import CONVERSATION_FILE  # noqa: E402
+from knowledge.heads.reader import CONVERSATION_FILE, heads_fingerprint  # noqa: E402
 
 # The nine sets read before this model; ``conversations_j`` was its held-out read (model card).
 SETS = (ROOT / "conversations.jsonl", *(ROOT / f"conversations_{c}.jsonl" for c in "bcdefghi"))
@@ -57,7 +57,7 @@ Labels = npt.NDArray[np.bool_]
 def extract() -> tuple[Array, Labels, npt.NDArray[np.int_], Array, Labels]:
     """Features, labels, set index, the rules' level, and whether a run of mildly negative
     turns flags it, for every conversation with earlier turns."""
-    settings = load_settings()
+    settings = load_settings(env_file=None)
     rows: list[list[float]] = []
     labels: list[bool] = []
     groups: list[int] = []
@@ -68,6 +68,8 @@ def extract() -> tuple[Array, Labels, npt.NDArray[np.int_], Array, Labels]:
             update={"data_dir": Path(temp), "chroma_url": None, "collection": "tandem_frustration"}
         )
         reader = build_reader(settings, open_knowledge_base(settings, knowledge=knowledge))
+        if not reader.has_heads:
+            raise SystemExit("the signal heads did not load: the model reads their levels")
         config = policy_config(settings, reader)
         cases = [
             (group, json.loads(line))
@@ -80,7 +82,7 @@ def extract() -> tuple[Array, Labels, npt.NDArray[np.int_], Array, Labels]:
                 continue
             turns = [*case["turns"][-EARLIER_TURNS:], case["text"]]
             readings = reader.read(turns)
-            signals = each_turn(turns, config, readings)
+            signals = turn_signals(turns, config, readings)
             rows.append(conversation_features(turns, signals, readings[-1]))
             rules.append(
                 over_conversation(signals[-1], turns, signals[:-1], readings[-1].echo).frustration
@@ -118,12 +120,15 @@ def counts(flagged: Labels, y: Labels) -> tuple[float, float, float]:
 
 
 def threshold_for(scores: Array, y: Labels) -> float:
-    """The threshold with the best F1 whose precision reaches ``TARGET_PRECISION``."""
+    """The threshold with the best F1 whose precision reaches ``TARGET_PRECISION`` (0.5, with
+    a warning, when none does)."""
     best, chosen = -1.0, 0.5
     for threshold in np.arange(0.2, 0.9, 0.01):
         precision, _, f1 = counts(scores >= threshold, y)
         if precision >= TARGET_PRECISION and f1 > best:
             best, chosen = f1, float(threshold)
+    if best < 0:
+        print(f"warning: no threshold reaches precision {TARGET_PRECISION}; using 0.5")
     return chosen
 
 
@@ -149,9 +154,11 @@ def report(x: Array, y: Labels, groups: npt.NDArray[np.int_], rules: Array, runs
 
 
 def write(x: Array, y: Labels, groups: npt.NDArray[np.int_]) -> None:
+    """Fit on every set and write the shipped file, naming the heads it read."""
     threshold = threshold_for(out_of_fold(x, y, groups), y)
     _, model, means, scales = scored(x, y, x[:1])
     data = {
+        "heads": heads_fingerprint(),
         "features": list(FEATURES),
         "means": [round(float(v), 6) for v in means],
         "scales": [round(float(v), 6) for v in scales],

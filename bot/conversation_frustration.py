@@ -4,11 +4,12 @@ The rules in ``bot.signals.over_conversation`` weigh the conversation's evidence
 latest turn's level, the earlier turns', a run of mildly negative turns, an answer rejected in so
 many words, the same question again. This model weighs the same evidence (and what the heads
 read of complaint and of thanks in the latest turn: thanks that a word turns, "thanks for
-nothing", count for nothing) with a logistic fitted on written support
-conversations, a set left out at a time (``bench/frustration_model.py`` reproduces the shipped
-file; ``knowledge/heads/MODEL_CARD.md`` gives its data, split and figures). No feature is a
-word: each is a level the heads read, a pattern that stands on its own ("third time", "that
-didn't help") or a similarity.
+nothing", count for nothing) with a logistic fitted on labelled support conversations; its
+threshold and figures come from leaving one set of conversations out at a time
+(``bench/frustration_model.py`` reproduces the shipped file; ``knowledge/heads/MODEL_CARD.md``
+gives its data, split and figures). No feature is a word: each is a level the heads read, a
+pattern that stands on its own ("third time", "that didn't help") or a similarity. The file
+names the heads whose readings it was fitted on, and is refused beside other heads.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from bot.signals import (
 FEATURES = (
     "latest",
     "earlier_most",
-    "earlier_mean",
     "negative_just_before",
     "not_helpful",
     "repeat_contact",
@@ -53,13 +53,12 @@ def conversation_features(
         latest: What the heads read in the latest turn.
     """
     levels = [s.frustration for s in signals]
-    earlier = levels[:-1]
+    earlier = levels[:-1]  # only the worst counts: a worse earlier turn never reads calmer
     before = [negative(lv, t) for lv, t in zip(earlier, texts[:-1], strict=True)][-2:]
     text = texts[-1]
     return [
         levels[-1],
         max(earlier),
-        sum(earlier) / len(earlier),
         float(sum(before)),
         float(bool(NOT_HELPFUL.search(text))),
         float(bool(REPEAT_CONTACT.search(text))),
@@ -92,21 +91,29 @@ class ConversationFrustration:
         sizes = {len(self.means), len(self.scales), len(self.weights)}
         if sizes != {len(FEATURES)}:
             raise ValueError(f"expected {len(FEATURES)} features, got {sorted(sizes)}")
+        numbers = (*self.means, *self.scales, *self.weights, self.intercept)
+        if not all(math.isfinite(v) for v in numbers) or min(self.scales) <= 0:
+            raise ValueError("the model's numbers must be finite, its scales positive")
+        if not 0 < self.threshold < 1:
+            raise ValueError(f"the threshold must be a probability, got {self.threshold}")
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> ConversationFrustration:
+    def from_mapping(cls, data: Any) -> ConversationFrustration:
         """Read the shipped file's contents; a file for other features is refused."""
+        if not isinstance(data, Mapping):
+            raise ValueError("the model file does not hold a JSON object")
         if tuple(data.get("features", ())) != FEATURES:
             raise ValueError("the model's features are not this version's")
         return cls(
             means=tuple(float(v) for v in data["means"]),
-            scales=tuple(float(v) or 1.0 for v in data["scales"]),
+            scales=tuple(float(v) for v in data["scales"]),
             weights=tuple(float(v) for v in data["weights"]),
             intercept=float(data["intercept"]),
             threshold=float(data["threshold"]),
         )
 
     def probability(self, features: Sequence[float]) -> float:
+        """The logistic's probability that the customer is frustrated."""
         z = self.intercept + sum(
             w * (x - m) / s
             for w, x, m, s in zip(self.weights, features, self.means, self.scales, strict=True)

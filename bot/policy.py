@@ -101,7 +101,7 @@ def _why_unsure(retrieval: Retrieval, config: PolicyConfig) -> EscalationReason:
     return EscalationReason.LOW_CONFIDENCE
 
 
-def each_turn(
+def turn_signals(
     turns: Sequence[str], config: PolicyConfig, readings: Sequence[Reading] = ()
 ) -> list[Signals]:
     """Each turn's own signals, read alone (``readings``: the heads' reading of each turn, if
@@ -131,7 +131,7 @@ def conversation_signals(
             configured (empty: patterns only).
     """
     turns = [*earlier[-EARLIER_TURNS:], text]
-    signals = each_turn(turns, config, readings)
+    signals = turn_signals(turns, config, readings)
     model = config.conversation_frustration
     if (
         model is None

@@ -269,13 +269,13 @@ def read_signals(
     reading = reading or Reading()
     flagged = {name for name, pattern in topics.items() if pattern.search(text)}
     flagged |= {name for name in learned_topics if reading.fired(name)}
-    level = frustration(text, reading)
+    own = frustration(text, reading)
     return Signals(
         human_request=reading.fired("human_request") or bool(HUMAN_REQUEST.search(text)),
         complaint=reading.fired("complaint") or bool(COMPLAINT.search(text)),
-        frustration=level,
+        frustration=own,
         sensitive_topics=tuple(sorted(flagged)),
-        trend=(level,),
+        trend=(own,),
         grateful=reading.fired("gratitude"),
     )
 

@@ -45,8 +45,9 @@ def policy_config(settings: Settings, reader: HeadReader | None = None) -> Polic
 
     Args:
         settings: All settings.
-        reader: The signal reader: the topics it can flag (its heads and example phrases) and
-            its model of frustration over a conversation (None: patterns and rules only).
+        reader: The signal reader: the topics it can flag (its heads and example phrases);
+            with its heads, the model of frustration over a conversation fitted on their
+            readings (None: patterns and rules only).
     """
     learned_topics = reader.topics if reader else frozenset()
     escalation = settings.escalation
@@ -57,20 +58,20 @@ def policy_config(settings: Settings, reader: HeadReader | None = None) -> Polic
         frustration_threshold=escalation.frustration_threshold,
         topics=compile_topics(patterns, enabled),
         learned_topics=frozenset(enabled & learned_topics),
-        conversation_frustration=reader.conversation_frustration if reader else None,
+        conversation_frustration=(
+            load_conversation_frustration() if reader and reader.has_heads else None
+        ),
     )
 
 
 def build_reader(settings: Settings, knowledge_base: KnowledgeBase) -> HeadReader:
     """The signal heads over the knowledge base's (cached) query embeddings."""
     escalation = settings.escalation
-    heads = load_heads(knowledge_base.query_embeddings.name)
     return HeadReader(
         embed=knowledge_base.query_embeddings.embed,
-        heads=heads,
+        heads=load_heads(knowledge_base.query_embeddings.name),
         topic_examples=escalation.topic_examples,
         example_similarity=escalation.topic_example_similarity,
-        conversation_frustration=load_conversation_frustration() if heads else None,
     )
 
 

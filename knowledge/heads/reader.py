@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -29,8 +30,6 @@ class HeadReader:
         topic_examples: Extra sensitive topics, each defined by a few example phrases.
         example_similarity: Cosine similarity to an example (or to their centroid) at which
             such a topic fires.
-        conversation_frustration: The model that weighs frustration over a conversation from
-            these heads' readings (None: the rules do).
     """
 
     def __init__(
@@ -40,10 +39,8 @@ class HeadReader:
         heads: SignalHeads | None,
         topic_examples: Mapping[str, Sequence[str]] | None = None,
         example_similarity: float = 0.5,
-        conversation_frustration: ConversationFrustration | None = None,
     ) -> None:
         self._embed = embed
-        self.conversation_frustration = conversation_frustration if heads else None
         self._heads = heads
         self._similarity = example_similarity
         self._examples = {
@@ -51,6 +48,11 @@ class HeadReader:
             for name, phrases in (topic_examples or {}).items()
             if phrases
         }
+
+    @property
+    def has_heads(self) -> bool:
+        """Whether the trained heads read the messages (else only example-defined topics)."""
+        return self._heads is not None
 
     @property
     def topics(self) -> frozenset[str]:
@@ -102,13 +104,23 @@ def load_heads(embedding_model: str) -> SignalHeads | None:
     return heads
 
 
+def heads_fingerprint(path: Path = HEADS_FILE) -> str:
+    """A short hash of a heads file: what a model fitted on its readings names."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
 def load_conversation_frustration(
-    path: Path = CONVERSATION_FILE,
+    path: Path = CONVERSATION_FILE, heads_file: Path = HEADS_FILE
 ) -> ConversationFrustration | None:
-    """The shipped model of frustration over a conversation, else None (logged: the rules
-    weigh the conversation instead)."""
+    """The shipped model of frustration over a conversation, if it was fitted on the readings
+    of ``heads_file``; else None (logged: the rules weigh the conversation instead)."""
     try:
-        return ConversationFrustration.from_mapping(json.loads(path.read_text()))
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict) or data.get("heads") != heads_fingerprint(heads_file):
+            raise ValueError(
+                "it was fitted on other signal heads (re-run bench/frustration_model.py --write)"
+            )
+        return ConversationFrustration.from_mapping(data)
     except (OSError, ValueError, KeyError, TypeError) as error:
         logger.warning("conversation frustration model unavailable (%s); using rules", error)
         return None

@@ -7,6 +7,10 @@ Usage::
 
     python -m knowledge.heads.train --data ../shared/data [--out knowledge/heads/signal_heads.npz]
 
+The model of frustration over a conversation is fitted on these heads' readings and names the
+file it read: after writing new heads, re-run ``python bench/frustration_model.py --write``
+(the service refuses the old one and falls back to rules, logged).
+
 Each head is an L2-regularised logistic regression over the offline MiniLM query embedding,
 the vector the bot already computes for retrieval, except frustration's: one hidden layer
 of ReLU units (``HIDDEN_UNITS``, penalty ``HIDDEN_ALPHA``). The data (all public or written

@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.conversation_frustration import conversation_features
 from bot.model import ArticleMatch, EscalationReason, Retrieval
-from bot.policy import PolicyConfig, Responder
-from bot.signals import level
-from config.settings import NOT_TOPIC_NAMES
+from bot.policy import PolicyConfig, Responder, turn_signals
+from bot.signals import level, over_conversation, run_of_negative_turns
+from config.settings import NOT_TOPIC_NAMES, Settings
+from integrations.composition import policy_config
 from knowledge.embeddings.cache import CachedEmbeddings
 from knowledge.embeddings.minilm_onnx import MiniLMOnnxEmbeddings
 from knowledge.heads.lexical import LexicalHead, buckets, ngrams
@@ -542,20 +544,46 @@ def test_the_conversation_model_lets_calm_turns_be(
     assert EscalationReason.FRUSTRATION.value not in reasons(responder, latest, earlier)
 
 
-def test_the_shipped_conversation_model_fits_this_version() -> None:
+def test_the_shipped_conversation_model_fits_this_version_and_these_heads() -> None:
     model = load_conversation_frustration()
     assert model is not None
     assert 0.3 <= model.threshold <= 0.7
 
 
-def test_a_missing_or_broken_conversation_model_leaves_the_rules(tmp_path: Path) -> None:
-    assert load_conversation_frustration(tmp_path / "missing.json") is None
-    broken = tmp_path / "broken.json"
-    broken.write_text('{"features": ["latest"]}')
-    assert load_conversation_frustration(broken) is None
-    reader = HeadReader(
-        embed=lambda texts: np.zeros((len(texts), 384), dtype=np.float32),
-        heads=None,
-        conversation_frustration=load_conversation_frustration(),
+def test_the_service_weighs_conversations_with_the_model_only_beside_its_heads(
+    reader: HeadReader,
+) -> None:
+    assert policy_config(Settings(), reader).conversation_frustration is not None
+    headless = HeadReader(
+        embed=lambda texts: np.zeros((len(texts), 384), dtype=np.float32), heads=None
     )
-    assert reader.conversation_frustration is None, "without heads there is nothing to weigh"
+    assert policy_config(Settings(), headless).conversation_frustration is None
+
+
+def test_the_model_not_the_rules_reads_the_conversation(
+    responder: Responder, reader: HeadReader
+) -> None:
+    model = responder.config.conversation_frustration
+    assert model is not None
+    earlier = ["my order was meant to come on friday", "still nothing today"]
+    latest = "any news on it?"
+    turns = [*earlier, latest]
+    readings = reader.read(turns)
+    signals = turn_signals(turns, responder.config, readings)
+    learned = model.level(conversation_features(turns, signals, readings[-1]))
+    floor = run_of_negative_turns(turns, [s.frustration for s in signals], signals[-1])
+    read = responder.respond(latest, earlier).signals.frustration
+    assert read == pytest.approx(max(learned, floor))
+    rules = over_conversation(signals[-1], turns, signals[:-1], readings[-1].echo)
+    assert read != pytest.approx(rules.frustration), "the rules would read it otherwise"
+
+
+def test_a_missing_broken_or_foreign_conversation_model_leaves_the_rules(tmp_path: Path) -> None:
+    assert load_conversation_frustration(tmp_path / "missing.json") is None
+    for text in ('{"features": ["latest"]}', "[]", "not json"):
+        broken = tmp_path / "broken.json"
+        broken.write_text(text)
+        assert load_conversation_frustration(broken) is None, text
+    other_heads = tmp_path / "other_heads.npz"
+    other_heads.write_bytes(b"heads trained again")
+    assert load_conversation_frustration(heads_file=other_heads) is None
