@@ -18,6 +18,7 @@ from bot.signals import (
     over_conversation,
     read_signals,
     run_of_negative_turns,
+    settled,
 )
 
 EARLIER_TURNS = 5  # earlier customer turns read for the conversation's frustration
@@ -121,7 +122,9 @@ def conversation_signals(
 ) -> Signals:
     """Signals of the latest message, with frustration read over the earlier turns: by the
     conversation model when the heads read the turns (never under what a run of mildly
-    negative turns adds up to), else by the rules (``over_conversation``).
+    negative turns adds up to), else by the rules (``over_conversation``). A latest message
+    that settles the matter calmly (``settled``: "ah, that explains it", "it's working now,
+    thank you") is read on its own.
 
     Args:
         text: The latest customer message.
@@ -132,6 +135,11 @@ def conversation_signals(
     """
     turns = [*earlier[-EARLIER_TURNS:], text]
     signals = turn_signals(turns, config, readings)
+    latest = signals[-1]
+    levels = tuple(s.frustration for s in signals)
+    if len(turns) > 1 and settled(text, latest):
+        # The customer says it is solved or thanks calmly: earlier turns do not carry.
+        return replace(latest, trend=levels)
     model = config.conversation_frustration
     if (
         model is None
@@ -140,13 +148,12 @@ def conversation_signals(
         or "frustration" not in readings[-1].levels  # the heads did not read it
     ):
         echo = readings[-1].echo if len(readings) == len(turns) else 0.0
-        return over_conversation(signals[-1], turns, signals[:-1], echo)
-    levels = [s.frustration for s in signals]
+        return over_conversation(latest, turns, signals[:-1], echo)
     learned = model.level(conversation_features(turns, signals, readings[-1]))
     return replace(
-        signals[-1],
-        frustration=max(learned, run_of_negative_turns(turns, levels, signals[-1])),
-        trend=tuple(levels),
+        latest,
+        frustration=max(learned, run_of_negative_turns(turns, list(levels), latest)),
+        trend=levels,
     )
 
 

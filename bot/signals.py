@@ -93,6 +93,25 @@ NO_LONGER_NEEDED = re.compile(
     r"resolved)|(?:cancel|withdraw)\s+(?:my|the|this)\s+(?:request|query|question))\b",
     re.IGNORECASE,
 )
+# The customer says the problem is solved or explained: "it's working now", "that did the
+# trick", "ah that explains it", "makes sense now", "it's just come through", "all good". Not
+# "fine" or "ok" alone, which resignation says too ("its fine. forget it").
+RESOLVED = re.compile(
+    r"\b(?:(?:it|that|this|everything|all)(?:'s|s|\s+is|\s+was|\s+has\s+been)?\s+(?:all\s+)?"
+    r"(?:working|sorted|fixed|resolved)|(?:working|works)\s+(?:now|again|fine)|"
+    r"(?:that|it|this|which|link|code|reset|fix)\s+(?:worked|did\s+it|did\s+the\s+trick|"
+    r"fixed\s+it|sorted\s+it|solves\s+it|resolves\s+it)|"
+    r"makes?\s+sense|explains\s+(?:it|that|everything)|all\s+good|"
+    r"(?:has|'s|just|finally|now|all)\s+(?:arrived|turned\s+up|come\s+through|gone\s+through|"
+    r"went\s+through|shown\s+up|showed\s+up|appeared|landed)|(?:came|come)\s+through|"
+    r"turned\s+up|(?:got|i'm|im|i\s+am|logged|signed)\s+back\s+in)\b",
+    re.IGNORECASE,
+)
+_MORE_TO_IT = re.compile(r"\b(?:but|still|however|though|except|yet)\b|\?", re.IGNORECASE)
+_NOT_RESOLVED_BEFORE = re.compile(
+    r"(?:\bnot|n't|\bnever|\bno|\bnothing|\bnobody|\bnone|\bstill|\bif|\bwhen)\s+(?:[\w']+\s*)?$",
+    re.IGNORECASE,
+)
 _ASKING = re.compile(
     r"\s*(?:is|are|has|have|was|did|does|can|could|will|would|when|why|how)\b", re.I
 )
@@ -181,6 +200,28 @@ def no_longer_needed(text: str) -> bool:
     )
 
 
+def resolved(text: str) -> bool:
+    """The customer says the problem is solved or explained ("ah, that explains it", "it's
+    come through now"): a phrase for it that is not negated or conditional ("still not
+    working", "nothing has turned up", "if it comes through") and nothing after it that says
+    there is more ("but I was charged twice", a question)."""
+    return any(
+        not _NOT_RESOLVED_BEFORE.search(text[: m.start()])
+        and not _MORE_TO_IT.search(text[m.end() :])
+        for m in RESOLVED.finditer(text)
+    )
+
+
+def settled(text: str, signals: Signals) -> bool:
+    """The latest message settles the matter: it thanks calmly (``thanks_calmly``), or says the
+    problem is solved (``resolved``) and does not read frustrated on its own (under 0.5, where
+    a person should look); and it does not reject an answer or count contacts. What came
+    before, the customer has put behind them."""
+    if NOT_HELPFUL.search(text) or REPEAT_CONTACT.search(text):
+        return False
+    return thanks_calmly(text, signals) or (resolved(text) and signals.frustration < 0.5)
+
+
 def thanks_calmly(text: str, signals: Signals) -> bool:
     """The message thanks and nothing in it says otherwise: the gratitude head fires, the
     message reads calm (under ``CALM``) and no word turns the thanks (``THANKS_TURNED``)."""
@@ -195,8 +236,7 @@ def negative(frustration: float, text: str) -> bool:
 
 def run_of_negative_turns(texts: Sequence[str], levels: Sequence[float], latest: Signals) -> float:
     """Frustration from mildly negative turns adding up: two or three of the last three (0.55,
-    0.65), unless the latest thanks calmly and is not negative itself (0 when they do not add
-    up).
+    0.65), unless the latest settles the matter (``settled``; 0 when they do not add up).
 
     Args:
         texts: The customer turns read, oldest first, the latest last.
@@ -204,7 +244,7 @@ def run_of_negative_turns(texts: Sequence[str], levels: Sequence[float], latest:
         latest: The latest turn's own signals.
     """
     run = [negative(lv, text) for lv, text in zip(levels, texts, strict=True)][-3:]
-    if sum(run) < 2 or (thanks_calmly(texts[-1], latest) and not run[-1]):
+    if sum(run) < 2 or settled(texts[-1], latest):
         return 0.0
     return 0.35 + 0.1 * sum(run)
 

@@ -15,6 +15,7 @@ from bot.conversation_frustration import (
 )
 from bot.model import Reading
 from bot.policy import PolicyConfig, conversation_signals, turn_signals
+from bot.signals import resolved
 
 ZEROS = (0.0,) * len(FEATURES)
 
@@ -153,3 +154,48 @@ def test_what_came_before_a_person_handed_back_or_resolved_is_not_carried() -> N
         history = _history(angry, (Kind.AGENT_MESSAGE, "sorted"), (done, "…"), calm)
         assert customer_turns_since_people(history) == ["do you deliver on sundays?"]
     assert customer_turns_since_people(_history(angry, (Kind.RESOLVED, "…"))) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ah right, that explains it",
+        "the refund has come through now",
+        "logged back in, cheers",
+        "oh it's just turned up at the back door, all good",
+        "that did the trick",
+    ],
+)
+def test_a_problem_said_to_be_solved_is_resolved(text: str) -> None:
+    assert resolved(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "still not working",
+        "it hasn't come through yet",
+        "nothing has turned up",
+        "let me know if it turns up",
+        "it's working now but I was charged twice",
+        "is it working now?",
+        "its fine. forget it, give it to someone else",
+    ],
+)
+def test_a_negated_conditional_or_unfinished_solution_is_not_resolved(text: str) -> None:
+    assert not resolved(text)
+
+
+def test_a_settled_latest_message_is_read_on_its_own() -> None:
+    always = PolicyConfig(conversation_frustration=_model({}, intercept=9.0))  # always "yes"
+    earlier = ["this is useless, third time I'm asking", "still nothing"]
+    calm = [_reading(0.9), _reading(0.6), _reading(0.2)]
+    read = conversation_signals("ah, it's just come through now", earlier, always, calm)
+    assert read.frustration == pytest.approx(0.2)
+    assert read.trend[-1] == pytest.approx(0.2)
+    # Not when the message reads frustrated on its own, or rejects an answer.
+    upset = [_reading(0.9), _reading(0.6), _reading(0.7)]
+    arrived = "ah, it's just come through now"
+    assert conversation_signals(arrived, earlier, always, upset).frustration > 0.9
+    rejects = "that didn't help, though the parcel has just come through"
+    assert conversation_signals(rejects, earlier, always, calm).frustration > 0.9

@@ -230,17 +230,27 @@ def _read(levels: list[float], grateful_last: bool) -> list[Reading]:
 def test_a_calm_thank_you_ends_a_run_of_mildly_negative_turns() -> None:
     """Two mildly negative turns add up to a flag, unless the customer then thanks calmly."""
     earlier = ("the tracking hasn't moved in a week", "the courier says they never got it")
-    text = "oh it's just turned up at the door"
+    text = "ok, the courier will try again on monday"
     plain = conversation_signals(text, earlier, CONFIG, _read([0.45, 0.45, 0.1], False))
     assert plain.frustration >= CONFIG.frustration_threshold
     thanked = conversation_signals(text, earlier, CONFIG, _read([0.45, 0.45, 0.1], True))
     assert thanked.grateful and thanked.frustration < CONFIG.frustration_threshold
 
 
+def test_news_that_the_problem_is_solved_ends_a_run_of_mildly_negative_turns() -> None:
+    """The customer says it is solved: without thanks, and even read mildly negative."""
+    earlier = ("the tracking hasn't moved in a week", "the courier says they never got it")
+    for level in (0.1, 0.45):
+        read = conversation_signals(
+            "oh it's just turned up at the door", earlier, CONFIG, _read([0.45, 0.45, level], False)
+        )
+        assert read.frustration == pytest.approx(level)
+
+
 @pytest.mark.parametrize(
     ("text", "level"),
     [
-        ("oh it's just turned up, thanks for the help", 0.45),  # thanks that read mildly negative
+        ("ok, thanks for the help", 0.45),  # thanks that read mildly negative
         ("thanks for nothing", 0.1),  # a word turns the thanks
         ("thanks, but that didn't help", 0.1),  # and the answer is rejected
         ("wow, thanks for wasting my afternoon", 0.3),  # thanks that do not read calm

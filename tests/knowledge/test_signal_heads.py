@@ -344,7 +344,7 @@ def test_settings_refuse_as_topic_names_exactly_the_shipped_heads_that_are_not_t
     assert set(TOPIC_NAMES) <= set(heads.names)
 
 
-def test_calm_thanks_end_a_run_of_mild_turns_but_turned_thanks_do_not(
+def test_calm_thanks_and_solved_problems_end_a_run_of_mild_turns_but_turned_thanks_do_not(
     responder: Responder, reader: HeadReader
 ) -> None:
     earlier = (
@@ -354,8 +354,10 @@ def test_calm_thanks_end_a_run_of_mild_turns_but_turned_thanks_do_not(
     levels = [r.levels["frustration"] for r in reader.read(list(earlier))]
     assert all(0.4 <= level < 0.5 for level in levels), "two mildly negative turns"
     frustrated = EscalationReason.FRUSTRATION.value
-    # The same calm news adds up to a flag after those turns, unless the customer thanks.
-    assert frustrated in reasons(responder, "ah it's come through now", earlier)
+    # A calm next step adds up to a flag after those turns; news that the problem is solved,
+    # with thanks or without, settles it.
+    assert frustrated in reasons(responder, "ok, so what happens now", earlier)
+    assert frustrated not in reasons(responder, "ah it's come through now", earlier)
     assert frustrated not in reasons(responder, "ah it's come through now, thank you!", earlier)
     for turned in (
         "thanks for nothing then",
