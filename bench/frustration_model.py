@@ -14,8 +14,9 @@ with the best F1 whose precision reaches ``TARGET_PRECISION`` over out-of-fold s
 set out). The figures printed are nested: for each set, a model and a threshold fitted on the
 other sets only, then read on it. The rules (``bot.signals.over_conversation``) are read on the
 same conversations; they were written while reading these sets, so their figures are in-sample.
-The product flags a conversation when the model's level reaches 0.5 or when a run of mildly
-negative turns adds up (``run_of_negative_turns``), and the learned figures are read that way.
+The product reads a latest message that settles the matter (``settled``) on its own, and
+otherwise flags a conversation when the model's level reaches 0.5 or when a run of mildly
+negative turns adds up (``run_of_negative_turns``); both columns are read that way.
 ``--write`` fits on all nine sets and writes ``knowledge/heads/conversation_frustration.json``.
 """
 
@@ -41,7 +42,7 @@ for name in [n for n in os.environ if n.startswith("TANDEM_")]:
 
 from bot.conversation_frustration import FEATURES, conversation_features  # noqa: E402
 from bot.policy import EARLIER_TURNS, turn_signals  # noqa: E402
-from bot.signals import over_conversation, run_of_negative_turns  # noqa: E402
+from bot.signals import over_conversation, run_of_negative_turns, settled  # noqa: E402
 from config import load_settings  # noqa: E402
 from integrations.composition import build_reader, open_knowledge_base, policy_config  # noqa: E402
 from knowledge.heads.reader import CONVERSATION_FILE, heads_fingerprint  # noqa: E402
@@ -54,15 +55,17 @@ Array = npt.NDArray[np.float64]
 Labels = npt.NDArray[np.bool_]
 
 
-def extract() -> tuple[Array, Labels, npt.NDArray[np.int_], Array, Labels]:
-    """Features, labels, set index, the rules' level, and whether a run of mildly negative
-    turns flags it, for every conversation with earlier turns."""
+def extract() -> tuple[Array, Labels, npt.NDArray[np.int_], Array, Labels, Labels]:
+    """Features, labels, set index, the rules' level, whether a run of mildly negative turns
+    flags it, and whether its latest message settles it (``settled``), for every conversation
+    with earlier turns."""
     settings = load_settings(env_file=None)
     rows: list[list[float]] = []
     labels: list[bool] = []
     groups: list[int] = []
     rules: list[float] = []
     runs: list[bool] = []
+    settles: list[bool] = []
     with tempfile.TemporaryDirectory(prefix="tandem-frustration-") as temp:
         knowledge = settings.knowledge.model_copy(
             update={"data_dir": Path(temp), "chroma_url": None, "collection": "tandem_frustration"}
@@ -89,9 +92,17 @@ def extract() -> tuple[Array, Labels, npt.NDArray[np.int_], Array, Labels]:
             )
             levels = [s.frustration for s in signals]
             runs.append(run_of_negative_turns(turns, levels, signals[-1]) >= 0.5)
+            settles.append(settled(case["text"], signals[-1]))
             labels.append(bool(case["frustrated"]))
             groups.append(group)
-    return np.array(rows), np.array(labels), np.array(groups), np.array(rules), np.array(runs)
+    return (
+        np.array(rows),
+        np.array(labels),
+        np.array(groups),
+        np.array(rules),
+        np.array(runs),
+        np.array(settles),
+    )
 
 
 def scored(x: Array, y: Labels, x_new: Array) -> tuple[Array, LogisticRegression, Array, Array]:
@@ -132,22 +143,31 @@ def threshold_for(scores: Array, y: Labels) -> float:
     return chosen
 
 
-def report(x: Array, y: Labels, groups: npt.NDArray[np.int_], rules: Array, runs: Labels) -> None:
-    """Nested leave-one-set-out figures beside the rules'. The learned figures are the
-    product's: the model at its threshold, or a run of mildly negative turns."""
+def report(
+    x: Array,
+    y: Labels,
+    groups: npt.NDArray[np.int_],
+    rules: Array,
+    runs: Labels,
+    settles: Labels,
+) -> None:
+    """Nested leave-one-set-out figures beside the rules'. Both are read as the product reads
+    them: a settling latest message is read on its own (never flagged: it reads calm), else the
+    model at its threshold or a run of mildly negative turns (the rules at 0.5)."""
     flagged = np.zeros(len(y), dtype=bool)
     print(f"{'held-out set':<26}{'n':>4}{'rules p / r':>14}{'learned p / r':>16}{'threshold':>11}")
     for group in np.unique(groups):
         held = groups == group
         threshold = threshold_for(out_of_fold(x[~held], y[~held], groups[~held]), y[~held])
-        flagged[held] = (scored(x[~held], y[~held], x[held])[0] >= threshold) | runs[held]
-        rule_p, rule_r, _ = counts(rules[held] >= 0.5, y[held])
+        learned = (scored(x[~held], y[~held], x[held])[0] >= threshold) | runs[held]
+        flagged[held] = learned & ~settles[held]
+        rule_p, rule_r, _ = counts((rules[held] >= 0.5) & ~settles[held], y[held])
         p, r, _ = counts(flagged[held], y[held])
         print(
             f"{SETS[group].name:<26}{int(held.sum()):>4}{rule_p:>8.3f} / {rule_r:.3f}"
             f"{p:>10.3f} / {r:.3f}{threshold:>11.2f}"
         )
-    rule_p, rule_r, rule_f = counts(rules >= 0.5, y)
+    rule_p, rule_r, rule_f = counts((rules >= 0.5) & ~settles, y)
     p, r, f = counts(flagged, y)
     print(f"{'all (pooled)':<26}{len(y):>4}{rule_p:>8.3f} / {rule_r:.3f}{p:>10.3f} / {r:.3f}")
     print(f"F1: rules {rule_f:.3f} (in-sample), learned {f:.3f} (leave one set out)")
@@ -177,8 +197,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="Write the shipped model file.")
     args = parser.parse_args()
-    x, y, groups, rules, runs = extract()
-    report(x, y, groups, rules, runs)
+    x, y, groups, rules, runs, settles = extract()
+    report(x, y, groups, rules, runs, settles)
+    print(
+        f"a settling latest message (read on its own): {int(settles.sum())} of {len(y)}"
+        f" conversations, {int((settles & y).sum())} of them frustrated"
+    )
     if args.write:
         write(x, y, groups)
 

@@ -61,7 +61,7 @@ class Kind(StrEnum):
 
 
 INTERNAL_KINDS = frozenset({Kind.SUGGESTION, Kind.WARNING, Kind.NOTE})
-PEOPLE_DONE = frozenset({Kind.HANDED_BACK, Kind.RESOLVED})  # a person's part ended here
+PEOPLE_DONE = frozenset({Kind.HANDED_BACK, Kind.RESOLVED})  # handed back, or closed
 
 
 @dataclass(frozen=True)
@@ -324,11 +324,17 @@ class ActionResult:
     sent: tuple[Message, ...] = field(default=())
 
 
-def customer_turns_since_people(history: Sequence[Message]) -> list[str]:
-    """The customer's messages in ``history`` after a person last handed the conversation back
-    or it was resolved (all of them when neither happened): what came before, a person dealt
-    with, so it does not carry into how frustrated the customer sounds now."""
+def since_people(history: Sequence[Message]) -> list[Message]:
+    """The messages in ``history`` after it was last handed back or closed (an agent handed
+    back or resolved it, or the customer closed the wait themselves); all of them when neither
+    happened. What came before was dealt with, or put behind by the customer."""
     start = next(
         (i + 1 for i in range(len(history) - 1, -1, -1) if history[i].kind in PEOPLE_DONE), 0
     )
-    return [m.text for m in history[start:] if m.kind is Kind.CUSTOMER]
+    return list(history[start:])
+
+
+def customer_turns_since_people(history: Sequence[Message]) -> list[str]:
+    """The customer's messages in ``since_people(history)``: what came before does not carry
+    into how frustrated the customer sounds now."""
+    return [m.text for m in since_people(history) if m.kind is Kind.CUSTOMER]

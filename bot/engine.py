@@ -35,7 +35,7 @@ from bot.conversation import (
     Kind,
     Message,
     State,
-    customer_turns_since_people,
+    since_people,
 )
 from bot.drafting import DraftContext, Refiner, context_of, reason_codes
 from bot.drafts import QUEUE_LIMIT
@@ -201,7 +201,13 @@ class ConversationEngine(CustomerTurns):
             # £49.99, 14 Nov £120"): the first open question, else the first open need.
             need = next((n for n in pending if is_question(n.text)), pending[0])
             asked = need.text
-            earlier = customer_turns_since_people([m for m in history if m.id < need.message_id])
+            # Only what came after the hand-back (nothing before the need): the agent dealt with
+            # what the customer said while waiting.
+            earlier = [
+                m.text
+                for m in since_people(history)
+                if m.kind is Kind.CUSTOMER and m.id < need.message_id
+            ]
             decision = await asyncio.to_thread(self.responder.respond, asked, earlier)
             best = decision.answer
             if decision.action == "answer" and best is not None:

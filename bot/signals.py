@@ -1,5 +1,6 @@
 """Read signals from a customer's words: a request for a person, a complaint, frustration,
-sensitive topics and thanks (which let a calm customer end a run of mildly negative turns).
+sensitive topics, thanks, and a problem said to be solved (both let a calm customer end a
+run of mildly negative turns: ``settled``).
 
 Two sources are combined:
 
@@ -15,6 +16,7 @@ general negative words stand in for them.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -97,8 +99,8 @@ NO_LONGER_NEEDED = re.compile(
 # trick", "ah that explains it", "makes sense now", "it's just come through", "all good". Not
 # "fine" or "ok" alone, which resignation says too ("its fine. forget it").
 RESOLVED = re.compile(
-    r"\b(?:(?:it|that|this|everything|all)(?:'s|s|\s+is|\s+was|\s+has\s+been)?\s+(?:all\s+)?"
-    r"(?:working|sorted|fixed|resolved)|(?:working|works)\s+(?:now|again|fine)|"
+    r"\b(?:(?:it|that|this|everything|all)(?:'s|s|\s+is|\s+has\s+been)?\s+(?:all\s+)?"
+    r"(?:working|sorted|fixed|resolved)|(?:working|works)\s+(?:now|again)|"
     r"(?:that|it|this|which|link|code|reset|fix)\s+(?:worked|did\s+it|did\s+the\s+trick|"
     r"fixed\s+it|sorted\s+it|solves\s+it|resolves\s+it)|"
     r"makes?\s+sense|explains\s+(?:it|that|everything)|all\s+good|"
@@ -107,11 +109,25 @@ RESOLVED = re.compile(
     r"turned\s+up|(?:got|i'm|im|i\s+am|logged|signed)\s+back\s+in)\b",
     re.IGNORECASE,
 )
-_MORE_TO_IT = re.compile(r"\b(?:but|still|however|though|except|yet)\b|\?", re.IGNORECASE)
-_NOT_RESOLVED_BEFORE = re.compile(
-    r"(?:\bnot|n't|\bnever|\bno|\bnothing|\bnobody|\bnone|\bstill|\bif|\bwhen)\s+(?:[\w']+\s*)?$",
+# Before the phrase, in its clause: a negation or a condition ("it hasnt come through", "none
+# of this makes sense", "let me know if it has come through").
+_UNSETTLED_BEFORE = re.compile(
+    r"\b(?:not|never|no|none|nothing|nobody|still|if|when|whether|until|unless|once|"
+    r"dont|didnt|doesnt|hasnt|havent|isnt|wasnt|werent|aint|cant|couldnt|wont|wouldnt)\b|n't\b",
     re.IGNORECASE,
 )
+# After it, in its clause, only these may follow ("it's come through now, thanks"); anything
+# else says what the phrase is about ("has arrived damaged", "got back in touch").
+_CLOSING_WORDS = frozenset(
+    "now again at last finally today yesterday this morning then too thanks thank you cheers "
+    "ta lol haha x".split()
+)
+# Anywhere after it: there is more to it ("but…", "no thanks to you", "elsewhere", a question).
+_MORE_TO_IT = re.compile(
+    r"\b(?:but|still|however|though|although|tho|except|yet|elsewhere|no\s+thanks)\b|\?",
+    re.IGNORECASE,
+)
+_CLAUSE_END = re.compile(r"[.!?;,\n]")
 _ASKING = re.compile(
     r"\s*(?:is|are|has|have|was|did|does|can|could|will|would|when|why|how)\b", re.I
 )
@@ -202,24 +218,38 @@ def no_longer_needed(text: str) -> bool:
 
 def resolved(text: str) -> bool:
     """The customer says the problem is solved or explained ("ah, that explains it", "it's
-    come through now"): a phrase for it that is not negated or conditional ("still not
-    working", "nothing has turned up", "if it comes through") and nothing after it that says
-    there is more ("but I was charged twice", a question)."""
-    return any(
-        not _NOT_RESOLVED_BEFORE.search(text[: m.start()])
-        and not _MORE_TO_IT.search(text[m.end() :])
-        for m in RESOLVED.finditer(text)
-    )
+    come through now"): a phrase for it that ends its clause (nothing but "now", thanks or the
+    like after it), in a clause that does not ask and has no negation or condition before it
+    ("it hasnt come through", "has it come through", "let me know if it has come through"),
+    and nothing later that says there is more ("but…", "no thanks to you", a question)."""
+    text = text.replace("\u2019", "'")
+    more = [m.start() for m in _MORE_TO_IT.finditer(text)]
+    last_more = more[-1] if more else -1
+    ends = [m.start() for m in _CLAUSE_END.finditer(text)]
+    for match in RESOLVED.finditer(text):
+        if last_more >= match.end():
+            continue
+        before = bisect.bisect_left(ends, match.start())
+        clause = text[ends[before - 1] + 1 if before else 0 : match.start()]
+        if _UNSETTLED_BEFORE.search(clause) or _ASKING.match(clause):
+            continue
+        after = bisect.bisect_left(ends, match.end())
+        rest = text[match.end() : ends[after] if after < len(ends) else len(text)]
+        if set(re.findall(r"[a-z']+", rest.lower())) <= _CLOSING_WORDS:
+            return True
+    return False
 
 
 def settled(text: str, signals: Signals) -> bool:
     """The latest message settles the matter: it thanks calmly (``thanks_calmly``), or says the
-    problem is solved (``resolved``) and does not read frustrated on its own (under 0.5, where
-    a person should look); and it does not reject an answer or count contacts. What came
-    before, the customer has put behind them."""
+    problem is solved (``resolved``) without reading even mildly negative (under ``MILD``, and
+    no negative word: "finally came through, ridiculous service" does not); and it does not
+    reject an answer or count contacts. What came before, the customer has put behind them."""
     if NOT_HELPFUL.search(text) or REPEAT_CONTACT.search(text):
         return False
-    return thanks_calmly(text, signals) or (resolved(text) and signals.frustration < 0.5)
+    if thanks_calmly(text, signals):
+        return True
+    return signals.frustration < MILD and not lexical_frustration(text) and resolved(text)
 
 
 def thanks_calmly(text: str, signals: Signals) -> bool:
@@ -327,8 +357,9 @@ def over_conversation(
     the heads did not read the turns (``bot.conversation_frustration`` weighs it otherwise).
 
     Several mildly negative turns add up (an answer rejected in so many words, or "still no
-    refund", counts as one), unless the latest message thanks calmly ("ah that worked, thank
-    you!", not "thanks for nothing": ``thanks_calmly``);
+    refund", counts as one), unless the latest message settles the matter (``settled``: it
+    thanks calmly, "ah that worked, thank you!", not "thanks for nothing", or says the problem
+    is solved; ``conversation_signals`` then reads it on its own before these rules);
     rejecting an answer, or asking the same question again, adds to what the latest message
     says; earlier frustration carries over (less when the customer is calming down).
 

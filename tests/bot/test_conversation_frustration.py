@@ -173,13 +173,18 @@ def test_a_problem_said_to_be_solved_is_resolved(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "still not working",
-        "it hasn't come through yet",
-        "nothing has turned up",
-        "let me know if it turns up",
-        "it's working now but I was charged twice",
+        "it hasnt come through",  # negations, with or without an apostrophe
+        "the refund didn\u2019t come through",
+        "none of this makes sense",
+        "I don't think it's come through",
+        "has the refund come through",  # a question without its mark
         "is it working now?",
-        "its fine. forget it, give it to someone else",
+        "let me know if the money has come through",  # a condition
+        "my order has arrived damaged",  # the phrase does not end its clause
+        "I got back in touch with the courier",
+        "it's working now but I was charged twice",  # more after it
+        "it's working now, no thanks to you",
+        "all good, I'll take my business elsewhere",
     ],
 )
 def test_a_negated_conditional_or_unfinished_solution_is_not_resolved(text: str) -> None:
@@ -193,8 +198,8 @@ def test_a_settled_latest_message_is_read_on_its_own() -> None:
     read = conversation_signals("ah, it's just come through now", earlier, always, calm)
     assert read.frustration == pytest.approx(0.2)
     assert read.trend[-1] == pytest.approx(0.2)
-    # Not when the message reads frustrated on its own, or rejects an answer.
-    upset = [_reading(0.9), _reading(0.6), _reading(0.7)]
+    # Not when the message reads less than calm on its own, or rejects an answer.
+    upset = [_reading(0.9), _reading(0.6), _reading(0.45)]
     arrived = "ah, it's just come through now"
     assert conversation_signals(arrived, earlier, always, upset).frustration > 0.9
     rejects = "that didn't help, though the parcel has just come through"

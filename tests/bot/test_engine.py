@@ -21,6 +21,7 @@ from bot.conversation import (
 from bot.engine import AGENTS_TOPIC, ConversationEngine, customer_topic, utcnow
 from bot.errors import IllegalTransition, InvalidAction, UnknownConversation
 from integrations.composition import Services
+from tests.conftest import eventually
 
 
 async def say(engine: ConversationEngine, conversation_id: str, text: str) -> None:
@@ -412,3 +413,19 @@ async def test_frustration_a_person_dealt_with_is_not_read_again_after_a_hand_ba
     again = await services.store.active_escalation(conversation_id)
     assert again is not None and again.id != escalation.id
     assert "frustration" in again.reasons
+
+
+async def test_the_question_left_pending_at_a_hand_back_is_answered_after_an_angry_start(
+    services: Services,
+) -> None:
+    conversation_id, escalation = await escalated(
+        services, "this is ridiculous, third time I'm asking where my refund is"
+    )
+    await services.engine.act(escalation.id, action(ActionKind.TAKE_OVER))
+    await say(services.engine, conversation_id, "one more thing, how long do refunds take?")
+    await services.engine.act(escalation.id, action(ActionKind.HAND_BACK))
+
+    async def answered() -> bool:
+        return (await kinds(services, conversation_id))[-1] == "answer"
+
+    await eventually(answered, "the bot answering the pending question after the hand-back")

@@ -238,13 +238,18 @@ def test_a_calm_thank_you_ends_a_run_of_mildly_negative_turns() -> None:
 
 
 def test_news_that_the_problem_is_solved_ends_a_run_of_mildly_negative_turns() -> None:
-    """The customer says it is solved: without thanks, and even read mildly negative."""
+    """The customer says it is solved, calmly, without thanks; said in words that read less
+    than calm, the run still adds up."""
     earlier = ("the tracking hasn't moved in a week", "the courier says they never got it")
-    for level in (0.1, 0.45):
-        read = conversation_signals(
-            "oh it's just turned up at the door", earlier, CONFIG, _read([0.45, 0.45, level], False)
-        )
-        assert read.frustration == pytest.approx(level)
+    text = "ah, it's just come through now"
+    calm = conversation_signals(text, earlier, CONFIG, _read([0.45, 0.45, 0.1], False))
+    assert calm.frustration == pytest.approx(0.1)
+    tense = conversation_signals(text, earlier, CONFIG, _read([0.45, 0.45, 0.45], False))
+    assert tense.frustration >= CONFIG.frustration_threshold
+    worded = conversation_signals(  # read calm, but in a negative word
+        "finally came through, ridiculous service", earlier, CONFIG, _read([0.45, 0.45, 0.1], False)
+    )
+    assert worded.frustration >= CONFIG.frustration_threshold
 
 
 @pytest.mark.parametrize(
