@@ -47,9 +47,11 @@ def still_waiting(position: int, minutes: int, *, upset: bool, asked_for_person:
     return f"{opening} {_where(position, minutes)}"
 
 
+# Said to "never mind, sorted it" and to "forget it" alike: it does not assume the problem
+# was solved.
 WAIT_CLOSED = (
-    "Glad to hear it's sorted. I've let our team know you no longer need them. "
-    "Write again any time."
+    "Understood. I've let our team know you no longer need them. "
+    "If you do need us again, just write here."
 )
 ANSWERED_WHILE_WAITING = "A person from our team will still reply about your earlier question."
 
