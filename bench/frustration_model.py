@@ -91,7 +91,7 @@ def extract() -> tuple[Array, Labels, npt.NDArray[np.int_], Array, Labels, Label
                 over_conversation(signals[-1], turns, signals[:-1], readings[-1].echo).frustration
             )
             levels = [s.frustration for s in signals]
-            runs.append(run_of_negative_turns(turns, levels, signals[-1]) >= 0.5)
+            runs.append(run_of_negative_turns(turns, levels) >= 0.5)
             settles.append(settled(case["text"], signals[-1]))
             labels.append(bool(case["frustrated"]))
             groups.append(group)

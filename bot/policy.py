@@ -136,10 +136,10 @@ def conversation_signals(
     turns = [*earlier[-EARLIER_TURNS:], text]
     signals = turn_signals(turns, config, readings)
     latest = signals[-1]
-    levels = tuple(s.frustration for s in signals)
+    levels = [s.frustration for s in signals]
     if len(turns) > 1 and settled(text, latest):
         # The customer says it is solved or thanks calmly: earlier turns do not carry.
-        return replace(latest, trend=levels)
+        return replace(latest, trend=tuple(levels))
     model = config.conversation_frustration
     if (
         model is None
@@ -152,8 +152,8 @@ def conversation_signals(
     learned = model.level(conversation_features(turns, signals, readings[-1]))
     return replace(
         latest,
-        frustration=max(learned, run_of_negative_turns(turns, list(levels), latest)),
-        trend=levels,
+        frustration=max(learned, run_of_negative_turns(turns, levels)),
+        trend=tuple(levels),
     )
 
 

@@ -264,19 +264,17 @@ def negative(frustration: float, text: str) -> bool:
     return frustration >= MILD or bool(NOT_HELPFUL.search(text) or REPEAT_CONTACT.search(text))
 
 
-def run_of_negative_turns(texts: Sequence[str], levels: Sequence[float], latest: Signals) -> float:
+def run_of_negative_turns(texts: Sequence[str], levels: Sequence[float]) -> float:
     """Frustration from mildly negative turns adding up: two or three of the last three (0.55,
-    0.65), unless the latest settles the matter (``settled``; 0 when they do not add up).
+    0.65; 0 when they do not add up). A latest message that settles the matter (``settled``)
+    is read on its own before this (``bot.policy.conversation_signals``).
 
     Args:
         texts: The customer turns read, oldest first, the latest last.
         levels: Each turn's own frustration, in the same order.
-        latest: The latest turn's own signals.
     """
     run = [negative(lv, text) for lv, text in zip(levels, texts, strict=True)][-3:]
-    if sum(run) < 2 or settled(texts[-1], latest):
-        return 0.0
-    return 0.35 + 0.1 * sum(run)
+    return 0.35 + 0.1 * sum(run) if sum(run) >= 2 else 0.0
 
 
 def level(value: float, threshold: float) -> float:
@@ -357,9 +355,9 @@ def over_conversation(
     the heads did not read the turns (``bot.conversation_frustration`` weighs it otherwise).
 
     Several mildly negative turns add up (an answer rejected in so many words, or "still no
-    refund", counts as one), unless the latest message settles the matter (``settled``: it
-    thanks calmly, "ah that worked, thank you!", not "thanks for nothing", or says the problem
-    is solved; ``conversation_signals`` then reads it on its own before these rules);
+    refund", counts as one); a latest message that settles the matter (``settled``: it thanks
+    calmly, "ah that worked, thank you!", not "thanks for nothing", or says the problem is
+    solved) is read on its own before these rules (``bot.policy.conversation_signals``);
     rejecting an answer, or asking the same question again, adds to what the latest message
     says; earlier frustration carries over (less when the customer is calming down).
 
@@ -375,7 +373,7 @@ def over_conversation(
     carried = max(levels[:-1])
     rising = latest.frustration > 0 and latest.frustration >= carried
     score = latest.frustration + (0.5 if rising else 0.25) * carried
-    score = max(score, run_of_negative_turns(texts, levels, latest))
+    score = max(score, run_of_negative_turns(texts, levels))
     if NOT_HELPFUL.search(texts[-1]):
         score += 0.15
     if echo >= 0.9:

@@ -573,7 +573,7 @@ def test_the_model_not_the_rules_reads_the_conversation(
     readings = reader.read(turns)
     signals = turn_signals(turns, responder.config, readings)
     learned = model.level(conversation_features(turns, signals, readings[-1]))
-    floor = run_of_negative_turns(turns, [s.frustration for s in signals], signals[-1])
+    floor = run_of_negative_turns(turns, [s.frustration for s in signals])
     read = responder.respond(latest, earlier).signals.frustration
     assert read == pytest.approx(max(learned, floor))
     rules = over_conversation(signals[-1], turns, signals[:-1], readings[-1].echo)
