@@ -1,6 +1,6 @@
 """Read signals from a customer's words: a request for a person, a complaint, frustration,
-sensitive topics, thanks, and a problem said to be solved (both let a calm customer end a
-run of mildly negative turns: ``settled``).
+sensitive topics, thanks, a problem said to be solved and a customer who says they are not
+upset (each lets a calm customer end a run of mildly negative turns: ``settled``).
 
 Two sources are combined:
 
@@ -128,6 +128,25 @@ _MORE_TO_IT = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r"[.!?;,\n]")
+# The customer says in so many words that they are not upset: "not annoyed at all, just
+# checking", "honestly not cross about it", "it's not a complaint as such", "no hard feelings".
+_FEELING = (
+    r"(?:angry|cross|upset|annoyed|irritated|frustrated|mad|bothered|fussed|complaining|"
+    r"moaning|having\s+a\s+go|a\s+complaint|tired|exhausted|stressed|gutted|livid|fuming|"
+    r"fed\s+up|sick|worn\s+out|disappointed|unhappy)"
+)
+DISCLAIMED = re.compile(
+    r"(?:\bnot|\bnever|\b(?:is|was|are|were|do|does|did|have|has|had|ai|ca|wo|could|would|"
+    r"should)n[o'\u2019]?t)\s+(?:(?:at\s+all|really|even|that|too|remotely|"
+    r"particularly|overly|actually|honestly|in\s+the\s+least)\s+)?" + _FEELING + r"\b"
+    r"|\bno\s+(?:complaints?|hard\s+feelings)\b",
+    re.IGNORECASE,
+)
+_FEELING_WORD = re.compile(r"\b" + _FEELING + r"\b", re.IGNORECASE)
+# After a disclaimer, these turn it into a preface ("I'm not angry, but this is a joke").
+_TURNED_AFTER = re.compile(
+    r"\b(?:but|however|though|although|tho|except|yet|that\s+said|having\s+said)\b", re.IGNORECASE
+)
 _ASKING = re.compile(
     r"\s*(?:is|are|has|have|was|did|does|can|could|will|would|when|why|how)\b", re.I
 )
@@ -196,6 +215,7 @@ SHOUTING_BOOST = 0.3
 REPEAT_BOOST = 0.3
 MILD = 0.4  # a turn at this level or above is mildly negative
 CALM = 0.25  # thanks at this level or above may be sarcastic ("thanks for wasting my afternoon")
+DISCLAIMED_LEVEL = 0.2  # the most a message that disclaims being upset reads (``disclaims``)
 
 
 def shouting(text: str) -> bool:
@@ -240,14 +260,34 @@ def resolved(text: str) -> bool:
     return False
 
 
+def disclaims(text: str) -> bool:
+    """The customer says they are not upset ("not annoyed at all, just checking", "no hard
+    feelings", "it's not a complaint as such") and nothing else in the message says otherwise:
+    every feeling word in it is disclaimed, no "but…" follows the disclaimer, no other negative
+    word, rejected answer, counted contact, shouting or run of "!!"/"??"."""
+    spans = [m.span() for m in DISCLAIMED.finditer(text)]
+    if not spans or _TURNED_AFTER.search(text, spans[0][1]):
+        return False
+    if any(not any(a <= m.start() < b for a, b in spans) for m in _FEELING_WORD.finditer(text)):
+        return False
+    return not (
+        lexical_frustration(text)
+        or NOT_HELPFUL.search(text)
+        or REPEAT_CONTACT.search(text)
+        or shouting(text)
+        or re.search(r"[!?]{2,}", text)
+    )
+
+
 def settled(text: str, signals: Signals) -> bool:
-    """The latest message settles the matter: it thanks calmly (``thanks_calmly``), or says the
-    problem is solved (``resolved``) without reading even mildly negative (under ``MILD``, and
-    no negative word: "finally came through, ridiculous service" does not); and it does not
-    reject an answer or count contacts. What came before, the customer has put behind them."""
+    """The latest message settles the matter: it thanks calmly (``thanks_calmly``), says the
+    customer is not upset (``disclaims``), or says the problem is solved (``resolved``) without
+    reading even mildly negative (under ``MILD``, and no negative word: "finally came through,
+    ridiculous service" does not); and it does not reject an answer or count contacts. What
+    came before, the customer has put behind them."""
     if NOT_HELPFUL.search(text) or REPEAT_CONTACT.search(text):
         return False
-    if thanks_calmly(text, signals):
+    if thanks_calmly(text, signals) or disclaims(text):
         return True
     return signals.frustration < MILD and not lexical_frustration(text) and resolved(text)
 
@@ -296,7 +336,8 @@ def frustration(text: str, reading: Reading | None = None) -> float:
 
     The frustration head's level when heads are loaded (else the lexicon), raised by shouting,
     counting contacts ("third time") and, unless a learned lexical head read them already,
-    runs of ``!``/``?``.
+    runs of ``!``/``?``; a message that says the customer is not upset (``disclaims``) reads
+    calm.
     """
     if reading is not None and "frustration" in reading.levels:
         score = reading.levels["frustration"]
@@ -309,6 +350,8 @@ def frustration(text: str, reading: Reading | None = None) -> float:
     if reading is None or not reading.punctuation:  # a lexical head has read them already
         score += 0.15 * min(3, len(re.findall(r"[!?]{2,}", text)))
         score += 0.1 * min(3, text.count("!"))
+    if disclaims(text):  # "not annoyed at all, just checking": the head reads the anger word
+        score = min(score, DISCLAIMED_LEVEL)
     return max(0.0, min(1.0, score))
 
 

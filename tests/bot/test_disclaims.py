@@ -1,0 +1,74 @@
+"""A customer who says they are not upset reads calm ("not annoyed at all, just checking"):
+the heads read the anger word, so the disclaimer is read by a precise pattern."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.conversation_frustration import FEATURES, ConversationFrustration
+from bot.model import Reading
+from bot.policy import PolicyConfig, conversation_signals
+from bot.signals import DISCLAIMED_LEVEL, disclaims, frustration
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "honestly not fussed about it, just wondering when the next slot is",
+        "I'm not angry, just asking when the shop opens",
+        "no hard feelings, the cake itself was lovely",
+        "this isn't a complaint, I only need the invoice for my accountant",
+        "I wasnt upset, only curious why the price changed",
+        "not cross at all, these things happen. can I swap it for a medium?",
+    ],
+)
+def test_a_sincere_disclaimer_is_read(text: str) -> None:
+    assert disclaims(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm not angry, but this is a joke",  # a preface to the complaint
+        "not cross, though I did expect a call back",
+        "I'm not mad at you, I'm mad at the courier",  # the feeling said again, not disclaimed
+        "I'm not angry, I'm just tired. I've reinstalled it over and over",
+        "not annoyed, just disappointed with the fit",
+        "not annoyed!! just asking",
+        "I'm not complaining, this is the third time I've asked",
+        "not angry, that didn't answer my question",
+        "don't make me angry",
+        "the incessant complaining in the queue was something",  # "-nt" is not a negation
+        "when will my refund arrive?",
+    ],
+)
+def test_a_preface_or_another_upset_word_is_not_a_disclaimer(text: str) -> None:
+    assert not disclaims(text)
+
+
+def test_a_disclaimer_reads_calm_whatever_the_head_says() -> None:
+    head = Reading(levels={"frustration": 0.9})
+    assert frustration("im not cross about it honestly, just checking", head) == DISCLAIMED_LEVEL
+    assert frustration("I'm not angry, but this is a joke", head) == pytest.approx(0.9)
+    calm = Reading(levels={"frustration": 0.05})
+    assert frustration("not annoyed at all, just asking", calm) == pytest.approx(0.05)
+
+
+def _always_yes() -> ConversationFrustration:
+    zeros = (0.0,) * len(FEATURES)
+    return ConversationFrustration(zeros, (1.0,) * len(FEATURES), zeros, 9.0, 0.5)
+
+
+@pytest.mark.parametrize("model", [_always_yes(), None], ids=["model", "rules"])
+def test_a_disclaimer_after_an_annoyed_turn_is_read_on_its_own(
+    model: ConversationFrustration | None,
+) -> None:
+    config = PolicyConfig(conversation_frustration=model)
+    earlier = ["honestly a bit annoyed, the groomer cut his ear"]
+    latest = "not upset about it now, he's fine. just wondering about next time"
+    readings = [Reading(levels={"frustration": 0.8}), Reading(levels={"frustration": 0.7})]
+    read = conversation_signals(latest, earlier, config, readings)
+    assert read.frustration == DISCLAIMED_LEVEL
+    # A preface is not: the earlier turn carries.
+    preface = "I'm not upset, but nobody has called me back"
+    assert conversation_signals(preface, earlier, config, readings).frustration >= 0.5
