@@ -4,7 +4,7 @@ print its leave-one-set-out figures beside the rules'.
 Usage: python bench/frustration_model.py [--write]
 
 Data: the written support conversations ``bench/conversations.jsonl`` and ``_b`` to ``_i``
-(nine sets of 80, each half frustrated at its latest message; not ``bench/unread/``). Only the
+(nine sets of 80, each half frustrated at its latest message; not the later sets). Only the
 conversations with earlier turns are used: a first message is read by the frustration head
 alone. Each conversation is read through the product's own code (the shipped heads over the
 query embedding, ``turn_signals`` and ``conversation_features``); the label is the set's.
