@@ -270,6 +270,30 @@ def disclaims(text: str) -> bool:
         return False
     if any(not any(a <= m.start() < b for a, b in spans) for m in _FEELING_WORD.finditer(text)):
         return False
+    return _nothing_else_upset(text)
+
+
+# The customer accepts bad news or an explanation: "fair enough", "no worries", "that's fine",
+# "understood", "not your fault", "these things happen", "I'll wait".
+ACCEPTED = re.compile(
+    r"\b(?:fair\s+enough|no\s+worries|no\s+problem|not\s+(?:your|anyone'?s)\s+fault|"
+    r"nobody'?s\s+fault|these\s+things\s+happen|understood|understandable|"
+    r"(?:that'?s|that\s+is|thats)\s+(?:fine|ok|okay|alright|all\s+right)|"
+    r"(?:i'?ll|ill|i\s+will|we'?ll|happy\s+to)\s+wait)\b",
+    re.IGNORECASE,
+)
+# Words of resignation or sarcasm that turn acceptance into giving up ("fine, I'll wait in
+# again on thursday I suppose", "another three weeks, no problem").
+_RESIGNED = re.compile(
+    r"\b(?:again|suppose|guess|apparently|whatever|not\s+like|another|as\s+usual|of\s+course|"
+    r"obviously|elsewhere|somewhere\s+else|anyway|or\s+anything|great|lovely|brilliant|"
+    r"thanks\s+a\s+lot|cheers\s+for\s+nothing)\b",
+    re.IGNORECASE,
+)
+
+
+def _nothing_else_upset(text: str) -> bool:
+    """No negative word, rejected answer, counted contact, shouting or run of "!!"/"??"."""
     return not (
         lexical_frustration(text)
         or NOT_HELPFUL.search(text)
@@ -277,6 +301,18 @@ def disclaims(text: str) -> bool:
         or shouting(text)
         or re.search(r"[!?]{2,}", text)
     )
+
+
+def accepts(text: str) -> bool:
+    """The customer accepts bad news or an explanation ("ah that's a shame but fair enough,
+    I'll take the later slot"), with no "but…" after it, no word of resignation or sarcasm
+    ("again", "I suppose", "another", "great") and nothing else upset."""
+    found = ACCEPTED.search(text)
+    if not found or _TURNED_AFTER.search(text, found.end()) or _RESIGNED.search(text):
+        return False
+    if _NEGATION_BEFORE.search(text[: found.start()]):
+        return False
+    return _nothing_else_upset(text)
 
 
 def settled(text: str, signals: Signals) -> bool:
@@ -287,7 +323,7 @@ def settled(text: str, signals: Signals) -> bool:
     came before, the customer has put behind them."""
     if NOT_HELPFUL.search(text) or REPEAT_CONTACT.search(text):
         return False
-    if thanks_calmly(text, signals) or disclaims(text):
+    if thanks_calmly(text, signals) or disclaims(text) or accepts(text):
         return True
     return signals.frustration < MILD and not lexical_frustration(text) and resolved(text)
 
@@ -350,7 +386,7 @@ def frustration(text: str, reading: Reading | None = None) -> float:
     if reading is None or not reading.punctuation:  # a lexical head has read them already
         score += 0.15 * min(3, len(re.findall(r"[!?]{2,}", text)))
         score += 0.1 * min(3, text.count("!"))
-    if disclaims(text):  # "not annoyed at all, just checking": the head reads the anger word
+    if disclaims(text) or accepts(text):  # the head reads "angry" in "not angry", "shame" in…
         score = min(score, DISCLAIMED_LEVEL)
     return max(0.0, min(1.0, score))
 

@@ -1,5 +1,6 @@
-"""A customer who says they are not upset reads calm ("not annoyed at all, just checking"):
-the heads read the anger word, so the disclaimer is read by a precise pattern."""
+"""A customer who says they are not upset ("not annoyed at all, just checking") or accepts bad
+news ("ah that's a shame but fair enough") reads calm: the heads read the anger word in "not
+angry" and the disappointment in "a shame", so precise patterns read these."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from bot.conversation_frustration import FEATURES, ConversationFrustration
 from bot.model import Reading
 from bot.policy import PolicyConfig, conversation_signals
-from bot.signals import DISCLAIMED_LEVEL, disclaims, frustration
+from bot.signals import DISCLAIMED_LEVEL, accepts, disclaims, frustration
 
 
 @pytest.mark.parametrize(
@@ -72,3 +73,42 @@ def test_a_disclaimer_after_an_annoyed_turn_is_read_on_its_own(
     # A preface is not: the earlier turn carries.
     preface = "I'm not upset, but nobody has called me back"
     assert conversation_signals(preface, earlier, config, readings).frustration >= 0.5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ah that's a pity but fair enough, we'll take the later ferry",
+        "understood, not your fault. I'll keep an eye on the website",
+        "no worries, the 14th works for us",
+        "oh it's sold out for good. that's ok, I'll pick a different colour",
+        "these things happen, can you put me down for the next batch?",
+    ],
+)
+def test_calm_acceptance_is_read(text: str) -> None:
+    assert accepts(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fair enough, but I expected a call back at least",  # more after it
+        "fine, I'll wait in again on Saturday I suppose",  # resignation
+        "no problem, another fortnight without a washing machine",
+        "understood. I'll take my custom elsewhere",
+        "that's fine, great service as always",  # sarcasm
+        "no worries, this is ridiculous though",
+        "it's not ok that nobody called",  # no acceptance phrase
+        "that is not fine at all",
+    ],
+)
+def test_resigned_or_sarcastic_acceptance_is_not_calm(text: str) -> None:
+    assert not accepts(text)
+
+
+def test_acceptance_after_an_annoyed_turn_is_read_on_its_own() -> None:
+    config = PolicyConfig(conversation_frustration=_always_yes())
+    earlier = ["the class I booked has been cancelled, that's the second one"]
+    latest = "ah that's a shame but fair enough, I'll book the thursday one"
+    readings = [Reading(levels={"frustration": 0.8}), Reading(levels={"frustration": 0.6})]
+    assert conversation_signals(latest, earlier, config, readings).frustration == DISCLAIMED_LEVEL
