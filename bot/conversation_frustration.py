@@ -20,14 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.model import Reading, Signals
-from bot.signals import (
-    NOT_HELPFUL,
-    REPEAT_CONTACT,
-    THANKS_TURNED,
-    level,
-    negative,
-    no_longer_needed,
-)
+from bot.phrases import NOT_HELPFUL, REPEAT_CONTACT, THANKS_TURNED, no_longer_needed
+from bot.signals import level, negative
 
 FEATURES = (
     "latest",

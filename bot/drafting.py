@@ -14,7 +14,8 @@ from bot.conversation import ArticleRef, Kind, Message, Summary
 from bot.facts import key_facts
 from bot.model import REASON_LABELS, ArticleMatch, EscalationReason, Retrieval
 from bot.needs import goal, needs_in, open_needs, without_courtesy
-from bot.signals import HUMAN_REQUEST, NOT_HELPFUL, frustration
+from bot.phrases import HUMAN_REQUEST, NOT_HELPFUL
+from bot.signals import frustration
 from bot.text import clip
 
 MAX_PASSAGE_CHARS = 900

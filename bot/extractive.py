@@ -18,7 +18,7 @@ from bot.drafting import (
 from bot.facts import key_facts
 from bot.model import REASON_LABELS, ArticleMatch, EscalationReason
 from bot.needs import is_question
-from bot.signals import COMPLAINT, HUMAN_REQUEST
+from bot.phrases import COMPLAINT, HUMAN_REQUEST
 from bot.text import clip
 
 MAX_ANSWERS = 2  # the needs a draft answers with a passage

@@ -7,7 +7,7 @@ a request verb, a first-person problem, a fact such as an order number), never a
 wording.
 
 * A bot answer closes the needs raised since the previous reply; a customer who says it did
-  not help (``signals.NOT_HELPFUL``, directly after it) reopens them.
+  not help (``phrases.NOT_HELPFUL``, directly after it) reopens them.
 * An agent's message closes every need before it; a resolution does too.
 * An escalation notice and the other notices close nothing.
 """
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from bot.conversation import Kind, Message
 from bot.courtesy import courtesy
 from bot.facts import key_facts
-from bot.signals import COMPLAINT, HUMAN_REQUEST, NOT_HELPFUL, REPEAT_CONTACT, frustration
+from bot.phrases import COMPLAINT, HUMAN_REQUEST, NOT_HELPFUL, REPEAT_CONTACT
+from bot.signals import frustration
 from bot.text import clip
 
 MAX_LOOKUPS = 3

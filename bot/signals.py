@@ -16,154 +16,19 @@ general negative words stand in for them.
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
+from bot.calm_words import accepts, disclaims, resolved
 from bot.model import Reading, Signals
-
-_MODAL = r"(?:can|could|would|will|may)"
-# What a person is asked to do on the case ("look", "give me a ring", "walk me through").
-_ACT = (
-    r"(?:please\s+)?(?:look|check|help|review|call|contact|ring|phone|give\s+me\s+a\s+(?:ring|call)|"
-    r"go\s+through|walk\s+me\s+through|get\s+back|sort|deal|handle)"
-)
-HUMAN_REQUEST = re.compile(
-    r"\b(?:talk|speak|chat|connect|transfer|put)\w*\s+(?:me\s+)?(?:to|with|through\s+to)\s+"
-    r"(?:a|an|some|one\s+of\s+your|your)?\s*(?:real\s+|actual\s+|live\s+)?"
-    r"(?:human|person|agent|representative|advis[eo]r|operator|someone|somebody|staff|manager|"
-    r"supervisor)s?\b"
-    r"|\b(?:real|actual|live)\s+(?:person|human|agent)\b|\bhuman\s+(?:being|agent)\b"
-    r"|\b(?:want|need|get\s+me|give\s+me)\s+(?:a|an)\s+(?:human|person|agent|representative|"
-    r"operator)\b"
-    # "Can a person look at ...": a person asked to act on the case.
-    rf"|\b{_MODAL}\s+(?:a|an|one\s+of\s+your|some)\s+(?:real\s+)?"
-    r"(?:person|human|agent|advis[eo]r|colleague|representative|staff\s+member|"
-    rf"member\s+of\s+(?:staff|your\s+team))\s+{_ACT}"
-    # One of the company's people by role ("a word with one of your underwriters"), someone the
-    # customer could talk to, someone from the company's team, or one of its people asked to
-    # act ("would be great if one of your engineers could walk me through it").
-    r"|\b(?:talk|speak|chat|a\s+word)\s+(?:directly\s+)?(?:to|with)\s+one\s+of\s+your\s+\w+"
-    r"|\b(?:someone|somebody|anyone|anybody)\s+(?:i|we)\s+(?:can|could|might)\s+(?:talk|speak|chat)\s+"
-    r"(?:to|with)\b"
-    rf"|\b(?:{_MODAL}\s+(?:some|any)(?:one|body)\s+(?:from|at|in|on)\s+(?:your\s+"
-    r"(?:\w+\s+){0,2}?\w+|the\s+(?:\w+\s+)?(?:team|desk|office|department|branch|store|shop|"
-    r"reception|support|service|billing|accounts))"
-    r"|\b(?:if|can|could|would|please|possible\s+for)\s+one\s+of\s+your\s+(?:\w+\s+){0,2}?\w+\s+"
-    rf"(?:can|could|would|to))\s+{_ACT}\b"
-    r"|\bcall\s*-?\s*back\b|\brather\s+than\s+(?:a|an|the|this|your)?\s*(?:bot|robot|machine|"
-    r"automated)"
-    # A call back asked for ("ring me back"), or to be put through to the people behind the bot.
-    r"|\b(?:call|ring|phone)\s+me\s+back\b"
-    r"|\b(?:pass|put|transfer|connect|forward)\s+me\s+(?:on\s+|over\s+|through\s+)?(?:to|with)\s+"
-    r"(?:(?:a|an|your|the|someone\s+(?:in|on|from))\s+)?(?:customer\s+)?(?:service|support|care|sales|"
-    r"billing|accounts?)?\s*(?:team|department|desk|people)\b",
-    re.IGNORECASE,
-)
-COMPLAINT = re.compile(
-    r"\b(?:make|file|lodge|raise|submit|register)\w*\s+(?:a\s+|an\s+|my\s+)?(?:formal\s+|official\s+)?"
-    r"complaint\b|\bformal\s+complaint\b|\bcomplain(?:ing)?\s+about\b",
-    re.IGNORECASE,
-)
-NOT_HELPFUL = re.compile(
-    r"\b(?:(?:that|this|it|you)\s+(?:did\s*n[o']?t|does\s*n[o']?t|do\s*n[o']?t|is\s*n[o']?t|"
-    r"was\s*n[o']?t)\s+(?:\w+ly\s+)?(?:help\w*|answer\w*|work\w*|what\s+i\s+(?:asked|meant|need\w*))|"
-    r"not\s+(?:\w+ly\s+|quite\s+|exactly\s+)?(?:what\s+i\s+(?:asked|meant|need\w*|wanted|was\s+"
-    r"(?:after|asking|looking\s+for))|helpful|my\s+question)|"
-    r"(?:wrong|useless|unhelpful)\s+answer|you(?:'re|\s+are)\s+not\s+(?:listening|understanding)|"
-    r"read\s+my\s+question|i\s+(?:already|just)\s+(?:said|told|asked)|same\s+(?:answer|thing)\s+again|"
-    # The answer missed the question: "I'm not asking about changing my booking".
-    r"(?:(?:i'?m|i\s+am|i\s+was)\s+not|i\s+was\s*n[o']?t|i\s+did\s*n[o']?t)\s+ask(?:ing)?\s+"
-    r"(?:about|for|if|whether|how|why|when|what\s+(?:the|your|a|an))\b|"
-    r"that(?:'s|\s+is|\s+was)\s+not\s+(?:the|my)\s+question)\b"
-    # Said with no subject, at the start of a sentence: "doesnt really help", "didn't answer it".
-    r"|(?:^|[.!?,;]\s*|\b(?:but|nope|no|hmm+|sorry|sadly)\s+)(?:did|does|is|was)\s*n[o'’]?t\s+"
-    r"(?:\w+ly\s+)?(?:help\w*|answer\w*)\b",
-    re.IGNORECASE,
-)
-REPEAT_CONTACT = re.compile(
-    r"\b(?:(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+time|how\s+many\s+times|"
-    r"(?:twice|three\s+times|again\s+and\s+again)\b|(?:still|yet\s+again)\s+(?:no|not|nothing|waiting))",
-    re.IGNORECASE,
-)
-NO_LONGER_NEEDED = re.compile(
-    r"\b(?:never\s*mind|forget\s+(?:it|about\s+it)|no\s+longer\s+need|"
-    r"(?:do\s*n[o']?t|dont)\s+need\s+(?:it|help|(?:a|an|the)\s+\w+|anyone|anybody|someone|"
-    r"somebody)\s+any\s*more|(?:sorted|fixed|solved|figured|worked)\s+it(?:\s+out)?|"
-    r"(?:it|all|problem|issue|that|everything)(?:'s|\s+is|\s+was|\s+has\s+been|\s+got)?\s+"
-    r"(?:now\s+|all\s+)?(?:sorted|solved|fixed|"
-    r"resolved)|(?:cancel|withdraw)\s+(?:my|the|this)\s+(?:request|query|question))\b",
-    re.IGNORECASE,
-)
-# The customer says the problem is solved or explained: "it's working now", "that did the
-# trick", "ah that explains it", "makes sense now", "it's just come through", "all good". Not
-# "fine" or "ok" alone, which resignation says too ("its fine. forget it").
-RESOLVED = re.compile(
-    r"\b(?:(?:it|that|this|everything|all)(?:'s|s|\s+is|\s+has\s+been)?\s+(?:all\s+)?"
-    r"(?:working|sorted|fixed|resolved)|(?:working|works)\s+(?:now|again)|"
-    r"(?:that|it|this|which|link|code|reset|fix)\s+(?:worked|did\s+it|did\s+the\s+trick|"
-    r"fixed\s+it|sorted\s+it|solves\s+it|resolves\s+it)|"
-    r"makes?\s+sense|explains\s+(?:it|that|everything)|all\s+good|"
-    r"(?:has|'s|just|finally|now|all)\s+(?:arrived|turned\s+up|come\s+through|gone\s+through|"
-    r"went\s+through|shown\s+up|showed\s+up|appeared|landed)|(?:came|come)\s+through|"
-    r"turned\s+up|(?:got|i'm|im|i\s+am|logged|signed)\s+back\s+in)\b",
-    re.IGNORECASE,
-)
-# Before the phrase, in its clause: a negation or a condition ("it hasnt come through", "none
-# of this makes sense", "let me know if it has come through").
-_UNSETTLED_BEFORE = re.compile(
-    r"\b(?:not|never|no|none|nothing|nobody|still|if|when|whether|until|unless|once|"
-    r"dont|didnt|doesnt|hasnt|havent|isnt|wasnt|werent|aint|cant|couldnt|wont|wouldnt)\b|n't\b",
-    re.IGNORECASE,
-)
-# After it, in its clause, only these may follow ("it's come through now, thanks"); anything
-# else says what the phrase is about ("has arrived damaged", "got back in touch").
-_CLOSING_WORDS = frozenset(
-    "now again at last finally today yesterday this morning then too thanks thank you cheers "
-    "ta lol haha x".split()
-)
-# Anywhere after it: there is more to it ("but…", "no thanks to you", "elsewhere", a question).
-_MORE_TO_IT = re.compile(
-    r"\b(?:but|still|however|though|although|tho|except|yet|elsewhere|no\s+thanks)\b|\?",
-    re.IGNORECASE,
-)
-_CLAUSE_END = re.compile(r"[.!?;,\n]")
-# The customer says in so many words that they are not upset: "not annoyed at all, just
-# checking", "honestly not cross about it", "it's not a complaint as such", "no hard feelings".
-_FEELING = (
-    r"(?:angry|cross|upset|annoyed|irritated|frustrated|mad|bothered|fussed|complaining|"
-    r"moaning|having\s+a\s+go|a\s+complaint|tired|exhausted|stressed|gutted|livid|fuming|"
-    r"fed\s+up|sick|worn\s+out|disappointed|unhappy)"
-)
-DISCLAIMED = re.compile(
-    r"(?:\bnot|\bnever|\b(?:is|was|are|were|do|does|did|have|has|had|ai|ca|wo|could|would|"
-    r"should)n[o'\u2019]?t)\s+(?:(?:at\s+all|really|even|that|too|remotely|"
-    r"particularly|overly|actually|honestly|in\s+the\s+least)\s+)?" + _FEELING + r"\b"
-    r"|\bno\s+(?:complaints?|hard\s+feelings)\b",
-    re.IGNORECASE,
-)
-_FEELING_WORD = re.compile(r"\b" + _FEELING + r"\b", re.IGNORECASE)
-# After a disclaimer, these turn it into a preface ("I'm not angry, but this is a joke").
-_TURNED_AFTER = re.compile(
-    r"\b(?:but|however|though|although|tho|except|yet|that\s+said|having\s+said)\b", re.IGNORECASE
-)
-_ASKING = re.compile(
-    r"\s*(?:is|are|has|have|was|did|does|can|could|will|would|when|why|how)\b", re.I
-)
-_NEGATION_BEFORE = re.compile(r"(?:\bnot|n't|\bnever|\bno|\bstill)\s+(?:\w+\s+)?$", re.IGNORECASE)
-_NEGATIVE = re.compile(
-    r"\b(?:ridiculous|unacceptable|useless|pathetic|terrible|awful|horrible|worst|disgust\w*|"
-    r"furious|angry|annoy\w*|frustrat\w*|fed\s+up|sick\s+of|tired\s+of|hate|incompetent|scam|"
-    r"waste\s+of|rubbish|disappoint\w*|unbelievable|outrage\w*)\b",
-    re.IGNORECASE,
-)
-_NEGATED = re.compile(r"\b(?:not|n't|never|no)\s+(?:\w+\s+)?$", re.IGNORECASE)
-# Words that turn thanks into something else: "thanks for nothing", "thank you, but I still
-# haven't…", "thanks anyway", "I'll take my business elsewhere", "I'll just wait then".
-THANKS_TURNED = re.compile(
-    r"\b(?:but|still|anyway|though|nothing|not|never|elsewhere|whatever|guess|suppose|"
-    r"just\s+wait|dont|didnt|havent|hasnt|isnt|wasnt|cant|wont|doesnt)\b|n[’']t\b",
-    re.IGNORECASE,
+from bot.phrases import (
+    COMPLAINT,
+    HUMAN_REQUEST,
+    NOT_HELPFUL,
+    REPEAT_CONTACT,
+    THANKS_TURNED,
+    lexical_frustration,
+    shouting,
 )
 
 DEFAULT_SENSITIVE_TOPICS: dict[str, str] = {
@@ -215,104 +80,7 @@ SHOUTING_BOOST = 0.3
 REPEAT_BOOST = 0.3
 MILD = 0.4  # a turn at this level or above is mildly negative
 CALM = 0.25  # thanks at this level or above may be sarcastic ("thanks for wasting my afternoon")
-DISCLAIMED_LEVEL = 0.2  # the most a message that disclaims being upset reads (``disclaims``)
-
-
-def shouting(text: str) -> bool:
-    """Two or more words of three letters or more in capitals, and mostly capitals."""
-    words = re.findall(r"[A-Za-z']+", text)
-    letters = [c for c in text if c.isalpha()]
-    shouted = sum(1 for w in words if len(w) >= 3 and w.isupper())
-    return bool(letters) and shouted >= 2 and sum(c.isupper() for c in letters) / len(letters) > 0.6
-
-
-def no_longer_needed(text: str) -> bool:
-    """The customer says they no longer need help ("never mind, sorted it"): a phrase for it
-    that is not negated ("I haven't sorted it"), in a message that asks nothing more."""
-    if "?" in text or _ASKING.match(text):
-        return False
-    return any(
-        not _NEGATION_BEFORE.search(text[: m.start()]) for m in NO_LONGER_NEEDED.finditer(text)
-    )
-
-
-def resolved(text: str) -> bool:
-    """The customer says the problem is solved or explained ("ah, that explains it", "it's
-    come through now"): a phrase for it that ends its clause (nothing but "now", thanks or the
-    like after it), in a clause that does not ask and has no negation or condition before it
-    ("it hasnt come through", "has it come through", "let me know if it has come through"),
-    and nothing later that says there is more ("but…", "no thanks to you", a question)."""
-    text = text.replace("\u2019", "'")
-    more = [m.start() for m in _MORE_TO_IT.finditer(text)]
-    last_more = more[-1] if more else -1
-    ends = [m.start() for m in _CLAUSE_END.finditer(text)]
-    for match in RESOLVED.finditer(text):
-        if last_more >= match.end():
-            continue
-        before = bisect.bisect_left(ends, match.start())
-        clause = text[ends[before - 1] + 1 if before else 0 : match.start()]
-        if _UNSETTLED_BEFORE.search(clause) or _ASKING.match(clause):
-            continue
-        after = bisect.bisect_left(ends, match.end())
-        rest = text[match.end() : ends[after] if after < len(ends) else len(text)]
-        if set(re.findall(r"[a-z']+", rest.lower())) <= _CLOSING_WORDS:
-            return True
-    return False
-
-
-def disclaims(text: str) -> bool:
-    """The customer says they are not upset ("not annoyed at all, just checking", "no hard
-    feelings", "it's not a complaint as such") and nothing else in the message says otherwise:
-    every feeling word in it is disclaimed, no "but…" follows the disclaimer, no other negative
-    word, rejected answer, counted contact, shouting or run of "!!"/"??"."""
-    spans = [m.span() for m in DISCLAIMED.finditer(text)]
-    if not spans or _TURNED_AFTER.search(text, spans[0][1]):
-        return False
-    if any(not any(a <= m.start() < b for a, b in spans) for m in _FEELING_WORD.finditer(text)):
-        return False
-    return _nothing_else_upset(text)
-
-
-# The customer accepts bad news or an explanation: "fair enough", "no worries", "that's fine",
-# "understood", "not your fault", "these things happen", "I'll wait".
-ACCEPTED = re.compile(
-    r"\b(?:fair\s+enough|no\s+worries|no\s+problem|not\s+(?:your|anyone'?s)\s+fault|"
-    r"nobody'?s\s+fault|these\s+things\s+happen|understood|understandable|"
-    r"(?:that'?s|that\s+is|thats)\s+(?:fine|ok|okay|alright|all\s+right)|"
-    r"(?:i'?ll|ill|i\s+will|we'?ll|happy\s+to)\s+wait)\b",
-    re.IGNORECASE,
-)
-# Words of resignation or sarcasm that turn acceptance into giving up ("fine, I'll wait in
-# again on thursday I suppose", "another three weeks, no problem").
-_RESIGNED = re.compile(
-    r"\b(?:again|suppose|guess|apparently|whatever|not\s+like|another|as\s+usual|of\s+course|"
-    r"obviously|elsewhere|somewhere\s+else|anyway|or\s+anything|great|lovely|brilliant|"
-    r"thanks\s+a\s+lot|cheers\s+for\s+nothing)\b",
-    re.IGNORECASE,
-)
-
-
-def _nothing_else_upset(text: str) -> bool:
-    """No negative word, rejected answer, counted contact, shouting or run of "!!"/"??"."""
-    return not (
-        lexical_frustration(text)
-        or NOT_HELPFUL.search(text)
-        or REPEAT_CONTACT.search(text)
-        or shouting(text)
-        or re.search(r"[!?]{2,}", text)
-    )
-
-
-def accepts(text: str) -> bool:
-    """The customer accepts bad news or an explanation ("ah that's a shame but fair enough,
-    I'll take the later slot"), with no "but…" after it, no word of resignation or sarcasm
-    ("again", "I suppose", "another", "great") and nothing else upset."""
-    found = ACCEPTED.search(text)
-    if not found or _TURNED_AFTER.search(text, found.end()) or _RESIGNED.search(text):
-        return False
-    if _NEGATION_BEFORE.search(text[: found.start()]):
-        return False
-    return _nothing_else_upset(text)
+CALM_WORDS_LEVEL = 0.2  # the most a disclaimer or a calm acceptance reads (``bot.calm_words``)
 
 
 def settled(text: str, signals: Signals) -> bool:
@@ -361,12 +129,6 @@ def level(value: float, threshold: float) -> float:
     return min(1.0, 0.5 + 0.5 * (value - threshold) / (1 - threshold))
 
 
-def lexical_frustration(text: str) -> float:
-    """The fallback when no heads are loaded: general negative words that are not negated."""
-    hits = sum(1 for m in _NEGATIVE.finditer(text) if not _NEGATED.search(text[: m.start()]))
-    return min(1.0, 0.35 * hits)
-
-
 def frustration(text: str, reading: Reading | None = None) -> float:
     """How frustrated one message sounds, 0 (calm) to 1; 0.5 is where a person should look.
 
@@ -386,8 +148,8 @@ def frustration(text: str, reading: Reading | None = None) -> float:
     if reading is None or not reading.punctuation:  # a lexical head has read them already
         score += 0.15 * min(3, len(re.findall(r"[!?]{2,}", text)))
         score += 0.1 * min(3, text.count("!"))
-    if disclaims(text) or accepts(text):  # the head reads "angry" in "not angry", "shame" in…
-        score = min(score, DISCLAIMED_LEVEL)
+    if disclaims(text) or accepts(text):  # the head reads "angry" in "not angry"
+        score = min(score, CALM_WORDS_LEVEL)
     return max(0.0, min(1.0, score))
 
 

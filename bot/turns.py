@@ -30,9 +30,9 @@ from bot.events import CustomerEvent, customer_topic
 from bot.learning import CUSTOMER_REJECTED, NotedQuestion, Outcome, Verdict
 from bot.model import UNSURE, Decision, EscalationReason
 from bot.needs import asks_customer, last_reply, question_of
+from bot.phrases import NOT_HELPFUL
 from bot.policy import failure_loop
 from bot.ports import Change, NewMessage
-from bot.signals import NOT_HELPFUL
 from bot.waiting import PeopleTurns
 
 logger = logging.getLogger(__name__)

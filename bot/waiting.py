@@ -25,8 +25,9 @@ from bot.courtesy import courtesy_only
 from bot.drafting import DraftContext, articles_for
 from bot.drafts import DraftWork
 from bot.model import UNSURE, Decision, EscalationReason
+from bot.phrases import NOT_HELPFUL, no_longer_needed
 from bot.ports import Assistant, Change, NewMessage
-from bot.signals import MILD, NOT_HELPFUL, no_longer_needed
+from bot.signals import MILD
 
 FRUSTRATION = EscalationReason.FRUSTRATION
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from bot.calm_words import accepts, disclaims
 from bot.conversation_frustration import FEATURES, ConversationFrustration
 from bot.model import Reading
 from bot.policy import PolicyConfig, conversation_signals
-from bot.signals import DISCLAIMED_LEVEL, accepts, disclaims, frustration
+from bot.signals import CALM_WORDS_LEVEL, frustration
 
 
 @pytest.mark.parametrize(
@@ -49,7 +50,7 @@ def test_a_preface_or_another_upset_word_is_not_a_disclaimer(text: str) -> None:
 
 def test_a_disclaimer_reads_calm_whatever_the_head_says() -> None:
     head = Reading(levels={"frustration": 0.9})
-    assert frustration("im not cross about it honestly, just checking", head) == DISCLAIMED_LEVEL
+    assert frustration("im not cross about it honestly, just checking", head) == CALM_WORDS_LEVEL
     assert frustration("I'm not angry, but this is a joke", head) == pytest.approx(0.9)
     calm = Reading(levels={"frustration": 0.05})
     assert frustration("not annoyed at all, just asking", calm) == pytest.approx(0.05)
@@ -69,7 +70,7 @@ def test_a_disclaimer_after_an_annoyed_turn_is_read_on_its_own(
     latest = "not upset about it now, he's fine. just wondering about next time"
     readings = [Reading(levels={"frustration": 0.8}), Reading(levels={"frustration": 0.7})]
     read = conversation_signals(latest, earlier, config, readings)
-    assert read.frustration == DISCLAIMED_LEVEL
+    assert read.frustration == CALM_WORDS_LEVEL
     # A preface is not: the earlier turn carries.
     preface = "I'm not upset, but nobody has called me back"
     assert conversation_signals(preface, earlier, config, readings).frustration >= 0.5
@@ -111,4 +112,4 @@ def test_acceptance_after_an_annoyed_turn_is_read_on_its_own() -> None:
     earlier = ["the class I booked has been cancelled, that's the second one"]
     latest = "ah that's a shame but fair enough, I'll book the thursday one"
     readings = [Reading(levels={"frustration": 0.8}), Reading(levels={"frustration": 0.6})]
-    assert conversation_signals(latest, earlier, config, readings).frustration == DISCLAIMED_LEVEL
+    assert conversation_signals(latest, earlier, config, readings).frustration == CALM_WORDS_LEVEL

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.calm_words import resolved
 from bot.conversation import Kind, Message, customer_turns_since_people
 from bot.conversation_frustration import (
     FEATURES,
@@ -15,7 +16,6 @@ from bot.conversation_frustration import (
 )
 from bot.model import Reading
 from bot.policy import PolicyConfig, conversation_signals, turn_signals
-from bot.signals import resolved
 
 ZEROS = (0.0,) * len(FEATURES)
 

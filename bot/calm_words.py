@@ -1,0 +1,150 @@
+"""Calm words that settle a conversation: a problem said to be solved ("that did the trick"),
+a customer who says they are not upset ("not annoyed at all, just checking") and calm
+acceptance of bad news ("ah that's a shame but fair enough"). The heads read "angry" in "not
+angry" and disappointment in "a shame"; these precise patterns read what the words say, and
+refuse whenever something else in the message is upset.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+from bot.phrases import (
+    ASKING,
+    NEGATION_BEFORE,
+    NOT_HELPFUL,
+    REPEAT_CONTACT,
+    lexical_frustration,
+    shouting,
+)
+
+# The customer says the problem is solved or explained: "it's working now", "that did the
+# trick", "ah that explains it", "makes sense now", "it's just come through", "all good". Not
+# "fine" or "ok" alone, which resignation says too ("its fine. forget it").
+RESOLVED = re.compile(
+    r"\b(?:(?:it|that|this|everything|all)(?:'s|s|\s+is|\s+has\s+been)?\s+(?:all\s+)?"
+    r"(?:working|sorted|fixed|resolved)|(?:working|works)\s+(?:now|again)|"
+    r"(?:that|it|this|which|link|code|reset|fix)\s+(?:worked|did\s+it|did\s+the\s+trick|"
+    r"fixed\s+it|sorted\s+it|solves\s+it|resolves\s+it)|"
+    r"makes?\s+sense|explains\s+(?:it|that|everything)|all\s+good|"
+    r"(?:has|'s|just|finally|now|all)\s+(?:arrived|turned\s+up|come\s+through|gone\s+through|"
+    r"went\s+through|shown\s+up|showed\s+up|appeared|landed)|(?:came|come)\s+through|"
+    r"turned\s+up|(?:got|i'm|im|i\s+am|logged|signed)\s+back\s+in)\b",
+    re.IGNORECASE,
+)
+# Before the phrase, in its clause: a negation or a condition ("it hasnt come through", "none
+# of this makes sense", "let me know if it has come through").
+_UNSETTLED_BEFORE = re.compile(
+    r"\b(?:not|never|no|none|nothing|nobody|still|if|when|whether|until|unless|once|"
+    r"dont|didnt|doesnt|hasnt|havent|isnt|wasnt|werent|aint|cant|couldnt|wont|wouldnt)\b|n't\b",
+    re.IGNORECASE,
+)
+# After it, in its clause, only these may follow ("it's come through now, thanks"); anything
+# else says what the phrase is about ("has arrived damaged", "got back in touch").
+_CLOSING_WORDS = frozenset(
+    "now again at last finally today yesterday this morning then too thanks thank you cheers "
+    "ta lol haha x".split()
+)
+# Anywhere after it: there is more to it ("but…", "no thanks to you", "elsewhere", a question).
+_MORE_TO_IT = re.compile(
+    r"\b(?:but|still|however|though|although|tho|except|yet|elsewhere|no\s+thanks)\b|\?",
+    re.IGNORECASE,
+)
+_CLAUSE_END = re.compile(r"[.!?;,\n]")
+# The customer says in so many words that they are not upset: "not annoyed at all, just
+# checking", "honestly not cross about it", "it's not a complaint as such", "no hard feelings".
+_FEELING = (
+    r"(?:angry|cross|upset|annoyed|irritated|frustrated|mad|bothered|fussed|complaining|"
+    r"moaning|having\s+a\s+go|a\s+complaint|tired|exhausted|stressed|gutted|livid|fuming|"
+    r"fed\s+up|sick|worn\s+out|disappointed|unhappy)"
+)
+DISCLAIMED = re.compile(
+    r"(?:\bnot|\bnever|\b(?:is|was|are|were|do|does|did|have|has|had|ai|ca|wo|could|would|"
+    r"should)n[o'\u2019]?t)\s+(?:(?:at\s+all|really|even|that|too|remotely|"
+    r"particularly|overly|actually|honestly|in\s+the\s+least)\s+)?" + _FEELING + r"\b"
+    r"|\bno\s+(?:complaints?|hard\s+feelings)\b",
+    re.IGNORECASE,
+)
+_FEELING_WORD = re.compile(r"\b" + _FEELING + r"\b", re.IGNORECASE)
+# After a disclaimer, these turn it into a preface ("I'm not angry, but this is a joke").
+_TURNED_AFTER = re.compile(
+    r"\b(?:but|however|though|although|tho|except|yet|that\s+said|having\s+said)\b", re.IGNORECASE
+)
+# The customer accepts bad news or an explanation: "fair enough", "no worries", "that's fine",
+# "understood", "not your fault", "these things happen", "I'll wait".
+ACCEPTED = re.compile(
+    r"\b(?:fair\s+enough|no\s+worries|no\s+problem|not\s+(?:your|anyone'?s)\s+fault|"
+    r"nobody'?s\s+fault|these\s+things\s+happen|understood|understandable|"
+    r"(?:that'?s|that\s+is|thats)\s+(?:fine|ok|okay|alright|all\s+right)|"
+    r"(?:i'?ll|ill|i\s+will|we'?ll|happy\s+to)\s+wait)\b",
+    re.IGNORECASE,
+)
+# Words of resignation or sarcasm that turn acceptance into giving up ("fine, I'll wait in
+# again on thursday I suppose", "another three weeks, no problem").
+_RESIGNED = re.compile(
+    r"\b(?:again|suppose|guess|apparently|whatever|not\s+like|another|as\s+usual|of\s+course|"
+    r"obviously|elsewhere|somewhere\s+else|anyway|or\s+anything|great|lovely|brilliant|"
+    r"thanks\s+a\s+lot|cheers\s+for\s+nothing)\b",
+    re.IGNORECASE,
+)
+
+
+def _nothing_else_upset(text: str) -> bool:
+    """No negative word, rejected answer, counted contact, shouting or run of "!!"/"??"."""
+    return not (
+        lexical_frustration(text)
+        or NOT_HELPFUL.search(text)
+        or REPEAT_CONTACT.search(text)
+        or shouting(text)
+        or re.search(r"[!?]{2,}", text)
+    )
+
+
+def accepts(text: str) -> bool:
+    """The customer accepts bad news or an explanation ("ah that's a shame but fair enough,
+    I'll take the later slot"), with no "but…" after it, no word of resignation or sarcasm
+    ("again", "I suppose", "another", "great") and nothing else upset."""
+    found = ACCEPTED.search(text)
+    if not found or _TURNED_AFTER.search(text, found.end()) or _RESIGNED.search(text):
+        return False
+    if NEGATION_BEFORE.search(text[: found.start()]):
+        return False
+    return _nothing_else_upset(text)
+
+
+def resolved(text: str) -> bool:
+    """The customer says the problem is solved or explained ("ah, that explains it", "it's
+    come through now"): a phrase for it that ends its clause (nothing but "now", thanks or the
+    like after it), in a clause that does not ask and has no negation or condition before it
+    ("it hasnt come through", "has it come through", "let me know if it has come through"),
+    and nothing later that says there is more ("but…", "no thanks to you", a question)."""
+    text = text.replace("\u2019", "'")
+    more = [m.start() for m in _MORE_TO_IT.finditer(text)]
+    last_more = more[-1] if more else -1
+    ends = [m.start() for m in _CLAUSE_END.finditer(text)]
+    for match in RESOLVED.finditer(text):
+        if last_more >= match.end():
+            continue
+        before = bisect.bisect_left(ends, match.start())
+        clause = text[ends[before - 1] + 1 if before else 0 : match.start()]
+        if _UNSETTLED_BEFORE.search(clause) or ASKING.match(clause):
+            continue
+        after = bisect.bisect_left(ends, match.end())
+        rest = text[match.end() : ends[after] if after < len(ends) else len(text)]
+        if set(re.findall(r"[a-z']+", rest.lower())) <= _CLOSING_WORDS:
+            return True
+    return False
+
+
+def disclaims(text: str) -> bool:
+    """The customer says they are not upset ("not annoyed at all, just checking", "no hard
+    feelings", "it's not a complaint as such") and nothing else in the message says otherwise:
+    every feeling word in it is disclaimed, no "but…" follows the disclaimer, no other negative
+    word, rejected answer, counted contact, shouting or run of "!!"/"??"."""
+    spans = [m.span() for m in DISCLAIMED.finditer(text)]
+    if not spans or _TURNED_AFTER.search(text, spans[0][1]):
+        return False
+    if any(not any(a <= m.start() < b for a, b in spans) for m in _FEELING_WORD.finditer(text)):
+        return False
+    return _nothing_else_upset(text)

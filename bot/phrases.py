@@ -1,0 +1,125 @@
+"""Precise, general patterns of customer wording: an explicit ask for a person, a complaint, an
+answer rejected in so many words ("that didn't help"), counting contacts ("third time"), help no
+longer needed, words that turn thanks, shouting and, for when no heads are loaded, a small
+lexicon of general negative words. No pattern is fitted to a dataset's wording.
+"""
+
+from __future__ import annotations
+
+import re
+
+_MODAL = r"(?:can|could|would|will|may)"
+# What a person is asked to do on the case ("look", "give me a ring", "walk me through").
+_ACT = (
+    r"(?:please\s+)?(?:look|check|help|review|call|contact|ring|phone|give\s+me\s+a\s+(?:ring|call)|"
+    r"go\s+through|walk\s+me\s+through|get\s+back|sort|deal|handle)"
+)
+HUMAN_REQUEST = re.compile(
+    r"\b(?:talk|speak|chat|connect|transfer|put)\w*\s+(?:me\s+)?(?:to|with|through\s+to)\s+"
+    r"(?:a|an|some|one\s+of\s+your|your)?\s*(?:real\s+|actual\s+|live\s+)?"
+    r"(?:human|person|agent|representative|advis[eo]r|operator|someone|somebody|staff|manager|"
+    r"supervisor)s?\b"
+    r"|\b(?:real|actual|live)\s+(?:person|human|agent)\b|\bhuman\s+(?:being|agent)\b"
+    r"|\b(?:want|need|get\s+me|give\s+me)\s+(?:a|an)\s+(?:human|person|agent|representative|"
+    r"operator)\b"
+    # "Can a person look at ...": a person asked to act on the case.
+    rf"|\b{_MODAL}\s+(?:a|an|one\s+of\s+your|some)\s+(?:real\s+)?"
+    r"(?:person|human|agent|advis[eo]r|colleague|representative|staff\s+member|"
+    rf"member\s+of\s+(?:staff|your\s+team))\s+{_ACT}"
+    # One of the company's people by role ("a word with one of your underwriters"), someone the
+    # customer could talk to, someone from the company's team, or one of its people asked to
+    # act ("would be great if one of your engineers could walk me through it").
+    r"|\b(?:talk|speak|chat|a\s+word)\s+(?:directly\s+)?(?:to|with)\s+one\s+of\s+your\s+\w+"
+    r"|\b(?:someone|somebody|anyone|anybody)\s+(?:i|we)\s+(?:can|could|might)\s+(?:talk|speak|chat)\s+"
+    r"(?:to|with)\b"
+    rf"|\b(?:{_MODAL}\s+(?:some|any)(?:one|body)\s+(?:from|at|in|on)\s+(?:your\s+"
+    r"(?:\w+\s+){0,2}?\w+|the\s+(?:\w+\s+)?(?:team|desk|office|department|branch|store|shop|"
+    r"reception|support|service|billing|accounts))"
+    r"|\b(?:if|can|could|would|please|possible\s+for)\s+one\s+of\s+your\s+(?:\w+\s+){0,2}?\w+\s+"
+    rf"(?:can|could|would|to))\s+{_ACT}\b"
+    r"|\bcall\s*-?\s*back\b|\brather\s+than\s+(?:a|an|the|this|your)?\s*(?:bot|robot|machine|"
+    r"automated)"
+    # A call back asked for ("ring me back"), or to be put through to the people behind the bot.
+    r"|\b(?:call|ring|phone)\s+me\s+back\b"
+    r"|\b(?:pass|put|transfer|connect|forward)\s+me\s+(?:on\s+|over\s+|through\s+)?(?:to|with)\s+"
+    r"(?:(?:a|an|your|the|someone\s+(?:in|on|from))\s+)?(?:customer\s+)?(?:service|support|care|sales|"
+    r"billing|accounts?)?\s*(?:team|department|desk|people)\b",
+    re.IGNORECASE,
+)
+COMPLAINT = re.compile(
+    r"\b(?:make|file|lodge|raise|submit|register)\w*\s+(?:a\s+|an\s+|my\s+)?(?:formal\s+|official\s+)?"
+    r"complaint\b|\bformal\s+complaint\b|\bcomplain(?:ing)?\s+about\b",
+    re.IGNORECASE,
+)
+NOT_HELPFUL = re.compile(
+    r"\b(?:(?:that|this|it|you)\s+(?:did\s*n[o']?t|does\s*n[o']?t|do\s*n[o']?t|is\s*n[o']?t|"
+    r"was\s*n[o']?t)\s+(?:\w+ly\s+)?(?:help\w*|answer\w*|work\w*|what\s+i\s+(?:asked|meant|need\w*))|"
+    r"not\s+(?:\w+ly\s+|quite\s+|exactly\s+)?(?:what\s+i\s+(?:asked|meant|need\w*|wanted|was\s+"
+    r"(?:after|asking|looking\s+for))|helpful|my\s+question)|"
+    r"(?:wrong|useless|unhelpful)\s+answer|you(?:'re|\s+are)\s+not\s+(?:listening|understanding)|"
+    r"read\s+my\s+question|i\s+(?:already|just)\s+(?:said|told|asked)|same\s+(?:answer|thing)\s+again|"
+    # The answer missed the question: "I'm not asking about changing my booking".
+    r"(?:(?:i'?m|i\s+am|i\s+was)\s+not|i\s+was\s*n[o']?t|i\s+did\s*n[o']?t)\s+ask(?:ing)?\s+"
+    r"(?:about|for|if|whether|how|why|when|what\s+(?:the|your|a|an))\b|"
+    r"that(?:'s|\s+is|\s+was)\s+not\s+(?:the|my)\s+question)\b"
+    # Said with no subject, at the start of a sentence: "doesnt really help", "didn't answer it".
+    r"|(?:^|[.!?,;]\s*|\b(?:but|nope|no|hmm+|sorry|sadly)\s+)(?:did|does|is|was)\s*n[o'’]?t\s+"
+    r"(?:\w+ly\s+)?(?:help\w*|answer\w*)\b",
+    re.IGNORECASE,
+)
+REPEAT_CONTACT = re.compile(
+    r"\b(?:(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+time|how\s+many\s+times|"
+    r"(?:twice|three\s+times|again\s+and\s+again)\b|(?:still|yet\s+again)\s+(?:no|not|nothing|waiting))",
+    re.IGNORECASE,
+)
+NO_LONGER_NEEDED = re.compile(
+    r"\b(?:never\s*mind|forget\s+(?:it|about\s+it)|no\s+longer\s+need|"
+    r"(?:do\s*n[o']?t|dont)\s+need\s+(?:it|help|(?:a|an|the)\s+\w+|anyone|anybody|someone|"
+    r"somebody)\s+any\s*more|(?:sorted|fixed|solved|figured|worked)\s+it(?:\s+out)?|"
+    r"(?:it|all|problem|issue|that|everything)(?:'s|\s+is|\s+was|\s+has\s+been|\s+got)?\s+"
+    r"(?:now\s+|all\s+)?(?:sorted|solved|fixed|"
+    r"resolved)|(?:cancel|withdraw)\s+(?:my|the|this)\s+(?:request|query|question))\b",
+    re.IGNORECASE,
+)
+ASKING = re.compile(
+    r"\s*(?:is|are|has|have|was|did|does|can|could|will|would|when|why|how)\b", re.I
+)
+NEGATION_BEFORE = re.compile(r"(?:\bnot|n't|\bnever|\bno|\bstill)\s+(?:\w+\s+)?$", re.IGNORECASE)
+_NEGATIVE = re.compile(
+    r"\b(?:ridiculous|unacceptable|useless|pathetic|terrible|awful|horrible|worst|disgust\w*|"
+    r"furious|angry|annoy\w*|frustrat\w*|fed\s+up|sick\s+of|tired\s+of|hate|incompetent|scam|"
+    r"waste\s+of|rubbish|disappoint\w*|unbelievable|outrage\w*)\b",
+    re.IGNORECASE,
+)
+_NEGATED = re.compile(r"\b(?:not|n't|never|no)\s+(?:\w+\s+)?$", re.IGNORECASE)
+# Words that turn thanks into something else: "thanks for nothing", "thank you, but I still
+# haven't…", "thanks anyway", "I'll take my business elsewhere", "I'll just wait then".
+THANKS_TURNED = re.compile(
+    r"\b(?:but|still|anyway|though|nothing|not|never|elsewhere|whatever|guess|suppose|"
+    r"just\s+wait|dont|didnt|havent|hasnt|isnt|wasnt|cant|wont|doesnt)\b|n[’']t\b",
+    re.IGNORECASE,
+)
+
+
+def shouting(text: str) -> bool:
+    """Two or more words of three letters or more in capitals, and mostly capitals."""
+    words = re.findall(r"[A-Za-z']+", text)
+    letters = [c for c in text if c.isalpha()]
+    shouted = sum(1 for w in words if len(w) >= 3 and w.isupper())
+    return bool(letters) and shouted >= 2 and sum(c.isupper() for c in letters) / len(letters) > 0.6
+
+
+def no_longer_needed(text: str) -> bool:
+    """The customer says they no longer need help ("never mind, sorted it"): a phrase for it
+    that is not negated ("I haven't sorted it"), in a message that asks nothing more."""
+    if "?" in text or ASKING.match(text):
+        return False
+    return any(
+        not NEGATION_BEFORE.search(text[: m.start()]) for m in NO_LONGER_NEEDED.finditer(text)
+    )
+
+
+def lexical_frustration(text: str) -> float:
+    """The fallback when no heads are loaded: general negative words that are not negated."""
+    hits = sum(1 for m in _NEGATIVE.finditer(text) if not _NEGATED.search(text[: m.start()]))
+    return min(1.0, 0.35 * hits)
