@@ -8,14 +8,15 @@ refuse whenever something else in the message is upset.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 
 from bot.phrases import (
     ASKING,
-    NEGATION_BEFORE,
     NOT_HELPFUL,
     REPEAT_CONTACT,
     lexical_frustration,
+    plain,
     shouting,
 )
 
@@ -61,13 +62,13 @@ _FEELING = (
 )
 DISCLAIMED = re.compile(
     r"(?:\bnot|\bnever|\b(?:is|was|are|were|do|does|did|have|has|had|ai|ca|wo|could|would|"
-    r"should)n[o'\u2019]?t)\s+(?:(?:at\s+all|really|even|that|too|remotely|"
+    r"should)n[o']?t)\s+(?:(?:at\s+all|really|even|that|too|remotely|"
     r"particularly|overly|actually|honestly|in\s+the\s+least)\s+)?" + _FEELING + r"\b"
     r"|\bno\s+(?:complaints?|hard\s+feelings)\b",
     re.IGNORECASE,
 )
 _FEELING_WORD = re.compile(r"\b" + _FEELING + r"\b", re.IGNORECASE)
-# After a disclaimer, these turn it into a preface ("I'm not angry, but this is a joke").
+# After a calm phrase, these turn it into a preface ("I'm not angry, but this is a joke").
 _TURNED_AFTER = re.compile(
     r"\b(?:but|however|though|although|tho|except|yet|that\s+said|having\s+said)\b", re.IGNORECASE
 )
@@ -80,37 +81,86 @@ ACCEPTED = re.compile(
     r"(?:i'?ll|ill|i\s+will|we'?ll|happy\s+to)\s+wait)\b",
     re.IGNORECASE,
 )
-# Words of resignation or sarcasm that turn acceptance into giving up ("fine, I'll wait in
-# again on thursday I suppose", "another three weeks, no problem").
+# Words of resignation that turn calm words into giving up ("not fussed. whatever", "no
+# problem, I'll take my custom elsewhere", "sure, that's fine. thanks for nothing").
 _RESIGNED = re.compile(
-    r"\b(?:again|suppose|guess|apparently|whatever|not\s+like|another|as\s+usual|of\s+course|"
-    r"obviously|elsewhere|somewhere\s+else|anyway|or\s+anything|great|lovely|brilliant|"
-    r"thanks\s+a\s+lot|cheers\s+for\s+nothing)\b",
+    r"\b(?:suppose|guess|apparently|whatever|as\s+usual|elsewhere|somewhere\s+else|"
+    r"thanks\s+a\s+lot|for\s+nothing)\b",
+    re.IGNORECASE,
+)
+# Words that make acceptance sarcastic or grudging ("fine, I'll wait in again", "another three
+# weeks, no problem", "that's fine, great service"), though a disclaimer may hold them sincerely
+# ("not complaining at all, the service was great").
+_GRUDGING = re.compile(
+    r"\b(?:again|another|not\s+like|of\s+course|obviously|anyway|or\s+anything|great|lovely|"
+    r"brilliant)\b",
     re.IGNORECASE,
 )
 
 
 def _nothing_else_upset(text: str) -> bool:
-    """No negative word, rejected answer, counted contact, shouting or run of "!!"/"??"."""
+    """No negative word, rejected answer, counted contact, word of resignation or sarcasm,
+    shouting, run of "!!"/"??" or word in capitals ("I'm NOT angry")."""
     return not (
         lexical_frustration(text)
         or NOT_HELPFUL.search(text)
         or REPEAT_CONTACT.search(text)
+        or _RESIGNED.search(text)
         or shouting(text)
-        or re.search(r"[!?]{2,}", text)
+        or re.search(r"[!?]{2,}|\b[A-Z]{3,}\b", text)
     )
 
 
+def _said_plainly(text: str, start: int, end: int) -> bool:
+    """The calm phrase at ``start:end`` is said, not asked or denied: its clause has no
+    negation or condition before it ("I don't think that's fine", "if that's ok") and does not
+    end in a question ("that's fine?", "how am I not angry?"), and no "but…" follows it."""
+    ends = [m.start() for m in _CLAUSE_END.finditer(text)]
+    at = bisect.bisect_left(ends, start)
+    denied = _UNSETTLED_BEFORE.search(text, ends[at - 1] + 1 if at else 0, start)
+    after = bisect.bisect_left(ends, end)
+    asked = after < len(ends) and text[ends[after]] == "?"
+    return not (denied or asked or _TURNED_AFTER.search(text, end))
+
+
+@functools.lru_cache(maxsize=1024)
 def accepts(text: str) -> bool:
     """The customer accepts bad news or an explanation ("ah that's a shame but fair enough,
-    I'll take the later slot"), with no "but…" after it, no word of resignation or sarcasm
-    ("again", "I suppose", "another", "great") and nothing else upset."""
+    I'll take the later slot"), said plainly (``_said_plainly``), with no word of resignation
+    or sarcasm ("again", "I suppose", "another", "great") and nothing else upset."""
+    text = plain(text)
     found = ACCEPTED.search(text)
-    if not found or _TURNED_AFTER.search(text, found.end()) or _RESIGNED.search(text):
+    if found is None or _GRUDGING.search(text):
         return False
-    if NEGATION_BEFORE.search(text[: found.start()]):
+    return _said_plainly(text, *found.span()) and _nothing_else_upset(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def disclaims(text: str) -> bool:
+    """The customer says they are not upset ("not annoyed at all, just checking", "no hard
+    feelings", "it's not a complaint as such"), said plainly (``_said_plainly``), and nothing
+    else in the message says otherwise: every feeling word in it is disclaimed ("I'm not
+    angry, I'm just tired" is not), and nothing else upset."""
+    text = plain(text)
+    spans = [m.span() for m in DISCLAIMED.finditer(text)]
+    if not spans or not _said_plainly(text, *spans[0]):
         return False
+    starts = [a for a, _ in spans]
+    for word in _FEELING_WORD.finditer(text):
+        at = bisect.bisect_right(starts, word.start()) - 1
+        if at < 0 or word.start() >= spans[at][1]:
+            return False  # a feeling word no disclaimer holds
     return _nothing_else_upset(text)
+
+
+def calm_rest(text: str) -> str | None:
+    """The message without its calm words, when it disclaims being upset or accepts calmly
+    (``disclaims``, ``accepts``): what the frustration head reads to check that the rest of the
+    message is calm too ("that's fine, I'll do a chargeback" is not). None otherwise."""
+    if not (disclaims(text) or accepts(text)):
+        return None
+    rest = ACCEPTED.sub(" ", DISCLAIMED.sub(" ", plain(text)))
+    return re.sub(r"\s+", " ", rest).strip(" ,.;-")
 
 
 def resolved(text: str) -> bool:
@@ -119,7 +169,7 @@ def resolved(text: str) -> bool:
     like after it), in a clause that does not ask and has no negation or condition before it
     ("it hasnt come through", "has it come through", "let me know if it has come through"),
     and nothing later that says there is more ("but…", "no thanks to you", a question)."""
-    text = text.replace("\u2019", "'")
+    text = plain(text)
     more = [m.start() for m in _MORE_TO_IT.finditer(text)]
     last_more = more[-1] if more else -1
     ends = [m.start() for m in _CLAUSE_END.finditer(text)]
@@ -135,16 +185,3 @@ def resolved(text: str) -> bool:
         if set(re.findall(r"[a-z']+", rest.lower())) <= _CLOSING_WORDS:
             return True
     return False
-
-
-def disclaims(text: str) -> bool:
-    """The customer says they are not upset ("not annoyed at all, just checking", "no hard
-    feelings", "it's not a complaint as such") and nothing else in the message says otherwise:
-    every feeling word in it is disclaimed, no "but…" follows the disclaimer, no other negative
-    word, rejected answer, counted contact, shouting or run of "!!"/"??"."""
-    spans = [m.span() for m in DISCLAIMED.finditer(text)]
-    if not spans or _TURNED_AFTER.search(text, spans[0][1]):
-        return False
-    if any(not any(a <= m.start() < b for a, b in spans) for m in _FEELING_WORD.finditer(text)):
-        return False
-    return _nothing_else_upset(text)

@@ -107,11 +107,15 @@ class Reading:
             question asked again scores near 1).
         punctuation: The frustration level already reads ``!`` and ``?`` (a learned lexical
             head), so the signals do not add them again.
+        rest: The frustration head's level on the message without its calm words, when it
+            has some (``bot.calm_words.calm_rest``: "that's fine, I'll do a chargeback" reads
+            the chargeback); None when it has none or no head read it.
     """
 
     levels: Mapping[str, float] = field(default_factory=dict)
     echo: float = 0.0
     punctuation: bool = False
+    rest: float | None = None
 
     def fired(self, name: str) -> bool:
         return self.levels.get(name, 0.0) >= 0.5

@@ -52,14 +52,14 @@ COMPLAINT = re.compile(
     re.IGNORECASE,
 )
 NOT_HELPFUL = re.compile(
-    r"\b(?:(?:that|this|it|you)\s+(?:did\s*n[o']?t|does\s*n[o']?t|do\s*n[o']?t|is\s*n[o']?t|"
-    r"was\s*n[o']?t)\s+(?:\w+ly\s+)?(?:help\w*|answer\w*|work\w*|what\s+i\s+(?:asked|meant|need\w*))|"
+    r"\b(?:(?:that|this|it|you)\s+(?:did\s*n[o'’]?t|does\s*n[o'’]?t|do\s*n[o'’]?t|is\s*n[o'’]?t|"
+    r"was\s*n[o'’]?t)\s+(?:\w+ly\s+)?(?:help\w*|answer\w*|work\w*|what\s+i\s+(?:asked|meant|need\w*))|"
     r"not\s+(?:\w+ly\s+|quite\s+|exactly\s+)?(?:what\s+i\s+(?:asked|meant|need\w*|wanted|was\s+"
     r"(?:after|asking|looking\s+for))|helpful|my\s+question)|"
     r"(?:wrong|useless|unhelpful)\s+answer|you(?:'re|\s+are)\s+not\s+(?:listening|understanding)|"
     r"read\s+my\s+question|i\s+(?:already|just)\s+(?:said|told|asked)|same\s+(?:answer|thing)\s+again|"
     # The answer missed the question: "I'm not asking about changing my booking".
-    r"(?:(?:i'?m|i\s+am|i\s+was)\s+not|i\s+was\s*n[o']?t|i\s+did\s*n[o']?t)\s+ask(?:ing)?\s+"
+    r"(?:(?:i'?m|i\s+am|i\s+was)\s+not|i\s+was\s*n[o'’]?t|i\s+did\s*n[o'’]?t)\s+ask(?:ing)?\s+"
     r"(?:about|for|if|whether|how|why|when|what\s+(?:the|your|a|an))\b|"
     r"that(?:'s|\s+is|\s+was)\s+not\s+(?:the|my)\s+question)\b"
     # Said with no subject, at the start of a sentence: "doesnt really help", "didn't answer it".
@@ -109,17 +109,31 @@ def shouting(text: str) -> bool:
     return bool(letters) and shouted >= 2 and sum(c.isupper() for c in letters) / len(letters) > 0.6
 
 
+LOOK_BACK = 60  # characters: the negations looked for stand a word or two before a phrase
+
+
+def before(text: str, start: int) -> str:
+    """The few words before ``start``: where a negation of what starts there would stand (a
+    bounded window, so that reading every phrase of a long message stays linear)."""
+    return text[max(0, start - LOOK_BACK) : start]
+
+
+def plain(text: str) -> str:
+    """The text with typographic apostrophes made plain ("didn’t" reads as "didn't")."""
+    return text.replace("\u2019", "'").replace("\u2018", "'")
+
+
 def no_longer_needed(text: str) -> bool:
     """The customer says they no longer need help ("never mind, sorted it"): a phrase for it
     that is not negated ("I haven't sorted it"), in a message that asks nothing more."""
     if "?" in text or ASKING.match(text):
         return False
     return any(
-        not NEGATION_BEFORE.search(text[: m.start()]) for m in NO_LONGER_NEEDED.finditer(text)
+        not NEGATION_BEFORE.search(before(text, m.start())) for m in NO_LONGER_NEEDED.finditer(text)
     )
 
 
 def lexical_frustration(text: str) -> float:
     """The fallback when no heads are loaded: general negative words that are not negated."""
-    hits = sum(1 for m in _NEGATIVE.finditer(text) if not _NEGATED.search(text[: m.start()]))
+    hits = sum(1 for m in _NEGATIVE.finditer(text) if not _NEGATED.search(before(text, m.start())))
     return min(1.0, 0.35 * hits)

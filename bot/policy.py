@@ -124,7 +124,8 @@ def conversation_signals(
     conversation model when the heads read the turns (never under what a run of mildly
     negative turns adds up to), else by the rules (``over_conversation``). A latest message
     that settles the matter calmly (``settled``: "ah, that explains it", "it's working now,
-    thank you") is read on its own.
+    thank you", "not annoyed at all, just checking", "fair enough, I'll take the later slot")
+    is read on its own.
 
     Args:
         text: The latest customer message.
@@ -138,7 +139,7 @@ def conversation_signals(
     latest = signals[-1]
     levels = [s.frustration for s in signals]
     if len(turns) > 1 and settled(text, latest):
-        # The customer says it is solved or thanks calmly: earlier turns do not carry.
+        # Solved, thanked calmly, "not annoyed", "fair enough": earlier turns do not carry.
         return replace(latest, trend=tuple(levels))
     model = config.conversation_frustration
     if (

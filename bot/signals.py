@@ -28,6 +28,7 @@ from bot.phrases import (
     REPEAT_CONTACT,
     THANKS_TURNED,
     lexical_frustration,
+    plain,
     shouting,
 )
 
@@ -80,19 +81,24 @@ SHOUTING_BOOST = 0.3
 REPEAT_BOOST = 0.3
 MILD = 0.4  # a turn at this level or above is mildly negative
 CALM = 0.25  # thanks at this level or above may be sarcastic ("thanks for wasting my afternoon")
+REST_CALM = 0.7  # the rest of a message with calm words reads calm under the head's threshold
 CALM_WORDS_LEVEL = 0.2  # the most a disclaimer or a calm acceptance reads (``bot.calm_words``)
 
 
 def settled(text: str, signals: Signals) -> bool:
-    """The latest message settles the matter: it thanks calmly (``thanks_calmly``), says the
-    customer is not upset (``disclaims``), or says the problem is solved (``resolved``) without
-    reading even mildly negative (under ``MILD``, and no negative word: "finally came through,
-    ridiculous service" does not); and it does not reject an answer or count contacts. What
-    came before, the customer has put behind them."""
+    """The latest message settles the matter: it thanks calmly (``thanks_calmly``); says the
+    customer is not upset or accepts calmly (``disclaims``, ``accepts``) and reads calm once
+    those words are set aside (its level was capped: ``said_calmly``); or says the problem is
+    solved (``resolved``) without reading even mildly negative (under ``MILD``, and no negative
+    word: "finally came through, ridiculous service" does not). It never rejects an answer or
+    counts contacts. What came before, the customer has put behind them."""
+    text = plain(text)
     if NOT_HELPFUL.search(text) or REPEAT_CONTACT.search(text):
         return False
-    if thanks_calmly(text, signals) or disclaims(text) or accepts(text):
+    if thanks_calmly(text, signals):
         return True
+    if (disclaims(text) or accepts(text)) and signals.frustration <= CALM_WORDS_LEVEL:
+        return True  # said calmly, and the rest of the message reads calm (``said_calmly``)
     return signals.frustration < MILD and not lexical_frustration(text) and resolved(text)
 
 
@@ -134,8 +140,8 @@ def frustration(text: str, reading: Reading | None = None) -> float:
 
     The frustration head's level when heads are loaded (else the lexicon), raised by shouting,
     counting contacts ("third time") and, unless a learned lexical head read them already,
-    runs of ``!``/``?``; a message that says the customer is not upset (``disclaims``) reads
-    calm.
+    runs of ``!``/``?``. A message that says the customer is not upset or accepts calmly, and
+    whose rest reads calm (``said_calmly``), reads calm: the head reads "angry" in "not angry".
     """
     if reading is not None and "frustration" in reading.levels:
         score = reading.levels["frustration"]
@@ -148,9 +154,19 @@ def frustration(text: str, reading: Reading | None = None) -> float:
     if reading is None or not reading.punctuation:  # a lexical head has read them already
         score += 0.15 * min(3, len(re.findall(r"[!?]{2,}", text)))
         score += 0.1 * min(3, text.count("!"))
-    if disclaims(text) or accepts(text):  # the head reads "angry" in "not angry"
+    if said_calmly(text, reading):
         score = min(score, CALM_WORDS_LEVEL)
     return max(0.0, min(1.0, score))
+
+
+def said_calmly(text: str, reading: Reading | None = None) -> bool:
+    """The customer disclaims being upset or accepts calmly (``bot.calm_words``), and the rest
+    of the message, read by the frustration head without those words, is calm too (when a
+    head read it): the head reads "angry" in "not angry" and disappointment in "a shame", but
+    "that's fine, I'll do a chargeback" is not calm."""
+    if not (disclaims(text) or accepts(text)):
+        return False
+    return reading is None or reading.rest is None or reading.rest < REST_CALM
 
 
 def compile_topics(
@@ -197,8 +213,9 @@ def over_conversation(
 
     Several mildly negative turns add up (an answer rejected in so many words, or "still no
     refund", counts as one); a latest message that settles the matter (``settled``: it thanks
-    calmly, "ah that worked, thank you!", not "thanks for nothing", or says the problem is
-    solved) is read on its own before these rules (``bot.policy.conversation_signals``);
+    calmly, "ah that worked, thank you!", not "thanks for nothing"; says the problem is
+    solved; says the customer is not upset or accepts calmly) is read on its own before these
+    rules (``bot.policy.conversation_signals``);
     rejecting an answer, or asking the same question again, adds to what the latest message
     says; earlier frustration carries over (less when the customer is calming down).
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.calm_words import calm_rest
 from bot.conversation_frustration import ConversationFrustration
 from bot.model import Reading
 from bot.signals import level
@@ -81,10 +82,30 @@ class HeadReader:
         similarity = vectors @ vectors.T
         echoes = [float(np.max(similarity[i, :i])) if i else 0.0 for i in range(len(texts))]
         punctuation = self._heads is not None and "frustration" in self._heads.lexical
+        rests = self._rests(texts)
         return [
-            Reading(levels=lv, echo=e, punctuation=punctuation)
-            for lv, e in zip(levels, echoes, strict=True)
+            Reading(levels=lv, echo=e, punctuation=punctuation, rest=rest)
+            for lv, e, rest in zip(levels, echoes, rests, strict=True)
         ]
+
+    def _rests(self, texts: Sequence[str]) -> list[float | None]:
+        """The frustration head's level on each message without its calm words (None where it
+        has none): one more embedding, of those messages only."""
+        rests: list[float | None] = [None] * len(texts)
+        if self._heads is None or "frustration" not in self._heads.names:
+            return rests
+        found = [(row, calm_rest(text)) for row, text in enumerate(texts)]
+        said = [(row, rest) for row, rest in found if rest is not None]
+        for row, rest in said:
+            if not rest.strip():
+                rests[row] = 0.0  # nothing but the calm words ("no worries")
+        worded = [(row, rest) for row, rest in said if rest.strip()]
+        if worded:
+            scores = self._heads.score(self._embed([r for _, r in worded]), [r for _, r in worded])
+            threshold = self._heads.thresholds["frustration"]
+            for (row, _), probability in zip(worded, scores["frustration"], strict=True):
+                rests[row] = level(float(probability), threshold)
+        return rests
 
 
 def load_heads(embedding_model: str) -> SignalHeads | None:

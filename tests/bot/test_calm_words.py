@@ -8,9 +8,9 @@ import pytest
 
 from bot.calm_words import accepts, disclaims
 from bot.conversation_frustration import FEATURES, ConversationFrustration
-from bot.model import Reading
+from bot.model import Reading, Signals
 from bot.policy import PolicyConfig, conversation_signals
-from bot.signals import CALM_WORDS_LEVEL, frustration
+from bot.signals import CALM_WORDS_LEVEL, frustration, said_calmly, settled
 
 
 @pytest.mark.parametrize(
@@ -113,3 +113,61 @@ def test_acceptance_after_an_annoyed_turn_is_read_on_its_own() -> None:
     latest = "ah that's a shame but fair enough, I'll book the thursday one"
     readings = [Reading(levels={"frustration": 0.8}), Reading(levels={"frustration": 0.6})]
     assert conversation_signals(latest, earlier, config, readings).frustration == CALM_WORDS_LEVEL
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "that’s fine, thanks for letting me know",  # a typographic apostrophe
+        "not annoyed at all, it isn’t urgent",
+    ],
+)
+def test_typographic_apostrophes_read_as_plain_ones(text: str) -> None:
+    assert accepts(text) or disclaims(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I don't really think that's fine",  # denied in its clause
+        "I don’t think that’s fair enough",
+        "if that's ok with the manager, send it",  # a condition
+        "that's fine? it is not fine",  # asked
+        "understood, that didn’t help",  # a rejected answer, typographic apostrophe
+        "sure, that's fine. thanks for nothing",  # resignation
+    ],
+)
+def test_acceptance_denied_asked_or_turned_is_not_calm(text: str) -> None:
+    assert not accepts(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how am i not angry at this point?",  # asked
+        "I'm NOT angry",  # a word in capitals
+        "Not fussed. Whatever you say.",  # resignation
+        "not bothered, I'll take my custom elsewhere",
+    ],
+)
+def test_a_disclaimer_asked_stressed_or_resigned_is_not_calm(text: str) -> None:
+    assert not disclaims(text)
+
+
+def test_calm_words_hold_only_when_the_rest_of_the_message_reads_calm() -> None:
+    text = "that's fine, I'll do a chargeback then"
+    head = 0.85
+    frustrated_rest = Reading(levels={"frustration": head}, rest=0.9)
+    calm_rest = Reading(levels={"frustration": head}, rest=0.1)
+    assert not said_calmly(text, frustrated_rest)
+    assert frustration(text, frustrated_rest) == pytest.approx(head)
+    assert said_calmly(text, calm_rest)
+    assert frustration(text, calm_rest) == CALM_WORDS_LEVEL
+    # Not capped, it does not settle the conversation either.
+    assert not settled(text, Signals(frustration=head))
+    assert settled(text, Signals(frustration=CALM_WORDS_LEVEL))
+
+
+def test_a_long_message_of_calm_words_is_read() -> None:
+    assert disclaims("not angry, " * 2000 + "just asking")
+    assert not accepts("fair enough, " * 2000 + "but no")

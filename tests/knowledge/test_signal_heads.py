@@ -589,3 +589,28 @@ def test_a_missing_broken_or_foreign_conversation_model_leaves_the_rules(tmp_pat
     other_heads = tmp_path / "other_heads.npz"
     other_heads.write_bytes(b"heads trained again")
     assert load_conversation_frustration(heads_file=other_heads) is None
+
+
+def test_the_rest_of_a_message_with_calm_words_is_read(
+    responder: Responder, reader: HeadReader
+) -> None:
+    calm, chargeback, bare, question = reader.read(
+        [
+            "ah that's a pity but fair enough, I'll book the later class",
+            "that's fine, I'll do a chargeback with my bank then",
+            "no worries",
+            "when do you open on sunday?",
+        ]
+    )
+    assert calm.rest is not None and chargeback.rest is not None
+    assert calm.rest < 0.5 < chargeback.rest
+    assert bare.rest == 0.0  # nothing but the calm words
+    assert question.rest is None  # no calm words
+    earlier = ("my class was cancelled again, that's the second time this month",)
+    frustrated = EscalationReason.FRUSTRATION.value
+    assert frustrated not in reasons(
+        responder, "ah that's a pity but fair enough, I'll book the later class", earlier
+    )
+    assert frustrated in reasons(
+        responder, "that's fine, I'll do a chargeback with my bank then", earlier
+    )
