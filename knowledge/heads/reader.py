@@ -64,7 +64,11 @@ class HeadReader:
     def read(self, texts: Sequence[str]) -> list[Reading]:
         if not texts:
             return []
-        vectors = self._embed(list(texts))
+        rests = self._rest_texts(texts)
+        worded = [(row, rest) for row, rest in enumerate(rests) if rest]
+        # One embedding call for the messages and the rests of those with calm words.
+        embedded = self._embed([*texts, *(rest for _, rest in worded)])
+        vectors = embedded[: len(texts)]
         levels: list[dict[str, float]] = [{} for _ in texts]
         if self._heads is not None:
             for name, probabilities in self._heads.score(vectors, list(texts)).items():
@@ -82,30 +86,31 @@ class HeadReader:
         similarity = vectors @ vectors.T
         echoes = [float(np.max(similarity[i, :i])) if i else 0.0 for i in range(len(texts))]
         punctuation = self._heads is not None and "frustration" in self._heads.lexical
-        rests = self._rests(texts)
+        rest_levels = self._rest_levels(rests, worded, embedded[len(texts) :])
         return [
             Reading(levels=lv, echo=e, punctuation=punctuation, rest=rest)
-            for lv, e, rest in zip(levels, echoes, rests, strict=True)
+            for lv, e, rest in zip(levels, echoes, rest_levels, strict=True)
         ]
 
-    def _rests(self, texts: Sequence[str]) -> list[float | None]:
-        """The frustration head's level on each message without its calm words (None where it
-        has none): one more embedding, of those messages only."""
-        rests: list[float | None] = [None] * len(texts)
+    def _rest_texts(self, texts: Sequence[str]) -> list[str | None]:
+        """Each message without its calm words (``calm_rest``; None where it has none, or no
+        frustration head would read it)."""
         if self._heads is None or "frustration" not in self._heads.names:
-            return rests
-        found = [(row, calm_rest(text)) for row, text in enumerate(texts)]
-        said = [(row, rest) for row, rest in found if rest is not None]
-        for row, rest in said:
-            if not rest.strip():
-                rests[row] = 0.0  # nothing but the calm words ("no worries")
-        worded = [(row, rest) for row, rest in said if rest.strip()]
-        if worded:
-            scores = self._heads.score(self._embed([r for _, r in worded]), [r for _, r in worded])
+            return [None] * len(texts)
+        return [calm_rest(text) for text in texts]
+
+    def _rest_levels(
+        self, rests: Sequence[str | None], worded: Sequence[tuple[int, str]], vectors: Vectors
+    ) -> list[float | None]:
+        """The frustration head's level on each rest: 0 where nothing but the calm words is
+        left ("no worries"), None where the message has none."""
+        levels: list[float | None] = [None if rest is None else 0.0 for rest in rests]
+        if worded and self._heads is not None:
+            scores = self._heads.score(vectors, [rest for _, rest in worded])["frustration"]
             threshold = self._heads.thresholds["frustration"]
-            for (row, _), probability in zip(worded, scores["frustration"], strict=True):
-                rests[row] = level(float(probability), threshold)
-        return rests
+            for (row, _), probability in zip(worded, scores, strict=True):
+                levels[row] = level(float(probability), threshold)
+        return levels
 
 
 def load_heads(embedding_model: str) -> SignalHeads | None:
