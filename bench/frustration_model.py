@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -40,11 +39,13 @@ sys.path.insert(0, str(ROOT.parent))
 for name in [n for n in os.environ if n.startswith("TANDEM_")]:
     del os.environ[name]
 
+from heads_reader import temporary_reader  # noqa: E402
+
 from bot.conversation_frustration import FEATURES, conversation_features  # noqa: E402
 from bot.policy import EARLIER_TURNS, turn_signals  # noqa: E402
 from bot.signals import over_conversation, run_of_negative_turns, settled  # noqa: E402
 from config import load_settings  # noqa: E402
-from integrations.composition import build_reader, open_knowledge_base, policy_config  # noqa: E402
+from integrations.composition import policy_config  # noqa: E402
 from knowledge.heads.reader import CONVERSATION_FILE, heads_fingerprint  # noqa: E402
 
 # The nine sets read before this model; ``conversations_j`` was its held-out read (model card).
@@ -66,11 +67,7 @@ def extract() -> tuple[Array, Labels, npt.NDArray[np.int_], Array, Labels, Label
     rules: list[float] = []
     runs: list[bool] = []
     settles: list[bool] = []
-    with tempfile.TemporaryDirectory(prefix="tandem-frustration-") as temp:
-        knowledge = settings.knowledge.model_copy(
-            update={"data_dir": Path(temp), "chroma_url": None, "collection": "tandem_frustration"}
-        )
-        reader = build_reader(settings, open_knowledge_base(settings, knowledge=knowledge))
+    with temporary_reader(settings, "frustration") as (_, reader):
         if not reader.has_heads:
             raise SystemExit("the signal heads did not load: the model reads their levels")
         config = policy_config(settings, reader)

@@ -14,7 +14,6 @@ import argparse
 import logging
 import os
 import sys
-import tempfile
 import timeit
 from pathlib import Path
 
@@ -22,8 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 for name in [n for n in os.environ if n.startswith("TANDEM_")]:
     del os.environ[name]
 
+from heads_reader import temporary_reader  # noqa: E402
+
 from config import load_settings  # noqa: E402
-from integrations.composition import build_reader, open_knowledge_base  # noqa: E402
 
 CONVERSATIONS = {
     "calm words in the latest turn": (
@@ -43,11 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     settings = load_settings(env_file=None)
-    with tempfile.TemporaryDirectory(prefix="tandem-reading-") as temp:
-        knowledge = settings.knowledge.model_copy(
-            update={"data_dir": Path(temp), "chroma_url": None, "collection": "tandem_reading"}
-        )
-        reader = build_reader(settings, open_knowledge_base(settings, knowledge=knowledge))
+    with temporary_reader(settings, "reading") as (_, reader):
         if not reader.has_heads:
             raise SystemExit("the signal heads did not load")
         counter = iter(range(10**9))

@@ -17,16 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from heads_reader import temporary_reader  # noqa: E402
+
 from bot.model import Signals  # noqa: E402
 from bot.policy import conversation_signals  # noqa: E402
 from config.settings import Settings  # noqa: E402
-from integrations.composition import build_reader, open_knowledge_base, policy_config  # noqa: E402
+from integrations.composition import policy_config  # noqa: E402
 from knowledge.heads.model import SignalHeads  # noqa: E402
 from knowledge.heads.reader import HeadReader  # noqa: E402
 
@@ -53,12 +54,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = [json.loads(line) for line in args.file.read_text().splitlines() if line.strip()]
     settings = Settings()
-    with tempfile.TemporaryDirectory(prefix="tandem-signals-") as temp:
-        knowledge = settings.knowledge.model_copy(
-            update={"data_dir": Path(temp), "chroma_url": None, "collection": "tandem_signals"}
-        )
-        knowledge_base = open_knowledge_base(settings, knowledge=knowledge)
-        reader = build_reader(settings, knowledge_base)
+    with temporary_reader(settings, "signals") as (knowledge_base, reader):
         if args.heads:
             escalation = settings.escalation
             reader = HeadReader(
