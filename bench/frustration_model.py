@@ -89,7 +89,7 @@ def extract() -> tuple[Array, Labels, npt.NDArray[np.int_], Array, Labels, Label
             )
             levels = [s.frustration for s in signals]
             runs.append(run_of_negative_turns(turns, levels) >= 0.5)
-            settles.append(settled(case["text"], signals[-1]))
+            settles.append(settled(case["text"], signals[-1], readings[-1]))
             labels.append(bool(case["frustrated"]))
             groups.append(group)
     return (

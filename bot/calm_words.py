@@ -53,6 +53,9 @@ _MORE_TO_IT = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r"[.!?;,\n]")
+# Characters of a clause read on either side of a phrase: bounded, so that a long message of
+# many phrases reads in linear time.
+CLAUSE_LOOK_BACK = 200
 # The customer says in so many words that they are not upset: "not annoyed at all, just
 # checking", "honestly not cross about it", "it's not a complaint as such", "no hard feelings".
 _FEELING = (
@@ -99,28 +102,30 @@ _GRUDGING = re.compile(
 
 
 def _nothing_else_upset(text: str) -> bool:
-    """No negative word, rejected answer, counted contact, word of resignation or sarcasm,
-    shouting, run of "!!"/"??" or word in capitals ("I'm NOT angry")."""
+    """No negative word, rejected answer, counted contact, word of resignation, shouting or run
+    of "!!"/"??"."""
     return not (
         lexical_frustration(text)
         or NOT_HELPFUL.search(text)
         or REPEAT_CONTACT.search(text)
         or _RESIGNED.search(text)
         or shouting(text)
-        or re.search(r"[!?]{2,}|\b[A-Z]{3,}\b", text)
+        or re.search(r"[!?]{2,}", text)
     )
 
 
 def _said_plainly(text: str, start: int, end: int) -> bool:
-    """The calm phrase at ``start:end`` is said, not asked or denied: its clause has no
-    negation or condition before it ("I don't think that's fine", "if that's ok") and does not
-    end in a question ("that's fine?", "how am I not angry?"), and no "but…" follows it."""
+    """The calm phrase at ``start:end`` is said, not asked, denied or stressed: its clause has
+    no negation or condition before it ("I don't think that's fine", "if that's ok") and does
+    not end in a question ("that's fine?", "how am I not angry?"), no word of it is in capitals
+    ("I'm NOT angry"), and no "but…" follows it."""
     ends = [m.start() for m in _CLAUSE_END.finditer(text)]
     at = bisect.bisect_left(ends, start)
     denied = _UNSETTLED_BEFORE.search(text, ends[at - 1] + 1 if at else 0, start)
     after = bisect.bisect_left(ends, end)
     asked = after < len(ends) and text[ends[after]] == "?"
-    return not (denied or asked or _TURNED_AFTER.search(text, end))
+    stressed = re.search(r"\b[A-Z]{2,}\b", text[start:end])  # "I'm NOT angry", "that's FINE"
+    return not (denied or asked or stressed or _TURNED_AFTER.search(text, end))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -153,11 +158,16 @@ def disclaims(text: str) -> bool:
     return _nothing_else_upset(text)
 
 
+def calm_words(text: str) -> bool:
+    """The customer disclaims being upset or accepts calmly (``disclaims``, ``accepts``)."""
+    return disclaims(text) or accepts(text)
+
+
 def calm_rest(text: str) -> str | None:
-    """The message without its calm words, when it disclaims being upset or accepts calmly
-    (``disclaims``, ``accepts``): what the frustration head reads to check that the rest of the
-    message is calm too ("that's fine, I'll do a chargeback" is not). None otherwise."""
-    if not (disclaims(text) or accepts(text)):
+    """The message without its calm words (``calm_words``): what the frustration head reads to
+    check that the rest of the message is calm too ("that's fine, I'll do a chargeback" is
+    not). None when it has none."""
+    if not calm_words(text):
         return None
     rest = ACCEPTED.sub(" ", DISCLAIMED.sub(" ", plain(text)))
     return re.sub(r"\s+", " ", rest).strip(" ,.;-")
@@ -177,11 +187,17 @@ def resolved(text: str) -> bool:
         if last_more >= match.end():
             continue
         before = bisect.bisect_left(ends, match.start())
-        clause = text[ends[before - 1] + 1 if before else 0 : match.start()]
-        if _UNSETTLED_BEFORE.search(clause) or ASKING.match(clause):
+        clause_start = ends[before - 1] + 1 if before else 0
+        window = max(clause_start, match.start() - CLAUSE_LOOK_BACK)
+        if _UNSETTLED_BEFORE.search(text, window, match.start()) or ASKING.match(
+            text, clause_start, match.start()
+        ):
             continue
         after = bisect.bisect_left(ends, match.end())
-        rest = text[match.end() : ends[after] if after < len(ends) else len(text)]
+        clause_end = ends[after] if after < len(ends) else len(text)
+        if clause_end - match.end() > CLAUSE_LOOK_BACK:
+            continue  # far more than "now, thanks" follows it in its clause
+        rest = text[match.end() : clause_end]
         if set(re.findall(r"[a-z']+", rest.lower())) <= _CLOSING_WORDS:
             return True
     return False

@@ -138,7 +138,8 @@ def conversation_signals(
     signals = turn_signals(turns, config, readings)
     latest = signals[-1]
     levels = [s.frustration for s in signals]
-    if len(turns) > 1 and settled(text, latest):
+    reading = readings[-1] if len(readings) == len(turns) else None
+    if len(turns) > 1 and settled(text, latest, reading):
         # Solved, thanked calmly, "not annoyed", "fair enough": earlier turns do not carry.
         return replace(latest, trend=tuple(levels))
     model = config.conversation_frustration

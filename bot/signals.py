@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from bot.calm_words import accepts, disclaims, resolved
+from bot.calm_words import calm_words, resolved
 from bot.model import Reading, Signals
 from bot.phrases import (
     COMPLAINT,
@@ -81,14 +81,17 @@ SHOUTING_BOOST = 0.3
 REPEAT_BOOST = 0.3
 MILD = 0.4  # a turn at this level or above is mildly negative
 CALM = 0.25  # thanks at this level or above may be sarcastic ("thanks for wasting my afternoon")
-REST_CALM = 0.7  # the rest of a message with calm words reads calm under the head's threshold
+# The rest of a message with calm words reads calm under this level of the frustration head:
+# above its own threshold (0.5), chosen on the development sets (at 0.5 the calm words held for
+# fewer sincere customers and caught no more frustrated ones).
+REST_CALM = 0.7
 CALM_WORDS_LEVEL = 0.2  # the most a disclaimer or a calm acceptance reads (``bot.calm_words``)
 
 
-def settled(text: str, signals: Signals) -> bool:
+def settled(text: str, signals: Signals, reading: Reading | None = None) -> bool:
     """The latest message settles the matter: it thanks calmly (``thanks_calmly``); says the
-    customer is not upset or accepts calmly (``disclaims``, ``accepts``) and reads calm once
-    those words are set aside (its level was capped: ``said_calmly``); or says the problem is
+    customer is not upset or accepts calmly and the rest of it reads calm (``said_calmly``,
+    with ``reading``, the heads' reading of the message); or says the problem is
     solved (``resolved``) without reading even mildly negative (under ``MILD``, and no negative
     word: "finally came through, ridiculous service" does not). It never rejects an answer or
     counts contacts. What came before, the customer has put behind them."""
@@ -97,8 +100,8 @@ def settled(text: str, signals: Signals) -> bool:
         return False
     if thanks_calmly(text, signals):
         return True
-    if (disclaims(text) or accepts(text)) and signals.frustration <= CALM_WORDS_LEVEL:
-        return True  # said calmly, and the rest of the message reads calm (``said_calmly``)
+    if said_calmly(text, reading):
+        return True
     return signals.frustration < MILD and not lexical_frustration(text) and resolved(text)
 
 
@@ -164,7 +167,7 @@ def said_calmly(text: str, reading: Reading | None = None) -> bool:
     of the message, read by the frustration head without those words, is calm too (when a
     head read it): the head reads "angry" in "not angry" and disappointment in "a shame", but
     "that's fine, I'll do a chargeback" is not calm."""
-    if not (disclaims(text) or accepts(text)):
+    if not calm_words(text):
         return False
     return reading is None or reading.rest is None or reading.rest < REST_CALM
 

@@ -115,6 +115,11 @@ def test_acceptance_after_an_annoyed_turn_is_read_on_its_own() -> None:
     assert conversation_signals(latest, earlier, config, readings).frustration == CALM_WORDS_LEVEL
 
 
+def test_an_acronym_elsewhere_is_not_stress() -> None:
+    assert accepts("no worries, the UPS van can come on Monday")
+    assert not accepts("that's FINE")
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -145,7 +150,7 @@ def test_acceptance_denied_asked_or_turned_is_not_calm(text: str) -> None:
     "text",
     [
         "how am i not angry at this point?",  # asked
-        "I'm NOT angry",  # a word in capitals
+        "I'm NOT angry",  # a word of it in capitals
         "Not fussed. Whatever you say.",  # resignation
         "not bothered, I'll take my custom elsewhere",
     ],
@@ -164,8 +169,11 @@ def test_calm_words_hold_only_when_the_rest_of_the_message_reads_calm() -> None:
     assert said_calmly(text, calm_rest)
     assert frustration(text, calm_rest) == CALM_WORDS_LEVEL
     # Not capped, it does not settle the conversation either.
-    assert not settled(text, Signals(frustration=head))
-    assert settled(text, Signals(frustration=CALM_WORDS_LEVEL))
+    assert not settled(text, Signals(frustration=head), frustrated_rest)
+    assert settled(text, Signals(frustration=CALM_WORDS_LEVEL), calm_rest)
+    # Nor when the whole message reads calm to the head but its rest does not.
+    low = Reading(levels={"frustration": 0.19}, rest=0.87)
+    assert not settled("no problem, I'll dispute the charge", Signals(frustration=0.19), low)
 
 
 def test_a_long_message_of_calm_words_is_read() -> None:

@@ -594,16 +594,17 @@ def test_a_missing_broken_or_foreign_conversation_model_leaves_the_rules(tmp_pat
 def test_the_rest_of_a_message_with_calm_words_is_read(
     responder: Responder, reader: HeadReader
 ) -> None:
-    calm, chargeback, bare, question = reader.read(
+    # Calm words after a plain message and beside each other: each rest is the message's own.
+    question, calm, bare, chargeback = reader.read(
         [
-            "ah that's a pity but fair enough, I'll book the later class",
-            "that's fine, I'll do a chargeback with my bank then",
-            "no worries",
             "when do you open on sunday?",
+            "ah that's a pity but fair enough, I'll book the later class",
+            "no worries",
+            "that's fine, I'll be disputing the charge with my bank and leaving a review",
         ]
     )
     assert calm.rest is not None and chargeback.rest is not None
-    assert calm.rest < 0.5 < chargeback.rest
+    assert calm.rest < 0.5 and chargeback.rest > 0.8
     assert bare.rest == 0.0  # nothing but the calm words
     assert question.rest is None  # no calm words
     earlier = ("my class was cancelled again, that's the second time this month",)
@@ -611,6 +612,5 @@ def test_the_rest_of_a_message_with_calm_words_is_read(
     assert frustrated not in reasons(
         responder, "ah that's a pity but fair enough, I'll book the later class", earlier
     )
-    assert frustrated in reasons(
-        responder, "that's fine, I'll do a chargeback with my bank then", earlier
-    )
+    disputing = "that's fine, I'll be disputing the charge with my bank and leaving a review"
+    assert frustrated in reasons(responder, disputing, earlier)
