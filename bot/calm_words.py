@@ -128,7 +128,7 @@ def _said_plainly(text: str, start: int, end: int) -> bool:
     return not (denied or asked or stressed or _TURNED_AFTER.search(text, end))
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=64)  # a message is read several times in a turn
 def accepts(text: str) -> bool:
     """The customer accepts bad news or an explanation ("ah that's a shame but fair enough,
     I'll take the later slot"), said plainly (``_said_plainly``), with no word of resignation
@@ -140,7 +140,7 @@ def accepts(text: str) -> bool:
     return _said_plainly(text, *found.span()) and _nothing_else_upset(text)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=64)  # a message is read several times in a turn
 def disclaims(text: str) -> bool:
     """The customer says they are not upset ("not annoyed at all, just checking", "no hard
     feelings", "it's not a complaint as such"), said plainly (``_said_plainly``), and nothing
