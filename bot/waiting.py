@@ -27,7 +27,7 @@ from bot.drafts import DraftWork
 from bot.model import UNSURE, Decision, EscalationReason
 from bot.phrases import NOT_HELPFUL, no_longer_needed
 from bot.ports import Assistant, Change, NewMessage
-from bot.signals import MILD
+from bot.signals import MILD, negative
 
 FRUSTRATION = EscalationReason.FRUSTRATION
 
@@ -85,7 +85,7 @@ class PeopleTurns(DraftWork):
             else:
                 replies.append(await self._still_waiting(updated, decision))
         else:
-            replies.extend(self._assist(decision, context))
+            replies.extend(self._assist(decision, context, message.text))
             if isinstance(self.drafter, Assistant):
                 self.later(self._suggest(self.drafter, escalation.id, context))
         applied = await self.store.apply(
@@ -198,7 +198,9 @@ class PeopleTurns(DraftWork):
         await self.publish_public(conversation.id, applied.messages)
         await self.publish_agents(CUSTOMER_CLOSED, closed, (message, *applied.messages))
 
-    def _assist(self, decision: Decision, context: DraftContext) -> list[NewMessage]:
+    def _assist(self, decision: Decision, context: DraftContext, text: str) -> list[NewMessage]:
+        """What a holding agent is told beside the customer's message: the articles that may
+        answer it, and a warning when frustration rises (``_rising``)."""
         notes = []
         best = decision.retrieval.best
         if best is not None:
@@ -210,16 +212,24 @@ class PeopleTurns(DraftWork):
                     sources=tuple(Source(m.title, m.url) for m in decision.retrieval.matches[:3]),
                 )
             )
-        scores = context.frustration
-        rising = len(scores) >= 2 and scores[-1] > scores[-2]
-        if scores and scores[-1] >= self.config.frustration_threshold and rising:
-            notes.append(
-                NewMessage(
-                    Kind.WARNING,
-                    wording.frustration_rising(scores[-1]),
-                )
-            )
+        level = self._rising(decision, context, text)
+        if level is not None:
+            notes.append(NewMessage(Kind.WARNING, wording.frustration_rising(level)))
         return notes
+
+    def _rising(self, decision: Decision, context: DraftContext, text: str) -> float | None:
+        """The frustration to warn a holding agent of, if it rises: the message reads over the
+        threshold and more than the one before, or it is mildly negative (``negative``: "still
+        not working", "that didn't help") while the conversation reads over the threshold (a
+        run of such turns adds up though none reaches it alone)."""
+        scores, threshold = context.frustration, self.config.frustration_threshold
+        own = scores[-1] if scores else decision.signals.frustration
+        over = decision.signals.frustration
+        if own >= threshold and len(scores) >= 2 and own > scores[-2]:
+            return max(own, over)
+        if over >= threshold and negative(own, text):
+            return over
+        return None
 
 
 def grown_reasons(current: Sequence[str], fresh: Sequence[EscalationReason]) -> tuple[str, ...]:

@@ -292,6 +292,25 @@ async def test_take_over_silences_the_bot_and_assists_the_agent(services: Servic
     assert refused.outcome == "refused" and refused.holder == "Alice"
 
 
+async def test_a_holding_agent_is_warned_when_mildly_negative_turns_add_up(
+    services: Services,
+) -> None:
+    conversation_id, escalation = await escalated(
+        services, "Could I talk to someone about my order please?"
+    )
+    await services.engine.act(escalation.id, action(ActionKind.TAKE_OVER))
+    # Each reads mildly negative on its own, under the threshold (tests/knowledge).
+    await say(
+        services.engine, conversation_id, "the refund was supposed to be in my account by now"
+    )
+    assert "warning" not in await kinds(services, conversation_id, internal=True)
+    await say(services.engine, conversation_id, "the courier says they never got it")
+    internal = await kinds(services, conversation_id, internal=True)
+    assert internal.count("warning") == 1, "two such turns add up over the conversation"
+    await say(services.engine, conversation_id, "ok thanks, I'll wait for your email")
+    assert (await kinds(services, conversation_id, internal=True)).count("warning") == 1
+
+
 async def test_two_agents_race_to_take_over_and_one_wins(services: Services) -> None:
     _, escalation = await escalated(services, "I want a human")
     results = await asyncio.gather(
