@@ -43,6 +43,8 @@ class DraftContext:
         rejected: Titles of the articles whose answers the customer said did not help.
         passed_over: Titles of the articles whose answers the customer passed over by asking
             for a person (``passed_over_answers``).
+        overall: The frustration read over the conversation at the latest message (a run of
+            mildly negative turns adds up), when the decision read it; None otherwise.
     """
 
     customer_texts: tuple[str, ...]
@@ -57,6 +59,7 @@ class DraftContext:
     lookups: tuple[tuple[str, Retrieval], ...] = ()
     rejected: tuple[str, ...] = ()
     passed_over: tuple[str, ...] = ()
+    overall: float | None = None
 
 
 class Drafter(Protocol):
@@ -99,6 +102,7 @@ def context_of(
     turns: int = 20,
     trend: Sequence[float] = (),
     lookups: Sequence[tuple[str, Retrieval]] = (),
+    overall: float | None = None,
 ) -> DraftContext:
     """What a drafter gets from a conversation's history and the knowledge base's matches
     (``retrieval`` for the latest message, ``lookups`` for the goal and each open need)."""
@@ -117,6 +121,7 @@ def context_of(
         lookups=tuple(lookups),
         rejected=rejected_answers(history),
         passed_over=passed_over_answers(history),
+        overall=overall,
     )
 
 
@@ -222,12 +227,14 @@ def plain_text(markdown: str) -> str:
     return _EMPHASIS.sub(r"\2", text).replace("`", "")
 
 
-def sentiment_of(scores: Sequence[float]) -> tuple[str, str]:
-    """A sentiment label for the latest message and the trend over the conversation."""
+def sentiment_of(scores: Sequence[float], overall: float | None = None) -> tuple[str, str]:
+    """A sentiment label for the latest message, read over the conversation when ``overall``
+    is given (a run of mildly negative turns reads negative), and the trend of the turns."""
     if not scores:
         return "neutral", "steady"
     latest = scores[-1]
-    label = "negative" if latest >= 0.5 else "slightly negative" if latest > 0.15 else "neutral"
+    worst = max(latest, overall) if overall is not None else latest
+    label = "negative" if worst >= 0.5 else "slightly negative" if worst > 0.15 else "neutral"
     if len(scores) < 2:
         return label, "steady"
     earlier = sum(scores[:-1]) / (len(scores) - 1)

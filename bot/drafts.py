@@ -39,6 +39,7 @@ class DraftWork(EngineBase):
             turns=CONTEXT_TURNS,
             trend=decision.signals.trend,
             lookups=await self.look_up(needs_to_look_up(history), decision.retrieval),
+            overall=decision.signals.frustration,
         )
 
     async def _standing(self, escalation: Escalation) -> Standing:

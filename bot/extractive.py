@@ -66,7 +66,7 @@ class ExtractiveDrafter:
         self.mask_personal_data = mask_personal_data
 
     async def summarise(self, context: DraftContext) -> Summary:
-        sentiment, trend = sentiment_of(context.frustration)
+        sentiment, trend = sentiment_of(context.frustration, context.overall)
         _, retrieval = lookups_of(context)[0]
         confident = usable(retrieval, context.rejected) or usable(retrieval)
         intent = confident[0].title if confident else "unknown"

@@ -214,3 +214,18 @@ async def test_the_card_follows_the_goal_through_chit_chat_and_venting(
     assert "return" in card.articles[0].title.lower()
     assert "opening hours" not in card.draft.lower() and "LK-20211" in card.draft
     assert "sorry" in card.draft.lower(), "the customer vented: the draft apologises"
+
+
+async def test_the_cards_sentiment_reads_the_conversation_not_one_turn(
+    services: Services,
+) -> None:
+    conversation_id, first = await escalated(
+        services, "Could I talk to someone about my order please?"
+    )
+    # Each reads mildly negative on its own (tests/knowledge); together they add up.
+    await replies_after(
+        services, conversation_id, "the refund was supposed to be in my account by now"
+    )
+    await replies_after(services, conversation_id, "the courier says they never got it")
+    card = await services.engine.card(first.id)
+    assert card.summary.sentiment == "negative"
