@@ -101,6 +101,19 @@ _GRUDGING = re.compile(
 )
 
 
+def _clause_ends(text: str) -> list[int]:
+    """Where each clause of ``text`` ends: the positions of its ``.!?;,`` and line breaks."""
+    return [m.start() for m in _CLAUSE_END.finditer(text)]
+
+
+def _clause_around(ends: list[int], length: int, start: int, end: int) -> tuple[int, int]:
+    """The clause holding the phrase at ``start:end``: where it starts, and where it ends (the
+    position of its closing mark, or ``length``)."""
+    at = bisect.bisect_left(ends, start)
+    after = bisect.bisect_left(ends, end)
+    return ends[at - 1] + 1 if at else 0, ends[after] if after < len(ends) else length
+
+
 def _nothing_else_upset(text: str) -> bool:
     """No negative word, rejected answer, counted contact, word of resignation, shouting or run
     of "!!"/"??"."""
@@ -119,11 +132,9 @@ def _said_plainly(text: str, start: int, end: int) -> bool:
     no negation or condition before it ("I don't think that's fine", "if that's ok") and does
     not end in a question ("that's fine?", "how am I not angry?"), no word of it is in capitals
     ("I'm NOT angry"), and no "but…" follows it."""
-    ends = [m.start() for m in _CLAUSE_END.finditer(text)]
-    at = bisect.bisect_left(ends, start)
-    denied = _UNSETTLED_BEFORE.search(text, ends[at - 1] + 1 if at else 0, start)
-    after = bisect.bisect_left(ends, end)
-    asked = after < len(ends) and text[ends[after]] == "?"
+    clause_start, clause_end = _clause_around(_clause_ends(text), len(text), start, end)
+    denied = _UNSETTLED_BEFORE.search(text, clause_start, start)
+    asked = clause_end < len(text) and text[clause_end] == "?"
     stressed = re.search(r"\b[A-Z]{2,}\b", text[start:end])  # "I'm NOT angry", "that's FINE"
     return not (denied or asked or stressed or _TURNED_AFTER.search(text, end))
 
@@ -182,19 +193,16 @@ def resolved(text: str) -> bool:
     text = plain(text)
     more = [m.start() for m in _MORE_TO_IT.finditer(text)]
     last_more = more[-1] if more else -1
-    ends = [m.start() for m in _CLAUSE_END.finditer(text)]
+    ends = _clause_ends(text)
     for match in RESOLVED.finditer(text):
         if last_more >= match.end():
             continue
-        before = bisect.bisect_left(ends, match.start())
-        clause_start = ends[before - 1] + 1 if before else 0
+        clause_start, clause_end = _clause_around(ends, len(text), *match.span())
         window = max(clause_start, match.start() - CLAUSE_LOOK_BACK)
         if _UNSETTLED_BEFORE.search(text, window, match.start()) or ASKING.match(
             text, clause_start, match.start()
         ):
             continue
-        after = bisect.bisect_left(ends, match.end())
-        clause_end = ends[after] if after < len(ends) else len(text)
         if clause_end - match.end() > CLAUSE_LOOK_BACK:
             continue  # far more than "now, thanks" follows it in its clause
         rest = text[match.end() : clause_end]

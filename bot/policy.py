@@ -146,12 +146,12 @@ def conversation_signals(
     if (
         model is None
         or len(turns) < 2
-        or len(readings) != len(turns)
-        or "frustration" not in readings[-1].levels  # the heads did not read it
+        or reading is None
+        or "frustration" not in reading.levels  # the heads did not read it
     ):
-        echo = readings[-1].echo if len(readings) == len(turns) else 0.0
+        echo = reading.echo if reading is not None else 0.0
         return over_conversation(latest, turns, signals[:-1], echo)
-    learned = model.level(conversation_features(turns, signals, readings[-1]))
+    learned = model.level(conversation_features(turns, signals, reading))
     return replace(
         latest,
         frustration=max(learned, run_of_negative_turns(turns, levels)),
