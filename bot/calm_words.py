@@ -21,8 +21,9 @@ from bot.phrases import (
 )
 
 # The customer says the problem is solved or explained: "it's working now", "that did the
-# trick", "ah that explains it", "makes sense now", "it's just come through", "all good". Not
-# "fine" or "ok" alone, which resignation says too ("its fine. forget it").
+# trick", "ah that explains it", "makes sense now", "it's just come through", "all good", "my
+# bad", "panic over". Not "fine" or "ok" alone, which resignation says too ("its fine. forget
+# it"), nor "never mind" ("never mind, I'll go elsewhere").
 RESOLVED = re.compile(
     r"\b(?:(?:it|that|this|everything|all)(?:'s|s|\s+is|\s+has\s+been)?\s+(?:all\s+)?"
     r"(?:working|sorted|fixed|resolved)|(?:working|works)\s+(?:now|again)|"
@@ -31,7 +32,14 @@ RESOLVED = re.compile(
     r"makes?\s+sense|explains\s+(?:it|that|everything)|all\s+good|"
     r"(?:has|'s|just|finally|now|all)\s+(?:arrived|turned\s+up|come\s+through|gone\s+through|"
     r"went\s+through|shown\s+up|showed\s+up|appeared|landed)|(?:came|come)\s+through|"
-    r"turned\s+up|(?:got|i'm|im|i\s+am|logged|signed)\s+back\s+in)\b",
+    r"turned\s+up|(?:got|i'm|im|i\s+am|logged|signed)\s+back\s+in|"
+    # The customer's own slip, or a scare that is over: "my bad", "panic over", and "ignore
+    # me" said to the company, at the start of its clause (not "you keep telling me to ignore
+    # my last message").
+    r"my\s+(?:bad|mistake|error|fault)|"
+    r"(?:^|(?<=[.!?,;]\s)|(?<=[.!?,;])|(?<=\bjust\s)|(?<=\bplease\s)|(?<=\bso\s))"
+    r"ignore\s+(?:me|my\s+(?:last\s+)?message)|"
+    r"panic\s+over|false\s+alarm|no\s+harm\s+done|found\s+(?:it|them))\b",
     re.IGNORECASE,
 )
 # Before the phrase, in its clause: a negation or a condition ("it hasnt come through", "none
@@ -175,12 +183,19 @@ def calm_words(text: str) -> bool:
 
 
 def calm_rest(text: str) -> str | None:
-    """The message without its calm words (``calm_words``): what the frustration head reads to
-    check that the rest of the message is calm too ("that's fine, I'll do a chargeback" is
-    not). None when it has none."""
-    if not calm_words(text):
+    """The message without its calm words (``calm_words``) and the words that say the problem
+    is solved (``resolved``): what the frustration head reads to check that the rest of the
+    message is calm too ("that's fine, I'll do a chargeback" is not), when telling what went
+    wrong ("the van got stuck behind a bin lorry. all good") need not be. None when it has
+    none."""
+    calm, solved = calm_words(text), resolved(text)
+    if not (calm or solved):
         return None
-    rest = ACCEPTED.sub(" ", DISCLAIMED.sub(" ", plain(text)))
+    rest = plain(text)
+    if calm:
+        rest = ACCEPTED.sub(" ", DISCLAIMED.sub(" ", rest))
+    if solved:
+        rest = RESOLVED.sub(" ", rest)
     return re.sub(r"\s+", " ", rest).strip(" ,.;-")
 
 

@@ -107,9 +107,10 @@ class Reading:
             question asked again scores near 1).
         punctuation: The frustration level already reads ``!`` and ``?`` (a learned lexical
             head), so the signals do not add them again.
-        rest: The frustration head's level on the message without its calm words, when it
-            has some (``bot.calm_words.calm_rest``: "that's fine, I'll do a chargeback" reads
-            the chargeback); None when it has none or no head read it.
+        rest: The frustration head's level on the message without its calm words or the
+            words that say the problem is solved, when it has some
+            (``bot.calm_words.calm_rest``: "that's fine, I'll do a chargeback" reads the
+            chargeback); None when it has none or no head read it.
     """
 
     levels: Mapping[str, float] = field(default_factory=dict)

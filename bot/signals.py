@@ -92,9 +92,11 @@ def settled(text: str, signals: Signals, reading: Reading | None = None) -> bool
     """The latest message settles the matter: it thanks calmly (``thanks_calmly``); says the
     customer is not upset or accepts calmly and the rest of it reads calm (``said_calmly``,
     with ``reading``, the heads' reading of the message); or says the problem is
-    solved (``resolved``) without reading even mildly negative (under ``MILD``, and no negative
-    word: "finally came through, ridiculous service" does not). It never rejects an answer or
-    counts contacts. What came before, the customer has put behind them."""
+    solved (``resolved``) with no negative word ("finally came through, ridiculous service"
+    does not) and without reading even mildly negative (under ``MILD``), or with the rest of it
+    reading calm (``rest_calm``: the message tells what went wrong, "my partner booked it for
+    the day we move out. my bad, all sorted"). It never rejects an answer or counts contacts.
+    What came before, the customer has put behind them."""
     text = plain(text)
     if NOT_HELPFUL.search(text) or REPEAT_CONTACT.search(text):
         return False
@@ -102,7 +104,9 @@ def settled(text: str, signals: Signals, reading: Reading | None = None) -> bool
         return True
     if said_calmly(text, reading):
         return True
-    return signals.frustration < MILD and not lexical_frustration(text) and resolved(text)
+    if lexical_frustration(text) or not resolved(text):
+        return False
+    return signals.frustration < MILD or rest_calm(reading)
 
 
 def thanks_calmly(text: str, signals: Signals) -> bool:
@@ -169,7 +173,13 @@ def said_calmly(text: str, reading: Reading | None = None) -> bool:
     "that's fine, I'll do a chargeback" is not calm."""
     if not calm_words(text):
         return False
-    return reading is None or reading.rest is None or reading.rest < REST_CALM
+    return reading is None or reading.rest is None or rest_calm(reading)
+
+
+def rest_calm(reading: Reading | None) -> bool:
+    """The frustration head read the message without its calm or solving words
+    (``Reading.rest``), and that rest reads calm (under ``REST_CALM``)."""
+    return reading is not None and reading.rest is not None and reading.rest < REST_CALM
 
 
 def compile_topics(

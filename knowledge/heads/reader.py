@@ -93,8 +93,8 @@ class HeadReader:
         ]
 
     def _rest_texts(self, texts: Sequence[str]) -> list[str | None]:
-        """Each message without its calm words (``calm_rest``; None where it has none, or no
-        frustration head would read it)."""
+        """Each message without its calm or solving words (``calm_rest``; None where it has
+        none, or no frustration head would read it)."""
         if self._heads is None or "frustration" not in self._heads.names:
             return [None] * len(texts)
         return [calm_rest(text) for text in texts]

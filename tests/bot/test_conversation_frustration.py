@@ -164,6 +164,14 @@ def test_what_came_before_a_person_handed_back_or_resolved_is_not_carried() -> N
         "logged back in, cheers",
         "oh it's just turned up at the back door, all good",
         "that did the trick",
+        # The customer's own slip, or a scare that is over.
+        "oh the email went to my junk folder. my bad",
+        "my mistake, I was looking at the wrong account",
+        "just seen it under 'transferred'. ignore me",
+        "oh wait the parcel's in the porch, panic over",
+        "false alarm, the charge was my partner's",
+        "changed the number on my profile now, no harm done",
+        "found it, cheers",
     ],
 )
 def test_a_problem_said_to_be_solved_is_resolved(text: str) -> None:
@@ -185,6 +193,12 @@ def test_a_problem_said_to_be_solved_is_resolved(text: str) -> None:
         "it's working now but I was charged twice",  # more after it
         "it's working now, no thanks to you",
         "all good, I'll take my business elsewhere",
+        "it's not my fault",  # a slip denied, or the words about something else
+        "this was never my mistake",
+        "I found it cheaper elsewhere",
+        "don't ignore me",
+        "you keep telling me to ignore my last message",
+        "my bad for trusting you",
     ],
 )
 def test_a_negated_conditional_or_unfinished_solution_is_not_resolved(text: str) -> None:
@@ -204,3 +218,28 @@ def test_a_settled_latest_message_is_read_on_its_own() -> None:
     assert conversation_signals(arrived, earlier, always, upset).frustration > 0.9
     rejects = "that didn't help, though the parcel has just come through"
     assert conversation_signals(rejects, earlier, always, calm).frustration > 0.9
+
+
+def test_a_solved_problem_told_with_what_went_wrong_settles_when_the_rest_reads_calm() -> None:
+    """Telling what went wrong reads negative to the head ("the van got stuck behind a bin
+    lorry"); the message settles when it reads calm without the words that say it is solved,
+    and not when that rest is upset too."""
+    always = PolicyConfig(conversation_frustration=_model({}, intercept=9.0))  # always "yes"
+    earlier = ["the removal van was due at 8, where is it", "nobody is answering the phone"]
+    text = "ah they've just pulled up, the van got stuck behind a bin lorry. all good, ignore me"
+    told = Reading(levels={"frustration": 0.75}, rest=0.4)
+    read = conversation_signals(text, earlier, always, [_reading(0.8), _reading(0.7), told])
+    assert read.frustration == pytest.approx(0.75)  # its own level: nothing carried
+    upset_rest = Reading(levels={"frustration": 0.75}, rest=0.85)
+    carried = conversation_signals(
+        text, earlier, always, [_reading(0.8), _reading(0.7), upset_rest]
+    )
+    assert carried.frustration > 0.9
+    # A negative word still refuses it, whatever the rest reads.
+    rude = "all sorted now, what a ridiculous morning"
+    assert (
+        conversation_signals(
+            rude, earlier, always, [_reading(0.8), _reading(0.7), told]
+        ).frustration
+        > 0.9
+    )

@@ -11,7 +11,7 @@ import pytest
 from bot.conversation_frustration import conversation_features
 from bot.model import ArticleMatch, EscalationReason, Retrieval
 from bot.policy import PolicyConfig, Responder, turn_signals
-from bot.signals import level, over_conversation, run_of_negative_turns
+from bot.signals import MILD, REST_CALM, level, over_conversation, run_of_negative_turns
 from config.settings import NOT_TOPIC_NAMES, Settings
 from integrations.composition import policy_config
 from knowledge.embeddings.cache import CachedEmbeddings
@@ -614,3 +614,21 @@ def test_the_rest_of_a_message_with_calm_words_is_read(
     )
     disputing = "that's fine, I'll be disputing the charge with my bank and leaving a review"
     assert frustrated in reasons(responder, disputing, earlier)
+
+
+def test_a_solved_problem_told_with_what_went_wrong_is_read_without_its_solving_words(
+    responder: Responder, reader: HeadReader
+) -> None:
+    # The head reads the breakdown as mildly negative; without "he's here now, all good" the
+    # rest reads calm, so the customer who waited is calm now.
+    solved = "the engineer rang, his van broke down on the motorway. he's here now, all good"
+    (told,) = reader.read([solved])
+    assert told.levels["frustration"] >= MILD
+    assert told.rest is not None and told.rest < REST_CALM - 0.2
+    earlier = (
+        "the engineer was due at 8 and it's nearly 11, I've taken the day off for this",
+        "still nobody here and no call either",
+    )
+    frustrated = EscalationReason.FRUSTRATION.value
+    assert frustrated in reasons(responder, earlier[1], earlier[:1])
+    assert frustrated not in reasons(responder, solved, earlier)
