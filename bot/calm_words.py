@@ -2,7 +2,9 @@
 a customer who says they are not upset ("not annoyed at all, just checking") and calm
 acceptance of bad news ("ah that's a shame but fair enough"). The heads read "angry" in "not
 angry" and disappointment in "a shame"; these precise patterns read what the words say, and
-refuse whenever something else in the message is upset.
+refuse when the words are denied, asked, scoffed at or turned ("but…"), or, for a disclaimer or
+an acceptance, when something else in the message is upset. The reader checks the rest of the
+message too (``calm_rest``, ``solved_rest``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from bot.phrases import (
     ASKING,
     NOT_HELPFUL,
     REPEAT_CONTACT,
+    before,
     lexical_frustration,
     plain,
     shouting,
@@ -34,30 +37,36 @@ RESOLVED = re.compile(
     r"went\s+through|shown\s+up|showed\s+up|appeared|landed)|(?:came|come)\s+through|"
     r"turned\s+up|(?:got|i'm|im|i\s+am|logged|signed)\s+back\s+in|"
     # The customer's own slip, or a scare that is over: "my bad", "panic over", and "ignore
-    # me" said to the company, at the start of its clause (not "you keep telling me to ignore
-    # my last message").
-    r"my\s+(?:bad|mistake|error|fault)|"
-    r"(?:^|(?<=[.!?,;]\s)|(?<=[.!?,;])|(?<=\bjust\s)|(?<=\bplease\s)|(?<=\bso\s))"
+    # me" opening the message (not "you keep telling me to ignore my last message", "fine,
+    # ignore me"). Not "my fault" ("so it's my fault now") nor "found it" ("found it. took me
+    # 3 hours").
+    r"my\s+(?:bad|mistake|error)|(?:^|(?<=\bjust\s)|(?<=\bplease\s))"
     r"ignore\s+(?:me|my\s+(?:last\s+)?message)|"
-    r"panic\s+over|false\s+alarm|no\s+harm\s+done|found\s+(?:it|them))\b",
+    r"panic\s+over|false\s+alarm|no\s+harm\s+done)\b",
     re.IGNORECASE,
 )
 # Before the phrase, in its clause: a negation or a condition ("it hasnt come through", "none
 # of this makes sense", "let me know if it has come through").
 _UNSETTLED_BEFORE = re.compile(
-    r"\b(?:not|never|no|none|nothing|nobody|still|if|when|whether|until|unless|once|"
+    r"\b(?:not|never|no|none|nothing|nobody|still|hardly|barely|if|when|whether|until|unless|"
+    r"once|"
     r"dont|didnt|doesnt|hasnt|havent|isnt|wasnt|werent|aint|cant|couldnt|wont|wouldnt)\b|n't\b",
     re.IGNORECASE,
 )
+# Just before it, in its clause or the one before: a scoffing opener ("sure, my bad", "yeah
+# right, that explains it").
+_SCOFFED_BEFORE = re.compile(r"\b(?:sure|yeah\s+right|of\s+course|whatever)\b", re.IGNORECASE)
 # After it, in its clause, only these may follow ("it's come through now, thanks"); anything
 # else says what the phrase is about ("has arrived damaged", "got back in touch").
 _CLOSING_WORDS = frozenset(
     "now again at last finally today yesterday this morning then too thanks thank you cheers "
     "ta lol haha x".split()
 )
-# Anywhere after it: there is more to it ("but…", "no thanks to you", "elsewhere", a question).
+# Anywhere after it: there is more to it ("but…", "no thanks to you", "elsewhere", a question,
+# "again").
 _MORE_TO_IT = re.compile(
-    r"\b(?:but|still|however|though|although|tho|except|yet|elsewhere|no\s+thanks)\b|\?",
+    r"\b(?:but|still|however|though|although|tho|except|yet|elsewhere|no\s+thanks)\b|\?"
+    r"|(?<!\bthanks\s)(?<!\byou\s)\bagain\b",  # "panic over. again", not "thanks again"
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r"[.!?;,\n]")
@@ -183,44 +192,71 @@ def calm_words(text: str) -> bool:
 
 
 def calm_rest(text: str) -> str | None:
-    """The message without its calm words (``calm_words``) and the words that say the problem
-    is solved (``resolved``): what the frustration head reads to check that the rest of the
-    message is calm too ("that's fine, I'll do a chargeback" is not), when telling what went
-    wrong ("the van got stuck behind a bin lorry. all good") need not be. None when it has
-    none."""
-    calm, solved = calm_words(text), resolved(text)
-    if not (calm or solved):
+    """The message without its calm words (``calm_words``): what the frustration head reads to
+    check that the rest of the message is calm too ("that's fine, I'll do a chargeback" is
+    not). None when it has none."""
+    if not calm_words(text):
         return None
-    rest = plain(text)
-    if calm:
-        rest = ACCEPTED.sub(" ", DISCLAIMED.sub(" ", rest))
-    if solved:
-        rest = RESOLVED.sub(" ", rest)
+    rest = ACCEPTED.sub(" ", DISCLAIMED.sub(" ", plain(text)))
+    return _tidy(rest)
+
+
+def solved_rest(text: str) -> str | None:
+    """The message without the words that say the problem is solved, when they close it ("the
+    van got stuck behind a bin lorry. all good" → "the van got stuck behind a bin lorry"):
+    what the frustration head reads to tell a customer telling what went wrong from an upset
+    one. None when no solving phrase closes the message ("it's working now. took you long
+    enough"), or nothing else is left."""
+    text = plain(text)
+    spans = _solved_spans(text)
+    if not spans or not _closes(text, spans[-1][2]):
+        return None
+    rest = text[: spans[-1][0]]  # what follows the closing phrase is thanks and the like
+    for start, end, _ in reversed(spans[:-1]):
+        rest = rest[:start] + " " + rest[end:]
+    rest = _tidy(rest)
+    return rest if re.search(r"\w", rest) else None
+
+
+def _tidy(rest: str) -> str:
     return re.sub(r"\s+", " ", rest).strip(" ,.;-")
+
+
+def _closes(text: str, clause_end: int) -> bool:
+    """Nothing but closing words ("thanks", "cheers"), marks and emoji follow ``clause_end``."""
+    return set(re.findall(r"[a-z']+", text[clause_end:].lower())) <= _CLOSING_WORDS
 
 
 def resolved(text: str) -> bool:
     """The customer says the problem is solved or explained ("ah, that explains it", "it's
     come through now"): a phrase for it that ends its clause (nothing but "now", thanks or the
-    like after it), in a clause that does not ask and has no negation or condition before it
-    ("it hasnt come through", "has it come through", "let me know if it has come through"),
-    and nothing later that says there is more ("but…", "no thanks to you", a question)."""
-    text = plain(text)
+    like after it), in a clause that does not ask and has no negation, condition or scoffing
+    opener before it ("it hasnt come through", "has it come through", "let me know if it has
+    come through", "sure, my bad"), and nothing later that says there is more ("but…", "no
+    thanks to you", a question)."""
+    return bool(_solved_spans(plain(text)))
+
+
+def _solved_spans(text: str) -> list[tuple[int, int, int]]:
+    """Each solving phrase that holds (``resolved``): its start, its end and its clause's end."""
     more = [m.start() for m in _MORE_TO_IT.finditer(text)]
     last_more = more[-1] if more else -1
     ends = _clause_ends(text)
+    spans = []
     for match in RESOLVED.finditer(text):
         if last_more >= match.end():
             continue
         clause_start, clause_end = _clause_around(ends, len(text), *match.span())
         window = max(clause_start, match.start() - CLAUSE_LOOK_BACK)
-        if _UNSETTLED_BEFORE.search(text, window, match.start()) or ASKING.match(
-            text, clause_start, match.start()
+        if (
+            _UNSETTLED_BEFORE.search(text, window, match.start())
+            or _SCOFFED_BEFORE.search(before(text, match.start()))
+            or ASKING.match(text, clause_start, match.start())
         ):
             continue
         if clause_end - match.end() > CLAUSE_LOOK_BACK:
             continue  # far more than "now, thanks" follows it in its clause
         rest = text[match.end() : clause_end]
         if set(re.findall(r"[a-z']+", rest.lower())) <= _CLOSING_WORDS:
-            return True
-    return False
+            spans.append((match.start(), match.end(), clause_end))
+    return spans

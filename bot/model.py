@@ -107,16 +107,19 @@ class Reading:
             question asked again scores near 1).
         punctuation: The frustration level already reads ``!`` and ``?`` (a learned lexical
             head), so the signals do not add them again.
-        rest: The frustration head's level on the message without its calm words or the
-            words that say the problem is solved, when it has some
-            (``bot.calm_words.calm_rest``: "that's fine, I'll do a chargeback" reads the
-            chargeback); None when it has none or no head read it.
+        rest: The frustration head's level on the message without its calm words, when it
+            has some (``bot.calm_words.calm_rest``: "that's fine, I'll do a chargeback" reads
+            the chargeback); None when it has none or no head read it.
+        solved_rest: The same on the message without the words that say the problem is
+            solved, when they close it (``bot.calm_words.solved_rest``: "the van got stuck
+            behind a bin lorry. all good" reads the van); None otherwise.
     """
 
     levels: Mapping[str, float] = field(default_factory=dict)
     echo: float = 0.0
     punctuation: bool = False
     rest: float | None = None
+    solved_rest: float | None = None
 
     def fired(self, name: str) -> bool:
         return self.levels.get(name, 0.0) >= 0.5

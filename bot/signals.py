@@ -85,6 +85,10 @@ CALM = 0.25  # thanks at this level or above may be sarcastic ("thanks for wasti
 # above its own threshold (0.5), chosen on the development sets (at 0.5 the calm words held for
 # fewer sincere customers and caught no more frustrated ones).
 REST_CALM = 0.7
+# What went wrong, told before the words that say it is solved, must not read frustrated: the
+# head's own threshold (a stricter bar than the calm words': this path overrides a whole
+# message that reads mildly negative or worse).
+SOLVED_REST_CALM = 0.5
 CALM_WORDS_LEVEL = 0.2  # the most a disclaimer or a calm acceptance reads (``bot.calm_words``)
 
 
@@ -93,10 +97,10 @@ def settled(text: str, signals: Signals, reading: Reading | None = None) -> bool
     customer is not upset or accepts calmly and the rest of it reads calm (``said_calmly``,
     with ``reading``, the heads' reading of the message); or says the problem is
     solved (``resolved``) with no negative word ("finally came through, ridiculous service"
-    does not) and without reading even mildly negative (under ``MILD``), or with the rest of it
-    reading calm (``rest_calm``: the message tells what went wrong, "my partner booked it for
-    the day we move out. my bad, all sorted"). It never rejects an answer or counts contacts.
-    What came before, the customer has put behind them."""
+    does not) and without reading even mildly negative (under ``MILD``), or closes on it with
+    the rest reading calm (``told_calmly``: "my partner booked it for the day we move out. my
+    bad, all sorted"). It never rejects an answer or counts contacts. What came before, the
+    customer has put behind them."""
     text = plain(text)
     if NOT_HELPFUL.search(text) or REPEAT_CONTACT.search(text):
         return False
@@ -106,7 +110,18 @@ def settled(text: str, signals: Signals, reading: Reading | None = None) -> bool
         return True
     if lexical_frustration(text) or not resolved(text):
         return False
-    return signals.frustration < MILD or rest_calm(reading)
+    return signals.frustration < MILD or told_calmly(reading)
+
+
+def told_calmly(reading: Reading | None) -> bool:
+    """The message closes on the words that say the problem is solved, and the rest of it (what
+    went wrong, told on the way: ``Reading.solved_rest``) does not read frustrated (under
+    ``SOLVED_REST_CALM``, the head's own threshold)."""
+    return (
+        reading is not None
+        and reading.solved_rest is not None
+        and reading.solved_rest < SOLVED_REST_CALM
+    )
 
 
 def thanks_calmly(text: str, signals: Signals) -> bool:
@@ -173,13 +188,7 @@ def said_calmly(text: str, reading: Reading | None = None) -> bool:
     "that's fine, I'll do a chargeback" is not calm."""
     if not calm_words(text):
         return False
-    return reading is None or reading.rest is None or rest_calm(reading)
-
-
-def rest_calm(reading: Reading | None) -> bool:
-    """The frustration head read the message without its calm or solving words
-    (``Reading.rest``), and that rest reads calm (under ``REST_CALM``)."""
-    return reading is not None and reading.rest is not None and reading.rest < REST_CALM
+    return reading is None or reading.rest is None or reading.rest < REST_CALM
 
 
 def compile_topics(

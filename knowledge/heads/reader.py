@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.calm_words import calm_rest
+from bot.calm_words import calm_rest, solved_rest
 from bot.conversation_frustration import ConversationFrustration
 from bot.model import Reading
 from bot.signals import level
@@ -64,9 +64,15 @@ class HeadReader:
     def read(self, texts: Sequence[str]) -> list[Reading]:
         if not texts:
             return []
-        rests = self._rest_texts(texts)
-        worded = [(row, rest) for row, rest in enumerate(rests) if rest]
-        # One embedding call for the messages and the rests of those with calm words.
+        calm_rests = self._rests(texts, calm_rest)
+        solved_rests = self._rests(texts, solved_rest)
+        worded = [
+            (row, rest)
+            for rests in (calm_rests, solved_rests)
+            for row, rest in enumerate(rests)
+            if rest
+        ]
+        # One embedding call for the messages and the rests of those with calm or solving words.
         embedded = self._embed([*texts, *(rest for _, rest in worded)])
         vectors = embedded[: len(texts)]
         levels: list[dict[str, float]] = [{} for _ in texts]
@@ -86,31 +92,50 @@ class HeadReader:
         similarity = vectors @ vectors.T
         echoes = [float(np.max(similarity[i, :i])) if i else 0.0 for i in range(len(texts))]
         punctuation = self._heads is not None and "frustration" in self._heads.lexical
-        rest_levels = self._rest_levels(rests, worded, embedded[len(texts) :])
+        rest_levels = self._rest_levels(worded, embedded[len(texts) :])
+        calm = rest_levels[: sum(1 for rest in calm_rests if rest)]
+        solved = rest_levels[len(calm) :]
         return [
-            Reading(levels=lv, echo=e, punctuation=punctuation, rest=rest)
-            for lv, e, rest in zip(levels, echoes, rest_levels, strict=True)
+            Reading(
+                levels=lv,
+                echo=e,
+                punctuation=punctuation,
+                rest=self._placed(calm_rests, calm, row),
+                solved_rest=self._placed(solved_rests, solved, row),
+            )
+            for row, (lv, e) in enumerate(zip(levels, echoes, strict=True))
         ]
 
-    def _rest_texts(self, texts: Sequence[str]) -> list[str | None]:
-        """Each message without its calm or solving words (``calm_rest``; None where it has
-        none, or no frustration head would read it)."""
+    def _rests(
+        self, texts: Sequence[str], rest_of: Callable[[str], str | None]
+    ) -> list[str | None]:
+        """Each message without its calm or solving words (``rest_of``: ``calm_rest`` or
+        ``solved_rest``): None where it has none, or no frustration head would read it."""
         if self._heads is None or "frustration" not in self._heads.names:
             return [None] * len(texts)
-        return [calm_rest(text) for text in texts]
+        return [rest_of(text) for text in texts]
 
-    def _rest_levels(
-        self, rests: Sequence[str | None], worded: Sequence[tuple[int, str]], vectors: Vectors
-    ) -> list[float | None]:
-        """The frustration head's level on each rest: 0 where nothing but the calm words is
-        left ("no worries"), None where the message has none."""
-        levels: list[float | None] = [None if rest is None else 0.0 for rest in rests]
-        if worded and self._heads is not None:
-            scores = self._heads.score(vectors, [rest for _, rest in worded])["frustration"]
-            threshold = self._heads.thresholds["frustration"]
-            for (row, _), probability in zip(worded, scores, strict=True):
-                levels[row] = level(float(probability), threshold)
-        return levels
+    def _rest_levels(self, worded: Sequence[tuple[int, str]], vectors: Vectors) -> list[float]:
+        """The frustration head's level on each rest, in the order of ``worded``."""
+        if not worded or self._heads is None:
+            return []
+        scores = self._heads.score(vectors, [rest for _, rest in worded])["frustration"]
+        threshold = self._heads.thresholds["frustration"]
+        return [level(float(probability), threshold) for probability in scores]
+
+    @staticmethod
+    def _placed(
+        rests: Sequence[str | None], rest_levels: Sequence[float], row: int
+    ) -> float | None:
+        """The level of message ``row``'s rest among ``rest_levels`` (one for each rest that has
+        words, in order): 0 where nothing but the calm words is left ("no worries"), None
+        where the message has no rest."""
+        rest = rests[row]
+        if rest is None:
+            return None
+        if not rest:
+            return 0.0
+        return rest_levels[sum(1 for earlier in rests[:row] if earlier)]
 
 
 def load_heads(embedding_model: str) -> SignalHeads | None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.calm_words import resolved
+from bot.calm_words import resolved, solved_rest
 from bot.conversation import Kind, Message, customer_turns_since_people
 from bot.conversation_frustration import (
     FEATURES,
@@ -167,11 +167,10 @@ def test_what_came_before_a_person_handed_back_or_resolved_is_not_carried() -> N
         # The customer's own slip, or a scare that is over.
         "oh the email went to my junk folder. my bad",
         "my mistake, I was looking at the wrong account",
-        "just seen it under 'transferred'. ignore me",
+        "ignore me, it was under 'transferred' all along",
         "oh wait the parcel's in the porch, panic over",
         "false alarm, the charge was my partner's",
         "changed the number on my profile now, no harm done",
-        "found it, cheers",
     ],
 )
 def test_a_problem_said_to_be_solved_is_resolved(text: str) -> None:
@@ -193,12 +192,18 @@ def test_a_problem_said_to_be_solved_is_resolved(text: str) -> None:
         "it's working now but I was charged twice",  # more after it
         "it's working now, no thanks to you",
         "all good, I'll take my business elsewhere",
-        "it's not my fault",  # a slip denied, or the words about something else
+        "it's not my mistake",  # a slip denied, or the words about something else
         "this was never my mistake",
-        "I found it cheaper elsewhere",
+        "hardly a false alarm",
         "don't ignore me",
         "you keep telling me to ignore my last message",
+        "fine, ignore me",
         "my bad for trusting you",
+        "sure, my bad",  # scoffed, or taken back
+        "yeah right, that explains it",
+        "panic over. again",
+        "so it's my fault now",  # not a slip owned
+        "found it. took me 3 hours",
     ],
 )
 def test_a_negated_conditional_or_unfinished_solution_is_not_resolved(text: str) -> None:
@@ -221,20 +226,24 @@ def test_a_settled_latest_message_is_read_on_its_own() -> None:
 
 
 def test_a_solved_problem_told_with_what_went_wrong_settles_when_the_rest_reads_calm() -> None:
-    """Telling what went wrong reads negative to the head ("the van got stuck behind a bin
-    lorry"); the message settles when it reads calm without the words that say it is solved,
-    and not when that rest is upset too."""
+    """Telling what went wrong reads negative to the head ("his van broke down"); a message
+    that closes on the words that say it is solved settles when the rest reads calm without
+    them, and not when that rest is upset too."""
     always = PolicyConfig(conversation_frustration=_model({}, intercept=9.0))  # always "yes"
-    earlier = ["the removal van was due at 8, where is it", "nobody is answering the phone"]
-    text = "ah they've just pulled up, the van got stuck behind a bin lorry. all good, ignore me"
-    told = Reading(levels={"frustration": 0.75}, rest=0.4)
+    earlier = ["the engineer was due at 8, where is he", "nobody is answering the phone"]
+    text = "his van broke down on the motorway. he's here now, all good"
+    told = Reading(levels={"frustration": 0.6}, solved_rest=0.3)
     read = conversation_signals(text, earlier, always, [_reading(0.8), _reading(0.7), told])
-    assert read.frustration == pytest.approx(0.75)  # its own level: nothing carried
-    upset_rest = Reading(levels={"frustration": 0.75}, rest=0.85)
-    carried = conversation_signals(
-        text, earlier, always, [_reading(0.8), _reading(0.7), upset_rest]
-    )
+    assert read.frustration == pytest.approx(0.6)  # its own level: nothing carried
+    upset = Reading(levels={"frustration": 0.6}, solved_rest=0.55)
+    carried = conversation_signals(text, earlier, always, [_reading(0.8), _reading(0.7), upset])
     assert carried.frustration > 0.9
+    # The calm words' rest is another reading: it does not settle a solved problem.
+    calm_words_rest = Reading(levels={"frustration": 0.6}, rest=0.1)
+    also = conversation_signals(
+        text, earlier, always, [_reading(0.8), _reading(0.7), calm_words_rest]
+    )
+    assert also.frustration > 0.9
     # A negative word still refuses it, whatever the rest reads.
     rude = "all sorted now, what a ridiculous morning"
     assert (
@@ -243,3 +252,22 @@ def test_a_solved_problem_told_with_what_went_wrong_settles_when_the_rest_reads_
         ).frustration
         > 0.9
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "rest"),
+    [
+        (
+            "his van broke down on the motorway. he's here now, all good",
+            "his van broke down on the motorway. he's here now",
+        ),
+        ("the email went to my junk folder. my bad, cheers", "the email went to my junk folder"),
+        ("all good", None),  # nothing else to read
+        ("it's working now. took you long enough", None),  # it does not close the message
+        ("the link never worked and nothing has come through", None),  # negated
+    ],
+)
+def test_the_rest_of_a_solved_problem_is_what_it_tells_before_closing(
+    text: str, rest: str | None
+) -> None:
+    assert solved_rest(text) == rest

@@ -11,7 +11,7 @@ import pytest
 from bot.conversation_frustration import conversation_features
 from bot.model import ArticleMatch, EscalationReason, Retrieval
 from bot.policy import PolicyConfig, Responder, turn_signals
-from bot.signals import MILD, REST_CALM, level, over_conversation, run_of_negative_turns
+from bot.signals import MILD, SOLVED_REST_CALM, level, over_conversation, run_of_negative_turns
 from config.settings import NOT_TOPIC_NAMES, Settings
 from integrations.composition import policy_config
 from knowledge.embeddings.cache import CachedEmbeddings
@@ -619,16 +619,20 @@ def test_the_rest_of_a_message_with_calm_words_is_read(
 def test_a_solved_problem_told_with_what_went_wrong_is_read_without_its_solving_words(
     responder: Responder, reader: HeadReader
 ) -> None:
-    # The head reads the breakdown as mildly negative; without "he's here now, all good" the
-    # rest reads calm, so the customer who waited is calm now.
+    # The head reads the breakdown as mildly negative; without "all good", which closes the
+    # message, the rest reads calm, so the customer who waited is read on this message alone.
     solved = "the engineer rang, his van broke down on the motorway. he's here now, all good"
-    (told,) = reader.read([solved])
+    grudging = "it's working now. took you long enough"  # the solving words do not close it
+    told, late, calm = reader.read([solved, grudging, "ah that's a pity but fair enough"])
     assert told.levels["frustration"] >= MILD
-    assert told.rest is not None and told.rest < REST_CALM - 0.2
+    assert told.solved_rest is not None and told.solved_rest < SOLVED_REST_CALM
+    assert told.rest is None  # no calm words
+    assert late.solved_rest is None
+    assert calm.solved_rest is None and calm.rest is not None
     earlier = (
         "the engineer was due at 8 and it's nearly 11, I've taken the day off for this",
         "still nobody here and no call either",
     )
-    frustrated = EscalationReason.FRUSTRATION.value
-    assert frustrated in reasons(responder, earlier[1], earlier[:1])
-    assert frustrated not in reasons(responder, solved, earlier)
+    decided = responder.respond(solved, earlier)
+    assert decided.signals.frustration == pytest.approx(told.levels["frustration"])
+    assert responder.respond(grudging, earlier).signals.frustration > 0.5
