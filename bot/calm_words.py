@@ -17,7 +17,6 @@ from bot.phrases import (
     ASKING,
     NOT_HELPFUL,
     REPEAT_CONTACT,
-    before,
     lexical_frustration,
     plain,
     shouting,
@@ -27,6 +26,11 @@ from bot.phrases import (
 # trick", "ah that explains it", "makes sense now", "it's just come through", "all good", "my
 # bad", "panic over". Not "fine" or "ok" alone, which resignation says too ("its fine. forget
 # it"), nor "never mind" ("never mind, I'll go elsewhere").
+# The start of a clause, or after an opener of it ("ah my mistake", "oh my bad").
+_OPENING = (
+    r"(?:^|(?<=[.!?,;:\n])|(?<=[.!?,;:]\s)|(?<=\bah\s)|(?<=\boh\s)|(?<=\bok\s)|"
+    r"(?<=\bokay\s)|(?<=\bsorry\s)|(?<=\bright\s)|(?<=\byes\s)|(?<=\byep\s))"
+)
 RESOLVED = re.compile(
     r"\b(?:(?:it|that|this|everything|all)(?:'s|s|\s+is|\s+has\s+been)?\s+(?:all\s+)?"
     r"(?:working|sorted|fixed|resolved)|(?:working|works)\s+(?:now|again)|"
@@ -36,13 +40,18 @@ RESOLVED = re.compile(
     r"(?:has|'s|just|finally|now|all)\s+(?:arrived|turned\s+up|come\s+through|gone\s+through|"
     r"went\s+through|shown\s+up|showed\s+up|appeared|landed)|(?:came|come)\s+through|"
     r"turned\s+up|(?:got|i'm|im|i\s+am|logged|signed)\s+back\s+in|"
-    # The customer's own slip, or a scare that is over: "my bad", "panic over", and "ignore
-    # me" opening the message (not "you keep telling me to ignore my last message", "fine,
-    # ignore me"). Not "my fault" ("so it's my fault now") nor "found it" ("found it. took me
-    # 3 hours").
-    r"my\s+(?:bad|mistake|error)|(?:^|(?<=\bjust\s)|(?<=\bplease\s))"
-    r"ignore\s+(?:me|my\s+(?:last\s+)?message)|"
-    r"panic\s+over|false\s+alarm|no\s+harm\s+done)\b",
+    # The customer's own slip, or a scare that is over: "my bad" or "my mistake" opening its
+    # clause (not "your colleague said it was my mistake"), "panic over", and "ignore me"
+    # opening the message (not "you keep telling me to ignore my last message", "fine, ignore
+    # me", "just ignore me then"). Not "my fault" ("so it's my fault now") nor "found it"
+    # ("found it. took me 3 hours").
+    rf"{_OPENING}my\s+(?:bad|mistake|error)|(?:^|(?<=\bjust\s)|(?<=\bplease\s))"
+    r"ignore\s+(?:me|my\s+(?:last\s+)?message)(?!\s+then)|"
+    r"panic\s+over|false\s+alarm|no\s+harm\s+done|"
+    # An apology for the bother, closing its clause: "sorry for the fuss!" (not "sorry for the
+    # trouble but…").
+    r"(?:sorry|apologies)\s+for\s+(?:the|all\s+the|any)\s+(?:bother|fuss|trouble|confusion|"
+    r"hassle))\b",
     re.IGNORECASE,
 )
 # Before the phrase, in its clause: a negation or a condition ("it hasnt come through", "none
@@ -53,9 +62,11 @@ _UNSETTLED_BEFORE = re.compile(
     r"dont|didnt|doesnt|hasnt|havent|isnt|wasnt|werent|aint|cant|couldnt|wont|wouldnt)\b|n't\b",
     re.IGNORECASE,
 )
-# Just before it, in its clause or the one before: a scoffing opener ("sure, my bad", "yeah
-# right, that explains it").
-_SCOFFED_BEFORE = re.compile(r"\b(?:sure|yeah\s+right|of\s+course|whatever)\b", re.IGNORECASE)
+# Its clause, or the one before, is nothing but a scoff ("sure, my bad", "yeah right, that
+# explains it"); "of course" is as often sincere ("oh of course, that makes sense now").
+_SCOFFED = re.compile(
+    r"^\W*(?:(?:oh|ok|yeah)\s+)?(?:sure|yeah\s+right|whatever)\W*$", re.IGNORECASE
+)
 # After it, in its clause, only these may follow ("it's come through now, thanks"); anything
 # else says what the phrase is about ("has arrived damaged", "got back in touch").
 _CLOSING_WORDS = frozenset(
@@ -63,10 +74,10 @@ _CLOSING_WORDS = frozenset(
     "ta lol haha x".split()
 )
 # Anywhere after it: there is more to it ("but…", "no thanks to you", "elsewhere", a question,
-# "again").
+# a bare "again" at the end).
 _MORE_TO_IT = re.compile(
     r"\b(?:but|still|however|though|although|tho|except|yet|elsewhere|no\s+thanks)\b|\?"
-    r"|(?<!\bthanks\s)(?<!\byou\s)\bagain\b",  # "panic over. again", not "thanks again"
+    r"|[.!?,;:]\s*again\W*$",  # "panic over. again": a bare "again" closing the message
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r"[.!?;,\n]")
@@ -107,6 +118,11 @@ _RESIGNED = re.compile(
     r"\b(?:suppose|guess|apparently|whatever|as\s+usual|elsewhere|somewhere\s+else|"
     r"thanks\s+a\s+lot|for\s+nothing)\b",
     re.IGNORECASE,
+)
+# Words that make a solved problem grudging ("I suppose it's my mistake then", "it's working now,
+# as usual"); not "whatever" ("whatever you did, it's working now").
+_GRUDGED = re.compile(
+    r"\b(?:suppose|guess|apparently|as\s+usual|thanks\s+a\s+lot|for\s+nothing)\b", re.IGNORECASE
 )
 # Words that make acceptance sarcastic or grudging ("fine, I'll wait in again", "another three
 # weeks, no problem", "that's fine, great service"), though a disclaimer may hold them sincerely
@@ -211,11 +227,14 @@ def solved_rest(text: str) -> str | None:
     spans = _solved_spans(text)
     if not spans or not _closes(text, spans[-1][2]):
         return None
-    rest = text[: spans[-1][0]]  # what follows the closing phrase is thanks and the like
-    for start, end, _ in reversed(spans[:-1]):
-        rest = rest[:start] + " " + rest[end:]
-    rest = _tidy(rest)
-    return rest if re.search(r"\w", rest) else None
+    # What the customer told before the clause that closes it: whole clauses, not the lead-in
+    # of the closing one ("so that was, was it" of "so that was my mistake, was it").
+    last_clause = _clause_around(_clause_ends(text), len(text), *spans[-1][:2])[0]
+    rest = _tidy(text[:last_clause])
+    return rest if len(re.findall(r"\w+", rest)) >= REST_WORDS else None
+
+
+REST_WORDS = 3  # fewer words are a lead-in, which the head reads as calm whatever it says
 
 
 def _tidy(rest: str) -> str:
@@ -237,8 +256,17 @@ def resolved(text: str) -> bool:
     return bool(_solved_spans(plain(text)))
 
 
+def _scoffed(text: str, ends: list[int], clause_start: int, start: int) -> bool:
+    """The clause before the phrase, or its own clause up to it, is nothing but a scoff."""
+    before_start = _clause_around(ends, len(text), clause_start - 1, clause_start - 1)[0]
+    earlier = text[before_start : clause_start - 1] if clause_start else ""
+    return bool(_SCOFFED.match(text[clause_start:start]) or _SCOFFED.match(earlier))
+
+
 def _solved_spans(text: str) -> list[tuple[int, int, int]]:
     """Each solving phrase that holds (``resolved``): its start, its end and its clause's end."""
+    if _GRUDGED.search(text):  # "I suppose it's my mistake then"
+        return []
     more = [m.start() for m in _MORE_TO_IT.finditer(text)]
     last_more = more[-1] if more else -1
     ends = _clause_ends(text)
@@ -250,7 +278,7 @@ def _solved_spans(text: str) -> list[tuple[int, int, int]]:
         window = max(clause_start, match.start() - CLAUSE_LOOK_BACK)
         if (
             _UNSETTLED_BEFORE.search(text, window, match.start())
-            or _SCOFFED_BEFORE.search(before(text, match.start()))
+            or _scoffed(text, ends, clause_start, match.start())
             or ASKING.match(text, clause_start, match.start())
         ):
             continue

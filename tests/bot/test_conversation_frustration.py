@@ -171,6 +171,13 @@ def test_what_came_before_a_person_handed_back_or_resolved_is_not_carried() -> N
         "oh wait the parcel's in the porch, panic over",
         "false alarm, the charge was my partner's",
         "changed the number on my profile now, no harm done",
+        "ah my mistake, it was the old card",
+        "sorry for the fuss!!",
+        "whatever you did, it's working now, thanks",
+        "I wasn't sure it had gone through. it's just come through now",  # another sentence
+        "oh of course, that makes sense now",
+        "makes sense, I'll check again on monday then. cheers",
+        "all good, cheers again",
     ],
 )
 def test_a_problem_said_to_be_solved_is_resolved(text: str) -> None:
@@ -202,8 +209,11 @@ def test_a_problem_said_to_be_solved_is_resolved(text: str) -> None:
         "sure, my bad",  # scoffed, or taken back
         "yeah right, that explains it",
         "panic over. again",
-        "so it's my fault now",  # not a slip owned
-        "found it. took me 3 hours",
+        "I suppose it's my mistake then",  # grudging
+        "your colleague said it was my mistake",  # not a slip owned
+        "according to your email it was my mistake",
+        "just ignore me then",
+        "sorry for the trouble but it's still broken",
     ],
 )
 def test_a_negated_conditional_or_unfinished_solution_is_not_resolved(text: str) -> None:
@@ -262,7 +272,10 @@ def test_a_solved_problem_told_with_what_went_wrong_settles_when_the_rest_reads_
             "his van broke down on the motorway. he's here now",
         ),
         ("the email went to my junk folder. my bad, cheers", "the email went to my junk folder"),
+        ("so that was my mistake, was it. all good", "so that was my mistake, was it"),
         ("all good", None),  # nothing else to read
+        ("oh my bad", None),
+        ("so it's all sorted now", None),  # the lead-in of the closing clause is not read
         ("it's working now. took you long enough", None),  # it does not close the message
         ("the link never worked and nothing has come through", None),  # negated
     ],

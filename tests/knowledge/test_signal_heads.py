@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.calm_words import calm_rest, solved_rest
 from bot.conversation_frustration import conversation_features
 from bot.model import ArticleMatch, EscalationReason, Retrieval
 from bot.policy import PolicyConfig, Responder, turn_signals
@@ -636,3 +637,29 @@ def test_a_solved_problem_told_with_what_went_wrong_is_read_without_its_solving_
     decided = responder.respond(solved, earlier)
     assert decided.signals.frustration == pytest.approx(told.levels["frustration"])
     assert responder.respond(grudging, earlier).signals.frustration > 0.5
+
+
+def test_each_rest_is_read_for_its_own_message(reader: HeadReader) -> None:
+    """Calm and solved rests of several turns, some empty and some missing, each land on their
+    own message, as each rest reads on its own."""
+    texts = [
+        "no worries",  # calm words and nothing else: an empty rest
+        "his van broke down on the motorway. he's here now, all good",  # a solved rest
+        "where is my order",  # neither
+        "ah that's a pity but fair enough, I'll book the later class",  # a calm rest
+        "the email went to my junk folder and I missed it. my bad",  # a solved rest
+        "that's fine, I'll be disputing the charge with my bank",  # a calm rest
+    ]
+    readings = reader.read(texts)
+    for text, reading in zip(texts, readings, strict=True):
+        for rest_of, got in ((calm_rest, reading.rest), (solved_rest, reading.solved_rest)):
+            rest = rest_of(text)
+            if rest is None:
+                assert got is None, text
+            elif not rest:
+                assert got == 0.0, text
+            else:
+                alone = reader.read([rest])[0].levels["frustration"]
+                assert got == pytest.approx(alone, abs=1e-6), text
+    assert sum(r.rest is not None for r in readings) == 3
+    assert sum(r.solved_rest is not None for r in readings) == 2
