@@ -217,24 +217,24 @@ def calm_rest(text: str) -> str | None:
     return _tidy(rest)
 
 
+REST_WORDS = 3  # fewer words are a lead-in, which the head reads as calm whatever it says
+
+
 def solved_rest(text: str) -> str | None:
-    """The message without the words that say the problem is solved, when they close it ("the
-    van got stuck behind a bin lorry. all good" → "the van got stuck behind a bin lorry"):
-    what the frustration head reads to tell a customer telling what went wrong from an upset
-    one. None when no solving phrase closes the message ("it's working now. took you long
-    enough"), or nothing else is left."""
+    """The clauses before the one that closes the message on words that say the problem is
+    solved ("the van got stuck behind a bin lorry. all good" → "the van got stuck behind a bin
+    lorry"): what the frustration head reads to tell a customer telling what went wrong from
+    an upset one. None when no solving phrase closes the message ("it's working now. took you
+    long enough"), or fewer than ``REST_WORDS`` words come before its clause."""
     text = plain(text)
     spans = _solved_spans(text)
     if not spans or not _closes(text, spans[-1][2]):
         return None
     # What the customer told before the clause that closes it: whole clauses, not the lead-in
-    # of the closing one ("so that was, was it" of "so that was my mistake, was it").
+    # of the closing one ("so it's" of "so it's all sorted now").
     last_clause = _clause_around(_clause_ends(text), len(text), *spans[-1][:2])[0]
     rest = _tidy(text[:last_clause])
     return rest if len(re.findall(r"\w+", rest)) >= REST_WORDS else None
-
-
-REST_WORDS = 3  # fewer words are a lead-in, which the head reads as calm whatever it says
 
 
 def _tidy(rest: str) -> str:
