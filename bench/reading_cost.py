@@ -1,11 +1,12 @@
-"""What the heads' reading of a conversation costs, with and without calm words.
+"""What the heads' reading of a conversation costs, with and without calm or solving words.
 
 Usage: python bench/reading_cost.py [--repeat N]
 
 A message with calm words ("fair enough", "not annoyed at all") is embedded once more without
-them, so that the frustration head reads the rest (``bot.calm_words.calm_rest``). This prints
-the best-of-N time of ``HeadReader.read`` on a two-turn conversation, each run with new texts
-(the embedding cache never answers), with calm words in the latest turn and without.
+them, so that the frustration head reads the rest (``bot.calm_words.calm_rest``); so is one
+that closes on words that say the problem is solved ("… all good": ``solved_rest``). This
+prints the best-of-N time of ``HeadReader.read`` on a two-turn conversation, each run with new
+texts (the embedding cache never answers), with each kind in the latest turn and without.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ CONVERSATIONS = {
         "my class was cancelled again",
         "ah that's a pity but fair enough, I'll book the later one",
     ),
+    "a solved problem closing it": (
+        "the engineer was due at 8, where is he",
+        # The run's number inside the rest, so that the rest is new each run too.
+        "his van broke down on the motorway ({run}). he's here now, all good",
+    ),
     "no calm words": (
         "my class was cancelled again",
         "ah that's a pity, can I book the later one instead",
@@ -51,7 +57,12 @@ def main() -> None:
 
             def read(turns: tuple[str, ...] = turns) -> None:
                 run = next(counter)
-                reader.read([f"{turn} ({run})" for turn in turns])
+                reader.read(
+                    [
+                        turn.format(run=run) if "{run}" in turn else f"{turn} ({run})"
+                        for turn in turns
+                    ]
+                )
 
             best = min(timeit.repeat(read, number=20, repeat=args.repeat)) / 20
             print(f"{label:<32} {best * 1000:6.1f} ms a two-turn read")
