@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+from typing import NamedTuple
 
 from bot.phrases import (
     ASKING,
@@ -114,16 +115,13 @@ ACCEPTED = re.compile(
 )
 # Words of resignation that turn calm words into giving up ("not fussed. whatever", "no
 # problem, I'll take my custom elsewhere", "sure, that's fine. thanks for nothing").
+# Of those, the words that make a solved problem grudging too ("I suppose it's my mistake
+# then", "it's working now, as usual"); not "whatever" ("whatever you did, it's working now").
+_GRUDGED_WORDS = r"suppose|guess|apparently|as\s+usual|thanks\s+a\s+lot|for\s+nothing"
 _RESIGNED = re.compile(
-    r"\b(?:suppose|guess|apparently|whatever|as\s+usual|elsewhere|somewhere\s+else|"
-    r"thanks\s+a\s+lot|for\s+nothing)\b",
-    re.IGNORECASE,
+    rf"\b(?:{_GRUDGED_WORDS}|whatever|elsewhere|somewhere\s+else)\b", re.IGNORECASE
 )
-# Words that make a solved problem grudging ("I suppose it's my mistake then", "it's working now,
-# as usual"); not "whatever" ("whatever you did, it's working now").
-_GRUDGED = re.compile(
-    r"\b(?:suppose|guess|apparently|as\s+usual|thanks\s+a\s+lot|for\s+nothing)\b", re.IGNORECASE
-)
+_GRUDGED = re.compile(rf"\b(?:{_GRUDGED_WORDS})\b", re.IGNORECASE)
 # Words that make acceptance sarcastic or grudging ("fine, I'll wait in again", "another three
 # weeks, no problem", "that's fine, great service"), though a disclaimer may hold them sincerely
 # ("not complaining at all, the service was great").
@@ -228,12 +226,11 @@ def solved_rest(text: str) -> str | None:
     long enough"), or fewer than ``REST_WORDS`` words come before its clause."""
     text = plain(text)
     spans = _solved_spans(text)
-    if not spans or not _closes(text, spans[-1][2]):
+    if not spans or not _only_closing_words(text, spans[-1].clause_end, len(text)):
         return None
     # What the customer told before the clause that closes it: whole clauses, not the lead-in
     # of the closing one ("so it's" of "so it's all sorted now").
-    last_clause = _clause_around(_clause_ends(text), len(text), *spans[-1][:2])[0]
-    rest = _tidy(text[:last_clause])
+    rest = _tidy(text[: spans[-1].clause_start])
     return rest if len(re.findall(r"\w+", rest)) >= REST_WORDS else None
 
 
@@ -241,9 +238,10 @@ def _tidy(rest: str) -> str:
     return re.sub(r"\s+", " ", rest).strip(" ,.;-")
 
 
-def _closes(text: str, clause_end: int) -> bool:
-    """Nothing but closing words ("thanks", "cheers"), marks and emoji follow ``clause_end``."""
-    return set(re.findall(r"[a-z']+", text[clause_end:].lower())) <= _CLOSING_WORDS
+def _only_closing_words(text: str, start: int, end: int) -> bool:
+    """Nothing but closing words ("now", "thanks", "cheers"), marks and emoji in
+    ``text[start:end]``."""
+    return set(re.findall(r"[a-z']+", text[start:end].lower())) <= _CLOSING_WORDS
 
 
 def resolved(text: str) -> bool:
@@ -263,14 +261,22 @@ def _scoffed(text: str, ends: list[int], clause_start: int, start: int) -> bool:
     return bool(_SCOFFED.match(text[clause_start:start]) or _SCOFFED.match(earlier))
 
 
-def _solved_spans(text: str) -> list[tuple[int, int, int]]:
-    """Each solving phrase that holds (``resolved``): its start, its end and its clause's end."""
+class _Solved(NamedTuple):
+    """A solving phrase that holds, and the clause it ends."""
+
+    clause_start: int
+    clause_end: int
+
+
+@functools.lru_cache(maxsize=64)  # read for the rest and again to settle the turn
+def _solved_spans(text: str) -> tuple[_Solved, ...]:
+    """Each solving phrase that holds (``resolved``), in order."""
     if _GRUDGED.search(text):  # "I suppose it's my mistake then"
-        return []
+        return ()
     more = [m.start() for m in _MORE_TO_IT.finditer(text)]
     last_more = more[-1] if more else -1
     ends = _clause_ends(text)
-    spans = []
+    spans: list[_Solved] = []
     for match in RESOLVED.finditer(text):
         if last_more >= match.end():
             continue
@@ -284,7 +290,6 @@ def _solved_spans(text: str) -> list[tuple[int, int, int]]:
             continue
         if clause_end - match.end() > CLAUSE_LOOK_BACK:
             continue  # far more than "now, thanks" follows it in its clause
-        rest = text[match.end() : clause_end]
-        if set(re.findall(r"[a-z']+", rest.lower())) <= _CLOSING_WORDS:
-            spans.append((match.start(), match.end(), clause_end))
-    return spans
+        if _only_closing_words(text, match.end(), clause_end):
+            spans.append(_Solved(clause_start, clause_end))
+    return tuple(spans)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -66,14 +66,9 @@ class HeadReader:
             return []
         calm_rests = self._rests(texts, calm_rest)
         solved_rests = self._rests(texts, solved_rest)
-        worded = [
-            (row, rest)
-            for rests in (calm_rests, solved_rests)
-            for row, rest in enumerate(rests)
-            if rest
-        ]
+        worded = [rest for rests in (calm_rests, solved_rests) for rest in rests if rest]
         # One embedding call for the messages and the rests of those with calm or solving words.
-        embedded = self._embed([*texts, *(rest for _, rest in worded)])
+        embedded = self._embed([*texts, *worded])
         vectors = embedded[: len(texts)]
         levels: list[dict[str, float]] = [{} for _ in texts]
         if self._heads is not None:
@@ -92,18 +87,12 @@ class HeadReader:
         similarity = vectors @ vectors.T
         echoes = [float(np.max(similarity[i, :i])) if i else 0.0 for i in range(len(texts))]
         punctuation = self._heads is not None and "frustration" in self._heads.lexical
-        rest_levels = self._rest_levels(worded, embedded[len(texts) :])
-        calm = rest_levels[: sum(1 for rest in calm_rests if rest)]
-        solved = rest_levels[len(calm) :]
+        # The rests' levels come in the order they were embedded: calm rests, then solved ones.
+        rest_levels = iter(self._rest_levels(worded, embedded[len(texts) :]))
+        calm, solved = (_placed(rests, rest_levels) for rests in (calm_rests, solved_rests))
         return [
-            Reading(
-                levels=lv,
-                echo=e,
-                punctuation=punctuation,
-                rest=self._placed(calm_rests, calm, row),
-                solved_rest=self._placed(solved_rests, solved, row),
-            )
-            for row, (lv, e) in enumerate(zip(levels, echoes, strict=True))
+            Reading(levels=lv, echo=e, punctuation=punctuation, rest=c, solved_rest=r)
+            for lv, e, c, r in zip(levels, echoes, calm, solved, strict=True)
         ]
 
     def _rests(
@@ -115,27 +104,20 @@ class HeadReader:
             return [None] * len(texts)
         return [rest_of(text) for text in texts]
 
-    def _rest_levels(self, worded: Sequence[tuple[int, str]], vectors: Vectors) -> list[float]:
-        """The frustration head's level on each rest, in the order of ``worded``."""
+    def _rest_levels(self, worded: Sequence[str], vectors: Vectors) -> list[float]:
+        """The frustration head's level on each rest with words, in order."""
         if not worded or self._heads is None:
             return []
-        scores = self._heads.score(vectors, [rest for _, rest in worded])["frustration"]
+        scores = self._heads.score(vectors, list(worded))["frustration"]
         threshold = self._heads.thresholds["frustration"]
         return [level(float(probability), threshold) for probability in scores]
 
-    @staticmethod
-    def _placed(
-        rests: Sequence[str | None], rest_levels: Sequence[float], row: int
-    ) -> float | None:
-        """The level of message ``row``'s rest among ``rest_levels`` (one for each rest that has
-        words, in order): 0 where nothing but the calm words is left ("no worries"), None
-        where the message has no rest."""
-        rest = rests[row]
-        if rest is None:
-            return None
-        if not rest:
-            return 0.0
-        return rest_levels[sum(1 for earlier in rests[:row] if earlier)]
+
+def _placed(rests: Sequence[str | None], levels: Iterator[float]) -> list[float | None]:
+    """Each message's rest level, taken in order from ``levels`` (one for each rest with
+    words): 0 where nothing but the calm words is left ("no worries"), None where the message
+    has no rest."""
+    return [None if rest is None else next(levels) if rest else 0.0 for rest in rests]
 
 
 def load_heads(embedding_model: str) -> SignalHeads | None:
