@@ -67,9 +67,27 @@ NOT_HELPFUL = re.compile(
     r"(?:\w+ly\s+)?(?:help\w*|answer\w*)\b",
     re.IGNORECASE,
 )
+# What a customer does again and again to be helped: asking, calling, writing, chasing, giving
+# the same details, doing what the list said.
+_EFFORT = (
+    r"ask(?:ed|ing)?|call(?:ed|ing)?|rang|rung|phon(?:ed|ing)|telephon(?:ed|ing)|e-?mail(?:ed|ing)?|"
+    r"messag(?:ed|ing)|writ(?:ten|ing)|wrote|chas(?:ed|ing)|contact(?:ed|ing)|told|explain(?:ed|ing)|"
+    r"said|report(?:ed|ing)|complain(?:ed|ing)|rais(?:ed|ing)|spok(?:e|en)|chatt(?:ed|ing)|"
+    r"request(?:ed|ing)|sent|submitt(?:ed|ing)|fill(?:ed|ing)|given|gave|provid(?:ed|ing)|"
+    r"repeat(?:ed|ing)|typed|entered|done|tried|follow(?:ed|ing)|check(?:ed|ing)|restart(?:ed|ing)|"
+    r"reset|reinstall(?:ed|ing)|read|heard|waited|queued|hold|touch|visited|been\s+(?:in|back|out|"
+    r"round|here)|come\s+(?:in|back)|rearrang(?:ed|ing)|reschedul(?:ed|ing)|cancell?(?:ed|ing)"
+)
+_COUNT = r"(?:twice|(?:three|four|five|six|several|multiple|many|\d+)\s+times)"
+# The customer counts their contacts or efforts ("I've emailed four times", "you've sent me the
+# same article three times now", "done everything on the list. twice."), or a failure so far
+# ("that's twice now", "the third time"). Not a thing that happened twice in one go ("I was
+# charged twice", "it's on the invoice twice") nor how often ("twice a week").
 REPEAT_CONTACT = re.compile(
     r"\b(?:(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+time|how\s+many\s+times|"
-    r"(?:twice|three\s+times|again\s+and\s+again)\b|(?:still|yet\s+again)\s+(?:no|not|nothing|waiting))",
+    rf"(?:{_EFFORT})(?:\W+\w+){{0,6}}?\W+{_COUNT}\b(?!\s+(?:a|an|per|each|every)\s)|"
+    rf"{_COUNT}\s+now\b|(?:^|[.!?]\s*){_COUNT}(?:\s+now)?\s*(?:[.!?]|$)|"
+    r"again\s+and\s+again\b|(?:still|yet\s+again)\s+(?:no|not|nothing|waiting))",
     re.IGNORECASE,
 )
 NO_LONGER_NEEDED = re.compile(

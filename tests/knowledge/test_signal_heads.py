@@ -257,6 +257,33 @@ def test_asking_to_cancel_or_for_a_person_is_not_frustration(
     assert EscalationReason.FRUSTRATION.value not in reasons(responder, text)
 
 
+# Counted things that are not contacts: a double charge, a line on a receipt twice, a dose. Each
+# read 0.3 higher, at or over the threshold, while "twice" alone counted as asking again.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I think I've been charged twice for order 4471",
+        "the candle set shows up twice on my receipt",
+        "I take the tablets three times a day, is that ok with this?",
+        "we come in twice a week for the swim sessions",
+    ],
+)
+def test_a_thing_counted_twice_is_not_frustration(responder: Responder, text: str) -> None:
+    assert EscalationReason.FRUSTRATION.value not in reasons(responder, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've emailed you four times about this refund",
+        "done everything on the list. Twice.",
+        "that's twice now the courier hasn't come",
+    ],
+)
+def test_contacts_and_efforts_counted_are_frustration(responder: Responder, text: str) -> None:
+    assert EscalationReason.FRUSTRATION.value in reasons(responder, text)
+
+
 # Written for this test after the heads learned distress, repeating and flat consequences
 # (customer_chat.yaml); none of them is in the training data or the conversation sets. Two
 # more written with them are still missed (the model card's limits): "the deadline is 5pm

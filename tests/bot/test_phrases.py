@@ -1,0 +1,44 @@
+"""The precise patterns of ``bot.phrases``, on messages written for these tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.phrases import REPEAT_CONTACT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this is the third time I'm writing about the boiler",
+        "how many times do I have to send the photo",
+        "rang twice yesterday and nobody picked up",
+        "I have telephoned three times",
+        "you've sent me the same help page four times now",
+        "I've typed the code in 5 times, it won't take it",
+        "reinstalled the app several times on your advice",
+        "done everything on the list. Twice.",
+        "twice now the driver has left it at the wrong house",
+        "that's 3 times now",
+        "still no reply from anyone",
+    ],
+)
+def test_contacts_efforts_and_repeated_failures_are_counted(text: str) -> None:
+    assert REPEAT_CONTACT.search(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I was charged twice for one order",
+        "my direct debit went out twice this month",
+        "the invoice lists the vaccine twice",
+        "oops, I booked the class twice, can you cancel one?",
+        "can I change the dates twice for free?",
+        "I take the tablets three times a day",
+        "we visit twice a year",
+        "I've asked about a refund",  # asking, not counting
+    ],
+)
+def test_things_counted_in_one_go_or_how_often_are_not_repeat_contacts(text: str) -> None:
+    assert not REPEAT_CONTACT.search(text)
