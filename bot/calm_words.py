@@ -33,10 +33,11 @@ _OPENING = (
     r"(?<=\bokay\s)|(?<=\bsorry\s)|(?<=\bright\s)|(?<=\byes\s)|(?<=\byep\s))"
 )
 RESOLVED = re.compile(
-    r"\b(?:(?:it|that|this|everything|all)(?:'s|s|\s+is|\s+has\s+been)?\s+(?:all\s+)?"
-    r"(?:working|sorted|fixed|resolved)|(?:working|works)\s+(?:now|again)|"
-    r"(?:that|it|this|which|link|code|reset|fix)\s+(?:worked|did\s+it|did\s+the\s+trick|"
+    # "that fixed it" before "that fixed", which would leave "it" after the phrase.
+    r"\b(?:(?:that|it|this|which|link|code|reset|fix)\s+(?:worked|did\s+it|did\s+the\s+trick|"
     r"fixed\s+it|sorted\s+it|solves\s+it|resolves\s+it)|"
+    r"(?:it|that|this|everything|all)(?:'s|s|\s+is|\s+has\s+been)?\s+(?:all\s+)?"
+    r"(?:working|sorted|fixed|resolved)|(?:working|works)\s+(?:now|again)|"
     r"makes?\s+sense|explains\s+(?:it|that|everything)|all\s+good|"
     r"(?:has|'s|just|finally|now|all)\s+(?:arrived|turned\s+up|come\s+through|gone\s+through|"
     r"went\s+through|shown\s+up|showed\s+up|appeared|landed)|(?:came|come)\s+through|"
