@@ -71,8 +71,9 @@ NOT_HELPFUL = re.compile(
 # the same details, doing what the list said.
 _EFFORT = (
     r"ask(?:ed|ing)?|call(?:ed|ing)?|rang|rung|phon(?:ed|ing)|telephon(?:ed|ing)|e-?mail(?:ed|ing)?|"
-    r"messag(?:ed|ing)|writ(?:ten|ing)|wrote|chas(?:ed|ing)|contact(?:ed|ing)|told|explain(?:ed|ing)|"
-    r"said|report(?:ed|ing)|complain(?:ed|ing)|rais(?:ed|ing)|spok(?:e|en)|chatt(?:ed|ing)|"
+    r"messag(?:ed|ing)|writ(?:ten|ing)|wrote|chas(?:ed|ing)|contact(?:ed|ing)|explain(?:ed|ing)|"
+    r"been\s+told|told\s+(?:you|u|ya|them|him|her|everyone|your\s+\w+|the\s+\w+)|said|report(?:ed|ing)|"
+    r"complain(?:ed|ing)|rais(?:ed|ing)|spok(?:e|en)|chatt(?:ed|ing)|"
     r"request(?:ed|ing)|sent|submitt(?:ed|ing)|fill(?:ed|ing)|given|gave|provid(?:ed|ing)|"
     r"repeat(?:ed|ing)|typed|entered|done|tried|follow(?:ed|ing)|check(?:ed|ing)|restart(?:ed|ing)|"
     r"reset|reinstall(?:ed|ing)|read|heard|waited|queued|hold|touch|visited|been\s+(?:in|back|out|"
@@ -84,7 +85,11 @@ _COUNT = r"(?:twice|(?:three|four|five|six|several|multiple|many|\d+)\s+times)"
 # ("that's twice now", "the third time"). Not a thing that happened twice in one go ("I was
 # charged twice", "it's on the invoice twice") nor how often ("twice a week").
 REPEAT_CONTACT = re.compile(
-    r"\b(?:(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+time|how\s+many\s+times|"
+    r"\b(?:(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+time|"
+    # "how many times do I have to ask", not "how many times a year should I have it serviced"
+    r"how\s+many\s+more\s+times|how\s+many\s+times\s+(?:(?:do|does)\s+(?:i|we)\s+(?:have|need)\s+to|"
+    r"(?:have|has|must|did)\s+(?:i|we|you|it)|(?:am|are)\s+(?:i|we)\s+(?:going\s+to|gonna)|"
+    r"is\s+(?:this|that)|are\s+you)\b|"
     rf"(?:{_EFFORT})(?:\W+\w+){{0,6}}?\W+{_COUNT}\b(?!\s+(?:a|an|per|each|every)\s)|"
     rf"{_COUNT}\s+now\b|(?:^|[.!?]\s*){_COUNT}(?:\s+now)?\s*(?:[.!?]|$)|"
     r"again\s+and\s+again\b|(?:still|yet\s+again)\s+(?:no|not|nothing|waiting))",

@@ -21,6 +21,8 @@ from bot.phrases import REPEAT_CONTACT
         "twice now the driver has left it at the wrong house",
         "that's 3 times now",
         "still no reply from anyone",
+        "how many times have I told you my postcode",
+        "how many more times do I have to send it",
     ],
 )
 def test_contacts_efforts_and_repeated_failures_are_counted(text: str) -> None:
@@ -38,6 +40,8 @@ def test_contacts_efforts_and_repeated_failures_are_counted(text: str) -> None:
         "I take the tablets three times a day",
         "we visit twice a year",
         "I've asked about a refund",  # asking, not counting
+        "how many times a year should the boiler be serviced?",
+        "if we get told off for noise twice, would we lose the deposit?",
     ],
 )
 def test_things_counted_in_one_go_or_how_often_are_not_repeat_contacts(text: str) -> None:
