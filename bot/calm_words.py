@@ -132,6 +132,30 @@ _GRUDGING = re.compile(
     re.IGNORECASE,
 )
 
+# A question about a case: a condition in it, a sentence that asks, and what turns it from
+# planning into a complaint ("why would I pay if…", "if it still doesn't work…", "if this is
+# how you treat customers, do you expect me to stay?").
+_CONDITION = re.compile(r"\b(?:if|in\s+case|worst\s+case)\b", re.IGNORECASE)
+_WHETHER_BEFORE = re.compile(
+    r"\b(?:wonder\w*|know|ask\w*|see|check\w*|sure|confirm|tell\s+me|find\s+out|unsure)\W*$",
+    re.IGNORECASE,
+)
+# A sentence that asks without a question mark: it opens as a question, or inverts its verb
+# somewhere ("worst case, if we call it off in may what do we lose").
+_ASKS = re.compile(
+    r"^\W*(?:do|does|did|can|could|will|would|is|are|am|should|shall|may|what|whats|how|when|"
+    r"where|which|who)\b|\b(?:do|does|did|can|could|will|would|should|am|is|are)\s+(?:i|we|you|"
+    r"they|he|she|it|my|our|your|the)\b|\bwhat\s+(?:do|does|did|will|would|happens)\b|"
+    r"\bhow\s+(?:much|long|many|do|does|will|would)\b",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
+_NOT_PLANNING = re.compile(
+    r"\b(?:why|still|expect\s+(?:me|us)|supposed\s+to|seriously|is\s+(?:this|that)\s+how|"
+    r"how\s+you\s+treat|are\s+you\s+(?:kidding|joking|serious)|(?:cant|can't|cannot)\s+even)\b",
+    re.IGNORECASE,
+)
+
 
 def _clause_ends(text: str) -> list[int]:
     """Where each clause of ``text`` ends: the positions of its ``.!?;,`` and line breaks."""
@@ -201,18 +225,54 @@ def disclaims(text: str) -> bool:
     return _nothing_else_upset(text)
 
 
+def _what_if_spans(text: str) -> list[tuple[int, int]]:
+    """Each sentence of ``text`` that asks what happens in a case ("if we cancel, do we lose
+    the deposit?", "what if I'm an hour late?"): it asks (ends in "?" or reads as a question,
+    ``_ASKS``) and holds a condition ("if", "in case", "worst case"; not "wondering if", which asks
+    whether)."""
+    spans = []
+    for sentence in _SENTENCE.finditer(text):
+        start, end = sentence.span()
+        said = sentence.group(0)
+        if not (said.rstrip().endswith("?") or _ASKS.search(said)):
+            continue
+        if any(
+            not _WHETHER_BEFORE.search(text[max(start, found.start() - 30) : found.start()])
+            for found in _CONDITION.finditer(text, start, end)
+        ):
+            spans.append((start, end))
+    return spans
+
+
+@functools.lru_cache(maxsize=64)  # a message is read several times in a turn
+def asks_what_if(text: str) -> bool:
+    """The customer asks what happens in a case ("if the weather's bad and you cancel, do we get
+    a refund?", ``_what_if_spans``): planning, not reacting to something gone wrong, though the
+    head reads the bad case in it. Not with "why", "still", "again", a word of sarcasm or
+    resignation, or anything else upset ("if it breaks AGAIN do I have to pay for it??")."""
+    text = plain(text)
+    if _NOT_PLANNING.search(text) or _GRUDGING.search(text) or not _nothing_else_upset(text):
+        return False
+    return bool(_what_if_spans(text))
+
+
 def calm_words(text: str) -> bool:
-    """The customer disclaims being upset or accepts calmly (``disclaims``, ``accepts``)."""
-    return disclaims(text) or accepts(text)
+    """The customer disclaims being upset, accepts calmly or asks what happens in a case
+    (``disclaims``, ``accepts``, ``asks_what_if``)."""
+    return disclaims(text) or accepts(text) or asks_what_if(text)
 
 
 def calm_rest(text: str) -> str | None:
-    """The message without its calm words (``calm_words``): what the frustration head reads to
-    check that the rest of the message is calm too ("that's fine, I'll do a chargeback" is
-    not). None when it has none."""
+    """The message without its calm words (``calm_words``) or the questions about a case: what
+    the frustration head reads to check that the rest of the message is calm too ("that's
+    fine, I'll do a chargeback" is not). None when it has none."""
     if not calm_words(text):
         return None
-    rest = ACCEPTED.sub(" ", DISCLAIMED.sub(" ", plain(text)))
+    text = plain(text)
+    if asks_what_if(text):
+        for start, end in reversed(_what_if_spans(text)):
+            text = f"{text[:start]} {text[end:]}"
+    rest = ACCEPTED.sub(" ", DISCLAIMED.sub(" ", text))
     return _tidy(rest)
 
 

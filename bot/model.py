@@ -107,9 +107,10 @@ class Reading:
             question asked again scores near 1).
         punctuation: The frustration level already reads ``!`` and ``?`` (a learned lexical
             head), so the signals do not add them again.
-        rest: The frustration head's level on the message without its calm words, when it
-            has some (``bot.calm_words.calm_rest``: "that's fine, I'll do a chargeback" reads
-            the chargeback); None when it has none or no head read it.
+        rest: The frustration head's level on the message without its calm words or its
+            questions about a case, when it has some (``bot.calm_words.calm_rest``: "that's
+            fine, I'll do a chargeback" reads the chargeback); None when it has none or no
+            head read it.
         solved_rest: The same on the message without the words that say the problem is
             solved, when they close it (``bot.calm_words.solved_rest``: "the van got stuck
             behind a bin lorry. all good" reads the van); None otherwise.

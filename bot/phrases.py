@@ -109,7 +109,7 @@ ASKING = re.compile(
 )
 NEGATION_BEFORE = re.compile(r"(?:\bnot|n't|\bnever|\bno|\bstill)\s+(?:\w+\s+)?$", re.IGNORECASE)
 _NEGATIVE = re.compile(
-    r"\b(?:ridiculous|unacceptable|useless|pathetic|terrible|awful|horrible|worst|disgust\w*|"
+    r"\b(?:ridiculous|unacceptable|useless|pathetic|terrible|awful|horrible|worst(?!\s+case)|disgust\w*|"
     r"furious|angry|annoy\w*|frustrat\w*|fed\s+up|sick\s+of|tired\s+of|hate|incompetent|scam|"
     r"waste\s+of|rubbish|disappoint\w*|unbelievable|outrage\w*)\b",
     re.IGNORECASE,

@@ -89,18 +89,19 @@ REST_CALM = 0.7
 # head's own threshold (a stricter bar than the calm words': this path overrides a whole
 # message that reads mildly negative or worse).
 SOLVED_REST_CALM = 0.5
-CALM_WORDS_LEVEL = 0.2  # the most a disclaimer or a calm acceptance reads (``bot.calm_words``)
+# The most a disclaimer, a calm acceptance or a question about a case reads (``bot.calm_words``).
+CALM_WORDS_LEVEL = 0.2
 
 
 def settled(text: str, signals: Signals, reading: Reading | None = None) -> bool:
     """The latest message settles the matter: it thanks calmly (``thanks_calmly``); says the
-    customer is not upset or accepts calmly and the rest of it reads calm (``said_calmly``,
-    with ``reading``, the heads' reading of the message); or says the problem is
-    solved (``resolved``) with no negative word ("finally came through, ridiculous service"
-    does not) and without reading even mildly negative (under ``MILD``), or closes on it with
-    the rest reading calm (``told_calmly``: "my partner booked it for the day we move out. my
-    bad, all sorted"). It never rejects an answer or counts contacts. What came before, the
-    customer has put behind them."""
+    customer is not upset, accepts calmly or asks what happens in a case, and the rest of it
+    reads calm (``said_calmly``, with ``reading``, the heads' reading of the message); or says
+    the problem is solved (``resolved``) with no negative word ("finally came through,
+    ridiculous service" does not) and without reading even mildly negative (under ``MILD``),
+    or closes on it with the rest reading calm (``told_calmly``: "my partner booked it for the
+    day we move out. my bad, all sorted"). It never rejects an answer or counts contacts. What
+    came before, the customer has put behind them."""
     text = plain(text)
     if NOT_HELPFUL.search(text) or REPEAT_CONTACT.search(text):
         return False
@@ -162,8 +163,9 @@ def frustration(text: str, reading: Reading | None = None) -> float:
 
     The frustration head's level when heads are loaded (else the lexicon), raised by shouting,
     counting contacts ("third time") and, unless a learned lexical head read them already,
-    runs of ``!``/``?``. A message that says the customer is not upset or accepts calmly, and
-    whose rest reads calm (``said_calmly``), reads calm: the head reads "angry" in "not angry".
+    runs of ``!``/``?``. A message that says the customer is not upset, accepts calmly or asks
+    what happens in a case, and whose rest reads calm (``said_calmly``), reads calm: the head
+    reads "angry" in "not angry".
     """
     if reading is not None and "frustration" in reading.levels:
         score = reading.levels["frustration"]
@@ -182,10 +184,11 @@ def frustration(text: str, reading: Reading | None = None) -> float:
 
 
 def said_calmly(text: str, reading: Reading | None = None) -> bool:
-    """The customer disclaims being upset or accepts calmly (``bot.calm_words``), and the rest
-    of the message, read by the frustration head without those words, is calm too (when a
-    head read it): the head reads "angry" in "not angry" and disappointment in "a shame", but
-    "that's fine, I'll do a chargeback" is not calm."""
+    """The customer disclaims being upset, accepts calmly or asks what happens in a case
+    (``bot.calm_words``), and the rest of the message, read by the frustration head without
+    those words, is calm too (when a head read it): the head reads "angry" in "not angry",
+    disappointment in "a shame" and the bad case in "if the ferry is cancelled, do we get our
+    money back?", but "that's fine, I'll do a chargeback" is not calm."""
     if not calm_words(text):
         return False
     return reading is None or reading.rest is None or reading.rest < REST_CALM

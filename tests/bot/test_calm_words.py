@@ -1,12 +1,13 @@
 """A customer who says they are not upset ("not annoyed at all, just checking") or accepts bad
-news ("ah that's a shame but fair enough") reads calm: the heads read the anger word in "not
-angry" and the disappointment in "a shame", so precise patterns read these."""
+news ("ah that's a shame but fair enough") or asks what happens in a case ("if it rains, do we
+get a refund?") reads calm: the heads read the anger word in "not angry", the disappointment in
+"a shame" and the bad case in a question about it, so precise patterns read these."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.calm_words import accepts, disclaims
+from bot.calm_words import accepts, asks_what_if, calm_rest, calm_words, disclaims
 from bot.conversation_frustration import FEATURES, ConversationFrustration
 from bot.model import Reading, Signals
 from bot.policy import PolicyConfig, conversation_signals
@@ -179,3 +180,39 @@ def test_calm_words_hold_only_when_the_rest_of_the_message_reads_calm() -> None:
 def test_a_long_message_of_calm_words_is_read() -> None:
     assert disclaims("not angry, " * 2000 + "just asking")
     assert not accepts("fair enough, " * 2000 + "but no")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "if the ferry is cancelled because of a storm, do we get our money back?",
+        "what happens if my flight lands late and I miss the pickup?",
+        "whats the fee if we bring the trailer back a day late",
+        "we're booked for june. worst case, if my knee doesn't heal, can I move it to september?",
+    ],
+)
+def test_a_question_about_a_case_is_calm(text: str) -> None:
+    assert asks_what_if(text) and calm_words(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "why would I pay if you can't even fix it?",  # "why"
+        "if it breaks again, do I have to pay for it again?",  # "again"
+        "if it still won't start, what then?",  # "still"
+        "if this is how you treat loyal customers, do you expect me to stay?",  # rhetorical
+        "if you can't deliver by friday I'm cancelling",  # a threat, not a question
+        "just wondering if the pool is open on sundays?",  # "if" as "whether", nothing to plan
+        "if it's late AGAIN, do I get anything back??",  # stressed
+        "great, so if it rains I just lose the lot?",  # sarcasm
+    ],
+)
+def test_a_question_about_a_case_asked_in_anger_is_not_calm(text: str) -> None:
+    assert not asks_what_if(text)
+
+
+def test_the_rest_of_a_question_about_a_case_is_what_went_before() -> None:
+    text = "The engineer never turned up. If he misses tomorrow too, do I get compensation?"
+    assert calm_rest(text) == "The engineer never turned up"
+    assert calm_rest("what if I'm an hour late?") == ""

@@ -272,6 +272,24 @@ def test_a_thing_counted_twice_is_not_frustration(responder: Responder, text: st
     assert EscalationReason.FRUSTRATION.value not in reasons(responder, text)
 
 
+# Questions about what happens in a case, which the head read at 0.46-0.69 for the bad case in
+# them; the second after an annoyed turn (0.86).
+@pytest.mark.parametrize(
+    ("earlier", "latest"),
+    [
+        ((), "if the ferry is cancelled because of a storm, do we get our money back?"),
+        (
+            ("the kiln arrived with a cracked shelf and I'm not impressed",),
+            "if the replacement shelf doesn't fit, can I send it back for free?",
+        ),
+    ],
+)
+def test_a_question_about_a_case_is_not_frustration(
+    responder: Responder, earlier: tuple[str, ...], latest: str
+) -> None:
+    assert EscalationReason.FRUSTRATION.value not in reasons(responder, latest, earlier)
+
+
 @pytest.mark.parametrize(
     "text",
     [
