@@ -1,6 +1,7 @@
-"""Messages that ask nothing: a greeting, thanks, a goodbye, an "ok". The bot answers them with
-a line of its own instead of passing the customer to a person ("hi" or "thanks, that's all"
-is not a question the bot was unsure of).
+"""Messages that ask nothing: a greeting, thanks, a goodbye, an "ok"; and the one question about
+the bot itself, "are you a bot?". The bot answers them with a line of its own instead of
+passing the customer to a person ("hi" or "thanks, that's all" is not a question the bot was
+unsure of).
 
 Only the whole message counts: every word must be one of these ("thanks, and where is my
 order?" is a question). The words are general courtesy in English, never a dataset's wording.
@@ -37,6 +38,18 @@ _EMOJI = "👍🙏😊🙂😀😄👌✅💯🙌👏❤♥"  # thumbs up, thank
 _HAPPY = re.compile(r"[:;]-?[)d]|\(-?[:;]")  # ":)", ";-)", ":D", "(:" (never ":(" or ":/")
 _SKIN_TONE = re.compile("[\U0001f3fb-\U0001f3ff]")
 _TOKEN = re.compile(rf"[a-z']+|[{_EMOJI}]")
+# What the customer is talking to: "are you a bot?", "am I chatting with a real person or an
+# AI?", "is this automated". Said alone, perhaps after a greeting; "are you a real person? I
+# need one" asks for a person, which the signals read.
+_WHAT = (
+    r"(?:a\s+|an\s+)?(?:real\s+|actual\s+|live\s+)?"
+    r"(?:bot|robot|chat\s*bot|human|person|machine|ai|computer)"
+)
+_IDENTITY = re.compile(
+    r"^(?:(?:hi|hello|hey|sorry|quick\s+question|just\s+wondering)\W+)?"
+    r"(?:are\s+(?:you|u)|am\s+i\s+(?:talking|speaking|chatting)\s+(?:to|with)|is\s+(?:this|that))\s+"
+    rf"(?:{_WHAT}|automated|an?\s+automated\s+\w+)(?:\s+or\s+{_WHAT})?\W*$"
+)
 _ALLOWED = re.compile(rf"^[a-z'\s,!.;~\-{_EMOJI}\ufe0f]*$")  # no digits, "?", ":(" or "(:"
 
 
@@ -61,6 +74,7 @@ class Courtesy(StrEnum):
     """What a message that asks nothing says."""
 
     GREETING = "greeting"  # "hi", "good morning": the conversation starts
+    IDENTITY = "identity"  # "are you a bot?": the bot says what it is
     THANKS = "thanks"  # "thanks, that's all", "bye", "👍": the customer is done
     ACK = "ack"  # "ok", "got it", "great": the customer read the reply
 
@@ -69,13 +83,18 @@ def courtesy(text: str) -> Courtesy | None:
     """What ``text`` says when it says nothing but courtesy; None when it says anything else.
 
     "hi" is a greeting; "thanks, that's all" and "great, thank you!" thanks; "ok" or "got it"
-    an acknowledgement. Not "yes", "no" or "sorry" (an answer or a rejection), not "thanks for
-    nothing", "ok :(" or "hi?", and not a message with anything more in it. The words are read
-    one phrase at a time (linear in the message, which is short), never by backtracking.
+    an acknowledgement; "are you a bot?" asks what the customer is talking to. Not "yes", "no"
+    or "sorry" (an answer or a rejection), not "thanks for nothing", "ok :(" or "hi?", and not
+    a message with anything more in it. The words are read one phrase at a time (linear in the
+    message, which is short), never by backtracking.
     """
     clean = _HAPPY.sub(" 🙂 ", text.strip().lower().replace("’", "'"))
     clean = _SKIN_TONE.sub("", clean).replace("…", ".").replace("–", "-").replace("—", "-")
-    if not clean or len(clean) > MAX_CHARS or not _ALLOWED.match(clean):
+    if not clean or len(clean) > MAX_CHARS:
+        return None
+    if _IDENTITY.match(clean):
+        return Courtesy.IDENTITY
+    if not _ALLOWED.match(clean):
         return None
     said: set[str] = set()
     tokens = [token for token in (t.strip("'") for t in _TOKEN.findall(clean)) if token]

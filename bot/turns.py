@@ -214,9 +214,12 @@ class CustomerTurns(PeopleTurns):
         message: Message,
         said: Courtesy,
     ) -> None:
-        """A greeting, thanks or "ok" gets a line of the bot's own, not a person. A resolved
-        conversation stays resolved ("thanks!" after the resolution notice reopens nothing)."""
-        line = wording.GREETED if said is Courtesy.GREETING else wording.WELCOME
+        """A greeting, thanks, "ok" or "are you a bot?" gets a line of the bot's own, not a
+        person. A resolved conversation stays resolved ("thanks!" after the resolution notice
+        reopens nothing)."""
+        line = {Courtesy.GREETING: wording.GREETED, Courtesy.IDENTITY: wording.IDENTITY}.get(
+            said, wording.WELCOME
+        )
         applied = await self.store.apply(
             Change(
                 conversation,

@@ -57,6 +57,11 @@ ANSWERED_WHILE_WAITING = "A person from our team will still reply about your ear
 
 
 GREETED = "Hello! What can I help you with?"
+IDENTITY = (
+    "I'm an automated assistant: I answer from our help articles, and I pass you to a person "
+    "from our team whenever I can't help or you ask for one."
+)
+"""The bot's line to "are you a bot?" (``bot.courtesy``): what it is, and that a person is there."""
 WELCOME = "Glad to help. If there's anything else, just ask here."
 """The bot's line after thanks, a goodbye or an "ok" (``bot.courtesy``)."""
 

@@ -35,6 +35,9 @@ from tests.bot.test_needs import A, C, history
         ("ok", Courtesy.ACK),
         ("Got it.", Courtesy.ACK),
         ("perfect", Courtesy.ACK),
+        ("are you a bot?", Courtesy.IDENTITY),
+        ("Hi, am I chatting with a real person or an AI?", Courtesy.IDENTITY),
+        ("is this automated", Courtesy.IDENTITY),
     ],
 )
 def test_courtesy_is_read_from_the_whole_message(text: str, said: Courtesy) -> None:
@@ -57,6 +60,8 @@ def test_courtesy_is_read_from_the_whole_message(text: str, said: Courtesy) -> N
         "Harwick",
         "??",
         "hi?",  # is anyone there?
+        "are you open on sundays?",
+        "are you a real person? I need one to check my refund",  # more than the question
         "thanks :(",
         "ok :(",
         "thanks " * 12,  # longer than courtesy is

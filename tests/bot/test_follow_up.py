@@ -12,7 +12,7 @@ from bot import turns
 from bot.conversation import ActionKind, Kind, State
 from bot.engine import utcnow
 from bot.queue import ordered
-from bot.wording import GREETED, WELCOME
+from bot.wording import GREETED, IDENTITY, WELCOME
 from integrations.composition import Services
 from tests.bot.test_engine import action, escalated, kinds, say
 
@@ -48,6 +48,13 @@ async def test_a_greeting_and_thanks_get_a_line_not_a_person(services: Services)
     assert await latest(services, conversation.id) == ("courtesy", WELCOME)
     assert await services.store.active_escalation(conversation.id) is None
     assert len(window) == before + 1, "only the question tells the traffic share"
+
+
+async def test_asking_whether_it_is_a_bot_gets_what_it_is_not_a_person(services: Services) -> None:
+    conversation, _ = await services.engine.start("web")
+    await say(services.engine, conversation.id, "hi, are you a bot?")
+    assert await latest(services, conversation.id) == ("courtesy", IDENTITY)
+    assert await services.store.active_escalation(conversation.id) is None
 
 
 async def test_thanks_after_a_resolution_reopens_nothing(services: Services) -> None:
