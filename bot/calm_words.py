@@ -1,7 +1,9 @@
 """Calm words that settle a conversation: a problem said to be solved ("that did the trick"),
 a customer who says they are not upset ("not annoyed at all, just checking") and calm
-acceptance of bad news ("ah that's a shame but fair enough"). The heads read "angry" in "not
-angry" and disappointment in "a shame"; these precise patterns read what the words say, and
+acceptance of bad news ("ah that's a shame but fair enough"); and a question about what
+happens in a case ("if we cancel, do we lose the deposit?"), which reads calm but settles
+nothing. The heads read "angry" in "not angry", disappointment in "a shame" and the bad case
+in the question; these precise patterns read what the words say, and
 refuse when the words are denied, asked, scoffed at or turned ("but…"), or, for a disclaimer or
 an acceptance, when something else in the message is upset. The reader checks the rest of the
 message too (``calm_rest``, ``solved_rest``).
@@ -35,7 +37,9 @@ _OPENING = (
 RESOLVED = re.compile(
     # "that fixed it" before "that fixed", which would leave "it" after the phrase.
     r"\b(?:(?:that|it|this|which|link|code|reset|fix)\s+(?:worked|did\s+it|did\s+the\s+trick|"
-    r"fixed\s+it|sorted\s+it|solves\s+it|resolves\s+it)|"
+    r"solves\s+it|resolves\s+it)|"
+    r"(?:that|it|this|which|link|code|reset|fix)(?:'s|s|\s+has)?\s+(?:fixed|sorted)\s+it"
+    r"(?:\s+out)?|"
     r"(?:it|that|this|everything|all)(?:'s|s|\s+is|\s+has\s+been)?\s+(?:all\s+)?"
     r"(?:working|sorted|fixed|resolved)|(?:working|works)\s+(?:now|again)|"
     r"makes?\s+sense|explains\s+(?:it|that|everything)|all\s+good|"
@@ -134,25 +138,35 @@ _GRUDGING = re.compile(
 
 # A question about a case: a condition in it, a sentence that asks, and what turns it from
 # planning into a complaint ("why would I pay if…", "if it still doesn't work…", "if this is
-# how you treat customers, do you expect me to stay?").
+# how you treat customers, do you expect me to stay?", "who do I complain to if…").
 _CONDITION = re.compile(r"\b(?:if|in\s+case|worst\s+case)\b", re.IGNORECASE)
+# "if" that asks whether ("wondering if you could") or asks politely ("if possible", "if you
+# don't mind me asking", "as if"): no case to plan for.
 _WHETHER_BEFORE = re.compile(
-    r"\b(?:wonder\w*|know|ask\w*|see|check\w*|sure|confirm|tell\s+me|find\s+out|unsure)\W*$",
+    r"\b(?:wonder\w*|know|ask\w*|see|check\w*|sure|confirm|tell\s+me|find\s+out|unsure|as)\W*$",
+    re.IGNORECASE,
+)
+_POLITE_AFTER = re.compile(
+    r"\W*(?:possible|at\s+all|you\s+(?:can|could|like|please|don'?t\s+mind|wouldn'?t\s+mind|"
+    r"have\s+(?:time|a\s+moment))|that'?s\s+(?:ok|okay|alright|all\s+right|fine))\b",
     re.IGNORECASE,
 )
 # A sentence that asks without a question mark: it opens as a question, or inverts its verb
-# somewhere ("worst case, if we call it off in may what do we lose").
+# after a pronoun somewhere ("if we bail do we get our money back", "worst case, if we call it
+# off in may what do we lose"); not "if this is the service I get…", which states.
 _ASKS = re.compile(
     r"^\W*(?:do|does|did|can|could|will|would|is|are|am|should|shall|may|what|whats|how|when|"
-    r"where|which|who)\b|\b(?:do|does|did|can|could|will|would|should|am|is|are)\s+(?:i|we|you|"
-    r"they|he|she|it|my|our|your|the)\b|\bwhat\s+(?:do|does|did|will|would|happens)\b|"
-    r"\bhow\s+(?:much|long|many|do|does|will|would)\b",
+    r"where|which)\b|\b(?:do|does|can|could|will|would|should|am)\s+(?:i|we|you|they)\b|"
+    r"\bwhat\s+(?:do|does|will|would|happens)\b|\bhow\s+(?:much|long|many)\b",
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
+# Rhetoric and what says the case is not hypothetical: "why", "still", "either", "even",
+# "actually", "who do I complain to", "what am I paying for".
 _NOT_PLANNING = re.compile(
-    r"\b(?:why|still|expect\s+(?:me|us)|supposed\s+to|seriously|is\s+(?:this|that)\s+how|"
-    r"how\s+you\s+treat|are\s+you\s+(?:kidding|joking|serious)|(?:cant|can't|cannot)\s+even)\b",
+    r"\b(?:why|still|either|even|actually|expect|supposed\s+to|seriously|complain\w*|"
+    r"paying\s+for|point|bother|is\s+(?:this|that)\s+how|how\s+you\s+treat|"
+    r"are\s+you\s+(?:kidding|joking|serious))\b",
     re.IGNORECASE,
 )
 
@@ -225,11 +239,12 @@ def disclaims(text: str) -> bool:
     return _nothing_else_upset(text)
 
 
-def _what_if_spans(text: str) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=64)  # read to decide, then to cut the rest
+def _what_if_spans(text: str) -> tuple[tuple[int, int], ...]:
     """Each sentence of ``text`` that asks what happens in a case ("if we cancel, do we lose
     the deposit?", "what if I'm an hour late?"): it asks (ends in "?" or reads as a question,
-    ``_ASKS``) and holds a condition ("if", "in case", "worst case"; not "wondering if", which asks
-    whether)."""
+    ``_ASKS``) and holds a condition ("if", "in case", "worst case"; not "wondering if", which
+    asks whether, nor "if possible", which asks politely)."""
     spans = []
     for sentence in _SENTENCE.finditer(text):
         start, end = sentence.span()
@@ -238,22 +253,30 @@ def _what_if_spans(text: str) -> list[tuple[int, int]]:
             continue
         if any(
             not _WHETHER_BEFORE.search(text[max(start, found.start() - 30) : found.start()])
+            and not _POLITE_AFTER.match(text, found.end())
             for found in _CONDITION.finditer(text, start, end)
         ):
             spans.append((start, end))
-    return spans
+    return tuple(spans)
 
 
-@functools.lru_cache(maxsize=64)  # a message is read several times in a turn
+def what_if_questions(text: str) -> tuple[tuple[int, int], ...]:
+    """Where ``text`` (plain) asks what happens in a case, calmly: the sentences of
+    ``_what_if_spans``, none when anything says the case is not hypothetical or the customer
+    is upset ("why", "still", "again", "either", "even", "actually", rhetoric, a word of
+    sarcasm or resignation, a negative word, shouting, "!!")."""
+    if _NOT_PLANNING.search(text) or _GRUDGING.search(text) or not _nothing_else_upset(text):
+        return ()
+    return _what_if_spans(text)
+
+
 def asks_what_if(text: str) -> bool:
     """The customer asks what happens in a case ("if the weather's bad and you cancel, do we get
-    a refund?", ``_what_if_spans``): planning, not reacting to something gone wrong, though the
-    head reads the bad case in it. Not with "why", "still", "again", a word of sarcasm or
-    resignation, or anything else upset ("if it breaks AGAIN do I have to pay for it??")."""
-    text = plain(text)
-    if _NOT_PLANNING.search(text) or _GRUDGING.search(text) or not _nothing_else_upset(text):
-        return False
-    return bool(_what_if_spans(text))
+    a refund?", ``what_if_questions``): planning, not reacting to something gone wrong, though
+    the head reads the bad case in it. It caps the message's own level, and never settles a
+    conversation: a customer upset earlier may ask one ("what happens if it doesn't come
+    tomorrow?")."""
+    return bool(what_if_questions(plain(text)))
 
 
 def calm_words(text: str) -> bool:
@@ -269,9 +292,8 @@ def calm_rest(text: str) -> str | None:
     if not calm_words(text):
         return None
     text = plain(text)
-    if asks_what_if(text):
-        for start, end in reversed(_what_if_spans(text)):
-            text = f"{text[:start]} {text[end:]}"
+    for start, end in reversed(what_if_questions(text)):
+        text = f"{text[:start]} {text[end:]}"
     rest = ACCEPTED.sub(" ", DISCLAIMED.sub(" ", text))
     return _tidy(rest)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from bot.calm_words import calm_words, resolved
+from bot.calm_words import accepts, asks_what_if, disclaims, resolved
 from bot.model import Reading, Signals
 from bot.phrases import (
     COMPLAINT,
@@ -91,12 +91,16 @@ REST_CALM = 0.7
 SOLVED_REST_CALM = 0.5
 # The most a disclaimer, a calm acceptance or a question about a case reads (``bot.calm_words``).
 CALM_WORDS_LEVEL = 0.2
+# A question about a case the head reads at this level or above keeps its level: the head reads
+# the bad case in calm ones at 0.5-0.85, and rhetoric higher.
+WHAT_IF_CEILING = 0.9
 
 
 def settled(text: str, signals: Signals, reading: Reading | None = None) -> bool:
     """The latest message settles the matter: it thanks calmly (``thanks_calmly``); says the
-    customer is not upset, accepts calmly or asks what happens in a case, and the rest of it
-    reads calm (``said_calmly``, with ``reading``, the heads' reading of the message); or says
+    customer is not upset or accepts calmly, and the rest of it reads calm (``said_calmly``,
+    with ``reading``, the heads' reading of the message; a question about a case reads calm but
+    does not settle: a customer upset earlier may ask one); or says
     the problem is solved (``resolved``) with no negative word ("finally came through,
     ridiculous service" does not) and without reading even mildly negative (under ``MILD``),
     or closes on it with the rest reading calm (``told_calmly``: "my partner booked it for the
@@ -107,8 +111,8 @@ def settled(text: str, signals: Signals, reading: Reading | None = None) -> bool
         return False
     if thanks_calmly(text, signals):
         return True
-    if said_calmly(text, reading):
-        return True
+    if (disclaims(text) or accepts(text)) and said_calmly(text, reading):
+        return True  # a question about a case is read calm, but settles nothing
     if lexical_frustration(text) or not resolved(text):
         return False
     return signals.frustration < MILD or told_calmly(reading)
@@ -189,9 +193,18 @@ def said_calmly(text: str, reading: Reading | None = None) -> bool:
     those words, is calm too (when a head read it): the head reads "angry" in "not angry",
     disappointment in "a shame" and the bad case in "if the ferry is cancelled, do we get our
     money back?", but "that's fine, I'll do a chargeback" is not calm."""
-    if not calm_words(text):
+    if not (disclaims(text) or accepts(text) or _asks_what_if_calmly(text, reading)):
         return False
     return reading is None or reading.rest is None or reading.rest < REST_CALM
+
+
+def _asks_what_if_calmly(text: str, reading: Reading | None) -> bool:
+    """A question about a case (``asks_what_if``) that the head does not read as strongly
+    frustrated (under ``WHAT_IF_CEILING``): its word lists cannot hold every rhetorical turn."""
+    if not asks_what_if(text):
+        return False
+    head = reading.levels.get("frustration") if reading is not None else None
+    return head is None or head < WHAT_IF_CEILING
 
 
 def compile_topics(

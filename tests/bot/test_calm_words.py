@@ -206,10 +206,24 @@ def test_a_question_about_a_case_is_calm(text: str) -> None:
         "just wondering if the pool is open on sundays?",  # "if" as "whether", nothing to plan
         "if it's late AGAIN, do I get anything back??",  # stressed
         "great, so if it rains I just lose the lot?",  # sarcasm
+        # Found by a review: rhetoric the head reads high, politeness, a statement.
+        "If nobody turns up tomorrow either, who do I complain to?",
+        "What exactly have you been doing for three weeks, if you don't mind me asking?",
+        "Can I speak to a manager today if possible?",
+        "If this is the service I get, I'll be taking my business to a different provider.",
     ],
 )
 def test_a_question_about_a_case_asked_in_anger_is_not_calm(text: str) -> None:
     assert not asks_what_if(text)
+
+
+def test_a_question_about_a_case_reads_calm_but_settles_nothing() -> None:
+    """A customer upset earlier may ask one ("what happens if it doesn't come tomorrow?"): it
+    caps the turn, and the earlier turns still carry."""
+    text = "what happens if it doesn't come tomorrow?"
+    signals = Signals(frustration=frustration(text))
+    assert said_calmly(text) and signals.frustration <= CALM_WORDS_LEVEL
+    assert not settled(text, signals)
 
 
 def test_the_rest_of_a_question_about_a_case_is_what_went_before() -> None:

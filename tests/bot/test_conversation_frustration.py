@@ -165,6 +165,7 @@ def test_what_came_before_a_person_handed_back_or_resolved_is_not_carried() -> N
         "oh it's just turned up at the back door, all good",
         "that did the trick",
         "that fixed it, cheers",  # not read as "that fixed" with "it" left over
+        "that's sorted it out, thanks",
         "the reset sorted it",
         # The customer's own slip, or a scare that is over.
         "oh the email went to my junk folder. my bad",

@@ -23,6 +23,9 @@ from bot.phrases import REPEAT_CONTACT
         "still no reply from anyone",
         "how many times have I told you my postcode",
         "how many more times do I have to send it",
+        "How many times?!",
+        "ive been on hold 3 times for over an hour",
+        "i typed the code ten times",
     ],
 )
 def test_contacts_efforts_and_repeated_failures_are_counted(text: str) -> None:
@@ -42,6 +45,11 @@ def test_contacts_efforts_and_repeated_failures_are_counted(text: str) -> None:
         "I've asked about a refund",  # asking, not counting
         "how many times a year should the boiler be serviced?",
         "if we get told off for noise twice, would we lose the deposit?",
+        # Found by a review: an effort in another clause, a duplicate, someone else's tries.
+        "I emailed last week because I was charged twice, could someone look?",
+        "I got the confirmation email twice, is that normal?",
+        "The courier tried twice while I was out, can I rebook?",
+        "How many times did you try to deliver?",
     ],
 )
 def test_things_counted_in_one_go_or_how_often_are_not_repeat_contacts(text: str) -> None:

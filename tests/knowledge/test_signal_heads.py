@@ -273,7 +273,7 @@ def test_a_thing_counted_twice_is_not_frustration(responder: Responder, text: st
 
 
 # Questions about what happens in a case, which the head read at 0.46-0.69 for the bad case in
-# them; the second after an annoyed turn (0.86).
+# them; the second after a mildly annoyed turn (0.86), which still carries.
 @pytest.mark.parametrize(
     ("earlier", "latest"),
     [
@@ -288,6 +288,12 @@ def test_a_question_about_a_case_is_not_frustration(
     responder: Responder, earlier: tuple[str, ...], latest: str
 ) -> None:
     assert EscalationReason.FRUSTRATION.value not in reasons(responder, latest, earlier)
+
+
+def test_a_question_about_a_case_after_fury_is_frustration(responder: Responder) -> None:
+    earlier = ("My order is two weeks late and nobody has replied", "absolutely fuming")
+    latest = "What happens if it doesn't come tomorrow?"
+    assert EscalationReason.FRUSTRATION.value in reasons(responder, latest, earlier)
 
 
 @pytest.mark.parametrize(
