@@ -59,7 +59,9 @@ def policy_config(settings: Settings, reader: HeadReader | None = None) -> Polic
         topics=compile_topics(patterns, enabled),
         learned_topics=frozenset(enabled & learned_topics),
         conversation_frustration=(
-            load_conversation_frustration() if reader and reader.has_heads else None
+            load_conversation_frustration(heads=reader.heads)
+            if reader and reader.heads is not None
+            else None
         ),
     )
 

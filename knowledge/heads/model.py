@@ -13,6 +13,8 @@ embedding model: with another one the heads are off.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -93,6 +95,8 @@ class SignalHeads:
             ``a * embedding logit + b * lexical logit + c``.
         hidden: Heads whose embedding logit comes from a hidden layer; their row of ``coef``
             is not read (zeros in the shipped file).
+        fingerprint: A short hash of the file the heads were loaded from (``fingerprint``):
+            what a model fitted on their readings names. Empty for heads built in memory.
     """
 
     def __init__(
@@ -106,8 +110,10 @@ class SignalHeads:
         lexical: Mapping[str, LexicalHead] | None = None,
         stack: Mapping[str, tuple[float, float, float]] | None = None,
         hidden: Mapping[str, HiddenLayer] | None = None,
+        fingerprint: str = "",
     ) -> None:
         self.names = tuple(names)
+        self.fingerprint = fingerprint
         self._coef = np.asarray(coef, dtype=np.float32)
         self._intercept = np.asarray(intercept, dtype=np.float32)
         self.thresholds = dict(thresholds)
@@ -176,7 +182,8 @@ class SignalHeads:
 
     @classmethod
     def load(cls, path: Path = HEADS_FILE) -> SignalHeads:
-        with np.load(path, allow_pickle=False) as data:
+        raw = path.read_bytes()  # read once: the heads and the fingerprint come from one file
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             lexical = meta.get("lexical", {})
             weights = data["lexical_weights"] if lexical else None
@@ -195,4 +202,10 @@ class SignalHeads:
                 hidden={
                     name: HiddenLayer.from_arrays(data, name) for name in meta.get("hidden", [])
                 },
+                fingerprint=fingerprint(raw),
             )
+
+
+def fingerprint(raw: bytes) -> str:
+    """A short hash of a heads file's bytes: what a model fitted on the heads' readings names."""
+    return hashlib.sha256(raw).hexdigest()[:16]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -15,7 +14,7 @@ from bot.conversation_frustration import ConversationFrustration
 from bot.model import Reading
 from bot.signals import level
 from knowledge.embeddings.base import Vectors
-from knowledge.heads.model import HEADS_DIR, HEADS_FILE, TOPIC_NAMES, SignalHeads
+from knowledge.heads.model import HEADS_DIR, HEADS_FILE, TOPIC_NAMES, SignalHeads, fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +48,11 @@ class HeadReader:
             for name, phrases in (topic_examples or {}).items()
             if phrases
         }
+
+    @property
+    def heads(self) -> SignalHeads | None:
+        """The trained heads this reader reads with (None: only example-defined topics)."""
+        return self._heads
 
     @property
     def has_heads(self) -> bool:
@@ -139,17 +143,19 @@ def load_heads(embedding_model: str) -> SignalHeads | None:
 
 def heads_fingerprint(path: Path = HEADS_FILE) -> str:
     """A short hash of a heads file: what a model fitted on its readings names."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return fingerprint(path.read_bytes())
 
 
 def load_conversation_frustration(
-    path: Path = CONVERSATION_FILE, heads_file: Path = HEADS_FILE
+    path: Path = CONVERSATION_FILE, *, heads: SignalHeads | None = None
 ) -> ConversationFrustration | None:
     """The shipped model of frustration over a conversation, if it was fitted on the readings
-    of ``heads_file``; else None (logged: the rules weigh the conversation instead)."""
+    of ``heads`` (by default the shipped heads file); else None (logged: the rules weigh the
+    conversation instead)."""
     try:
         data = json.loads(path.read_text())
-        if not isinstance(data, dict) or data.get("heads") != heads_fingerprint(heads_file):
+        fitted_on = heads.fingerprint if heads is not None else heads_fingerprint()
+        if not isinstance(data, dict) or data.get("heads") != fitted_on:
             raise ValueError(
                 "it was fitted on other signal heads (re-run bench/frustration_model.py --write)"
             )

@@ -51,7 +51,8 @@ def reader(embeddings: MiniLMOnnxEmbeddings) -> HeadReader:
 @pytest.fixture(scope="module")
 def responder(reader: HeadReader) -> Responder:
     config = PolicyConfig(
-        learned_topics=reader.topics, conversation_frustration=load_conversation_frustration()
+        learned_topics=reader.topics,
+        conversation_frustration=load_conversation_frustration(heads=reader.heads),
     )
     return Responder(retriever=ConfidentRetriever(), config=config, reader=reader)
 
@@ -632,15 +633,24 @@ def test_the_model_not_the_rules_reads_the_conversation(
     assert read != pytest.approx(rules.frustration), "the rules would read it otherwise"
 
 
-def test_a_missing_broken_or_foreign_conversation_model_leaves_the_rules(tmp_path: Path) -> None:
+def test_a_missing_broken_or_foreign_conversation_model_leaves_the_rules(
+    tmp_path: Path, reader: HeadReader
+) -> None:
+    assert load_conversation_frustration(heads=reader.heads) is not None, "fitted on these heads"
     assert load_conversation_frustration(tmp_path / "missing.json") is None
     for text in ('{"features": ["latest"]}', "[]", "not json"):
         broken = tmp_path / "broken.json"
         broken.write_text(text)
         assert load_conversation_frustration(broken) is None, text
-    other_heads = tmp_path / "other_heads.npz"
-    other_heads.write_bytes(b"heads trained again")
-    assert load_conversation_frustration(heads_file=other_heads) is None
+    trained_again = SignalHeads(
+        names=[],
+        coef=np.zeros((0, 384)),
+        intercept=np.zeros(0),
+        thresholds={},
+        embedding_model="all-MiniLM-L6-v2",
+        fingerprint="0123456789abcdef",
+    )
+    assert load_conversation_frustration(heads=trained_again) is None
 
 
 def test_the_rest_of_a_message_with_calm_words_is_read(
