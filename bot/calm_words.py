@@ -1,12 +1,12 @@
-"""Calm words that settle a conversation: a problem said to be solved ("that did the trick"),
-a customer who says they are not upset ("not annoyed at all, just checking") and calm
-acceptance of bad news ("ah that's a shame but fair enough"); and a question about what
-happens in a case ("if we cancel, do we lose the deposit?"), which reads calm but settles
-nothing. The heads read "angry" in "not angry", disappointment in "a shame" and the bad case
-in the question; these precise patterns read what the words say, and
-refuse when the words are denied, asked, scoffed at or turned ("but…"), or, for a disclaimer or
-an acceptance, when something else in the message is upset. The reader checks the rest of the
-message too (``calm_rest``, ``solved_rest``).
+"""Calm words: a problem said to be solved ("that did the trick"), a customer who says they are
+not upset ("not annoyed at all, just checking") and calm acceptance of bad news ("ah that's a
+shame but fair enough") settle a conversation; a question about what happens in a case ("if we
+cancel, do we lose the deposit?") reads calm but settles nothing. The heads read "angry" in
+"not angry", disappointment in "a shame" and the bad case in the question; these precise
+patterns read what the words say, and refuse when the words are denied, asked, scoffed at or
+turned ("but…"), or, for a disclaimer, an acceptance or a question about a case, when something
+else in the message is upset. The reader checks the rest of the message too (``calm_rest``,
+``solved_rest``).
 """
 
 from __future__ import annotations
@@ -148,25 +148,29 @@ _WHETHER_BEFORE = re.compile(
 )
 _POLITE_AFTER = re.compile(
     r"\W*(?:possible|at\s+all|you\s+(?:can|could|like|please|don'?t\s+mind|wouldn'?t\s+mind|"
-    r"have\s+(?:time|a\s+moment))|that'?s\s+(?:ok|okay|alright|all\s+right|fine))\b",
+    r"have\s+(?:time|a\s+moment))|that'?s\s+(?:ok|okay|alright|all\s+right|fine))\b"
+    r"(?!['’]t)",  # "if you can't deliver by friday, can I cancel?" is a case
     re.IGNORECASE,
 )
 # A sentence that asks without a question mark: it opens as a question, or inverts its verb
 # after a pronoun somewhere ("if we bail do we get our money back", "worst case, if we call it
 # off in may what do we lose"); not "if this is the service I get…", which states.
+# "would have been nice if…" opens with a verb and states; a question's verb has its subject.
 _ASKS = re.compile(
-    r"^\W*(?:do|does|did|can|could|will|would|is|are|am|should|shall|may|what|whats|how|when|"
-    r"where|which)\b|\b(?:do|does|can|could|will|would|should|am)\s+(?:i|we|you|they)\b|"
+    r"^\W*(?:do|does|did|can|could|will|would|is|are|am|should|shall|may)\s+(?:i|we|you|they|"
+    r"he|she|it|my|our|the|this|there)\b|^\W*(?:what|whats|where|which)\b|"
+    r"\b(?:do|does|can|could|will|would|should|am)\s+(?:i|we|you|they)\b|"
     r"\bwhat\s+(?:do|does|will|would|happens)\b|\bhow\s+(?:much|long|many)\b",
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
+# A sentence ends at ".", "!" or "?" before a space or the end ("£49.99" goes on), or a line.
+_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=[^\s.!?]))+[.!?]*\n?")
 # Rhetoric and what says the case is not hypothetical: "why", "still", "either", "even",
 # "actually", "who do I complain to", "what am I paying for".
 _NOT_PLANNING = re.compile(
-    r"\b(?:why|still|either|even|actually|expect|supposed\s+to|seriously|complain\w*|"
-    r"paying\s+for|point|bother|is\s+(?:this|that)\s+how|how\s+you\s+treat|"
-    r"are\s+you\s+(?:kidding|joking|serious))\b",
+    r"\b(?:why|still|either|even|actually|finally|expect|supposed\s+to|seriously|complain\w*|"
+    r"paying\s+for|point|bother|fair|joke|review|last\s+time|is\s+(?:this|that)\s+how|"
+    r"how\s+you\s+treat|are\s+you\s+(?:kidding|joking|serious))\b",
     re.IGNORECASE,
 )
 
@@ -281,7 +285,8 @@ def asks_what_if(text: str) -> bool:
 
 def calm_words(text: str) -> bool:
     """The customer disclaims being upset, accepts calmly or asks what happens in a case
-    (``disclaims``, ``accepts``, ``asks_what_if``)."""
+    (``disclaims``, ``accepts``, ``asks_what_if``): words that read calm. Only the first two
+    settle a conversation (``bot.signals.settled``)."""
     return disclaims(text) or accepts(text) or asks_what_if(text)
 
 

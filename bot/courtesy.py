@@ -38,17 +38,17 @@ _EMOJI = "👍🙏😊🙂😀😄👌✅💯🙌👏❤♥"  # thumbs up, thank
 _HAPPY = re.compile(r"[:;]-?[)d]|\(-?[:;]")  # ":)", ";-)", ":D", "(:" (never ":(" or ":/")
 _SKIN_TONE = re.compile("[\U0001f3fb-\U0001f3ff]")
 _TOKEN = re.compile(rf"[a-z']+|[{_EMOJI}]")
-# What the customer is talking to: "are you a bot?", "am I chatting with a real person or an
-# AI?", "is this automated". Said alone, perhaps after a greeting; "are you a real person? I
-# need one" asks for a person, which the signals read.
-_WHAT = (
-    r"(?:a\s+|an\s+)?(?:real\s+|actual\s+|live\s+)?"
-    r"(?:bot|robot|chat\s*bot|human|person|machine|ai|computer)"
-)
+# What the customer is talking to: "are you a bot?", "am I chatting with an AI?", "is this
+# automated". Said alone, perhaps after a greeting. Not "are you a real person?", which the
+# signals read as a request for a person, nor "is that automated?", which may ask about a text
+# the customer was sent.
+_WHAT = r"(?:a\s+|an\s+)?(?:bot|robot|chat\s*bot|human|person|machine|ai|computer)"
 _IDENTITY = re.compile(
-    r"^(?:(?:hi|hello|hey|sorry|quick\s+question|just\s+wondering)\W+)?"
-    r"(?:are\s+(?:you|u)|am\s+i\s+(?:talking|speaking|chatting)\s+(?:to|with)|is\s+(?:this|that))\s+"
-    rf"(?:{_WHAT}|automated|an?\s+automated\s+\w+)(?:\s+or\s+{_WHAT})?\W*$"
+    r"^(?:(?:hi|hello|hey|hey\s+there|hi\s+there|sorry|quick\s+question|just\s+wondering)\W+)?"
+    r"(?:(?:are|r)\s+(?:you|u)|am\s+i\s+(?:talking|speaking|chatting)\s+(?:to|with))\s+"
+    rf"{_WHAT}(?:\s+or\s+{_WHAT})?\W*$|"
+    r"^(?:(?:hi|hello|hey)\W+)?is\s+this\s+(?:(?:a\s+)?(?:bot|robot|chat\s*bot)|an?\s+ai|automated)"
+    r"\W*$"
 )
 _ALLOWED = re.compile(rf"^[a-z'\s,!.;~\-{_EMOJI}\ufe0f]*$")  # no digits, "?", ":(" or "(:"
 
@@ -85,8 +85,9 @@ def courtesy(text: str) -> Courtesy | None:
     "hi" is a greeting; "thanks, that's all" and "great, thank you!" thanks; "ok" or "got it"
     an acknowledgement; "are you a bot?" asks what the customer is talking to. Not "yes", "no"
     or "sorry" (an answer or a rejection), not "thanks for nothing", "ok :(" or "hi?", and not
-    a message with anything more in it. The words are read one phrase at a time (linear in the
-    message, which is short), never by backtracking.
+    a message with anything more in it. The courtesy words are read one phrase at a time
+    (linear in the message, which is short); the question about the bot is one anchored pattern
+    on at most ``MAX_CHARS`` characters.
     """
     clean = _HAPPY.sub(" 🙂 ", text.strip().lower().replace("’", "'"))
     clean = _SKIN_TONE.sub("", clean).replace("…", ".").replace("–", "-").replace("—", "-")

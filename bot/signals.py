@@ -111,8 +111,8 @@ def settled(text: str, signals: Signals, reading: Reading | None = None) -> bool
         return False
     if thanks_calmly(text, signals):
         return True
-    if (disclaims(text) or accepts(text)) and said_calmly(text, reading):
-        return True  # a question about a case is read calm, but settles nothing
+    if settling_words(text) and _rest_calm(reading):
+        return True
     if lexical_frustration(text) or not resolved(text):
         return False
     return signals.frustration < MILD or told_calmly(reading)
@@ -193,8 +193,17 @@ def said_calmly(text: str, reading: Reading | None = None) -> bool:
     those words, is calm too (when a head read it): the head reads "angry" in "not angry",
     disappointment in "a shame" and the bad case in "if the ferry is cancelled, do we get our
     money back?", but "that's fine, I'll do a chargeback" is not calm."""
-    if not (disclaims(text) or accepts(text) or _asks_what_if_calmly(text, reading)):
-        return False
+    return (settling_words(text) or _asks_what_if_calmly(text, reading)) and _rest_calm(reading)
+
+
+def settling_words(text: str) -> bool:
+    """The calm words that settle a conversation: a disclaimer or a calm acceptance (a question
+    about a case reads calm but settles nothing: a customer upset earlier may ask one)."""
+    return disclaims(text) or accepts(text)
+
+
+def _rest_calm(reading: Reading | None) -> bool:
+    """The rest of the message, without its calm words, reads calm (when a head read it)."""
     return reading is None or reading.rest is None or reading.rest < REST_CALM
 
 

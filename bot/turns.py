@@ -147,8 +147,10 @@ class CustomerTurns(PeopleTurns):
         said = courtesy_only(message.text, decision)
         agent_reply = followed_agent(earlier, message.created_at)
         asked = agent_reply is not None and asks_customer(agent_reply.text)
-        if said is not None and (not asked or said is not Courtesy.ACK):
-            # ("ok" to an agent's question is the agent's to read)
+        if said is not None and not (
+            (asked and said is Courtesy.ACK)  # "ok" to an agent's question is the agent's
+            or (agent_reply is not None and said is Courtesy.IDENTITY)  # a person just wrote
+        ):
             await self._courteous(conversation, message, said)
             return
         audit: list[AuditEntry] = []

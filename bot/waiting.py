@@ -21,7 +21,7 @@ from bot.conversation import (
     State,
     customer_turns_since_people,
 )
-from bot.courtesy import courtesy_only
+from bot.courtesy import Courtesy, courtesy_only
 from bot.drafting import DraftContext, articles_for
 from bot.drafts import DraftWork
 from bot.model import UNSURE, Decision, EscalationReason
@@ -55,7 +55,7 @@ class PeopleTurns(DraftWork):
             return
         said = courtesy_only(message.text, decision) if waiting else None
         if said is not None:
-            await self._courtesy_while_waiting(conversation, escalation, message, decision)
+            await self._courtesy_while_waiting(conversation, escalation, message, decision, said)
             self.metrics.courteous(said.value)
             return
         reasons = grown_reasons(escalation.reasons, decision.reasons)
@@ -110,14 +110,18 @@ class PeopleTurns(DraftWork):
         escalation: Escalation,
         message: Message,
         decision: Decision,
+        said: Courtesy,
     ) -> None:
-        """A greeting, thanks or "ok" while waiting for a person: where they stand, and the card
-        shows it; the draft and summary are not read again (nothing new was asked; with an LLM
-        drafter, no call)."""
+        """A greeting, thanks, "ok" or "are you a bot?" while waiting for a person: where they
+        stand (after what the bot is, to "are you a bot?"), and the card shows it; the draft and
+        summary are not read again (nothing new was asked; with an LLM drafter, no call)."""
         reply = await self._still_waiting(escalation, decision)
-        applied = await self.store.apply(
-            Change(conversation, messages=(reply,), handled=message.id)
+        replies = (
+            (NewMessage(Kind.COURTESY, wording.IDENTITY), reply)
+            if said is Courtesy.IDENTITY
+            else (reply,)
         )
+        applied = await self.store.apply(Change(conversation, messages=replies, handled=message.id))
         await self.publish_public(conversation.id, applied.messages)
         await self.publish_agents("message", escalation, (message, *applied.messages))
 

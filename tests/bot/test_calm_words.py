@@ -189,6 +189,8 @@ def test_a_long_message_of_calm_words_is_read() -> None:
         "what happens if my flight lands late and I miss the pickup?",
         "whats the fee if we bring the trailer back a day late",
         "we're booked for june. worst case, if my knee doesn't heal, can I move it to september?",
+        "If you can't deliver by Friday, can I cancel?",  # not "if you can", asked politely
+        "The kit was £49.99. If it breaks, can I return it?",  # a price is no sentence end
     ],
 )
 def test_a_question_about_a_case_is_calm(text: str) -> None:
@@ -211,6 +213,11 @@ def test_a_question_about_a_case_is_calm(text: str) -> None:
         "What exactly have you been doing for three weeks, if you don't mind me asking?",
         "Can I speak to a manager today if possible?",
         "If this is the service I get, I'll be taking my business to a different provider.",
+        # Found by a second review: statements that open with a verb, rhetoric.
+        "Would have been nice if someone had told me the delivery was cancelled",
+        "How is it fair that if I'm 5 minutes late you charge me £20?",
+        "If I leave a bad review, will someone finally reply?",
+        "is this a joke? if I cancel do I get my money back",
     ],
 )
 def test_a_question_about_a_case_asked_in_anger_is_not_calm(text: str) -> None:

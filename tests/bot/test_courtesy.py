@@ -36,7 +36,8 @@ from tests.bot.test_needs import A, C, history
         ("Got it.", Courtesy.ACK),
         ("perfect", Courtesy.ACK),
         ("are you a bot?", Courtesy.IDENTITY),
-        ("Hi, am I chatting with a real person or an AI?", Courtesy.IDENTITY),
+        ("hey there, am I chatting with an AI?", Courtesy.IDENTITY),
+        ("r u a bot", Courtesy.IDENTITY),
         ("is this automated", Courtesy.IDENTITY),
     ],
 )
@@ -62,6 +63,8 @@ def test_courtesy_is_read_from_the_whole_message(text: str, said: Courtesy) -> N
         "hi?",  # is anyone there?
         "are you open on sundays?",
         "are you a real person? I need one to check my refund",  # more than the question
+        "are you a real person?",  # a request for a person, read by the signals
+        "is that automated?",  # may ask about a text the customer was sent
         "thanks :(",
         "ok :(",
         "thanks " * 12,  # longer than courtesy is

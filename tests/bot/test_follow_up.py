@@ -57,6 +57,25 @@ async def test_asking_whether_it_is_a_bot_gets_what_it_is_not_a_person(services:
     assert await services.store.active_escalation(conversation.id) is None
 
 
+async def test_asking_whether_it_is_a_bot_after_an_agent_wrote_goes_to_people(
+    services: Services,
+) -> None:
+    conversation_id, _ = await replied(services, TELLS)
+    await say(services.engine, conversation_id, "are you a bot?")
+    assert await latest(services, conversation_id) != ("courtesy", IDENTITY)
+    assert await services.store.active_escalation(conversation_id) is not None
+
+
+async def test_asking_whether_it_is_a_bot_while_waiting_says_what_it_is_and_where_they_stand(
+    services: Services,
+) -> None:
+    conversation_id, _ = await escalated(services, "Can a person look at my parcel?")
+    await say(services.engine, conversation_id, "are you a bot?")
+    messages = await services.store.messages(conversation_id)
+    assert [(m.kind.value, m.text) for m in messages[-2:-1]] == [("courtesy", IDENTITY)]
+    assert messages[-1].kind.value == "waiting"
+
+
 async def test_thanks_after_a_resolution_reopens_nothing(services: Services) -> None:
     conversation_id, escalation = await escalated(services, "Can a person look at my parcel?")
     await services.engine.act(escalation.id, action(ActionKind.RESOLVE))

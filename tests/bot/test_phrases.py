@@ -16,7 +16,11 @@ from bot.phrases import REPEAT_CONTACT
         "I have telephoned three times",
         "you've sent me the same help page four times now",
         "I've typed the code in 5 times, it won't take it",
-        "reinstalled the app several times on your advice",
+        "reinstalled the app four times on your advice",
+        "called several times and nobody picks up",
+        "how many more times do I need to ask for an update",
+        "I've had to chase twice",
+        "I asked for a refund, twice.",
         "done everything on the list. Twice.",
         "twice now the driver has left it at the wrong house",
         "that's 3 times now",
@@ -50,6 +54,14 @@ def test_contacts_efforts_and_repeated_failures_are_counted(text: str) -> None:
         "I got the confirmation email twice, is that normal?",
         "The courier tried twice while I was out, can I rebook?",
         "How many times did you try to deliver?",
+        # Found by a second review: fond memories, others' tries, a duplicate, a rate.
+        "I've shopped here many times before and love it",
+        "how many more times can I change my delivery date?",
+        "the driver has tried to deliver three times, can I collect it?",
+        "The order was sent twice, I only need one",
+        "Given that I paid twice, can you refund one?",
+        "I waited three times as long as the app said",
+        "Can I use the code more than once? How many times?",
     ],
 )
 def test_things_counted_in_one_go_or_how_often_are_not_repeat_contacts(text: str) -> None:
