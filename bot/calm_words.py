@@ -146,16 +146,17 @@ _WHETHER_BEFORE = re.compile(
     r"\b(?:wonder\w*|know|ask\w*|see|check\w*|sure|confirm|tell\s+me|find\s+out|unsure|as)\W*$",
     re.IGNORECASE,
 )
+# After the "if": politeness, not a case.
 _POLITE_AFTER = re.compile(
     r"\W*(?:possible|at\s+all|you\s+(?:can|could|like|please|don'?t\s+mind|wouldn'?t\s+mind|"
     r"have\s+(?:time|a\s+moment))|that'?s\s+(?:ok|okay|alright|all\s+right|fine))\b"
     r"(?!['’]t)",  # "if you can't deliver by friday, can I cancel?" is a case
     re.IGNORECASE,
 )
-# A sentence that asks without a question mark: it opens as a question, or inverts its verb
-# after a pronoun somewhere ("if we bail do we get our money back", "worst case, if we call it
-# off in may what do we lose"); not "if this is the service I get…", which states.
-# "would have been nice if…" opens with a verb and states; a question's verb has its subject.
+# A sentence that asks without a question mark: it opens as a question (a verb and its subject,
+# or "what", "where", "which"), or puts a verb before its pronoun somewhere ("if we bail do we
+# get our money back", "worst case, if we call it off in may what do we lose"). Not "would have
+# been nice if…" (a verb without its subject) nor "if this is the service I get…": they state.
 _ASKS = re.compile(
     r"^\W*(?:do|does|did|can|could|will|would|is|are|am|should|shall|may)\s+(?:i|we|you|they|"
     r"he|she|it|my|our|the|this|there)\b|^\W*(?:what|whats|where|which)\b|"

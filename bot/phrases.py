@@ -138,7 +138,8 @@ ASKING = re.compile(
 )
 NEGATION_BEFORE = re.compile(r"(?:\bnot|n't|\bnever|\bno|\bstill)\s+(?:\w+\s+)?$", re.IGNORECASE)
 _NEGATIVE = re.compile(
-    r"\b(?:ridiculous|unacceptable|useless|pathetic|terrible|awful|horrible|worst(?!\s+case\b(?!\s+of))|disgust\w*|"
+    r"\b(?:ridiculous|unacceptable|useless|pathetic|terrible|awful|horrible|disgust\w*|"
+    r"worst(?!\s+case\b(?!\s+of))|"  # "worst case, can I…" plans; "the worst case of…" does not
     r"furious|angry|annoy\w*|frustrat\w*|fed\s+up|sick\s+of|tired\s+of|hate|incompetent|scam|"
     r"waste\s+of|rubbish|disappoint\w*|unbelievable|outrage\w*)\b",
     re.IGNORECASE,

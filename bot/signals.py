@@ -98,14 +98,14 @@ WHAT_IF_CEILING = 0.9
 
 def settled(text: str, signals: Signals, reading: Reading | None = None) -> bool:
     """The latest message settles the matter: it thanks calmly (``thanks_calmly``); says the
-    customer is not upset or accepts calmly, and the rest of it reads calm (``said_calmly``,
-    with ``reading``, the heads' reading of the message; a question about a case reads calm but
-    does not settle: a customer upset earlier may ask one); or says
-    the problem is solved (``resolved``) with no negative word ("finally came through,
-    ridiculous service" does not) and without reading even mildly negative (under ``MILD``),
-    or closes on it with the rest reading calm (``told_calmly``: "my partner booked it for the
-    day we move out. my bad, all sorted"). It never rejects an answer or counts contacts. What
-    came before, the customer has put behind them."""
+    customer is not upset or accepts calmly, and the rest of it reads calm (``settling_words``;
+    ``reading`` is the heads' reading of the message); or says the problem is solved
+    (``resolved``) with no negative word ("finally came through, ridiculous service" does not)
+    and without reading even mildly negative (under ``MILD``), or closes on it with the rest
+    reading calm (``told_calmly``: "my partner booked it for the day we move out. my bad, all
+    sorted"). It never rejects an answer or counts contacts. What came before, the customer has
+    put behind them. A question about a case reads calm but settles nothing: a customer upset
+    earlier may ask one."""
     text = plain(text)
     if NOT_HELPFUL.search(text) or REPEAT_CONTACT.search(text):
         return False
