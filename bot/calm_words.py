@@ -244,7 +244,6 @@ def disclaims(text: str) -> bool:
     return _nothing_else_upset(text)
 
 
-@functools.lru_cache(maxsize=64)  # read to decide, then to cut the rest
 def _what_if_spans(text: str) -> tuple[tuple[int, int], ...]:
     """Each sentence of ``text`` that asks what happens in a case ("if we cancel, do we lose
     the deposit?", "what if I'm an hour late?"): it asks (ends in "?" or reads as a question,
@@ -265,6 +264,7 @@ def _what_if_spans(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(spans)
 
 
+@functools.lru_cache(maxsize=64)  # a message is read several times in a turn
 def what_if_questions(text: str) -> tuple[tuple[int, int], ...]:
     """Where ``text`` (plain) asks what happens in a case, calmly: the sentences of
     ``_what_if_spans``, none when anything says the case is not hypothetical or the customer

@@ -99,9 +99,17 @@ _VAGUE = (
 )
 # Between the effort and its count: a few words of the same clause ("emailed you about this
 # four times"), not across a comma or "because" ("I emailed because I was charged twice").
-_SAME_CLAUSE = r"(?:[^\w.,;:!?\n]+(?!(?:and|because|but|as|since|so|when|while)\b)\w+){0,6}?"
+_GAP = r"[^\w.,;:!?\n]+"  # spaces and the like, never a clause's punctuation
+_SAME_CLAUSE = rf"(?:{_GAP}(?!(?:and|because|but|as|since|so|when|while)\b)\w+){{0,6}}?"
 # Not how often or how much ("twice a week", "three times as long", "many times before").
 _NOT_A_RATE = r"\b(?!\s+(?:a|an|per|each|every|as|before|over)\b)"
+
+
+def _counted(verbs: str, count: str) -> str:
+    """The customer's own ``verbs`` and then, in the same clause, a ``count`` that is no rate."""
+    return rf"{_BY_THE_CUSTOMER}(?:{verbs}){_SAME_CLAUSE}{_GAP}{count}{_NOT_A_RATE}"
+
+
 # The customer counts their contacts or efforts ("I've emailed four times", "you've sent me the
 # same article three times now", "done everything on the list. twice."), or a failure so far
 # ("that's twice now", "the third time"). Not a thing that happened twice in one go ("I was
@@ -118,8 +126,7 @@ REPEAT_CONTACT = re.compile(
     r"how\s+many\s+times\s+(?:is\s+(?:this|that)|are\s+you)\b|"
     r"how\s+many\s+(?:more\s+)?times\s+(?:\w+\s+){1,4}?"
     r"(?:ask|call|ring|phone|e-?mail|chase|contact|explain|repeat|write|tell|say|send|wait)\b|"
-    rf"{_BY_THE_CUSTOMER}(?:{_EFFORT}){_SAME_CLAUSE}[^\w.,;:!?\n]+{_EXACT}{_NOT_A_RATE}|"
-    rf"{_BY_THE_CUSTOMER}(?:{_CONTACT}){_SAME_CLAUSE}[^\w.,;:!?\n]+{_VAGUE}{_NOT_A_RATE}|"
+    rf"{_counted(_EFFORT, _EXACT)}|{_counted(_CONTACT, _VAGUE)}|"
     rf"(?:{_EXACT}|{_VAGUE})\s+now\b|(?:^|[.!?,;]\s*){_EXACT}(?:\s+now)?\s*(?:[.!?]|$)|"
     r"again\s+and\s+again\b|(?:still|yet\s+again)\s+(?:no|not|nothing|waiting))",
     re.IGNORECASE,
