@@ -45,6 +45,7 @@ class DraftContext:
             for a person (``passed_over_answers``).
         overall: The frustration read over the conversation at the latest message (a run of
             mildly negative turns adds up), when the decision read it; None otherwise.
+        topics: The sensitive topics read in the conversation (``conversation_topics``).
     """
 
     customer_texts: tuple[str, ...]
@@ -60,6 +61,7 @@ class DraftContext:
     rejected: tuple[str, ...] = ()
     passed_over: tuple[str, ...] = ()
     overall: float | None = None
+    topics: tuple[str, ...] = ()
 
 
 class Drafter(Protocol):
@@ -103,6 +105,7 @@ def context_of(
     trend: Sequence[float] = (),
     lookups: Sequence[tuple[str, Retrieval]] = (),
     overall: float | None = None,
+    topics: Sequence[str] = (),
 ) -> DraftContext:
     """What a drafter gets from a conversation's history and the knowledge base's matches
     (``retrieval`` for the latest message, ``lookups`` for the goal and each open need)."""
@@ -122,6 +125,7 @@ def context_of(
         rejected=rejected_answers(history),
         passed_over=passed_over_answers(history),
         overall=overall,
+        topics=tuple(topics),
     )
 
 

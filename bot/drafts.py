@@ -14,6 +14,7 @@ from bot.engine_base import CONTEXT_TURNS, MAX_RETRIES, EngineBase
 from bot.errors import StoreConflict
 from bot.model import Decision
 from bot.needs import needs_to_look_up
+from bot.policy import conversation_topics
 from bot.ports import Assistant, Change, NewMessage
 from bot.queue import PICKUP_WINDOW, Standing, standing
 
@@ -40,6 +41,11 @@ class DraftWork(EngineBase):
             trend=decision.signals.trend,
             lookups=await self.look_up(needs_to_look_up(history), decision.retrieval),
             overall=decision.signals.frustration,
+            topics=conversation_topics(
+                [m.text for m in history if m.kind is Kind.CUSTOMER],
+                self.responder.config,
+                decision.signals.sensitive_topics,
+            ),
         )
 
     async def _standing(self, escalation: Escalation) -> Standing:

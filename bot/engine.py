@@ -52,6 +52,7 @@ from bot.errors import StoreConflict
 from bot.events import REANNOUNCE, SUPERSEDED, customer_topic
 from bot.model import Decision
 from bot.needs import is_question, needs_to_look_up, open_needs
+from bot.policy import conversation_topics
 from bot.ports import Change, NewMessage
 from bot.queue import waited_minutes
 from bot.turns import CustomerTurns
@@ -272,6 +273,9 @@ class ConversationEngine(CustomerTurns):
             reason_codes(escalation.reasons),
             variant=escalation.draft_version,
             lookups=await self.look_up(needs_to_look_up(history)),
+            topics=conversation_topics(
+                [m.text for m in history if m.kind is Kind.CUSTOMER], self.responder.config
+            ),
         )
 
     async def reannounce_due(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from bot import wording
 from bot.conversation import Summary
 from bot.drafting import (
     MAX_PASSAGE_CHARS,
@@ -15,7 +16,7 @@ from bot.drafting import (
     sentiment_of,
     usable,
 )
-from bot.facts import key_facts
+from bot.facts import key_facts, topic_facts
 from bot.model import REASON_LABELS, ArticleMatch, EscalationReason
 from bot.needs import is_question
 from bot.phrases import COMPLAINT, HUMAN_REQUEST
@@ -77,13 +78,20 @@ class ExtractiveDrafter:
             goal=goal_text(context),
             sentiment=sentiment,
             trend=trend,
-            key_facts=key_facts(context.customer_texts, mask=self.mask_personal_data),
+            key_facts=(
+                *topic_facts(context.topics),
+                *key_facts(context.customer_texts, mask=self.mask_personal_data),
+            ),
             bot_answers=context.bot_answers,
         )
 
     async def draft(self, context: DraftContext) -> str:
         opening = "Hi, thanks for your patience."
-        if calls_for_apology(context):
+        if "crisis" in context.topics:
+            opening = f"Hi, thank you for telling us. {wording.CRISIS}"
+        elif "bereavement" in context.topics:
+            opening = f"Hi, {wording.CONDOLENCE}"
+        elif calls_for_apology(context):
             opening = "Hi, I'm sorry for the trouble, and thanks for your patience."
         facts = key_facts(context.customer_texts, mask=False)
         order = next((f.removeprefix("Order ") for f in facts if f.startswith("Order ")), None)

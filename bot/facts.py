@@ -24,6 +24,12 @@ def mask_digits(value: str, keep: int = 4) -> str:
     return "*" * max(0, len(digits) - keep) + "".join(digits[-keep:])
 
 
+def topic_facts(topics: Iterable[str]) -> tuple[str, ...]:
+    """A key fact per sensitive topic read in the conversation ("Sensitive: personal data"), so
+    the agent sees what kind of case it is before the transcript."""
+    return tuple(f"Sensitive: {topic.replace('_', ' ')}" for topic in dict.fromkeys(topics))
+
+
 def key_facts(texts: Iterable[str], *, mask: bool) -> tuple[str, ...]:
     """Facts found in the customer's messages, in order of first mention, without repeats."""
     found: list[str] = []

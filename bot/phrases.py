@@ -11,7 +11,8 @@ import re
 _MODAL = r"(?:can|could|would|will|may)"
 # What a person is asked to do on the case ("look", "give me a ring", "walk me through").
 _ACT = (
-    r"(?:please\s+)?(?:look|check|help|review|call|contact|ring|phone|give\s+me\s+a\s+(?:ring|call)|"
+    r"(?:please\s+)?(?:look|(?:take|have)\s+a\s+(?:quick\s+)?look|check|help|review|call|contact|"
+    r"ring|phone|give\s+me\s+a\s+(?:ring|call)|"
     r"go\s+through|walk\s+me\s+through|get\s+back|sort|deal|handle)"
 )
 HUMAN_REQUEST = re.compile(
@@ -25,7 +26,7 @@ HUMAN_REQUEST = re.compile(
     # "Can a person look at ...": a person asked to act on the case.
     rf"|\b{_MODAL}\s+(?:a|an|one\s+of\s+your|some)\s+(?:real\s+)?"
     r"(?:person|human|agent|advis[eo]r|colleague|representative|staff\s+member|"
-    rf"member\s+of\s+(?:staff|your\s+team))\s+{_ACT}"
+    rf"member\s+of\s+(?:staff|your\s+team))(?:\s+of\s+yours)?\s+{_ACT}"
     # One of the company's people by role ("a word with one of your underwriters"), someone the
     # customer could talk to, someone from the company's team, or one of its people asked to
     # act ("would be great if one of your engineers could walk me through it").

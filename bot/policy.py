@@ -114,6 +114,18 @@ def turn_signals(
     ]
 
 
+def conversation_topics(
+    texts: Sequence[str], config: PolicyConfig, latest: Sequence[str] = ()
+) -> tuple[str, ...]:
+    """The sensitive topics of a conversation for the agent's card: those the topic patterns
+    find in the customer's messages, oldest first, then ``latest`` (the latest decision's,
+    which the heads and example phrases may add). A topic told once stays on the card."""
+    found = [
+        name for text in texts for name, pattern in config.topics.items() if pattern.search(text)
+    ]
+    return tuple(dict.fromkeys([*found, *latest]))
+
+
 def conversation_signals(
     text: str,
     earlier: Sequence[str],

@@ -32,6 +32,12 @@ from bot.phrases import (
     shouting,
 )
 
+# Family and close people, as a bereaved customer names them.
+_KIN = (
+    r"(?:mum|mom|mother|dad|father|husband|wife|partner|son|daughter|brother|sister|gran|nan|"
+    r"grandma|grandmother|grandad|granddad|grandpa|grandfather|uncle|aunt|auntie|fianc[ée]e?|"
+    r"boyfriend|girlfriend|child|baby|friend|parents?|(?:step|foster)\w+|\w+-in-law)"
+)
 DEFAULT_SENSITIVE_TOPICS: dict[str, str] = {
     "legal": r"\b(?:lawyer|attorney|solicitor|lawsuit|legal\s+action|small\s+claims|ombudsman|"
     r"trading\s+standards|sue|suing)\b",
@@ -75,6 +81,30 @@ DEFAULT_SENSITIVE_TOPICS: dict[str, str] = {
     r"(?:my|the)\s+personal\s+(?:data|information)|delete\s+(?:all\s+)?my\s+data)\b",
     "cancellation": r"\b(?:cancel|terminate|end)\s+(?:my\s+)?"
     r"(?:contract|subscription|membership)\b",
+    # A death told by the bereaved: "my mum passed away", "the account holder has died", "my
+    # late husband's account", "I'm the executor". Not a phone or a battery that died, and not
+    # "funeral" alone (a florist's or a funeral director's routine traffic).
+    "bereavement": r"\bpassed\s+away\b|\bbereave\w*|\bdeceased\b|\bprobate\b"
+    r"|\bdeath\s+(?:certificate|in\s+the\s+family)\b|\bexecutors?\s+(?:of|for)\b"
+    r"|\b(?:i[’']?m|i\s+am|we[’']?re|we\s+are)\s+(?:the\s+|an?\s+)?executors?\b"
+    rf"|\b(?:my|our|his|her)\s+late\s+{_KIN}\b"
+    rf"|\b(?:my|our|the)\s+(?:\w+\s+)?(?:{_KIN}|account\s+holder|dog|cat|pet|horse)\s+(?:has\s+|"
+    r"had\s+|just\s+|recently\s+|sadly\s+|suddenly\s+)*(?:died\b|passed(?:\s+(?:last|this|in|"
+    r"earlier|yesterday|recently|suddenly)\b|\s*[.,;!]|\s*$))"
+    rf"|\b(?:lost|losing)\s+(?:my|our)\s+{_KIN}\b(?![’']s)(?!\s+(?:in|at|on)\s+the\b)"
+    # "Mum died in March", a clause's subject; "she's no longer with us".
+    rf"|(?:^|[.!?,;:]\s*)(?:{_KIN})\s+(?:has\s+|just\s+|recently\s+|sadly\s+|suddenly\s+)*died\b"
+    r"|\bno\s+longer\s+with\s+us\b",
+    # Someone at risk: self-harm or suicide, abuse at home, a customer in danger. A person
+    # answers, and the customer is pointed to emergency help first (``wording.CRISIS``).
+    "crisis": r"\bsuicid\w*|\bkill\s+(?:my|him|her|them)sel(?:f|ves)\b"
+    r"|\bend(?:ing)?\s+(?:my\s+(?:own\s+)?life|it\s+all)\b|\bself[-\s]?harm\w*"
+    r"|\bharm(?:ing)?\s+myself\b|\b(?:want|wanted|going)\s+to\s+die\b"
+    r"|\bdon[’']?t\s+want\s+to\s+(?:live|be\s+(?:alive|here\s+any\s*more))\b"
+    r"|\bno\s+(?:reason|point)\s+(?:to|in)\s+living\b|\bdomestic\s+(?:abuse|violence)\b"
+    r"|\b(?:abusive|violent)\s+(?:partner|husband|wife|ex|relationship|boyfriend|girlfriend)\b"
+    r"|\b(?:fear|afraid|scared)\s+for\s+my\s+(?:life|safety)\b"
+    r"|\b(?:i\s+am|i[’']m|we\s+are|we[’']re)\s+in\s+danger\b",
 }
 TOPIC_ALIASES = {"contract_cancel": "cancellation"}
 SHOUTING_BOOST = 0.3

@@ -285,7 +285,12 @@ class CustomerTurns(PeopleTurns):
         passed = WROTE_BACK in decision.reasons
         notice = NewMessage(
             Kind.ESCALATED,
-            (wording.passed_back if passed else wording.wait_notice)(where.position, where.minutes),
+            wording.with_care(
+                (wording.passed_back if passed else wording.wait_notice)(
+                    where.position, where.minutes
+                ),
+                decision.signals.sensitive_topics,
+            ),
         )
         audit.append(
             self._audit(

@@ -132,11 +132,14 @@ class PeopleTurns(DraftWork):
         upset = FRUSTRATION in decision.reasons or _latest(decision) >= MILD
         return NewMessage(
             Kind.WAITING,
-            wording.still_waiting(
-                where.position,
-                where.minutes,
-                upset=upset,
-                asked_for_person=decision.signals.human_request,
+            wording.with_care(
+                wording.still_waiting(
+                    where.position,
+                    where.minutes,
+                    upset=upset,
+                    asked_for_person=decision.signals.human_request,
+                ),
+                decision.signals.sensitive_topics,
             ),
         )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 # -- to customers --------------------------------------------------------------------------
 JOINED = "{agent} from our team has joined the conversation."
 HANDED_BACK = "You're back with our virtual assistant. Ask me anything, or ask for a person."
@@ -33,6 +35,18 @@ def wait_notice(position: int, minutes: int) -> str:
         "I'm passing you to a person from our team. They'll reply here. "
         f"{_where(position, minutes)}"
     )
+
+
+# Said first when a message tells of a death or of someone at risk (the ``bereavement`` and
+# ``crisis`` topics, ``bot.signals``), before where the customer stands.
+CONDOLENCE = "I'm so sorry for your loss."
+CRISIS = "If you or someone else is in danger right now, please call your local emergency number."
+
+
+def with_care(notice: str, topics: Sequence[str]) -> str:
+    """``notice`` after the line a customer at risk or bereaved needs first (none otherwise)."""
+    line = CRISIS if "crisis" in topics else CONDOLENCE if "bereavement" in topics else None
+    return f"{line} {notice}" if line else notice
 
 
 def still_waiting(position: int, minutes: int, *, upset: bool, asked_for_person: bool) -> str:

@@ -243,8 +243,17 @@ class EscalationSettings(BaseModel):
     frustration_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     max_failed_turns: int = Field(default=2, ge=1, le=20)
     sensitive_topics: list[str] = Field(
-        default_factory=lambda: ["legal", "fraud", "safety", "personal_data", "cancellation"],
-        description="Built-in sensitive topics that escalate (a learned head and a pattern each).",
+        default_factory=lambda: [
+            "legal",
+            "fraud",
+            "safety",
+            "personal_data",
+            "cancellation",
+            "bereavement",
+            "crisis",
+        ],
+        description="Built-in sensitive topics that escalate: a learned head and a pattern each, "
+        "a pattern only for bereavement and crisis (a customer at risk).",
     )
     topic_patterns: dict[str, str] = Field(
         default_factory=dict,

@@ -19,6 +19,7 @@ from typing import Any
 from bot.conversation import Summary
 from bot.drafting import DraftContext, passage_text, sentiment_of
 from bot.extractive import ExtractiveDrafter
+from bot.facts import topic_facts
 from bot.model import ArticleMatch
 from config import LLMSettings
 from integrations.llm.client import LLMClient
@@ -157,7 +158,11 @@ class LLMDrafter:
             return masker.unmask(text, redacted=self.card_masking)
 
         _, trend = sentiment_of(context.frustration)
-        facts = [shown(f) for f in out.key_facts] + [f"Tried: {shown(t)}" for t in out.tried]
+        facts = [
+            *topic_facts(context.topics),
+            *(shown(f) for f in out.key_facts),
+            *(f"Tried: {shown(t)}" for t in out.tried),
+        ]
         summary = Summary(
             intent=shown(out.intent),
             goal=shown(out.goal),

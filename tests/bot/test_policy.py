@@ -138,6 +138,48 @@ def test_harm_to_a_person_is_a_safety_case(text: str, harm: bool) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        # Written for this test: a death told by the bereaved.
+        ("my nan passed away in the spring and her catalogue account is still open", "bereavement"),
+        ("The account holder has died. What do you need from us?", "bereavement"),
+        ("I'm the executor and need the final statement", "bereavement"),
+        ("please stop the letters to my late father", "bereavement"),
+        ("our cat died on Friday so we won't need the food delivery", "bereavement"),
+        ("we lost our son last year and the reminders are hard to see", "bereavement"),
+        ("Mum died in March. Can you stop the magazine?", "bereavement"),
+        ("my aunt is no longer with us, please close her account", "bereavement"),
+        # Someone at risk.
+        ("honestly I can't do this anymore, I want to end it all", "crisis"),
+        ("I've had thoughts of suicide since the debt letters started", "crisis"),
+        ("my ex is abusive and he still has the login, I'm scared for my safety", "crisis"),
+        ("I don't want to be here anymore", "crisis"),
+    ],
+)
+def test_a_bereaved_customer_or_one_at_risk_is_a_sensitive_case(text: str, topic: str) -> None:
+    """The patterns alone (no heads): a person answers a bereaved customer and one at risk."""
+    assert topic in read_signals(text, CONFIG.topics).sensitive_topics
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my son passed his test, can he go on my policy?",
+        "my dad passed on your details, are you open Sundays?",
+        "the battery died after two days",
+        "do you deliver funeral wreaths on Saturdays?",
+        "I lost my mum's gift card, can you reissue it?",
+        "this queue is killing me, when do you open?",
+        "does the contract end automatically in May?",
+        "is my card data in danger if I pay on the app?",
+    ],
+)
+def test_everyday_words_for_death_and_danger_are_not_a_sensitive_case(text: str) -> None:
+    topics = read_signals(text, CONFIG.topics).sensitive_topics
+    assert "bereavement" not in topics and "crisis" not in topics
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "How do I contact customer service?",

@@ -107,3 +107,49 @@ async def test_a_desk_account_with_the_holders_name_cannot_act_as_the_holder(
         assert conversation is not None and conversation.holder == "desk:alice"
         events = await customer.quiet()
         assert all("PIN" not in e.get("text", "") for e in events)
+
+
+async def test_a_bereaved_customer_and_one_at_risk_are_met_with_care(
+    server: TestServer,  # noqa: F811
+) -> None:
+    """The customer hears condolences, or where to get help now, before where they stand; the
+    card names the kind of case among its key facts and the draft opens the same way."""
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession() as session, aiohttp.ClientSession(cookie_jar=jar) as agent:
+        bereaved, at_risk = Customer(session, server), Customer(session, server)
+        await bereaved.start()
+        await bereaved.say("My dad passed away in May, how do I close his account?")
+        notice = await bereaved.next_event("escalated", "answer")
+        assert notice["type"] == "escalated"
+        assert notice["text"].startswith("I'm so sorry for your loss.")
+        assert "in the queue" in notice["text"]
+
+        await at_risk.start()
+        await at_risk.say("I can't cope with these debts any more, I want to end it all")
+        notice = await at_risk.next_event("escalated", "answer")
+        assert notice["type"] == "escalated"
+        assert notice["text"].startswith("If you or someone else is in danger right now")
+
+        await signed_in(agent, server)
+        _, queue = await desk(agent, server, "GET", "/escalations")
+        cards = {e["conversation_id"]: e for e in queue["escalations"]}
+        for customer, topic, opening in (
+            (bereaved, "bereavement", "Hi, I'm so sorry for your loss."),
+            (at_risk, "crisis", "Hi, thank you for telling us."),
+        ):
+            _, card = await desk(agent, server, "GET", f"/escalations/{cards[customer.id]['id']}")
+            assert "sensitive" in card["reasons"]
+            assert f"Sensitive: {topic}" in card["summary"]["key_facts"]
+            assert card["draft"].startswith(opening)
+
+        # While waiting: a detail keeps the topic on the card; the line comes first again when
+        # the customer says it again.
+        await bereaved.say("it is about his sofa, order LK-20418")
+        ack = await bereaved.next_event("waiting")
+        assert not ack["text"].startswith("I'm so sorry")
+        _, card = await desk(agent, server, "GET", f"/escalations/{cards[bereaved.id]['id']}")
+        assert "LK-20418" in card["transcript"][-2]["text"]
+        assert card["summary"]["key_facts"][:2] == ["Sensitive: bereavement", "Order LK-20418"]
+        await at_risk.say("please, is anyone there, I don't want to be here anymore")
+        ack = await at_risk.next_event("waiting")
+        assert ack["text"].startswith("If you or someone else is in danger right now")

@@ -119,7 +119,8 @@ def test_calm_and_routine_messages_raise_nothing(responder: Responder, text: str
         ("If this isn't refunded I'm taking you to court", "legal"),
         ("Somebody used my card on your site and I never bought anything", "fraud"),
         ("I'd like to end my monthly plan and stop paying for it", "cancellation"),
-        ("We lost my dad recently and his order is still open", "bereavement"),
+        # The example phrases (the fixture's), not the built-in pattern, catch this one.
+        ("we buried my father on Friday and his order is still open", "bereavement"),
     ],
 )
 def test_sensitive_topics_without_any_listed_word(

@@ -4,6 +4,7 @@ output, streaming, masking, and every failure falling back to the extractive res
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -37,6 +38,19 @@ async def test_structured_summary_and_grounded_draft() -> None:
     labels = {"provider": "openai", "model": "gpt-test"}
     assert sample(metrics, "tandem_llm_calls_total", **labels, outcome="ok") == 2
     assert sample(metrics, "tandem_llm_tokens_total", **labels, kind="input") == 240
+
+
+async def test_the_kind_of_sensitive_case_leads_the_llm_summarys_facts() -> None:
+    """The model's own facts come after the topics the product read (it may drop them)."""
+    async with FakeOpenAI() as fake:
+        fake.script("SummaryOut", SUMMARY)
+        fake.script("DraftOut", DRAFT)
+        asked = replace(context(), topics=("bereavement", "personal_data"))
+        refined = await drafter(fake.base_url, PrometheusMetrics()).refine(asked)
+    assert refined.by_llm and not refined.fallbacks
+    facts = refined.summary.key_facts
+    assert facts[:2] == ("Sensitive: bereavement", "Sensitive: personal data")
+    assert "Email j***@mail.example" in facts
 
 
 async def test_personal_data_is_masked_before_it_is_sent() -> None:
