@@ -205,6 +205,14 @@ def test_ordinary_questions_raise_no_signal(text: str) -> None:
         # One list of what a person is asked to do serves every form of the ask.
         "Could a member of staff phone me about the refund?",
         "can an agent walk me through the new tariff",
+        # Written for this test, after the service was tried with such asks.
+        "Can a colleague of yours take a look at order LK-55120?",
+        "could I have a word with your supervisor",
+        "I'd like to speak to the manager please",
+        "can you escalate this please",
+        "I want my complaint escalated",
+        "transfer me",
+        "Operator!",
     ],
 )
 def test_a_person_asked_for_by_role_or_team_is_a_request_for_a_person(text: str) -> None:
@@ -223,6 +231,9 @@ def test_a_person_asked_for_by_role_or_team_is_a_request_for_a_person(text: str)
         "Can someone on the joint account call to change the address?",
         "Will anyone at the venue check tickets at the door?",
         "could somebody in the family help me set it up?",
+        "the argument escalated and the driver left",
+        "can I transfer my booking to a friend?",
+        "how do I transfer money to my card?",
     ],
 )
 def test_a_person_named_without_being_asked_for_is_not_a_request(text: str) -> None:
