@@ -97,13 +97,25 @@ _FEELING = (
     r"moaning|having\s+a\s+go|a\s+complaint|tired|exhausted|stressed|gutted|livid|fuming|"
     r"fed\s+up|sick|worn\s+out|disappointed|unhappy)"
 )
+# Low stakes, said of the matter: "not a big deal", "no rush", "not urgent", "just flagging
+# it", "just letting you know".
+_LOW_STAKES = (
+    r"\b(?:not\s+(?:a\s+(?:big|huge|massive)\s+deal|urgent|grumbling)|no\s+(?:big\s+deal|rush|"
+    r"hurry|stress|biggie)|just\s+(?:flagging|mentioning|letting\s+you\s+know|a\s+heads[-\s]?up|"
+    r"so\s+you\s+know|fyi))\b"
+)
 DISCLAIMED = re.compile(
     r"(?:\bnot|\bnever|\b(?:is|was|are|were|do|does|did|have|has|had|ai|ca|wo|could|would|"
     r"should)n[o']?t)\s+(?:(?:at\s+all|really|even|that|too|remotely|"
     r"particularly|overly|actually|honestly|in\s+the\s+least)\s+)?" + _FEELING + r"\b"
-    r"|\bno\s+(?:complaints?|hard\s+feelings)\b",
+    r"|\bno\s+(?:complaints?|hard\s+feelings)\b|" + _LOW_STAKES,
     re.IGNORECASE,
 )
+_LOW_STAKES_SAID = re.compile(_LOW_STAKES, re.IGNORECASE)
+# Low stakes said in sarcasm or beside a grievance, when no feeling is disclaimed too: "no
+# rush, it's only been three weeks", "not urgent. again.", "no rush on the reply" after asking
+# why it took three hours.
+_STAKES_TURNED = re.compile(r"\b(?:only|still|yet|even|already|why)\b", re.IGNORECASE)
 _FEELING_WORD = re.compile(r"\b" + _FEELING + r"\b", re.IGNORECASE)
 # After a calm phrase, these turn it into a preface ("I'm not angry, but this is a joke").
 _TURNED_AFTER = re.compile(
@@ -235,6 +247,9 @@ def disclaims(text: str) -> bool:
     text = plain(text)
     spans = [m.span() for m in DISCLAIMED.finditer(text)]
     if not spans or not _said_plainly(text, *spans[0]):
+        return False
+    only_stakes = all(_LOW_STAKES_SAID.fullmatch(text, a, b) for a, b in spans)
+    if only_stakes and (_STAKES_TURNED.search(text) or _GRUDGING.search(text)):
         return False
     starts = [a for a, _ in spans]
     for word in _FEELING_WORD.finditer(text):

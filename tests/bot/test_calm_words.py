@@ -49,6 +49,47 @@ def test_a_preface_or_another_upset_word_is_not_a_disclaimer(text: str) -> None:
     assert not disclaims(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Written for this test: low stakes said of the matter.
+        "not a big deal, just flagging that the receipt has the wrong address",
+        "no rush on this, could you send the manual when you get a chance?",
+        "it's not urgent, I can pick it up on Friday instead",
+        "no stress, I'll reorder the blue one",
+        "just a heads up, the gate code on the email is out of date",
+        "honestly not bothered, just mentioning it, the rest looks lovely",
+    ],
+)
+def test_low_stakes_said_plainly_is_a_disclaimer(text: str) -> None:
+    assert disclaims(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no rush, it's only been three weeks",  # sarcasm
+        "not urgent at all, my flight is only tomorrow",
+        "no hurry. still waiting, again.",
+        "no rush on the reply, but why did nobody pick us up?",
+        "not a big deal? you lost my passport",  # asked, not said
+        "no rush, great service as always",
+    ],
+)
+def test_low_stakes_in_sarcasm_or_beside_a_grievance_is_not_a_disclaimer(text: str) -> None:
+    assert not disclaims(text)
+
+
+def test_low_stakes_after_a_problem_report_is_read_on_its_own() -> None:
+    config = PolicyConfig(conversation_frustration=_always_yes())
+    earlier = ["the lettering on the mug is a bit smudged"]
+    readings = [Reading(levels={"frustration": 0.6}), Reading(levels={"frustration": 0.4})]
+    latest = "not a big deal, just flagging it for your printer"
+    assert conversation_signals(latest, earlier, config, readings).frustration == CALM_WORDS_LEVEL
+    sarcastic = "no rush, it's only been three weeks"
+    assert conversation_signals(sarcastic, earlier, config, readings).frustration >= 0.5
+
+
 def test_a_disclaimer_reads_calm_whatever_the_head_says() -> None:
     head = Reading(levels={"frustration": 0.9})
     assert frustration("im not cross about it honestly, just checking", head) == CALM_WORDS_LEVEL
