@@ -98,11 +98,10 @@ _FEELING = (
     r"fed\s+up|sick|worn\s+out|disappointed|unhappy)"
 )
 # Low stakes, said of the matter: "not a big deal", "no rush", "not urgent", "just flagging
-# it", "just letting you know".
+# it". Not "just letting you know" or "just a heads up", which announce what follows.
 _LOW_STAKES = (
     r"\b(?:not\s+(?:a\s+(?:big|huge|massive)\s+deal|urgent|grumbling)|no\s+(?:big\s+deal|rush|"
-    r"hurry|stress|biggie)|just\s+(?:flagging|mentioning|letting\s+you\s+know|a\s+heads[-\s]?up|"
-    r"so\s+you\s+know|fyi))\b"
+    r"hurry|stress|biggie)|just\s+(?:flagging|mentioning))\b"
 )
 DISCLAIMED = re.compile(
     r"(?:\bnot|\bnever|\b(?:is|was|are|were|do|does|did|have|has|had|ai|ca|wo|could|would|"
@@ -113,9 +112,15 @@ DISCLAIMED = re.compile(
 )
 _LOW_STAKES_SAID = re.compile(_LOW_STAKES, re.IGNORECASE)
 # Low stakes said in sarcasm or beside a grievance, when no feeling is disclaimed too: "no
-# rush, it's only been three weeks", "not urgent. again.", "no rush on the reply" after asking
-# why it took three hours.
-_STAKES_TURNED = re.compile(r"\b(?:only|still|yet|even|already|why)\b", re.IGNORECASE)
+# rush, it's only been three weeks", "no rush lol, been waiting 3 weeks", "not urgent, just my
+# whole heating system is down", "no hurry, I'll just cancel", "just flagging that nobody has
+# replied", "it's not a big deal, is it?", "no rush on the reply" after asking why.
+_STAKES_TURNED = re.compile(
+    r"\b(?:only|still|yet|even|already|why|been|lol|haha|cancel\w*|review|nobody|no\s+one|no-one|"
+    r"whole|(?:\d+|a|an|one|two|three|four|five|six|several|few)\s+(?:minutes?|mins?|hours?|"
+    r"hrs?|days?|weeks?|months?))\b|,\s*(?:is|was|does|did)\s+it\s*\?",
+    re.IGNORECASE,
+)
 _FEELING_WORD = re.compile(r"\b" + _FEELING + r"\b", re.IGNORECASE)
 # After a calm phrase, these turn it into a preface ("I'm not angry, but this is a joke").
 _TURNED_AFTER = re.compile(

@@ -29,10 +29,15 @@ class DraftWork(EngineBase):
     """Context, queue standing and background drafts (see ``ConversationEngine``)."""
 
     async def _context(
-        self, history: Sequence[Message], decision: Decision, reasons: Sequence[str] = ()
+        self,
+        history: Sequence[Message],
+        decision: Decision,
+        reasons: Sequence[str] = (),
+        kept_topics: Sequence[str] = (),
     ) -> DraftContext:
         """The drafter's context, with a search for the goal and each open need (the latest
-        message's search is reused when it is one of them)."""
+        message's search is reused when it is one of them); ``kept_topics``: the sensitive
+        topics the card already shows."""
         return context_of(
             history,
             decision.retrieval,
@@ -44,7 +49,7 @@ class DraftWork(EngineBase):
             topics=conversation_topics(
                 [m.text for m in history if m.kind is Kind.CUSTOMER],
                 self.responder.config,
-                decision.signals.sensitive_topics,
+                [*kept_topics, *decision.signals.sensitive_topics],
             ),
         )
 

@@ -50,6 +50,7 @@ from bot.engine_base import (
 )
 from bot.errors import StoreConflict
 from bot.events import REANNOUNCE, SUPERSEDED, customer_topic
+from bot.facts import topics_of
 from bot.model import Decision
 from bot.needs import is_question, needs_to_look_up, open_needs
 from bot.policy import conversation_topics
@@ -274,7 +275,9 @@ class ConversationEngine(CustomerTurns):
             variant=escalation.draft_version,
             lookups=await self.look_up(needs_to_look_up(history)),
             topics=conversation_topics(
-                [m.text for m in history if m.kind is Kind.CUSTOMER], self.responder.config
+                [m.text for m in history if m.kind is Kind.CUSTOMER],
+                self.responder.config,
+                topics_of(escalation.summary.key_facts),
             ),
         )
 

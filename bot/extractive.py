@@ -87,12 +87,9 @@ class ExtractiveDrafter:
 
     async def draft(self, context: DraftContext) -> str:
         opening = "Hi, thanks for your patience."
-        if "crisis" in context.topics:
-            opening = f"Hi, thank you for telling us. {wording.CRISIS}"
-        elif "bereavement" in context.topics:
-            opening = f"Hi, {wording.CONDOLENCE}"
-        elif calls_for_apology(context):
+        if calls_for_apology(context):
             opening = "Hi, I'm sorry for the trouble, and thanks for your patience."
+        opening = wording.care_opening(context.topics) or opening
         facts = key_facts(context.customer_texts, mask=False)
         order = next((f.removeprefix("Order ") for f in facts if f.startswith("Order ")), None)
         plan = self._plan(context)

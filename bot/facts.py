@@ -24,10 +24,19 @@ def mask_digits(value: str, keep: int = 4) -> str:
     return "*" * max(0, len(digits) - keep) + "".join(digits[-keep:])
 
 
+_TOPIC = "Sensitive: "
+
+
 def topic_facts(topics: Iterable[str]) -> tuple[str, ...]:
     """A key fact per sensitive topic read in the conversation ("Sensitive: personal data"), so
     the agent sees what kind of case it is before the transcript."""
-    return tuple(f"Sensitive: {topic.replace('_', ' ')}" for topic in dict.fromkeys(topics))
+    return tuple(f"{_TOPIC}{topic.replace('_', ' ')}" for topic in dict.fromkeys(topics))
+
+
+def topics_of(facts: Iterable[str]) -> tuple[str, ...]:
+    """The topics a card's key facts name (``topic_facts`` read back): what a refreshed card
+    keeps, though the heads that read them are not run on earlier messages again."""
+    return tuple(f[len(_TOPIC) :].replace(" ", "_") for f in facts if f.startswith(_TOPIC))
 
 
 def key_facts(texts: Iterable[str], *, mask: bool) -> tuple[str, ...]:

@@ -15,9 +15,11 @@ _ACT = (
     r"ring|phone|give\s+me\s+a\s+(?:ring|call)|"
     r"go\s+through|walk\s+me\s+through|get\s+back|sort|deal|handle)"
 )
+# What a customer asks to be escalated.
+_CASE = r"(?:case|complaint|issue|query|claim|ticket)"
 HUMAN_REQUEST = re.compile(
     r"\b(?:talk|speak|chat|connect|transfer|put|a\s+word)\w*\s+(?:me\s+)?(?:to|with|through\s+to)\s+"
-    r"(?:a|an|some|one\s+of\s+your|your|the)?\s*(?:real\s+|actual\s+|live\s+)?"
+    r"(?:a|an|some|one\s+of\s+your|your)?\s*(?:real\s+|actual\s+|live\s+)?"
     r"(?:human|person|agent|representative|advis[eo]r|operator|someone|somebody|staff|manager|"
     r"supervisor)s?\b"
     r"|\b(?:real|actual|live)\s+(?:person|human|agent)\b|\bhuman\s+(?:being|agent)\b"
@@ -38,11 +40,18 @@ HUMAN_REQUEST = re.compile(
     r"reception|support|service|billing|accounts))"
     r"|\b(?:if|can|could|would|please|possible\s+for)\s+one\s+of\s+your\s+(?:\w+\s+){0,2}?\w+\s+"
     rf"(?:can|could|would|to))\s+{_ACT}\b"
-    # The case handed up ("can you escalate this", "I want it escalated"), or a bare "transfer
-    # me" or "operator": asked of the bot, these ask for a person.
-    r"|\bescalat(?:e|ed|ing)\s+(?:this|it|my\s+(?:case|complaint|issue|query))\b"
-    r"|\b(?:want|need|like)\s+(?:this|it|my\s+(?:case|complaint|issue|query))\s+escalated\b"
-    r"|^\W*(?:transfer\s+me|operator|representative)\W*$"
+    # "Speak to the manager", "put me through to the manager", asked (not "talked to the agent
+    # at the airport", "my call got transferred to the manager").
+    r"|\b(?:(?:speak|talk)\s+(?:to|with)|(?:put|pass|transfer|connect)\s+me\s+(?:through\s+)?to)\s+"
+    r"the\s+(?:manager|supervisor)\b"
+    # The case handed up ("can you escalate this", "I want it escalated", "please escalate"),
+    # not refused ("no need to escalate this") nor of costs ("will prices escalate this year").
+    r"|(?<!\bnot\s)(?<!n't\s)(?<!need\sto\s)\bescalate\s+(?:this|it|my\s+" + _CASE + r")\b"
+    r"(?!\s+(?:year|month|week|time|winter|summer)\b)"
+    r"|\bplease\s+escalate\b|\b(?:can|could)\s+(?:this|it|my\s+" + _CASE + r")\s+be\s+escalated\b"
+    r"|\b(?:want|need|like)\s+(?:this|it|my\s+" + _CASE + r")\s+escalated\b"
+    # A bare "transfer me" or "operator (please)": asked of the bot, these ask for a person.
+    r"|^\W*(?:please\s+)?(?:transfer\s+me|operator|representative)(?:\s+(?:please|now|asap))?\W*$"
     r"|\bcall\s*-?\s*back\b|\brather\s+than\s+(?:a|an|the|this|your)?\s*(?:bot|robot|machine|"
     r"automated)"
     # A call back asked for ("ring me back"), or to be put through to the people behind the bot.

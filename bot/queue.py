@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.conversation import Escalation
+from bot.facts import topics_of
 from bot.model import EscalationReason
 
 REASON_WEIGHTS: dict[str, float] = {
@@ -26,6 +27,8 @@ REASON_WEIGHTS: dict[str, float] = {
     # Back after an agent's reply, often with what the agent asked for: they waited once.
     EscalationReason.WROTE_BACK.value: 0.3,
 }
+# Above any fresh case's other weights together (about 1.5).
+AT_RISK_WEIGHT = 1.5
 SENTIMENT_WEIGHTS = {"negative": 0.2, "slightly negative": 0.1}
 RISING = 0.1
 AGE_WEIGHT_MINUTES = 30.0
@@ -62,8 +65,11 @@ class Standing:
 
 
 def need(escalation: Escalation) -> float:
-    """How much the case needs a person, from its reasons, sentiment and trend (0..~1.5)."""
+    """How much the case needs a person, from its reasons, sentiment and trend (0..~1.5); a
+    customer who may be at risk (the card's ``crisis`` topic) comes before every fresh case."""
     score = sum(REASON_WEIGHTS.get(reason, 0.0) for reason in set(escalation.reasons))
+    if "crisis" in topics_of(escalation.summary.key_facts):
+        score += AT_RISK_WEIGHT
     score += SENTIMENT_WEIGHTS.get(escalation.summary.sentiment, 0.0)
     if escalation.summary.trend == "rising":
         score += RISING

@@ -36,7 +36,20 @@ from bot.phrases import (
 _KIN = (
     r"(?:mum|mom|mother|dad|father|husband|wife|partner|son|daughter|brother|sister|gran|nan|"
     r"grandma|grandmother|grandad|granddad|grandpa|grandfather|uncle|aunt|auntie|fianc[ée]e?|"
-    r"boyfriend|girlfriend|child|baby|friend|parents?|(?:step|foster)\w+|\w+-in-law)"
+    r"boyfriend|girlfriend|child|baby|friend|parents?|step(?:mum|mom|mother|dad|father|son|"
+    r"daughter)|foster\s+(?:mum|mom|mother|dad|father|parents?|son|daughter|child)|\w+-in-law)"
+)
+# What a bereaved customer deals with on the late person's behalf: "my late husband's account".
+# Not an object of theirs told of in passing ("tuned my late mum's piano").
+_ESTATE = (
+    r"(?:account|subscription|policy|order|membership|contract|card|estate|phone|bills?|name|"
+    r"post|mail|details|direct\s+debit|pension|plan|booking|insurance|loan|mortgage)"
+)
+# "Passed" said of a death, not of a test: "passed away", or a relative who "passed two weeks
+# ago" (not "he's 22 and passed 4 years ago", nor "my daughter passed last week").
+_PASSED_AGO = (
+    r"passed\s+(?:\d+|a|an|one|two|three|four|five|six|several|a\s+few)\s+"
+    r"(?:days?|weeks?|months?|years?)\s+ago\b"
 )
 DEFAULT_SENSITIVE_TOPICS: dict[str, str] = {
     "legal": r"\b(?:lawyer|attorney|solicitor|lawsuit|legal\s+action|small\s+claims|ombudsman|"
@@ -87,25 +100,33 @@ DEFAULT_SENSITIVE_TOPICS: dict[str, str] = {
     "bereavement": r"\bpassed\s+away\b|\bbereave\w*|\bdeceased\b|\bprobate\b"
     r"|\bdeath\s+(?:certificate|in\s+the\s+family)\b|\bexecutors?\s+(?:of|for)\b"
     r"|\b(?:i[’']?m|i\s+am|we[’']?re|we\s+are)\s+(?:the\s+|an?\s+)?executors?\b"
-    rf"|\b(?:my|our|his|her)\s+late\s+{_KIN}\b"
-    rf"|\b(?:my|our|the)\s+(?:\w+\s+)?(?:{_KIN}|account\s+holder|dog|cat|pet|horse)\s+(?:has\s+|"
-    r"had\s+|just\s+|recently\s+|sadly\s+|suddenly\s+)*(?:died\b|passed(?:\s+(?:last|this|in|"
-    r"earlier|yesterday|recently|suddenly)\b|\s*[.,;!]|\s*$))"
+    rf"|\b(?:my|our|his|her)\s+late\s+{_KIN}\b(?![’']s\s+(?!{_ESTATE}\b))"
+    rf"|\b(?:my|our|the)\s+(?:\w+\s+)?(?:{_KIN}|account\s+holder|dog|cat|pet|horse)(?:[’']s)?\s+"
+    rf"(?:has\s+|had\s+|just\s+|recently\s+|sadly\s+|suddenly\s+)*(?:died\b|{_PASSED_AGO})"
     rf"|\b(?:lost|losing)\s+(?:my|our)\s+{_KIN}\b(?![’']s)(?!\s+(?:in|at|on)\s+the\b)"
     # "Mum died in March", a clause's subject; "she's no longer with us".
     rf"|(?:^|[.!?,;:]\s*)(?:{_KIN})\s+(?:has\s+|just\s+|recently\s+|sadly\s+|suddenly\s+)*died\b"
     r"|\bno\s+longer\s+with\s+us\b",
     # Someone at risk: self-harm or suicide, abuse at home, a customer in danger. A person
     # answers, and the customer is pointed to emergency help first (``wording.CRISIS``).
-    "crisis": r"\bsuicid\w*|\bkill\s+(?:my|him|her|them)sel(?:f|ves)\b"
-    r"|\bend(?:ing)?\s+(?:my\s+(?:own\s+)?life|it\s+all)\b|\bself[-\s]?harm\w*"
-    r"|\bharm(?:ing)?\s+myself\b|\b(?:want|wanted|going)\s+to\s+die\b"
-    r"|\bdon[’']?t\s+want\s+to\s+(?:live|be\s+(?:alive|here\s+any\s*more))\b"
+    "crisis": r"\bsuicid(?!\w*\s+squad)\w*|\bkill\s+(?:my|him|her|them)sel(?:f|ves)\b"
+    r"|\bend(?:ing)?\s+(?:my\s+(?:own\s+)?life|it\s+all)\b|\btake\s+my\s+(?:own\s+)?life\b"
+    r"|\bself[-\s]?harm\w*|\bharm(?:ing)?\s+myself\b"
+    r"|\b(?:want|wanted|going)\s+to\s+die\b(?!\s+(?:of|if|when|laughing)\b)"
+    # "I don't want to live anymore", not "…to live in this flat anymore".
+    r"|\b(?:don[’']?t|do\s+not)\s+want\s+to\s+(?:live|be\s+alive|be\s+here)"
+    r"(?:\s+any\s*more|\s*[.!,;]|\s*$)"
     r"|\bno\s+(?:reason|point)\s+(?:to|in)\s+living\b|\bdomestic\s+(?:abuse|violence)\b"
     r"|\b(?:abusive|violent)\s+(?:partner|husband|wife|ex|relationship|boyfriend|girlfriend)\b"
+    r"|\b(?:partner|husband|wife|ex|boyfriend|girlfriend)\s+(?:is|was|has\s+been)\s+"
+    r"(?:abusive|violent)\b|\b(?:being|been)\s+abused\s+(?:at\s+home|by\s+(?:my|our)\s+(?:partner|"
+    r"husband|wife|ex|boyfriend|girlfriend|family))\b"
     r"|\b(?:fear|afraid|scared)\s+for\s+my\s+(?:life|safety)\b"
-    r"|\b(?:i\s+am|i[’']m|we\s+are|we[’']re)\s+in\s+danger\b",
+    r"|\b(?:i\s+am|i[’']?m|we\s+are|we[’']?re)\s+in\s+danger\b(?!\s+of\b)",
 }
+# The topics of a customer's life, not of their order: a person always answers them, and the
+# customer hears a line of care first (``bot.wording.with_care``).
+CARE_TOPICS = frozenset({"bereavement", "crisis"})
 TOPIC_ALIASES = {"contract_cancel": "cancellation"}
 SHOUTING_BOOST = 0.3
 REPEAT_BOOST = 0.3

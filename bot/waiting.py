@@ -24,10 +24,11 @@ from bot.conversation import (
 from bot.courtesy import Courtesy, courtesy_only
 from bot.drafting import DraftContext, articles_for
 from bot.drafts import DraftWork
+from bot.facts import topics_of
 from bot.model import UNSURE, Decision, EscalationReason
 from bot.phrases import NOT_HELPFUL, no_longer_needed
 from bot.ports import Assistant, Change, NewMessage
-from bot.signals import MILD, negative
+from bot.signals import CARE_TOPICS, MILD, negative
 
 FRUSTRATION = EscalationReason.FRUSTRATION
 
@@ -50,7 +51,11 @@ class PeopleTurns(DraftWork):
             await self.store.apply(Change(conversation, handled=message.id))
             return
         waiting = conversation.state is State.ESCALATED
-        if waiting and no_longer_needed(message.text) and not decision.signals.human_request:
+        keeps_waiting = decision.signals.human_request or CARE_TOPICS & set(
+            decision.signals.sensitive_topics
+        )
+        if waiting and no_longer_needed(message.text) and not keeps_waiting:
+            # Not "never mind, I want to end it all": a person still answers.
             await self._close_wait(conversation, escalation, message)
             return
         said = courtesy_only(message.text, decision) if waiting else None
@@ -69,7 +74,9 @@ class PeopleTurns(DraftWork):
         if answer is not None:
             replies.append(answer)
             history.append(self._as_message(conversation.id, answer))
-        context = await self._context(history, decision, reasons)
+        context = await self._context(
+            history, decision, reasons, topics_of(escalation.summary.key_facts)
+        )
         draft = await self.drafter.draft(context)
         updated = replace(
             escalation,
@@ -207,7 +214,8 @@ class PeopleTurns(DraftWork):
 
     def _assist(self, decision: Decision, context: DraftContext, text: str) -> list[NewMessage]:
         """What a holding agent is told beside the customer's message: the articles that may
-        answer it, and a warning when frustration rises (``_rising``)."""
+        answer it, a warning when frustration rises (``_rising``), and one when the customer may
+        be at risk."""
         notes = []
         best = decision.retrieval.best
         if best is not None:
@@ -222,6 +230,8 @@ class PeopleTurns(DraftWork):
         level = self._rising(decision, context, text)
         if level is not None:
             notes.append(NewMessage(Kind.WARNING, wording.frustration_rising(level)))
+        if "crisis" in decision.signals.sensitive_topics:
+            notes.append(NewMessage(Kind.WARNING, wording.AT_RISK))
         return notes
 
     def _rising(self, decision: Decision, context: DraftContext, text: str) -> float | None:

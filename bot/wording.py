@@ -43,10 +43,29 @@ CONDOLENCE = "I'm so sorry for your loss."
 CRISIS = "If you or someone else is in danger right now, please call your local emergency number."
 
 
+def _care_line(topics: Sequence[str]) -> str | None:
+    return CRISIS if "crisis" in topics else CONDOLENCE if "bereavement" in topics else None
+
+
 def with_care(notice: str, topics: Sequence[str]) -> str:
     """``notice`` after the line a customer at risk or bereaved needs first (none otherwise)."""
-    line = CRISIS if "crisis" in topics else CONDOLENCE if "bereavement" in topics else None
+    line = _care_line(topics)
     return f"{line} {notice}" if line else notice
+
+
+def care_opening(topics: Sequence[str]) -> str | None:
+    """How a draft opens for a customer at risk or bereaved (None otherwise)."""
+    if "crisis" in topics:
+        return f"Hi, thank you for telling us. {CRISIS}"
+    return f"Hi, {CONDOLENCE}" if "bereavement" in topics else None
+
+
+def draft_with_care(draft: str, topics: Sequence[str]) -> str:
+    """A model-written draft with the line the customer needs first, unless it says it."""
+    line = _care_line(topics)
+    if line is None or line.rstrip(".").lower() in draft.lower():
+        return draft
+    return f"{line}\n\n{draft}"
 
 
 def still_waiting(position: int, minutes: int, *, upset: bool, asked_for_person: bool) -> str:
@@ -104,6 +123,12 @@ def suggested_articles(titles: str, confidence: float) -> str:
 
 def suggested_reply(text: str) -> str:
     return f"Suggested reply: {text}"
+
+
+AT_RISK = (
+    "The customer may be at risk (self-harm, abuse or danger): reply now, and follow your "
+    "team's safeguarding steps."
+)
 
 
 def frustration_rising(score: float) -> str:

@@ -21,6 +21,7 @@ from bot.drafting import DraftContext, passage_text, sentiment_of
 from bot.extractive import ExtractiveDrafter
 from bot.facts import topic_facts
 from bot.model import ArticleMatch
+from bot.wording import draft_with_care
 from config import LLMSettings
 from integrations.llm.client import LLMClient
 from integrations.llm.grounding import Grounding, check, promises
@@ -141,6 +142,7 @@ class LLMDrafter:
             "open_needs": [masker.mask(t) for t in context.needs][:3],
             "bot_already_answered_with": list(context.bot_answers),
             "escalation_reasons": [r.value for r in context.reasons],
+            "sensitive_topics": list(context.topics),
             "passages": passages,
         }
 
@@ -182,7 +184,7 @@ class LLMDrafter:
             )
         except LLMFailure as failure:
             return await self._fell_back("draft", failure.reason, context), "", failure.reason
-        text = compose(out, usable_matches(context), masker)
+        text = draft_with_care(compose(out, usable_matches(context), masker), context.topics)
         grounding = ground(text, context, masker)
         if grounding.ok:
             return text, "", None

@@ -32,7 +32,9 @@ TASKS = {
         "Write the reply the agent could send to the customer's open question, in the "
         "customer's language, friendly and short. Answer only from the passages and cite the "
         "ids of the articles you used. If the passages do not cover the question, set covered "
-        "to false and say that the agent will check and come back, without guessing."
+        "to false and say that the agent will check and come back, without guessing. If "
+        "sensitive_topics holds bereavement, open with condolences; if it holds crisis, the "
+        "customer may be at risk: write gently and add no advice of your own."
     ),
     "assist": (
         "Suggest up to three short things the agent could say or check next, each grounded "

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from bot.card import tagged
 from bot.conversation import Kind, Message
+from bot.facts import topic_facts, topics_of
 
 NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
 
@@ -22,3 +23,9 @@ def test_the_card_preselects_the_latest_tag_read_back_from_its_note() -> None:
     assert tagged([*notes, gap], choices) == ""
     assert tagged([Message(4, "c1", Kind.NOTE, "Tagged by hand", NOW)], choices) is None
     assert tagged([Message(5, "c1", Kind.NOTE, "Tagged: Gone (applied)", NOW)], choices) is None
+
+
+def test_the_topics_on_a_card_read_back_as_they_were_written() -> None:
+    facts = (*topic_facts(["personal_data", "crisis", "crisis"]), "Order LK-12345")
+    assert facts == ("Sensitive: personal data", "Sensitive: crisis", "Order LK-12345")
+    assert topics_of(facts) == ("personal_data", "crisis")

@@ -152,7 +152,14 @@ def test_harm_to_a_person_is_a_safety_case(text: str, harm: bool) -> None:
         # Someone at risk.
         ("honestly I can't do this anymore, I want to end it all", "crisis"),
         ("I've had thoughts of suicide since the debt letters started", "crisis"),
-        ("my ex is abusive and he still has the login, I'm scared for my safety", "crisis"),
+        ("I'm scared for my safety, my ex still has the login", "crisis"),
+        ("my partner is abusive and reads these emails", "crisis"),
+        ("I'm being abused by my husband and need the account in my name", "crisis"),
+        ("Im in danger, please help", "crisis"),
+        ("I do not want to live anymore", "crisis"),
+        ("I'm going to take my own life", "crisis"),
+        ("my wife passed 2 weeks ago and the bills are in her name", "bereavement"),
+        ("my husband’s died and I can't find the policy number", "bereavement"),
         ("I don't want to be here anymore", "crisis"),
     ],
 )
@@ -172,6 +179,17 @@ def test_a_bereaved_customer_or_one_at_risk_is_a_sensitive_case(text: str, topic
         "this queue is killing me, when do you open?",
         "does the contract end automatically in May?",
         "is my card data in danger if I pay on the app?",
+        # Found in review: tests passed, idioms of danger and dying, a relative's belongings.
+        "my daughter passed last week, how much to add her as a named driver?",
+        "My son passed! Can I add him to the policy?",
+        "he's 22 and passed 4 years ago, can he drive my car?",
+        "my stepper died after a week",
+        "Martin came out to tune my late mum's piano today",
+        "I'm in danger of missing my flight, where's the taxi?",
+        "I don't want to live in this flat anymore, how do I end the lease?",
+        "I'm going to die of embarrassment if the cake is late",
+        "is the Suicide Squad blu-ray back in stock?",
+        "I was abused by your staff on the phone",
     ],
 )
 def test_everyday_words_for_death_and_danger_are_not_a_sensitive_case(text: str) -> None:
@@ -213,6 +231,10 @@ def test_ordinary_questions_raise_no_signal(text: str) -> None:
         "I want my complaint escalated",
         "transfer me",
         "Operator!",
+        "Transfer me please",
+        "please escalate",
+        "can this be escalated?",
+        "put me through to the manager",
     ],
 )
 def test_a_person_asked_for_by_role_or_team_is_a_request_for_a_person(text: str) -> None:
@@ -234,6 +256,13 @@ def test_a_person_asked_for_by_role_or_team_is_a_request_for_a_person(text: str)
         "the argument escalated and the driver left",
         "can I transfer my booking to a friend?",
         "how do I transfer money to my card?",
+        # Found in review: a story of a person, not an ask; an escalation refused or of costs.
+        "the money was transferred to the agent last week",
+        "I talked to the agent at the airport and she said it was fine",
+        "my call got transferred to the manager and then cut off",
+        "no need to escalate this, just curious",
+        "do not escalate this",
+        "will the costs escalate this year?",
     ],
 )
 def test_a_person_named_without_being_asked_for_is_not_a_request(text: str) -> None:

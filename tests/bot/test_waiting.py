@@ -229,3 +229,47 @@ async def test_the_cards_sentiment_reads_the_conversation_not_one_turn(
     await replies_after(services, conversation_id, "the courier says they never got it")
     card = await services.engine.card(first.id)
     assert card.summary.sentiment == "negative"
+
+
+async def test_a_customer_at_risk_who_says_never_mind_keeps_their_place(
+    services: Services,
+) -> None:
+    conversation_id, first = await escalated(services, "I need to talk to a person")
+    replies = await replies_after(services, conversation_id, "never mind, I want to end it all")
+    assert replies and replies[0].startswith(wording.CRISIS)
+    card = await services.engine.card(first.id)
+    assert card.status == EscalationStatus.OPEN.value
+    assert "Sensitive: crisis" in card.summary.key_facts
+
+
+async def test_a_customer_at_risk_comes_first_in_the_queue(services: Services) -> None:
+    _, angry = await escalated(
+        services, "Third time asking!!! Useless!! I'm calling my lawyer, get me a person NOW"
+    )
+    _, at_risk = await escalated(services, "I can't cope anymore, I don't want to be here anymore")
+    assert at_risk.created_at >= angry.created_at
+    at_risk_card = await services.engine.card(at_risk.id)
+    assert at_risk_card.queue_position == 1 and at_risk_card.priority_label == "urgent"
+
+
+async def test_a_holding_agent_is_warned_when_the_customer_may_be_at_risk(
+    services: Services,
+) -> None:
+    conversation_id, first = await escalated(services, "I need to talk to a person")
+    done = await services.engine.act(first.id, desk(ActionKind.TAKE_OVER))
+    assert done.outcome == "done"
+    await say(services.engine, conversation_id, "honestly I want to end it all")
+    internal = await services.store.messages(conversation_id, internal=True)
+    assert [m.text for m in internal if m.kind is Kind.WARNING][-1] == wording.AT_RISK
+    public = await services.store.messages(conversation_id)
+    assert public[-1].kind is Kind.CUSTOMER, "the bot stays silent while an agent holds it"
+
+
+async def test_a_topic_a_head_read_stays_on_the_card_when_the_customer_writes_again(
+    services: Services,
+) -> None:
+    conversation_id, first = await escalated(services, "i think someone is using my account")
+    assert "Sensitive: fraud" in first.summary.key_facts
+    await say(services.engine, conversation_id, "it was about order LK-88213")
+    card = await services.engine.card(first.id)
+    assert card.summary.key_facts[:2] == ("Sensitive: fraud", "Order LK-88213")

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from bot import wording
 from integrations.metrics import PrometheusMetrics
 from tests.fakes.openai_api import FakeOpenAI, Raw, Slow, Status, Text
 from tests.integrations.llm.helpers import DRAFT, SUMMARY, context, drafter
@@ -51,6 +52,22 @@ async def test_the_kind_of_sensitive_case_leads_the_llm_summarys_facts() -> None
     facts = refined.summary.key_facts
     assert facts[:2] == ("Sensitive: bereavement", "Sensitive: personal data")
     assert "Email j***@mail.example" in facts
+    # The model is told the topics, and its draft opens with the line the customer needs.
+    draft_request = next(
+        r for r in fake.requests if r["tool_choice"]["function"]["name"] == "DraftOut"
+    )
+    assert '"sensitive_topics"' in str(draft_request["messages"][-1]["content"])
+    assert refined.draft.startswith("I'm so sorry for your loss.\n\nHi! You can return")
+
+
+async def test_a_draft_for_a_customer_at_risk_opens_with_where_to_get_help() -> None:
+    async with FakeOpenAI() as fake:
+        fake.script("SummaryOut", SUMMARY)
+        fake.script("DraftOut", DRAFT)
+        asked = replace(context(), topics=("crisis",))
+        refined = await drafter(fake.base_url, PrometheusMetrics()).refine(asked)
+    assert refined.draft.startswith(wording.CRISIS)
+    assert refined.draft.count(wording.CRISIS) == 1
 
 
 async def test_personal_data_is_masked_before_it_is_sent() -> None:
