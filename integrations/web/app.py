@@ -74,7 +74,8 @@ def customer_view(decision: Decision) -> dict[str, object]:
             "text": passage_text(answer),
             "sources": [{"title": answer.title, "url": answer.url}],
         }
-    return {"type": "escalated", "text": wording.PERSON_SOON}
+    text = wording.with_care(wording.PERSON_SOON, decision.signals.sensitive_topics)
+    return {"type": "escalated", "text": text}
 
 
 async def healthz(request: web.Request) -> web.Response:

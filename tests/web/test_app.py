@@ -9,6 +9,7 @@ import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
+from bot import wording
 from config import KnowledgeSettings, Settings
 from integrations.web.app import create_app
 
@@ -51,6 +52,16 @@ async def test_person_request_is_escalated(server: TestServer) -> None:
             server.make_url("/api/ask"), json={"text": "let me talk to a human"}
         ) as response:
             assert (await response.json())["type"] == "escalated"
+
+
+async def test_a_customer_at_risk_is_told_where_to_get_help_first(server: TestServer) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            server.make_url("/api/ask"), json={"text": "I don't want to be here anymore"}
+        ) as response:
+            body = await response.json()
+    assert body["type"] == "escalated"
+    assert body["text"] == f"{wording.CRISIS} {wording.PERSON_SOON}"
 
 
 @pytest.mark.parametrize(
