@@ -65,8 +65,9 @@ class Standing:
 
 
 def need(escalation: Escalation) -> float:
-    """How much the case needs a person, from its reasons, sentiment and trend (0..~1.5); a
-    customer who may be at risk (the card's ``crisis`` topic) comes before every fresh case."""
+    """How much the case needs a person, from its reasons, sentiment and trend (0..~1.5), and
+    ``AT_RISK_WEIGHT`` more for a customer who may be at risk (the card's ``crisis`` topic),
+    who comes before every fresh case."""
     score = sum(REASON_WEIGHTS.get(reason, 0.0) for reason in set(escalation.reasons))
     if "crisis" in topics_of(escalation.summary.key_facts):
         score += AT_RISK_WEIGHT
