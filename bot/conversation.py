@@ -334,7 +334,12 @@ def since_people(history: Sequence[Message]) -> list[Message]:
     return list(history[start:])
 
 
+def customer_texts(history: Sequence[Message]) -> list[str]:
+    """The customer's messages in ``history``, oldest first."""
+    return [m.text for m in history if m.kind is Kind.CUSTOMER]
+
+
 def customer_turns_since_people(history: Sequence[Message]) -> list[str]:
     """The customer's messages in ``since_people(history)``: what came before does not carry
     into how frustrated the customer sounds now."""
-    return [m.text for m in since_people(history) if m.kind is Kind.CUSTOMER]
+    return customer_texts(since_people(history))

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from bot.conversation import ArticleRef, Kind, Message, Summary
+from bot.conversation import ArticleRef, Kind, Message, Summary, customer_texts
 from bot.facts import key_facts
 from bot.model import REASON_LABELS, ArticleMatch, EscalationReason, Retrieval
 from bot.needs import goal, needs_in, open_needs, without_courtesy
@@ -109,7 +109,7 @@ def context_of(
 ) -> DraftContext:
     """What a drafter gets from a conversation's history and the knowledge base's matches
     (``retrieval`` for the latest message, ``lookups`` for the goal and each open need)."""
-    customer = [m.text for m in history if m.kind is Kind.CUSTOMER][-turns:]
+    customer = customer_texts(history)[-turns:]
     answers = [m.sources[0].title for m in history if m.kind is Kind.ANSWER and m.sources]
     return DraftContext(
         customer_texts=tuple(customer),

@@ -8,7 +8,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from bot import wording
-from bot.conversation import ACTIVE_STATUSES, Escalation, EscalationStatus, Kind, Message
+from bot.conversation import (
+    ACTIVE_STATUSES,
+    Escalation,
+    EscalationStatus,
+    Kind,
+    Message,
+    customer_texts,
+)
 from bot.drafting import DraftContext, Refiner, context_of, reason_codes
 from bot.engine_base import CONTEXT_TURNS, MAX_RETRIES, EngineBase
 from bot.errors import StoreConflict
@@ -47,7 +54,7 @@ class DraftWork(EngineBase):
             lookups=await self.look_up(needs_to_look_up(history), decision.retrieval),
             overall=decision.signals.frustration,
             topics=conversation_topics(
-                [m.text for m in history if m.kind is Kind.CUSTOMER],
+                customer_texts(history),
                 self.responder.config,
                 [*kept_topics, *decision.signals.sensitive_topics],
             ),

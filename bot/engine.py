@@ -35,6 +35,7 @@ from bot.conversation import (
     Kind,
     Message,
     State,
+    customer_texts,
     since_people,
 )
 from bot.drafting import DraftContext, Refiner, context_of, reason_codes
@@ -266,7 +267,7 @@ class ConversationEngine(CustomerTurns):
     async def _regenerate_context(
         self, escalation: Escalation, history: Sequence[Message]
     ) -> DraftContext:
-        recent = " ".join([m.text for m in history if m.kind is Kind.CUSTOMER][-3:])
+        recent = " ".join(customer_texts(history)[-3:])
         retrieval = await asyncio.to_thread(self.responder.retriever.search, recent)
         return context_of(
             history,
@@ -275,7 +276,7 @@ class ConversationEngine(CustomerTurns):
             variant=escalation.draft_version,
             lookups=await self.look_up(needs_to_look_up(history)),
             topics=conversation_topics(
-                [m.text for m in history if m.kind is Kind.CUSTOMER],
+                customer_texts(history),
                 self.responder.config,
                 topics_of(escalation.summary.key_facts),
             ),
