@@ -39,6 +39,8 @@ _KIN = (
     r"boyfriend|girlfriend|child|baby|friend|parents?|step(?:mum|mom|mother|dad|father|son|"
     r"daughter)|foster\s+(?:mum|mom|mother|dad|father|parents?|son|daughter|child)|\w+-in-law)"
 )
+# Whom a customer at risk at home names.
+_PARTNER = r"(?:partner|husband|wife|ex|boyfriend|girlfriend)"
 # What a bereaved customer deals with on the late person's behalf: "my late husband's account".
 # Not an object of theirs told of in passing ("tuned my late mum's piano").
 _ESTATE = (
@@ -117,10 +119,9 @@ DEFAULT_SENSITIVE_TOPICS: dict[str, str] = {
     r"|\b(?:don[’']?t|do\s+not)\s+want\s+to\s+(?:live|be\s+alive|be\s+here)"
     r"(?:\s+any\s*more|\s*[.!,;]|\s*$)"
     r"|\bno\s+(?:reason|point)\s+(?:to|in)\s+living\b|\bdomestic\s+(?:abuse|violence)\b"
-    r"|\b(?:abusive|violent)\s+(?:partner|husband|wife|ex|relationship|boyfriend|girlfriend)\b"
-    r"|\b(?:partner|husband|wife|ex|boyfriend|girlfriend)\s+(?:is|was|has\s+been)\s+"
-    r"(?:abusive|violent)\b|\b(?:being|been)\s+abused\s+(?:at\s+home|by\s+(?:my|our)\s+(?:partner|"
-    r"husband|wife|ex|boyfriend|girlfriend|family))\b"
+    rf"|\b(?:abusive|violent)\s+(?:{_PARTNER}|relationship)\b"
+    rf"|\b{_PARTNER}\s+(?:is|was|has\s+been)\s+(?:abusive|violent)\b"
+    rf"|\b(?:being|been)\s+abused\s+(?:at\s+home|by\s+(?:my|our)\s+(?:{_PARTNER}|family))\b"
     r"|\b(?:fear|afraid|scared)\s+for\s+my\s+(?:life|safety)\b"
     r"|\b(?:i\s+am|i[’']?m|we\s+are|we[’']?re)\s+in\s+danger\b(?!\s+of\b)",
 }
