@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.errors import IllegalTransition
+from bot.facts import topics_of
 
 
 class State(StrEnum):
@@ -145,6 +146,10 @@ class Summary:
     trend: str
     key_facts: tuple[str, ...] = ()
     bot_answers: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    """The sensitive topics read in the conversation (``personal_data``, ``crisis``…): kept
+    when the card is refreshed, since the heads that read them do not read earlier messages
+    again, and read by the queue (a customer at risk comes first)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -154,6 +159,7 @@ class Summary:
             "trend": self.trend,
             "key_facts": list(self.key_facts),
             "bot_answers": list(self.bot_answers),
+            "topics": list(self.topics),
         }
 
     @classmethod
@@ -165,6 +171,8 @@ class Summary:
             trend=data["trend"],
             key_facts=tuple(data["key_facts"]),
             bot_answers=tuple(data["bot_answers"]),
+            # Stored before topics had a field of their own: read back from the key facts.
+            topics=tuple(data["topics"] if "topics" in data else topics_of(data["key_facts"])),
         )
 
 

@@ -51,7 +51,6 @@ from bot.engine_base import (
 )
 from bot.errors import StoreConflict
 from bot.events import REANNOUNCE, SUPERSEDED, customer_topic
-from bot.facts import topics_of
 from bot.model import Decision
 from bot.needs import is_question, needs_to_look_up, open_needs
 from bot.policy import conversation_topics
@@ -278,7 +277,7 @@ class ConversationEngine(CustomerTurns):
             topics=conversation_topics(
                 customer_texts(history),
                 self.responder.config,
-                topics_of(escalation.summary.key_facts),
+                escalation.summary.topics,
             ),
         )
 

@@ -83,6 +83,7 @@ class ExtractiveDrafter:
                 *key_facts(context.customer_texts, mask=self.mask_personal_data),
             ),
             bot_answers=context.bot_answers,
+            topics=context.topics,
         )
 
     async def draft(self, context: DraftContext) -> str:

@@ -34,8 +34,8 @@ def topic_facts(topics: Iterable[str]) -> tuple[str, ...]:
 
 
 def topics_of(facts: Iterable[str]) -> tuple[str, ...]:
-    """The topics a card's key facts name (``topic_facts`` read back): what a refreshed card
-    keeps, though the heads that read them are not run on earlier messages again."""
+    """The topics a card's key facts name (``topic_facts`` read back): the topics of a summary
+    stored before ``Summary.topics`` held them."""
     return tuple(f[len(_TOPIC) :].replace(" ", "_") for f in facts if f.startswith(_TOPIC))
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.conversation import Escalation
-from bot.facts import topics_of
 from bot.model import EscalationReason
 
 REASON_WEIGHTS: dict[str, float] = {
@@ -66,10 +65,10 @@ class Standing:
 
 def need(escalation: Escalation) -> float:
     """How much the case needs a person, from its reasons, sentiment and trend (0..~1.5), and
-    ``AT_RISK_WEIGHT`` more for a customer who may be at risk (the card's ``crisis`` topic),
+    ``AT_RISK_WEIGHT`` more for a customer who may be at risk (the ``crisis`` topic),
     who comes before every fresh case."""
     score = sum(REASON_WEIGHTS.get(reason, 0.0) for reason in set(escalation.reasons))
-    if "crisis" in topics_of(escalation.summary.key_facts):
+    if "crisis" in escalation.summary.topics:
         score += AT_RISK_WEIGHT
     score += SENTIMENT_WEIGHTS.get(escalation.summary.sentiment, 0.0)
     if escalation.summary.trend == "rising":

@@ -24,7 +24,6 @@ from bot.conversation import (
 from bot.courtesy import Courtesy, courtesy_only
 from bot.drafting import DraftContext, articles_for
 from bot.drafts import DraftWork
-from bot.facts import topics_of
 from bot.model import UNSURE, Decision, EscalationReason
 from bot.phrases import NOT_HELPFUL, no_longer_needed
 from bot.ports import Assistant, Change, NewMessage
@@ -74,9 +73,7 @@ class PeopleTurns(DraftWork):
         if answer is not None:
             replies.append(answer)
             history.append(self._as_message(conversation.id, answer))
-        context = await self._context(
-            history, decision, reasons, topics_of(escalation.summary.key_facts)
-        )
+        context = await self._context(history, decision, reasons, escalation.summary.topics)
         draft = await self.drafter.draft(context)
         updated = replace(
             escalation,

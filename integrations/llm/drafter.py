@@ -172,6 +172,7 @@ class LLMDrafter:
             trend=trend,
             key_facts=tuple(dict.fromkeys(facts)),
             bot_answers=context.bot_answers,
+            topics=context.topics,
         )
         return summary, None
 

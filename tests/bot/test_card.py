@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.card import tagged
-from bot.conversation import Kind, Message
+from bot.conversation import Kind, Message, Summary
 from bot.facts import topic_facts, topics_of
 
 NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
@@ -25,7 +25,11 @@ def test_the_card_preselects_the_latest_tag_read_back_from_its_note() -> None:
     assert tagged([Message(5, "c1", Kind.NOTE, "Tagged: Gone (applied)", NOW)], choices) is None
 
 
-def test_the_topics_on_a_card_read_back_as_they_were_written() -> None:
+def test_a_summary_keeps_its_topics_and_one_stored_before_them_reads_them_from_its_facts() -> None:
     facts = (*topic_facts(["personal_data", "crisis", "crisis"]), "Order LK-12345")
     assert facts == ("Sensitive: personal data", "Sensitive: crisis", "Order LK-12345")
+    summary = Summary("refund", "a refund", "neutral", "steady", facts, topics=("personal_data",))
+    assert Summary.from_json(summary.to_json()) == summary
+    stored_before = {k: v for k, v in summary.to_json().items() if k != "topics"}
+    assert Summary.from_json(stored_before).topics == ("personal_data", "crisis")
     assert topics_of(facts) == ("personal_data", "crisis")

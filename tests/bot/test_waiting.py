@@ -239,7 +239,7 @@ async def test_a_customer_at_risk_who_says_never_mind_keeps_their_place(
     assert replies and replies[0].startswith(wording.CRISIS)
     card = await services.engine.card(first.id)
     assert card.status == EscalationStatus.OPEN.value
-    assert "Sensitive: crisis" in card.summary.key_facts
+    assert "Sensitive: crisis" in card.summary.key_facts and "crisis" in card.summary.topics
 
 
 async def test_a_customer_at_risk_comes_first_in_the_queue(services: Services) -> None:
@@ -273,3 +273,4 @@ async def test_a_topic_a_head_read_stays_on_the_card_when_the_customer_writes_ag
     await say(services.engine, conversation_id, "it was about order LK-88213")
     card = await services.engine.card(first.id)
     assert card.summary.key_facts[:2] == ("Sensitive: fraud", "Order LK-88213")
+    assert card.summary.topics == ("fraud",)

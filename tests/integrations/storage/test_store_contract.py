@@ -87,7 +87,9 @@ def escalation_for(conversation_id: str, created: datetime = NOW) -> Escalation:
         conversation_id=conversation_id,
         status=EscalationStatus.OPEN,
         reasons=("low_confidence",),
-        summary=Summary("unknown", "Where is my order?", "neutral", "steady", ("Order 1234",)),
+        summary=Summary(
+            "unknown", "Where is my order?", "neutral", "steady", ("Order 1234",), topics=("fraud",)
+        ),
         articles=(),
         draft="Hi",
         draft_version=1,
@@ -159,9 +161,8 @@ async def test_escalations_audit_and_gaps(store: SqlStore | MemoryStore) -> None
     assert [e.id for e in await store.escalations([EscalationStatus.OPEN])] == [older.id, newer.id]
     assert await store.waiting_escalations() == 2
     active = await store.active_escalation("c1")
-    assert (
-        active is not None and active.id == newer.id and active.summary.key_facts == ("Order 1234",)
-    )
+    assert active is not None and active.id == newer.id
+    assert (active.summary.key_facts, active.summary.topics) == (("Order 1234",), ("fraud",))
     conversation = await store.conversation("c1")
     assert conversation is not None
     await store.apply(
