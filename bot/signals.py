@@ -94,8 +94,18 @@ DEFAULT_SENSITIVE_TOPICS: dict[str, str] = {
     r"seriously\s+|quite\s+badly\s+)?(?:hurt|injured)\b",
     "personal_data": r"\b(?:gdpr|subject\s+access\s+request|right\s+to\s+be\s+forgotten|"
     r"(?:my|the)\s+personal\s+(?:data|information)|delete\s+(?:all\s+)?my\s+data)\b",
-    "cancellation": r"\b(?:cancel|terminate|end)\s+(?:my\s+)?"
-    r"(?:contract|subscription|membership)\b",
+    # Ending what binds the customer to the business, told as a verb and its object: "cancel
+    # my premium subscription", "close my current account", "end our tenancy", "stop the plan
+    # entirely". Not one order or booking, a card or a newsletter ("cancel my subscription to
+    # the newsletter"), nor "the end of my contract".
+    "cancellation": r"\b(?:cancel(?:l?ing)?|terminat(?:e|ing)|end(?:ing)?|clos(?:e|ing)|"
+    r"stop(?:ping)?|quit(?:ting)?|finish(?:ing)?|leav(?:e|ing))\s+"
+    r"(?:(?:my|our|the|his|her|their|this|that|your)\s+)?"
+    r"(?:(?!(?:of|for|to|from|on|in|at|and|or|with|someone|somebody|anyone|people|them|him|it|"
+    r"my|our|your|newsletters?|e-?mails?|mailing|marketing|sms|text|promo\w*)\b)[\w-]+\s+){0,3}?"
+    r"(?:contract|subscription|membership|account|plan|policy|tenancy|lease)s?\b"
+    r"(?!\s*(?:card|number|no\b|details|fee|page|settings|id\b|pin\b|password|manager|holder|"
+    r"balance|statement|e-?mail|name|activity)|\s+to\s+(?:the|your|our)\s+(?:newsletter|mailing))",
     # A death told by the bereaved: "my mum passed away", "the account holder has died", "my
     # late husband's account", "I'm the executor". Not a phone or a battery that died, and not
     # "funeral" alone (a florist's or a funeral director's routine traffic).

@@ -198,6 +198,34 @@ def test_everyday_words_for_death_and_danger_are_not_a_sensitive_case(text: str)
 
 
 @pytest.mark.parametrize(
+    ("text", "cancelling"),
+    [
+        # Written for this test: ending what binds the customer, in many words.
+        ("please close my savings account, I've moved banks", True),
+        ("I want to end our broadband contract when we move", True),
+        ("stop the veg box plan entirely please", True),
+        ("How do I quit my gym membership?", True),
+        ("cancelling my premium subscription today", True),
+        ("giving notice to terminate the lease on unit 4", True),
+        ("can you finish my phone contract early", True),
+        ("close account pls", True),
+        # One order or booking, a card, a newsletter, the contract's end as a date.
+        ("can I cancel my order from this morning?", False),
+        ("please cancel the booking for Friday", False),
+        ("I need to cancel my card, it's lost", False),
+        ("how do I stop my subscription to the newsletter", False),
+        ("when is the end of my contract?", False),
+        ("can I leave my membership card at the front desk?", False),
+        ("stop someone using my account on my old phone", False),
+        ("can you stop the emails to my account", False),
+    ],
+)
+def test_ending_a_contract_is_told_from_ending_an_order(text: str, cancelling: bool) -> None:
+    """The pattern alone (no heads): the verb and what it ends."""
+    assert ("cancellation" in read_signals(text, CONFIG.topics).sensitive_topics) is cancelling
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "How do I contact customer service?",
