@@ -5,6 +5,9 @@ unsure of).
 
 Only the whole message counts: every word must be one of these ("thanks, and where is my
 order?" is a question). The words are general courtesy in English, never a dataset's wording.
+A closing in the customer's own words ("found it in my account, thanks!", "ah ok, makes sense.
+thanks for explaining") counts as thanks when the signals read it as calm thanks or a problem
+solved and little else is said (``closes``).
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from bot.model import UNSURE, Decision
+from bot.calm_words import resolved
+from bot.model import UNSURE, Decision, Signals
+from bot.signals import CALM, thanks_calmly
 
 MAX_CHARS = 80  # longer messages say more than courtesy (and are never matched at all)
 _GREETINGS = "hi|hello|hey|hiya|howdy|greetings|good morning|good afternoon|good evening|good day"
@@ -23,7 +28,9 @@ _THANKS = (
     "have a good weekend|have a nice weekend|have a good one|have a nice one|that's all|"
     "that's it|that's everything|that's great|that's perfect|that's helpful|that's brilliant|"
     "thats all|thats it|thats great|thats perfect|that helps|that helped|that is all|"
-    "that was all|nothing else|all good|all sorted|all set|no worries|no problem"
+    "that was all|nothing else|all good|all sorted|all set|no worries|no problem|sorted|"
+    "all done|that's all i needed|that's all i need|that's what i needed|that answers it|"
+    "that answers my question|good to know"
 )
 _ACKS = (
     "ok|okay|k|kk|sure|cool|great|perfect|brilliant|awesome|lovely|nice|fine|alright|got it|"
@@ -49,6 +56,18 @@ _IDENTITY = re.compile(
     rf"{_WHAT}(?:\s+or\s+{_WHAT})?\W*$|"
     r"^(?:(?:hi|hello|hey)\W+)?is\s+this\s+(?:(?:a\s+)?(?:bot|robot|chat\s*bot)|an?\s+ai|automated)"
     r"\W*$"
+)
+# A closing in the customer's own words says little beyond its courtesy: at most this many
+# other words ("found it in my account, thanks!": five), asks nothing and has nothing more
+# to say ("thanks, but…", "thanks, and do you…", "thanks. the sofa arrived with a scratch").
+CLOSING_OTHER_WORDS = 6
+_MORE = re.compile(
+    r"\?|\b(?:but|however|although|though|except|also|another|still|btw|by\s+the\s+way|"
+    r"one\s+more|not)\b|n't\b"
+)
+_ASKS = re.compile(
+    r"\b(?:how|what|when|where|why|which|who|whose|can|could|do|does|did|is|are|was|will|"
+    r"would|should|may)\s+(?:i|you|u|we|it|they|there|my|the|this|that|he|she)\b"
 )
 _ALLOWED = re.compile(rf"^[a-z'\s,!.;~\-{_EMOJI}\ufe0f]*$")  # no digits, "?", ":(" or "(:"
 
@@ -114,8 +133,43 @@ def courtesy(text: str) -> Courtesy | None:
     return None
 
 
+def _other_words(tokens: list[str]) -> int:
+    """How many of ``tokens`` are not courtesy phrases."""
+    other, at = 0, 0
+    while at < len(tokens):
+        for words, _ in _PHRASES:
+            if tuple(tokens[at : at + len(words)]) == words:
+                at += len(words)
+                break
+        else:
+            other += 1
+            at += 1
+    return other
+
+
+def closes(text: str, signals: Signals, *, answered: bool = False) -> bool:
+    """A closing in the customer's own words: it asks nothing, has nothing more to say, says at
+    most ``CLOSING_OTHER_WORDS`` words beyond its courtesy, and either says calmly that the
+    problem is solved (``resolved``: "thanks, the discount code worked"), or thanks calmly (the
+    gratitude head, ``thanks_calmly``) where the knowledge base has no answer for it
+    (``answered`` False: "thanks. the lamp is broken" is a problem an article answers).
+    "found it in my account, thanks!" closes; "thanks, and do you deliver on sundays" and
+    "thanks. the sofa arrived today with a scratch on the arm" do not."""
+    clean = text.strip().lower().replace("’", "'")
+    if _MORE.search(clean) or _ASKS.search(clean):
+        return False
+    solved = resolved(text) and signals.frustration < CALM
+    if not (solved or (thanks_calmly(text, signals) and not answered)):
+        return False
+    tokens = [token for token in (t.strip("'") for t in _TOKEN.findall(clean)) if token]
+    return _other_words(tokens) <= CLOSING_OTHER_WORDS
+
+
 def courtesy_only(text: str, decision: Decision) -> Courtesy | None:
     """What ``text`` says when it is courtesy and nothing in the decision calls for a person:
-    a reason other than the bot being unsure (a signal, frustration) still escalates."""
+    a reason other than the bot being unsure (a signal, frustration) still escalates. A closing
+    in the customer's own words (``closes``) is thanks too, never answered with an article."""
     said = courtesy(text)
+    if said is None and closes(text, decision.signals, answered=decision.action == "answer"):
+        said = Courtesy.THANKS
     return said if said is not None and set(decision.reasons) <= UNSURE else None

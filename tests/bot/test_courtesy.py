@@ -9,8 +9,9 @@ import time
 import pytest
 
 from bot.conversation import Kind
-from bot.courtesy import Courtesy, courtesy
+from bot.courtesy import Courtesy, closes, courtesy
 from bot.drafting import rejected_answers
+from bot.model import Signals
 from bot.needs import asks_customer, last_reply, open_needs, question_of
 from tests.bot.test_needs import A, C, history
 
@@ -127,3 +128,39 @@ def test_a_question_sent_before_the_courtesy_line_for_hi_stays() -> None:
 )
 def test_an_agents_reply_that_asks_the_customer_something(reply: str, asks: bool) -> None:
     assert asks_customer(reply) is asks
+
+
+THANKFUL = Signals(grateful=True, frustration=0.05)
+SOLVED = Signals(frustration=0.05)
+
+
+@pytest.mark.parametrize(
+    ("text", "signals", "closing"),
+    [
+        # Written for this test: closings in a customer's own words.
+        ("found the email in spam, thanks!", THANKFUL, True),
+        ("ah right, that makes sense now. thanks for explaining", THANKFUL, True),
+        ("it's working now, thank you", SOLVED, True),
+        ("brilliant, thank you so much for your help today", THANKFUL, True),
+        # More to say, a question, a new problem, or thanks the heads did not read.
+        ("thanks, but the code still doesn't work", THANKFUL, False),
+        ("thanks, and do you deliver to Jersey", THANKFUL, False),
+        ("thanks. the table arrived today with a crack across the top", THANKFUL, False),
+        ("thanks, is that the same for sale items?", THANKFUL, False),
+        ("found the email in my spam folder, thanks!", Signals(frustration=0.05), False),
+        (
+            "found the email in my spam folder, thanks!",
+            Signals(grateful=True, frustration=0.6),
+            False,
+        ),
+    ],
+)
+def test_a_closing_in_own_words_is_told_from_thanks_with_more_to_say(
+    text: str, signals: Signals, closing: bool
+) -> None:
+    assert closes(text, signals) is closing
+
+
+def test_thanks_with_a_problem_an_article_answers_is_answered_and_a_solved_one_is_not() -> None:
+    assert not closes("thanks. the lamp is broken", THANKFUL, answered=True)
+    assert closes("thanks, the discount code worked", SOLVED, answered=True)

@@ -185,6 +185,23 @@ async def test_scripted_conversation(server: TestServer, services: Services) -> 
         assert f"tandem_traffic_out_of_scope_share {'NaN' if share is None else share}" in metrics
 
 
+async def test_a_closing_in_the_customers_own_words_is_thanked_not_passed_on(
+    server: TestServer,
+) -> None:
+    """After an answer, "found it in my account, thanks!" gets the bot's own line; thanks with
+    a new problem in it still goes to a person."""
+    async with aiohttp.ClientSession() as session:
+        customer = Customer(session, server)
+        await customer.start()
+        await customer.say("How long do refunds take?")
+        await customer.next_event("answer")
+        await customer.say("ah ok, found it in my account, thanks!")
+        said = await customer.next_event("courtesy", "escalated", "answer")
+        assert said["type"] == "courtesy", said
+        await customer.say("thanks. the parcel came today but the lamp inside is smashed")
+        assert (await customer.next_event("courtesy", "escalated", "answer"))["type"] != "courtesy"
+
+
 async def test_courtesy_and_a_reply_to_the_agent_over_http(server: TestServer) -> None:
     """ "hi" and "thanks" get the bot's own line, not a person; the customer's answer to the
     agent's question reaches the desk as a follow-up, ahead of a fresh case."""

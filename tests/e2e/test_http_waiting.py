@@ -149,7 +149,11 @@ async def test_a_bereaved_customer_and_one_at_risk_are_met_with_care(
         assert not ack["text"].startswith("I'm so sorry")
         _, card = await desk(agent, server, "GET", f"/escalations/{cards[bereaved.id]['id']}")
         assert "LK-20418" in card["transcript"][-2]["text"]
-        assert card["summary"]["key_facts"][:2] == ["Sensitive: bereavement", "Order LK-20418"]
+        assert card["summary"]["key_facts"][:3] == [
+            "Sensitive: bereavement",
+            "Sensitive: cancellation",  # "how do I close his account?"
+            "Order LK-20418",
+        ]
         await at_risk.say("please, is anyone there, I don't want to be here anymore")
         ack = await at_risk.next_event("waiting")
         assert ack["text"].startswith("If you or someone else is in danger right now")
