@@ -13,6 +13,7 @@ from bot.model import UNSURE, Decision, EscalationReason, Reading, Retrieval, Si
 from bot.needs import asks_something
 from bot.ports import Retriever, SignalReader, TrafficObserver
 from bot.signals import (
+    CARE_TOPICS,
     DEFAULT_SENSITIVE_TOPICS,
     compile_topics,
     over_conversation,
@@ -119,11 +120,14 @@ def conversation_topics(
 ) -> tuple[str, ...]:
     """The sensitive topics of a conversation for the agent's card: those the topic patterns
     find in the customer's messages, oldest first, then ``latest`` (the latest decision's,
-    which the heads and example phrases may add). A topic told once stays on the card."""
+    which the heads and example phrases may add). A topic told once stays on the card. The
+    topics of a customer's life (``CARE_TOPICS``: bereavement, a customer at risk) come first,
+    whatever order the settings list the topics in."""
     found = [
         name for text in texts for name, pattern in config.topics.items() if pattern.search(text)
     ]
-    return tuple(dict.fromkeys([*found, *latest]))
+    topics = dict.fromkeys([*found, *latest])
+    return tuple(sorted(topics, key=lambda name: name not in CARE_TOPICS))
 
 
 def conversation_signals(

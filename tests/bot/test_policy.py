@@ -6,8 +6,14 @@ import pytest
 
 from bot.learning import NotedQuestion
 from bot.model import ArticleMatch, EscalationReason, Reading, Retrieval, Signals
-from bot.policy import PolicyConfig, Responder, conversation_signals, decide
-from bot.signals import read_signals
+from bot.policy import (
+    PolicyConfig,
+    Responder,
+    conversation_signals,
+    conversation_topics,
+    decide,
+)
+from bot.signals import DEFAULT_SENSITIVE_TOPICS, compile_topics, read_signals
 
 CONFIG = PolicyConfig()
 
@@ -473,3 +479,14 @@ def test_a_bare_request_for_a_person_is_not_also_low_confidence(
     responder = Responder(retriever=FixedRetriever(_retrieval(0.1)), config=CONFIG)
     decision = responder.respond(text)
     assert decision.action == "escalate" and decision.reasons == reasons
+
+
+@pytest.mark.parametrize(
+    "order", [["cancellation", "bereavement"], ["bereavement", "cancellation"]]
+)
+def test_a_customers_life_comes_first_on_the_card_whatever_the_settings_order(
+    order: list[str],
+) -> None:
+    config = PolicyConfig(topics=compile_topics(DEFAULT_SENSITIVE_TOPICS, order))
+    texts = ["My dad passed away in May, how do I close his account?", "order LK-20418"]
+    assert conversation_topics(texts, config, ["fraud"]) == ("bereavement", "cancellation", "fraud")
