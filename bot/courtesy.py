@@ -65,6 +65,7 @@ _MORE = re.compile(
     r"\?|\b(?:but|however|although|though|except|also|another|still|btw|by\s+the\s+way|"
     r"one\s+more|not)\b|n't\b"
 )
+_DETAIL = re.compile(r"\d|@")  # an order number, a date, an amount, an email: a detail told
 _ASKS = re.compile(
     r"\b(?:how|what|when|where|why|which|who|whose|can|could|do|does|did|is|are|was|will|"
     r"would|should|may)\s+(?:i|you|u|we|it|they|there|my|the|this|that|he|she)\b"
@@ -153,10 +154,11 @@ def closes(text: str, signals: Signals, *, answered: bool = False) -> bool:
     problem is solved (``resolved``: "thanks, the discount code worked"), or thanks calmly (the
     gratitude head, ``thanks_calmly``) where the knowledge base has no answer for it
     (``answered`` False: "thanks. the lamp is broken" is a problem an article answers).
-    "found it in my account, thanks!" closes; "thanks, and do you deliver on sundays" and
-    "thanks. the sofa arrived today with a scratch on the arm" do not."""
+    "found it in my account, thanks!" closes; "thanks, and do you deliver on sundays",
+    "thanks. the sofa arrived today with a scratch on the arm" and "thanks, it's LK-48213" (a
+    detail told: digits or an email address) do not."""
     clean = text.strip().lower().replace("’", "'")
-    if _MORE.search(clean) or _ASKS.search(clean):
+    if _MORE.search(clean) or _ASKS.search(clean) or _DETAIL.search(clean):
         return False
     solved = resolved(text) and signals.frustration < CALM
     if not (solved or (thanks_calmly(text, signals) and not answered)):

@@ -23,7 +23,7 @@ from bot.conversation import (
     State,
     customer_turns_since_people,
 )
-from bot.courtesy import Courtesy, courtesy_only
+from bot.courtesy import Courtesy, courtesy, courtesy_only
 from bot.drafting import articles_for, articles_of
 from bot.errors import StoreConflict
 from bot.events import CustomerEvent, customer_topic
@@ -148,7 +148,8 @@ class CustomerTurns(PeopleTurns):
         agent_reply = followed_agent(earlier, message.created_at)
         asked = agent_reply is not None and asks_customer(agent_reply.text)
         if said is not None and not (
-            (asked and said is Courtesy.ACK)  # "ok" to an agent's question is the agent's
+            # "ok", or thanks in the customer's own words, to an agent's question is the agent's
+            (asked and (said is Courtesy.ACK or courtesy(message.text) is None))
             or (agent_reply is not None and said is Courtesy.IDENTITY)  # a person just wrote
         ):
             await self._courteous(conversation, message, said)

@@ -147,6 +147,8 @@ SOLVED = Signals(frustration=0.05)
         ("thanks, and do you deliver to Jersey", THANKFUL, False),
         ("thanks. the table arrived today with a crack across the top", THANKFUL, False),
         ("thanks, is that the same for sale items?", THANKFUL, False),
+        ("thanks, it's LK-48213", THANKFUL, False),
+        ("cheers, sent it to jo@example.com", THANKFUL, False),
         ("found the email in my spam folder, thanks!", Signals(frustration=0.05), False),
         (
             "found the email in my spam folder, thanks!",
