@@ -57,19 +57,26 @@ _IDENTITY = re.compile(
     r"^(?:(?:hi|hello|hey)\W+)?is\s+this\s+(?:(?:a\s+)?(?:bot|robot|chat\s*bot)|an?\s+ai|automated)"
     r"\W*$"
 )
-# A closing in the customer's own words says little beyond its courtesy: at most this many
-# other words ("found it in my account, thanks!": five), asks nothing and has nothing more
-# to say ("thanks, but…", "thanks, and do you…", "thanks. the sofa arrived with a scratch").
-CLOSING_OTHER_WORDS = 6
+# A closing in the customer's own words: beyond its courtesy it says only that the customer
+# found or understood it ("found it in my account", "for explaining", "I'll try that"), in at
+# most a few more words. Anything else (a new problem, a request, a rejection, sarcasm, a
+# disclosure) is left to the knowledge base and the signals, and to a person when unsure.
+CLOSING_OTHER_WORDS = 6  # more words beside a problem said solved ("the discount code worked")
+_CLOSING = re.compile(
+    r"^(?:(?:i\s+|i've\s+|ive\s+)?(?:found|got|see|seen|spotted)\s+it"
+    r"|(?:it|that|this)\s+(?:makes\s+sense|works|worked|helps|helped|did\s+(?:it|the\s+trick))"
+    r"|for\s+(?:explaining|clarifying|the\s+(?:info|information|explanation|quick\s+reply|reply))"
+    r"|i'?ll\s+(?:try|do)\s+that|will\s+try\s+that|that's\s+(?:sorted|fine|clear)|all\s+clear"
+    r"|understood)"
+    r"(?:\s+(?:in|on|at|now|my|the|your|app|account|emails?|inbox|spam|folder|junk|order|orders|"
+    r"history|page|site|website|settings|profile)){0,4}$"
+)
 _MORE = re.compile(
     r"\?|\b(?:but|however|although|though|except|also|another|still|btw|by\s+the\s+way|"
-    r"one\s+more|not)\b|n't\b"
+    r"one\s+more|not|no|nope|please|pls|plz|send|refund|call|ring|want|need|like|get|pass|"
+    r"same|tried|already|again|wrong|missing|waiting|useless|wast\w*|really)\b|n't\b"
 )
 _DETAIL = re.compile(r"\d|@")  # an order number, a date, an amount, an email: a detail told
-_ASKS = re.compile(
-    r"\b(?:how|what|when|where|why|which|who|whose|can|could|do|does|did|is|are|was|will|"
-    r"would|should|may)\s+(?:i|you|u|we|it|they|there|my|the|this|that|he|she)\b"
-)
 _ALLOWED = re.compile(rf"^[a-z'\s,!.;~\-{_EMOJI}\ufe0f]*$")  # no digits, "?", ":(" or "(:"
 
 
@@ -134,37 +141,36 @@ def courtesy(text: str) -> Courtesy | None:
     return None
 
 
-def _other_words(tokens: list[str]) -> int:
-    """How many of ``tokens`` are not courtesy phrases."""
-    other, at = 0, 0
+def _others(tokens: list[str]) -> list[str]:
+    """The words of ``tokens`` that are not courtesy phrases, in order."""
+    other, at = [], 0
     while at < len(tokens):
         for words, _ in _PHRASES:
             if tuple(tokens[at : at + len(words)]) == words:
                 at += len(words)
                 break
         else:
-            other += 1
+            other.append(tokens[at])
             at += 1
     return other
 
 
-def closes(text: str, signals: Signals, *, answered: bool = False) -> bool:
-    """A closing in the customer's own words: it asks nothing, has nothing more to say, says at
-    most ``CLOSING_OTHER_WORDS`` words beyond its courtesy, and either says calmly that the
-    problem is solved (``resolved``: "thanks, the discount code worked"), or thanks calmly (the
-    gratitude head, ``thanks_calmly``) where the knowledge base has no answer for it
-    (``answered`` False: "thanks. the lamp is broken" is a problem an article answers).
-    "found it in my account, thanks!" closes; "thanks, and do you deliver on sundays",
-    "thanks. the sofa arrived today with a scratch on the arm" and "thanks, it's LK-48213" (a
-    detail told: digits or an email address) do not."""
+def closes(text: str, signals: Signals) -> bool:
+    """A closing in the customer's own words, which asks nothing, tells no detail (digits, an
+    email) and has nothing more to say (``_MORE``: "but", "please", "still", "useless"…): either
+    it thanks calmly (the gratitude head, ``thanks_calmly``) and says beyond its courtesy only
+    that the customer found or understood it (``_CLOSING``: "found it in my account, thanks!",
+    "ah ok, makes sense. thanks for explaining"), or it says calmly that the problem is solved
+    (``resolved``: "thanks, the discount code worked") in at most ``CLOSING_OTHER_WORDS`` more
+    words. "thanks, my parcel is missing", "thanks for wasting my time" and "thanks, it's
+    LK-48213" do not close."""
     clean = text.strip().lower().replace("’", "'")
-    if _MORE.search(clean) or _ASKS.search(clean) or _DETAIL.search(clean):
+    if _MORE.search(clean) or _DETAIL.search(clean):
         return False
-    solved = resolved(text) and signals.frustration < CALM
-    if not (solved or (thanks_calmly(text, signals) and not answered)):
-        return False
-    tokens = [token for token in (t.strip("'") for t in _TOKEN.findall(clean)) if token]
-    return _other_words(tokens) <= CLOSING_OTHER_WORDS
+    others = _others([token for token in (t.strip("'") for t in _TOKEN.findall(clean)) if token])
+    if thanks_calmly(text, signals) and _CLOSING.match(" ".join(others)):
+        return True
+    return resolved(text) and signals.frustration < CALM and len(others) <= CLOSING_OTHER_WORDS
 
 
 def courtesy_only(text: str, decision: Decision) -> Courtesy | None:
@@ -172,6 +178,6 @@ def courtesy_only(text: str, decision: Decision) -> Courtesy | None:
     a reason other than the bot being unsure (a signal, frustration) still escalates. A closing
     in the customer's own words (``closes``) is thanks too, never answered with an article."""
     said = courtesy(text)
-    if said is None and closes(text, decision.signals, answered=decision.action == "answer"):
+    if said is None and closes(text, decision.signals):
         said = Courtesy.THANKS
     return said if said is not None and set(decision.reasons) <= UNSURE else None

@@ -148,8 +148,9 @@ class CustomerTurns(PeopleTurns):
         agent_reply = followed_agent(earlier, message.created_at)
         asked = agent_reply is not None and asks_customer(agent_reply.text)
         if said is not None and not (
-            # "ok", or thanks in the customer's own words, to an agent's question is the agent's
-            (asked and (said is Courtesy.ACK or courtesy(message.text) is None))
+            (asked and said is Courtesy.ACK)  # "ok" to an agent's question is the agent's
+            # after an agent wrote, a closing in the customer's own words is the agent's too
+            or (agent_reply is not None and courtesy(message.text) is None)
             or (agent_reply is not None and said is Courtesy.IDENTITY)  # a person just wrote
         ):
             await self._courteous(conversation, message, said)

@@ -138,31 +138,27 @@ SOLVED = Signals(frustration=0.05)
     ("text", "signals", "closing"),
     [
         # Written for this test: closings in a customer's own words.
-        ("found the email in spam, thanks!", THANKFUL, True),
+        ("found it in my inbox, thanks!", THANKFUL, True),
         ("ah right, that makes sense now. thanks for explaining", THANKFUL, True),
+        ("ok I'll try that, cheers", THANKFUL, True),
         ("it's working now, thank you", SOLVED, True),
-        ("brilliant, thank you so much for your help today", THANKFUL, True),
-        # More to say, a question, a new problem, or thanks the heads did not read.
-        ("thanks, but the code still doesn't work", THANKFUL, False),
-        ("thanks, and do you deliver to Jersey", THANKFUL, False),
-        ("thanks. the table arrived today with a crack across the top", THANKFUL, False),
-        ("thanks, is that the same for sale items?", THANKFUL, False),
+        # A new problem, a request, a rejection, a disclosure, sarcasm, a detail told.
+        ("thanks. the lamp is broken", THANKFUL, False),
+        ("thanks, my order never came", THANKFUL, False),
+        ("thanks, I'd like my money back", THANKFUL, False),
+        ("cheers, no joy though", THANKFUL, False),
+        ("thanks, I feel so alone at home", THANKFUL, False),
+        ("thanks for wasting my evening", THANKFUL, False),
         ("thanks, it's LK-48213", THANKFUL, False),
         ("cheers, sent it to jo@example.com", THANKFUL, False),
-        ("found the email in my spam folder, thanks!", Signals(frustration=0.05), False),
-        (
-            "found the email in my spam folder, thanks!",
-            Signals(grateful=True, frustration=0.6),
-            False,
-        ),
+        ("thanks, and do you deliver to Jersey", THANKFUL, False),
+        ("thanks, is that the same for sale items?", THANKFUL, False),
+        # Thanks the heads did not read, or read as upset.
+        ("found it in my inbox, thanks!", SOLVED, False),
+        ("found it in my inbox, thanks!", Signals(grateful=True, frustration=0.6), False),
     ],
 )
 def test_a_closing_in_own_words_is_told_from_thanks_with_more_to_say(
     text: str, signals: Signals, closing: bool
 ) -> None:
     assert closes(text, signals) is closing
-
-
-def test_thanks_with_a_problem_an_article_answers_is_answered_and_a_solved_one_is_not() -> None:
-    assert not closes("thanks. the lamp is broken", THANKFUL, answered=True)
-    assert closes("thanks, the discount code worked", SOLVED, answered=True)

@@ -189,7 +189,7 @@ async def test_a_closing_in_the_customers_own_words_is_thanked_not_passed_on(
     server: TestServer,
 ) -> None:
     """After an answer, "found it in my account, thanks!" gets the bot's own line; thanks with
-    a new problem in it still goes to a person."""
+    a new problem in it, which the gratitude head also reads, still goes to a person."""
     async with aiohttp.ClientSession() as session:
         customer = Customer(session, server)
         await customer.start()
@@ -198,7 +198,7 @@ async def test_a_closing_in_the_customers_own_words_is_thanked_not_passed_on(
         await customer.say("ah ok, found it in my account, thanks!")
         said = await customer.next_event("courtesy", "escalated", "answer")
         assert said["type"] == "courtesy", said
-        await customer.say("thanks. the parcel came today but the lamp inside is smashed")
+        await customer.say("thanks, my parcel is missing")
         assert (await customer.next_event("courtesy", "escalated", "answer"))["type"] != "courtesy"
 
 
