@@ -96,16 +96,25 @@ DEFAULT_SENSITIVE_TOPICS: dict[str, str] = {
     r"(?:my|the)\s+personal\s+(?:data|information)|delete\s+(?:all\s+)?my\s+data)\b",
     # Ending what binds the customer to the business, told as a verb and its object: "cancel
     # my premium subscription", "close my current account", "end our tenancy", "stop the plan
-    # entirely". Not one order or booking, a card or a newsletter ("cancel my subscription to
-    # the newsletter"), nor "the end of my contract".
-    "cancellation": r"\b(?:cancel(?:l?ing)?|terminat(?:e|ing)|end(?:ing)?|clos(?:e|ing)|"
-    r"stop(?:ping)?|quit(?:ting)?|finish(?:ing)?|leav(?:e|ing))\s+"
+    # entirely", "leave my membership". Not one order, delivery or booking, a card, a change
+    # ("cancel my plan upgrade"), a newsletter, "the end of my contract", "in the end my
+    # account…", "stop my account being charged", "leave the account open", "finish my
+    # account setup".
+    "cancellation": r"(?<!the\s)\b(?:cancel(?:l?ing)?|terminat(?:e|ing)|end(?:ing)?|"
+    r"clos(?:e|ing)|stop(?:ping)?|quit(?:ting)?)\s+"
     r"(?:(?:my|our|the|his|her|their|this|that|your)\s+)?"
-    r"(?:(?!(?:of|for|to|from|on|in|at|and|or|with|someone|somebody|anyone|people|them|him|it|"
-    r"my|our|your|newsletters?|e-?mails?|mailing|marketing|sms|text|promo\w*)\b)[\w-]+\s+){0,3}?"
+    r"(?:(?!(?:of|for|to|from|on|in|at|and|or|with|a|an|someone|somebody|anyone|people|them|him|"
+    r"it|my|our|your|newsletters?|e-?mails?|mailing|marketing|sms|text|promo\w*)\b)"
+    r"(?![\w-]+ing\b)[\w-]+\s+){0,3}?"
     r"(?:contract|subscription|membership|account|plan|policy|tenancy|lease)s?\b"
     r"(?!\s*(?:card|number|no\b|details|fee|page|settings|id\b|pin\b|password|manager|holder|"
-    r"balance|statement|e-?mail|name|activity)|\s+to\s+(?:the|your|our)\s+(?:newsletter|mailing))",
+    r"balance|statement|e-?mail|name|activity|upgrade|change|renewal|box|order|delivery|tab\b|"
+    r"app\b|window|screen|session|review|set\s*up|setup|registration|verification|application)"
+    r"|\s+(?:from|being|getting|going|sending|as\s+it|open)\b"
+    r"|\s+to\s+(?:the|your|our)\s+(?:\w+\s+)?(?:newsletter|mailing|e-?mails?|offers|marketing))"
+    # Leaving what binds them, said plainly: "leave my membership", "leave our contract".
+    r"|(?<!maternity\s)(?<!paternity\s)(?<!sick\s)(?<!annual\s)\bleav(?:e|ing)\s+(?:my|our)\s+(?:contract|tenancy|lease|plan|membership)\b"
+    r"(?!\s*(?:card|number|details|as\s+it|alone|open))",
     # A death told by the bereaved: "my mum passed away", "the account holder has died", "my
     # late husband's account", "I'm the executor". Not a phone or a battery that died, and not
     # "funeral" alone (a florist's or a funeral director's routine traffic).

@@ -52,12 +52,17 @@ def policy_config(settings: Settings, reader: HeadReader | None = None) -> Polic
     learned_topics = reader.topics if reader else frozenset()
     escalation = settings.escalation
     patterns = {**DEFAULT_SENSITIVE_TOPICS, **escalation.topic_patterns}
-    enabled = {*escalation.sensitive_topics, *escalation.topic_patterns, *escalation.topic_examples}
+    # In the settings' order (not a set's): the card lists topics the same way on every replica.
+    enabled = list(
+        dict.fromkeys(
+            [*escalation.sensitive_topics, *escalation.topic_patterns, *escalation.topic_examples]
+        )
+    )
     return PolicyConfig(
         ambiguity_margin=escalation.ambiguity_margin,
         frustration_threshold=escalation.frustration_threshold,
         topics=compile_topics(patterns, enabled),
-        learned_topics=frozenset(enabled & learned_topics),
+        learned_topics=frozenset(enabled) & learned_topics,
         conversation_frustration=(
             load_conversation_frustration(heads=reader.heads)
             if reader and reader.heads is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.card import tagged
@@ -33,3 +34,20 @@ def test_a_summary_keeps_its_topics_and_one_stored_before_them_reads_them_from_i
     stored_before = {k: v for k, v in summary.to_json().items() if k != "topics"}
     assert Summary.from_json(stored_before).topics == ("personal_data", "crisis")
     assert topics_of(facts) == ("personal_data", "crisis")
+
+
+def test_the_queue_reads_a_customer_at_risk_from_the_summarys_topics() -> None:
+    """Not from the facts' display text: an LLM may word or drop the facts."""
+    from bot.conversation import Escalation, EscalationStatus
+    from bot.queue import AT_RISK_WEIGHT, need
+
+    def escalation(summary: Summary) -> Escalation:
+        return Escalation(
+            "e1", "c1", EscalationStatus.OPEN, ("low_confidence",), summary, (), "", 1, NOW
+        )
+
+    plain = Summary("refund", "a refund", "neutral", "steady")
+    at_risk = replace(plain, topics=("crisis",))
+    worded = replace(plain, key_facts=("Sensitive: crisis",))
+    assert need(escalation(at_risk)) == round(need(escalation(plain)) + AT_RISK_WEIGHT, 3)
+    assert need(escalation(worded)) == need(escalation(plain))

@@ -213,7 +213,6 @@ def test_everyday_words_for_death_and_danger_are_not_a_sensitive_case(text: str)
         ("How do I quit my gym membership?", True),
         ("cancelling my premium subscription today", True),
         ("giving notice to terminate the lease on unit 4", True),
-        ("can you finish my phone contract early", True),
         ("close account pls", True),
         # One order or booking, a card, a newsletter, the contract's end as a date.
         ("can I cancel my order from this morning?", False),
@@ -224,6 +223,16 @@ def test_everyday_words_for_death_and_danger_are_not_a_sensitive_case(text: str)
         ("can I leave my membership card at the front desk?", False),
         ("stop someone using my account on my old phone", False),
         ("can you stop the emails to my account", False),
+        # Found in review: "end" and "leave" as nouns, a state of the account, a step, a change.
+        ("in the end my account was credited, thanks", False),
+        ("while I'm on maternity leave my membership should be frozen", False),
+        ("how do I stop my account being locked", False),
+        ("please leave the plan as it is", False),
+        ("I need to finish my account setup", False),
+        ("cancel my plan upgrade", False),
+        ("cancel my subscription box delivery for this week", False),
+        ("cancel my subscription to your emails", False),
+        ("I want to leave my membership", True),
     ],
 )
 def test_ending_a_contract_is_told_from_ending_an_order(text: str, cancelling: bool) -> None:

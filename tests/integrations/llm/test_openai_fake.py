@@ -51,6 +51,7 @@ async def test_the_kind_of_sensitive_case_leads_the_llm_summarys_facts() -> None
     assert refined.by_llm and not refined.fallbacks
     facts = refined.summary.key_facts
     assert facts[:2] == ("Sensitive: bereavement", "Sensitive: personal data")
+    assert refined.summary.topics == ("bereavement", "personal_data"), "kept for the queue"
     assert "Email j***@mail.example" in facts
     # The model is told the topics, and its draft opens with the line the customer needs.
     draft_request = next(
