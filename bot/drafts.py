@@ -14,11 +14,13 @@ from bot.conversation import (
     EscalationStatus,
     Kind,
     Message,
+    Summary,
     customer_texts,
 )
 from bot.drafting import DraftContext, Refiner, context_of, reason_codes
 from bot.engine_base import CONTEXT_TURNS, MAX_RETRIES, EngineBase
 from bot.errors import StoreConflict
+from bot.facts import topic_facts
 from bot.model import Decision
 from bot.needs import needs_to_look_up
 from bot.policy import conversation_topics
@@ -92,8 +94,10 @@ class DraftWork(EngineBase):
         def refine(escalation: Escalation) -> OnCard | None:
             if escalation.draft_version != version:
                 return None
-            summary, draft = refined.summary, refined.draft
-            updated = replace(escalation, summary=summary, draft=draft, draft_version=version + 1)
+            summary = kept_topics(refined.summary, escalation.summary.topics)
+            updated = replace(
+                escalation, summary=summary, draft=refined.draft, draft_version=version + 1
+            )
             return updated, notes
 
         await self._onto_card(escalation_id, refine)
@@ -131,3 +135,14 @@ class DraftWork(EngineBase):
                 continue
             await self.publish_agents("message", updated or escalation, applied.messages)
             return
+
+
+def kept_topics(summary: Summary, topics: Sequence[str]) -> Summary:
+    """``summary`` (a refinement built from an earlier context) with the sensitive topics the
+    card shows now, and their facts: a topic a head read in a newer message stays."""
+    extra = [topic for topic in topics if topic not in summary.topics]
+    if not extra:
+        return summary
+    merged = (*summary.topics, *extra)
+    facts = dict.fromkeys([*topic_facts(merged), *summary.key_facts])
+    return replace(summary, topics=merged, key_facts=tuple(facts))

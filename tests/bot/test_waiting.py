@@ -5,7 +5,9 @@ SQLite store and the sample knowledge base."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 from bot import wording
 from bot.conversation import ActionKind, AgentAction, EscalationStatus, Kind, State
@@ -274,3 +276,24 @@ async def test_a_topic_a_head_read_stays_on_the_card_when_the_customer_writes_ag
     card = await services.engine.card(first.id)
     assert card.summary.key_facts[:2] == ("Sensitive: fraud", "Order LK-88213")
     assert card.summary.topics == ("fraud",)
+
+
+async def test_a_late_llm_refinement_keeps_a_topic_read_after_it_was_asked_for(
+    services: Services,
+) -> None:
+    """A refinement built from an earlier context replaces the summary and draft, but not a
+    sensitive topic the card shows now."""
+    conversation_id, first = await escalated(services, "i think someone is using my account")
+    before = await services.store.escalation(first.id)
+    assert before is not None and before.summary.topics == ("fraud",)
+    stale = replace(before.summary, topics=(), key_facts=("Order LK-1",))
+
+    class Late:
+        async def refine(self, context: object) -> object:
+            return SimpleNamespace(summary=stale, draft="Hi from the LLM", warning="", by_llm=True)
+
+    await services.engine._refine(Late(), first.id, None, before.draft_version)  # type: ignore[arg-type]
+    after = await services.store.escalation(first.id)
+    assert after is not None and after.draft == "Hi from the LLM"
+    assert after.summary.topics == ("fraud",)
+    assert after.summary.key_facts == ("Sensitive: fraud", "Order LK-1")
