@@ -124,8 +124,25 @@ def courtesy(text: str) -> Courtesy | None:
         return Courtesy.IDENTITY
     if not _ALLOWED.match(clean):
         return None
+    said, others = _read(_tokens(clean))
+    if others:
+        return None
+    for kind in (Courtesy.THANKS, Courtesy.ACK, Courtesy.GREETING):
+        if kind.value in said:
+            return kind
+    return None
+
+
+def _tokens(clean: str) -> list[str]:
+    """The words and emoji of a lower-cased message."""
+    return [token for token in (t.strip("'") for t in _TOKEN.findall(clean)) if token]
+
+
+def _read(tokens: list[str]) -> tuple[set[str], list[str]]:
+    """The kinds of courtesy phrase ``tokens`` hold, and the words that are none, in order (one
+    phrase at a time, longest first: linear in the message)."""
     said: set[str] = set()
-    tokens = [token for token in (t.strip("'") for t in _TOKEN.findall(clean)) if token]
+    others: list[str] = []
     at = 0
     while at < len(tokens):
         for words, kind in _PHRASES:
@@ -134,25 +151,9 @@ def courtesy(text: str) -> Courtesy | None:
                 at += len(words)
                 break
         else:
-            return None
-    for kind in (Courtesy.THANKS, Courtesy.ACK, Courtesy.GREETING):
-        if kind.value in said:
-            return kind
-    return None
-
-
-def _others(tokens: list[str]) -> list[str]:
-    """The words of ``tokens`` that are not courtesy phrases, in order."""
-    other, at = [], 0
-    while at < len(tokens):
-        for words, _ in _PHRASES:
-            if tuple(tokens[at : at + len(words)]) == words:
-                at += len(words)
-                break
-        else:
-            other.append(tokens[at])
+            others.append(tokens[at])
             at += 1
-    return other
+    return said, others
 
 
 def closes(text: str, signals: Signals) -> bool:
@@ -167,17 +168,18 @@ def closes(text: str, signals: Signals) -> bool:
     clean = text.strip().lower().replace("’", "'")
     if _MORE.search(clean) or _DETAIL.search(clean):
         return False
-    others = _others([token for token in (t.strip("'") for t in _TOKEN.findall(clean)) if token])
+    _, others = _read(_tokens(clean))
     if thanks_calmly(text, signals) and _CLOSING.match(" ".join(others)):
         return True
     return resolved(text) and signals.frustration < CALM and len(others) <= CLOSING_OTHER_WORDS
 
 
-def courtesy_only(text: str, decision: Decision) -> Courtesy | None:
+def courtesy_only(text: str, decision: Decision, *, own_words: bool = True) -> Courtesy | None:
     """What ``text`` says when it is courtesy and nothing in the decision calls for a person:
     a reason other than the bot being unsure (a signal, frustration) still escalates. A closing
-    in the customer's own words (``closes``) is thanks too, never answered with an article."""
+    in the customer's own words (``closes``) is thanks too, never answered with an article,
+    unless ``own_words`` is False (after an agent wrote, it may answer what they asked)."""
     said = courtesy(text)
-    if said is None and closes(text, decision.signals):
+    if said is None and own_words and closes(text, decision.signals):
         said = Courtesy.THANKS
     return said if said is not None and set(decision.reasons) <= UNSURE else None

@@ -113,7 +113,8 @@ DEFAULT_SENSITIVE_TOPICS: dict[str, str] = {
     r"|\s+(?:from|being|getting|going|sending|as\s+it|open)\b"
     r"|\s+to\s+(?:the|your|our)\s+(?:\w+\s+)?(?:newsletter|mailing|e-?mails?|offers|marketing))"
     # Leaving what binds them, said plainly: "leave my membership", "leave our contract".
-    r"|(?<!maternity\s)(?<!paternity\s)(?<!sick\s)(?<!annual\s)\bleav(?:e|ing)\s+(?:my|our)\s+(?:contract|tenancy|lease|plan|membership)\b"
+    r"|(?<!maternity\s)(?<!paternity\s)(?<!sick\s)(?<!annual\s)\bleav(?:e|ing)\s+(?:my|our)\s+"
+    r"(?:contract|tenancy|lease|plan|membership)\b"
     r"(?!\s*(?:card|number|details|as\s+it|alone|open))",
     # A death told by the bereaved: "my mum passed away", "the account holder has died", "my
     # late husband's account", "I'm the executor". Not a phone or a battery that died, and not

@@ -23,7 +23,7 @@ from bot.conversation import (
     State,
     customer_turns_since_people,
 )
-from bot.courtesy import Courtesy, courtesy, courtesy_only
+from bot.courtesy import Courtesy, courtesy_only
 from bot.drafting import articles_for, articles_of
 from bot.errors import StoreConflict
 from bot.events import CustomerEvent, customer_topic
@@ -144,13 +144,12 @@ class CustomerTurns(PeopleTurns):
         await self.bus.publish(customer_topic(conversation.id), CustomerEvent.typing().to_dict())
         customer_before = customer_turns_since_people(earlier)
         decision = await asyncio.to_thread(self.responder.respond, message.text, customer_before)
-        said = courtesy_only(message.text, decision)
         agent_reply = followed_agent(earlier, message.created_at)
+        # After an agent wrote, a closing in the customer's own words is the agent's.
+        said = courtesy_only(message.text, decision, own_words=agent_reply is None)
         asked = agent_reply is not None and asks_customer(agent_reply.text)
         if said is not None and not (
             (asked and said is Courtesy.ACK)  # "ok" to an agent's question is the agent's
-            # after an agent wrote, a closing in the customer's own words is the agent's too
-            or (agent_reply is not None and courtesy(message.text) is None)
             or (agent_reply is not None and said is Courtesy.IDENTITY)  # a person just wrote
         ):
             await self._courteous(conversation, message, said)
